@@ -1,0 +1,187 @@
+//! The command line: clap definitions, and their conversion into library calls.
+//!
+//! `Cli` is parsed once in `main`; each subcommand's `run` turns its arguments into the library's
+//! builders and options and returns the process outcome. Only this file and `main.rs` use anyhow.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use ivs_vcr::{bundled, MatchLevel, ReplayServer};
+
+/// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests.
+///
+/// Point any AWS client at ivs-vcr instead of ivs.<region>.amazonaws.com:
+///   aws ivs list-channels --endpoint-url http://127.0.0.1:7474
+///   boto3.client("ivs", endpoint_url="http://127.0.0.1:7474")
+///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474   (every SDK and the CLI)
+#[derive(Debug, Parser)]
+#[command(name = "ivs-vcr", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Answer IVS requests from cassettes, offline (the bundled set when no --cassettes is given).
+    ///
+    /// Requests match a recorded interaction on method, path, query, region and canonical JSON
+    /// body; signatures, dates, SDK ids and key order never matter. An unmatched request gets an
+    /// HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording and what differs.
+    /// Stop with Ctrl-C or SIGTERM to get a summary per operation.
+    ///
+    /// Exit status: 0 when every request matched, 1 when some did not (or, with
+    /// --fail-on-unused, when an interaction was never used), 2 on error.
+    Replay(ReplayArgs),
+}
+
+/// How strictly replay matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchArg {
+    /// Method, path, query, region and body must all be equal.
+    Exact,
+    /// Exact first, else any recorded success of the same operation (marked `x-ivs-vcr-match: operation`).
+    Operation,
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Cassette file or directory to serve (repeatable; directories are read recursively).
+    /// Without it, the bundled cassettes covering every IVS operation are served.
+    #[arg(
+        short,
+        long = "cassettes",
+        value_name = "PATH",
+        env = "IVS_VCR_CASSETTES",
+        value_delimiter = ','
+    )]
+    pub cassettes: Vec<PathBuf>,
+
+    /// Serve the bundled cassettes alongside --cassettes.
+    #[arg(long, requires = "cassettes")]
+    pub with_bundled: bool,
+
+    /// Port to listen on; 0 picks a free port (printed at start).
+    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
+    pub port: u16,
+
+    /// Address to listen on. Anything but loopback lets other machines use the server.
+    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Region of requests that carry no SigV4 signature (signed requests name their own).
+    #[arg(long, env = "IVS_VCR_REGION", default_value = ivs_vcr::DEFAULT_REGION)]
+    pub region: String,
+
+    /// Match level [default: exact; operation when serving only the bundled set].
+    #[arg(long = "match", value_enum, env = "IVS_VCR_MATCH")]
+    pub match_level: Option<MatchArg>,
+
+    /// Treat a request beyond the recorded answers of its sequence as unmatched, instead of
+    /// repeating the last answer.
+    #[arg(long)]
+    pub strict_sequence: bool,
+
+    /// Exit with status 1 when an interaction was never used.
+    #[arg(long)]
+    pub fail_on_unused: bool,
+
+    /// Refuse to start when any cassette file fails to load (by default it is skipped with an error).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// What a finished command asks of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything as expected.
+    Clean,
+    /// The command ran and found something to report (unmatched requests, drift).
+    Findings,
+}
+
+impl ReplayArgs {
+    pub async fn run(self) -> anyhow::Result<Outcome> {
+        let bundled_only = self.cassettes.is_empty();
+        let mut builder = ReplayServer::builder()
+            .bind(SocketAddr::new(self.bind, self.port))
+            .default_region(self.region.clone())
+            .strict_sequence(self.strict_sequence)
+            .fail_on_unused(self.fail_on_unused)
+            .lenient_load(!self.strict);
+        if bundled_only || self.with_bundled {
+            builder = builder
+                .cassettes(bundled::cassettes().context("cannot load the bundled cassettes")?);
+        }
+        for path in &self.cassettes {
+            builder = builder.dir(path);
+        }
+        let level = match self.match_level {
+            Some(MatchArg::Exact) => MatchLevel::Exact,
+            Some(MatchArg::Operation) => MatchLevel::Operation,
+            None if bundled_only => MatchLevel::Operation,
+            None => MatchLevel::Exact,
+        };
+        let server = builder
+            .match_level(level)
+            .start()
+            .await
+            .context("cannot start the replay server")?;
+        let source = if bundled_only {
+            "the bundled cassettes".to_owned()
+        } else {
+            self.cassettes
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("ivs-vcr replay listening on {}", server.uri());
+        println!(
+            "serving {} interaction(s) from {} cassette(s) ({source}), match level {}",
+            server.n_interactions(),
+            server.cassette_names().len(),
+            if level == MatchLevel::Exact {
+                "exact"
+            } else {
+                "operation"
+            },
+        );
+        println!(
+            "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
+            server.uri()
+        );
+        wait_for_stop_signal().await?;
+        let summary = server.shutdown().await;
+        println!("{summary}");
+        Ok(if summary.is_clean(self.fail_on_unused) {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        })
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    tracing::info!("stopping: finishing in-flight requests");
+    Ok(())
+}

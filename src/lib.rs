@@ -1,0 +1,79 @@
+//! ivs-vcr: record and replay the Amazon Interactive Video Service (IVS) API.
+//!
+//! Point an AWS client (boto3, the aws CLI, the JS SDK v3, aws-sdk-rust) at ivs-vcr instead of
+//! `ivs.<region>.amazonaws.com` and it answers from YAML *cassettes*, offline, with no AWS account.
+//! This crate is both the `ivs-vcr` binary and a library for Rust tests.
+//!
+//! # Replay in a test
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ivs_vcr::{Cassette, ReplayServer};
+//! use std::io::{Read, Write};
+//!
+//! let cassette = Cassette::from_yaml(r#"
+//! format: 1
+//! api_version: "2020-07-14"
+//! ivs_vcr_version: 0.1.0
+//! provenance: { kind: authored, source: doc example }
+//! name: doc
+//! interactions:
+//!   - request: { method: POST, path: /ListChannels, region: us-west-2, body: {} }
+//!     response: { status: 200, headers: { Content-Type: application/json }, body: { channels: [] } }
+//! "#, "doc.yaml".as_ref())?;
+//! let server = ReplayServer::start(cassette).await;
+//!
+//! // Any HTTP client works; an SDK would be given `server.uri()` as its endpoint URL.
+//! let addr = server.addr();
+//! let answer = tokio::task::spawn_blocking(move || {
+//!     let mut stream = std::net::TcpStream::connect(addr).unwrap();
+//!     stream.write_all(b"POST /ListChannels HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").unwrap();
+//!     let mut answer = String::new();
+//!     stream.read_to_string(&mut answer).unwrap();
+//!     answer
+//! }).await?;
+//! assert!(answer.starts_with("HTTP/1.1 200 OK"));
+//! assert!(answer.ends_with(r#"{"channels":[]}"#));
+//! server.verify(); // panics if a request went unmatched; also runs on drop
+//! # Ok(()) }
+//! ```
+//!
+//! # Cassettes
+//! One YAML file per scenario (see [`cassette`] for the format): a header (format version, IVS API
+//! version, the ivs-vcr version that wrote it, provenance) and a list of interactions, each a
+//! request (method, path, query, region, JSON body as YAML) and its response (status, headers,
+//! JSON body as YAML).
+//!
+//! # Matching
+//! A request matches an interaction when method, path (the `/tags/` ARN percent-decoded), query
+//! (as a set per key), region (from the SigV4 credential scope) and canonical JSON body are equal.
+//! Key order, whitespace, `\u` escapes, signatures, dates, SDK invocation ids and user agents never
+//! matter. A cassette can ignore body paths (`matching.ignore_body_paths`) and match on chosen
+//! headers (`matching.headers`). The n-th identical request gets the n-th recorded answer; once
+//! they are used up the last repeats, unless [`ReplayServerBuilder::strict_sequence`] is on.
+//!
+//! # Unmatched requests
+//! An unmatched request never gets another request's answer. It gets HTTP 400 with
+//! `x-amzn-ErrorType: IvsVcrUnmatchedRequestException` and a message, under the `message` key
+//! every SDK reads, naming the nearest recorded interaction and the first field that differs.
+//! [`MatchLevel::Operation`] opts into answering any request with a recorded success of the same
+//! operation, marked by `x-ivs-vcr-match: operation`.
+#![warn(missing_docs)]
+
+pub mod bundled;
+pub mod cassette;
+pub mod ivs;
+mod matcher;
+pub mod normalize;
+mod replay;
+mod server;
+
+pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse};
+pub use matcher::{MatchLevel, SequenceEnd};
+pub use replay::{
+    OperationSummary, ReplayServer, ReplayServerBuilder, ServeError, Summary, UnusedInteraction,
+    DEFAULT_REGION,
+};
+pub use server::{
+    error_response, split_cassette_prefix, CASSETTE_PREFIX, MATCH_HEADER, SOURCE_HEADER,
+};

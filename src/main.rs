@@ -1,0 +1,43 @@
+//! The `ivs-vcr` binary: parse the command line, run it, map the outcome to an exit code.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// Exit codes, in one place: 0 = ok, 1 = findings (unmatched requests, API drift), 2 = error.
+const EXIT_OK: u8 = 0;
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Replay(args) => args.run().await,
+        }
+    });
+    match result {
+        Ok(cli::Outcome::Clean) => ExitCode::from(EXIT_OK),
+        Ok(cli::Outcome::Findings) => ExitCode::from(EXIT_FINDINGS),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! Matching: choose the recorded interaction that answers a request, or explain why none does.
+//!
+//! [`Index`] is built once from the loaded cassettes. Every interaction is normalized under its
+//! cassette's [`Matching`] options and filed under its [`Fingerprint`], so a lookup is one hash per
+//! distinct set of options (almost always one) plus a hash-map probe, whatever the number of
+//! interactions. Identical requests form a [`Sequence`]: the n-th identical request gets the n-th
+//! recorded answer, through an atomic cursor, so parallel clients each get a whole, distinct answer.
+//!
+//! The slow path, for a request nothing matches, compares it field by field with the interactions
+//! of the same operation and reports the nearest one and its first difference. This module does no
+//! IO; `replay` turns its answers into HTTP.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+use crate::cassette::{Cassette, Matching, RecordedRequest};
+use crate::normalize::{self, Fingerprint, Normalized};
+
+/// How strictly requests are matched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MatchLevel {
+    /// Method, path, query, region and canonical body must all be equal.
+    #[default]
+    Exact,
+    /// Exact first; otherwise any request is answered with the first recorded success of the
+    /// same operation, and the answer is marked in a response header.
+    Operation,
+}
+
+/// What to do once the answers recorded for an identical request are used up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SequenceEnd {
+    /// Repeat the last recorded answer.
+    #[default]
+    RepeatLast,
+    /// Treat the extra request as unmatched (`--strict-sequence`).
+    Strict,
+}
+
+/// The interactions recorded for one fingerprint, in order, and how many have been served.
+#[derive(Debug)]
+pub(crate) struct Sequence {
+    entries: Vec<usize>,
+    cursor: AtomicUsize,
+}
+
+/// One interaction in the index.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// Which cassette it belongs to (index into the loaded cassettes).
+    pub cassette_idx: usize,
+    /// Its position in that cassette.
+    pub interaction_idx: usize,
+    /// The request, normalized under its cassette's options.
+    pub normalized: Normalized,
+    /// The recorded status, to prefer successes for operation-level answers.
+    pub status: u16,
+    /// How many times it has been served.
+    pub uses: AtomicU32,
+}
+
+/// One set of matching options and the sequences filed under it.
+#[derive(Debug)]
+struct Group {
+    matching: Matching,
+    sequences: HashMap<Fingerprint, Sequence>,
+}
+
+/// The interactions a client can reach: every cassette, or one selected through the URL.
+#[derive(Debug, Default)]
+struct Scope {
+    groups: Vec<Group>,
+    /// Operation name → entries, in order, for operation-level answers and near-miss reports.
+    by_operation: HashMap<String, Vec<usize>>,
+}
+
+/// The replay index over a set of cassettes.
+#[derive(Debug)]
+pub(crate) struct Index {
+    pub entries: Vec<Entry>,
+    /// Cassette names in load order.
+    pub cassette_names: Vec<String>,
+    all: Scope,
+    per_cassette: Vec<Scope>,
+    level: MatchLevel,
+    sequence_end: SequenceEnd,
+}
+
+/// Why a lookup found nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Miss {
+    /// The operation of the request.
+    pub operation: String,
+    /// The full diagnostic, in one line.
+    pub report: String,
+}
+
+/// A successful lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    /// The entry that answers.
+    pub entry_idx: usize,
+    /// True when the answer comes from an operation-level match rather than an exact one.
+    pub by_operation: bool,
+}
+
+impl Index {
+    /// Builds the index; entries are numbered across cassettes in load order.
+    pub fn build(cassettes: &[Cassette], level: MatchLevel, sequence_end: SequenceEnd) -> Index {
+        let mut entries = Vec::new();
+        let mut all = Scope::default();
+        let mut per_cassette = Vec::with_capacity(cassettes.len());
+        for (cassette_idx, cassette) in cassettes.iter().enumerate() {
+            let mut scope = Scope::default();
+            for (interaction_idx, interaction) in cassette.interactions.iter().enumerate() {
+                let entry_idx = entries.len();
+                let normalized = normalize::request(&interaction.request, &cassette.matching);
+                let fp = normalize::fingerprint(&normalized);
+                for scope in [&mut all, &mut scope] {
+                    scope.insert(&cassette.matching, fp, &normalized.operation, entry_idx);
+                }
+                entries.push(Entry {
+                    cassette_idx,
+                    interaction_idx,
+                    normalized,
+                    status: interaction.response.status,
+                    uses: AtomicU32::new(0),
+                });
+            }
+            per_cassette.push(scope);
+        }
+        Index {
+            entries,
+            cassette_names: cassettes.iter().map(|c| c.name.clone()).collect(),
+            all,
+            per_cassette,
+            level,
+            sequence_end,
+        }
+    }
+
+    /// The index of the cassette with this name, for `/cassette/<name>/` URLs.
+    pub fn cassette_idx(&self, name: &str) -> Option<usize> {
+        self.cassette_names.iter().position(|n| n == name)
+    }
+
+    /// Finds the answer to `req`, within one cassette or all of them, and counts its use.
+    pub fn lookup(&self, req: &RecordedRequest, cassette: Option<usize>) -> Result<Hit, Miss> {
+        let scope = match cassette {
+            Some(idx) => &self.per_cassette[idx],
+            None => &self.all,
+        };
+        let mut exhausted = None;
+        for group in &scope.groups {
+            let normalized = normalize::request(req, &group.matching);
+            let fp = normalize::fingerprint(&normalized);
+            if let Some(seq) = group.sequences.get(&fp) {
+                match self.take(seq) {
+                    Some(entry_idx) => {
+                        return Ok(self.hit(entry_idx, false));
+                    }
+                    None => exhausted = Some(seq.entries.len()),
+                }
+            }
+        }
+        let operation = normalize::operation_name(&req.method, &req.path);
+        if self.level == MatchLevel::Operation {
+            if let Some(entry_idx) = self.operation_answer(scope, &operation) {
+                return Ok(self.hit(entry_idx, true));
+            }
+        }
+        Err(self.miss(scope, req, operation, exhausted))
+    }
+
+    fn hit(&self, entry_idx: usize, by_operation: bool) -> Hit {
+        self.entries[entry_idx].uses.fetch_add(1, Ordering::Relaxed);
+        Hit {
+            entry_idx,
+            by_operation,
+        }
+    }
+
+    fn take(&self, seq: &Sequence) -> Option<usize> {
+        let n = seq.cursor.fetch_add(1, Ordering::Relaxed);
+        match seq.entries.get(n) {
+            Some(&entry_idx) => Some(entry_idx),
+            None if self.sequence_end == SequenceEnd::RepeatLast => seq.entries.last().copied(),
+            None => None,
+        }
+    }
+
+    fn operation_answer(&self, scope: &Scope, operation: &str) -> Option<usize> {
+        let candidates = scope.by_operation.get(operation)?;
+        candidates
+            .iter()
+            .copied()
+            .find(|&idx| (200..300).contains(&self.entries[idx].status))
+            .or_else(|| candidates.first().copied())
+    }
+
+    fn miss(
+        &self,
+        scope: &Scope,
+        req: &RecordedRequest,
+        operation: String,
+        exhausted: Option<usize>,
+    ) -> Miss {
+        let matching = scope
+            .groups
+            .first()
+            .map(|g| g.matching.clone())
+            .unwrap_or_default();
+        let got = normalize::request(req, &matching);
+        let mut report = format!("{operation}: no recorded interaction");
+        if let Some(n) = exhausted {
+            let _ = write!(
+                report,
+                " left: all {n} recorded answers to this request were used and --strict-sequence is on"
+            );
+            return Miss { operation, report };
+        }
+        let _ = write!(report, " for {}", describe(&got));
+        let candidates: Vec<usize> = match scope.by_operation.get(&operation) {
+            Some(same_op) => same_op.clone(),
+            None => scope.by_operation.values().flatten().copied().collect(),
+        };
+        let nearest = candidates
+            .into_iter()
+            .map(|idx| (differences(&self.entries[idx].normalized, &got), idx))
+            .filter(|(diffs, _)| !diffs.is_empty())
+            .min_by_key(|(diffs, idx)| (diffs.len(), *idx));
+        match nearest {
+            Some((diffs, idx)) => {
+                let entry = &self.entries[idx];
+                let _ = write!(
+                    report,
+                    "; nearest is {} #{} ({}), which differs at {}",
+                    self.cassette_names[entry.cassette_idx],
+                    entry.interaction_idx,
+                    entry.normalized.operation,
+                    diffs[0]
+                );
+                if diffs.len() > 1 {
+                    let _ = write!(report, " (and {} more)", diffs.len() - 1);
+                }
+            }
+            None => report.push_str("; the cassettes hold no interaction to compare with"),
+        }
+        Miss { operation, report }
+    }
+
+    /// Per-operation use counts: (operation, matched, never-used interactions).
+    pub fn usage(&self) -> BTreeMap<String, (u64, Vec<usize>)> {
+        let mut usage: BTreeMap<String, (u64, Vec<usize>)> = BTreeMap::new();
+        for (idx, entry) in self.entries.iter().enumerate() {
+            let slot = usage.entry(entry.normalized.operation.clone()).or_default();
+            let uses = entry.uses.load(Ordering::Relaxed);
+            slot.0 += u64::from(uses);
+            if uses == 0 {
+                slot.1.push(idx);
+            }
+        }
+        usage
+    }
+}
+
+impl Scope {
+    fn insert(&mut self, matching: &Matching, fp: Fingerprint, operation: &str, entry_idx: usize) {
+        let group_idx = match self.groups.iter().position(|g| &g.matching == matching) {
+            Some(idx) => idx,
+            None => {
+                self.groups.push(Group {
+                    matching: matching.clone(),
+                    sequences: HashMap::new(),
+                });
+                self.groups.len() - 1
+            }
+        };
+        self.groups[group_idx]
+            .sequences
+            .entry(fp)
+            .or_insert_with(|| Sequence {
+                entries: Vec::new(),
+                cursor: AtomicUsize::new(0),
+            })
+            .entries
+            .push(entry_idx);
+        self.by_operation
+            .entry(operation.to_owned())
+            .or_default()
+            .push(entry_idx);
+    }
+}
+
+/// Longest body text shown in a diagnostic, in characters.
+const BODY_PRINT_LIMIT: usize = 300;
+
+/// A one-line description of what was asked: method, path, query, region and body.
+fn describe(n: &Normalized) -> String {
+    let mut out = format!("{} {}", n.method, n.path);
+    if !n.query.is_empty() {
+        let _ = write!(
+            out,
+            " query {}",
+            serde_json::to_string(&n.query).unwrap_or_default()
+        );
+    }
+    let _ = write!(out, " in {}", n.region);
+    if let Some(body) = &n.body {
+        out.push_str(" with body ");
+        out.push_str(&truncate(
+            &normalize::canonical_json(body),
+            BODY_PRINT_LIMIT,
+        ));
+    }
+    out
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+/// Every field where `got` differs from `recorded`, first difference first, each as
+/// `field: recorded X, got Y`.
+pub(crate) fn differences(recorded: &Normalized, got: &Normalized) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differ = |field: &str, recorded: String, got: String| {
+        out.push(format!("{field}: recorded {recorded}, got {got}"));
+    };
+    if recorded.method != got.method {
+        differ("method", recorded.method.clone(), got.method.clone());
+    }
+    if recorded.path != got.path {
+        differ("path", quote(&recorded.path), quote(&got.path));
+    }
+    if recorded.region != got.region {
+        differ("region", quote(&recorded.region), quote(&got.region));
+    }
+    if recorded.query != got.query {
+        let json = |q| serde_json::to_string(q).unwrap_or_default();
+        differ("query", json(&recorded.query), json(&got.query));
+    }
+    if recorded.headers != got.headers {
+        let json = |h| serde_json::to_string(h).unwrap_or_default();
+        differ("headers", json(&recorded.headers), json(&got.headers));
+    }
+    let null = Value::Null;
+    json_differences(
+        "body",
+        recorded.body.as_ref().unwrap_or(&null),
+        got.body.as_ref().unwrap_or(&null),
+        &mut out,
+    );
+    out
+}
+
+fn json_differences(path: &str, recorded: &Value, got: &Value, out: &mut Vec<String>) {
+    match (recorded, got) {
+        (Value::Object(r), Value::Object(g)) => {
+            let mut keys: Vec<&String> = r.keys().chain(g.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let child = format!("{path}.{key}");
+                match (r.get(key), g.get(key)) {
+                    (Some(rv), Some(gv)) => json_differences(&child, rv, gv, out),
+                    (Some(rv), None) => {
+                        out.push(format!("{child}: recorded {}, got nothing", show(rv)))
+                    }
+                    (None, Some(gv)) => {
+                        out.push(format!("{child}: recorded nothing, got {}", show(gv)))
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(r), Value::Array(g)) if r.len() == g.len() => {
+            for (i, (rv, gv)) in r.iter().zip(g).enumerate() {
+                json_differences(&format!("{path}[{i}]"), rv, gv, out);
+            }
+        }
+        (r, g) if r != g => out.push(format!("{path}: recorded {}, got {}", show(r), show(g))),
+        _ => {}
+    }
+}
+
+fn show(value: &Value) -> String {
+    truncate(&normalize::canonical_json(value), 120)
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::{Interaction, Provenance, ProvenanceKind, RecordedResponse};
+    use serde_json::json;
+
+    fn request(op: &str, body: Value) -> RecordedRequest {
+        RecordedRequest {
+            method: "POST".into(),
+            path: format!("/{op}"),
+            query: BTreeMap::new(),
+            region: "us-west-2".into(),
+            headers: BTreeMap::new(),
+            body: Some(body),
+        }
+    }
+
+    fn cassette(name: &str, interactions: &[(RecordedRequest, u16)]) -> Cassette {
+        let mut c = Cassette::new(
+            name,
+            Provenance {
+                kind: ProvenanceKind::Authored,
+                source: "test".into(),
+                model: None,
+                recorded_on: None,
+            },
+        );
+        c.interactions = interactions
+            .iter()
+            .map(|(req, status)| Interaction {
+                request: req.clone(),
+                response: RecordedResponse {
+                    status: *status,
+                    headers: BTreeMap::new(),
+                    body: None,
+                    body_text: None,
+                },
+            })
+            .collect();
+        c
+    }
+
+    fn get(arn: &str) -> RecordedRequest {
+        request("GetChannel", json!({ "arn": arn }))
+    }
+
+    #[test]
+    fn identical_requests_replay_in_recorded_order_then_repeat_the_last() {
+        let c = cassette(
+            "flow",
+            &[
+                (get("a"), 200),
+                (request("DeleteChannel", json!({"arn": "a"})), 204),
+                (get("a"), 404),
+            ],
+        );
+        let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
+        let served: Vec<usize> = (0..3)
+            .map(|_| index.lookup(&get("a"), None).unwrap().entry_idx)
+            .collect();
+        assert_eq!(served, [0, 2, 2]);
+    }
+
+    #[test]
+    fn strict_sequence_refuses_an_extra_request() {
+        let c = cassette("flow", &[(get("a"), 200)]);
+        let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::Strict);
+        assert!(index.lookup(&get("a"), None).is_ok());
+        let miss = index.lookup(&get("a"), None).unwrap_err();
+        assert_eq!(
+            miss.report,
+            "GetChannel: no recorded interaction left: all 1 recorded answers to this request were used and --strict-sequence is on"
+        );
+    }
+
+    #[test]
+    fn miss_names_the_nearest_interaction_and_first_difference() {
+        let c = cassette(
+            "flow",
+            &[
+                (get("arn:aws:ivs:us-west-2:1:channel/abcd"), 200),
+                (request("ListChannels", json!({})), 200),
+            ],
+        );
+        let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
+        let miss = index
+            .lookup(&get("arn:aws:ivs:us-west-2:1:channel/xyz"), None)
+            .unwrap_err();
+        assert_eq!(
+            miss.report,
+            "GetChannel: no recorded interaction for POST /GetChannel in us-west-2 with body {\"arn\":\"arn:aws:ivs:us-west-2:1:channel/xyz\"}; \
+             nearest is flow #0 (GetChannel), which differs at body.arn: recorded \"arn:aws:ivs:us-west-2:1:channel/abcd\", got \"arn:aws:ivs:us-west-2:1:channel/xyz\""
+        );
+    }
+
+    #[test]
+    fn operation_level_answers_with_the_first_success_of_the_operation() {
+        let c = cassette("flow", &[(get("missing"), 404), (get("a"), 200)]);
+        let index = Index::build(&[c], MatchLevel::Operation, SequenceEnd::RepeatLast);
+        let hit = index.lookup(&get("other"), None).unwrap();
+        assert_eq!(
+            hit,
+            Hit {
+                entry_idx: 1,
+                by_operation: true
+            }
+        );
+        let exact = index.lookup(&get("missing"), None).unwrap();
+        assert_eq!(
+            exact,
+            Hit {
+                entry_idx: 0,
+                by_operation: false
+            }
+        );
+        assert!(index
+            .lookup(&request("ListStreams", json!({})), None)
+            .is_err());
+    }
+
+    #[test]
+    fn a_cassette_selected_by_name_keeps_its_own_sequence() {
+        let a = cassette("a", &[(get("x"), 200)]);
+        let b = cassette("b", &[(get("x"), 404)]);
+        let index = Index::build(&[a, b], MatchLevel::Exact, SequenceEnd::RepeatLast);
+        let b_idx = index.cassette_idx("b").unwrap();
+        assert_eq!(index.lookup(&get("x"), Some(b_idx)).unwrap().entry_idx, 1);
+        assert_eq!(index.lookup(&get("x"), None).unwrap().entry_idx, 0);
+    }
+
+    #[test]
+    fn usage_counts_matches_and_unused_interactions() {
+        let c = cassette(
+            "flow",
+            &[(get("a"), 200), (request("ListChannels", json!({})), 200)],
+        );
+        let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
+        index.lookup(&get("a"), None).unwrap();
+        index.lookup(&get("a"), None).unwrap();
+        let usage = index.usage();
+        assert_eq!(usage["GetChannel"], (2, vec![]));
+        assert_eq!(usage["ListChannels"], (0, vec![1]));
+    }
+}

@@ -1,0 +1,498 @@
+//! Normalization: pure functions from a request to the form matching compares, and its fingerprint.
+//!
+//! Different clients send the same call as different bytes (CLIENTS.md): boto3 puts spaces after
+//! `:` and escapes non-ASCII, the JS SDK and aws-sdk-rust send compact UTF-8, aws-sdk-rust orders
+//! tag maps randomly per process, and every client adds per-call noise (signatures, dates,
+//! invocation ids, user agents). A [`Normalized`] request keeps only what identifies the call:
+//! method, operation, decoded path, query as a sorted set, region, the canonical JSON body with
+//! the cassette's ignored paths removed, and the headers a cassette asks for. Nothing here does IO.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::cassette::{Matching, RecordedRequest};
+use crate::ivs::{self, Route};
+
+/// Request headers that never take part in matching, whatever a cassette says: they change on
+/// every call (signatures, dates, ids, retries), differ between SDKs, or describe the connection.
+pub const VOLATILE_HEADERS: &[&str] = &[
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "amz-sdk-invocation-id",
+    "amz-sdk-request",
+    "user-agent",
+    "x-amz-user-agent",
+    "host",
+    "content-length",
+    "accept-encoding",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "expect",
+    "te",
+    "upgrade",
+    "proxy-connection",
+];
+
+/// The form of a request that matching compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    /// The IVS operation, or the path's first segment when the catalog does not know it.
+    pub operation: String,
+    /// HTTP method, uppercase.
+    pub method: String,
+    /// The path with the `/tags/` ARN percent-decoded.
+    pub path: String,
+    /// Query parameters, each key's values sorted and deduplicated (`tagKeys` is a set).
+    pub query: BTreeMap<String, Vec<String>>,
+    /// The AWS region.
+    pub region: String,
+    /// The JSON body with ignored paths removed; `None` when the request has no body.
+    pub body: Option<Value>,
+    /// Lowercase names and values of the headers the cassette matches on.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A SHA-256 over a [`Normalized`] request: the key of the replay index.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.0[..8] {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Names the IVS operation of a request from its method and raw path.
+///
+/// `POST /<Operation>` names itself; the three `/tags/{resourceArn}` routes are told apart by
+/// method. An unknown path keeps its first segment as the name, so that new operations can still
+/// be recorded and replayed before the catalog learns them.
+pub fn operation_name(method: &str, raw_path: &str) -> String {
+    if raw_path.starts_with("/tags/") {
+        return match ivs::tags_operation(method) {
+            Some(op) => op.name.to_owned(),
+            None => format!("{method} /tags"),
+        };
+    }
+    let name = raw_path.trim_start_matches('/');
+    match ivs::operation(name) {
+        Some(op) if op.route == Route::Post => op.name.to_owned(),
+        _ => name.split('/').next().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The path that matching compares: the `/tags/` ARN is percent-decoded as one label.
+///
+/// Routing happens on the raw path first, because a decoded ARN contains `/` and `:`.
+pub fn decoded_path(raw_path: &str) -> String {
+    match raw_path.strip_prefix("/tags/") {
+        Some(arn) => format!("/tags/{}", percent_decode_str(arn).decode_utf8_lossy()),
+        None => raw_path.to_owned(),
+    }
+}
+
+/// Parses a raw query string into decoded key → values (`+` stays a `+`, as AWS encodes space as `%20`).
+pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
+    let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = percent_decode_str(k).decode_utf8_lossy().into_owned();
+        let v = percent_decode_str(v).decode_utf8_lossy().into_owned();
+        query.entry(k).or_default().push(v);
+    }
+    query
+}
+
+/// The region from a SigV4 `Authorization` header's credential scope
+/// (`Credential=AKID/20261126/us-west-2/ivs/aws4_request`), if there is one.
+pub fn region_from_authorization(authorization: &str) -> Option<&str> {
+    let scope = authorization.split("Credential=").nth(1)?;
+    let scope = scope.split([',', ' ']).next()?;
+    let mut parts = scope.split('/');
+    let _access_key = parts.next()?;
+    let _date = parts.next()?;
+    let region = parts.next()?;
+    (!region.is_empty()).then_some(region)
+}
+
+/// True when `region` has AWS's region syntax: lowercase words and a final number joined by
+/// dashes, such as `us-west-2`, `us-gov-east-1` or `eu-isoe-west-1`.
+///
+/// Record mode builds the upstream host name from the region, so anything else must be refused:
+/// this is what stops a request from choosing where the operator's credentials go.
+pub fn is_valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    region.len() <= 32
+        && words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Normalizes a request under a cassette's matching options.
+pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
+    let mut query = req.query.clone();
+    for values in query.values_mut() {
+        values.sort();
+        values.dedup();
+    }
+    let mut body = req.body.clone();
+    // An empty POST body and `{}` ask the same thing; SDKs send `{}` but hand-made calls may not.
+    if req.method == "POST" && !req.path.starts_with("/tags/") && body.is_none() {
+        body = Some(Value::Object(Default::default()));
+    }
+    if let Some(body) = body.as_mut() {
+        for path in &matching.ignore_body_paths {
+            remove_path(body, path);
+        }
+    }
+    let headers = matching
+        .headers
+        .iter()
+        .map(|name| name.to_ascii_lowercase())
+        .filter(|name| !VOLATILE_HEADERS.contains(&name.as_str()))
+        .filter_map(|name| {
+            let value = req
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone())?;
+            Some((name, value))
+        })
+        .collect();
+    Normalized {
+        operation: operation_name(&req.method, &req.path),
+        method: req.method.to_ascii_uppercase(),
+        path: decoded_path(&req.path),
+        query,
+        region: req.region.clone(),
+        body,
+        headers,
+    }
+}
+
+/// The fingerprint of a normalized request.
+pub fn fingerprint(n: &Normalized) -> Fingerprint {
+    let mut hasher = Sha256::new();
+    // Fields are separated by a byte that cannot occur in any of them unescaped (canonical JSON
+    // escapes control characters), so two different requests never hash the same input.
+    let mut field = |bytes: &[u8]| {
+        hasher.update(bytes);
+        hasher.update([0u8]);
+    };
+    field(n.method.as_bytes());
+    field(n.path.as_bytes());
+    for (k, values) in &n.query {
+        for v in values {
+            field(k.as_bytes());
+            field(v.as_bytes());
+        }
+    }
+    field(b"\x01");
+    field(n.region.as_bytes());
+    match &n.body {
+        Some(body) => field(canonical_json(body).as_bytes()),
+        None => field(b"\x02"),
+    }
+    for (k, v) in &n.headers {
+        field(k.as_bytes());
+        field(v.as_bytes());
+    }
+    Fingerprint(hasher.finalize().into())
+}
+
+/// Compact JSON with object keys sorted at every level: the same value always gives the same text,
+/// whatever key order, whitespace or `\u` escapes the client used.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_json_string(s, out),
+        // Numbers, booleans and null print canonically already.
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_json_string(s: &str, out: &mut String) {
+    // Invariant: serializing a `&str` to JSON cannot fail.
+    out.push_str(&serde_json::to_string(s).expect("str serializes"));
+}
+
+/// Removes the value at a dotted path (`tags.run-id`, `viewerSessions.*.viewerId`); `*` stands for
+/// every element of a list or every member of an object. A path that is not there is no error.
+pub fn remove_path(value: &mut Value, path: &str) {
+    let segments: Vec<&str> = path.split('.').collect();
+    remove_segments(value, &segments);
+}
+
+fn remove_segments(value: &mut Value, segments: &[&str]) {
+    let Some((first, rest)) = segments.split_first() else {
+        return;
+    };
+    match value {
+        Value::Object(map) if rest.is_empty() => {
+            if *first == "*" {
+                map.clear();
+            } else {
+                map.shift_remove(*first);
+            }
+        }
+        Value::Object(map) => {
+            if *first == "*" {
+                map.values_mut().for_each(|v| remove_segments(v, rest));
+            } else if let Some(v) = map.get_mut(*first) {
+                remove_segments(v, rest);
+            }
+        }
+        Value::Array(items) if *first == "*" => {
+            if rest.is_empty() {
+                items.clear();
+            } else {
+                items.iter_mut().for_each(|v| remove_segments(v, rest));
+            }
+        }
+        Value::Array(items) => {
+            if let Ok(idx) = first.parse::<usize>() {
+                if rest.is_empty() && idx < items.len() {
+                    items[idx] = Value::Null;
+                } else if let Some(v) = items.get_mut(idx) {
+                    remove_segments(v, rest);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn req(method: &str, path: &str, body: Option<Value>) -> RecordedRequest {
+        RecordedRequest {
+            method: method.into(),
+            path: path.into(),
+            query: BTreeMap::new(),
+            region: "us-west-2".into(),
+            headers: BTreeMap::new(),
+            body,
+        }
+    }
+
+    fn fp(r: &RecordedRequest) -> Fingerprint {
+        fingerprint(&request(r, &Matching::default()))
+    }
+
+    #[test]
+    fn operation_names() {
+        let check = |method: &str, path: &str, expected: &str| {
+            assert_eq!(operation_name(method, path), expected, "{method} {path}");
+        };
+        check("POST", "/CreateChannel", "CreateChannel");
+        check("POST", "/GetStreamSession", "GetStreamSession");
+        check(
+            "GET",
+            "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A1%3Achannel%2Fx",
+            "ListTagsForResource",
+        );
+        check("POST", "/tags/arn%3Aaws", "TagResource");
+        check("DELETE", "/tags/arn%3Aaws", "UntagResource");
+        check("PUT", "/tags/arn%3Aaws", "PUT /tags");
+        check("POST", "/FutureOperation", "FutureOperation");
+    }
+
+    #[test]
+    fn regions() {
+        let check = |region: &str, expected: bool| {
+            assert_eq!(is_valid_region(region), expected, "{region:?}");
+        };
+        check("us-west-2", true);
+        check("us-gov-east-1", true);
+        check("eu-isoe-west-1", true);
+        check("ap-southeast-5", true);
+        check("us-west-2.evil.example", false);
+        check("us-west-2/../x", false);
+        check("a#b", false);
+        check("user@us-west-2", false);
+        check("us-west-２", false);
+        check("", false);
+        check("west-2", false);
+        check("us-west-", false);
+    }
+
+    #[test]
+    fn region_from_credential_scope() {
+        let check = |auth: &str, expected: Option<&str>| {
+            assert_eq!(region_from_authorization(auth), expected, "{auth}");
+        };
+        check(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/eu-west-1/ivs/aws4_request, SignedHeaders=host, Signature=ab",
+            Some("eu-west-1"),
+        );
+        check("AWS4-HMAC-SHA256 Credential=AKID/20261126", None);
+        check("Bearer x", None);
+    }
+
+    #[test]
+    fn canonical_json_ignores_key_order_whitespace_and_escapes() {
+        let check = |input: &str, expected: &str| {
+            let value: Value = serde_json::from_str(input).unwrap();
+            assert_eq!(canonical_json(&value), expected, "{input}");
+        };
+        check(
+            r#"{"name": "w\u00f6rld", "latencyMode": "LOW"}"#,
+            r#"{"latencyMode":"LOW","name":"wörld"}"#,
+        );
+        check(
+            r#"{"tags":{"b":"2","a":"1"},"arns":["y","x"]}"#,
+            r#"{"arns":["y","x"],"tags":{"a":"1","b":"2"}}"#,
+        );
+        check(
+            r#"{"maxResults": 10, "x": null, "ok": true}"#,
+            r#"{"maxResults":10,"ok":true,"x":null}"#,
+        );
+    }
+
+    #[test]
+    fn fingerprint_ignores_what_clients_vary() {
+        let boto = req(
+            "POST",
+            "/CreateChannel",
+            Some(json!({"name": "c", "tags": {"a": "1", "b": "2"}})),
+        );
+        let rust = req(
+            "POST",
+            "/CreateChannel",
+            Some(json!({"tags": {"b": "2", "a": "1"}, "name": "c"})),
+        );
+        assert_eq!(fp(&boto), fp(&rust));
+        let mut with_noise = rust.clone();
+        with_noise
+            .headers
+            .insert("X-Amz-Date".into(), "20261126T020014Z".into());
+        assert_eq!(fp(&boto), fp(&with_noise));
+        // An empty POST body asks the same as `{}`.
+        assert_eq!(
+            fp(&req("POST", "/ListChannels", None)),
+            fp(&req("POST", "/ListChannels", Some(json!({}))))
+        );
+    }
+
+    #[test]
+    fn fingerprint_sees_every_significant_difference() {
+        let base = req("POST", "/GetChannel", Some(json!({"arn": "a"})));
+        let mut other_region = base.clone();
+        other_region.region = "eu-west-1".into();
+        let variants = [
+            req("POST", "/GetChannel", Some(json!({"arn": "b"}))),
+            req("POST", "/GetStream", Some(json!({"arn": "a"}))),
+            req("POST", "/GetChannel", Some(json!({"arn": "a", "x": 1}))),
+            req("POST", "/GetChannel", Some(json!({"arn": ["a"]}))),
+            other_region,
+        ];
+        for v in &variants {
+            assert_ne!(fp(&base), fp(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn tag_keys_compare_as_a_set_and_arn_is_decoded() {
+        let mut a = req(
+            "DELETE",
+            "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A1%3Achannel%2Fx",
+            None,
+        );
+        a.query = parse_query("tagKeys=team&tagKeys=k%202&tagKeys=a%2Fb%3Ac");
+        let mut b = req("DELETE", "/tags/arn:aws:ivs:us-west-2:1:channel/x", None);
+        b.query = parse_query("tagKeys=a%2Fb%3Ac&tagKeys=team&tagKeys=k%202&tagKeys=team");
+        assert_eq!(fp(&a), fp(&b));
+        assert_eq!(a.query["tagKeys"], ["team", "k 2", "a/b:c"]);
+        assert_eq!(
+            decoded_path(&a.path),
+            "/tags/arn:aws:ivs:us-west-2:1:channel/x"
+        );
+    }
+
+    #[test]
+    fn ignored_body_paths() {
+        let check = |body: Value, path: &str, expected: Value| {
+            let mut got = body.clone();
+            remove_path(&mut got, path);
+            assert_eq!(got, expected, "{body} - {path}");
+        };
+        check(json!({"name": "x", "a": 1}), "name", json!({"a": 1}));
+        check(
+            json!({"tags": {"run": "1", "k": "v"}}),
+            "tags.run",
+            json!({"tags": {"k": "v"}}),
+        );
+        check(
+            json!({"viewerSessions": [{"viewerId": "1", "c": "a"}, {"viewerId": "2", "c": "b"}]}),
+            "viewerSessions.*.viewerId",
+            json!({"viewerSessions": [{"c": "a"}, {"c": "b"}]}),
+        );
+        check(json!({"a": 1}), "missing.deeper", json!({"a": 1}));
+    }
+
+    #[test]
+    fn matched_headers_take_part_only_when_asked() {
+        let mut a = req("POST", "/ListChannels", Some(json!({})));
+        a.headers.insert("X-Tenant".into(), "blue".into());
+        let mut b = a.clone();
+        b.headers.insert("X-Tenant".into(), "green".into());
+        assert_eq!(fp(&a), fp(&b));
+        let matching = Matching {
+            headers: vec!["x-tenant".into(), "authorization".into()],
+            ..Matching::default()
+        };
+        assert_ne!(
+            fingerprint(&request(&a, &matching)),
+            fingerprint(&request(&b, &matching))
+        );
+    }
+}

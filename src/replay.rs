@@ -1,0 +1,625 @@
+//! The replay server: answers downstream requests from cassettes, offline.
+//!
+//! [`ReplayServer`] is what tests embed and what `ivs-vcr replay` runs. Per request the stages are
+//! `read_request → match → respond → log`: `server` reads the request, `matcher::Index` picks the
+//! interaction, and the answer is a response prepared once at start (status, headers and body bytes),
+//! so the hot path allocates little. An unmatched request gets an AWS-style 400 naming the nearest
+//! recorded interaction and its first difference, the same text is logged at `warn`, and both
+//! [`ReplayServer::verify`] and `Drop` panic with a report of everything unmatched or unused.
+//!
+//! This module never opens an outbound connection.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::cassette::{self, Cassette, CassetteError};
+use crate::matcher::{Index, MatchLevel, SequenceEnd};
+use crate::server::{self, Handler, HttpResponse};
+
+/// The region assumed for a request that carries no SigV4 credential scope.
+pub const DEFAULT_REGION: &str = "us-west-2";
+
+/// Errors of starting a server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// A cassette could not be loaded.
+    #[error(transparent)]
+    Cassette(#[from] CassetteError),
+    /// Some cassettes could not be loaded, and strict loading is on.
+    #[error("{} cassette(s) could not be loaded: {}", .0.len(), join_errors(.0))]
+    Cassettes(Vec<CassetteError>),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on `{addr}`")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
+    #[error("two cassettes are named `{name}`; cassette names must be unique")]
+    DuplicateName {
+        /// The name.
+        name: String,
+    },
+}
+
+fn join_errors(errors: &[CassetteError]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Configures and starts a [`ReplayServer`].
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct ReplayServerBuilder {
+    cassettes: Vec<Cassette>,
+    dirs: Vec<PathBuf>,
+    listener: Option<std::net::TcpListener>,
+    bind: Option<SocketAddr>,
+    level: MatchLevel,
+    sequence_end: SequenceEnd,
+    default_region: Option<String>,
+    fail_on_unused: bool,
+    lenient_load: bool,
+}
+
+impl ReplayServerBuilder {
+    /// Serves this cassette (in addition to any others given).
+    pub fn cassette(mut self, cassette: Cassette) -> Self {
+        self.cassettes.push(cassette);
+        self
+    }
+
+    /// Serves these cassettes.
+    pub fn cassettes(mut self, cassettes: impl IntoIterator<Item = Cassette>) -> Self {
+        self.cassettes.extend(cassettes);
+        self
+    }
+
+    /// Serves every cassette under this directory (loaded by `start`).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dirs.push(dir.into());
+        self
+    }
+
+    /// Serves on a listener the caller bound.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Binds this address (default `127.0.0.1:0`, a free loopback port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    /// Sets the match level (default [`MatchLevel::Exact`]).
+    pub fn match_level(mut self, level: MatchLevel) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Makes a request beyond the recorded answers of its sequence unmatched, instead of
+    /// repeating the last answer.
+    pub fn strict_sequence(mut self, strict: bool) -> Self {
+        self.sequence_end = if strict {
+            SequenceEnd::Strict
+        } else {
+            SequenceEnd::RepeatLast
+        };
+        self
+    }
+
+    /// The region of requests that carry no SigV4 credential scope (default `us-west-2`).
+    pub fn default_region(mut self, region: impl Into<String>) -> Self {
+        self.default_region = Some(region.into());
+        self
+    }
+
+    /// Makes [`ReplayServer::verify`] (and `Drop`) also fail on interactions never used.
+    pub fn fail_on_unused(mut self, fail: bool) -> Self {
+        self.fail_on_unused = fail;
+        self
+    }
+
+    /// Skips cassette files that fail to load (each is logged at `error` and listed in the
+    /// summary) instead of refusing to start.
+    pub fn lenient_load(mut self, lenient: bool) -> Self {
+        self.lenient_load = lenient;
+        self
+    }
+
+    /// Loads the cassettes, binds, and starts serving in the background.
+    pub async fn start(self) -> Result<ReplayServer, ServeError> {
+        let mut cassettes = self.cassettes;
+        let mut load_errors = Vec::new();
+        for dir in &self.dirs {
+            let (loaded, errors) = load_source(dir)?;
+            cassettes.extend(loaded);
+            load_errors.extend(errors);
+        }
+        if !load_errors.is_empty() {
+            if !self.lenient_load {
+                return Err(ServeError::Cassettes(load_errors));
+            }
+            for err in &load_errors {
+                tracing::error!(error = %join_errors(std::slice::from_ref(err)), "skipping cassette");
+            }
+        }
+        let mut names: Vec<&str> = cassettes.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ServeError::DuplicateName {
+                name: w[0].to_owned(),
+            });
+        }
+
+        let listener = match self.listener {
+            Some(listener) => listener,
+            None => {
+                let addr = self
+                    .bind
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+                std::net::TcpListener::bind(addr)
+                    .map_err(|source| ServeError::Bind { addr, source })?
+            }
+        };
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })?;
+        listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener))
+            .map_err(|source| ServeError::Bind { addr, source })
+            .map(|listener| {
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address can use the replay server");
+                }
+                let state = Arc::new(ReplayState::new(
+                    cassettes,
+                    load_errors,
+                    self.level,
+                    self.sequence_end,
+                    self.default_region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+                ));
+                let (tx, rx) = oneshot::channel::<()>();
+                let task = tokio::spawn(server::serve(listener, state.clone(), async {
+                    let _ = rx.await;
+                }));
+                ReplayServer {
+                    addr,
+                    state,
+                    shutdown: Some(tx),
+                    task: Some(task),
+                    fail_on_unused: self.fail_on_unused,
+                    armed: true,
+                }
+            })
+    }
+}
+
+/// Loads a cassette file or every cassette under a directory.
+fn load_source(path: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
+    if path.is_file() {
+        return Ok((vec![Cassette::load(path)?], Vec::new()));
+    }
+    let (cassettes, errors) = cassette::load_dir(path)?;
+    if cassettes.is_empty() && errors.is_empty() {
+        return Err(CassetteError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    Ok((cassettes, errors))
+}
+
+/// A replay server running in the background on a loopback port.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ivs_vcr::{Cassette, ReplayServer};
+/// let server = ReplayServer::start(Cassette::load("cassettes/channel-lifecycle.yaml")?).await;
+/// // point the SDK at server.uri() and run the code under test…
+/// server.verify(); // also runs on drop
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ReplayServer {
+    addr: SocketAddr,
+    state: Arc<ReplayState>,
+    /// Dropping or firing this stops the accept loop.
+    shutdown: Option<oneshot::Sender<()>>,
+    /// The accept loop; awaited by `shutdown` so in-flight requests finish.
+    task: Option<JoinHandle<()>>,
+    fail_on_unused: bool,
+    /// False once `shutdown` has returned the summary to the caller, who then owns the verdict.
+    armed: bool,
+}
+
+impl ReplayServer {
+    /// Starts a server for one cassette on a free loopback port, with default options.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound, which a test cannot recover from anyway.
+    pub async fn start(cassette: Cassette) -> ReplayServer {
+        ReplayServer::builder()
+            .cassette(cassette)
+            .start()
+            .await
+            .expect("a replay server on 127.0.0.1:0 starts")
+    }
+
+    /// A builder for everything else.
+    pub fn builder() -> ReplayServerBuilder {
+        ReplayServerBuilder::default()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL to give an SDK, e.g. `http://127.0.0.1:40123`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The names of the cassettes served, in load order.
+    pub fn cassette_names(&self) -> &[String] {
+        &self.state.index.cassette_names
+    }
+
+    /// The number of interactions served.
+    pub fn n_interactions(&self) -> usize {
+        self.state.index.entries.len()
+    }
+
+    /// What has been served so far.
+    pub fn summary(&self) -> Summary {
+        self.state.summary()
+    }
+
+    /// Panics with a report when any request went unmatched, or (with `fail_on_unused`) when an
+    /// interaction was never used.
+    pub fn verify(&self) {
+        let summary = self.summary();
+        if !summary.is_clean(self.fail_on_unused) {
+            panic!("ivs-vcr replay verification failed\n{summary}");
+        }
+    }
+
+    /// Stops accepting, waits for in-flight requests, and returns the summary. The caller then
+    /// owns the verdict: `Drop` no longer verifies.
+    pub async fn shutdown(mut self) -> Summary {
+        self.armed = false;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.state.summary()
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if self.armed && !std::thread::panicking() {
+            self.verify();
+        }
+    }
+}
+
+/// A prepared answer: built once at start, cloned per request.
+#[derive(Debug)]
+struct Prepared {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Everything a request handler needs, shared by all connections.
+#[derive(Debug)]
+struct ReplayState {
+    index: Index,
+    prepared: Vec<Prepared>,
+    default_region: String,
+    keep_headers: bool,
+    unmatched: Mutex<Vec<(String, String)>>,
+    load_errors: Vec<String>,
+}
+
+impl ReplayState {
+    fn new(
+        cassettes: Vec<Cassette>,
+        load_errors: Vec<CassetteError>,
+        level: MatchLevel,
+        sequence_end: SequenceEnd,
+        default_region: String,
+    ) -> ReplayState {
+        let index = Index::build(&cassettes, level, sequence_end);
+        let prepared = cassettes
+            .iter()
+            .flat_map(|c| {
+                c.interactions
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, it)| (c, i, it))
+            })
+            .map(|(cassette, idx, interaction)| {
+                let res = &interaction.response;
+                let mut headers = HeaderMap::new();
+                for (name, value) in &res.headers {
+                    // Invariant: `Cassette::load` validated every header name and value; a cassette
+                    // built in code with a bad one loses that header rather than the whole answer.
+                    if let (Ok(name), Ok(value)) = (
+                        HeaderName::from_bytes(name.as_bytes()),
+                        HeaderValue::from_str(value),
+                    ) {
+                        // Content-Length is recomputed from the body we send.
+                        if name != http::header::CONTENT_LENGTH {
+                            headers.append(name, value);
+                        }
+                    }
+                }
+                if let Ok(value) = HeaderValue::from_str(&format!("{}#{idx}", cassette.name)) {
+                    headers.insert(server::SOURCE_HEADER, value);
+                }
+                Prepared {
+                    status: StatusCode::from_u16(res.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    headers,
+                    body: res.body_bytes(),
+                }
+            })
+            .collect();
+        ReplayState {
+            keep_headers: cassettes.iter().any(|c| !c.matching.headers.is_empty()),
+            index,
+            prepared,
+            default_region,
+            unmatched: Mutex::new(Vec::new()),
+            load_errors: load_errors
+                .iter()
+                .map(|e| join_errors(std::slice::from_ref(e)))
+                .collect(),
+        }
+    }
+
+    fn respond(&self, entry_idx: usize, by_operation: bool) -> HttpResponse {
+        let prepared = &self.prepared[entry_idx];
+        let mut response = Response::new(Full::new(prepared.body.clone()));
+        *response.status_mut() = prepared.status;
+        *response.headers_mut() = prepared.headers.clone();
+        let how = if by_operation { "operation" } else { "exact" };
+        response
+            .headers_mut()
+            .insert(server::MATCH_HEADER, HeaderValue::from_static(how));
+        response
+    }
+
+    fn summary(&self) -> Summary {
+        let mut operations: BTreeMap<String, OperationSummary> = BTreeMap::new();
+        let mut unused = Vec::new();
+        for (operation, (matched, unused_entries)) in self.index.usage() {
+            let slot = operations.entry(operation.clone()).or_default();
+            slot.matched = matched;
+            slot.unused = unused_entries.len() as u64;
+            unused.extend(unused_entries.into_iter().map(|idx| {
+                let entry = &self.index.entries[idx];
+                UnusedInteraction {
+                    cassette: self.index.cassette_names[entry.cassette_idx].clone(),
+                    interaction_idx: entry.interaction_idx,
+                    operation: operation.clone(),
+                }
+            }));
+        }
+        let unmatched = self
+            .unmatched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (operation, _) in &unmatched {
+            operations.entry(operation.clone()).or_default().unmatched += 1;
+        }
+        Summary {
+            operations,
+            unmatched: unmatched.into_iter().map(|(_, report)| report).collect(),
+            unused,
+            load_errors: self.load_errors.clone(),
+        }
+    }
+}
+
+impl Handler for ReplayState {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+        let downstream =
+            match server::read_request(req, &self.default_region, self.keep_headers).await {
+                Ok(downstream) => downstream,
+                Err(response) => return response,
+            };
+        let cassette = match downstream.cassette.as_deref() {
+            None => None,
+            Some(name) => match self.index.cassette_idx(name) {
+                Some(idx) => Some(idx),
+                None => {
+                    let message = format!(
+                        "no cassette named `{name}`; loaded: {}",
+                        self.index.cassette_names.join(", ")
+                    );
+                    tracing::warn!(side = "downstream", %peer, "{message}");
+                    return server::error_response(
+                        StatusCode::BAD_REQUEST,
+                        "IvsVcrUnknownCassetteException",
+                        &message,
+                    );
+                }
+            },
+        };
+        match self.index.lookup(&downstream.request, cassette) {
+            Ok(hit) => {
+                tracing::debug!(
+                    side = "downstream",
+                    %peer,
+                    method = %downstream.request.method,
+                    path = %downstream.request.path,
+                    entry = hit.entry_idx,
+                    by_operation = hit.by_operation,
+                    "replayed"
+                );
+                self.respond(hit.entry_idx, hit.by_operation)
+            }
+            Err(miss) => {
+                tracing::warn!(side = "downstream", %peer, "{}", miss.report);
+                let response = server::error_response(
+                    StatusCode::BAD_REQUEST,
+                    "IvsVcrUnmatchedRequestException",
+                    &miss.report,
+                );
+                self.unmatched
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((miss.operation, miss.report));
+                response
+            }
+        }
+    }
+}
+
+/// What a replay server served: per operation, and every request or interaction left over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Per operation counts, sorted by operation.
+    pub operations: BTreeMap<String, OperationSummary>,
+    /// The diagnostic of every unmatched request, in arrival order.
+    pub unmatched: Vec<String>,
+    /// Interactions never used.
+    pub unused: Vec<UnusedInteraction>,
+    /// Cassette files skipped at load.
+    pub load_errors: Vec<String>,
+}
+
+/// Counts for one operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OperationSummary {
+    /// Requests answered from a cassette.
+    pub matched: u64,
+    /// Requests nothing answered.
+    pub unmatched: u64,
+    /// Interactions never used.
+    pub unused: u64,
+}
+
+/// An interaction no request used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusedInteraction {
+    /// The cassette's name.
+    pub cassette: String,
+    /// The interaction's 0-based position in the cassette.
+    pub interaction_idx: usize,
+    /// Its operation.
+    pub operation: String,
+}
+
+impl Summary {
+    /// Requests answered, in total.
+    pub fn n_matched(&self) -> u64 {
+        self.operations.values().map(|o| o.matched).sum()
+    }
+
+    /// True when nothing went unmatched (and, if `unused_is_failure`, nothing went unused).
+    pub fn is_clean(&self, unused_is_failure: bool) -> bool {
+        self.unmatched.is_empty() && (!unused_is_failure || self.unused.is_empty())
+    }
+}
+
+/// How many unused interactions the summary lists one by one.
+const UNUSED_LIST_LIMIT: usize = 20;
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .operations
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        writeln!(
+            f,
+            "{:<width$}  {:>7}  {:>9}  {:>6}",
+            "operation", "matched", "unmatched", "unused"
+        )?;
+        for (op, s) in &self.operations {
+            writeln!(
+                f,
+                "{op:<width$}  {:>7}  {:>9}  {:>6}",
+                s.matched, s.unmatched, s.unused
+            )?;
+        }
+        writeln!(
+            f,
+            "total: {} matched, {} unmatched, {} unused interaction(s)",
+            self.n_matched(),
+            self.unmatched.len(),
+            self.unused.len()
+        )?;
+        if !self.unmatched.is_empty() {
+            writeln!(f, "unmatched requests:")?;
+            for report in &self.unmatched {
+                writeln!(f, "  - {report}")?;
+            }
+        }
+        if !self.unused.is_empty() {
+            writeln!(f, "unused interactions:")?;
+            for u in self.unused.iter().take(UNUSED_LIST_LIMIT) {
+                writeln!(
+                    f,
+                    "  - {} #{} ({})",
+                    u.cassette, u.interaction_idx, u.operation
+                )?;
+            }
+            if self.unused.len() > UNUSED_LIST_LIMIT {
+                writeln!(f, "  … and {} more", self.unused.len() - UNUSED_LIST_LIMIT)?;
+            }
+        }
+        if !self.load_errors.is_empty() {
+            writeln!(f, "cassettes skipped at load:")?;
+            for e in &self.load_errors {
+                writeln!(f, "  - {e}")?;
+            }
+        }
+        Ok(())
+    }
+}
