@@ -1,0 +1,252 @@
+//! Black-box tests of replay through the library API, driven by the real aws-sdk-ivs client.
+
+mod support;
+
+use aws_sdk_ivs::error::ProvideErrorMetadata as _;
+use aws_sdk_ivs::operation::get_channel::GetChannelError;
+use aws_sdk_ivs::types::ChannelLatencyMode;
+use ivs_vcr::{Cassette, MatchLevel, ReplayServer};
+use support::{fixture, ivs_client};
+
+const ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
+
+#[tokio::test]
+async fn create_get_list_delete_then_get_not_found() {
+    let server = ReplayServer::start(Cassette::load(fixture("flow.yaml")).unwrap()).await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+
+    let created = ivs
+        .create_channel()
+        .name("test-channel")
+        .latency_mode(ChannelLatencyMode::LowLatency)
+        // Tag order differs from the cassette's: maps compare as maps.
+        .tags("env", "ci")
+        .tags("team", "video")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.channel().unwrap().arn(), Some(ARN));
+
+    let got = ivs.get_channel().arn(ARN).send().await.unwrap();
+    assert_eq!(got.channel().unwrap().name(), Some("test-channel"));
+
+    let listed = ivs.list_channels().send().await.unwrap();
+    assert_eq!(listed.channels().len(), 1);
+
+    ivs.delete_channel().arn(ARN).send().await.unwrap();
+
+    let err = ivs.get_channel().arn(ARN).send().await.unwrap_err();
+    let err = err.into_service_error();
+    assert!(
+        matches!(err, GetChannelError::ResourceNotFoundException(_)),
+        "expected ResourceNotFoundException, got {err:?}"
+    );
+    server.verify();
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_matched(), 5);
+    assert!(summary.unused.is_empty());
+}
+
+#[tokio::test]
+async fn tags_flow_through_the_encoded_arn_routes() {
+    let server = ReplayServer::start(Cassette::load(fixture("tags.yaml")).unwrap()).await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+
+    ivs.tag_resource()
+        .resource_arn(ARN)
+        .tags("a/b:c", "x")
+        .tags("team", "video")
+        .tags("cost center", "42")
+        .send()
+        .await
+        .unwrap();
+    let tags = ivs
+        .list_tags_for_resource()
+        .resource_arn(ARN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().len(), 3);
+    // tagKeys compare as a set: the order differs from the recording's.
+    ivs.untag_resource()
+        .resource_arn(ARN)
+        .tag_keys("a/b:c")
+        .tag_keys("cost center")
+        .send()
+        .await
+        .unwrap();
+    let tags = ivs
+        .list_tags_for_resource()
+        .resource_arn(ARN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().keys().collect::<Vec<_>>(), ["team"]);
+    server.verify();
+}
+
+#[tokio::test]
+async fn unmatched_request_gets_a_diagnostic_the_sdk_shows() {
+    let server = ReplayServer::builder()
+        .cassette(Cassette::load(fixture("flow.yaml")).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let other = "arn:aws:ivs:us-west-2:123456789012:channel/xyzXYZ987654";
+    let err = ivs.get_channel().arn(other).send().await.unwrap_err();
+    let err = err.into_service_error();
+    assert_eq!(err.code(), Some("IvsVcrUnmatchedRequestException"));
+    assert_eq!(
+        err.message(),
+        Some(
+            "GetChannel: no recorded interaction for POST /GetChannel in us-west-2 with body \
+             {\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/xyzXYZ987654\"}; nearest is flow #1 (GetChannel), \
+             which differs at body.arn: recorded \"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234\", \
+             got \"arn:aws:ivs:us-west-2:123456789012:channel/xyzXYZ987654\""
+        )
+    );
+    let summary = server.shutdown().await;
+    assert_eq!(summary.unmatched.len(), 1);
+    assert_eq!(summary.operations["GetChannel"].unmatched, 1);
+}
+
+#[tokio::test]
+async fn a_client_in_another_region_does_not_get_us_west_2_answers() {
+    let server = ReplayServer::builder()
+        .cassette(Cassette::load(fixture("flow.yaml")).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "eu-west-1");
+    let err = ivs
+        .list_channels()
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    let message = err.message().unwrap();
+    assert!(
+        message.contains("differs at region: recorded \"us-west-2\", got \"eu-west-1\""),
+        "{message}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn operation_level_matching_is_opt_in_and_marked() {
+    let server = ReplayServer::builder()
+        .cassette(Cassette::load(fixture("flow.yaml")).unwrap())
+        .match_level(MatchLevel::Operation)
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let got = ivs
+        .get_channel()
+        .arn("arn:aws:ivs:us-west-2:123456789012:channel/anyOTHER1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.channel().unwrap().arn(), Some(ARN));
+    // The raw response carries the marker header.
+    let raw = raw_post(server.addr(), "/GetChannel", r#"{"arn":"nope"}"#).await;
+    assert!(raw.contains("x-ivs-vcr-match: operation"), "{raw}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cassette_is_selected_through_the_endpoint_path() {
+    let server = ReplayServer::builder()
+        .dir(fixture(""))
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&format!("{}/cassette/tags", server.uri()), "us-west-2");
+    let tags = ivs
+        .list_tags_for_resource()
+        .resource_arn(ARN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().len(), 3);
+    // The flow cassette is not reachable through the tags prefix.
+    let err = ivs
+        .list_channels()
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.code(), Some("IvsVcrUnmatchedRequestException"));
+    let unknown = ivs_client(&format!("{}/cassette/nope", server.uri()), "us-west-2");
+    let err = unknown
+        .list_channels()
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.code(), Some("IvsVcrUnknownCassetteException"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn parallel_clients_each_get_their_own_answers() {
+    let server = ReplayServer::builder()
+        .dir(fixture(""))
+        .start()
+        .await
+        .unwrap();
+    let uri = server.uri();
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let uri = uri.clone();
+        tasks.push(tokio::spawn(async move {
+            let ivs = ivs_client(&uri, "us-west-2");
+            if i % 2 == 0 {
+                let got = ivs.list_channels().send().await.unwrap();
+                got.channels()[0].arn().unwrap().to_owned()
+            } else {
+                let tags = ivs
+                    .list_tags_for_resource()
+                    .resource_arn(ARN)
+                    .send()
+                    .await
+                    .unwrap();
+                format!("{} tags", tags.tags().len())
+            }
+        }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        let answer = task.await.unwrap();
+        if i % 2 == 0 {
+            assert_eq!(answer, ARN);
+        } else {
+            // The first ListTagsForResource gets 3 tags, every later one the last answer (1 tag).
+            assert!(answer == "3 tags" || answer == "1 tags", "{answer}");
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "ivs-vcr replay verification failed")]
+async fn drop_panics_when_a_request_went_unmatched() {
+    let server = ReplayServer::start(Cassette::load(fixture("flow.yaml")).unwrap()).await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let _ = ivs.get_channel().arn("nope").send().await;
+    drop(server);
+}
+
+/// Sends a raw HTTP/1.1 POST and returns the whole answer as text (headers lowercased by hyper).
+async fn raw_post(addr: std::net::SocketAddr, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}

@@ -1,0 +1,37 @@
+//! Helpers shared by the black-box tests: fixture paths and a real aws-sdk-ivs client.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use aws_sdk_ivs::config::{BehaviorVersion, Credentials, Region};
+
+/// The fixed, fake credentials every test signs with.
+pub const ACCESS_KEY: &str = "AKIDEXAMPLE";
+/// The secret of [`ACCESS_KEY`].
+pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// An IVS client for `endpoint`, signing as a test user in `region`, without retries so every
+/// answer is seen exactly once.
+pub fn ivs_client(endpoint: &str, region: &str) -> aws_sdk_ivs::Client {
+    let config = aws_sdk_ivs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "ivs-vcr-tests",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_ivs::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_ivs::Client::from_conf(config)
+}
