@@ -37,6 +37,27 @@ pub enum Command {
     /// Exit status: 0 when every request matched, 1 when some did not (or, with
     /// --fail-on-unused, when an interaction was never used), 2 on error.
     Replay(ReplayArgs),
+    /// Report API drift between two cassette sets: how the shape of IVS's answers changed.
+    ///
+    /// OLD and NEW are cassette files or directories (read recursively), typically the committed
+    /// cassettes and a fresh re-recording of the same tests. Interactions pair by operation and
+    /// request, even when resource ids differ. Answers compare by shape, not value: fields added
+    /// or removed, changed JSON types, new enum values, changed status codes or error types,
+    /// response headers that appeared or disappeared. Lists compare as the merged shape of their
+    /// elements, so a longer list is no drift. Ids, the id and account parts of ARNs,
+    /// timestamps, request ids and redaction placeholders change on every recording and are
+    /// never drift.
+    ///
+    /// Breaking: a removed field, header, operation or interaction; a changed type, status or
+    /// error type. Additive: a new field, enum value, header, operation or interaction.
+    ///
+    ///   ivs-vcr diff cassettes/ rerecorded/
+    ///
+    ///   ivs-vcr diff cassettes/ rerecorded/ --fail-on breaking --format markdown > drift.md
+    ///
+    /// Exit status: 0 when there is no drift, 1 when there is (with --fail-on breaking, only
+    /// when some of it is breaking), 2 on error (a missing path, a cassette that does not load).
+    Diff(DiffArgs),
 }
 
 /// How strictly replay matches.
@@ -184,4 +205,87 @@ async fn wait_for_stop_signal() -> anyhow::Result<()> {
         .context("cannot listen for Ctrl-C")?;
     tracing::info!("stopping: finishing in-flight requests");
     Ok(())
+}
+
+/// Output format of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormatArg {
+    /// A report grouped by operation and file, coloured on a terminal unless NO_COLOR is set.
+    Text,
+    /// `{"summary": {…}, "findings": [{severity, kind, operation, path, old_file, new_file,
+    /// old, new}, …]}`.
+    Json,
+    /// A summary and a table, for a CI comment.
+    Markdown,
+}
+
+/// Which drift makes `diff` exit with status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// Any breaking or additive change.
+    Any,
+    /// Breaking changes only.
+    Breaking,
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The baseline: a cassette file, or a directory of cassettes.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// What to compare with the baseline (a cassette file or directory), e.g. a re-recording.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormatArg,
+
+    /// Which drift makes the exit status 1.
+    #[arg(long, value_enum, default_value = "any")]
+    pub fail_on: FailOnArg,
+
+    /// Also report values that changed (severity info, never part of the exit status); values
+    /// that change on every recording are still left out.
+    #[arg(long)]
+    pub values: bool,
+}
+
+impl DiffArgs {
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        use ivs_vcr::diff::{self, FailOn};
+        use std::io::Write as _;
+
+        let old = diff::load_cassettes(&self.old).context("cannot load the OLD cassettes")?;
+        let new = diff::load_cassettes(&self.new).context("cannot load the NEW cassettes")?;
+        let mut options = diff::DiffOptions::default();
+        options.values = self.values;
+        let report = diff::diff_with(&old, &new, &options);
+        let text = match self.format {
+            DiffFormatArg::Text => report.render_text(stdout_wants_color()),
+            DiffFormatArg::Json => report.to_json(),
+            DiffFormatArg::Markdown => report.to_markdown(),
+        };
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write the report")?;
+        let fail_on = match self.fail_on {
+            FailOnArg::Any => FailOn::Any,
+            FailOnArg::Breaking => FailOn::Breaking,
+        };
+        Ok(if report.fails(fail_on) {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        })
+    }
+}
+
+/// Colour only for a terminal, and never when NO_COLOR is set to anything (no-color.org).
+fn stdout_wants_color() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

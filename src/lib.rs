@@ -62,6 +62,7 @@
 
 pub mod bundled;
 pub mod cassette;
+pub mod diff;
 pub mod ivs;
 mod matcher;
 pub mod normalize;
