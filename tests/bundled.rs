@@ -1,0 +1,1031 @@
+//! The bundled cassettes (cassettes/): every interaction through aws-sdk-ivs, every interaction checked against AWS's model, and the files identical to what the binary serves.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aws_sdk_ivs::operation::get_channel::GetChannelError;
+use aws_sdk_ivs::types::{
+    BatchStartViewerSessionRevocationViewerSession, DestinationConfiguration,
+    MediaTailorPlaybackConfiguration, S3DestinationConfiguration,
+};
+use ivs_vcr::{bundled, Interaction, MatchLevel, ReplayServer};
+use serde_json::{json, Value};
+use support::ivs_client;
+
+/// The region the bundled cassettes are authored in.
+const REGION: &str = bundled::BUNDLED_REGION;
+
+// Inputs for the SDK calls. Operation-level matching answers any well-formed request, so these only
+// need to be valid, not to match a recording.
+const CHANNEL_ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/sdkCALL00001";
+const STREAM_KEY_ARN: &str = "arn:aws:ivs:us-west-2:123456789012:stream-key/sdkCALL00002";
+const KEY_PAIR_ARN: &str = "arn:aws:ivs:us-west-2:123456789012:playback-key/sdkCALL00003";
+const POLICY_ARN: &str =
+    "arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/sdkCALL00004";
+const RECORDING_ARN: &str =
+    "arn:aws:ivs:us-west-2:123456789012:recording-configuration/sdkCALL00005";
+const AD_CONFIGURATION_ARN: &str =
+    "arn:aws:ivs:us-west-2:123456789012:ad-configuration/sdkCALL00006";
+const SLATE_ARN: &str =
+    "arn:aws:ivs:us-west-2:123456789012:failover-slate-configuration/sdkCALL00007";
+const MEDIATAILOR_ARN: &str =
+    "arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/sdk-call";
+const PUBLIC_KEY: &str =
+    "-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE\n-----END PUBLIC KEY-----";
+
+// ---------------------------------------------------------------------------------------------
+// 1. Every interaction through the real SDK
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_bundled_interaction_deserializes_in_the_sdk_and_errors_are_typed() {
+    let model = Model::load();
+    let bundled = bundled::cassettes().expect("the bundled cassettes load");
+    // One single-interaction cassette per bundled interaction: `/cassette/i-<n>` then answers any
+    // request of its operation with exactly that interaction.
+    let mut cases = Vec::new();
+    let mut singles = Vec::new();
+    for cassette in &bundled {
+        for (idx, interaction) in cassette.interactions.iter().enumerate() {
+            let name = format!("i-{}", singles.len());
+            let mut single = cassette.clone();
+            single.name = name.clone();
+            single.interactions = vec![interaction.clone()];
+            singles.push(single);
+            cases.push((name, format!("{} #{idx}", cassette.name), interaction));
+        }
+    }
+    let server = ReplayServer::builder()
+        .cassettes(singles)
+        .match_level(MatchLevel::Operation)
+        .fail_on_unused(true)
+        .start()
+        .await
+        .unwrap();
+
+    let mut failures = Vec::new();
+    let mut exercised = BTreeSet::new();
+    for (name, label, interaction) in cases {
+        let request = &interaction.request;
+        let Some(operation) = model.operation_of(&request.method, &request.path) else {
+            failures.push(format!(
+                "{label}: {} {} is no operation of the model",
+                request.method, request.path
+            ));
+            continue;
+        };
+        exercised.insert(operation.to_owned());
+        let ivs = ivs_client(&format!("{}/cassette/{name}", server.uri()), REGION);
+        let got = call(&ivs, operation).await;
+        let status = interaction.response.status;
+        match (error_type(interaction), got) {
+            (None, Ok(_)) if (200..300).contains(&status) => {}
+            (None, got) if (200..300).contains(&status) => failures.push(format!(
+                "{label} ({operation}): a {status} answer should reach the SDK as success, got {got:?}"
+            )),
+            (None, got) => failures.push(format!(
+                "{label} ({operation}): a {status} answer without x-amzn-ErrorType, got {got:?}"
+            )),
+            (Some(error), Err(debug)) if debug.starts_with(&format!("{error}(")) => {}
+            (Some(error), got) => failures.push(format!(
+                "{label} ({operation}): a {status} {error} should reach the SDK as the typed variant \
+                 `{error}(..)`, got {got:?}"
+            )),
+        }
+    }
+    let summary = server.shutdown().await;
+    if !summary.is_clean(true) {
+        failures.push(format!(
+            "the replay server was not used cleanly:\n{summary}"
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} interaction(s) failed through aws-sdk-ivs:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    let expected: BTreeSet<String> = ivs_vcr::ivs::OPERATIONS
+        .iter()
+        .map(|op| op.name.to_owned())
+        .collect();
+    assert_eq!(
+        exercised, expected,
+        "\nexpected (every IVS operation):\n{expected:?}\ngot (operations exercised):\n{exercised:?}"
+    );
+}
+
+#[tokio::test]
+async fn bundled_story_requests_get_their_exact_answers_and_others_get_one_by_operation() {
+    let bundled = bundled::cassettes().expect("the bundled cassettes load");
+    let story = bundled
+        .iter()
+        .find(|c| c.name == "01-channel-lifecycle")
+        .expect("the channel lifecycle story is bundled");
+    let deleted_arn = story
+        .interactions
+        .iter()
+        .find(|it| it.request.path == "/DeleteChannel")
+        .and_then(|it| it.request.body.as_ref()?["arn"].as_str())
+        .expect("the story deletes a channel")
+        .to_owned();
+    let recorded: Vec<&Interaction> = story
+        .interactions
+        .iter()
+        .filter(|it| {
+            it.request.path == "/GetChannel"
+                && it.request.body.as_ref().and_then(|b| b["arn"].as_str())
+                    == Some(deleted_arn.as_str())
+        })
+        .collect();
+    let [before, after] = recorded[..] else {
+        panic!("the story gets the deleted channel twice, got {recorded:?}");
+    };
+    assert_eq!(before.response.status, 200);
+    assert_eq!(after.response.status, 404);
+
+    let server = ReplayServer::builder()
+        .cassettes(bundled.clone())
+        .match_level(MatchLevel::Operation)
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), REGION);
+
+    let got = ivs.get_channel().arn(&deleted_arn).send().await.unwrap();
+    let channel = got.channel().expect("GetChannel answers a channel");
+    assert_eq!(channel.arn(), Some(deleted_arn.as_str()));
+    assert_eq!(
+        channel.name(),
+        response_field(before, &["channel", "name"]).as_str()
+    );
+
+    let err = ivs
+        .get_channel()
+        .arn(&deleted_arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    let GetChannelError::ResourceNotFoundException(not_found) = err else {
+        panic!("expected ResourceNotFoundException, got {err:?}");
+    };
+    assert_eq!(
+        not_found.exception_message(),
+        response_field(after, &["exceptionMessage"]).as_str()
+    );
+
+    // Any other channel gets a success of the operation, marked as such.
+    let other_arn = "arn:aws:ivs:us-west-2:123456789012:channel/anyOTHER9876";
+    let got = ivs.get_channel().arn(other_arn).send().await.unwrap();
+    assert!(got.channel().and_then(|c| c.arn()).is_some(), "{got:?}");
+    let raw = raw_post(
+        server.addr(),
+        "/GetChannel",
+        &json!({ "arn": other_arn }).to_string(),
+    )
+    .await;
+    assert_eq!(raw.status, 200, "{raw:?}");
+    assert_eq!(raw.header("x-ivs-vcr-match"), Some("operation"), "{raw:?}");
+    let body: Value = serde_json::from_str(&raw.body).unwrap();
+    assert!(body["channel"]["arn"].is_string(), "{raw:?}");
+    server.shutdown().await;
+}
+
+/// Calls `operation` with a minimal valid input: `Ok(output Debug)` or `Err(service error Debug)`.
+async fn call(ivs: &aws_sdk_ivs::Client, operation: &str) -> Result<String, String> {
+    macro_rules! send {
+        ($request:expr) => {
+            match $request.send().await {
+                Ok(out) => Ok(format!("{out:?}")),
+                Err(err) => Err(format!("{:?}", err.into_service_error())),
+            }
+        };
+    }
+    let viewer_session = || {
+        BatchStartViewerSessionRevocationViewerSession::builder()
+            .channel_arn(CHANNEL_ARN)
+            .viewer_id("viewer-1")
+            .build()
+            .expect("channel ARN and viewer id are set")
+    };
+    let destination = || {
+        DestinationConfiguration::builder()
+            .s3(S3DestinationConfiguration::builder()
+                .bucket_name("my-recordings")
+                .build()
+                .expect("bucket name is set"))
+            .build()
+    };
+    let mediatailor = || {
+        MediaTailorPlaybackConfiguration::builder()
+            .playback_configuration_arn(MEDIATAILOR_ARN)
+            .build()
+    };
+    match operation {
+        "BatchGetChannel" => send!(ivs.batch_get_channel().arns(CHANNEL_ARN)),
+        "BatchGetStreamKey" => send!(ivs.batch_get_stream_key().arns(STREAM_KEY_ARN)),
+        "BatchStartViewerSessionRevocation" => send!(ivs
+            .batch_start_viewer_session_revocation()
+            .viewer_sessions(viewer_session())),
+        "CreateAdConfiguration" => send!(ivs
+            .create_ad_configuration()
+            .media_tailor_playback_configurations(mediatailor())),
+        "CreateChannel" => send!(ivs.create_channel().name("sdk-call")),
+        "CreateFailoverSlateConfiguration" => send!(ivs.create_failover_slate_configuration()),
+        "CreatePlaybackRestrictionPolicy" => send!(ivs.create_playback_restriction_policy()),
+        "CreateRecordingConfiguration" => send!(ivs
+            .create_recording_configuration()
+            .destination_configuration(destination())),
+        "CreateStreamKey" => send!(ivs.create_stream_key().channel_arn(CHANNEL_ARN)),
+        "DeleteAdConfiguration" => send!(ivs.delete_ad_configuration().arn(AD_CONFIGURATION_ARN)),
+        "DeleteChannel" => send!(ivs.delete_channel().arn(CHANNEL_ARN)),
+        "DeleteFailoverSlateConfiguration" => {
+            send!(ivs.delete_failover_slate_configuration().arn(SLATE_ARN))
+        }
+        "DeletePlaybackKeyPair" => send!(ivs.delete_playback_key_pair().arn(KEY_PAIR_ARN)),
+        "DeletePlaybackRestrictionPolicy" => {
+            send!(ivs.delete_playback_restriction_policy().arn(POLICY_ARN))
+        }
+        "DeleteRecordingConfiguration" => {
+            send!(ivs.delete_recording_configuration().arn(RECORDING_ARN))
+        }
+        "DeleteStreamKey" => send!(ivs.delete_stream_key().arn(STREAM_KEY_ARN)),
+        "GetAdConfiguration" => send!(ivs.get_ad_configuration().arn(AD_CONFIGURATION_ARN)),
+        "GetChannel" => send!(ivs.get_channel().arn(CHANNEL_ARN)),
+        "GetFailoverSlateConfiguration" => {
+            send!(ivs.get_failover_slate_configuration().arn(SLATE_ARN))
+        }
+        "GetPlaybackKeyPair" => send!(ivs.get_playback_key_pair().arn(KEY_PAIR_ARN)),
+        "GetPlaybackRestrictionPolicy" => {
+            send!(ivs.get_playback_restriction_policy().arn(POLICY_ARN))
+        }
+        "GetRecordingConfiguration" => send!(ivs.get_recording_configuration().arn(RECORDING_ARN)),
+        "GetStream" => send!(ivs.get_stream().channel_arn(CHANNEL_ARN)),
+        "GetStreamKey" => send!(ivs.get_stream_key().arn(STREAM_KEY_ARN)),
+        "GetStreamSession" => send!(ivs.get_stream_session().channel_arn(CHANNEL_ARN)),
+        "ImportPlaybackKeyPair" => send!(ivs
+            .import_playback_key_pair()
+            .public_key_material(PUBLIC_KEY)),
+        "InsertAdBreak" => send!(ivs
+            .insert_ad_break()
+            .channel_arn(CHANNEL_ARN)
+            .duration_seconds(30)),
+        "ListAdConfigurations" => send!(ivs.list_ad_configurations()),
+        "ListChannels" => send!(ivs.list_channels()),
+        "ListFailoverSlateConfigurations" => send!(ivs.list_failover_slate_configurations()),
+        "ListPlaybackKeyPairs" => send!(ivs.list_playback_key_pairs()),
+        "ListPlaybackRestrictionPolicies" => send!(ivs.list_playback_restriction_policies()),
+        "ListRecordingConfigurations" => send!(ivs.list_recording_configurations()),
+        "ListStreamKeys" => send!(ivs.list_stream_keys().channel_arn(CHANNEL_ARN)),
+        "ListStreamSessions" => send!(ivs.list_stream_sessions().channel_arn(CHANNEL_ARN)),
+        "ListStreams" => send!(ivs.list_streams()),
+        "ListTagsForResource" => send!(ivs.list_tags_for_resource().resource_arn(CHANNEL_ARN)),
+        "PutMetadata" => send!(ivs
+            .put_metadata()
+            .channel_arn(CHANNEL_ARN)
+            .metadata("{\"question\":1}")),
+        "StartViewerSessionRevocation" => send!(ivs
+            .start_viewer_session_revocation()
+            .channel_arn(CHANNEL_ARN)
+            .viewer_id("viewer-1")),
+        "StopStream" => send!(ivs.stop_stream().channel_arn(CHANNEL_ARN)),
+        "TagResource" => send!(ivs
+            .tag_resource()
+            .resource_arn(CHANNEL_ARN)
+            .tags("team", "video")),
+        "UntagResource" => send!(ivs
+            .untag_resource()
+            .resource_arn(CHANNEL_ARN)
+            .tag_keys("team")),
+        "UpdateAdConfiguration" => send!(ivs.update_ad_configuration().arn(AD_CONFIGURATION_ARN)),
+        "UpdateChannel" => send!(ivs.update_channel().arn(CHANNEL_ARN)),
+        "UpdateFailoverSlateConfiguration" => {
+            send!(ivs.update_failover_slate_configuration().arn(SLATE_ARN))
+        }
+        "UpdatePlaybackRestrictionPolicy" => {
+            send!(ivs.update_playback_restriction_policy().arn(POLICY_ARN))
+        }
+        other => Err(format!("this test has no SDK call for {other}")),
+    }
+}
+
+/// The error named by the response's `x-amzn-ErrorType` header (anything after `:` dropped).
+fn error_type(interaction: &Interaction) -> Option<&str> {
+    interaction
+        .response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("x-amzn-ErrorType"))
+        .map(|(_, value)| value.split(':').next().unwrap_or(value).trim())
+}
+
+/// A field of a recorded response body, `Null` when absent.
+fn response_field<'a>(interaction: &'a Interaction, path: &[&str]) -> &'a Value {
+    path.iter().fold(
+        interaction.response.body.as_ref().unwrap_or(&Value::Null),
+        |value, key| &value[*key],
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Checked against AWS's model
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_bundled_interaction_follows_the_current_aws_model() {
+    let model = Model::load();
+    let mut violations = Vec::new();
+    for cassette in bundled::cassettes().expect("the bundled cassettes load") {
+        for (idx, interaction) in cassette.interactions.iter().enumerate() {
+            for violation in model.interaction_violations(interaction) {
+                violations.push(format!("{} #{idx}: {violation}", cassette.name));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "{} violation(s) of the model:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn every_operation_has_a_bundled_success_and_every_modeled_error() {
+    let model = Model::load();
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for cassette in bundled::cassettes().expect("the bundled cassettes load") {
+        for interaction in &cassette.interactions {
+            let request = &interaction.request;
+            if let Some(operation) = model.operation_of(&request.method, &request.path) {
+                let outcome = match error_type(interaction) {
+                    _ if (200..300).contains(&interaction.response.status) => "success",
+                    Some(error) => error,
+                    None => "an error without x-amzn-ErrorType",
+                };
+                seen.entry(operation.to_owned())
+                    .or_default()
+                    .insert(outcome.to_owned());
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for (name, operation) in model.operations() {
+        let outcomes = seen.get(name.as_str()).cloned().unwrap_or_default();
+        let mut wanted = vec!["success".to_owned()];
+        wanted.extend(
+            operation["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["shape"].as_str().map(str::to_owned)),
+        );
+        for outcome in wanted {
+            if !outcomes.contains(&outcome) {
+                missing.push(format!("{name}: {outcome}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not bundled:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn model_checker_reports_unknown_fields_wrong_types_missing_members_and_bad_values() {
+    let model = Model::load();
+    let body = json!({
+        "recordingConfiguration": {
+            "arn": "arn:aws:ivs:us-west-2:123456789012:recording-configuration/abcdEFGH1234",
+            "state": "READY",
+            "colour": "red",
+            "recordingReconnectWindowSeconds": "60",
+            "tags": { "team": 7 },
+            "thumbnailConfiguration": { "targetIntervalSeconds": 1.5, "storage": "SEQUENTIAL" }
+        }
+    });
+    let got = model.body_violations("GetRecordingConfigurationResponse", &body, Side::Response);
+    let expected = [
+        "recordingConfiguration.state: \"READY\" is not one of RecordingConfigurationState [\"CREATING\", \"CREATE_FAILED\", \"ACTIVE\"]",
+        "recordingConfiguration.colour: not a member of RecordingConfiguration",
+        "recordingConfiguration.recordingReconnectWindowSeconds: expected integer (RecordingReconnectWindowSeconds), got \"60\"",
+        "recordingConfiguration.tags.team: expected string (TagValue), got 7",
+        "recordingConfiguration.thumbnailConfiguration.targetIntervalSeconds: expected long (TargetIntervalSeconds), got 1.5",
+        "recordingConfiguration.thumbnailConfiguration.storage: expected list (ThumbnailConfigurationStorageList), got \"SEQUENTIAL\"",
+        "recordingConfiguration: missing required member destinationConfiguration",
+    ];
+    assert_eq!(
+        got,
+        expected,
+        "\nexpected:\n{}\ngot:\n{}",
+        expected.join("\n"),
+        got.join("\n")
+    );
+}
+
+#[test]
+fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
+    let model = Model::load();
+    let interaction = |yaml: &str| -> Interaction {
+        serde_yaml::from_str(yaml).expect("the test interaction parses")
+    };
+    let cases = [
+        (
+            // DeleteChannel answers 204, not 200, and has no output.
+            r#"{ request: { method: POST, path: /DeleteChannel, region: us-west-2, body: { arn: x, force: true } },
+                 response: { status: 200, body: {} } }"#,
+            vec![
+                "DeleteChannel: success status 200, the model says 204",
+                "DeleteChannel: the operation has no output, but the answer has a body",
+                "DeleteChannel: request body: force: not a member of DeleteChannelRequest",
+            ],
+        ),
+        (
+            // GetChannel never throws ServiceQuotaExceededException, and 404 is not its status.
+            r#"{ request: { method: POST, path: /GetChannel, region: us-west-2, body: { arn: 42 } },
+                 response: { status: 404, headers: { x-amzn-ErrorType: ServiceQuotaExceededException },
+                             body: { exceptionMessage: quota, message: quota } } }"#,
+            vec![
+                "GetChannel: error ServiceQuotaExceededException is not among the operation's errors [\"ResourceNotFoundException\", \"AccessDeniedException\", \"ValidationException\"]",
+                "GetChannel: error ServiceQuotaExceededException has status 402 in the model, the answer has 404",
+                "GetChannel: error body: message: not a member of ServiceQuotaExceededException",
+                "GetChannel: request body: arn: expected string (ChannelArn), got 42",
+            ],
+        ),
+        (
+            // An error without x-amzn-ErrorType, and a timestamp in the wrong format.
+            r#"{ request: { method: POST, path: /GetStream, region: us-west-2, body: { channelArn: x } },
+                 response: { status: 500, body: { exceptionMessage: boom } } }"#,
+            vec!["GetStream: a 500 answer without x-amzn-ErrorType"],
+        ),
+        (
+            r#"{ request: { method: POST, path: /GetStream, region: us-west-2, body: { channelArn: x } },
+                 response: { status: 200, body: { stream: { startTime: "2024-13-01 10:00:00", viewerCount: 3 } } } }"#,
+            vec![
+                "GetStream: response body: stream.startTime: \"2024-13-01 10:00:00\" is not an ISO-8601 timestamp",
+            ],
+        ),
+        (
+            r#"{ request: { method: GET, path: /tags/arn, query: { tagKeys: [a] }, region: us-west-2 },
+                 response: { status: 200, body: { tags: {} } } }"#,
+            vec!["ListTagsForResource: query parameter tagKeys is not in ListTagsForResourceRequest"],
+        ),
+        (
+            r#"{ request: { method: POST, path: /GetChanel, region: us-west-2, body: {} },
+                 response: { status: 200, body: {} } }"#,
+            vec!["POST /GetChanel is no operation of the model"],
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let got = model.interaction_violations(&interaction(yaml));
+        assert_eq!(
+            got,
+            expected,
+            "\nfor {yaml}\nexpected:\n{}\ngot:\n{}",
+            expected.join("\n"),
+            got.join("\n")
+        );
+    }
+}
+
+/// Which way a body goes: requests may be deliberately invalid (they trigger ValidationException),
+/// so only responses are held to `required` and `enum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Request,
+    Response,
+}
+
+/// AWS's botocore service model of IVS, the current one.
+struct Model {
+    json: Value,
+}
+
+impl Model {
+    fn load() -> Model {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ivs-model-current.json");
+        let text = std::fs::read_to_string(&path).expect("the IVS model is readable");
+        Model {
+            json: serde_json::from_str(&text).expect("the IVS model is JSON"),
+        }
+    }
+
+    fn operations(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.json["operations"]
+            .as_object()
+            .expect("the model has operations")
+            .iter()
+    }
+
+    fn shape(&self, name: &str) -> &Value {
+        &self.json["shapes"][name]
+    }
+
+    /// The operation a method and raw path address (`/tags/{resourceArn}` takes any one label).
+    fn operation_of(&self, method: &str, path: &str) -> Option<&str> {
+        self.operations().find_map(|(name, operation)| {
+            let http = &operation["http"];
+            let uri = http["requestUri"].as_str()?;
+            let routed = match uri.split_once('{') {
+                Some((prefix, _)) => path
+                    .strip_prefix(prefix)
+                    .is_some_and(|label| !label.is_empty() && !label.contains('/')),
+                None => path == uri,
+            };
+            (http["method"].as_str() == Some(method) && routed).then_some(name.as_str())
+        })
+    }
+
+    /// Everything about one interaction that disagrees with the model.
+    fn interaction_violations(&self, interaction: &Interaction) -> Vec<String> {
+        let request = &interaction.request;
+        let response = &interaction.response;
+        let Some(name) = self.operation_of(&request.method, &request.path) else {
+            return vec![format!(
+                "{} {} is no operation of the model",
+                request.method, request.path
+            )];
+        };
+        let operation = &self.json["operations"][name];
+        let mut out = Vec::new();
+        if response.body_text.is_some() {
+            out.push(format!("{name}: the answer's body is not JSON"));
+        }
+        if (200..300).contains(&response.status) {
+            let wanted = operation["http"]["responseCode"].as_u64().unwrap_or(200);
+            if u64::from(response.status) != wanted {
+                out.push(format!(
+                    "{name}: success status {}, the model says {wanted}",
+                    response.status
+                ));
+            }
+            match (operation["output"]["shape"].as_str(), &response.body) {
+                (Some(output), Some(body)) => out.extend(
+                    self.body_violations(output, body, Side::Response)
+                        .into_iter()
+                        .map(|v| format!("{name}: response body: {v}")),
+                ),
+                (Some(output), None) => out.push(format!(
+                    "{name}: the answer has no body, the model says {output}"
+                )),
+                (None, Some(_)) => out.push(format!(
+                    "{name}: the operation has no output, but the answer has a body"
+                )),
+                (None, None) => {}
+            }
+        } else {
+            match error_type(interaction) {
+                None => out.push(format!(
+                    "{name}: a {} answer without x-amzn-ErrorType",
+                    response.status
+                )),
+                Some(error) => {
+                    let listed: Vec<&str> = operation["errors"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e["shape"].as_str())
+                        .collect();
+                    if !listed.contains(&error) {
+                        out.push(format!(
+                            "{name}: error {error} is not among the operation's errors {listed:?}"
+                        ));
+                    }
+                    let shape = self.shape(error);
+                    match shape["error"]["httpStatusCode"].as_u64() {
+                        Some(status) if status == u64::from(response.status) => {}
+                        Some(status) => out.push(format!(
+                            "{name}: error {error} has status {status} in the model, the answer has {}",
+                            response.status
+                        )),
+                        None => out.push(format!("{name}: {error} is no error shape of the model")),
+                    }
+                    if shape.is_object() {
+                        let body = response.body.clone().unwrap_or(Value::Null);
+                        out.extend(
+                            self.body_violations(error, &body, Side::Response)
+                                .into_iter()
+                                .map(|v| format!("{name}: error body: {v}")),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(input) = operation["input"]["shape"].as_str() {
+            if let Some(body) = &request.body {
+                out.extend(
+                    self.body_violations(input, body, Side::Request)
+                        .into_iter()
+                        .map(|v| format!("{name}: request body: {v}")),
+                );
+            }
+            let members = &self.shape(input)["members"];
+            for key in request.query.keys() {
+                let bound = members.as_object().into_iter().flatten().any(|(_, m)| {
+                    m["location"] == "querystring" && m["locationName"].as_str() == Some(key)
+                });
+                if !bound {
+                    out.push(format!("{name}: query parameter {key} is not in {input}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every way `body` disagrees with shape `shape`, as `<dotted path>: <problem>`.
+    fn body_violations(&self, shape: &str, body: &Value, side: Side) -> Vec<String> {
+        let mut out = Vec::new();
+        self.check(shape, body, "", side, &mut out);
+        out
+    }
+
+    fn check(&self, name: &str, value: &Value, path: &str, side: Side, out: &mut Vec<String>) {
+        let shape = self.shape(name);
+        let kind = shape["type"].as_str().unwrap_or("unknown");
+        let at = if path.is_empty() { "(body)" } else { path };
+        let wrong_type = |out: &mut Vec<String>| {
+            out.push(format!("{at}: expected {kind} ({name}), got {value}"));
+        };
+        match kind {
+            "structure" => {
+                let Some(object) = value.as_object() else {
+                    return wrong_type(out);
+                };
+                let members = shape["members"].as_object().cloned().unwrap_or_default();
+                // Body members only: header, URI and query members travel elsewhere.
+                let body_members: BTreeMap<&str, &str> = members
+                    .iter()
+                    .filter(|(_, m)| m.get("location").is_none())
+                    .map(|(member, m)| {
+                        let key = m["locationName"].as_str().unwrap_or(member);
+                        (key, m["shape"].as_str().unwrap_or_default())
+                    })
+                    .collect();
+                for (key, field) in object {
+                    let field_path = join(path, key);
+                    match body_members.get(key.as_str()) {
+                        Some(member_shape) => {
+                            self.check(member_shape, field, &field_path, side, out)
+                        }
+                        None => out.push(format!("{field_path}: not a member of {name}")),
+                    }
+                }
+                if side == Side::Response {
+                    for required in shape["required"].as_array().into_iter().flatten() {
+                        let required = required.as_str().unwrap_or_default();
+                        if body_members.contains_key(required) && !object.contains_key(required) {
+                            out.push(format!("{at}: missing required member {required}"));
+                        }
+                    }
+                }
+            }
+            "list" => {
+                let Some(items) = value.as_array() else {
+                    return wrong_type(out);
+                };
+                let member = shape["member"]["shape"].as_str().unwrap_or_default();
+                for (i, item) in items.iter().enumerate() {
+                    self.check(member, item, &format!("{path}[{i}]"), side, out);
+                }
+            }
+            "map" => {
+                let Some(entries) = value.as_object() else {
+                    return wrong_type(out);
+                };
+                let key_shape = shape["key"]["shape"].as_str().unwrap_or_default();
+                let value_shape = shape["value"]["shape"].as_str().unwrap_or_default();
+                for (key, item) in entries {
+                    let item_path = join(path, key);
+                    self.check(
+                        key_shape,
+                        &Value::String(key.clone()),
+                        &item_path,
+                        side,
+                        out,
+                    );
+                    self.check(value_shape, item, &item_path, side, out);
+                }
+            }
+            "string" => {
+                let Some(text) = value.as_str() else {
+                    return wrong_type(out);
+                };
+                if let (Some(allowed), Side::Response) = (shape["enum"].as_array(), side) {
+                    // The model documents `preset: ""` for BASIC and STANDARD channels.
+                    let documented_empty = name == "TranscodePreset" && text.is_empty();
+                    if !documented_empty && !allowed.iter().any(|a| a == text) {
+                        let allowed: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+                        out.push(format!("{at}: {value} is not one of {name} {allowed:?}"));
+                    }
+                }
+            }
+            "timestamp" => {
+                let format = shape["timestampFormat"].as_str().unwrap_or("epoch-seconds");
+                match (format, value) {
+                    ("iso8601", Value::String(text)) if is_iso8601(text) => {}
+                    ("iso8601", Value::String(_)) => {
+                        out.push(format!("{at}: {value} is not an ISO-8601 timestamp"))
+                    }
+                    ("epoch-seconds", Value::Number(_)) => {}
+                    _ => wrong_type(out),
+                }
+            }
+            "boolean" if value.is_boolean() => {}
+            "integer" | "long" if value.is_i64() || value.is_u64() => {}
+            "float" | "double" if value.is_number() => {}
+            "boolean" | "integer" | "long" | "float" | "double" => wrong_type(out),
+            other => out.push(format!(
+                "{at}: the model's shape {name} has unknown type {other}"
+            )),
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, as IVS sends and the SDKs parse.
+fn is_iso8601(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let number = |at: usize, len: usize, max: u32| -> bool {
+        bytes.get(at..at + len).is_some_and(|d| {
+            d.iter().all(u8::is_ascii_digit)
+                && std::str::from_utf8(d)
+                    .ok()
+                    .and_then(|d| d.parse::<u32>().ok())
+                    .is_some_and(|n| n <= max)
+        })
+    };
+    let punctuated = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
+        .iter()
+        .all(|&(at, c)| bytes.get(at) == Some(&c));
+    if !(punctuated
+        && number(0, 4, 9999)
+        && number(5, 2, 12)
+        && number(8, 2, 31)
+        && number(11, 2, 23)
+        && number(14, 2, 59)
+        && number(17, 2, 60)
+        && bytes[5..7] != *b"00"
+        && bytes[8..10] != *b"00")
+    {
+        return false;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = rest.as_bytes();
+    rest == "Z"
+        || (offset.len() == 6
+            && matches!(offset[0], b'+' | b'-')
+            && offset[3] == b':'
+            && offset[1..3]
+                .iter()
+                .chain(&offset[4..6])
+                .all(u8::is_ascii_digit))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The files are what the binary serves
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn files_under_cassettes_are_exactly_the_bundled_files() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cassettes");
+    let mut on_disk = BTreeMap::new();
+    read_tree(&root, &root, &mut on_disk);
+    let embedded: BTreeMap<String, String> = bundled::files()
+        .iter()
+        .map(|(path, text)| ((*path).to_owned(), (*text).to_owned()))
+        .collect();
+    let disk_paths: Vec<&String> = on_disk.keys().collect();
+    let embedded_paths: Vec<&String> = embedded.keys().collect();
+    assert_eq!(
+        disk_paths, embedded_paths,
+        "\nexpected (files under cassettes/):\n{disk_paths:#?}\ngot (bundled::files()):\n{embedded_paths:#?}"
+    );
+    for (path, text) in &on_disk {
+        assert!(
+            embedded[path] == *text,
+            "cassettes/{path} differs from the bundled copy: rebuild, or check build.rs"
+        );
+    }
+    let mut sorted = bundled::files().to_vec();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        bundled::files(),
+        "bundled::files() is sorted by path"
+    );
+}
+
+#[tokio::test]
+async fn binary_serves_the_bundled_cassettes_from_any_directory_and_reports_at_sigterm() {
+    let workdir = tempfile::tempdir().unwrap();
+    let stderr_log = workdir.path().join("stderr.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ivs-vcr"));
+    command
+        .args(["replay", "--port", "0"])
+        .current_dir(workdir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_log).unwrap());
+    for var in [
+        "IVS_VCR_CASSETTES",
+        "IVS_VCR_PORT",
+        "IVS_VCR_BIND",
+        "IVS_VCR_REGION",
+        "IVS_VCR_MATCH",
+    ] {
+        command.env_remove(var);
+    }
+    let mut child = KillOnDrop(command.spawn().expect("the ivs-vcr binary starts"));
+
+    // Read stdout on a thread, so that a silent binary fails the test instead of hanging it.
+    let stdout = child.0.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let uri = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no `listening on` line; stdout so far:\n{}\nstderr:\n{}",
+                    seen.join("\n"),
+                    std::fs::read_to_string(&stderr_log).unwrap_or_default()
+                )
+            });
+        if let Some((_, uri)) = line.split_once("listening on ") {
+            break uri.trim().to_owned();
+        }
+        seen.push(line);
+    };
+    let addr: std::net::SocketAddr = uri
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("`{uri}` is not http://<address>"));
+
+    let ivs = ivs_client(&uri, REGION);
+    let listed = ivs.list_channels().send().await.unwrap();
+    assert!(!listed.channels().is_empty(), "{listed:?}");
+
+    let raw = raw_post(addr, "/ListChannels", "{}").await;
+    assert_eq!(raw.status, 200, "{raw:?}");
+    let source = raw
+        .header("x-ivs-vcr-source")
+        .expect("the answer names its source");
+    let (cassette, idx) = source
+        .split_once('#')
+        .unwrap_or_else(|| panic!("`{source}` is not <cassette>#<index>"));
+    let bundled = bundled::cassettes().expect("the bundled cassettes load");
+    let names: Vec<&str> = bundled.iter().map(|c| c.name.as_str()).collect();
+    let answered = bundled
+        .iter()
+        .find(|c| c.name == cassette)
+        .unwrap_or_else(|| panic!("`{cassette}` is not a bundled cassette: {names:?}"));
+    let interaction = &answered.interactions[idx.parse::<usize>().unwrap()];
+    assert_eq!(interaction.request.path, "/ListChannels");
+    let body: Value = serde_json::from_str(&raw.body).unwrap();
+    assert_eq!(Some(&body), interaction.response.body.as_ref());
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM failed: {status}");
+    let mut rest = Vec::new();
+    loop {
+        match lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => rest.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "ivs-vcr still runs 30 s after SIGTERM; stdout after SIGTERM:\n{}",
+                rest.join("\n")
+            ),
+        }
+    }
+    let exit = child.0.wait().unwrap();
+    let stderr = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+    assert_eq!(
+        exit.code(),
+        Some(0),
+        "\nstdout after SIGTERM:\n{}\nstderr:\n{stderr}",
+        rest.join("\n")
+    );
+    assert!(
+        rest.iter()
+            .any(|line| line.starts_with("total: 2 matched, 0 unmatched, ")),
+        "expected a `total: 2 matched, 0 unmatched, …` line; stdout after SIGTERM:\n{}",
+        rest.join("\n")
+    );
+}
+
+/// Kills the child process when the test ends early.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Reads every file under `dir` into `files`, keyed by its `/`-separated path under `root`.
+fn read_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            read_tree(root, &path, files);
+        } else {
+            let rel = path.strip_prefix(root).unwrap();
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let mut text = String::new();
+            std::fs::File::open(&path)
+                .and_then(|mut f| f.read_to_string(&mut text))
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            files.insert(rel, text);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP
+// ---------------------------------------------------------------------------------------------
+
+/// A raw HTTP answer: status, headers (names lowercased) and body.
+#[derive(Debug)]
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one unsigned HTTP/1.1 POST and reads the whole answer.
+async fn raw_post(addr: std::net::SocketAddr, path: &str, body: &str) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
