@@ -17,6 +17,7 @@
 //! matching:                   # optional
 //!   ignore_body_paths: [tags.run-id]
 //!   headers: [x-my-header]
+//!   scrub_account: true       # ARNs carry account 000000000000 (record --scrub-account)
 //! interactions:
 //!   - request:
 //!       method: POST
@@ -109,6 +110,10 @@ pub struct Matching {
     /// Request headers that must match (by default no header does).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
+    /// True when the cassette was recorded with the account scrub (`record --scrub-account`):
+    /// every ARN's account is `000000000000`, and replay maps incoming requests' ARNs the same way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scrub_account: bool,
 }
 
 impl Matching {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use ivs_vcr::{bundled, MatchLevel, ReplayServer};
+use ivs_vcr::{bundled, MatchLevel, RecordMode, RecordServer, ReplayServer};
 
 /// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests.
 ///
@@ -37,6 +37,26 @@ pub enum Command {
     /// Exit status: 0 when every request matched, 1 when some did not (or, with
     /// --fail-on-unused, when an interaction was never used), 2 on error.
     Replay(ReplayArgs),
+    /// Forward IVS requests to AWS, re-signed with your credentials, and write them as cassettes.
+    ///
+    /// A reverse proxy: point clients at it as for replay. Each request goes to
+    /// https://ivs.<region>.amazonaws.com, the region taken from the client's SigV4 credential
+    /// scope (or --region for unsigned requests); anything that is not an AWS region name is
+    /// refused before any connection. Requests are re-signed with the standard AWS credential
+    /// chain (environment, profiles, SSO, web identity, container and instance metadata).
+    ///
+    /// Cassettes go to DIR/<name>.yaml: --name, or the name in a /cassette/<name>/ endpoint
+    /// prefix. What is written holds no signatures, dates, SDK ids or user agents; stream keys,
+    /// SRT passphrases and PutMetadata payloads become `ivs-vcr-redacted:<hash>` placeholders,
+    /// and a scan refuses to write anything that still looks secret. Upstream 4xx answers are
+    /// recorded; 5xx answers and transport failures are passed on but not recorded.
+    ///
+    ///   ivs-vcr record --cassettes cassettes --name channel-lifecycle --record-mode all
+    ///   AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474 ./my-test
+    ///
+    /// Stop with Ctrl-C or SIGTERM to write the cassettes and get a summary per operation.
+    /// Exit status: 0 when everything was recorded or replayed, 1 when something was not, 2 on error.
+    Record(RecordArgs),
     /// Report API drift between two cassette sets: how the shape of IVS's answers changed.
     ///
     /// OLD and NEW are cassette files or directories (read recursively), typically the committed
@@ -58,6 +78,131 @@ pub enum Command {
     /// Exit status: 0 when there is no drift, 1 when there is (with --fail-on breaking, only
     /// when some of it is breaking), 2 on error (a missing path, a cassette that does not load).
     Diff(DiffArgs),
+}
+
+/// When `record` forwards and when it replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordModeArg {
+    /// Record when the cassette does not exist; replay it, forwarding nothing, when it does.
+    Once,
+    /// Replay what the cassette answers; forward and append what it does not.
+    NewEpisodes,
+    /// Forward everything and rewrite the cassette.
+    All,
+    /// Replay only; never touch the network.
+    None,
+}
+
+/// Arguments of `record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Directory the cassettes are written to (created if missing).
+    #[arg(
+        short,
+        long = "cassettes",
+        value_name = "DIR",
+        env = "IVS_VCR_CASSETTES"
+    )]
+    pub cassettes: PathBuf,
+
+    /// Cassette name for requests without a /cassette/<name>/ prefix; written to DIR/<name>.yaml.
+    /// `/` makes subdirectories.
+    #[arg(long, env = "IVS_VCR_NAME", default_value = ivs_vcr::DEFAULT_CASSETTE_NAME,
+          value_parser = parse_cassette_name)]
+    pub name: String,
+
+    /// Port to listen on; 0 picks a free port (printed at start).
+    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
+    pub port: u16,
+
+    /// Address to listen on. Anything but loopback lets other machines send requests signed
+    /// with your credentials.
+    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Region of requests that carry no SigV4 signature (signed requests name their own).
+    #[arg(long, env = "IVS_VCR_REGION", value_parser = parse_region)]
+    pub region: Option<String>,
+
+    /// Upstream URL instead of https://ivs.<region>.amazonaws.com; `{region}` in it is replaced
+    /// (e.g. https://ivs-fips.{region}.amazonaws.com). Plain http:// is allowed, for local fakes.
+    #[arg(long, value_name = "URL", env = "IVS_VCR_UPSTREAM")]
+    pub upstream: Option<String>,
+
+    /// once: record a new cassette, replay an existing one; new-episodes: replay what matches,
+    /// record the rest; all: record everything, rewriting; none: replay only.
+    #[arg(long, value_enum, env = "IVS_VCR_RECORD_MODE", default_value = "once")]
+    pub record_mode: RecordModeArg,
+
+    /// Record upstream 5xx answers too (by default they are passed on, not recorded).
+    #[arg(long, env = "IVS_VCR_RECORD_SERVER_ERRORS")]
+    pub record_server_errors: bool,
+
+    /// Replace the 12-digit account of every ARN with 000000000000 in what is written; replay
+    /// maps incoming ARNs the same way.
+    #[arg(long, env = "IVS_VCR_SCRUB_ACCOUNT")]
+    pub scrub_account: bool,
+}
+
+fn parse_cassette_name(name: &str) -> Result<String, String> {
+    if ivs_vcr::is_valid_cassette_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err("use letters, digits, `-`, `_`, `.`, and `/` between names, without `..`".into())
+    }
+}
+
+fn parse_region(region: &str) -> Result<String, String> {
+    if ivs_vcr::normalize::is_valid_region(region) {
+        Ok(region.to_owned())
+    } else {
+        Err("not an AWS region name (like `us-west-2`)".into())
+    }
+}
+
+impl RecordArgs {
+    pub async fn run(self) -> anyhow::Result<Outcome> {
+        let mode = match self.record_mode {
+            RecordModeArg::Once => RecordMode::Once,
+            RecordModeArg::NewEpisodes => RecordMode::NewEpisodes,
+            RecordModeArg::All => RecordMode::All,
+            RecordModeArg::None => RecordMode::None,
+        };
+        let mut builder = RecordServer::builder(&self.cassettes)
+            .name(&self.name)
+            .bind(SocketAddr::new(self.bind, self.port))
+            .mode(mode)
+            .record_server_errors(self.record_server_errors)
+            .scrub_account(self.scrub_account);
+        if let Some(region) = &self.region {
+            builder = builder.region(region);
+        }
+        if let Some(upstream) = &self.upstream {
+            builder = builder.upstream(upstream);
+        }
+        let server = builder
+            .start()
+            .await
+            .context("cannot start the record server")?;
+        println!("ivs-vcr record listening on {}", server.uri());
+        println!(
+            "recording to {} (record mode {mode}), forwarding to {}",
+            server.cassette_path().display(),
+            self.upstream.as_deref().unwrap_or(ivs_vcr::AWS_ENDPOINT),
+        );
+        println!(
+            "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
+            server.uri()
+        );
+        wait_for_stop_signal().await?;
+        let summary = server.shutdown().await;
+        println!("{summary}");
+        Ok(if summary.is_clean() {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        })
+    }
 }
 
 /// How strictly replay matches.

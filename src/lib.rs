@@ -66,11 +66,20 @@ pub mod diff;
 pub mod ivs;
 mod matcher;
 pub mod normalize;
+mod record;
+pub mod redact;
 mod replay;
 mod server;
+pub mod sigv4;
+mod upstream;
 
 pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse};
 pub use matcher::{MatchLevel, SequenceEnd};
+pub use record::{
+    is_valid_cassette_name, RecordError, RecordMode, RecordOperationSummary, RecordServer,
+    RecordServerBuilder, RecordSummary, DEFAULT_CASSETTE_NAME,
+};
+pub use redact::{Finding, SecretKind};
 pub use replay::{
     OperationSummary, ReplayServer, ReplayServerBuilder, ServeError, Summary, UnusedInteraction,
     DEFAULT_REGION,
@@ -78,3 +87,5 @@ pub use replay::{
 pub use server::{
     error_response, split_cassette_prefix, CASSETTE_PREFIX, MATCH_HEADER, SOURCE_HEADER,
 };
+pub use sigv4::SignError;
+pub use upstream::{Endpoint, UpstreamError, AWS_ENDPOINT};

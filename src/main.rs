@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             cli::Command::Replay(args) => args.run().await,
+            cli::Command::Record(args) => args.run().await,
             cli::Command::Diff(args) => args.run(),
         }
     });

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cassette::{Matching, RecordedRequest};
 use crate::ivs::{self, Route};
+use crate::redact;
 
 /// Request headers that never take part in matching, whatever a cassette says: they change on
 /// every call (signatures, dates, ids, retries), differ between SDKs, or describe the connection.
@@ -158,8 +159,25 @@ pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
         body = Some(Value::Object(Default::default()));
     }
     if let Some(body) = body.as_mut() {
+        // Cassettes hold placeholders for secret values, so incoming secrets are compared as
+        // placeholders too (`redact` explains the transform).
+        redact::redact_secrets(body);
+        if matching.scrub_account {
+            redact::scrub_account_json(body);
+        }
         for path in &matching.ignore_body_paths {
             remove_path(body, path);
+        }
+    }
+    let mut path = decoded_path(&req.path);
+    if matching.scrub_account {
+        path = redact::scrub_account(&path).into_owned();
+        for values in query.values_mut() {
+            for v in values.iter_mut() {
+                *v = redact::scrub_account(v).into_owned();
+            }
+            values.sort();
+            values.dedup();
         }
     }
     let headers = matching
@@ -179,7 +197,7 @@ pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
     Normalized {
         operation: operation_name(&req.method, &req.path),
         method: req.method.to_ascii_uppercase(),
-        path: decoded_path(&req.path),
+        path,
         query,
         region: req.region.clone(),
         body,

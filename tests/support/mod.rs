@@ -1,6 +1,8 @@
 //! Helpers shared by the black-box tests: fixture paths and a real aws-sdk-ivs client.
 #![allow(dead_code)]
 
+pub mod fake_ivs;
+
 use std::path::PathBuf;
 
 use aws_sdk_ivs::config::{BehaviorVersion, Credentials, Region};
