@@ -23,8 +23,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::cassette::{self, Cassette, CassetteError};
+use crate::cassette::{self, Cassette, CassetteError, RecordedRequest};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
+use crate::normalize;
 use crate::server::{self, Handler, HttpResponse};
 
 /// The region assumed for a request that carries no SigV4 credential scope.
@@ -86,6 +87,7 @@ pub struct ReplayServerBuilder {
     default_region: Option<String>,
     fail_on_unused: bool,
     lenient_load: bool,
+    home_region: Option<String>,
 }
 
 impl ReplayServerBuilder {
@@ -145,6 +147,15 @@ impl ReplayServerBuilder {
     /// Makes [`ReplayServer::verify`] (and `Drop`) also fail on interactions never used.
     pub fn fail_on_unused(mut self, fail: bool) -> Self {
         self.fail_on_unused = fail;
+        self
+    }
+
+    /// Serves clients of every region from cassettes recorded in `home` (as the bundled set is):
+    /// a request from another region is matched as if it came from `home`, with its region name
+    /// replaced by `home` in path, query and body, and the answer names the client's region
+    /// wherever the cassette says `home` (ARNs, ingest endpoints, playback URLs, stream keys).
+    pub fn region_portable(mut self, home: impl Into<String>) -> Self {
+        self.home_region = Some(home.into());
         self
     }
 
@@ -208,6 +219,7 @@ impl ReplayServerBuilder {
                     self.level,
                     self.sequence_end,
                     self.default_region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+                    self.home_region,
                 ));
                 let (tx, rx) = oneshot::channel::<()>();
                 let task = tokio::spawn(server::serve(listener, state.clone(), async {
@@ -354,6 +366,8 @@ struct ReplayState {
     prepared: Vec<Prepared>,
     default_region: String,
     keep_headers: bool,
+    /// The region the cassettes were recorded in, when clients of any region are served.
+    home_region: Option<String>,
     unmatched: Mutex<Vec<(String, String)>>,
     load_errors: Vec<String>,
 }
@@ -365,6 +379,7 @@ impl ReplayState {
         level: MatchLevel,
         sequence_end: SequenceEnd,
         default_region: String,
+        home_region: Option<String>,
     ) -> ReplayState {
         let index = Index::build(&cassettes, level, sequence_end);
         let prepared = cassettes
@@ -407,6 +422,7 @@ impl ReplayState {
             index,
             prepared,
             default_region,
+            home_region,
             unmatched: Mutex::new(Vec::new()),
             load_errors: load_errors
                 .iter()
@@ -415,15 +431,39 @@ impl ReplayState {
         }
     }
 
-    fn respond(&self, entry_idx: usize, by_operation: bool) -> HttpResponse {
+    /// Builds the answer from the prepared response. With `translation = (home, region)`, the
+    /// client's region replaces the home region in headers and body; both are valid region names
+    /// (letters, digits and dashes), so the textual replacement cannot break the JSON.
+    fn respond(
+        &self,
+        entry_idx: usize,
+        by_operation: bool,
+        translation: Option<(&str, &str)>,
+    ) -> HttpResponse {
         let prepared = &self.prepared[entry_idx];
-        let mut response = Response::new(Full::new(prepared.body.clone()));
-        *response.status_mut() = prepared.status;
-        *response.headers_mut() = prepared.headers.clone();
+        let mut headers = prepared.headers.clone();
+        let mut body = prepared.body.clone();
+        if let Some((home, region)) = translation {
+            for value in headers.values_mut() {
+                let translated = value
+                    .to_str()
+                    .ok()
+                    .filter(|text| text.contains(home))
+                    .and_then(|text| HeaderValue::from_str(&text.replace(home, region)).ok());
+                if let Some(translated) = translated {
+                    *value = translated;
+                }
+            }
+            let text = String::from_utf8_lossy(&body);
+            if text.contains(home) {
+                body = Bytes::from(text.replace(home, region));
+            }
+        }
         let how = if by_operation { "operation" } else { "exact" };
-        response
-            .headers_mut()
-            .insert(server::MATCH_HEADER, HeaderValue::from_static(how));
+        headers.insert(server::MATCH_HEADER, HeaderValue::from_static(how));
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = prepared.status;
+        *response.headers_mut() = headers;
         response
     }
 
@@ -434,15 +474,21 @@ impl ReplayState {
             let slot = operations.entry(operation.clone()).or_default();
             slot.matched = matched;
             slot.unused = unused_entries.len() as u64;
-            unused.extend(unused_entries.into_iter().map(|idx| {
+            unused.extend(unused_entries);
+        }
+        // Entries are numbered in cassette order, so this lists them as the files do.
+        unused.sort_unstable();
+        let unused = unused
+            .into_iter()
+            .map(|idx| {
                 let entry = &self.index.entries[idx];
                 UnusedInteraction {
                     cassette: self.index.cassette_names[entry.cassette_idx].clone(),
                     interaction_idx: entry.interaction_idx,
-                    operation: operation.clone(),
+                    operation: entry.normalized.operation.clone(),
                 }
-            }));
-        }
+            })
+            .collect();
         let unmatched = self
             .unmatched
             .lock()
@@ -485,18 +531,32 @@ impl Handler for ReplayState {
                 }
             },
         };
-        match self.index.lookup(&downstream.request, cassette) {
+        let mut request = downstream.request;
+        // A client of another region is served from the home region's recordings, and its
+        // answer is translated back. Only a well-formed region is substituted into answers.
+        let foreign_region = match &self.home_region {
+            Some(home)
+                if &request.region != home && normalize::is_valid_region(&request.region) =>
+            {
+                let region = std::mem::replace(&mut request.region, home.clone());
+                translate_request(&mut request, &region, home);
+                Some(region)
+            }
+            _ => None,
+        };
+        match self.index.lookup(&request, cassette) {
             Ok(hit) => {
                 tracing::debug!(
                     side = "downstream",
                     %peer,
-                    method = %downstream.request.method,
-                    path = %downstream.request.path,
+                    method = %request.method,
+                    path = %request.path,
                     entry = hit.entry_idx,
                     by_operation = hit.by_operation,
                     "replayed"
                 );
-                self.respond(hit.entry_idx, hit.by_operation)
+                let translation = self.home_region.as_deref().zip(foreign_region.as_deref());
+                self.respond(hit.entry_idx, hit.by_operation, translation)
             }
             Err(miss) => {
                 tracing::warn!(side = "downstream", %peer, "{}", miss.report);
@@ -512,6 +572,34 @@ impl Handler for ReplayState {
                 response
             }
         }
+    }
+}
+
+/// Replaces the client's region by the home region in the request's path, query and body strings.
+fn translate_request(req: &mut RecordedRequest, region: &str, home: &str) {
+    if req.path.contains(region) {
+        req.path = req.path.replace(region, home);
+    }
+    for value in req.query.values_mut().flatten() {
+        if value.contains(region) {
+            *value = value.replace(region, home);
+        }
+    }
+    if let Some(body) = req.body.as_mut() {
+        replace_in_strings(body, region, home);
+    }
+}
+
+fn replace_in_strings(value: &mut serde_json::Value, from: &str, to: &str) {
+    match value {
+        serde_json::Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| replace_in_strings(v, from, to)),
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| replace_in_strings(v, from, to)),
+        _ => {}
     }
 }
 

@@ -3,11 +3,8 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use aws_sdk_ivs::operation::get_channel::GetChannelError;
 use aws_sdk_ivs::types::{
@@ -16,7 +13,8 @@ use aws_sdk_ivs::types::{
 };
 use ivs_vcr::{bundled, Interaction, MatchLevel, ReplayServer};
 use serde_json::{json, Value};
-use support::ivs_client;
+use support::bin::IvsVcr;
+use support::{ivs_client, raw};
 
 /// The region the bundled cassettes are authored in.
 const REGION: &str = bundled::BUNDLED_REGION;
@@ -186,7 +184,7 @@ async fn bundled_story_requests_get_their_exact_answers_and_others_get_one_by_op
     let other_arn = "arn:aws:ivs:us-west-2:123456789012:channel/anyOTHER9876";
     let got = ivs.get_channel().arn(other_arn).send().await.unwrap();
     assert!(got.channel().and_then(|c| c.arn()).is_some(), "{got:?}");
-    let raw = raw_post(
+    let raw = raw::post(
         server.addr(),
         "/GetChannel",
         &json!({ "arn": other_arn }).to_string(),
@@ -838,62 +836,16 @@ fn files_under_cassettes_are_exactly_the_bundled_files() {
 
 #[tokio::test]
 async fn binary_serves_the_bundled_cassettes_from_any_directory_and_reports_at_sigterm() {
+    // A working directory without cassettes/: what is served must come from the binary itself.
     let workdir = tempfile::tempdir().unwrap();
-    let stderr_log = workdir.path().join("stderr.log");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ivs-vcr"));
-    command
-        .args(["replay", "--port", "0"])
-        .current_dir(workdir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_log).unwrap());
-    for var in [
-        "IVS_VCR_CASSETTES",
-        "IVS_VCR_PORT",
-        "IVS_VCR_BIND",
-        "IVS_VCR_REGION",
-        "IVS_VCR_MATCH",
-    ] {
-        command.env_remove(var);
-    }
-    let mut child = KillOnDrop(command.spawn().expect("the ivs-vcr binary starts"));
-
-    // Read stdout on a thread, so that a silent binary fails the test instead of hanging it.
-    let stdout = child.0.stdout.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let uri = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "no `listening on` line; stdout so far:\n{}\nstderr:\n{}",
-                    seen.join("\n"),
-                    std::fs::read_to_string(&stderr_log).unwrap_or_default()
-                )
-            });
-        if let Some((_, uri)) = line.split_once("listening on ") {
-            break uri.trim().to_owned();
-        }
-        seen.push(line);
-    };
-    let addr: std::net::SocketAddr = uri
-        .strip_prefix("http://")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("`{uri}` is not http://<address>"));
+    let server = IvsVcr::start(&["replay", "--port", "0"], workdir.path());
+    let uri = server.uri().unwrap();
 
     let ivs = ivs_client(&uri, REGION);
     let listed = ivs.list_channels().send().await.unwrap();
     assert!(!listed.channels().is_empty(), "{listed:?}");
 
-    let raw = raw_post(addr, "/ListChannels", "{}").await;
+    let raw = raw::post(server.addr(), "/ListChannels", "{}").await;
     assert_eq!(raw.status, 200, "{raw:?}");
     let source = raw
         .header("x-ivs-vcr-source")
@@ -912,48 +864,16 @@ async fn binary_serves_the_bundled_cassettes_from_any_directory_and_reports_at_s
     let body: Value = serde_json::from_str(&raw.body).unwrap();
     assert_eq!(Some(&body), interaction.response.body.as_ref());
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -TERM failed: {status}");
-    let mut rest = Vec::new();
-    loop {
-        match lines.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => rest.push(line),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "ivs-vcr still runs 30 s after SIGTERM; stdout after SIGTERM:\n{}",
-                rest.join("\n")
-            ),
-        }
-    }
-    let exit = child.0.wait().unwrap();
-    let stderr = std::fs::read_to_string(&stderr_log).unwrap_or_default();
-    assert_eq!(
-        exit.code(),
-        Some(0),
-        "\nstdout after SIGTERM:\n{}\nstderr:\n{stderr}",
-        rest.join("\n")
-    );
+    let finished = server.stop();
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
     assert!(
-        rest.iter()
+        finished
+            .stdout
+            .lines()
             .any(|line| line.starts_with("total: 2 matched, 0 unmatched, ")),
-        "expected a `total: 2 matched, 0 unmatched, …` line; stdout after SIGTERM:\n{}",
-        rest.join("\n")
+        "expected a `total: 2 matched, 0 unmatched, …` line:\n{}",
+        finished.stdout
     );
-}
-
-/// Kills the child process when the test ends early.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// Reads every file under `dir` into `files`, keyed by its `/`-separated path under `root`.
@@ -975,57 +895,5 @@ fn read_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             files.insert(rel, text);
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Raw HTTP
-// ---------------------------------------------------------------------------------------------
-
-/// A raw HTTP answer: status, headers (names lowercased) and body.
-#[derive(Debug)]
-struct RawResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl RawResponse {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one unsigned HTTP/1.1 POST and reads the whole answer.
-async fn raw_post(addr: std::net::SocketAddr, path: &str, body: &str) -> RawResponse {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let (head, body) = answer
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {answer}"));
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    RawResponse {
-        status,
-        headers,
-        body: body.to_owned(),
     }
 }

@@ -6,13 +6,13 @@ use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use aws_sdk_ivs::operation::get_channel::GetChannelError;
 use aws_sdk_ivs::types::ChannelLatencyMode;
 use ivs_vcr::{Cassette, MatchLevel, ReplayServer};
-use support::{fixture, ivs_client};
+use support::{fixture, ivs_client, raw};
 
 const ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
 
 #[tokio::test]
 async fn create_get_list_delete_then_get_not_found() {
-    let server = ReplayServer::start(Cassette::load(fixture("flow.yaml")).unwrap()).await;
+    let server = ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
 
     let created = ivs
@@ -49,7 +49,7 @@ async fn create_get_list_delete_then_get_not_found() {
 
 #[tokio::test]
 async fn tags_flow_through_the_encoded_arn_routes() {
-    let server = ReplayServer::start(Cassette::load(fixture("tags.yaml")).unwrap()).await;
+    let server = ReplayServer::start(Cassette::load(fixture("replay/tags.yaml")).unwrap()).await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
 
     ivs.tag_resource()
@@ -88,7 +88,7 @@ async fn tags_flow_through_the_encoded_arn_routes() {
 #[tokio::test]
 async fn unmatched_request_gets_a_diagnostic_the_sdk_shows() {
     let server = ReplayServer::builder()
-        .cassette(Cassette::load(fixture("flow.yaml")).unwrap())
+        .cassette(Cassette::load(fixture("replay/flow.yaml")).unwrap())
         .start()
         .await
         .unwrap();
@@ -114,7 +114,7 @@ async fn unmatched_request_gets_a_diagnostic_the_sdk_shows() {
 #[tokio::test]
 async fn a_client_in_another_region_does_not_get_us_west_2_answers() {
     let server = ReplayServer::builder()
-        .cassette(Cassette::load(fixture("flow.yaml")).unwrap())
+        .cassette(Cassette::load(fixture("replay/flow.yaml")).unwrap())
         .start()
         .await
         .unwrap();
@@ -136,7 +136,7 @@ async fn a_client_in_another_region_does_not_get_us_west_2_answers() {
 #[tokio::test]
 async fn operation_level_matching_is_opt_in_and_marked() {
     let server = ReplayServer::builder()
-        .cassette(Cassette::load(fixture("flow.yaml")).unwrap())
+        .cassette(Cassette::load(fixture("replay/flow.yaml")).unwrap())
         .match_level(MatchLevel::Operation)
         .start()
         .await
@@ -150,15 +150,15 @@ async fn operation_level_matching_is_opt_in_and_marked() {
         .unwrap();
     assert_eq!(got.channel().unwrap().arn(), Some(ARN));
     // The raw response carries the marker header.
-    let raw = raw_post(server.addr(), "/GetChannel", r#"{"arn":"nope"}"#).await;
-    assert!(raw.contains("x-ivs-vcr-match: operation"), "{raw}");
+    let raw = raw::post(server.addr(), "/GetChannel", r#"{"arn":"nope"}"#).await;
+    assert_eq!(raw.header("x-ivs-vcr-match"), Some("operation"), "{raw:?}");
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_cassette_is_selected_through_the_endpoint_path() {
     let server = ReplayServer::builder()
-        .dir(fixture(""))
+        .dir(fixture("replay"))
         .start()
         .await
         .unwrap();
@@ -192,7 +192,7 @@ async fn a_cassette_is_selected_through_the_endpoint_path() {
 #[tokio::test]
 async fn parallel_clients_each_get_their_own_answers() {
     let server = ReplayServer::builder()
-        .dir(fixture(""))
+        .dir(fixture("replay"))
         .start()
         .await
         .unwrap();
@@ -231,22 +231,57 @@ async fn parallel_clients_each_get_their_own_answers() {
 #[tokio::test]
 #[should_panic(expected = "ivs-vcr replay verification failed")]
 async fn drop_panics_when_a_request_went_unmatched() {
-    let server = ReplayServer::start(Cassette::load(fixture("flow.yaml")).unwrap()).await;
+    let server = ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let _ = ivs.get_channel().arn("nope").send().await;
     drop(server);
 }
 
-/// Sends a raw HTTP/1.1 POST and returns the whole answer as text (headers lowercased by hyper).
-async fn raw_post(addr: std::net::SocketAddr, path: &str, body: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    answer
+#[tokio::test]
+async fn bundled_set_answers_clients_of_any_region_in_their_own_region() {
+    for region in ["eu-west-1", "ap-northeast-2", "us-west-2"] {
+        let server = ReplayServer::builder()
+            .cassettes(ivs_vcr::bundled::cassettes().unwrap())
+            .region_portable(ivs_vcr::bundled::BUNDLED_REGION)
+            .match_level(MatchLevel::Operation)
+            .start()
+            .await
+            .unwrap();
+        let ivs = ivs_client(&server.uri(), region);
+        let arn = format!("arn:aws:ivs:{region}:123456789012:channel/abcdEFGH1234");
+        // The exact story requests, translated: the channel of 01-channel-lifecycle, then its 404
+        // once deleted.
+        let got = ivs.get_channel().arn(&arn).send().await.unwrap();
+        let channel = got.channel().unwrap();
+        assert_eq!(channel.arn(), Some(arn.as_str()));
+        let playback = channel.playback_url().unwrap();
+        assert!(
+            playback.contains(&format!(".{region}.playback.live-video.net")),
+            "{playback}"
+        );
+        let err = ivs
+            .get_channel()
+            .arn(&arn)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_resource_not_found_exception(), "{err:?}");
+        // An answer by operation is translated too.
+        let keys = ivs
+            .list_stream_keys()
+            .channel_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        assert!(!keys.stream_keys().is_empty());
+        for key in keys.stream_keys() {
+            assert!(
+                key.arn().unwrap().contains(&format!(":{region}:")),
+                "{key:?}"
+            );
+        }
+        let summary = server.shutdown().await;
+        assert!(summary.unmatched.is_empty(), "{summary}");
+    }
 }

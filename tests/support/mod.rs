@@ -1,7 +1,9 @@
 //! Helpers shared by the black-box tests: fixture paths and a real aws-sdk-ivs client.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod fake_ivs;
+pub mod raw;
 
 use std::path::PathBuf;
 

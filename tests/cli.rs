@@ -1,0 +1,217 @@
+//! Black-box tests of the `ivs-vcr` command line: help, start-up, exit codes, bad cassettes.
+
+mod support;
+
+use support::bin::{run, IvsVcr};
+use support::{fixture, ivs_client};
+
+#[test]
+fn help_teaches_how_to_point_clients_at_ivs_vcr() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = run(&["--help"], dir.path());
+    assert!(top.status.success());
+    for needle in [
+        "AWS_ENDPOINT_URL_IVS",
+        "--endpoint-url",
+        "endpoint_url",
+        "replay",
+    ] {
+        assert!(
+            top.stdout.contains(needle),
+            "`{needle}` missing from --help:\n{}",
+            top.stdout
+        );
+    }
+    let replay = run(&["replay", "--help"], dir.path());
+    for needle in [
+        "--cassettes",
+        "--strict-sequence",
+        "--fail-on-unused",
+        "[env: IVS_VCR_PORT=]",
+        "Exit status",
+    ] {
+        assert!(
+            replay.stdout.contains(needle),
+            "`{needle}` missing from replay --help:\n{}",
+            replay.stdout
+        );
+    }
+}
+
+#[tokio::test]
+async fn unmatched_request_makes_replay_exit_1_with_the_report_in_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassettes = fixture("replay");
+    let server = IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--cassettes",
+            cassettes.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        server.addr().ip().to_string(),
+        "127.0.0.1",
+        "binds loopback by default"
+    );
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap();
+    let err = ivs
+        .get_stream()
+        .channel_arn("arn:aws:ivs:us-west-2:123456789012:channel/nope")
+        .send()
+        .await;
+    assert!(err.is_err());
+    let finished = server.stop();
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .contains("unmatched requests:\n  - GetStream: no recorded interaction"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("GetStream: no recorded interaction"),
+        "logged at warn:\n{}",
+        finished.stderr
+    );
+}
+
+#[tokio::test]
+async fn fail_on_unused_makes_replay_exit_1_and_lists_what_was_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = fixture("replay/tags.yaml");
+    let server = IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--cassettes",
+            cassette.to_str().unwrap(),
+            "--fail-on-unused",
+        ],
+        dir.path(),
+    );
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    ivs.list_tags_for_resource()
+        .resource_arn("arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234")
+        .send()
+        .await
+        .unwrap();
+    let finished = server.stop();
+    assert_eq!(finished.status.code(), Some(1));
+    assert!(
+        finished.stdout.contains("unused interactions:\n  - tags #0 (TagResource)\n  - tags #2 (UntagResource)\n  - tags #3 (ListTagsForResource)\n"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[tokio::test]
+async fn clean_run_exits_0_and_reports_per_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = fixture("replay/flow.yaml");
+    let server = IvsVcr::start(
+        &["replay", "--port", "0", "-c", cassette.to_str().unwrap()],
+        dir.path(),
+    );
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap();
+    let finished = server.stop();
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+    let list_line = finished
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ListChannels"))
+        .unwrap();
+    assert_eq!(
+        list_line.split_whitespace().collect::<Vec<_>>(),
+        ["ListChannels", "1", "0", "0"]
+    );
+    assert!(
+        finished
+            .stdout
+            .contains("total: 1 matched, 0 unmatched, 4 unused interaction(s)"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn strict_refuses_a_malformed_cassette_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    std::fs::write(dir.path().join("good.yaml"), &good).unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        good.replace("status: 204", "status: no-content"),
+    )
+    .unwrap();
+    let finished = run(
+        &["replay", "--port", "0", "--strict", "--cassettes", "."],
+        dir.path(),
+    );
+    assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+    let line = good
+        .lines()
+        .position(|l| l.contains("status: 204"))
+        .unwrap()
+        + 1;
+    assert!(
+        finished
+            .stderr
+            .contains(&format!("invalid cassette `./bad.yaml` at line {line}: ")),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[tokio::test]
+async fn without_strict_a_malformed_cassette_is_skipped_and_the_rest_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    std::fs::write(dir.path().join("good.yaml"), &good).unwrap();
+    std::fs::write(
+        dir.path().join("newer.yaml"),
+        good.replace("format: 1", "format: 2")
+            .replace("name: flow", "name: newer"),
+    )
+    .unwrap();
+    let server = IvsVcr::start(&["replay", "--port", "0", "--cassettes", "."], dir.path());
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap();
+    let finished = server.stop();
+    assert!(
+        finished.stderr.contains("cassette `./newer.yaml` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        finished.stdout.contains("cassettes skipped at load:"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn a_missing_cassette_directory_is_an_error_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let finished = run(
+        &["replay", "--port", "0", "--cassettes", "nope"],
+        dir.path(),
+    );
+    assert_eq!(finished.status.code(), Some(2));
+    assert!(
+        finished
+            .stderr
+            .starts_with("error: cannot start the replay server: cannot access cassette `nope`"),
+        "{}",
+        finished.stderr
+    );
+}

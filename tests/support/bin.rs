@@ -1,0 +1,149 @@
+//! Running the real `ivs-vcr` binary: start it, find its URL, stop it with SIGTERM, read its output.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long any wait on the binary may take before the test fails instead of hanging.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A running `ivs-vcr` process, killed if the test ends early.
+pub struct IvsVcr {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr_log: tempfile::NamedTempFile,
+    /// The stdout lines read so far.
+    pub stdout: Vec<String>,
+}
+
+/// What a stopped `ivs-vcr` left behind.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+}
+
+/// A `Command` for the binary with the `IVS_VCR_*` variables of the caller's environment removed,
+/// so a developer's settings never leak into a test.
+pub fn command(args: &[&str], workdir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ivs-vcr"));
+    command.args(args).current_dir(workdir).stdin(Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IVS_VCR_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Runs the binary to completion (for commands that end by themselves).
+pub fn run(args: &[&str], workdir: &Path) -> Finished {
+    let output = command(args, workdir)
+        .output()
+        .expect("the ivs-vcr binary runs");
+    Finished {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+impl IvsVcr {
+    /// Starts the binary and waits for the line `… listening on http://…`.
+    pub fn start(args: &[&str], workdir: &Path) -> IvsVcr {
+        let stderr_log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = command(args, workdir)
+            .stdout(Stdio::piped())
+            .stderr(stderr_log.reopen().unwrap())
+            .spawn()
+            .expect("the ivs-vcr binary starts");
+        // Read stdout on a thread, so that a silent binary fails the test instead of hanging it.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut this = IvsVcr {
+            child,
+            lines,
+            stderr_log,
+            stdout: Vec::new(),
+        };
+        while this.uri().is_none() {
+            match this.lines.recv_timeout(WAIT) {
+                Ok(line) => this.stdout.push(line),
+                Err(_) => panic!(
+                    "no `listening on` line; stdout:\n{}\nstderr:\n{}",
+                    this.stdout.join("\n"),
+                    this.stderr()
+                ),
+            }
+        }
+        this
+    }
+
+    /// The URL from the `listening on` line.
+    pub fn uri(&self) -> Option<String> {
+        self.stdout.iter().find_map(|l| {
+            l.split_once("listening on ")
+                .map(|(_, uri)| uri.trim().to_owned())
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let uri = self.uri().unwrap();
+        uri.strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("`{uri}` is not http://<address>"))
+    }
+
+    /// What the binary printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr_log.path()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    pub fn stop(mut self) -> Finished {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed: {status}");
+        loop {
+            match self.lines.recv_timeout(WAIT) {
+                Ok(line) => self.stdout.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "ivs-vcr still runs {WAIT:?} after SIGTERM; stdout:\n{}",
+                    self.stdout.join("\n")
+                ),
+            }
+        }
+        let status = self.child.wait().unwrap();
+        Finished {
+            status,
+            stdout: self.stdout.join("\n"),
+            stderr: self.stderr(),
+        }
+    }
+}
+
+impl Drop for IvsVcr {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
