@@ -282,7 +282,8 @@ impl ReplayArgs {
             .lenient_load(!self.strict);
         if bundled_only || self.with_bundled {
             builder = builder
-                .cassettes(bundled::cassettes().context("cannot load the bundled cassettes")?);
+                .cassettes(bundled::cassettes().context("cannot load the bundled cassettes")?)
+                .region_portable(bundled::BUNDLED_REGION);
         }
         for path in &self.cassettes {
             builder = builder.dir(path);
