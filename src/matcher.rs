@@ -155,8 +155,7 @@ impl Index {
         };
         let mut exhausted = None;
         for group in &scope.groups {
-            let normalized = normalize::request(req, &group.matching);
-            let fp = normalize::fingerprint(&normalized);
+            let fp = normalize::request_fingerprint(req, &group.matching);
             if let Some(seq) = group.sequences.get(&fp) {
                 match self.take(seq) {
                     Some(entry_idx) => {
