@@ -58,6 +58,18 @@
 //! every SDK reads, naming the nearest recorded interaction and the first field that differs.
 //! [`MatchLevel::Operation`] opts into answering any request with a recorded success of the same
 //! operation, marked by `x-ivs-vcr-match: operation`.
+//!
+//! Secret request members (PutMetadata `metadata`, private key material) are compared as the
+//! `ivs-vcr-redacted:<hash>` placeholders cassettes store (see [`redact`]), and a cassette with
+//! `matching.scrub_account: true` compares every ARN with its account replaced by `000000000000`.
+//!
+//! # Recording
+//! [`RecordServer`] (`ivs-vcr record`) is a reverse proxy to `https://ivs.<region>.amazonaws.com`:
+//! it takes the region from the client's SigV4 credential scope and refuses anything that is not
+//! an AWS region name before connecting, re-signs each request with the operator's credentials
+//! ([`sigv4`]), and writes what it sees to `<dir>/<name>.yaml` without signatures, dates, SDK ids,
+//! per-run request ids or secret values, in an order that does not depend on timing. [`RecordMode`]
+//! chooses between forwarding and replaying; upstream 5xx answers are passed on, not recorded.
 #![warn(missing_docs)]
 
 pub mod bundled;

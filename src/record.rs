@@ -26,7 +26,8 @@
 //! no upstream request ids (replaced by a hash of the interaction), no ids of ivs-vcr's own.
 //!
 //! # Writes
-//! The cassette is rewritten after each completed interaction, by a background task, through
+//! The cassette is rewritten shortly (`WRITE_DELAY`) after each completed interaction, by a
+//! background task, through
 //! `Cassette::save` (a temporary file and a rename, so a kill never leaves half a file), and once
 //! more on [`RecordServer::shutdown`]. Writes of one cassette are serialized and coalesced: a
 //! writer that finds a newer state already written does nothing. Before every write `redact::scan`
@@ -40,7 +41,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use bytes::Bytes;
@@ -80,6 +81,10 @@ const KEPT_RESPONSE_HEADERS: &[&str] = &[
     "X-Content-Type-Options",
     "X-Frame-Options",
 ];
+
+/// How long a write waits after an interaction completes, so that a burst of interactions is
+/// written once rather than once each: every write serializes the whole cassette.
+const WRITE_DELAY: Duration = Duration::from_millis(50);
 
 /// Response headers never passed downstream: they describe the upstream connection.
 const HOP_BY_HOP: &[&str] = &[
@@ -930,7 +935,10 @@ impl RecordState {
         self.tally().op(&exchange.operation).recorded += 1;
         let state = self.clone();
         let slot = exchange.slot.clone();
-        tokio::spawn(async move { state.write(&slot).await });
+        tokio::spawn(async move {
+            tokio::time::sleep(WRITE_DELAY).await;
+            state.write(&slot).await
+        });
     }
 
     /// Writes a cassette when it changed since the last write.

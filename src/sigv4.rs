@@ -8,7 +8,7 @@
 //! This is the only module that touches credentials. They come from the standard AWS chain
 //! through aws-config ([`default_credentials`]: environment, profiles, SSO, web identity,
 //! container and instance metadata), or from a provider a test hands to the record builder.
-//! [`Signer`] caches them until five minutes before they expire, so the chain is not asked on
+//! `Signer` caches them until five minutes before they expire, so the chain is not asked on
 //! every request. Credentials are never logged: only their provider's name is, by callers that
 //! want it.
 //!
