@@ -504,6 +504,7 @@ struct Captured {
 /// The per-request context that goes through the stages.
 #[derive(Debug)]
 struct Exchange {
+    peer: SocketAddr,
     arrived: u64,
     started: Instant,
     operation: String,
@@ -542,6 +543,7 @@ impl Handler for RecordState {
             Err(response) => return response,
         };
         let mut exchange = Exchange {
+            peer,
             arrived,
             started,
             operation,
@@ -555,7 +557,6 @@ impl Handler for RecordState {
         if let Some(response) = self.replay(&exchange) {
             return response;
         }
-        let _ = peer;
         let upstream = match self.forward(&exchange).await {
             Ok(upstream) => upstream,
             Err(response) => return response,
@@ -806,7 +807,7 @@ impl RecordState {
                     error_type: &str,
                     err: &dyn std::error::Error| {
             let message = error_chain(err);
-            tracing::warn!(side, operation = %operation, elapsed_ms = exchange.started.elapsed().as_millis() as u64, "{message}");
+            tracing::warn!(side, peer = %exchange.peer, operation = %operation, elapsed_ms = exchange.started.elapsed().as_millis() as u64, "{message}");
             self.tally()
                 .not_recorded(operation, format!("{operation}: {message}"));
             server::error_response(status, error_type, &message)
@@ -853,7 +854,7 @@ impl RecordState {
         let status = upstream.status.as_u16();
         let elapsed_ms = exchange.started.elapsed().as_secs_f64() * 1000.0;
         if upstream.status.is_server_error() && !self.options.record_server_errors {
-            tracing::warn!(side = "upstream", operation = %operation, status, elapsed_ms, "not recorded: upstream server error");
+            tracing::warn!(side = "upstream", peer = %exchange.peer, operation = %operation, status, elapsed_ms, "not recorded: upstream server error");
             self.tally().not_recorded(
                 operation,
                 format!("{operation}: upstream answered {status} (record it with --record-server-errors)"),
@@ -907,7 +908,7 @@ impl RecordState {
             self.tally().not_recorded(operation, message);
             return None;
         }
-        tracing::info!(operation = %operation, status, region = %exchange.region, cassette = %exchange.slot.name, elapsed_ms, "recorded");
+        tracing::info!(peer = %exchange.peer, operation = %operation, status, region = %exchange.region, cassette = %exchange.slot.name, elapsed_ms, "recorded");
         Some(interaction)
     }
 
