@@ -381,7 +381,7 @@ fn remove_segments(value: &mut Value, segments: &[&str]) {
             if *first == "*" {
                 map.clear();
             } else {
-                map.shift_remove(*first);
+                map.remove(*first);
             }
         }
         Value::Object(map) => {

@@ -159,8 +159,22 @@ pub(crate) async fn read_request(
         BTreeMap::new()
     };
 
-    let limited = Limited::new(body, MAX_BODY_BYTES);
-    let raw_body = match tokio::time::timeout(BODY_READ_TIMEOUT, limited.collect()).await {
+    // SDK bodies are small and usually arrive with the headers, so the body is first read
+    // without arming a timer; only a body still in flight gets the timeout.
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    tokio::pin!(collect);
+    let ready = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match collect.as_mut().poll(cx) {
+            std::task::Poll::Ready(result) => Some(result),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await;
+    let read = match ready {
+        Some(result) => Ok(result),
+        None => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await,
+    };
+    let raw_body = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
             return Err(error_response(

@@ -408,8 +408,10 @@ fn model_checker_reports_unknown_fields_wrong_types_missing_members_and_bad_valu
             "thumbnailConfiguration": { "targetIntervalSeconds": 1.5, "storage": "SEQUENTIAL" }
         }
     });
-    let got = model.body_violations("GetRecordingConfigurationResponse", &body, Side::Response);
-    let expected = [
+    // Order follows the JSON object's, which is not part of the contract: compare sorted.
+    let mut got = model.body_violations("GetRecordingConfigurationResponse", &body, Side::Response);
+    got.sort();
+    let mut expected = [
         "recordingConfiguration.state: \"READY\" is not one of RecordingConfigurationState [\"CREATING\", \"CREATE_FAILED\", \"ACTIVE\"]",
         "recordingConfiguration.colour: not a member of RecordingConfiguration",
         "recordingConfiguration.recordingReconnectWindowSeconds: expected integer (RecordingReconnectWindowSeconds), got \"60\"",
@@ -418,6 +420,7 @@ fn model_checker_reports_unknown_fields_wrong_types_missing_members_and_bad_valu
         "recordingConfiguration.thumbnailConfiguration.storage: expected list (ThumbnailConfigurationStorageList), got \"SEQUENTIAL\"",
         "recordingConfiguration: missing required member destinationConfiguration",
     ];
+    expected.sort();
     assert_eq!(
         got,
         expected,
