@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -142,6 +143,18 @@ pub struct RecordArgs {
     /// maps incoming ARNs the same way.
     #[arg(long, env = "IVS_VCR_SCRUB_ACCOUNT")]
     pub scrub_account: bool,
+
+    /// How long opening a connection to upstream may take before the request fails with 504
+    /// IvsVcrUpstreamTimeoutException (like 500ms, 10s or 2m).
+    #[arg(long, value_name = "DURATION", env = "IVS_VCR_CONNECT_TIMEOUT", default_value = "10s",
+          value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// How long an upstream exchange may take, from sending the request to the last byte of the
+    /// answer, before the request fails with 504 IvsVcrUpstreamTimeoutException.
+    #[arg(long, value_name = "DURATION", env = "IVS_VCR_UPSTREAM_TIMEOUT", default_value = "60s",
+          value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
 }
 
 fn parse_cassette_name(name: &str) -> Result<String, String> {
@@ -149,6 +162,25 @@ fn parse_cassette_name(name: &str) -> Result<String, String> {
         Ok(name.to_owned())
     } else {
         Err("use letters, digits, `-`, `_`, `.`, and `/` between names, without `..`".into())
+    }
+}
+
+/// A positive duration: a number with the unit `ms`, `s` or `m` (a bare number is seconds).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        (text, 1_000)
+    };
+    let bad = || "expected a positive whole number with `ms`, `s` or `m`, like `10s`".to_owned();
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    match n.checked_mul(unit_ms) {
+        Some(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(bad()),
     }
 }
 
@@ -173,7 +205,9 @@ impl RecordArgs {
             .bind(SocketAddr::new(self.bind, self.port))
             .mode(mode)
             .record_server_errors(self.record_server_errors)
-            .scrub_account(self.scrub_account);
+            .scrub_account(self.scrub_account)
+            .connect_timeout(self.connect_timeout)
+            .upstream_timeout(self.upstream_timeout);
         if let Some(region) = &self.region {
             builder = builder.region(region);
         }
@@ -434,4 +468,25 @@ impl DiffArgs {
 fn stdout_wants_color() -> bool {
     use std::io::IsTerminal as _;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let check = |text: &str, expected: Option<Duration>| {
+            assert_eq!(parse_duration(text).ok(), expected, "{text}");
+        };
+        check("250ms", Some(Duration::from_millis(250)));
+        check("10s", Some(Duration::from_secs(10)));
+        check("2m", Some(Duration::from_secs(120)));
+        check("30", Some(Duration::from_secs(30)));
+        check("0s", None);
+        check("-1s", None);
+        check("1.5s", None);
+        check("10h", None);
+        check("", None);
+    }
 }

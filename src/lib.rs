@@ -89,7 +89,7 @@ pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, Record
 pub use matcher::{MatchLevel, SequenceEnd};
 pub use record::{
     is_valid_cassette_name, RecordError, RecordMode, RecordOperationSummary, RecordServer,
-    RecordServerBuilder, RecordSummary, DEFAULT_CASSETTE_NAME,
+    RecordServerBuilder, RecordSummary, Skipped, DEFAULT_CASSETTE_NAME,
 };
 pub use redact::{Finding, SecretKind};
 pub use replay::{

@@ -33,6 +33,26 @@
 //! writer that finds a newer state already written does nothing. Before every write `redact::scan`
 //! checks the whole cassette, and a cassette that still holds something secret is not written.
 //!
+//! A SIGKILL cannot be handled, so what it may leave is decided here: every `*.yaml` file is a
+//! complete cassette (the old one or the new one, never a mix, because only a rename replaces
+//! it), interactions completed within `WRITE_DELAY` of the kill are lost, and a kill between
+//! writing and renaming leaves the temporary file, `.<name>.yaml.<pid>.tmp`. That file is a
+//! dot-file that `cassette::load_dir` and the replay loader skip, and the next start deletes it
+//! (`cassette::remove_stale_temp_files`, which keeps the files of processes still running).
+//! A write that fails (disk full, a directory where the file should be) removes its temporary
+//! file, leaves the previous cassette as it was, and is reported under "not written".
+//!
+//! # Upstream faults
+//! Only a complete upstream answer is recorded. When the exchange fails (see `upstream`: nothing
+//! listening, a reset or a connection closed before or during the answer, a TLS handshake
+//! failure, a timeout) the downstream client gets an AWS-style error naming the upstream host and
+//! what failed, never a header or a credential: 504 `IvsVcrUpstreamTimeoutException` for the
+//! connect and exchange timeouts ([`RecordServerBuilder::connect_timeout`],
+//! [`RecordServerBuilder::upstream_timeout`]), 502 `IvsVcrUpstreamException` for everything
+//! else. SDKs treat both as transient, and retry them by their own policy. Upstream 5xx answers
+//! are passed downstream as they are. Neither is recorded: the summary counts them per
+//! operation, and lists each distinct reason once with its number of requests ([`Skipped`]).
+//!
 //! Logs carry the operation, status, region, cassette and duration, never headers or bodies.
 
 use std::collections::{BTreeMap, HashMap};
@@ -61,7 +81,7 @@ use crate::normalize::{self, Fingerprint};
 use crate::redact::{self, Finding};
 use crate::server::{self, Downstream, Handler, HttpResponse};
 use crate::sigv4::{self, SignError, Signer};
-use crate::upstream::{Endpoint, Upstream, UpstreamError, UpstreamResponse};
+use crate::upstream::{Endpoint, Timeouts, Upstream, UpstreamError, UpstreamResponse};
 
 /// The cassette name used when neither `--name` nor a `/cassette/<name>/` prefix gives one.
 pub const DEFAULT_CASSETTE_NAME: &str = "recording";
@@ -189,6 +209,7 @@ pub struct RecordServerBuilder {
     record_server_errors: bool,
     scrub_account: bool,
     credentials: Option<SharedCredentialsProvider>,
+    timeouts: Timeouts,
 }
 
 impl RecordServerBuilder {
@@ -244,6 +265,21 @@ impl RecordServerBuilder {
         self
     }
 
+    /// How long opening the TCP connection to upstream may take (default 10 s). A request that
+    /// cannot connect in time gets a 504 `IvsVcrUpstreamTimeoutException`.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// How long a whole upstream exchange may take, from sending the request to the last byte of
+    /// the answer (default 60 s). A request whose answer is late gets a 504
+    /// `IvsVcrUpstreamTimeoutException`, and nothing of it is recorded.
+    pub fn upstream_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.exchange = timeout;
+        self
+    }
+
     /// Signs with these credentials instead of the standard AWS chain (for tests).
     pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
         self.credentials = Some(SharedCredentialsProvider::new(provider));
@@ -280,9 +316,10 @@ impl RecordServerBuilder {
             signer.check().await?;
             Some(Forwarding {
                 signer,
-                upstream: Upstream::new()?,
+                upstream: Upstream::new(self.timeouts)?,
             })
         };
+        remove_stale_temp_files(&self.dir);
         let (listener, addr) = bind_listener(self.listener, self.bind)?;
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address can send requests signed with your credentials");
@@ -312,6 +349,21 @@ impl RecordServerBuilder {
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+}
+
+/// Deletes the temporary files a killed recorder left in `dir` (see "Writes" in the module doc).
+/// A failure is logged and does not stop the start: the files are hidden and harmless.
+fn remove_stale_temp_files(dir: &std::path::Path) {
+    match crate::cassette::remove_stale_temp_files(dir) {
+        Ok(removed) => {
+            for path in removed {
+                tracing::info!(side = "internal", path = %path.display(), "removed a temporary file left by a killed recorder");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(side = "internal", "{}", error_chain(&err));
+        }
     }
 }
 
@@ -377,6 +429,7 @@ impl RecordServer {
             record_server_errors: false,
             scrub_account: false,
             credentials: None,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -578,8 +631,7 @@ impl RecordState {
     fn refuse(&self, operation: &str, error_type: &str, message: String) -> HttpResponse {
         tracing::warn!(side = "downstream", operation, "{message}");
         let response = server::error_response(StatusCode::BAD_REQUEST, error_type, &message);
-        self.tally()
-            .refused(operation, format!("{operation}: {message}"));
+        self.tally().refused(operation, message);
         response
     }
 
@@ -782,7 +834,7 @@ impl RecordState {
                 operation,
                 "IvsVcrUnmatchedRequestException",
                 format!(
-                    "{operation}: no cassette `{}` to replay, and record mode `none` never forwards",
+                    "no cassette `{}` to replay, and record mode `none` never forwards",
                     slot.path.display()
                 ),
             ));
@@ -791,7 +843,8 @@ impl RecordState {
     }
 
     /// Stage `forward`: builds the upstream request, signs it and sends it. A failure becomes
-    /// the answer: 502 for the upstream side, 500 for ours.
+    /// the answer (see "Upstream faults" in the module doc): 504 when upstream was too slow, 502
+    /// when it failed otherwise, 500 when we did.
     async fn forward(&self, exchange: &Exchange) -> Result<UpstreamResponse, HttpResponse> {
         let operation = &exchange.operation;
         // Invariant: `replay` answers every request when there is nothing to forward with.
@@ -808,8 +861,7 @@ impl RecordState {
                     err: &dyn std::error::Error| {
             let message = error_chain(err);
             tracing::warn!(side, peer = %exchange.peer, operation = %operation, elapsed_ms = exchange.started.elapsed().as_millis() as u64, "{message}");
-            self.tally()
-                .not_recorded(operation, format!("{operation}: {message}"));
+            self.tally().not_recorded(operation, message.clone());
             server::error_response(status, error_type, &message)
         };
         let request = match build_upstream_request(exchange, &self.options.endpoint) {
@@ -838,6 +890,12 @@ impl RecordState {
         }
         match forwarding.upstream.send(request).await {
             Ok(response) => Ok(response),
+            Err(err) if err.is_timeout() => Err(fail(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream",
+                "IvsVcrUpstreamTimeoutException",
+                &err,
+            )),
             Err(err) => Err(fail(
                 StatusCode::BAD_GATEWAY,
                 "upstream",
@@ -857,7 +915,7 @@ impl RecordState {
             tracing::warn!(side = "upstream", peer = %exchange.peer, operation = %operation, status, elapsed_ms, "not recorded: upstream server error");
             self.tally().not_recorded(
                 operation,
-                format!("{operation}: upstream answered {status} (record it with --record-server-errors)"),
+                format!("upstream answered {status} (record it with --record-server-errors)"),
             );
             return None;
         }
@@ -903,9 +961,9 @@ impl RecordState {
                 .map(|f| format!("{} at `{}`", f.kind, f.location))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let message = format!("{operation}: not recorded, it holds {locations}");
-            tracing::error!(side = "internal", operation = %operation, status, "{message}");
-            self.tally().not_recorded(operation, message);
+            let reason = format!("it holds {locations}");
+            tracing::error!(side = "internal", operation = %operation, status, "not recorded: {reason}");
+            self.tally().not_recorded(operation, reason);
             return None;
         }
         tracing::info!(peer = %exchange.peer, operation = %operation, status, region = %exchange.region, cassette = %exchange.slot.name, elapsed_ms, "recorded");
@@ -1181,14 +1239,58 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// How many distinct (operation, reason) pairs each list of the summary keeps; further reasons
+/// are counted under [`OTHER_REASONS`]. Reasons can hold what a request said (a refused region),
+/// so without a bound a hostile client could grow the summary without end.
+const MAX_REASONS: usize = 100;
+
+/// The reason that counts requests past [`MAX_REASONS`].
+const OTHER_REASONS: &str = "other reasons (too many distinct reasons to list)";
+
 /// Counts and reports, as the summary shows them.
 #[derive(Debug, Default)]
 struct Tally {
     operations: BTreeMap<String, RecordOperationSummary>,
-    not_recorded: Vec<String>,
-    refused: Vec<String>,
+    not_recorded: Reasons,
+    refused: Reasons,
     written: std::collections::BTreeSet<PathBuf>,
     write_errors: BTreeMap<PathBuf, String>,
+}
+
+/// Skipped requests grouped by operation and reason, in the order each group first appeared.
+#[derive(Debug, Default)]
+struct Reasons {
+    groups: Vec<Skipped>,
+    /// (operation, reason) → index in `groups`.
+    index: HashMap<(String, String), usize>,
+}
+
+impl Reasons {
+    fn add(&mut self, operation: &str, reason: String) {
+        let reason = if self.index.len() >= MAX_REASONS
+            && !self
+                .index
+                .contains_key(&(operation.to_owned(), reason.clone()))
+        {
+            OTHER_REASONS.to_owned()
+        } else {
+            reason
+        };
+        let key = (operation.to_owned(), reason);
+        let groups = &mut self.groups;
+        let idx = *self
+            .index
+            .entry(key)
+            .or_insert_with_key(|(operation, reason)| {
+                groups.push(Skipped {
+                    operation: operation.clone(),
+                    reason: reason.clone(),
+                    n_requests: 0,
+                });
+                groups.len() - 1
+            });
+        groups[idx].n_requests += 1;
+    }
 }
 
 impl Tally {
@@ -1196,21 +1298,23 @@ impl Tally {
         self.operations.entry(operation.to_owned()).or_default()
     }
 
-    fn not_recorded(&mut self, operation: &str, report: String) {
+    /// Counts a forwarded request whose answer was not recorded, and why (without the operation).
+    fn not_recorded(&mut self, operation: &str, reason: String) {
         self.op(operation).not_recorded += 1;
-        self.not_recorded.push(report);
+        self.not_recorded.add(operation, reason);
     }
 
-    fn refused(&mut self, operation: &str, report: String) {
+    /// Counts a request refused before forwarding, and why (without the operation).
+    fn refused(&mut self, operation: &str, reason: String) {
         self.op(operation).refused += 1;
-        self.refused.push(report);
+        self.refused.add(operation, reason);
     }
 
     fn summary(&self) -> RecordSummary {
         RecordSummary {
             operations: self.operations.clone(),
-            not_recorded: self.not_recorded.clone(),
-            refused: self.refused.clone(),
+            not_recorded: self.not_recorded.groups.clone(),
+            refused: self.refused.groups.clone(),
             written: self.written.iter().cloned().collect(),
             write_errors: self
                 .write_errors
@@ -1227,16 +1331,38 @@ impl Tally {
 pub struct RecordSummary {
     /// Per operation counts, sorted by operation.
     pub operations: BTreeMap<String, RecordOperationSummary>,
-    /// Why each forwarded request was not recorded (5xx, transport failures, secret scan), in
-    /// order.
-    pub not_recorded: Vec<String>,
+    /// Forwarded requests whose answer was not recorded (upstream 5xx, upstream faults, the
+    /// secret scan), grouped by operation and reason, in order of first occurrence.
+    pub not_recorded: Vec<Skipped>,
     /// Requests refused before forwarding (bad region, bad cassette name, unmatched in a mode
-    /// that does not forward), in order.
-    pub refused: Vec<String>,
+    /// that does not forward), grouped the same way.
+    pub refused: Vec<Skipped>,
     /// Cassette files written.
     pub written: Vec<PathBuf>,
     /// Cassette files that could not be written, and why (the last error of each).
     pub write_errors: Vec<(PathBuf, String)>,
+}
+
+/// Requests of one operation that were not recorded, or were refused, for the same reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Skipped {
+    /// The IVS operation.
+    pub operation: String,
+    /// Why, as logged and as told to the downstream client.
+    pub reason: String,
+    /// How many requests.
+    pub n_requests: u64,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.operation, self.reason)?;
+        if self.n_requests > 1 {
+            write!(f, " (×{})", self.n_requests)?;
+        }
+        Ok(())
+    }
 }
 
 /// Counts for one operation.
@@ -1300,7 +1426,7 @@ impl fmt::Display for RecordSummary {
         for path in &self.written {
             writeln!(f, "wrote {}", path.display())?;
         }
-        let sections: [(&str, &[String]); 2] = [
+        let sections: [(&str, &[Skipped]); 2] = [
             ("not recorded:", &self.not_recorded),
             ("refused:", &self.refused),
         ];
