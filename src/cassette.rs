@@ -34,12 +34,21 @@
 //! Bodies are JSON stored as YAML structures, so they are reviewable and diffable. A body that is
 //! not JSON (rare: an HTML error page from a proxy in front of upstream) is kept verbatim under a
 //! response's `body_text`.
+//!
+//! # Loading is strict
+//! A file is refused whole, with its path, the line and the reason, when it is not YAML, when a
+//! field has the wrong type or is unknown, when its `format` is newer than [`FORMAT_VERSION`], and
+//! when it holds what a JSON body cannot: a duplicate key (which YAML forbids, but a plain map would
+//! silently keep the last of), a non-string key, a tag such as `!!binary`, or `.nan`/`.inf`. Bodies
+//! and header and query maps are read through their own visitors for that reason; a lenient read
+//! would replay something other than what the file shows.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -143,15 +152,27 @@ pub struct RecordedRequest {
     /// The raw path as sent on the wire (the ARN of the tag routes stays percent-encoded).
     pub path: String,
     /// Decoded query parameters; repeated keys keep every value.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub query: BTreeMap<String, Vec<String>>,
     /// The AWS region of the request (from its SigV4 credential scope).
     pub region: String,
     /// Request headers kept for matching. Empty unless a cassette asks for headers.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub headers: BTreeMap<String, String>,
     /// The JSON body, stored as a YAML structure; absent when the request has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "json_body"
+    )]
     pub body: Option<Value>,
 }
 
@@ -162,10 +183,18 @@ pub struct RecordedResponse {
     /// HTTP status code.
     pub status: u16,
     /// Response headers that matter to clients, as recorded (never `Content-Length` or `Date`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub headers: BTreeMap<String, String>,
     /// A JSON body, stored as a YAML structure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "json_body"
+    )]
     pub body: Option<Value>,
     /// A body that is not JSON, kept verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,10 +308,20 @@ impl Cassette {
 
     /// Parses and validates cassette text; `path` is used in error messages only.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Cassette, CassetteError> {
-        let parse_error = |err: serde_yaml::Error| CassetteError::Parse {
-            path: path.to_owned(),
-            line: err.location().map(|l| l.line()),
-            message: err.to_string(),
+        let parse_error = |err: serde_yaml::Error| {
+            let mut message = err.to_string();
+            // The line goes in front; serde_yaml's own " at line L column C" would repeat it.
+            if let Some(at) = err.location() {
+                let suffix = format!(" at line {} column {}", at.line(), at.column());
+                if message.ends_with(&suffix) {
+                    message.truncate(message.len() - suffix.len());
+                }
+            }
+            CassetteError::Parse {
+                path: path.to_owned(),
+                line: err.location().map(|l| l.line()),
+                message,
+            }
         };
         // Peek at the version first, so a newer file is refused for what it is rather than for a
         // field this build does not know.
@@ -306,6 +345,13 @@ impl Cassette {
                 })
             }
             Some(_) => {}
+        }
+        if let Some((line, tag)) = find_core_tag(text) {
+            return Err(CassetteError::Parse {
+                path: path.to_owned(),
+                line: Some(line),
+                message: format!("YAML tag `{tag}` has no JSON equivalent"),
+            });
         }
         let cassette: Cassette = serde_yaml::from_str(text).map_err(parse_error)?;
         cassette.validate(path)?;
@@ -445,6 +491,220 @@ pub fn remove_stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError
     Ok(removed)
 }
 
+/// The core tags whose values JSON holds as they are.
+const JSON_CORE_TAGS: &[&str] = &[
+    "!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq",
+];
+
+/// The first line (1-based) holding a YAML core tag JSON has no equivalent for (`!!binary`,
+/// `!!timestamp`, `!!set`, a verbatim `!<…>`), and the tag.
+///
+/// serde_yaml reads such a node as a plain string or map and drops the tag, so `!!binary aGk=`
+/// would replay as the text `aGk=`; local tags (`!Ref`) reach the body visitor and are refused
+/// there with their path. This is a lexical scan: it skips quoted text, comments and block
+/// scalars, and looks for a tag only where a node can begin.
+fn find_core_tag(text: &str) -> Option<(usize, &str)> {
+    let mut quote: Option<u8> = None;
+    let mut block_indent: Option<usize> = None;
+    for (line_idx, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        match block_indent {
+            Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => continue,
+            _ => block_indent = None,
+        }
+        let bytes = line.as_bytes();
+        let mut content_end = bytes.len();
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            let at_token_start =
+                i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            match quote {
+                Some(b'"') if c == b'\\' => i += 1,
+                Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if at_token_start && (c == b'"' || c == b'\'') => quote = Some(c),
+                None if at_token_start && c == b'#' => {
+                    content_end = i;
+                    break;
+                }
+                None if at_token_start && c == b'!' => {
+                    let end = line[i..]
+                        .find([' ', '\t', ',', ']', '}'])
+                        .map_or(line.len(), |n| i + n);
+                    let tag = &line[i..end];
+                    if (tag.starts_with("!!") && !JSON_CORE_TAGS.contains(&tag))
+                        || tag.starts_with("!<")
+                    {
+                        return Some((line_idx + 1, tag));
+                    }
+                }
+                None => {}
+            }
+            i += 1;
+        }
+        // A block scalar (`key: |`, `- >-`) holds text, not nodes, on its more indented lines.
+        let head = line[..content_end].trim_end();
+        let indicator = head.rsplit([' ', ':']).next().unwrap_or_default();
+        if quote.is_none()
+            && head.len() > indicator.len()
+            && indicator.starts_with(['|', '>'])
+            && indicator[1..]
+                .bytes()
+                .all(|b| matches!(b, b'-' | b'+' | b'0'..=b'9'))
+        {
+            block_indent = Some(indent);
+        }
+    }
+    None
+}
+
+/// Reads a `body:` as JSON, refusing what JSON cannot hold instead of changing it.
+fn json_body<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Ok(Option::<Json>::deserialize(deserializer)?.map(|json| json.0))
+}
+
+/// A JSON value read strictly from YAML (see the module doc).
+struct Json(Value);
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor).map(Json)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // serde_json would turn `.nan` and `.inf` into `null`.
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom(format!("`{v}` is not a JSON number")))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        Json::deserialize(deserializer).map(|json| json.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Json(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(Key(key)) = map.next_key()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            let Json(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // serde_yaml hands a tagged node (`!!binary …`, `!Ref …`) over as an enum named by its tag.
+        let (tag, _): (String, _) = data.variant()?;
+        Err(de::Error::custom(format!(
+            "YAML tag `!{tag}` has no JSON equivalent"
+        )))
+    }
+}
+
+/// A map key that must be a string, as JSON's are: `1:` or `true:` is refused, not converted.
+struct Key(String);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = String;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<String, E> {
+                Ok(v)
+            }
+        }
+        deserializer.deserialize_any(KeyVisitor).map(Key)
+    }
+}
+
+/// Reads a string-keyed map, refusing a duplicate key instead of keeping the last value.
+fn unique_keys<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct UniqueKeys<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for UniqueKeys<V> {
+        type Value = BTreeMap<String, V>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(Key(key)) = map.next_key()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format!("duplicate key `{key}`")));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys(std::marker::PhantomData))
+}
+
 /// Loads every cassette under `dir` (recursively, `*.yaml` and `*.yml`), sorted by path.
 ///
 /// A file that fails to load is returned in the error list and the rest still load, so one bad
@@ -546,6 +806,109 @@ mod tests {
 
     /// Each broken cassette is refused with its file, line and reason. `edit` replaces the first
     /// occurrence of its first string by its second in [`MINIMAL`].
+    #[test]
+    fn broken_cassettes_are_refused_with_line_and_reason() {
+        let mut failures = Vec::new();
+        let mut check = |edit: (&str, &str), expected: &str| {
+            assert!(MINIMAL.contains(edit.0), "{edit:?}");
+            let text = MINIMAL.replacen(edit.0, edit.1, 1);
+            let got = match Cassette::from_yaml(&text, Path::new("t.yaml")) {
+                Ok(_) => "loaded".to_owned(),
+                Err(err) => err.to_string(),
+            };
+            if got != expected {
+                failures.push(format!("{edit:?}\nexpected:\n{expected}\ngot:\n{got}\n"));
+            }
+        };
+        // Truncated in the middle of a flow mapping, and cut before the response.
+        check(
+            ("{channel: {}}}\n", "{channel: {"),
+            "invalid cassette `t.yaml` at line 9: did not find expected node content at line 9 column 1, while parsing a flow node",
+        );
+        check(
+            ("    response: {status: 200, body: {channel: {}}}\n", ""),
+            "invalid cassette `t.yaml` at line 7: interactions[0]: missing field `response`",
+        );
+        // Wrong types.
+        check(
+            ("status: 200", "status: ok"),
+            "invalid cassette `t.yaml` at line 8: interactions[0].response.status: invalid type: string \"ok\", expected u16",
+        );
+        check(
+            ("method: POST", "method: [POST]"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request.method: invalid type: sequence, expected a string",
+        );
+        check(
+            ("format: 1", "format: one"),
+            "invalid cassette `t.yaml` at line 1: format: invalid type: string \"one\", expected u32",
+        );
+        // Duplicates: a struct field, a body key, a header.
+        check(
+            ("status: 200", "status: 200, status: 201"),
+            "invalid cassette `t.yaml` at line 8: interactions[0].response: duplicate field `status`",
+        );
+        check(
+            ("{arn: x}", "{arn: x, arn: y}"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request.body: duplicate key `arn`",
+        );
+        check(
+            ("{channel: {}}", "{channel: {name: a}, channel: {name: b}}"),
+            "invalid cassette `t.yaml` at line 8: interactions[0].response.body: duplicate key `channel`",
+        );
+        check(
+            ("status: 200", "status: 200, headers: {A: b, A: c}"),
+            "invalid cassette `t.yaml` at line 8: interactions[0].response.headers: duplicate key `A`",
+        );
+        // What JSON cannot hold.
+        check(
+            ("{arn: x}", "{arn: .nan}"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request.body.arn: `NaN` is not a JSON number",
+        );
+        check(
+            ("{arn: x}", "{arn: -.inf}"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request.body.arn: `-inf` is not a JSON number",
+        );
+        check(
+            ("{arn: x}", "{1: x}"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request.body: invalid type: integer `1`, expected a string key",
+        );
+        check(
+            ("{arn: x}", "{arn: !!binary aGVsbG8=}"),
+            "invalid cassette `t.yaml` at line 7: YAML tag `!!binary` has no JSON equivalent",
+        );
+        check(
+            ("{channel: {}}", "{channel: !!set {a: null}}"),
+            "invalid cassette `t.yaml` at line 8: YAML tag `!!set` has no JSON equivalent",
+        );
+        check(
+            ("{arn: x}", "{arn: !Ref x}"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request.body.arn: YAML tag `!Ref` has no JSON equivalent",
+        );
+        // Versions.
+        check(
+            ("format: 1\n", ""),
+            "invalid cassette `t.yaml`: missing `format` (this file is not an ivs-vcr cassette?)",
+        );
+        check(
+            ("format: 1", "format: 2"),
+            "cassette `t.yaml` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr",
+        );
+        // What JSON can hold still loads: quoted keys that look like numbers, null, floats.
+        check(("{arn: x}", "{\"1\": null, f: 1.5, n: -3}"), "loaded");
+        // Text that only looks like a tag: quoted, in a comment, in a block scalar, mid-word.
+        check(
+            ("{arn: x}", "{arn: \"!!binary x\", b: 'it''s !!x'}"),
+            "loaded",
+        );
+        check(("name: t", "name: t # !!binary"), "loaded");
+        check(("{arn: x}", "{arn: a!!b}"), "loaded");
+        check(
+            ("    response: {status: 200, body: {channel: {}}}", "    response:\n      status: 502\n      body_text: |-\n        <!DOCTYPE html>\n        !!binary\n\n        !<x>"),
+            "loaded",
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
     #[test]
     fn non_json_body_is_kept_verbatim() {
         let mut res = RecordedResponse {

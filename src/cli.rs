@@ -12,6 +12,44 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use ivs_vcr::{bundled, MatchLevel, RecordMode, RecordServer, ReplayServer};
 
+/// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
+/// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them.
+const NOISY_TARGETS: &[&str] = &[
+    "hyper",
+    "hyper_util",
+    "hyper_rustls",
+    "h2",
+    "rustls",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "aws_config",
+];
+
+/// The log filter for `RUST_LOG` (default `info`). `RUST_LOG=trace` traces ivs-vcr itself, whose
+/// events never hold a header or body; the [`NOISY_TARGETS`] stay at `info` unless named, as in
+/// `RUST_LOG=trace,aws_sigv4=trace`, which is then the user's informed choice.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
+    let named: Vec<&str> = spec
+        .split(',')
+        .filter_map(|d| d.split(['=', '[']).next())
+        .map(str::trim)
+        .collect();
+    let mut filter = tracing_subscriber::EnvFilter::builder().parse_lossy(spec);
+    for target in NOISY_TARGETS {
+        if !named
+            .iter()
+            .any(|n| n == target || n.starts_with(&format!("{target}::")))
+        {
+            // Invariant: `<crate name>=info` is a valid directive.
+            filter =
+                filter.add_directive(format!("{target}=info").parse().expect("valid directive"));
+        }
+    }
+    filter
+}
+
 /// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests.
 ///
 /// Point any AWS client at ivs-vcr instead of ivs.<region>.amazonaws.com:
@@ -218,6 +256,7 @@ impl RecordArgs {
             .start()
             .await
             .context("cannot start the record server")?;
+        let stop = stop_signal()?;
         println!("ivs-vcr record listening on {}", server.uri());
         println!(
             "recording to {} (record mode {mode}), forwarding to {}",
@@ -228,7 +267,7 @@ impl RecordArgs {
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()
         );
-        wait_for_stop_signal().await?;
+        stop.await;
         let summary = server.shutdown().await;
         println!("{summary}");
         Ok(if summary.is_clean() {
@@ -342,6 +381,7 @@ impl ReplayArgs {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let stop = stop_signal()?;
         println!("ivs-vcr replay listening on {}", server.uri());
         println!(
             "serving {} interaction(s) from {} cassette(s) ({source}), match level {}",
@@ -357,7 +397,7 @@ impl ReplayArgs {
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()
         );
-        wait_for_stop_signal().await?;
+        stop.await;
         let summary = server.shutdown().await;
         println!("{summary}");
         Ok(if summary.is_clean(self.fail_on_unused) {
@@ -369,22 +409,32 @@ impl ReplayArgs {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
+/// Listens for Ctrl-C and SIGTERM from now on, and returns a future that resolves on the first.
+///
+/// Called before the `listening` line is printed: a supervisor or test may signal as soon as it
+/// reads that line, and a signal that comes before its handler exists kills the process without
+/// the summary or the last cassette write.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    {
+    let stopped = {
         use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
         let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
-            _ = term.recv() => {}
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
         }
-    }
+    };
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    tracing::info!("stopping: finishing in-flight requests");
-    Ok(())
+    let stopped = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async {
+        stopped.await;
+        tracing::info!("stopping: finishing in-flight requests");
+    })
 }
 
 /// Output format of `diff`.

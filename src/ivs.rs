@@ -686,6 +686,96 @@ pub fn tags_operation(method: &str) -> Option<&'static Operation> {
     }
 }
 
+/// Why a method and path are not an IVS route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// The method is not one IVS uses on this path.
+    #[error("IVS does not use `{method}` on `{path}`: it takes {allow_text} there", allow_text = allow_text(allow))]
+    MethodNotAllowed {
+        /// The method of the request.
+        method: String,
+        /// The path of the request.
+        path: String,
+        /// The methods IVS uses on this path, as the `Allow` header lists them.
+        allow: &'static str,
+    },
+    /// `/tags/` without a resource ARN.
+    #[error("`{method} {path}` names no resource: IVS expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment")]
+    MissingArn {
+        /// The method of the request.
+        method: String,
+        /// The path of the request.
+        path: String,
+    },
+    /// The path names no IVS operation.
+    #[error("`{method} {path}` is not an IVS operation{}; IVS accepts `POST /<Operation>` for its {} operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`", did_you_mean(*.suggestion), OPERATIONS.len())]
+    UnknownOperation {
+        /// The method of the request.
+        method: String,
+        /// The path of the request.
+        path: String,
+        /// An operation whose name differs only in case, if there is one.
+        suggestion: Option<&'static str>,
+    },
+}
+
+/// The methods of the `/tags/{resourceArn}` route.
+const TAGS_ALLOW: &str = "GET, POST, DELETE";
+
+fn allow_text(allow: &str) -> String {
+    allow
+        .split(", ")
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|name| format!(" (did you mean `POST /{name}`?)"))
+        .unwrap_or_default()
+}
+
+/// The operation a method and raw path address, or why they address none.
+///
+/// Replay calls this only for a request nothing matched, so that a cassette recorded with an
+/// operation newer than this catalog still answers; the error then replaces the near-miss report,
+/// which would only confuse (the nearest interaction of a misspelt operation is some other one).
+pub fn check_route(method: &str, raw_path: &str) -> Result<&'static Operation, RouteError> {
+    if let Some(arn) = raw_path.strip_prefix("/tags/") {
+        let op = tags_operation(method).ok_or_else(|| RouteError::MethodNotAllowed {
+            method: method.to_owned(),
+            path: raw_path.to_owned(),
+            allow: TAGS_ALLOW,
+        })?;
+        if arn.is_empty() {
+            return Err(RouteError::MissingArn {
+                method: method.to_owned(),
+                path: raw_path.to_owned(),
+            });
+        }
+        return Ok(op);
+    }
+    let name = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    match operation(name) {
+        Some(op) if op.route == Route::Post && op.method == method => Ok(op),
+        Some(op) if op.route == Route::Post => Err(RouteError::MethodNotAllowed {
+            method: method.to_owned(),
+            path: raw_path.to_owned(),
+            allow: "POST",
+        }),
+        _ => Err(RouteError::UnknownOperation {
+            method: method.to_owned(),
+            path: raw_path.to_owned(),
+            suggestion: OPERATIONS
+                .iter()
+                .find(|op| op.route == Route::Post && op.name.eq_ignore_ascii_case(name))
+                .map(|op| op.name),
+        }),
+    }
+}
+
 /// Body members whose values are secret, as dotted paths (`*` stands for every list element).
 ///
 /// The model marks `StreamKeyValue`, `StreamMetadata` and `SrtPassphrase` as sensitive; private
@@ -709,6 +799,54 @@ mod tests {
         assert_eq!(OPERATIONS.len(), 46);
         assert_eq!(operation("PutMetadata").unwrap().success_status, 204);
         assert_eq!(operation("Nope"), None);
+    }
+
+    #[test]
+    fn routes_are_checked_against_the_catalog() {
+        let check = |method: &str, path: &str, expected: Result<&str, &str>| {
+            let got = check_route(method, path)
+                .map(|op| op.name)
+                .map_err(|e| e.to_string());
+            let expected = expected.map_err(str::to_owned);
+            assert_eq!(got, expected, "{method} {path}");
+        };
+        check("POST", "/GetChannel", Ok("GetChannel"));
+        check("GET", "/tags/arn%3Ax", Ok("ListTagsForResource"));
+        check("DELETE", "/tags/arn%3Ax", Ok("UntagResource"));
+        check(
+            "PUT",
+            "/GetChannel",
+            Err("IVS does not use `PUT` on `/GetChannel`: it takes `POST` there"),
+        );
+        check(
+            "PATCH",
+            "/tags/arn%3Ax",
+            Err("IVS does not use `PATCH` on `/tags/arn%3Ax`: it takes `GET`, `POST`, `DELETE` there"),
+        );
+        check(
+            "POST",
+            "/tags/",
+            Err("`POST /tags/` names no resource: IVS expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment"),
+        );
+        check(
+            "POST",
+            "/NotAnOperation",
+            Err("`POST /NotAnOperation` is not an IVS operation; IVS accepts `POST /<Operation>` for its 46 operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`"),
+        );
+        check(
+            "POST",
+            "/getchannel",
+            Err("`POST /getchannel` is not an IVS operation (did you mean `POST /GetChannel`?); IVS accepts `POST /<Operation>` for its 46 operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`"),
+        );
+        for (method, path) in [("GET", "/"), ("POST", "/tags"), ("POST", "/GetChannel/x")] {
+            assert!(
+                matches!(
+                    check_route(method, path),
+                    Err(RouteError::UnknownOperation { .. })
+                ),
+                "{method} {path}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::cassette::{Cassette, Matching, RecordedRequest};
 use crate::normalize::{self, Fingerprint, Normalized};
+use crate::redact;
 
 /// How strictly requests are matched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -212,7 +213,11 @@ impl Index {
             .first()
             .map(|g| g.matching.clone())
             .unwrap_or_default();
-        let got = normalize::request(req, &matching);
+        let mut got = normalize::request(req, &matching);
+        // The report is logged: it shows no private key, even one in the wrong member.
+        if let Some(body) = got.body.as_mut() {
+            redact::redact_private_keys(body);
+        }
         let mut report = format!("{operation}: no recorded interaction");
         if let Some(n) = exhausted {
             let _ = write!(

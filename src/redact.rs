@@ -69,6 +69,20 @@ pub fn redact_secrets(body: &mut Value) {
     }
 }
 
+/// Replaces every string holding private key material, wherever it sits, with its placeholder.
+///
+/// For text that is shown rather than matched (the unmatched-request report, which is logged): a
+/// PEM key sent in the wrong member, such as ImportPlaybackKeyPair's `publicKeyMaterial`, is still
+/// a secret.
+pub fn redact_private_keys(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains("PRIVATE KEY-----") => *s = secret_placeholder(s),
+        Value::Array(items) => items.iter_mut().for_each(redact_private_keys),
+        Value::Object(map) => map.values_mut().for_each(redact_private_keys),
+        _ => {}
+    }
+}
+
 fn redact_at<'a>(value: &mut Value, mut segments: impl Iterator<Item = &'a str> + Clone) {
     let Some(first) = segments.next() else {
         if let Value::String(s) = value {

@@ -14,6 +14,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
@@ -25,8 +26,8 @@ use tokio::task::JoinHandle;
 
 use crate::cassette::{self, Cassette, CassetteError, RecordedRequest};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
-use crate::normalize;
-use crate::server::{self, Handler, HttpResponse};
+use crate::server::{self, Handler, HttpResponse, ReadTimeouts};
+use crate::{ivs, normalize};
 
 /// The region assumed for a request that carries no SigV4 credential scope.
 pub const DEFAULT_REGION: &str = "us-west-2";
@@ -88,6 +89,7 @@ pub struct ReplayServerBuilder {
     fail_on_unused: bool,
     lenient_load: bool,
     home_region: Option<String>,
+    read_timeouts: ReadTimeouts,
 }
 
 impl ReplayServerBuilder {
@@ -166,6 +168,15 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// How long a client may take to send its request headers and then its body (default 10 s and
+    /// 30 s). A client too slow with its headers is disconnected; one too slow with its body gets
+    /// a 408 `IvsVcrRequestTimeoutException` and is disconnected. Either way it holds only its own
+    /// connection, never anyone else's answer.
+    pub fn read_timeouts(mut self, header: Duration, body: Duration) -> Self {
+        self.read_timeouts = ReadTimeouts { header, body };
+        self
+    }
+
     /// Loads the cassettes, binds, and starts serving in the background.
     pub async fn start(self) -> Result<ReplayServer, ServeError> {
         let mut cassettes = self.cassettes;
@@ -220,6 +231,7 @@ impl ReplayServerBuilder {
                     self.sequence_end,
                     self.default_region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
                     self.home_region,
+                    self.read_timeouts,
                 ));
                 let (tx, rx) = oneshot::channel::<()>();
                 let task = tokio::spawn(server::serve(listener, state.clone(), async {
@@ -368,6 +380,7 @@ struct ReplayState {
     keep_headers: bool,
     /// The region the cassettes were recorded in, when clients of any region are served.
     home_region: Option<String>,
+    read_timeouts: ReadTimeouts,
     unmatched: Mutex<Vec<(String, String)>>,
     load_errors: Vec<String>,
 }
@@ -380,6 +393,7 @@ impl ReplayState {
         sequence_end: SequenceEnd,
         default_region: String,
         home_region: Option<String>,
+        read_timeouts: ReadTimeouts,
     ) -> ReplayState {
         let index = Index::build(&cassettes, level, sequence_end);
         let prepared = cassettes
@@ -423,6 +437,7 @@ impl ReplayState {
             prepared,
             default_region,
             home_region,
+            read_timeouts,
             unmatched: Mutex::new(Vec::new()),
             load_errors: load_errors
                 .iter()
@@ -507,12 +522,22 @@ impl ReplayState {
 }
 
 impl Handler for ReplayState {
+    fn read_timeouts(&self) -> ReadTimeouts {
+        self.read_timeouts
+    }
+
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
-        let downstream =
-            match server::read_request(req, &self.default_region, self.keep_headers).await {
-                Ok(downstream) => downstream,
-                Err(response) => return response,
-            };
+        let downstream = match server::read_request_within(
+            req,
+            &self.default_region,
+            self.keep_headers,
+            self.read_timeouts.body,
+        )
+        .await
+        {
+            Ok(downstream) => downstream,
+            Err(response) => return response,
+        };
         let cassette = match downstream.cassette.as_deref() {
             None => None,
             Some(name) => match self.index.cassette_idx(name) {
@@ -559,16 +584,25 @@ impl Handler for ReplayState {
                 self.respond(hit.entry_idx, hit.by_operation, translation)
             }
             Err(miss) => {
-                tracing::warn!(side = "downstream", %peer, "{}", miss.report);
-                let response = server::error_response(
-                    StatusCode::BAD_REQUEST,
-                    "IvsVcrUnmatchedRequestException",
-                    &miss.report,
-                );
+                // Only now is the route checked, so that a cassette recorded with an operation
+                // newer than the catalog still answers; a request that is not an IVS call at all
+                // is told so, rather than shown the nearest of some other operation.
+                let (response, report) = match ivs::check_route(&request.method, &request.path) {
+                    Err(route) => (server::route_error_response(&route), route.to_string()),
+                    Ok(_) => (
+                        server::error_response(
+                            StatusCode::BAD_REQUEST,
+                            "IvsVcrUnmatchedRequestException",
+                            &miss.report,
+                        ),
+                        miss.report,
+                    ),
+                };
+                tracing::warn!(side = "downstream", %peer, "{report}");
                 self.unmatched
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push((miss.operation, miss.report));
+                    .push((miss.operation, report));
                 response
             }
         }

@@ -15,23 +15,23 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::cassette::RecordedRequest;
-use crate::normalize;
+use crate::{ivs, normalize};
 
 /// The largest request body read, in bytes. IVS's largest inputs (a PEM public key, 50 ARNs, 20
 /// viewer sessions) are a few kilobytes; anything far larger is refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// How long a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its request headers, by default.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a client may take to send its request body once the headers are in.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send its request body once the headers are in, by default.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -48,8 +48,33 @@ pub const CASSETTE_PREFIX: &str = "/cassette/";
 /// The full response type of both servers.
 pub type HttpResponse = Response<Full<Bytes>>;
 
+/// How long a downstream client may take to send a request. A slow or stalled client holds only
+/// its own connection: the header timeout closes a connection whose request head is incomplete,
+/// and the body timeout answers 408 and closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadTimeouts {
+    /// For the request line and headers (enforced by hyper).
+    pub header: Duration,
+    /// For the whole body, once the headers are in.
+    pub body: Duration,
+}
+
+impl Default for ReadTimeouts {
+    fn default() -> Self {
+        ReadTimeouts {
+            header: HEADER_READ_TIMEOUT,
+            body: BODY_READ_TIMEOUT,
+        }
+    }
+}
+
 /// Something that answers requests: the replay or the record server.
 pub(crate) trait Handler: Send + Sync + 'static {
+    /// The read timeouts of this server's connections.
+    fn read_timeouts(&self) -> ReadTimeouts {
+        ReadTimeouts::default()
+    }
+
     /// Answers one request; errors are already turned into responses.
     fn handle(
         self: Arc<Self>,
@@ -68,7 +93,7 @@ pub(crate) async fn serve<H: Handler>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(handler.read_timeouts().header)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
@@ -120,15 +145,27 @@ pub(crate) struct Downstream {
     pub signed: bool,
 }
 
-/// Reads a downstream request: splits off the cassette prefix, finds the region, reads and parses
-/// the body under the size limit. A request that cannot be read becomes an error response.
-///
-/// `keep_headers` keeps every non-volatile header in the request, for cassettes that match on
-/// headers; otherwise none is kept, which spares the common path the allocations.
+/// [`read_request_within`] with the default body timeout.
 pub(crate) async fn read_request(
     req: Request<Incoming>,
     default_region: &str,
     keep_headers: bool,
+) -> Result<Downstream, HttpResponse> {
+    read_request_within(req, default_region, keep_headers, BODY_READ_TIMEOUT).await
+}
+
+/// Reads a downstream request: splits off the cassette prefix, finds the region, reads and parses
+/// the body under the size limit and within `body_timeout`. A request that cannot be read becomes
+/// an error response; one whose body was left unread (too large, too slow, malformed framing) also
+/// closes its connection, since the rest of the stream cannot be trusted to start a new request.
+///
+/// `keep_headers` keeps every non-volatile header in the request, for cassettes that match on
+/// headers; otherwise none is kept, which spares the common path the allocations.
+pub(crate) async fn read_request_within(
+    req: Request<Incoming>,
+    default_region: &str,
+    keep_headers: bool,
+    body_timeout: Duration,
 ) -> Result<Downstream, HttpResponse> {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_owned();
@@ -159,6 +196,10 @@ pub(crate) async fn read_request(
         BTreeMap::new()
     };
 
+    // A declared length over the limit is refused before a byte of the body is read.
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
     // SDK bodies are small and usually arrive with the headers, so the body is first read
     // without arming a timer; only a body still in flight gets the timeout.
     let collect = Limited::new(body, MAX_BODY_BYTES).collect();
@@ -172,30 +213,26 @@ pub(crate) async fn read_request(
     .await;
     let read = match ready {
         Some(result) => Ok(result),
-        None => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await,
+        None => tokio::time::timeout(body_timeout, collect).await,
     };
     let raw_body = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
-            return Err(error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "IvsVcrPayloadTooLargeException",
-                &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-            ));
+            return Err(too_large());
         }
         Ok(Err(err)) => {
-            return Err(error_response(
+            return Err(closing(error_response(
                 StatusCode::BAD_REQUEST,
                 "IvsVcrBadRequestException",
                 &format!("cannot read request body: {err}"),
-            ));
+            )));
         }
         Err(_) => {
-            return Err(error_response(
+            return Err(closing(error_response(
                 StatusCode::REQUEST_TIMEOUT,
                 "IvsVcrRequestTimeoutException",
-                &format!("request body not received within {BODY_READ_TIMEOUT:?}"),
-            ));
+                &format!("request body not received within {body_timeout:?}"),
+            )));
         }
     };
     let body = if raw_body.is_empty() {
@@ -225,6 +262,46 @@ pub(crate) async fn read_request(
         raw_body,
         signed,
     })
+}
+
+/// The 413 answer; the connection closes after it, so the rest of the body is never read.
+fn too_large() -> HttpResponse {
+    closing(error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "IvsVcrPayloadTooLargeException",
+        &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+    ))
+}
+
+/// Marks a response as the connection's last: hyper closes the connection once it is written.
+fn closing(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// The answer to a method and path that are not an IVS route: 405 with `Allow` for a method IVS
+/// does not use there, 404 `IvsVcrUnknownOperationException` for anything else.
+pub(crate) fn route_error_response(err: &ivs::RouteError) -> HttpResponse {
+    match err {
+        ivs::RouteError::MethodNotAllowed { allow, .. } => {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "IvsVcrMethodNotAllowedException",
+                &err.to_string(),
+            );
+            response
+                .headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        _ => error_response(
+            StatusCode::NOT_FOUND,
+            "IvsVcrUnknownOperationException",
+            &err.to_string(),
+        ),
+    }
 }
 
 /// Splits `/cassette/<name>/<rest>` into the name and `/<rest>`.

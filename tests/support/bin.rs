@@ -57,8 +57,14 @@ pub fn run(args: &[&str], workdir: &Path) -> Finished {
 impl IvsVcr {
     /// Starts the binary and waits for the line `… listening on http://…`.
     pub fn start(args: &[&str], workdir: &Path) -> IvsVcr {
+        IvsVcr::spawn(command(args, workdir))
+    }
+
+    /// Starts a prepared [`command`] (with its own environment) and waits for the line
+    /// `… listening on http://…`.
+    pub fn spawn(mut command: Command) -> IvsVcr {
         let stderr_log = tempfile::NamedTempFile::new().unwrap();
-        let mut child = command(args, workdir)
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(stderr_log.reopen().unwrap())
             .spawn()

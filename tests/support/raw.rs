@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 /// A raw HTTP answer: status, headers (names lowercased) and body.
 #[derive(Debug)]
@@ -63,4 +63,36 @@ pub fn parse(answer: &str) -> RawResponse {
         headers,
         body: body.to_owned(),
     }
+}
+
+/// Reads one answer from a connection that stays open (keep-alive, pipelining), using its
+/// `Content-Length`; `None` when the server closed the connection before an answer began.
+pub async fn read_response(reader: &mut (impl AsyncBufRead + Unpin)) -> Option<RawResponse> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut answer = parse(&head);
+    let length = answer
+        .header("content-length")
+        .map_or(0, |l| l.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.unwrap();
+    answer.body = String::from_utf8_lossy(&body).into_owned();
+    Some(answer)
+}
+
+/// Reads until the server closes the connection, and returns what came (an error counts as
+/// closed: a server that closes with unread request bytes resets the connection).
+pub async fn read_to_close(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest).await;
+    rest
 }
