@@ -408,7 +408,6 @@ impl ReplayArgs {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
 /// Listens for Ctrl-C and SIGTERM from now on, and returns a future that resolves on the first.
 ///
 /// Called before the `listening` line is printed: a supervisor or test may signal as soon as it

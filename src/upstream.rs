@@ -341,9 +341,6 @@ impl Upstream {
             }
             if let Some(io) = cause.downcast_ref::<io::Error>() {
                 io_kind = Some(io.kind());
-                if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
-                    rustls_error = true;
-                }
             }
         }
         if io_kind == Some(io::ErrorKind::TimedOut) && !rustls_error {
@@ -370,11 +367,19 @@ impl Upstream {
     }
 }
 
-/// `err` and its sources, outermost first.
+/// `err` and its causes, outermost first. An `io::Error` wrapping another error is followed
+/// into it: its own `source()` skips the wrapped error (hyper-rustls wraps rustls's `io::Error`
+/// in another one, so rustls's error would be lost).
 fn chain<'a>(
     err: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(err), |e: &&'a (dyn StdError + 'static)| (*e).source())
+    std::iter::successors(Some(err), |e: &&'a (dyn StdError + 'static)| {
+        let e: &'a (dyn StdError + 'static) = *e;
+        match e.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        }
+    })
 }
 
 /// The innermost cause of `err`, owned: the OS error as an `io::Error`, rustls's error as itself,
@@ -383,16 +388,14 @@ fn chain<'a>(
 fn innermost(err: &(dyn StdError + 'static)) -> BoxError {
     // Invariant: `chain` yields at least `err` itself.
     let last = chain(err).last().expect("a chain holds its first error");
-    if let Some(io) = last.downcast_ref::<io::Error>() {
-        if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-            return Box::new(tls.clone());
-        }
-        if let Some(code) = io.raw_os_error() {
-            return Box::new(io::Error::from_raw_os_error(code));
-        }
-    }
     if let Some(tls) = last.downcast_ref::<rustls::Error>() {
         return Box::new(tls.clone());
+    }
+    if let Some(code) = last
+        .downcast_ref::<io::Error>()
+        .and_then(io::Error::raw_os_error)
+    {
+        return Box::new(io::Error::from_raw_os_error(code));
     }
     Box::new(io::Error::other(last.to_string()))
 }

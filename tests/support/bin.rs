@@ -1,4 +1,5 @@
-//! Running the real `ivs-vcr` binary: start it, find its URL, stop it with SIGTERM, read its output.
+//! Running the real `ivs-vcr` binary: start it, find its URL, stop it with SIGTERM or kill it with
+//! SIGKILL, read its output.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -142,6 +143,15 @@ impl IvsVcr {
             stdout: self.stdout.join("\n"),
             stderr: self.stderr(),
         }
+    }
+}
+
+impl IvsVcr {
+    /// Kills the process with SIGKILL, which it cannot catch, and waits for it to end.
+    pub fn kill(mut self) -> ExitStatus {
+        // `Child::kill` sends SIGKILL on Unix.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap()
     }
 }
 

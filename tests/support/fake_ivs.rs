@@ -4,7 +4,8 @@
 //!
 //! It counts connections, so a test can prove that a refused request never reached it, and it can
 //! hold a batch of requests until all have arrived and then answer them in a chosen order, so a
-//! test can make completion order differ between runs without sleeping.
+//! test can make completion order differ between runs without sleeping. It can also answer
+//! every request with a server error, in turn from a list of statuses (a 5xx storm).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -62,6 +63,8 @@ struct Shared {
     n_held: watch::Sender<usize>,
     /// How many held requests have been answered.
     released: watch::Sender<usize>,
+    /// Statuses every request is answered with, in turn, once its signature verified.
+    failing: Mutex<Vec<StatusCode>>,
 }
 
 /// A running fake upstream; stops when dropped.
@@ -94,6 +97,7 @@ impl FakeIvs {
             arrived: AtomicUsize::new(0),
             n_held: watch::channel(0).0,
             released: watch::channel(0).0,
+            failing: Mutex::new(Vec::new()),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -145,6 +149,26 @@ impl FakeIvs {
         self.shared.released.send_replace(0);
     }
 
+    /// Stops holding new requests; those already held stay held.
+    pub fn stop_holding(&self) {
+        *self.shared.hold.lock().unwrap() = None;
+    }
+
+    /// Waits until `n` requests are being held (see [`FakeIvs::hold`]).
+    pub async fn wait_held(&self, n: usize) {
+        let mut held = self.shared.n_held.subscribe();
+        held.wait_for(|held| *held >= n).await.unwrap();
+    }
+
+    /// Answers every request from now on with these server errors, in turn (500
+    /// `InternalServerException`, 503 `ServiceUnavailableException`, others without a type).
+    pub fn fail_all(&self, statuses: &[u16]) {
+        *self.shared.failing.lock().unwrap() = statuses
+            .iter()
+            .map(|s| StatusCode::from_u16(*s).unwrap())
+            .collect();
+    }
+
     /// Adds a channel directly, as if created earlier.
     pub fn seed_channel(&self, region: &str, name: &str) -> String {
         create_channel(&self.shared, region, name)["channel"]["arn"]
@@ -155,7 +179,7 @@ impl FakeIvs {
 }
 
 async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let request_idx = shared.requests.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = req.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
     if let Err(why) = verify(shared, &parts, &body) {
@@ -165,6 +189,23 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
             StatusCode::FORBIDDEN,
             Some("InvalidSignatureException"),
             json!({ "message": why }),
+        );
+    }
+    let failing = {
+        let failing = shared.failing.lock().unwrap();
+        (!failing.is_empty()).then(|| failing[request_idx % failing.len()])
+    };
+    if let Some(status) = failing {
+        let error_type = match status.as_u16() {
+            500 => Some("InternalServerException"),
+            503 => Some("ServiceUnavailableException"),
+            _ => None,
+        };
+        return answer(
+            shared,
+            status,
+            error_type,
+            json!({ "message": "the fake is failing on purpose" }),
         );
     }
     let hold = *shared.hold.lock().unwrap();

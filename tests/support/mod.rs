@@ -3,6 +3,7 @@
 
 pub mod bin;
 pub mod fake_ivs;
+pub mod faults;
 pub mod raw;
 
 use std::path::PathBuf;
