@@ -480,7 +480,7 @@ fn bad_paths_and_cassettes_exit_2() {
     assert_text(
         &format!(
             "error: cannot load the NEW cassettes: invalid cassette `{}` at line 18: \
-             interactions[0].response.status: invalid type: string \"ok\", expected u16 at line 18 column 15\n",
+             interactions[0].response.status: invalid type: string \"ok\", expected u16\n",
             bad.display()
         ),
         &stderr,
