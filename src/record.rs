@@ -76,10 +76,11 @@ use tokio::task::JoinHandle;
 use crate::cassette::{
     Cassette, CassetteError, Interaction, Provenance, ProvenanceKind, RecordedResponse,
 };
+use crate::ivs;
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 use crate::normalize::{self, Fingerprint};
 use crate::redact::{self, Finding};
-use crate::server::{self, Downstream, Handler, HttpResponse};
+use crate::server::{self, Downstream, Handler, HttpResponse, ReadTimeouts};
 use crate::sigv4::{self, SignError, Signer};
 use crate::upstream::{Endpoint, Timeouts, Upstream, UpstreamError, UpstreamResponse};
 
@@ -210,6 +211,7 @@ pub struct RecordServerBuilder {
     scrub_account: bool,
     credentials: Option<SharedCredentialsProvider>,
     timeouts: Timeouts,
+    read_timeouts: ReadTimeouts,
 }
 
 impl RecordServerBuilder {
@@ -280,6 +282,13 @@ impl RecordServerBuilder {
         self
     }
 
+    /// How long a downstream client may take to send its request head and its body (default 10 s
+    /// and 30 s). A stalled client holds only its own connection.
+    pub fn read_timeouts(mut self, header: Duration, body: Duration) -> Self {
+        self.read_timeouts = ReadTimeouts { header, body };
+        self
+    }
+
     /// Signs with these credentials instead of the standard AWS chain (for tests).
     pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
         self.credentials = Some(SharedCredentialsProvider::new(provider));
@@ -333,6 +342,7 @@ impl RecordServerBuilder {
                 mode: self.mode,
                 record_server_errors: self.record_server_errors,
                 scrub_account: self.scrub_account,
+                read_timeouts: self.read_timeouts,
             },
             forwarding,
             slots: tokio::sync::Mutex::new(HashMap::new()),
@@ -430,6 +440,7 @@ impl RecordServer {
             scrub_account: false,
             credentials: None,
             timeouts: Timeouts::default(),
+            read_timeouts: ReadTimeouts::default(),
         }
     }
 
@@ -492,6 +503,7 @@ struct Options {
     mode: RecordMode,
     record_server_errors: bool,
     scrub_account: bool,
+    read_timeouts: ReadTimeouts,
 }
 
 impl Options {
@@ -569,6 +581,10 @@ struct Exchange {
 }
 
 impl Handler for RecordState {
+    fn read_timeouts(&self) -> ReadTimeouts {
+        self.options.read_timeouts
+    }
+
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
         let arrived = self.clock.fetch_add(1, Ordering::SeqCst);
         let started = Instant::now();
@@ -578,12 +594,16 @@ impl Handler for RecordState {
             .headers()
             .get(http::header::AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
-        let downstream = match server::read_request(req, "", true).await {
+        let body_timeout = self.options.read_timeouts.body;
+        let downstream = match server::read_request(req, "", true, body_timeout).await {
             Ok(downstream) => downstream,
             Err(response) => return response,
         };
         let operation =
             normalize::operation_name(&downstream.request.method, &downstream.request.path);
+        if let Err(response) = self.route_operation(&downstream, &operation) {
+            return *response;
+        }
         let region = match self.route_region(authorization, downstream.signed, &operation) {
             Ok(region) => region,
             Err(response) => return *response,
@@ -635,6 +655,31 @@ impl RecordState {
         response
     }
 
+    /// Stage `route`: only IVS routes are forwarded. A well-formed `POST /<Name>` the catalog does
+    /// not know is let through, so that operations newer than this build can still be recorded;
+    /// a method IVS does not use, or a path that cannot be an operation, is refused here.
+    fn route_operation(
+        &self,
+        downstream: &Downstream,
+        operation: &str,
+    ) -> Result<(), Box<HttpResponse>> {
+        let req = &downstream.request;
+        match ivs::check_route(&req.method, &req.path) {
+            Ok(_) => Ok(()),
+            Err(ivs::RouteError::UnknownOperation { .. })
+                if is_operation_like(&req.method, &req.path) =>
+            {
+                Ok(())
+            }
+            Err(err) => {
+                let message = err.to_string();
+                tracing::warn!(side = "downstream", operation, "{message}");
+                self.tally().refused(operation, message);
+                Err(Box::new(server::route_error_response(&err)))
+            }
+        }
+    }
+
     /// Stage `route`: the region of the request, from its credential scope or `--region`.
     /// Anything that is not an AWS region name is refused here, before any connection.
     fn route_region(
@@ -667,7 +712,7 @@ impl RecordState {
                 Err(reason) => {
                     return Err(Box::new(self.refuse(
                         operation,
-                        "IvsVcrInvalidRegionException",
+                        "IvsVcrMalformedAuthorizationException",
                         format!("refusing to forward: {reason}"),
                     )))
                 }
@@ -1189,6 +1234,18 @@ fn request_id(fingerprint: &Fingerprint, response: &RecordedResponse) -> String 
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// True for `POST /<Name>` where the name could be an AWS operation: one segment, an uppercase
+/// letter followed by letters and digits.
+fn is_operation_like(method: &str, path: &str) -> bool {
+    let Some(name) = path.strip_prefix('/') else {
+        return false;
+    };
+    method == "POST"
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// True for a cassette name that stays inside the cassette directory: names made of

@@ -527,7 +527,7 @@ impl Handler for ReplayState {
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
-        let downstream = match server::read_request_within(
+        let downstream = match server::read_request(
             req,
             &self.default_region,
             self.keep_headers,

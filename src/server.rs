@@ -145,15 +145,6 @@ pub(crate) struct Downstream {
     pub signed: bool,
 }
 
-/// [`read_request_within`] with the default body timeout.
-pub(crate) async fn read_request(
-    req: Request<Incoming>,
-    default_region: &str,
-    keep_headers: bool,
-) -> Result<Downstream, HttpResponse> {
-    read_request_within(req, default_region, keep_headers, BODY_READ_TIMEOUT).await
-}
-
 /// Reads a downstream request: splits off the cassette prefix, finds the region, reads and parses
 /// the body under the size limit and within `body_timeout`. A request that cannot be read becomes
 /// an error response; one whose body was left unread (too large, too slow, malformed framing) also
@@ -161,7 +152,7 @@ pub(crate) async fn read_request(
 ///
 /// `keep_headers` keeps every non-volatile header in the request, for cassettes that match on
 /// headers; otherwise none is kept, which spares the common path the allocations.
-pub(crate) async fn read_request_within(
+pub(crate) async fn read_request(
     req: Request<Incoming>,
     default_region: &str,
     keep_headers: bool,

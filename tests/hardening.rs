@@ -280,12 +280,12 @@ async fn record_refuses_unsigned_and_malformed_authorization_before_any_connecti
         ("", "IvsVcrMissingRegionException", no_region.to_owned()),
         (
             "Authorization: Bearer abc\r\n",
-            "IvsVcrInvalidRegionException",
+            "IvsVcrMalformedAuthorizationException",
             "refusing to forward: the SigV4 credential scope of the request is malformed: not `AWS4-HMAC-SHA256`".to_owned(),
         ),
         (
             "Authorization: AWS4-HMAC-SHA256 Credential=AKID/2026\r\n",
-            "IvsVcrInvalidRegionException",
+            "IvsVcrMalformedAuthorizationException",
             "refusing to forward: the SigV4 credential scope of the request is malformed: it does not have five `/`-separated parts".to_owned(),
         ),
     ] {
@@ -298,6 +298,54 @@ async fn record_refuses_unsigned_and_malformed_authorization_before_any_connecti
     }
     server.shutdown().await;
     assert_eq!(fake.n_connections(), 0);
+}
+
+#[tokio::test]
+async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog() {
+    let fake = FakeIvs::start(operator()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = RecordServer::builder(dir.path())
+        .upstream(fake.uri())
+        .credentials(operator_credentials())
+        .start()
+        .await
+        .unwrap();
+    let signed = format!("Authorization: {}\r\n", auth_for("us-west-2"));
+    let res = raw::exchange(
+        server.addr(),
+        &request("PUT", "/ListChannels", &signed, b"{}"),
+    )
+    .await;
+    assert_aws_error(
+        &res,
+        405,
+        "IvsVcrMethodNotAllowedException",
+        "IVS does not use `PUT` on `/ListChannels`: it takes `POST` there",
+    );
+    assert_eq!(res.header("allow"), Some("POST"));
+    let res = raw::exchange(
+        server.addr(),
+        &request("POST", "/list-channels", &signed, b"{}"),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.header("x-amzn-errortype")),
+        (404, Some("IvsVcrUnknownOperationException"))
+    );
+    assert_eq!(
+        fake.n_connections(),
+        0,
+        "refused requests never reach upstream"
+    );
+    // A well-formed operation this build does not know yet is forwarded, so it can be recorded.
+    let _ = raw::exchange(
+        server.addr(),
+        &request("POST", "/GetFutureThing", &signed, b"{}"),
+    )
+    .await;
+    assert_eq!(fake.n_requests(), 1);
+    let summary = server.shutdown().await;
+    assert_eq!(summary.refused.len(), 2, "{summary}");
 }
 
 #[tokio::test]

@@ -258,10 +258,14 @@ async fn region_injection_is_refused_before_any_connection() {
         )
         .await;
         assert_eq!(status, 400, "{region}: {body}");
-        assert_eq!(
-            error_type, "IvsVcrInvalidRegionException",
-            "{region}: {body}"
-        );
+        // A `/` inside the region breaks the scope's shape, and a non-ASCII one the header,
+        // before the region is even read.
+        let expected = if region.contains('/') || !region.is_ascii() {
+            "IvsVcrMalformedAuthorizationException"
+        } else {
+            "IvsVcrInvalidRegionException"
+        };
+        assert_eq!(error_type, expected, "{region}: {body}");
         assert!(body.contains("refusing to forward"), "{region}: {body}");
     }
     // Through the SDK too, which puts the region in its credential scope as given (it refuses
