@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the fuzzers' seed corpora from the repository's own cassettes: each cassette file seeds
+# `cassette_load`, and each recorded request (rendered in the target's line format) seeds
+# `normalize_request`. Corpora live under fuzz/corpus/ and are never committed.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=..
+mkdir -p corpus/cassette_load corpus/normalize_request
+
+find "$root/cassettes" "$root/tests/fixtures" -name '*.yaml' -print0 |
+    while IFS= read -r -d '' file; do
+        cp "$file" "corpus/cassette_load/seed-$(basename "$(dirname "$file")")-$(basename "$file")"
+    done
+
+# Hand-written requests cover what the cassettes may not: tags routes, repeated keys, secrets,
+# the account scrub (flags bit 0) and matched headers (flags bit 1).
+seed() { printf '%b' "$2" >"corpus/normalize_request/seed-$1"; }
+seed list '\0\nPOST\n/ListChannels\n\nus-west-2\n\n{}'
+seed untag '\0\nDELETE\n/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fx\ntagKeys=b&tagKeys=a&tagKeys=b\nus-west-2\n\n'
+seed secret '\1\nPOST\n/PutMetadata\n\nAWS4-HMAC-SHA256 Credential=AKID/20261126/eu-west-1/ivs/aws4_request, Signature=0\n\n{"channelArn":"arn:aws:ivs:eu-west-1:123456789012:channel/x","metadata":"s\\u00e9cret"}'
+seed ignored '\2\npost\n/CreateChannel\n\nus-west-2\nname,tags.run-id,viewerSessions.*.viewerId\n{"name":"x","tags":{"run-id":"1","k":"v"}}'
+seed keys '\0\nPOST\n/ImportPlaybackKeyPair\n\nus-west-2\n*\n{"publicKeyMaterial":"-----BEGIN PUBLIC KEY-----","privateKey":"k","streamKeys":[{"value":"sk_x"}]}'
+
+# Every recorded request, when PyYAML is there to read the cassettes.
+if python3 -c 'import yaml' 2>/dev/null; then
+    python3 - "$root" <<'PY'
+import json, pathlib, sys, urllib.parse, yaml
+root = pathlib.Path(sys.argv[1])
+out = pathlib.Path("corpus/normalize_request")
+n = 0
+for file in sorted([*root.glob("cassettes/*.yaml"), *root.glob("tests/fixtures/**/*.yaml")]):
+    cassette = yaml.safe_load(file.read_text())
+    matching = cassette.get("matching") or {}
+    flags = (1 if matching.get("scrub_account") else 0) | (2 if matching.get("headers") else 0)
+    ignored = ",".join(matching.get("ignore_body_paths") or [])
+    for interaction in cassette.get("interactions") or []:
+        req = interaction["request"]
+        query = urllib.parse.urlencode(
+            [(k, v) for k, values in (req.get("query") or {}).items() for v in values])
+        body = json.dumps(req["body"]) if "body" in req else ""
+        text = "\n".join([chr(flags), req["method"], req["path"], query, req["region"], ignored, body])
+        (out / f"seed-{file.stem}-{n}").write_text(text)
+        n += 1
+print(f"normalize_request: {n} requests from cassettes")
+PY
+fi
+echo "cassette_load: $(ls corpus/cassette_load | wc -l) seeds; normalize_request: $(ls corpus/normalize_request | wc -l) seeds"
