@@ -69,9 +69,6 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::cassette::{
     Cassette, CassetteError, Interaction, Provenance, ProvenanceKind, RecordedResponse,
@@ -80,7 +77,7 @@ use crate::ivs;
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 use crate::normalize::{self, Fingerprint};
 use crate::redact::{self, Finding};
-use crate::server::{self, Downstream, Handler, HttpResponse, ReadTimeouts};
+use crate::server::{self, Downstream, Handler, HttpResponse, ReadTimeouts, Running};
 use crate::sigv4::{self, SignError, Signer};
 use crate::upstream::{Endpoint, Timeouts, Upstream, UpstreamError, UpstreamResponse};
 
@@ -329,10 +326,6 @@ impl RecordServerBuilder {
             })
         };
         remove_stale_temp_files(&self.dir);
-        let (listener, addr) = bind_listener(self.listener, self.bind)?;
-        if !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address can send requests signed with your credentials");
-        }
         let state = Arc::new(RecordState {
             options: Options {
                 dir: self.dir,
@@ -349,16 +342,14 @@ impl RecordServerBuilder {
             clock: AtomicU64::new(0),
             tally: Mutex::new(Tally::default()),
         });
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, state.clone(), async {
-            let _ = rx.await;
-        }));
-        Ok(RecordServer {
-            addr,
-            state,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let running = Running::start(
+            self.listener,
+            self.bind,
+            state.clone(),
+            "anyone who can reach this address can send requests signed with your credentials",
+        )
+        .map_err(|(addr, source)| RecordError::Bind { addr, source })?;
+        Ok(RecordServer { running, state })
     }
 }
 
@@ -375,29 +366,6 @@ fn remove_stale_temp_files(dir: &std::path::Path) {
             tracing::warn!(side = "internal", "{}", error_chain(&err));
         }
     }
-}
-
-fn bind_listener(
-    listener: Option<std::net::TcpListener>,
-    bind: Option<SocketAddr>,
-) -> Result<(TcpListener, SocketAddr), RecordError> {
-    let requested = bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-    let listener = match listener {
-        Some(listener) => listener,
-        None => std::net::TcpListener::bind(requested).map_err(|source| RecordError::Bind {
-            addr: requested,
-            source,
-        })?,
-    };
-    let addr = listener.local_addr().map_err(|source| RecordError::Bind {
-        addr: requested,
-        source,
-    })?;
-    let listener = listener
-        .set_nonblocking(true)
-        .and_then(|()| TcpListener::from_std(listener))
-        .map_err(|source| RecordError::Bind { addr, source })?;
-    Ok((listener, addr))
 }
 
 /// A record server running in the background.
@@ -417,12 +385,8 @@ fn bind_listener(
 /// ```
 #[derive(Debug)]
 pub struct RecordServer {
-    addr: SocketAddr,
+    running: Running,
     state: Arc<RecordState>,
-    /// Dropping or firing this stops the accept loop.
-    shutdown: Option<oneshot::Sender<()>>,
-    /// The accept loop; awaited by `shutdown` so in-flight requests finish.
-    task: Option<JoinHandle<()>>,
 }
 
 impl RecordServer {
@@ -446,12 +410,12 @@ impl RecordServer {
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr
     }
 
     /// The endpoint URL to give an SDK, e.g. `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.running.addr)
     }
 
     /// The file the default cassette is written to.
@@ -467,12 +431,7 @@ impl RecordServer {
     /// Stops accepting, waits for in-flight requests, writes every cassette, and returns the
     /// summary.
     pub async fn shutdown(mut self) -> RecordSummary {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.running.stop().await;
         self.state.flush().await;
         self.state.tally().summary()
     }
@@ -483,8 +442,7 @@ impl Drop for RecordServer {
     /// runs in the background when a runtime is still there. Call
     /// [`shutdown`](RecordServer::shutdown) to wait for it.
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if self.running.signal_stop() {
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 let state = self.state.clone();
                 handle.spawn(async move { state.flush().await });

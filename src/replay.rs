@@ -20,13 +20,10 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::cassette::{self, Cassette, CassetteError, RecordedRequest};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
-use crate::server::{self, Handler, HttpResponse, ReadTimeouts};
+use crate::server::{self, Handler, HttpResponse, ReadTimeouts, Running};
 use crate::{ivs, normalize};
 
 /// The region assumed for a request that carries no SigV4 credential scope.
@@ -202,50 +199,29 @@ impl ReplayServerBuilder {
             });
         }
 
-        let listener = match self.listener {
-            Some(listener) => listener,
-            None => {
-                let addr = self
-                    .bind
-                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-                std::net::TcpListener::bind(addr)
-                    .map_err(|source| ServeError::Bind { addr, source })?
-            }
-        };
-        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-            source,
-        })?;
-        listener
-            .set_nonblocking(true)
-            .and_then(|()| TcpListener::from_std(listener))
-            .map_err(|source| ServeError::Bind { addr, source })
-            .map(|listener| {
-                if !addr.ip().is_loopback() {
-                    tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address can use the replay server");
-                }
-                let state = Arc::new(ReplayState::new(
-                    cassettes,
-                    load_errors,
-                    self.level,
-                    self.sequence_end,
-                    self.default_region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
-                    self.home_region,
-                    self.read_timeouts,
-                ));
-                let (tx, rx) = oneshot::channel::<()>();
-                let task = tokio::spawn(server::serve(listener, state.clone(), async {
-                    let _ = rx.await;
-                }));
-                ReplayServer {
-                    addr,
-                    state,
-                    shutdown: Some(tx),
-                    task: Some(task),
-                    fail_on_unused: self.fail_on_unused,
-                    armed: true,
-                }
-            })
+        let state = Arc::new(ReplayState::new(
+            cassettes,
+            load_errors,
+            self.level,
+            self.sequence_end,
+            self.default_region
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+            self.home_region,
+            self.read_timeouts,
+        ));
+        let running = Running::start(
+            self.listener,
+            self.bind,
+            state.clone(),
+            "anyone who can reach this address can use the replay server",
+        )
+        .map_err(|(addr, source)| ServeError::Bind { addr, source })?;
+        Ok(ReplayServer {
+            running,
+            state,
+            fail_on_unused: self.fail_on_unused,
+            armed: true,
+        })
     }
 }
 
@@ -275,12 +251,8 @@ fn load_source(path: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), Casse
 /// ```
 #[derive(Debug)]
 pub struct ReplayServer {
-    addr: SocketAddr,
+    running: Running,
     state: Arc<ReplayState>,
-    /// Dropping or firing this stops the accept loop.
-    shutdown: Option<oneshot::Sender<()>>,
-    /// The accept loop; awaited by `shutdown` so in-flight requests finish.
-    task: Option<JoinHandle<()>>,
     fail_on_unused: bool,
     /// False once `shutdown` has returned the summary to the caller, who then owns the verdict.
     armed: bool,
@@ -306,12 +278,12 @@ impl ReplayServer {
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr
     }
 
     /// The endpoint URL to give an SDK, e.g. `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.running.addr)
     }
 
     /// The names of the cassettes served, in load order.
@@ -342,21 +314,14 @@ impl ReplayServer {
     /// owns the verdict: `Drop` no longer verifies.
     pub async fn shutdown(mut self) -> Summary {
         self.armed = false;
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.running.stop().await;
         self.state.summary()
     }
 }
 
 impl Drop for ReplayServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.running.signal_stop();
         if self.armed && !std::thread::panicking() {
             self.verify();
         }

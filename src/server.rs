@@ -19,6 +19,8 @@ use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::cassette::RecordedRequest;
 use crate::{ivs, normalize};
@@ -129,6 +131,65 @@ pub(crate) async fn serve<H: Handler>(
         .is_err()
     {
         tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// A server running in the background: its address, and the handle that stops it.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Dropping or firing this stops the accept loop.
+    stop: Option<oneshot::Sender<()>>,
+    /// The accept loop; awaited by `stop` so in-flight requests finish.
+    task: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Binds (the caller's listener, else `bind`, else a free loopback port), warns with
+    /// `exposure` when the address is beyond loopback, and serves `handler` in the background.
+    /// A bind failure comes back with the address asked for.
+    pub fn start<H: Handler>(
+        listener: Option<std::net::TcpListener>,
+        bind: Option<SocketAddr>,
+        handler: Arc<H>,
+        exposure: &str,
+    ) -> Result<Running, (SocketAddr, std::io::Error)> {
+        let requested = bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = match listener {
+            Some(listener) => listener,
+            None => std::net::TcpListener::bind(requested).map_err(|e| (requested, e))?,
+        };
+        let addr = listener.local_addr().map_err(|e| (requested, e))?;
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener))
+            .map_err(|e| (addr, e))?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "listening beyond loopback: {exposure}");
+        }
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, handler, async {
+            let _ = rx.await;
+        }));
+        Ok(Running {
+            addr,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Tells the accept loop to stop, without waiting; true the first time.
+    pub fn signal_stop(&mut self) -> bool {
+        self.stop.take().map(|tx| tx.send(())).is_some()
+    }
+
+    /// Stops accepting and waits for in-flight requests.
+    pub async fn stop(&mut self) {
+        self.signal_stop();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 }
 
