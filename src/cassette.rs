@@ -710,12 +710,7 @@ where
 /// A file that fails to load is returned in the error list and the rest still load, so one bad
 /// file does not hide the others; the caller decides whether any error is fatal.
 pub fn load_dir(dir: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
-    let mut files = Vec::new();
-    collect_yaml_files(dir, &mut files).map_err(|source| CassetteError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    files.sort();
+    let files = yaml_files(dir)?;
     let mut cassettes = Vec::new();
     let mut errors = Vec::new();
     for file in files {
@@ -725,6 +720,18 @@ pub fn load_dir(dir: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), Casse
         }
     }
     Ok((cassettes, errors))
+}
+
+/// The cassette files under `dir`, recursively: `*.yaml` and `*.yml`, skipping hidden files and
+/// directories (temporary files of interrupted writes among them), sorted by path.
+pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
+    let mut files = Vec::new();
+    collect_yaml_files(dir, &mut files).map_err(|source| CassetteError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    files.sort();
+    Ok(files)
 }
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::cassette::{Cassette, CassetteError, Interaction, RecordedResponse};
+use crate::cassette::{self, Cassette, CassetteError, Interaction, RecordedResponse};
 use crate::normalize::{self, Fingerprint};
 
 /// How much a finding matters to code written against the old answers.
@@ -448,14 +448,12 @@ pub fn load_cassettes(path: &Path) -> Result<Vec<(PathBuf, Cassette)>, CassetteE
     if !std::fs::metadata(path).map_err(io)?.is_dir() {
         return Ok(vec![(path.to_owned(), Cassette::load(path)?)]);
     }
-    let mut files = Vec::new();
-    collect_yaml_files(path, &mut files).map_err(io)?;
+    let files = cassette::yaml_files(path)?;
     if files.is_empty() {
         return Err(CassetteError::Empty {
             path: path.to_owned(),
         });
     }
-    files.sort();
     files
         .into_iter()
         .map(|file| Cassette::load(&file).map(|cassette| (file, cassette)))
@@ -1046,25 +1044,6 @@ fn looks_like_enum_value(s: &str) -> bool {
     let mut bytes = s.bytes();
     bytes.next().is_some_and(|b| b.is_ascii_uppercase())
         && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-}
-
-fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            collect_yaml_files(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Keeps each distinct change once (with the first files in path order), then sorts for output.
