@@ -388,6 +388,9 @@ impl ReplayState {
                 if let Ok(value) = HeaderValue::from_str(&format!("{}#{idx}", cassette.name)) {
                     headers.insert(server::SOURCE_HEADER, value);
                 }
+                // Present from the start, so that the per-request copy never has to grow: an
+                // answer by operation only overwrites the value.
+                headers.insert(server::MATCH_HEADER, HeaderValue::from_static("exact"));
                 Prepared {
                     status: StatusCode::from_u16(res.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -439,8 +442,9 @@ impl ReplayState {
                 body = Bytes::from(text.replace(home, region));
             }
         }
-        let how = if by_operation { "operation" } else { "exact" };
-        headers.insert(server::MATCH_HEADER, HeaderValue::from_static(how));
+        if by_operation {
+            headers.insert(server::MATCH_HEADER, HeaderValue::from_static("operation"));
+        }
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = prepared.status;
         *response.headers_mut() = headers;
