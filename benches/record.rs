@@ -8,18 +8,14 @@
 //! both and the difference (target: under 1 ms at p50), and asserts nothing: timing depends on
 //! the machine.
 
-use std::convert::Infallible;
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use http_body_util::BodyExt;
 use ivs_vcr::{RecordMode, RecordServer};
-
-const CHANNEL_BODY: &str = r#"{"channel":{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234","name":"bench","latencyMode":"LOW","type":"STANDARD","authorized":false,"ingestEndpoint":"a1b2c3d4e5f6.global-contribute.live-video.net","playbackUrl":"https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.abcdEFGH1234.m3u8","tags":{}}}"#;
 
 fn main() {
     let n_requests = if std::env::args().any(|a| a == "--quick") {
@@ -33,7 +29,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         println!("record benchmark: {n_requests} sequential requests per run, one keep-alive connection, loopback");
-        let upstream = start_upstream().await;
+        let upstream = support::fixed_answer_server(&[("x-amzn-requestid", support::REQUEST_ID)]).await;
         let dir = tempfile::tempdir().expect("temporary directory");
         let recorder = RecordServer::builder(dir.path())
             .name("bench")
@@ -75,60 +71,12 @@ fn percentiles(latencies: &mut [Duration]) -> (Duration, Duration) {
     (at(0.50), at(0.99))
 }
 
-/// A plain upstream: answers every request with a fixed GetChannel answer.
-async fn start_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                        let _ = req.into_body().collect().await;
-                        let mut res =
-                            Response::new(Full::new(Bytes::from_static(CHANNEL_BODY.as_bytes())));
-                        res.headers_mut()
-                            .insert("content-type", "application/json".parse().unwrap());
-                        res.headers_mut().insert(
-                            "x-amzn-requestid",
-                            "0f0e0d0c-0b0a-4908-8706-050403020100".parse().unwrap(),
-                        );
-                        Ok::<_, Infallible>(res)
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
 /// Sends `n` requests one at a time on one connection, each for a distinct channel ARN.
 async fn run(addr: SocketAddr, n: usize, first_id: usize) -> Vec<Duration> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let mut latencies = Vec::with_capacity(n);
+    let mut sender = support::connect(addr).await;
+    let mut latencies = Vec::new();
     for i in first_id..first_id + n {
-        let body = format!(r#"{{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}"}}"#);
-        let req = Request::post("/GetChannel")
-            .header("host", addr.to_string())
-            .header("content-type", "application/json")
-            .header("x-amz-date", "20261126T020014Z")
-            .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-west-2/ivs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000")
-            .header("content-length", body.len())
-            .body(Full::new(Bytes::from(body)))
-            .expect("request");
+        let req = support::get_channel(addr, i);
         let sent = Instant::now();
         sender.ready().await.expect("connection stays open");
         let res = sender.send_request(req).await.expect("answer");

@@ -7,14 +7,12 @@
 //! process and on the same core, and the load generator on the other, so the ratio compares like
 //! with like.
 
-use std::convert::Infallible;
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use http_body_util::BodyExt;
 use ivs_vcr::{Cassette, ReplayServer};
 
 /// One benchmark configuration.
@@ -46,8 +44,6 @@ impl Figures {
         self.server_cpu.as_secs_f64() * 1e6 / self.n_requests as f64
     }
 }
-
-const CHANNEL_BODY: &str = r#"{"channel":{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234","name":"bench","latencyMode":"LOW","type":"STANDARD","authorized":false,"ingestEndpoint":"a1b2c3d4e5f6.global-contribute.live-video.net","playbackUrl":"https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.abcdEFGH1234.m3u8","tags":{}}}"#;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -96,7 +92,7 @@ fn main() {
     // Rounds alternate baseline and replay, so a burst of noise from elsewhere on the machine
     // hits both; the ratio reported is the median of the rounds'.
     let rounds = if quick { 3 } else { 5 };
-    let bare_addr = servers.block_on(start_bare_server());
+    let bare_addr = servers.block_on(support::fixed_answer_server(&[]));
     let small = servers
         .block_on(ReplayServer::builder().cassette(bench_cassette(10)).start())
         .expect("replay server starts");
@@ -201,41 +197,12 @@ fn bench_cassette(n: usize) -> Cassette {
     );
     for i in 0..n {
         yaml.push_str(&format!(
-            "  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}\"}}}}\n    response: {{status: 200, headers: {{Content-Type: application/json, x-amzn-RequestId: 0f0e0d0c-0b0a-4908-8706-050403020100}}, body: {CHANNEL_BODY}}}\n"
+            "  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}\"}}}}\n    response: {{status: 200, headers: {{Content-Type: application/json, x-amzn-RequestId: {}}}, body: {}}}\n",
+            support::REQUEST_ID,
+            support::CHANNEL_BODY
         ));
     }
     Cassette::from_yaml(&yaml, "bench.yaml".as_ref()).expect("bench cassette parses")
-}
-
-async fn start_bare_server() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                        // Read the body, as any real server must.
-                        let _ = req.into_body().collect().await;
-                        let mut res =
-                            Response::new(Full::new(Bytes::from_static(CHANNEL_BODY.as_bytes())));
-                        res.headers_mut()
-                            .insert("content-type", "application/json".parse().unwrap());
-                        Ok::<_, Infallible>(res)
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 /// Drives `load.connections` keep-alive connections for `load.duration`, each sending SDK-like
@@ -246,31 +213,13 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
     let mut tasks = Vec::new();
     for conn_idx in 0..load.connections {
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            let _ = stream.set_nodelay(true);
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
+            let mut sender = support::connect(addr).await;
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut i = conn_idx;
             while Instant::now() < deadline {
-                let body = format!(
-                    r#"{{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/bench{:07}"}}"#,
-                    i % n_arns
-                );
+                let req = support::get_channel(addr, i % n_arns);
                 i += load_stride();
-                let req = Request::post("/GetChannel")
-                    .header("host", addr.to_string())
-                    .header("content-type", "application/json")
-                    .header("x-amz-date", "20261126T020014Z")
-                    .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-west-2/ivs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000")
-                    .header("amz-sdk-invocation-id", "6f3c5d1e-8a1b-4c2d-9e3f-4a5b6c7d8e9f")
-                    .header("amz-sdk-request", "attempt=1; max=3")
-                    .header("content-length", body.len())
-                    .body(Full::new(Bytes::from(body)))
-                    .expect("request");
                 let sent = Instant::now();
                 match sender.send_request(req).await {
                     Ok(res) => {
