@@ -337,18 +337,15 @@ pub fn canonical_json(value: &Value) -> String {
 fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.write_all(b"{")?;
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, k)?;
-                out.write_all(b":")?;
-                write_canonical(v, out)?;
+            // serde_json's map iterates in key order unless a crate in the build turns on its
+            // `preserve_order` feature; sort only then, so the common case allocates nothing.
+            if map.keys().is_sorted() {
+                write_members(map.iter(), out)
+            } else {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                write_members(entries.into_iter(), out)
             }
-            out.write_all(b"}")
         }
         Value::Array(items) => {
             out.write_all(b"[")?;
@@ -363,6 +360,22 @@ fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io::Res
         // Strings, numbers, booleans and null print canonically already.
         other => Ok(serde_json::to_writer(out, other)?),
     }
+}
+
+fn write_members<'a>(
+    members: impl Iterator<Item = (&'a String, &'a Value)>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (k, v)) in members.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, k)?;
+        out.write_all(b":")?;
+        write_canonical(v, out)?;
+    }
+    out.write_all(b"}")
 }
 
 /// Removes the value at a dotted path (`tags.run-id`, `viewerSessions.*.viewerId`); `*` stands for
