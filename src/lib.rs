@@ -70,6 +70,16 @@
 //! ([`sigv4`]), and writes what it sees to `<dir>/<name>.yaml` without signatures, dates, SDK ids,
 //! per-run request ids or secret values, in an order that does not depend on timing. [`RecordMode`]
 //! chooses between forwarding and replaying; upstream 5xx answers are passed on, not recorded.
+//!
+//! # Drift
+//! [`diff::diff`] (`ivs-vcr diff OLD NEW`) pairs the interactions of two cassette sets and compares
+//! their answers by shape: fields added or removed, changed types, new enum values, changed status
+//! codes or error types. Ids, timestamps and request ids that change on every recording are not drift.
+//!
+//! # Bundled cassettes
+//! [`bundled::cassettes`] are compiled in: every IVS operation, its success and each modeled error,
+//! authored from the API reference. [`ReplayServerBuilder::region_portable`] serves them to
+//! clients of any region.
 #![warn(missing_docs)]
 
 pub mod bundled;
