@@ -785,6 +785,7 @@ pub const SECRET_BODY_PATHS: &[&str] = &[
     "streamKeys.*.value",
     "channel.srt.passphrase",
     "channels.*.srt.passphrase",
+    "streamSession.channel.srt.passphrase",
     "metadata",
     "privateKey",
 ];

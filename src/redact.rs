@@ -47,6 +47,17 @@ pub const PLACEHOLDER_KEY: &[u8] = b"ivs-vcr secret placeholder v1";
 /// The account id that replaces real ones when the account scrub is on.
 pub const ACCOUNT_PLACEHOLDER: &str = "000000000000";
 
+/// True for exactly what [`secret_placeholder`] makes: the prefix and 16 lowercase hex digits. A
+/// value that merely starts with the prefix is still a value, to redact and to scan.
+pub fn is_placeholder(value: &str) -> bool {
+    value.strip_prefix(REDACTED_PREFIX).is_some_and(|hex| {
+        hex.len() == 16
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The placeholder of a secret value: `ivs-vcr-redacted:` and 16 hex digits of its HMAC.
 pub fn secret_placeholder(value: &str) -> String {
     let mac = hmac_sha256(PLACEHOLDER_KEY, value.as_bytes());
@@ -86,7 +97,7 @@ pub fn redact_private_keys(value: &mut Value) {
 fn redact_at<'a>(value: &mut Value, mut segments: impl Iterator<Item = &'a str> + Clone) {
     let Some(first) = segments.next() else {
         if let Value::String(s) = value {
-            if !s.starts_with(REDACTED_PREFIX) {
+            if !is_placeholder(s) {
                 *s = secret_placeholder(s);
             }
         }
@@ -346,10 +357,14 @@ fn scan_json(
 
 /// Looks at one string, `value`, found under the member or header `name`.
 fn scan_str(location: &str, name: &str, value: &str, report: &mut impl FnMut(String, SecretKind)) {
-    if value.starts_with(REDACTED_PREFIX) {
+    if is_placeholder(value) {
         return;
     }
     let lower_name = name.to_ascii_lowercase();
+    // An SRT passphrase is random text with no recognizable shape: any value under that name is one.
+    if lower_name == "passphrase" && !value.is_empty() {
+        report(location.to_owned(), SecretKind::SecretKey);
+    }
     if has_access_key_id(value) {
         report(location.to_owned(), SecretKind::AccessKeyId);
     }
@@ -439,6 +454,35 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_the_exact_placeholder_form_counts_as_redacted() {
+        // Regression (review): any value starting with the prefix used to pass unredacted and unscanned.
+        assert!(is_placeholder(&secret_placeholder("sk_us-west-2_x")));
+        assert!(!is_placeholder("ivs-vcr-redacted:"));
+        assert!(!is_placeholder("ivs-vcr-redacted:my real metadata"));
+        let mut body = json!({"metadata": "ivs-vcr-redacted:my real metadata"});
+        redact_secrets(&mut body);
+        assert!(is_placeholder(body["metadata"].as_str().unwrap()), "{body}");
+    }
+
+    #[test]
+    fn a_passphrase_is_flagged_whatever_it_looks_like() {
+        let mut found = Vec::new();
+        scan_json(
+            "response.body",
+            "",
+            &json!({"streamSession": {"channel": {"srt": {"passphrase": "short"}}}}),
+            &mut |location, kind| found.push((location, kind)),
+        );
+        assert_eq!(
+            found,
+            [(
+                "response.body.streamSession.channel.srt.passphrase".to_owned(),
+                SecretKind::SecretKey
+            )]
+        );
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_case_2() {

@@ -74,36 +74,70 @@ fn every_error_status_matches_the_model() {
 }
 
 #[test]
-fn secret_members_are_the_models_sensitive_strings() {
-    // Every string shape the model marks sensitive must be covered by SECRET_BODY_PATHS, by the
-    // member name that holds it.
+fn secret_paths_are_every_path_to_a_sensitive_member_in_the_model() {
+    // Walk every operation's input and output shapes, as a body nests them (lists and maps as
+    // `*`), and collect the full path of every value whose shape the model marks sensitive.
+    // Regression: GetStreamSession's `streamSession.channel.srt.passphrase` was missing, and a
+    // test comparing member names only could not see it.
     let model = model();
     let shapes = model["shapes"].as_object().unwrap();
-    let sensitive: BTreeSet<&str> = shapes
-        .iter()
-        .filter(|(_, s)| s["sensitive"].as_bool() == Some(true))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    let mut members = BTreeSet::new();
-    for shape in shapes.values() {
-        for (member, spec) in shape["members"].as_object().into_iter().flatten() {
-            if sensitive.contains(spec["shape"].as_str().unwrap_or_default()) {
-                members.insert(member.as_str());
+    fn walk(
+        shapes: &serde_json::Map<String, Value>,
+        shape: &str,
+        path: &mut Vec<String>,
+        out: &mut BTreeSet<String>,
+    ) {
+        let spec = &shapes[shape];
+        if spec["sensitive"].as_bool() == Some(true) {
+            out.insert(path.join("."));
+            return;
+        }
+        if path.len() > 8 {
+            return;
+        }
+        match spec["type"].as_str() {
+            Some("structure") => {
+                for (member, m) in spec["members"].as_object().into_iter().flatten() {
+                    if m["location"].is_string() {
+                        continue; // headers, URI labels and query strings are not body members
+                    }
+                    path.push(member.clone());
+                    walk(shapes, m["shape"].as_str().unwrap(), path, out);
+                    path.pop();
+                }
+            }
+            Some("list") => {
+                path.push("*".into());
+                walk(shapes, spec["member"]["shape"].as_str().unwrap(), path, out);
+                path.pop();
+            }
+            Some("map") => {
+                path.push("*".into());
+                walk(shapes, spec["value"]["shape"].as_str().unwrap(), path, out);
+                path.pop();
+            }
+            _ => {}
+        }
+    }
+    let mut in_model = BTreeSet::new();
+    for op in model["operations"].as_object().unwrap().values() {
+        for side in ["input", "output"] {
+            if let Some(shape) = op[side]["shape"].as_str() {
+                walk(shapes, shape, &mut Vec::new(), &mut in_model);
             }
         }
     }
-    assert_eq!(
-        members,
-        BTreeSet::from(["metadata", "passphrase", "value"]),
-        "the model's sensitive members changed: review SECRET_BODY_PATHS"
+    assert!(
+        !in_model.is_empty(),
+        "the walk found no sensitive member at all"
     );
-    let covered: BTreeSet<&str> = ivs::SECRET_BODY_PATHS
+    let listed: BTreeSet<String> = ivs::SECRET_BODY_PATHS
         .iter()
-        .map(|p| p.rsplit('.').next().unwrap())
+        .map(|p| p.to_string())
         .collect();
-    let missing: Vec<_> = members.difference(&covered).collect();
+    let missing: Vec<_> = in_model.difference(&listed).collect();
     assert!(
         missing.is_empty(),
-        "sensitive members not redacted: {missing:?} (sensitive shapes: {sensitive:?})"
+        "sensitive paths not redacted: {missing:?}"
     );
 }
