@@ -110,11 +110,23 @@ fn decoded_path_cow(raw_path: &str) -> Cow<'_, str> {
     }
 }
 
-/// Parses a raw query string into decoded key → values (`+` stays a `+`, as AWS encodes space as `%20`).
+/// True for a query parameter of query-string SigV4 signing (`X-Amz-Signature`,
+/// `X-Amz-Security-Token`, `X-Amz-Credential`, …). IVS clients sign in headers, so these are never
+/// part of a call: they are dropped on arrival, never matched, logged, recorded or forwarded.
+pub fn is_signing_parameter(raw_key: &str) -> bool {
+    let key = percent_decode_str(raw_key).decode_utf8_lossy();
+    key.len() >= 6 && key[..6].eq_ignore_ascii_case("x-amz-")
+}
+
+/// Parses a raw query string into decoded key → values (`+` stays a `+`, as AWS encodes space as
+/// `%20`), without the query-string signing parameters ([`is_signing_parameter`]).
 pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
     let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if is_signing_parameter(k) {
+            continue;
+        }
         let k = percent_decode_str(k).decode_utf8_lossy().into_owned();
         let v = percent_decode_str(v).decode_utf8_lossy().into_owned();
         query.entry(k).or_default().push(v);
@@ -600,6 +612,17 @@ mod tests {
         for v in &variants {
             assert_ne!(fp(&base), fp(v), "{v:?}");
         }
+    }
+
+    #[test]
+    fn query_string_signing_parameters_are_dropped() {
+        // Regression (review): `X-Amz-Signature` and friends reached logs and the summary.
+        let query =
+            parse_query("tagKeys=a&X-Amz-Signature=abcd&x-amz-security-token=tok&X%2DAmz%2DDate=1");
+        assert_eq!(
+            query.into_iter().collect::<Vec<_>>(),
+            [("tagKeys".to_owned(), vec!["a".to_owned()])]
+        );
     }
 
     #[test]

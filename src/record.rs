@@ -547,7 +547,17 @@ impl Handler for RecordState {
         let arrived = self.clock.fetch_add(1, Ordering::SeqCst);
         let started = Instant::now();
         let content_type = req.headers().get(http::header::CONTENT_TYPE).cloned();
-        let raw_query = req.uri().query().map(str::to_owned);
+        // Forwarded as received, less any query-string signing parameter: the request is signed
+        // again, in headers, and a client's signature must not travel on.
+        let raw_query = req.uri().query().and_then(|query| {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| {
+                    !normalize::is_signing_parameter(pair.split('=').next().unwrap_or(pair))
+                })
+                .collect();
+            (!kept.is_empty()).then(|| kept.join("&"))
+        });
         let authorization = req
             .headers()
             .get(http::header::AUTHORIZATION)
