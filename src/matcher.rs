@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -60,7 +60,7 @@ pub(crate) struct Entry {
     /// The recorded status, to prefer successes for operation-level answers.
     pub status: u16,
     /// How many times it has been served.
-    pub uses: AtomicU32,
+    pub uses: AtomicU64,
 }
 
 /// One set of matching options and the sequences filed under it.
@@ -90,14 +90,17 @@ pub(crate) struct Index {
     sequence_end: SequenceEnd,
 }
 
-/// Why a lookup found nothing.
+/// Why a lookup found nothing; [`Index::explain`] turns it into a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Miss {
     /// The operation of the request.
     pub operation: String,
-    /// The full diagnostic, in one line.
-    pub report: String,
+    /// With `--strict-sequence`: the number of recorded answers already used up.
+    pub exhausted: Option<usize>,
 }
+
+/// How many interactions of other operations a near-miss report compares a request with.
+const NEAREST_CANDIDATE_LIMIT: usize = 1000;
 
 /// A successful lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +131,7 @@ impl Index {
                     interaction_idx,
                     normalized,
                     status: interaction.response.status,
-                    uses: AtomicU32::new(0),
+                    uses: AtomicU64::new(0),
                 });
             }
             per_cassette.push(scope);
@@ -148,12 +151,17 @@ impl Index {
         self.cassette_names.iter().position(|n| n == name)
     }
 
-    /// Finds the answer to `req`, within one cassette or all of them, and counts its use.
-    pub fn lookup(&self, req: &RecordedRequest, cassette: Option<usize>) -> Result<Hit, Miss> {
-        let scope = match cassette {
-            Some(idx) => &self.per_cassette[idx],
-            None => &self.all,
-        };
+    /// Finds the answer to `req`, within one cassette or all of them, and counts its use. With
+    /// `by_operation` false, only an exact match answers, whatever the match level.
+    ///
+    /// A miss is cheap: the report saying why is built only when asked, by [`Index::explain`].
+    pub fn lookup(
+        &self,
+        req: &RecordedRequest,
+        cassette: Option<usize>,
+        by_operation: bool,
+    ) -> Result<Hit, Miss> {
+        let scope = self.scope(cassette);
         let mut exhausted = None;
         for group in &scope.groups {
             let fp = normalize::request_fingerprint(req, &group.matching);
@@ -167,12 +175,22 @@ impl Index {
             }
         }
         let operation = normalize::operation_name(&req.method, &req.path);
-        if self.level == MatchLevel::Operation {
+        if by_operation && self.level == MatchLevel::Operation {
             if let Some(entry_idx) = self.operation_answer(scope, &operation) {
                 return Ok(self.hit(entry_idx, true));
             }
         }
-        Err(self.miss(scope, req, operation, exhausted))
+        Err(Miss {
+            operation,
+            exhausted,
+        })
+    }
+
+    fn scope(&self, cassette: Option<usize>) -> &Scope {
+        match cassette {
+            Some(idx) => &self.per_cassette[idx],
+            None => &self.all,
+        }
     }
 
     fn hit(&self, entry_idx: usize, by_operation: bool) -> Hit {
@@ -201,13 +219,19 @@ impl Index {
             .or_else(|| candidates.first().copied())
     }
 
-    fn miss(
-        &self,
-        scope: &Scope,
-        req: &RecordedRequest,
-        operation: String,
-        exhausted: Option<usize>,
-    ) -> Miss {
+    /// Why nothing answered `req`: what was asked, then the nearest recorded interaction of the
+    /// same operation and the first field that differs, in one line.
+    pub fn explain(&self, req: &RecordedRequest, cassette: Option<usize>, miss: &Miss) -> String {
+        let scope = self.scope(cassette);
+        let operation = &miss.operation;
+        let mut report = format!("{operation}: no recorded interaction");
+        if let Some(n) = miss.exhausted {
+            let _ = write!(
+                report,
+                " left: all {n} recorded answers to this request were used and --strict-sequence is on"
+            );
+            return report;
+        }
         let matching = scope
             .groups
             .first()
@@ -218,18 +242,18 @@ impl Index {
         if let Some(body) = got.body.as_mut() {
             redact::redact_private_keys(body);
         }
-        let mut report = format!("{operation}: no recorded interaction");
-        if let Some(n) = exhausted {
-            let _ = write!(
-                report,
-                " left: all {n} recorded answers to this request were used and --strict-sequence is on"
-            );
-            return Miss { operation, report };
-        }
         let _ = write!(report, " for {}", describe(&got));
-        let candidates: Vec<usize> = match scope.by_operation.get(&operation) {
+        // Comparing costs a walk of both bodies per candidate, so a request of an operation the
+        // cassettes never saw is compared with a bounded number of others.
+        let candidates: Vec<usize> = match scope.by_operation.get(operation) {
             Some(same_op) => same_op.clone(),
-            None => scope.by_operation.values().flatten().copied().collect(),
+            None => scope
+                .by_operation
+                .values()
+                .flatten()
+                .copied()
+                .take(NEAREST_CANDIDATE_LIMIT)
+                .collect(),
         };
         let nearest = candidates
             .into_iter()
@@ -253,7 +277,7 @@ impl Index {
             }
             None => report.push_str("; the cassettes hold no interaction to compare with"),
         }
-        Miss { operation, report }
+        report
     }
 
     /// Per-operation use counts: (operation, matched, never-used interactions).
@@ -262,7 +286,7 @@ impl Index {
         for (idx, entry) in self.entries.iter().enumerate() {
             let slot = usage.entry(entry.normalized.operation.clone()).or_default();
             let uses = entry.uses.load(Ordering::Relaxed);
-            slot.0 += u64::from(uses);
+            slot.0 += uses;
             if uses == 0 {
                 slot.1.push(idx);
             }
@@ -460,7 +484,7 @@ mod tests {
         );
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
         let served: Vec<usize> = (0..3)
-            .map(|_| index.lookup(&get("a"), None).unwrap().entry_idx)
+            .map(|_| index.lookup(&get("a"), None, true).unwrap().entry_idx)
             .collect();
         assert_eq!(served, [0, 2, 2]);
     }
@@ -469,10 +493,10 @@ mod tests {
     fn strict_sequence_refuses_an_extra_request() {
         let c = cassette("flow", &[(get("a"), 200)]);
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::Strict);
-        assert!(index.lookup(&get("a"), None).is_ok());
-        let miss = index.lookup(&get("a"), None).unwrap_err();
+        assert!(index.lookup(&get("a"), None, true).is_ok());
+        let miss = index.lookup(&get("a"), None, true).unwrap_err();
         assert_eq!(
-            miss.report,
+            index.explain(&get("a"), None, &miss),
             "GetChannel: no recorded interaction left: all 1 recorded answers to this request were used and --strict-sequence is on"
         );
     }
@@ -487,11 +511,10 @@ mod tests {
             ],
         );
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
-        let miss = index
-            .lookup(&get("arn:aws:ivs:us-west-2:1:channel/xyz"), None)
-            .unwrap_err();
+        let asked = get("arn:aws:ivs:us-west-2:1:channel/xyz");
+        let miss = index.lookup(&asked, None, true).unwrap_err();
         assert_eq!(
-            miss.report,
+            index.explain(&asked, None, &miss),
             "GetChannel: no recorded interaction for POST /GetChannel in us-west-2 with body {\"arn\":\"arn:aws:ivs:us-west-2:1:channel/xyz\"}; \
              nearest is flow #0 (GetChannel), which differs at body.arn: recorded \"arn:aws:ivs:us-west-2:1:channel/abcd\", got \"arn:aws:ivs:us-west-2:1:channel/xyz\""
         );
@@ -501,7 +524,7 @@ mod tests {
     fn operation_level_answers_with_the_first_success_of_the_operation() {
         let c = cassette("flow", &[(get("missing"), 404), (get("a"), 200)]);
         let index = Index::build(&[c], MatchLevel::Operation, SequenceEnd::RepeatLast);
-        let hit = index.lookup(&get("other"), None).unwrap();
+        let hit = index.lookup(&get("other"), None, true).unwrap();
         assert_eq!(
             hit,
             Hit {
@@ -509,7 +532,7 @@ mod tests {
                 by_operation: true
             }
         );
-        let exact = index.lookup(&get("missing"), None).unwrap();
+        let exact = index.lookup(&get("missing"), None, true).unwrap();
         assert_eq!(
             exact,
             Hit {
@@ -518,8 +541,10 @@ mod tests {
             }
         );
         assert!(index
-            .lookup(&request("ListStreams", json!({})), None)
+            .lookup(&request("ListStreams", json!({})), None, true)
             .is_err());
+        // Exact only, when asked: no answer by operation.
+        assert!(index.lookup(&get("another"), None, false).is_err());
     }
 
     #[test]
@@ -528,8 +553,14 @@ mod tests {
         let b = cassette("b", &[(get("x"), 404)]);
         let index = Index::build(&[a, b], MatchLevel::Exact, SequenceEnd::RepeatLast);
         let b_idx = index.cassette_idx("b").unwrap();
-        assert_eq!(index.lookup(&get("x"), Some(b_idx)).unwrap().entry_idx, 1);
-        assert_eq!(index.lookup(&get("x"), None).unwrap().entry_idx, 0);
+        assert_eq!(
+            index
+                .lookup(&get("x"), Some(b_idx), true)
+                .unwrap()
+                .entry_idx,
+            1
+        );
+        assert_eq!(index.lookup(&get("x"), None, true).unwrap().entry_idx, 0);
     }
 
     #[test]
@@ -539,8 +570,8 @@ mod tests {
             &[(get("a"), 200), (request("ListChannels", json!({})), 200)],
         );
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
-        index.lookup(&get("a"), None).unwrap();
-        index.lookup(&get("a"), None).unwrap();
+        index.lookup(&get("a"), None, true).unwrap();
+        index.lookup(&get("a"), None, true).unwrap();
         let usage = index.usage();
         assert_eq!(usage["GetChannel"], (2, vec![]));
         assert_eq!(usage["ListChannels"], (0, vec![1]));

@@ -814,7 +814,7 @@ impl RecordState {
         let slot = &exchange.slot;
         let operation = &exchange.operation;
         if let (Some(index), Some(cassette)) = (&slot.replay, &slot.replay_cassette) {
-            match index.lookup(&exchange.downstream.request, Some(0)) {
+            match index.lookup(&exchange.downstream.request, Some(0), true) {
                 Ok(hit) => {
                     let interaction_idx = index.entries[hit.entry_idx].interaction_idx;
                     let recorded = &cassette.interactions[interaction_idx].response;
@@ -836,7 +836,10 @@ impl RecordState {
                     return Some(self.refuse(
                         operation,
                         "IvsVcrUnmatchedRequestException",
-                        format!("{} ({why})", miss.report),
+                        format!(
+                            "{} ({why})",
+                            index.explain(&exchange.downstream.request, Some(0), &miss)
+                        ),
                     ));
                 }
                 Err(_) => {}

@@ -346,7 +346,7 @@ struct ReplayState {
     /// The region the cassettes were recorded in, when clients of any region are served.
     home_region: Option<String>,
     read_timeouts: ReadTimeouts,
-    unmatched: Mutex<Vec<(String, String)>>,
+    unmatched: Mutex<Unmatched>,
     load_errors: Vec<String>,
 }
 
@@ -406,7 +406,7 @@ impl ReplayState {
             default_region,
             home_region,
             read_timeouts,
-            unmatched: Mutex::new(Vec::new()),
+            unmatched: Mutex::new(Unmatched::default()),
             load_errors: load_errors
                 .iter()
                 .map(|e| join_errors(std::slice::from_ref(e)))
@@ -473,17 +473,14 @@ impl ReplayState {
                 }
             })
             .collect();
-        let unmatched = self
-            .unmatched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for (operation, _) in &unmatched {
-            operations.entry(operation.clone()).or_default().unmatched += 1;
+        let unmatched = self.unmatched.lock().unwrap_or_else(|p| p.into_inner());
+        for (operation, n) in &unmatched.per_operation {
+            operations.entry(operation.clone()).or_default().unmatched += n;
         }
         Summary {
             operations,
-            unmatched: unmatched.into_iter().map(|(_, report)| report).collect(),
+            n_unmatched: unmatched.per_operation.values().sum(),
+            unmatched: unmatched.reports.clone(),
             unused,
             load_errors: self.load_errors.clone(),
         }
@@ -525,21 +522,34 @@ impl Handler for ReplayState {
                 }
             },
         };
-        let mut request = downstream.request;
-        // A client of another region is served from the home region's recordings, and its
-        // answer is translated back. Only a well-formed region is substituted into answers.
-        let foreign_region = match &self.home_region {
-            Some(home)
-                if &request.region != home && normalize::is_valid_region(&request.region) =>
-            {
-                let region = std::mem::replace(&mut request.region, home.clone());
-                translate_request(&mut request, &region, home);
-                Some(region)
-            }
-            _ => None,
+        let request = downstream.request;
+        // A client of another region is first answered from its own region's recordings; only
+        // when none answers exactly is it served from the home region's (the bundled set's), with
+        // the answer translated back. Only a well-formed region is substituted into answers.
+        let foreign_home = self
+            .home_region
+            .as_deref()
+            .filter(|home| request.region != *home && normalize::is_valid_region(&request.region));
+        let found = match foreign_home {
+            None => self
+                .index
+                .lookup(&request, cassette, true)
+                .map(|hit| (hit, None)),
+            Some(home) => self
+                .index
+                .lookup(&request, cassette, false)
+                .map(|hit| (hit, None))
+                .or_else(|_| {
+                    let mut translated = request.clone();
+                    translated.region = home.to_owned();
+                    translate_request(&mut translated, &request.region, home);
+                    self.index
+                        .lookup(&translated, cassette, true)
+                        .map(|hit| (hit, Some((home, request.region.as_str()))))
+                }),
         };
-        match self.index.lookup(&request, cassette) {
-            Ok(hit) => {
+        match found {
+            Ok((hit, translation)) => {
                 tracing::debug!(
                     side = "downstream",
                     %peer,
@@ -549,7 +559,6 @@ impl Handler for ReplayState {
                     by_operation = hit.by_operation,
                     "replayed"
                 );
-                let translation = self.home_region.as_deref().zip(foreign_region.as_deref());
                 self.respond(hit.entry_idx, hit.by_operation, translation)
             }
             Err(miss) => {
@@ -558,22 +567,51 @@ impl Handler for ReplayState {
                 // is told so, rather than shown the nearest of some other operation.
                 let (response, report) = match ivs::check_route(&request.method, &request.path) {
                     Err(route) => (server::route_error_response(&route), route.to_string()),
-                    Ok(_) => (
-                        server::error_response(
+                    Ok(_) => {
+                        let report = self.index.explain(&request, cassette, &miss);
+                        let response = server::error_response(
                             StatusCode::BAD_REQUEST,
                             "IvsVcrUnmatchedRequestException",
-                            &miss.report,
-                        ),
-                        miss.report,
-                    ),
+                            &report,
+                        );
+                        (response, report)
+                    }
                 };
                 tracing::warn!(side = "downstream", %peer, "{report}");
                 self.unmatched
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push((miss.operation, report));
+                    .add(miss.operation, report);
                 response
             }
+        }
+    }
+}
+
+/// The unmatched requests so far: counted per operation, and the first reports kept, so that a
+/// client sending wrong requests forever does not grow the server's memory with them.
+#[derive(Debug, Default)]
+struct Unmatched {
+    per_operation: BTreeMap<String, u64>,
+    reports: Vec<String>,
+}
+
+/// How many unmatched-request reports a server keeps for its summary.
+const UNMATCHED_REPORT_LIMIT: usize = 100;
+
+impl Unmatched {
+    fn add(&mut self, operation: String, report: String) {
+        // Operation names come from request paths: past the limit they are counted together.
+        let key = if self.per_operation.len() < UNMATCHED_REPORT_LIMIT
+            || self.per_operation.contains_key(&operation)
+        {
+            operation
+        } else {
+            "(other paths)".to_owned()
+        };
+        *self.per_operation.entry(key).or_default() += 1;
+        if self.reports.len() < UNMATCHED_REPORT_LIMIT {
+            self.reports.push(report);
         }
     }
 }
@@ -612,7 +650,9 @@ fn replace_in_strings(value: &mut serde_json::Value, from: &str, to: &str) {
 pub struct Summary {
     /// Per operation counts, sorted by operation.
     pub operations: BTreeMap<String, OperationSummary>,
-    /// The diagnostic of every unmatched request, in arrival order.
+    /// How many requests went unmatched.
+    pub n_unmatched: u64,
+    /// The diagnostics of the unmatched requests, in arrival order (the first 100).
     pub unmatched: Vec<String>,
     /// Interactions never used.
     pub unused: Vec<UnusedInteraction>,
@@ -651,7 +691,7 @@ impl Summary {
 
     /// True when nothing went unmatched (and, if `unused_is_failure`, nothing went unused).
     pub fn is_clean(&self, unused_is_failure: bool) -> bool {
-        self.unmatched.is_empty() && (!unused_is_failure || self.unused.is_empty())
+        self.n_unmatched == 0 && (!unused_is_failure || self.unused.is_empty())
     }
 }
 
@@ -683,13 +723,17 @@ impl fmt::Display for Summary {
             f,
             "total: {} matched, {} unmatched, {} unused interaction(s)",
             self.n_matched(),
-            self.unmatched.len(),
+            self.n_unmatched,
             self.unused.len()
         )?;
         if !self.unmatched.is_empty() {
             writeln!(f, "unmatched requests:")?;
             for report in &self.unmatched {
                 writeln!(f, "  - {report}")?;
+            }
+            let not_listed = self.n_unmatched.saturating_sub(self.unmatched.len() as u64);
+            if not_listed > 0 {
+                writeln!(f, "  … and {not_listed} more")?;
             }
         }
         if !self.unused.is_empty() {
