@@ -184,7 +184,8 @@ impl ReplayServerBuilder {
             load_errors.extend(errors);
         }
         if !load_errors.is_empty() {
-            if !self.lenient_load {
+            // Lenient loading skips bad files, but a server with nothing left to serve is no use.
+            if !self.lenient_load || cassettes.is_empty() {
                 return Err(ServeError::Cassettes(load_errors));
             }
             for err in &load_errors {
@@ -228,7 +229,13 @@ impl ReplayServerBuilder {
 /// Loads a cassette file or every cassette under a directory.
 fn load_source(path: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
     if path.is_file() {
-        return Ok((vec![Cassette::load(path)?], Vec::new()));
+        // A file named directly is skipped like one found in a directory (unless strict); only a
+        // path that cannot be read at all stops the start.
+        return match Cassette::load(path) {
+            Ok(cassette) => Ok((vec![cassette], Vec::new())),
+            Err(err @ CassetteError::Io { .. }) => Err(err),
+            Err(err) => Ok((Vec::new(), vec![err])),
+        };
     }
     let (cassettes, errors) = cassette::load_dir(path)?;
     if cassettes.is_empty() && errors.is_empty() {

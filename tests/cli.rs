@@ -215,3 +215,50 @@ fn a_missing_cassette_directory_is_an_error_exit_2() {
         finished.stderr
     );
 }
+
+#[tokio::test]
+async fn a_malformed_cassette_named_directly_is_skipped_too_unless_strict() {
+    // Regression (review): a file given with `-c` stopped the start even without `--strict`.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    std::fs::write(dir.path().join("good.yaml"), &good).unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        good.replace("status: 204", "status: nope"),
+    )
+    .unwrap();
+    let server = IvsVcr::start(
+        &["replay", "--port", "0", "-c", "bad.yaml", "-c", "good.yaml"],
+        dir.path(),
+    );
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap();
+    let finished = server.stop();
+    assert!(
+        finished
+            .stdout
+            .contains("cassettes skipped at load:\n  - invalid cassette `bad.yaml`"),
+        "{}",
+        finished.stdout
+    );
+    let strict = run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--strict",
+            "-c",
+            "bad.yaml",
+            "-c",
+            "good.yaml",
+        ],
+        dir.path(),
+    );
+    assert_eq!(strict.status.code(), Some(2), "{strict:?}");
+    let only_bad = run(&["replay", "--port", "0", "-c", "bad.yaml"], dir.path());
+    assert_eq!(
+        only_bad.status.code(),
+        Some(2),
+        "nothing left to serve: {only_bad:?}"
+    );
+}
