@@ -1272,6 +1272,12 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 /// so without a bound a hostile client could grow the summary without end.
 const MAX_REASONS: usize = 100;
 
+/// How many operations the summary counts one by one (IVS has 46; the rest are made-up paths).
+const MAX_OPERATIONS: usize = 100;
+
+/// The operation under which requests past [`MAX_OPERATIONS`] or [`MAX_REASONS`] are counted.
+const OTHER_OPERATIONS: &str = "(other operations)";
+
 /// The reason that counts requests past [`MAX_REASONS`].
 const OTHER_REASONS: &str = "other reasons (too many distinct reasons to list)";
 
@@ -1295,16 +1301,17 @@ struct Reasons {
 
 impl Reasons {
     fn add(&mut self, operation: &str, reason: String) {
-        let reason = if self.index.len() >= MAX_REASONS
+        // Past the bound, everything new goes under one key, whose operation is fixed too:
+        // operation names come from request paths, and would otherwise grow the table.
+        let key = if self.index.len() >= MAX_REASONS
             && !self
                 .index
                 .contains_key(&(operation.to_owned(), reason.clone()))
         {
-            OTHER_REASONS.to_owned()
+            (OTHER_OPERATIONS.to_owned(), OTHER_REASONS.to_owned())
         } else {
-            reason
+            (operation.to_owned(), reason)
         };
-        let key = (operation.to_owned(), reason);
         let groups = &mut self.groups;
         let idx = *self
             .index
@@ -1323,6 +1330,14 @@ impl Reasons {
 
 impl Tally {
     fn op(&mut self, operation: &str) -> &mut RecordOperationSummary {
+        // Operation names come from request paths: past a bound, new ones are counted together.
+        let operation = if self.operations.len() >= MAX_OPERATIONS
+            && !self.operations.contains_key(operation)
+        {
+            OTHER_OPERATIONS
+        } else {
+            operation
+        };
         self.operations.entry(operation.to_owned()).or_default()
     }
 
