@@ -363,7 +363,7 @@ fn remove_stale_temp_files(dir: &std::path::Path) {
             }
         }
         Err(err) => {
-            tracing::warn!(side = "internal", "{}", error_chain(&err));
+            tracing::warn!(side = "internal", "{}", server::error_chain(&err));
         }
     }
 }
@@ -724,7 +724,7 @@ impl RecordState {
                 Ok(slot)
             }
             Err(err) => {
-                let message = error_chain(&err);
+                let message = server::error_chain(&err);
                 tracing::error!(side = "internal", operation, "{message}");
                 self.tally().refused(operation, message.clone());
                 Err(server::error_response(
@@ -875,7 +875,7 @@ impl RecordState {
                     side: &str,
                     error_type: &str,
                     err: &dyn std::error::Error| {
-            let message = error_chain(err);
+            let message = server::error_chain(err);
             tracing::warn!(side, peer = %exchange.peer, operation = %operation, elapsed_ms = exchange.started.elapsed().as_millis() as u64, "{message}");
             self.tally().not_recorded(operation, message.clone());
             server::error_response(status, error_type, &message)
@@ -1041,7 +1041,7 @@ impl RecordState {
                 self.tally().written.insert(slot.path.clone());
             }
             Ok(Err(err)) => {
-                let message = error_chain(&err);
+                let message = server::error_chain(&err);
                 tracing::error!(side = "internal", cassette = %slot.name, "{message}");
                 self.tally().write_errors.insert(slot.path.clone(), message);
             }
@@ -1255,16 +1255,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 /// How many distinct (operation, reason) pairs each list of the summary keeps; further reasons

@@ -59,15 +59,7 @@ pub enum ServeError {
 fn join_errors(errors: &[CassetteError]) -> String {
     errors
         .iter()
-        .map(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            text
-        })
+        .map(|e| server::error_chain(e))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -193,6 +193,17 @@ impl Running {
     }
 }
 
+/// An error and its sources in one line (`a: b: c`), for logs and summaries.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 /// A downstream request, read once.
 #[derive(Debug)]
 pub(crate) struct Downstream {
