@@ -603,8 +603,8 @@ impl Handler for RecordState {
             Err(response) => return response,
         };
         let response = downstream_response(&upstream);
-        if let Some(interaction) = self.capture(&exchange, &upstream) {
-            self.append(&exchange, interaction);
+        if let Some((interaction, fingerprint)) = self.capture(&exchange, &upstream) {
+            self.append(&exchange, interaction, fingerprint);
         }
         response
     }
@@ -923,7 +923,11 @@ impl RecordState {
 
     /// Stage `capture`: the interaction to write, cleaned, or `None` when this answer is not
     /// recorded (a 5xx without `record_server_errors`, or something the secret scan refuses).
-    fn capture(&self, exchange: &Exchange, upstream: &UpstreamResponse) -> Option<Interaction> {
+    fn capture(
+        &self,
+        exchange: &Exchange,
+        upstream: &UpstreamResponse,
+    ) -> Option<(Interaction, Fingerprint)> {
         let operation = &exchange.operation;
         let status = upstream.status.as_u16();
         let elapsed_ms = exchange.started.elapsed().as_secs_f64() * 1000.0;
@@ -983,18 +987,20 @@ impl RecordState {
             return None;
         }
         tracing::info!(peer = %exchange.peer, operation = %operation, status, region = %exchange.region, cassette = %exchange.slot.name, elapsed_ms, "recorded");
-        Some(interaction)
+        Some((interaction, fingerprint))
     }
 
     /// Stage `append`: adds the interaction to its cassette and writes the file in the background.
-    fn append(self: &Arc<Self>, exchange: &Exchange, interaction: Interaction) {
+    fn append(
+        self: &Arc<Self>,
+        exchange: &Exchange,
+        interaction: Interaction,
+        fingerprint: Fingerprint,
+    ) {
         let completed = self.clock.fetch_add(1, Ordering::SeqCst);
         let key = (
             exchange.operation.clone(),
-            normalize::fingerprint(&normalize::request(
-                &interaction.request,
-                &exchange.slot.lock().base.matching,
-            )),
+            fingerprint,
             serde_json::to_string(&interaction.response).unwrap_or_default(),
         );
         {
