@@ -75,16 +75,6 @@ fn operator() -> OperatorCredentials {
     }
 }
 
-fn operator_credentials() -> Credentials {
-    Credentials::new(
-        OPERATOR_KEY,
-        OPERATOR_SECRET,
-        Some(OPERATOR_TOKEN.into()),
-        None,
-        "tests",
-    )
-}
-
 fn auth_for(region: &str) -> String {
     format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/ivs/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000")
 }
@@ -271,7 +261,7 @@ async fn record_refuses_unsigned_and_malformed_authorization_before_any_connecti
     let dir = tempfile::tempdir().unwrap();
     let server = RecordServer::builder(dir.path())
         .upstream(fake.uri())
-        .credentials(operator_credentials())
+        .credentials(operator().provider())
         .start()
         .await
         .unwrap();
@@ -306,7 +296,7 @@ async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog()
     let dir = tempfile::tempdir().unwrap();
     let server = RecordServer::builder(dir.path())
         .upstream(fake.uri())
-        .credentials(operator_credentials())
+        .credentials(operator().provider())
         .start()
         .await
         .unwrap();
@@ -581,7 +571,7 @@ async fn record_refuses_to_append_to_a_broken_cassette_and_leaves_it_untouched()
     let before = std::fs::read(dir.path().join("duplicate.yaml")).unwrap();
     let server = RecordServer::builder(dir.path())
         .upstream(fake.uri())
-        .credentials(operator_credentials())
+        .credentials(operator().provider())
         .name("duplicate")
         .start()
         .await
@@ -635,7 +625,7 @@ async fn a_request_cannot_choose_the_upstream_host_even_without_a_region_templat
     // `--upstream` without `{region}`: the region goes nowhere in the URL, but is still checked.
     let server = RecordServer::builder(dir.path())
         .upstream(fake.uri())
-        .credentials(operator_credentials())
+        .credentials(operator().provider())
         .start()
         .await
         .unwrap();

@@ -30,13 +30,7 @@ fn operator() -> OperatorCredentials {
 fn recorder(dir: &Path, fake: &FakeIvs) -> RecordServerBuilder {
     RecordServer::builder(dir)
         .upstream(fake.uri())
-        .credentials(Credentials::new(
-            OPERATOR_KEY,
-            OPERATOR_SECRET,
-            Some(OPERATOR_TOKEN.into()),
-            None,
-            "tests",
-        ))
+        .credentials(operator().provider())
 }
 
 /// Sends one raw HTTP/1.1 request and returns status, `x-amzn-ErrorType` and body.
@@ -230,13 +224,7 @@ async fn region_injection_is_refused_before_any_connection() {
     let dir = tempfile::tempdir().unwrap();
     // The default AWS endpoint: a region that slipped through would choose the host.
     let server = RecordServer::builder(dir.path())
-        .credentials(Credentials::new(
-            OPERATOR_KEY,
-            OPERATOR_SECRET,
-            None,
-            None,
-            "tests",
-        ))
+        .credentials(operator().provider())
         .start()
         .await
         .unwrap();
@@ -298,13 +286,7 @@ async fn region_injection_is_refused_before_any_connection() {
     // A bad --region is refused at start.
     let err = RecordServer::builder(dir.path())
         .region("us-west-2.evil.example")
-        .credentials(Credentials::new(
-            OPERATOR_KEY,
-            OPERATOR_SECRET,
-            None,
-            None,
-            "tests",
-        ))
+        .credentials(operator().provider())
         .start()
         .await
         .unwrap_err();
@@ -554,13 +536,7 @@ async fn transport_failure_is_a_502_tagged_upstream_and_not_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let server = RecordServer::builder(dir.path())
         .upstream(url)
-        .credentials(Credentials::new(
-            OPERATOR_KEY,
-            OPERATOR_SECRET,
-            None,
-            None,
-            "tests",
-        ))
+        .credentials(operator().provider())
         .start()
         .await
         .unwrap();

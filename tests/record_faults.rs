@@ -37,13 +37,7 @@ fn recorder(dir: &Path, upstream: &str) -> RecordServerBuilder {
         .region("us-west-2")
         .connect_timeout(Duration::from_secs(20))
         .upstream_timeout(Duration::from_secs(20))
-        .credentials(Credentials::new(
-            OPERATOR_KEY,
-            OPERATOR_SECRET,
-            None,
-            None,
-            "tests",
-        ))
+        .credentials(operator().provider())
 }
 
 /// The `message` an AWS SDK shows for an error answer.

@@ -35,6 +35,20 @@ pub struct OperatorCredentials {
     pub session_token: Option<String>,
 }
 
+impl OperatorCredentials {
+    /// The same credentials as a provider, for `RecordServerBuilder::credentials`: what the
+    /// recorder signs with is then by construction what the fake checks.
+    pub fn provider(&self) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            self.access_key.clone(),
+            self.secret_key.clone(),
+            self.session_token.clone(),
+            None,
+            "tests",
+        )
+    }
+}
+
 /// Releases held requests in this order once `n` have arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct Hold {
