@@ -65,7 +65,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
@@ -77,6 +77,7 @@ use crate::ivs;
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 use crate::normalize::{self, Fingerprint};
 use crate::redact::{self, Finding};
+use crate::replay::Prepared;
 use crate::server::{self, Downstream, Handler, HttpResponse, ReadTimeouts, Running};
 use crate::sigv4::{self, SignError, Signer};
 use crate::upstream::{Endpoint, Timeouts, Upstream, UpstreamError, UpstreamResponse};
@@ -825,7 +826,9 @@ impl RecordState {
                         "replayed"
                     );
                     self.tally().op(operation).replayed += 1;
-                    return Some(replayed_response(recorded, &slot.name, interaction_idx));
+                    return Some(
+                        Prepared::new(recorded, &slot.name, interaction_idx).to_response(),
+                    );
                 }
                 Err(miss) if !slot.forward => {
                     let why = if self.options.mode == RecordMode::None {
@@ -1161,34 +1164,6 @@ fn downstream_response(upstream: &UpstreamResponse) -> HttpResponse {
     response
         .headers_mut()
         .insert(server::MATCH_HEADER, HeaderValue::from_static("forwarded"));
-    response
-}
-
-/// A recorded answer, as replay gives it.
-fn replayed_response(
-    recorded: &RecordedResponse,
-    cassette: &str,
-    interaction_idx: usize,
-) -> HttpResponse {
-    let mut response = Response::new(Full::new(recorded.body_bytes()));
-    *response.status_mut() =
-        StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = response.headers_mut();
-    for (name, value) in &recorded.headers {
-        // Invariant: `Cassette::load` validated every header; Content-Length is recomputed.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            if name != http::header::CONTENT_LENGTH {
-                headers.append(name, value);
-            }
-        }
-    }
-    headers.insert(server::MATCH_HEADER, HeaderValue::from_static("exact"));
-    if let Ok(value) = HeaderValue::from_str(&format!("{cassette}#{interaction_idx}")) {
-        headers.insert(server::SOURCE_HEADER, value);
-    }
     response
 }
 

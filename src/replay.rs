@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use crate::cassette::{self, Cassette, CassetteError, RecordedRequest};
+use crate::cassette::{self, Cassette, CassetteError, RecordedRequest, RecordedResponse};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 use crate::server::{self, Handler, HttpResponse, ReadTimeouts, Running};
 use crate::{ivs, normalize};
@@ -327,12 +327,53 @@ impl Drop for ReplayServer {
     }
 }
 
-/// A prepared answer: built once at start, cloned per request.
+/// A prepared answer: built once at start, cloned per request. Record's replayed answers are
+/// built the same way, so both servers answer a recorded interaction alike.
 #[derive(Debug)]
-struct Prepared {
+pub(crate) struct Prepared {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+}
+
+impl Prepared {
+    /// The answer of interaction `idx` of cassette `cassette`: recorded status, headers and body,
+    /// with `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`.
+    pub(crate) fn new(res: &RecordedResponse, cassette: &str, idx: usize) -> Prepared {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &res.headers {
+            // Invariant: `Cassette::load` validated every header name and value; a cassette
+            // built in code with a bad one loses that header rather than the whole answer.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                // Content-Length is recomputed from the body we send.
+                if name != http::header::CONTENT_LENGTH {
+                    headers.append(name, value);
+                }
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&format!("{cassette}#{idx}")) {
+            headers.insert(server::SOURCE_HEADER, value);
+        }
+        // Present from the start, so that the per-request copy never has to grow: an answer by
+        // operation only overwrites the value.
+        headers.insert(server::MATCH_HEADER, HeaderValue::from_static("exact"));
+        Prepared {
+            status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers,
+            body: res.body_bytes(),
+        }
+    }
+
+    /// The answer as a response, unchanged.
+    pub(crate) fn to_response(&self) -> HttpResponse {
+        let mut response = Response::new(Full::new(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
 }
 
 /// Everything a request handler needs, shared by all connections.
@@ -369,33 +410,7 @@ impl ReplayState {
                     .map(move |(i, it)| (c, i, it))
             })
             .map(|(cassette, idx, interaction)| {
-                let res = &interaction.response;
-                let mut headers = HeaderMap::new();
-                for (name, value) in &res.headers {
-                    // Invariant: `Cassette::load` validated every header name and value; a cassette
-                    // built in code with a bad one loses that header rather than the whole answer.
-                    if let (Ok(name), Ok(value)) = (
-                        HeaderName::from_bytes(name.as_bytes()),
-                        HeaderValue::from_str(value),
-                    ) {
-                        // Content-Length is recomputed from the body we send.
-                        if name != http::header::CONTENT_LENGTH {
-                            headers.append(name, value);
-                        }
-                    }
-                }
-                if let Ok(value) = HeaderValue::from_str(&format!("{}#{idx}", cassette.name)) {
-                    headers.insert(server::SOURCE_HEADER, value);
-                }
-                // Present from the start, so that the per-request copy never has to grow: an
-                // answer by operation only overwrites the value.
-                headers.insert(server::MATCH_HEADER, HeaderValue::from_static("exact"));
-                Prepared {
-                    status: StatusCode::from_u16(res.status)
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    headers,
-                    body: res.body_bytes(),
-                }
+                Prepared::new(&interaction.response, &cassette.name, idx)
             })
             .collect();
         ReplayState {
@@ -423,10 +438,9 @@ impl ReplayState {
         translation: Option<(&str, &str)>,
     ) -> HttpResponse {
         let prepared = &self.prepared[entry_idx];
-        let mut headers = prepared.headers.clone();
-        let mut body = prepared.body.clone();
+        let mut response = prepared.to_response();
         if let Some((home, region)) = translation {
-            for value in headers.values_mut() {
+            for value in response.headers_mut().values_mut() {
                 let translated = value
                     .to_str()
                     .ok()
@@ -436,17 +450,16 @@ impl ReplayState {
                     *value = translated;
                 }
             }
-            let text = String::from_utf8_lossy(&body);
+            let text = String::from_utf8_lossy(&prepared.body);
             if text.contains(home) {
-                body = Bytes::from(text.replace(home, region));
+                *response.body_mut() = Full::new(Bytes::from(text.replace(home, region)));
             }
         }
         if by_operation {
-            headers.insert(server::MATCH_HEADER, HeaderValue::from_static("operation"));
+            response
+                .headers_mut()
+                .insert(server::MATCH_HEADER, HeaderValue::from_static("operation"));
         }
-        let mut response = Response::new(Full::new(body));
-        *response.status_mut() = prepared.status;
-        *response.headers_mut() = headers;
         response
     }
 
