@@ -1107,15 +1107,11 @@ fn describe_interaction(entry: &Entry) -> String {
         normalize::decoded_path(&req.path)
     );
     if let Some(body) = &req.body {
-        let body = normalize::canonical_json(body);
-        match body.char_indices().nth(MAX_BODY) {
-            Some((cut, _)) => {
-                let _ = write!(text, " {}…", &body[..cut]);
-            }
-            None => {
-                let _ = write!(text, " {body}");
-            }
-        }
+        let _ = write!(
+            text,
+            " {}",
+            normalize::canonical_json_preview(body, MAX_BODY)
+        );
     }
     text
 }

@@ -339,19 +339,9 @@ fn describe(n: &Normalized) -> String {
     let _ = write!(out, " in {}", n.region);
     if let Some(body) = &n.body {
         out.push_str(" with body ");
-        out.push_str(&truncate(
-            &normalize::canonical_json(body),
-            BODY_PRINT_LIMIT,
-        ));
+        out.push_str(&normalize::canonical_json_preview(body, BODY_PRINT_LIMIT));
     }
     out
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
-    }
 }
 
 /// Every field where `got` differs from `recorded`, first difference first, each as
@@ -419,7 +409,7 @@ fn json_differences(path: &str, recorded: &Value, got: &Value, out: &mut Vec<Str
 }
 
 fn show(value: &Value) -> String {
-    truncate(&normalize::canonical_json(value), 120)
+    normalize::canonical_json_preview(value, 120)
 }
 
 fn quote(s: &str) -> String {

@@ -347,6 +347,15 @@ pub fn canonical_json(value: &Value) -> String {
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
+/// [`canonical_json`] cut after `max_chars` characters (marked `…`), for diagnostics.
+pub fn canonical_json_preview(value: &Value, max_chars: usize) -> String {
+    let text = canonical_json(value);
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
 fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     match value {
         Value::Object(map) => {
