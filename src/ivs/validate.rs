@@ -111,8 +111,11 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
                 return;
             };
             let n = s.chars().count() as u64;
+            let before = out.len();
             bounds(shown, n, min, max, "characters", out);
-            if !values.is_empty() && !values.contains(&s.as_str()) {
+            if out.len() > before {
+                // One problem per value: a pattern says nothing more about a value of the wrong length.
+            } else if !values.is_empty() && !values.contains(&s.as_str()) {
                 out.push(format!(
                     "{shown}: {s:?} is not one of {}",
                     values.join(", ")
