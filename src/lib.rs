@@ -85,6 +85,7 @@
 pub mod bundled;
 pub mod cassette;
 pub mod diff;
+mod emulator;
 pub mod ivs;
 mod matcher;
 pub mod normalize;
