@@ -84,8 +84,11 @@
 
 pub mod bundled;
 pub mod cassette;
+mod control;
 pub mod diff;
 mod emulator;
+#[doc(hidden)]
+pub mod fault;
 pub mod ivs;
 mod matcher;
 pub mod normalize;
