@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use ivs_vcr::{bundled, MatchLevel, RecordMode, RecordServer, ReplayServer};
+use ivs_vcr::__private::{bundled, normalize, AWS_ENDPOINT, DEFAULT_CASSETTE_NAME, DEFAULT_REGION};
+use ivs_vcr::{MatchLevel, RecordMode, RecordServer, ReplayServer};
 
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
 /// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them.
@@ -132,6 +133,29 @@ pub enum RecordModeArg {
     None,
 }
 
+/// Where `record` and `replay` listen: the arguments both share.
+///
+/// `--region` is not among them: record refuses a region that is not an AWS region name (it picks
+/// the upstream host), while replay only matches on it, so the two differ in parsing and default.
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// Port to listen on; 0 picks a free port (printed at start).
+    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
+    pub port: u16,
+
+    /// Address to listen on. Anything but loopback lets other machines use the server, and, for
+    /// record, send requests signed with your credentials.
+    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+}
+
+impl ListenArgs {
+    /// The address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+}
+
 /// Arguments of `record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
@@ -146,18 +170,12 @@ pub struct RecordArgs {
 
     /// Cassette name for requests without a /cassette/<name>/ prefix; written to DIR/<name>.yaml.
     /// `/` makes subdirectories.
-    #[arg(long, env = "IVS_VCR_NAME", default_value = ivs_vcr::DEFAULT_CASSETTE_NAME,
+    #[arg(long, env = "IVS_VCR_NAME", default_value = DEFAULT_CASSETTE_NAME,
           value_parser = parse_cassette_name)]
     pub name: String,
 
-    /// Port to listen on; 0 picks a free port (printed at start).
-    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
-    pub port: u16,
-
-    /// Address to listen on. Anything but loopback lets other machines send requests signed
-    /// with your credentials.
-    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
     #[arg(long, env = "IVS_VCR_REGION", value_parser = parse_region)]
@@ -196,7 +214,7 @@ pub struct RecordArgs {
 }
 
 fn parse_cassette_name(name: &str) -> Result<String, String> {
-    if ivs_vcr::is_valid_cassette_name(name) {
+    if ivs_vcr::__private::is_valid_cassette_name(name) {
         Ok(name.to_owned())
     } else {
         Err("use letters, digits, `-`, `_`, `.`, and `/` between names, without `..`".into())
@@ -223,7 +241,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_region(region: &str) -> Result<String, String> {
-    if ivs_vcr::normalize::is_valid_region(region) {
+    if normalize::is_valid_region(region) {
         Ok(region.to_owned())
     } else {
         Err("not an AWS region name (like `us-west-2`)".into())
@@ -240,7 +258,7 @@ impl RecordArgs {
         };
         let mut builder = RecordServer::builder(&self.cassettes)
             .name(&self.name)
-            .bind(SocketAddr::new(self.bind, self.port))
+            .bind(self.listen.addr())
             .mode(mode)
             .record_server_errors(self.record_server_errors)
             .scrub_account(self.scrub_account)
@@ -261,7 +279,7 @@ impl RecordArgs {
         println!(
             "recording to {} (record mode {mode}), forwarding to {}",
             server.cassette_path().display(),
-            self.upstream.as_deref().unwrap_or(ivs_vcr::AWS_ENDPOINT),
+            self.upstream.as_deref().unwrap_or(AWS_ENDPOINT),
         );
         println!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
@@ -305,16 +323,11 @@ pub struct ReplayArgs {
     #[arg(long, requires = "cassettes")]
     pub with_bundled: bool,
 
-    /// Port to listen on; 0 picks a free port (printed at start).
-    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
-    pub port: u16,
-
-    /// Address to listen on. Anything but loopback lets other machines use the server.
-    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
-    #[arg(long, env = "IVS_VCR_REGION", default_value = ivs_vcr::DEFAULT_REGION)]
+    #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION)]
     pub region: String,
 
     /// Match level [default: exact; operation when serving only the bundled set].
@@ -348,7 +361,7 @@ impl ReplayArgs {
     pub async fn run(self) -> anyhow::Result<Outcome> {
         let bundled_only = self.cassettes.is_empty();
         let mut builder = ReplayServer::builder()
-            .bind(SocketAddr::new(self.bind, self.port))
+            .bind(self.listen.addr())
             .default_region(self.region.clone())
             .strict_sequence(self.strict_sequence)
             .fail_on_unused(self.fail_on_unused)

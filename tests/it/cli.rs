@@ -1,9 +1,7 @@
 //! Black-box tests of the `ivs-vcr` command line: help, start-up, exit codes, bad cassettes.
 
-mod support;
-
-use support::bin::{run, IvsVcr};
-use support::{fixture, ivs_client};
+use crate::support::bin::{run, IvsVcr};
+use crate::support::{fixture, ivs_client};
 
 #[test]
 fn help_teaches_how_to_point_clients_at_ivs_vcr() {

@@ -1,18 +1,16 @@
 //! Black-box tests of bad input and hostile use, for replay and record: malformed requests, slow
 //! clients, broken cassettes, region injection, secrets in logs, and the bind address.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::bin::{command, run, IvsVcr};
+use crate::support::fake_ivs::{FakeIvs, OperatorCredentials};
+use crate::support::raw::{self, RawResponse};
+use crate::support::{fixture, ivs_client};
 use aws_credential_types::Credentials;
-use ivs_vcr::{Cassette, RecordServer, ReplayServer, ServeError};
-use support::bin::{command, run, IvsVcr};
-use support::fake_ivs::{FakeIvs, OperatorCredentials};
-use support::raw::{self, RawResponse};
-use support::{fixture, ivs_client};
+use ivs_vcr::{Cassette, RecordServer, ReplayError, ReplayServer};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -557,7 +555,7 @@ async fn broken_cassettes_are_refused_with_file_line_and_reason_and_the_rest_is_
         .start()
         .await
         .unwrap_err();
-    let ServeError::Cassettes(errors) = &err else {
+    let ReplayError::Cassettes(errors) = &err else {
         panic!("{err}")
     };
     assert_eq!(errors.len(), 6, "{err}");
@@ -711,7 +709,7 @@ async fn send_secrets(addr: SocketAddr) {
 #[track_caller]
 fn assert_no_secret(log: &str, answers: &[String]) {
     let mut secrets: Vec<&str> = vec![
-        support::SECRET_KEY,
+        crate::support::SECRET_KEY,
         DOWNSTREAM_TOKEN,
         DOWNSTREAM_SIGNATURE,
         METADATA,
@@ -741,8 +739,8 @@ async fn stream_keys(uri: &str) -> Vec<String> {
         .behavior_version(aws_sdk_ivs::config::BehaviorVersion::latest())
         .region(aws_sdk_ivs::config::Region::new("us-west-2"))
         .credentials_provider(Credentials::new(
-            support::ACCESS_KEY,
-            support::SECRET_KEY,
+            crate::support::ACCESS_KEY,
+            crate::support::SECRET_KEY,
             Some(DOWNSTREAM_TOKEN.into()),
             None,
             "tests",

@@ -1,19 +1,17 @@
 //! Record mode under upstream faults (refused, reset, slow, TLS, 5xx storms), failed writes and
 //! SIGKILL: what the downstream client gets, what reaches disk, and what the summary says.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::bin::{self, IvsVcr};
+use crate::support::fake_ivs::{FakeIvs, Hold, OperatorCredentials};
+use crate::support::faults::{self, Fault, FaultServer, FullListener};
+use crate::support::ivs_client;
+use crate::support::raw::{self, RawResponse};
 use aws_credential_types::Credentials;
 use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use ivs_vcr::{cassette, Cassette, RecordServer, RecordServerBuilder, RecordSummary};
-use support::bin::{self, IvsVcr};
-use support::fake_ivs::{FakeIvs, Hold, OperatorCredentials};
-use support::faults::{self, Fault, FaultServer, FullListener};
-use support::ivs_client;
-use support::raw::{self, RawResponse};
 
 const OPERATOR_KEY: &str = "AKIAOPERATOREXAMPLE1";
 const OPERATOR_SECRET: &str = "operatorFaultSecretEXAMPLEoperatorFaultSecret";

@@ -1,18 +1,16 @@
 //! Black-box tests of record mode: the library's RecordServer and the `ivs-vcr record` binary,
 //! against an in-process fake IVS that verifies every signature, and against moto_server.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::support::fake_ivs::{FakeIvs, Hold, OperatorCredentials, ACCOUNT};
+use crate::support::ivs_client;
 use aws_credential_types::Credentials;
 use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use ivs_vcr::{Cassette, RecordMode, RecordServer, RecordServerBuilder, ReplayServer};
-use support::fake_ivs::{FakeIvs, Hold, OperatorCredentials, ACCOUNT};
-use support::ivs_client;
 
 /// The operator's credentials: not the downstream client's, and with a session token.
 const OPERATOR_KEY: &str = "ASIAOPERATOREXAMPLE1";

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ivs_vcr::normalize::operation_name;
+use ivs_vcr::__private::normalize::operation_name;
 use ivs_vcr::Cassette;
 use serde_json::Value;
 

@@ -1,0 +1,196 @@
+//! Amazon Resource Names: the one place that takes them apart.
+//!
+//! `arn:<partition>:<service>:<region>:<account>:<resource type>/<resource id>`. Three parts of
+//! ivs-vcr look inside ARNs: `redact` replaces the account ([`scrub_account`], also inside
+//! percent-encoded `/tags/` paths), `diff` masks the account and resource id of every ARN in a
+//! string ([`mask_all`]), and region-portable replay answers with another region (replay translates
+//! region names textually, since they also appear outside ARNs; [`with_region`] is the ARN-level
+//! form). Everything here is pure.
+
+use std::borrow::Cow;
+
+/// The account every ARN carries after `scrub_account`.
+pub const ACCOUNT_PLACEHOLDER: &str = "000000000000";
+
+/// An ARN, borrowed from the text it was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    /// `aws`, `aws-cn`, `aws-us-gov`, …
+    pub partition: &'a str,
+    /// `ivs`, `iam`, `s3`, …
+    pub service: &'a str,
+    /// Empty for global resources.
+    pub region: &'a str,
+    /// The 12-digit account; empty for some services.
+    pub account: &'a str,
+    /// What comes before the first `/` or `:` of the resource (`channel`), or the whole
+    /// resource when there is no separator.
+    pub resource_type: &'a str,
+    /// What comes after it (`abcdEFGH1234`); empty when there is no separator.
+    pub resource_id: &'a str,
+}
+
+/// Parses a whole string as an ARN written with `:`.
+pub fn parse(text: &str) -> Option<Arn<'_>> {
+    let mut parts = text.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let (partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let (resource_type, resource_id) = match resource.find(['/', ':']) {
+        Some(idx) => (&resource[..idx], &resource[idx + 1..]),
+        None => (resource, ""),
+    };
+    Some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource_type,
+        resource_id,
+    })
+}
+
+/// `arn` with its region replaced, when it is an ARN; everything else stays as written.
+pub fn with_region(arn: &str, region: &str) -> Option<String> {
+    let parsed = parse(arn)?;
+    // `arn:` + partition + `:` + service + `:` is where the region starts.
+    let start = 4 + parsed.partition.len() + 1 + parsed.service.len() + 1;
+    let end = start + parsed.region.len();
+    Some(format!("{}{region}{}", &arn[..start], &arn[end..]))
+}
+
+/// Replaces the account of every ARN in `text` with [`ACCOUNT_PLACEHOLDER`]. ARNs may be written
+/// with `:` or with `%3A` (a percent-encoded `/tags/` path).
+pub fn scrub_account(text: &str) -> Cow<'_, str> {
+    if !text.contains("arn") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find("arn") {
+        let start = from + found;
+        from = start + 3;
+        let preceded_by_word = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        if preceded_by_word {
+            continue;
+        }
+        if let Some(account) = account_span(text, start + 3) {
+            out.push_str(&text[copied..account.0]);
+            out.push_str(ACCOUNT_PLACEHOLDER);
+            copied = account.1;
+            from = account.1;
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// The byte range of the account of an ARN whose `arn` ends at `at`, if it is one.
+fn account_span(text: &str, at: usize) -> Option<(usize, usize)> {
+    let rest = &text[at..];
+    let sep = ["%3A", "%3a", ":"]
+        .into_iter()
+        .find(|s| rest.starts_with(s))?;
+    let mut pos = at + sep.len();
+    // partition, service, region: each up to the next separator, made of `[a-z0-9-]`.
+    for field_idx in 0..3 {
+        let field_len = text[pos..]
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            .count();
+        let field = &text[pos..pos + field_len];
+        if (field_idx == 0 && !field.starts_with("aws")) || (field_idx == 1 && field.is_empty()) {
+            return None;
+        }
+        pos += field_len;
+        pos += text[pos..].starts_with(sep).then_some(sep.len())?;
+    }
+    let account = text.get(pos..pos + 12)?;
+    let ends = text[pos + 12..].starts_with(sep);
+    (account.bytes().all(|b| b.is_ascii_digit()) && ends).then_some((pos, pos + 12))
+}
+
+/// Masks every ARN in `text` with [`mask`]; an ARN ends at whitespace or punctuation that cannot
+/// be part of it.
+pub fn mask_all(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("arn:aws") {
+        let at_word_start = rest[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if !at_word_start {
+            out.push_str("arn");
+            rest = &tail[3..];
+            continue;
+        }
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "\"'`,;()[]{}<>".contains(c))
+            .unwrap_or(tail.len());
+        out.push_str(&mask(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `arn:aws:ivs:us-west-2:123456789012:channel/abcd` → `arn:aws:ivs:us-west-2:*:channel/*`: the
+/// partition, service, region and resource type stay, as they are part of the API.
+pub fn mask(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return arn.to_owned();
+    };
+    let account = if account.is_empty() { "" } else { "*" };
+    let resource = match resource.find(['/', ':']) {
+        Some(idx) => format!("{}*", &resource[..=idx]),
+        None => "*".to_owned(),
+    };
+    format!("{prefix}:{partition}:{service}:{region}:{account}:{resource}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_re_regions() {
+        let arn = parse("arn:aws:ivs:us-west-2:123456789012:channel/abcd").unwrap();
+        assert_eq!(
+            (arn.partition, arn.service, arn.region, arn.account),
+            ("aws", "ivs", "us-west-2", "123456789012")
+        );
+        assert_eq!((arn.resource_type, arn.resource_id), ("channel", "abcd"));
+        assert_eq!(
+            with_region(
+                "arn:aws:ivs:us-west-2:123456789012:channel/abcd",
+                "eu-west-1"
+            )
+            .as_deref(),
+            Some("arn:aws:ivs:eu-west-1:123456789012:channel/abcd")
+        );
+        assert_eq!(
+            with_region("arn:aws:iam::123456789012:role/x", "us-east-1").as_deref(),
+            Some("arn:aws:iam:us-east-1:123456789012:role/x")
+        );
+        assert_eq!(parse("not an arn"), None);
+        assert_eq!(with_region("arn:aws:ivs", "x"), None);
+    }
+}
