@@ -13,6 +13,34 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ivs_vcr::__private::{bundled, normalize, AWS_ENDPOINT, DEFAULT_CASSETTE_NAME, DEFAULT_REGION};
 use ivs_vcr::{MatchLevel, RecordMode, RecordServer, ReplayServer};
 
+/// Prints a line on stdout, returning the error println! would panic with. A closed pipe
+/// (`ivs-vcr diff A B | head -1`) is one; `main` ends quietly on it (see [`is_closed_pipe`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        print_line(format_args!($($arg)*))
+    };
+}
+
+fn print_line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// True when `err` comes from writing to a pipe whose reader has gone. Like ripgrep, ivs-vcr
+/// then stops quietly with status 0: the reader took all it wanted.
+pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
 /// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them.
 const NOISY_TARGETS: &[&str] = &[
@@ -51,14 +79,21 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests.
+/// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests
 ///
 /// Point any AWS client at ivs-vcr instead of ivs.<region>.amazonaws.com:
 ///   aws ivs list-channels --endpoint-url http://127.0.0.1:7474
 ///   boto3.client("ivs", endpoint_url="http://127.0.0.1:7474")
 ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474   (every SDK and the CLI)
 #[derive(Debug, Parser)]
-#[command(name = "ivs-vcr", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "ivs-vcr",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    verbatim_doc_comment
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -77,7 +112,7 @@ pub enum Command {
     /// Exit status: 0 when every request matched, 1 when some did not (or, with
     /// --fail-on-unused, when an interaction was never used), 2 on error.
     Replay(ReplayArgs),
-    /// Forward IVS requests to AWS, re-signed with your credentials, and write them as cassettes.
+    /// Forward IVS requests to AWS, re-signed with your credentials, and write them as cassettes
     ///
     /// A reverse proxy: point clients at it as for replay. Each request goes to
     /// https://ivs.<region>.amazonaws.com, the region taken from the client's SigV4 credential
@@ -96,8 +131,9 @@ pub enum Command {
     ///
     /// Stop with Ctrl-C or SIGTERM to write the cassettes and get a summary per operation.
     /// Exit status: 0 when everything was recorded or replayed, 1 when something was not, 2 on error.
+    #[command(verbatim_doc_comment)]
     Record(RecordArgs),
-    /// Report API drift between two cassette sets: how the shape of IVS's answers changed.
+    /// Report API drift between two cassette sets: how the shape of IVS's answers changed
     ///
     /// OLD and NEW are cassette files or directories (read recursively), typically the committed
     /// cassettes and a fresh re-recording of the same tests. Interactions pair by operation and
@@ -117,6 +153,7 @@ pub enum Command {
     ///
     /// Exit status: 0 when there is no drift, 1 when there is (with --fail-on breaking, only
     /// when some of it is breaking), 2 on error (a missing path, a cassette that does not load).
+    #[command(verbatim_doc_comment)]
     Diff(DiffArgs),
 }
 
@@ -275,19 +312,19 @@ impl RecordArgs {
             .await
             .context("cannot start the record server")?;
         let stop = stop_signal()?;
-        println!("ivs-vcr record listening on {}", server.uri());
-        println!(
+        out!("ivs-vcr record listening on {}", server.uri())?;
+        out!(
             "recording to {} (record mode {mode}), forwarding to {}",
             server.cassette_path().display(),
             self.upstream.as_deref().unwrap_or(AWS_ENDPOINT),
-        );
-        println!(
+        )?;
+        out!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()
-        );
+        )?;
         stop.await;
         let summary = server.shutdown().await;
-        println!("{summary}");
+        out!("{summary}")?;
         Ok(if summary.is_clean() {
             Outcome::Clean
         } else {
@@ -395,8 +432,8 @@ impl ReplayArgs {
                 .join(", ")
         };
         let stop = stop_signal()?;
-        println!("ivs-vcr replay listening on {}", server.uri());
-        println!(
+        out!("ivs-vcr replay listening on {}", server.uri())?;
+        out!(
             "serving {} interaction(s) from {} cassette(s) ({source}), match level {}",
             server.n_interactions(),
             server.cassette_names().len(),
@@ -405,14 +442,14 @@ impl ReplayArgs {
             } else {
                 "operation"
             },
-        );
-        println!(
+        )?;
+        out!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()
-        );
+        )?;
         stop.await;
         let summary = server.shutdown().await;
-        println!("{summary}");
+        out!("{summary}")?;
         Ok(if summary.is_clean(self.fail_on_unused) {
             Outcome::Clean
         } else {
@@ -513,6 +550,7 @@ impl DiffArgs {
         std::io::stdout()
             .lock()
             .write_all(text.as_bytes())
+            .and_then(|()| std::io::stdout().flush())
             .context("cannot write the report")?;
         let fail_on = match self.fail_on {
             FailOnArg::Any => FailOn::Any,

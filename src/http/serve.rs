@@ -130,7 +130,7 @@ pub(crate) async fn serve<H: Handler>(
         .await
         .is_err()
     {
-        tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+        tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
     }
 }
 
@@ -166,7 +166,7 @@ impl Running {
             .and_then(|()| TcpListener::from_std(listener))
             .map_err(|e| (addr, e))?;
         if !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "listening beyond loopback: {exposure}");
+            tracing::warn!(side = %Side::Internal, %addr, "listening beyond loopback: {exposure}");
         }
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, handler, async {

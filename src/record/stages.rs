@@ -305,6 +305,7 @@ impl RecordState {
                     let interaction_idx = index.entries[hit.entry_idx].interaction_idx;
                     let recorded = &cassette.interactions[interaction_idx].response;
                     tracing::debug!(
+                        side = %Side::Downstream,
                         operation = %operation,
                         cassette = %slot.name,
                         status = recorded.status,

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crate::answer::Prepared;
 use crate::cassette::{self, Cassette, CassetteError};
-use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running};
+use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
 use summary::Unmatched;
@@ -189,7 +189,7 @@ impl ReplayServerBuilder {
                 return Err(ReplayError::Cassettes(load_errors));
             }
             for err in &load_errors {
-                tracing::error!(error = %join_errors(std::slice::from_ref(err)), "skipping cassette");
+                tracing::error!(side = %Side::Internal, error = %join_errors(std::slice::from_ref(err)), "skipping cassette");
             }
         }
         let mut names: Vec<&str> = cassettes.iter().map(|c| c.name.as_str()).collect();

@@ -6,11 +6,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::bin::{command, run, IvsVcr};
-use crate::support::fake_ivs::{FakeIvs, OperatorCredentials};
+use crate::support::fake_ivs::FakeIvs;
 use crate::support::raw::{self, RawResponse};
-use crate::support::{fixture, ivs_client};
+use crate::support::{
+    fixture, ivs_client, operator, recorder, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN,
+};
 use aws_credential_types::Credentials;
-use ivs_vcr::{Cassette, RecordServer, ReplayError, ReplayServer};
+use ivs_vcr::{Cassette, ReplayError, ReplayServer};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -18,10 +20,6 @@ use tokio::net::TcpStream;
 const BOUND: Duration = Duration::from_secs(10);
 
 const ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
-
-const OPERATOR_KEY: &str = "ASIAOPERATORHARDEN01";
-const OPERATOR_SECRET: &str = "operatorSecretHARDENINGoperatorSecretKey0";
-const OPERATOR_TOKEN: &str = "FQoGZXIvYXdzHARDENINGOPERATORTOKEN//+==";
 
 async fn replay_flow() -> ReplayServer {
     ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await
@@ -63,14 +61,6 @@ fn assert_aws_error(res: &RawResponse, status: u16, error_type: &str, message: &
         got.1,
         got.2
     );
-}
-
-fn operator() -> OperatorCredentials {
-    OperatorCredentials {
-        access_key: OPERATOR_KEY.into(),
-        secret_key: OPERATOR_SECRET.into(),
-        session_token: Some(OPERATOR_TOKEN.into()),
-    }
 }
 
 fn auth_for(region: &str) -> String {
@@ -257,12 +247,7 @@ async fn replay_answers_requests_without_a_valid_signature() {
 async fn record_refuses_unsigned_and_malformed_authorization_before_any_connection() {
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
-        .start()
-        .await
-        .unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
     let no_region = "refusing to forward an unsigned request: it names no region; sign it, or start ivs-vcr record with --region";
     for (authorization, error_type, message) in [
         ("", "IvsVcrMissingRegionException", no_region.to_owned()),
@@ -292,12 +277,7 @@ async fn record_refuses_unsigned_and_malformed_authorization_before_any_connecti
 async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog() {
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
-        .start()
-        .await
-        .unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
     let signed = format!("Authorization: {}\r\n", auth_for("us-west-2"));
     let res = raw::exchange(
         server.addr(),
@@ -567,9 +547,7 @@ async fn record_refuses_to_append_to_a_broken_cassette_and_leaves_it_untouched()
     let fake = FakeIvs::start(operator()).await;
     let dir = broken_cassette_dir();
     let before = std::fs::read(dir.path().join("duplicate.yaml")).unwrap();
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
+    let server = recorder(dir.path(), &fake.uri())
         .name("duplicate")
         .start()
         .await
@@ -621,12 +599,7 @@ async fn a_request_cannot_choose_the_upstream_host_even_without_a_region_templat
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
     // `--upstream` without `{region}`: the region goes nowhere in the URL, but is still checked.
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
-        .start()
-        .await
-        .unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
     for region in [
         "us-west-2.evil.example",
         "us-west-2/../x",

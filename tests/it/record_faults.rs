@@ -5,37 +5,24 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::support::bin::{self, IvsVcr};
-use crate::support::fake_ivs::{FakeIvs, Hold, OperatorCredentials};
+use crate::support::fake_ivs::{FakeIvs, Hold};
 use crate::support::faults::{self, Fault, FaultServer, FullListener};
-use crate::support::ivs_client;
 use crate::support::raw::{self, RawResponse};
+use crate::support::{ivs_client, operator, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN};
 use aws_credential_types::Credentials;
 use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use ivs_vcr::{cassette, Cassette, RecordServer, RecordServerBuilder, RecordSummary};
 
-const OPERATOR_KEY: &str = "AKIAOPERATOREXAMPLE1";
-const OPERATOR_SECRET: &str = "operatorFaultSecretEXAMPLEoperatorFaultSecret";
-
 /// A timeout short enough to keep the tests fast, long enough for loopback.
 const SHORT: Duration = Duration::from_millis(300);
-
-fn operator() -> OperatorCredentials {
-    OperatorCredentials {
-        access_key: OPERATOR_KEY.into(),
-        secret_key: OPERATOR_SECRET.into(),
-        session_token: None,
-    }
-}
 
 /// A recorder forwarding to `upstream`, with unsigned requests taken as `us-west-2` and timeouts
 /// that only the timeout tests shorten.
 fn recorder(dir: &Path, upstream: &str) -> RecordServerBuilder {
-    RecordServer::builder(dir)
-        .upstream(upstream)
+    crate::support::recorder(dir, upstream)
         .region("us-west-2")
         .connect_timeout(Duration::from_secs(20))
         .upstream_timeout(Duration::from_secs(20))
-        .credentials(operator().provider())
 }
 
 /// The `message` an AWS SDK shows for an error answer.
@@ -459,7 +446,7 @@ fn record_command(fake: &FakeIvs, dir: &Path) -> std::process::Command {
         .arg(dir)
         .env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
         .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
-        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
         .env_remove("AWS_PROFILE")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", dir.join("no-config"))
