@@ -310,9 +310,7 @@ impl RecordServerBuilder {
                 default_name: self.name,
                 region: self.listen.region.clone(),
                 endpoint,
-                mode: self.options.mode,
-                record_server_errors: self.options.record_server_errors,
-                scrub_account: self.options.scrub_account,
+                record: self.options,
                 read_timeouts: self.listen.read_timeouts,
             },
             upstream,
@@ -430,9 +428,7 @@ struct Options {
     default_name: String,
     region: Option<String>,
     endpoint: Endpoint,
-    mode: RecordMode,
-    record_server_errors: bool,
-    scrub_account: bool,
+    record: RecordOptions,
     read_timeouts: ReadTimeouts,
 }
 

@@ -55,7 +55,7 @@ impl RecordState {
         } else {
             None
         };
-        let mode = self.options.mode;
+        let mode = self.options.record.mode;
         let replays = matches!(
             mode,
             RecordMode::Once | RecordMode::NewEpisodes | RecordMode::None
@@ -97,7 +97,7 @@ impl RecordState {
                 },
             ),
         };
-        if self.options.scrub_account && !base.matching.scrub_account {
+        if self.options.record.scrub_account && !base.matching.scrub_account {
             base.matching.scrub_account = true;
             for interaction in &mut base.interactions {
                 redact::request(&mut interaction.request, true);

@@ -317,7 +317,7 @@ impl RecordState {
                     );
                 }
                 Err(miss) if !slot.forward => {
-                    let why = if self.options.mode == RecordMode::None {
+                    let why = if self.options.record.mode == RecordMode::None {
                         "record mode `none` never forwards"
                     } else {
                         "record mode `once` forwards nothing once the cassette exists; use --record-mode new-episodes to add to it"
@@ -394,7 +394,7 @@ impl RecordState {
         let operation = &ctx.operation;
         let status = upstream.status.as_u16();
         let elapsed_ms = ctx.started.elapsed().as_secs_f64() * 1000.0;
-        if upstream.status.is_server_error() && !self.options.record_server_errors {
+        if upstream.status.is_server_error() && !self.options.record.record_server_errors {
             tracing::warn!(side = %Side::Upstream, operation = %operation, status, elapsed_ms, "not recorded: upstream server error");
             self.tally().not_recorded(
                 operation,

@@ -60,9 +60,13 @@ impl ReplayState {
             body_timeout: self.read_timeouts.body,
         };
         let downstream = read_request(req, options).await?;
-        let operation =
-            normalize::operation_name(&downstream.request.method, &downstream.request.path);
-        tracing::Span::current().record("operation", operation.as_str());
+        // The operation is worked out only for a span that is on: the hot path skips it otherwise.
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            let request = &downstream.request;
+            let operation = normalize::operation_name(&request.method, &request.path);
+            span.record("operation", operation.as_str());
+        }
         let cassette_idx = match downstream.cassette.as_deref() {
             None => None,
             Some(name) => match self.index.cassette_idx(name) {
