@@ -27,7 +27,7 @@ pub use error::error_response;
 pub(crate) use error::{error_chain, route_error_response};
 pub(crate) use request::{read_request, Downstream, ReadOptions};
 pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
-pub(crate) use serve::{Handler, ListenOptions, ReadTimeouts, Running};
+pub(crate) use serve::{DropConnection, Handler, ListenOptions, ReadTimeouts, Running};
 pub(crate) use span::{request_span, Side};
 
 /// The response header that says how ivs-vcr answered: `exact`, `operation` or `none`.

@@ -4,6 +4,7 @@
 mod bundled;
 mod cli;
 mod diff;
+mod emulator;
 mod hardening;
 mod properties;
 mod record;
