@@ -264,6 +264,12 @@ pub struct RecordArgs {
     #[arg(long, value_name = "DURATION", env = "IVS_VCR_UPSTREAM_TIMEOUT", default_value = "60s",
           value_parser = parse_duration)]
     pub upstream_timeout: Duration,
+
+    /// Inject a fault before forwarding (repeatable), as key=value pairs, e.g.
+    /// `operation=CreateChannel,error=ThrottlingException,times=1`. An injected fault is never
+    /// recorded. Rules can also be added while serving: POST /_ivs-vcr/faults.
+    #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
+    pub faults: Vec<FaultRule>,
 }
 
 fn parse_cassette_name(name: &str) -> Result<String, String> {
@@ -322,6 +328,9 @@ impl RecordArgs {
         }
         if let Some(upstream) = &self.upstream {
             builder = builder.upstream(upstream);
+        }
+        for rule in &self.faults {
+            builder = builder.fault(rule.clone());
         }
         let server = builder
             .start()

@@ -20,10 +20,9 @@ use super::{region, OnMiss, ReplayState};
 use crate::cassette::RecordedRequest;
 use crate::control;
 use crate::emulator::Answer;
-use crate::fault::FaultOutcome;
 use crate::http::{
-    error_response, read_request, route_error_response, DropConnection, Handler, HttpResponse,
-    ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
+    error_response, inject, json_response, read_request, route_error_response, Handler,
+    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
 };
 use crate::matcher::{Fallback, Hit, Miss};
 use crate::{ivs, normalize};
@@ -130,34 +129,13 @@ impl ReplayState {
         json_response(status, &body, None, "control")
     }
 
-    /// Stage `faults`: an injected fault for this request, if a rule fires. A delay alone lets
-    /// the request go on; an answer or a dropped connection ends it here.
+    /// Stage `faults`: an injected fault for this request, if a rule fires (see `http::inject`).
     async fn inject(&self, ctx: &ReplayCtx) -> Option<HttpResponse> {
         if self.faults.is_empty() {
             return None;
         }
         let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
-        let action = self.faults.check(&operation)?;
-        if let Some(delay) = action.delay {
-            tokio::time::sleep(delay).await;
-        }
-        match action.outcome {
-            FaultOutcome::Continue => None,
-            FaultOutcome::Respond(fault) => {
-                tracing::debug!(side = %Side::Internal, rule = fault.rule_id, "injected error");
-                let (status, headers, body) = fault.to_parts();
-                let mut response = Response::new(Full::new(body));
-                *response.status_mut() = status;
-                *response.headers_mut() = headers;
-                Some(response)
-            }
-            FaultOutcome::Drop(connection) => {
-                tracing::debug!(side = %Side::Internal, ?connection, "injected connection drop");
-                let mut response = Response::new(Full::new(Bytes::new()));
-                response.extensions_mut().insert(DropConnection(connection));
-                Some(response)
-            }
-        }
+        inject(&self.faults, &operation).await
     }
 
     /// Stage `emulate`: the emulator answers, as IVS would.
@@ -276,29 +254,6 @@ impl ReplayState {
             );
         response
     }
-}
-
-/// A JSON answer with the headers SDKs expect: `Content-Type`, a request id, and
-/// `x-amzn-ErrorType` for errors.
-fn json_response(
-    status: u16,
-    body: &serde_json::Value,
-    error: Option<&str>,
-    matched: &'static str,
-) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
-        headers.insert("x-amzn-ErrorType", error);
-    }
-    headers.insert(MATCH_HEADER, HeaderValue::from_static(matched));
-    response
 }
 
 /// The HTTP form of an emulator answer (`x-ivs-vcr-match: emulated`); a 204 has no body.

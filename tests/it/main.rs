@@ -5,6 +5,7 @@ mod bundled;
 mod cli;
 mod diff;
 mod emulator;
+mod faults;
 mod hardening;
 mod properties;
 mod record;
