@@ -110,6 +110,8 @@ mod record;
 mod redact;
 mod replay;
 mod upstream;
+#[doc(hidden)]
+pub mod verify;
 
 pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse};
 pub use http::{MATCH_HEADER, SOURCE_HEADER};

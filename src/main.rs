@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             cli::Command::Replay(args) => args.run().await,
             cli::Command::Record(args) => args.run().await,
             cli::Command::Diff(args) => args.run(),
+            cli::Command::Verify(args) => args.run().await,
         }
     });
     match result {
