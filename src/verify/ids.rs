@@ -48,14 +48,16 @@ impl IdMap {
 
     fn walk(&mut self, member: Option<&str>, recorded: &Value, target: &Value) {
         match (recorded, target) {
-            (Value::String(r), Value::String(t)) if r != t => {
-                if member.is_some_and(is_id_member) || (looks_like_id(r) && looks_like_id(t)) {
-                    // First learned wins: a later answer must not re-point an id already in use.
-                    self.to_target.entry(r.clone()).or_insert_with(|| t.clone());
-                    self.to_recorded
-                        .entry(t.clone())
-                        .or_insert_with(|| r.clone());
-                }
+            // First learned wins: a later answer must not re-point an id already in use.
+            (Value::String(r), Value::String(t))
+                if r != t
+                    && (member.is_some_and(is_id_member)
+                        || (looks_like_id(r) && looks_like_id(t))) =>
+            {
+                self.to_target.entry(r.clone()).or_insert_with(|| t.clone());
+                self.to_recorded
+                    .entry(t.clone())
+                    .or_insert_with(|| r.clone());
             }
             (Value::Object(r), Value::Object(t)) => {
                 for (name, rv) in r {
