@@ -296,10 +296,21 @@ pub struct ListenArgs {
     #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
     pub port: u16,
 
-    /// Address to listen on. Anything but loopback lets other machines use the server, and, for
-    /// record, send requests signed with your credentials.
-    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
+    /// Address to listen on (an IP address, or `localhost`). Anything but loopback lets other
+    /// machines use the server, and, for record, send requests signed with your credentials.
+    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
     pub bind: IpAddr,
+}
+
+/// An IP address, or `localhost` for the IPv4 loopback address (SDK endpoints say
+/// `http://localhost:7474`, and IPv4 loopback is what they reach first).
+fn parse_bind(text: &str) -> Result<IpAddr, String> {
+    if text.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    text.parse().map_err(|_| {
+        format!("`{text}` is not an IP address or `localhost` (like 127.0.0.1, ::1 or 0.0.0.0)")
+    })
 }
 
 impl ListenArgs {
@@ -509,7 +520,7 @@ pub struct ReplayArgs {
     pub listen: ListenArgs,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
-    #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION)]
+    #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
 
     /// Match level [default: exact; operation when serving only the bundled set].
@@ -764,6 +775,14 @@ fn stdout_wants_color() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bind_takes_addresses_and_localhost() {
+        assert_eq!(parse_bind("localhost"), Ok(IpAddr::from([127, 0, 0, 1])));
+        assert_eq!(parse_bind("::1"), Ok("::1".parse().unwrap()));
+        assert_eq!(parse_bind("0.0.0.0"), Ok(IpAddr::from([0, 0, 0, 0])));
+        assert!(parse_bind("example.com").unwrap_err().contains("not an IP address or `localhost`"));
+    }
 
     #[test]
     fn durations() {
