@@ -400,49 +400,64 @@ fn write_members<'a>(
     out.write_all(b"}")
 }
 
-/// Removes the value at a dotted path (`tags.run-id`, `viewerSessions.*.viewerId`); `*` stands for
-/// every element of a list or every member of an object. A path that is not there is no error.
-pub fn remove_path(value: &mut Value, path: &str) {
-    let segments: Vec<&str> = path.split('.').collect();
-    remove_segments(value, &segments);
+/// Calls `f` on every value a dotted path reaches (`tags.run-id`, `viewerSessions.*.viewerId`).
+/// `*` stands for every element of a list or every member of an object, a number for one element
+/// of a list, any other segment for one member of an object. A path that is not there reaches
+/// nothing. Shared by `ignore_body_paths` ([`remove_path`]) and the secret members
+/// ([`redact::redact_secrets`]).
+pub fn for_each_at(value: &mut Value, path: &str, mut f: impl FnMut(&mut Value)) {
+    visit(value, path.split('.'), &mut f);
 }
 
-fn remove_segments(value: &mut Value, segments: &[&str]) {
-    let Some((first, rest)) = segments.split_first() else {
-        return;
+fn visit<'a>(
+    value: &mut Value,
+    mut segments: impl Iterator<Item = &'a str> + Clone,
+    f: &mut impl FnMut(&mut Value),
+) {
+    let Some(first) = segments.next() else {
+        return f(value);
     };
-    match value {
-        Value::Object(map) if rest.is_empty() => {
-            if *first == "*" {
-                map.clear();
-            } else {
-                map.remove(*first);
+    match (value, first) {
+        (Value::Object(map), "*") => map.values_mut().for_each(|v| visit(v, segments.clone(), f)),
+        (Value::Array(items), "*") => items.iter_mut().for_each(|v| visit(v, segments.clone(), f)),
+        (Value::Object(map), key) => {
+            if let Some(v) = map.get_mut(key) {
+                visit(v, segments, f);
             }
         }
-        Value::Object(map) => {
-            if *first == "*" {
-                map.values_mut().for_each(|v| remove_segments(v, rest));
-            } else if let Some(v) = map.get_mut(*first) {
-                remove_segments(v, rest);
-            }
-        }
-        Value::Array(items) if *first == "*" => {
-            if rest.is_empty() {
-                items.clear();
-            } else {
-                items.iter_mut().for_each(|v| remove_segments(v, rest));
-            }
-        }
-        Value::Array(items) => {
-            if let Ok(idx) = first.parse::<usize>() {
-                if rest.is_empty() && idx < items.len() {
-                    items[idx] = Value::Null;
-                } else if let Some(v) = items.get_mut(idx) {
-                    remove_segments(v, rest);
-                }
+        (Value::Array(items), index) => {
+            if let Some(v) = index.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                visit(v, segments, f);
             }
         }
         _ => {}
+    }
+}
+
+/// Removes the value at a dotted path (see [`for_each_at`]): a member leaves its object, `*`
+/// empties the object or list, and a list element becomes `null` so later indices keep their
+/// meaning. A path that is not there is no error.
+pub fn remove_path(value: &mut Value, path: &str) {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, path),
+    };
+    let remove = |parent: &mut Value| match parent {
+        Value::Object(map) if last == "*" => map.clear(),
+        Value::Object(map) => {
+            map.remove(last);
+        }
+        Value::Array(items) if last == "*" => items.clear(),
+        Value::Array(items) => {
+            if let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                *item = Value::Null;
+            }
+        }
+        _ => {}
+    };
+    match parent {
+        Some(parent) => for_each_at(value, parent, remove),
+        None => remove(value),
     }
 }
 
@@ -664,24 +679,88 @@ mod tests {
     }
 
     #[test]
+    fn body_paths_reach_members_elements_and_wildcards() {
+        // (body, path, the values reached, in order)
+        let cases: &[(Value, &str, &[Value])] = &[
+            (json!({"name": "x", "a": 1}), "name", &[json!("x")]),
+            (
+                json!({"tags": {"run": "1", "k": "v"}}),
+                "tags.run",
+                &[json!("1")],
+            ),
+            (
+                json!({"tags": {"run": "1", "k": "v"}}),
+                "tags.*",
+                &[json!("v"), json!("1")],
+            ),
+            (
+                json!({"s": [{"id": "1", "c": "a"}, {"c": "b"}, {"id": "3"}]}),
+                "s.*.id",
+                &[json!("1"), json!("3")],
+            ),
+            (json!({"s": ["a", "b", "c"]}), "s.1", &[json!("b")]),
+            (json!({"s": [{"id": 1}, {"id": 2}]}), "s.1.id", &[json!(2)]),
+            (json!({"s": [{"id": 1}]}), "s.id", &[]),
+            (json!({"s": ["a"]}), "s.7", &[]),
+            (json!({"a": 1}), "missing.deeper", &[]),
+            (json!({"a": "text"}), "a.b", &[]),
+            (json!([{"k": 1}, {"k": 2}]), "*.k", &[json!(1), json!(2)]),
+            (json!({"a": {"b": {"c": true}}}), "a.b.c", &[json!(true)]),
+            (json!({"": 5}), "", &[json!(5)]),
+        ];
+        for (body, path, expected) in cases {
+            let mut value = body.clone();
+            let mut got = Vec::new();
+            for_each_at(&mut value, path, |v| got.push(v.clone()));
+            assert_eq!(got, *expected, "{body} at {path}");
+            assert_eq!(value, *body, "visiting alone changes nothing");
+        }
+        let mut value = json!({"s": [{"id": "1"}, {"id": "2"}], "t": {"x": "3"}});
+        for_each_at(&mut value, "s.*.id", |v| *v = json!("seen"));
+        assert_eq!(
+            value,
+            json!({"s": [{"id": "seen"}, {"id": "seen"}], "t": {"x": "3"}})
+        );
+    }
+
+    #[test]
     fn ignored_body_paths() {
-        let check = |body: Value, path: &str, expected: Value| {
+        // (body, path, the body after removing the path)
+        let cases: &[(Value, &str, Value)] = &[
+            (json!({"name": "x", "a": 1}), "name", json!({"a": 1})),
+            (
+                json!({"tags": {"run": "1", "k": "v"}}),
+                "tags.run",
+                json!({"tags": {"k": "v"}}),
+            ),
+            (
+                json!({"viewerSessions": [{"viewerId": "1", "c": "a"}, {"viewerId": "2", "c": "b"}]}),
+                "viewerSessions.*.viewerId",
+                json!({"viewerSessions": [{"c": "a"}, {"c": "b"}]}),
+            ),
+            (json!({"a": 1}), "missing.deeper", json!({"a": 1})),
+            (
+                json!({"tags": {"a": "1"}, "b": 2}),
+                "tags.*",
+                json!({"tags": {}, "b": 2}),
+            ),
+            (json!({"s": [1, 2, 3]}), "s.*", json!({"s": []})),
+            (json!({"s": [1, 2, 3]}), "s.1", json!({"s": [1, null, 3]})),
+            (json!({"s": [1, 2, 3]}), "s.9", json!({"s": [1, 2, 3]})),
+            (json!({"s": [1, 2, 3]}), "s.x", json!({"s": [1, 2, 3]})),
+            (
+                json!({"s": [{"a": 1, "b": 2}, {"a": 3}]}),
+                "s.0.a",
+                json!({"s": [{"b": 2}, {"a": 3}]}),
+            ),
+            (json!({"a": 1, "b": 2}), "*", json!({})),
+            (json!("text"), "a", json!("text")),
+        ];
+        for (body, path, expected) in cases {
             let mut got = body.clone();
             remove_path(&mut got, path);
-            assert_eq!(got, expected, "{body} - {path}");
-        };
-        check(json!({"name": "x", "a": 1}), "name", json!({"a": 1}));
-        check(
-            json!({"tags": {"run": "1", "k": "v"}}),
-            "tags.run",
-            json!({"tags": {"k": "v"}}),
-        );
-        check(
-            json!({"viewerSessions": [{"viewerId": "1", "c": "a"}, {"viewerId": "2", "c": "b"}]}),
-            "viewerSessions.*.viewerId",
-            json!({"viewerSessions": [{"c": "a"}, {"c": "b"}]}),
-        );
-        check(json!({"a": 1}), "missing.deeper", json!({"a": 1}));
+            assert_eq!(got, *expected, "{body} - {path}");
+        }
     }
 
     #[test]

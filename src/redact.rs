@@ -37,6 +37,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cassette::{Cassette, Interaction, RecordedRequest, RecordedResponse};
 use crate::ivs::{self, arn};
+use crate::normalize;
 
 /// What every secret placeholder starts with.
 pub const REDACTED_PREFIX: &str = "ivs-vcr-redacted:";
@@ -76,7 +77,13 @@ pub fn redact_secrets(body: &mut Value) {
         return;
     }
     for path in ivs::SECRET_BODY_PATHS {
-        redact_at(body, path.split('.'));
+        normalize::for_each_at(body, path, |value| {
+            if let Value::String(s) = value {
+                if !is_placeholder(s) {
+                    *s = secret_placeholder(s);
+                }
+            }
+        });
     }
 }
 
@@ -90,31 +97,6 @@ pub fn redact_private_keys(value: &mut Value) {
         Value::String(s) if s.contains("PRIVATE KEY-----") => *s = secret_placeholder(s),
         Value::Array(items) => items.iter_mut().for_each(redact_private_keys),
         Value::Object(map) => map.values_mut().for_each(redact_private_keys),
-        _ => {}
-    }
-}
-
-fn redact_at<'a>(value: &mut Value, mut segments: impl Iterator<Item = &'a str> + Clone) {
-    let Some(first) = segments.next() else {
-        if let Value::String(s) = value {
-            if !is_placeholder(s) {
-                *s = secret_placeholder(s);
-            }
-        }
-        return;
-    };
-    match (value, first) {
-        (Value::Array(items), "*") => items
-            .iter_mut()
-            .for_each(|v| redact_at(v, segments.clone())),
-        (Value::Object(map), "*") => map
-            .values_mut()
-            .for_each(|v| redact_at(v, segments.clone())),
-        (Value::Object(map), key) => {
-            if let Some(v) = map.get_mut(key) {
-                redact_at(v, segments);
-            }
-        }
         _ => {}
     }
 }
@@ -471,7 +453,28 @@ mod tests {
             json!({"channelArn": "a", "metadata": "m"}),
             json!({"channelArn": "a", "metadata": secret_placeholder("m")}),
         );
+        check(
+            json!({"streamSession": {"channel": {"srt": {"passphrase": "p"}}}}),
+            json!({"streamSession": {"channel": {"srt": {"passphrase": secret_placeholder("p")}}}}),
+        );
+        // Only strings are secrets; a number where a secret belongs is left as it is.
+        check(
+            json!({"streamKey": {"value": 7}}),
+            json!({"streamKey": {"value": 7}}),
+        );
         check(json!({"name": "value"}), json!({"name": "value"}));
+    }
+
+    #[test]
+    fn secret_paths_name_members_never_list_indices() {
+        // The shared path walker reads a numeric segment as a list index; the secret paths are
+        // model member names and `*`, so none may be one.
+        for path in ivs::SECRET_BODY_PATHS {
+            assert!(
+                path.split('.').all(|s| s.parse::<usize>().is_err()),
+                "{path}"
+            );
+        }
     }
 
     #[test]

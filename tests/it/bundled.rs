@@ -5,6 +5,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use crate::support::bin::IvsVcr;
+use crate::support::model::{self, Side};
 use crate::support::{ivs_client, raw};
 use aws_sdk_ivs::operation::get_channel::GetChannelError;
 use aws_sdk_ivs::types::{
@@ -12,6 +13,7 @@ use aws_sdk_ivs::types::{
     MediaTailorPlaybackConfiguration, S3DestinationConfiguration,
 };
 use ivs_vcr::__private::bundled;
+use ivs_vcr::ivs::{self, ErrorType, Location, Operation, Route, ShapeId};
 use ivs_vcr::{Interaction, MatchLevel, ReplayServer};
 use serde_json::{json, Value};
 
@@ -42,7 +44,6 @@ const PUBLIC_KEY: &str =
 
 #[tokio::test]
 async fn every_bundled_interaction_deserializes_in_the_sdk_and_errors_are_typed() {
-    let model = Model::load();
     let bundled = bundled::cassettes().expect("the bundled cassettes load");
     // One single-interaction cassette per bundled interaction: `/cassette/i-<n>` then answers any
     // request of its operation with exactly that interaction.
@@ -70,7 +71,7 @@ async fn every_bundled_interaction_deserializes_in_the_sdk_and_errors_are_typed(
     let mut exercised = BTreeSet::new();
     for (name, label, interaction) in cases {
         let request = &interaction.request;
-        let Some(operation) = model.operation_of(&request.method, &request.path) else {
+        let Some(operation) = operation_of(&request.method, &request.path).map(|op| op.name) else {
             failures.push(format!(
                 "{label}: {} {} is no operation of the model",
                 request.method, request.path
@@ -338,11 +339,10 @@ fn response_field<'a>(interaction: &'a Interaction, path: &[&str]) -> &'a Value 
 
 #[test]
 fn every_bundled_interaction_follows_the_current_aws_model() {
-    let model = Model::load();
     let mut violations = Vec::new();
     for cassette in bundled::cassettes().expect("the bundled cassettes load") {
         for (idx, interaction) in cassette.interactions.iter().enumerate() {
-            for violation in model.interaction_violations(interaction) {
+            for violation in interaction_violations(interaction) {
                 violations.push(format!("{} #{idx}: {violation}", cassette.name));
             }
         }
@@ -357,37 +357,29 @@ fn every_bundled_interaction_follows_the_current_aws_model() {
 
 #[test]
 fn every_operation_has_a_bundled_success_and_every_modeled_error() {
-    let model = Model::load();
-    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for cassette in bundled::cassettes().expect("the bundled cassettes load") {
         for interaction in &cassette.interactions {
             let request = &interaction.request;
-            if let Some(operation) = model.operation_of(&request.method, &request.path) {
+            if let Some(operation) = operation_of(&request.method, &request.path) {
                 let outcome = match error_type(interaction) {
                     _ if (200..300).contains(&interaction.response.status) => "success",
                     Some(error) => error,
                     None => "an error without x-amzn-ErrorType",
                 };
-                seen.entry(operation.to_owned())
+                seen.entry(operation.name)
                     .or_default()
                     .insert(outcome.to_owned());
             }
         }
     }
     let mut missing = Vec::new();
-    for (name, operation) in model.operations() {
-        let outcomes = seen.get(name.as_str()).cloned().unwrap_or_default();
-        let mut wanted = vec!["success".to_owned()];
-        wanted.extend(
-            operation["errors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["shape"].as_str().map(str::to_owned)),
-        );
+    for operation in ivs::OPERATIONS {
+        let outcomes = seen.get(operation.name).cloned().unwrap_or_default();
+        let wanted = std::iter::once("success").chain(operation.errors.iter().map(|e| e.name()));
         for outcome in wanted {
-            if !outcomes.contains(&outcome) {
-                missing.push(format!("{name}: {outcome}"));
+            if !outcomes.contains(outcome) {
+                missing.push(format!("{}: {outcome}", operation.name));
             }
         }
     }
@@ -396,7 +388,6 @@ fn every_operation_has_a_bundled_success_and_every_modeled_error() {
 
 #[test]
 fn model_checker_reports_unknown_fields_wrong_types_missing_members_and_bad_values() {
-    let model = Model::load();
     let body = json!({
         "recordingConfiguration": {
             "arn": "arn:aws:ivs:us-west-2:123456789012:recording-configuration/abcdEFGH1234",
@@ -408,7 +399,8 @@ fn model_checker_reports_unknown_fields_wrong_types_missing_members_and_bad_valu
         }
     });
     // Order follows the JSON object's, which is not part of the contract: compare sorted.
-    let mut got = model.body_violations("GetRecordingConfigurationResponse", &body, Side::Response);
+    let shape = ShapeId::by_name("GetRecordingConfigurationResponse").unwrap();
+    let mut got = model::check(shape, &body, Side::Response);
     got.sort();
     let mut expected = [
         "recordingConfiguration.state: \"READY\" is not one of RecordingConfigurationState [\"CREATING\", \"CREATE_FAILED\", \"ACTIVE\"]",
@@ -431,7 +423,6 @@ fn model_checker_reports_unknown_fields_wrong_types_missing_members_and_bad_valu
 
 #[test]
 fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
-    let model = Model::load();
     let interaction = |yaml: &str| -> Interaction {
         serde_yaml::from_str(yaml).expect("the test interaction parses")
     };
@@ -444,6 +435,7 @@ fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
                 "DeleteChannel: success status 200, the model says 204",
                 "DeleteChannel: the operation has no output, but the answer has a body",
                 "DeleteChannel: request body: force: not a member of DeleteChannelRequest",
+                "DeleteChannel: request body, answered with success: arn: \"x\" does not match the pattern arn:aws:ivs:[a-z0-9-]+:[0-9]+:channel/[a-zA-Z0-9-]+",
             ],
         ),
         (
@@ -465,7 +457,8 @@ fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
             vec!["GetStream: a 500 answer without x-amzn-ErrorType"],
         ),
         (
-            r#"{ request: { method: POST, path: /GetStream, region: us-west-2, body: { channelArn: x } },
+            r#"{ request: { method: POST, path: /GetStream, region: us-west-2,
+                            body: { channelArn: "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234" } },
                  response: { status: 200, body: { stream: { startTime: "2024-13-01 10:00:00", viewerCount: 3 } } } }"#,
             vec![
                 "GetStream: response body: stream.startTime: \"2024-13-01 10:00:00\" is not an ISO-8601 timestamp",
@@ -483,7 +476,7 @@ fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
         ),
     ];
     for (yaml, expected) in cases {
-        let got = model.interaction_violations(&interaction(yaml));
+        let got = interaction_violations(&interaction(yaml));
         assert_eq!(
             got,
             expected,
@@ -494,312 +487,114 @@ fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
     }
 }
 
-/// Which way a body goes: requests may be deliberately invalid (they trigger ValidationException),
-/// so only responses are held to `required` and `enum`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Request,
-    Response,
+/// The operation a method and raw path address, as the catalog routes them.
+fn operation_of(method: &str, path: &str) -> Option<&'static Operation> {
+    ivs::check_route(method, path).ok()
 }
 
-/// AWS's botocore service model of IVS, the current one.
-struct Model {
-    json: Value,
-}
-
-impl Model {
-    fn load() -> Model {
-        let path =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ivs-model-current.json");
-        let text = std::fs::read_to_string(&path).expect("the IVS model is readable");
-        Model {
-            json: serde_json::from_str(&text).expect("the IVS model is JSON"),
+/// Everything about one interaction that disagrees with the model.
+fn interaction_violations(interaction: &Interaction) -> Vec<String> {
+    let request = &interaction.request;
+    let response = &interaction.response;
+    let Some(operation) = operation_of(&request.method, &request.path) else {
+        return vec![format!(
+            "{} {} is no operation of the model",
+            request.method, request.path
+        )];
+    };
+    let name = operation.name;
+    let mut out = Vec::new();
+    if response.body_text.is_some() {
+        out.push(format!("{name}: the answer's body is not JSON"));
+    }
+    if (200..300).contains(&response.status) {
+        if response.status != operation.success_status {
+            out.push(format!(
+                "{name}: success status {}, the model says {}",
+                response.status, operation.success_status
+            ));
         }
-    }
-
-    fn operations(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.json["operations"]
-            .as_object()
-            .expect("the model has operations")
-            .iter()
-    }
-
-    fn shape(&self, name: &str) -> &Value {
-        &self.json["shapes"][name]
-    }
-
-    /// The operation a method and raw path address (`/tags/{resourceArn}` takes any one label).
-    fn operation_of(&self, method: &str, path: &str) -> Option<&str> {
-        self.operations().find_map(|(name, operation)| {
-            let http = &operation["http"];
-            let uri = http["requestUri"].as_str()?;
-            let routed = match uri.split_once('{') {
-                Some((prefix, _)) => path
-                    .strip_prefix(prefix)
-                    .is_some_and(|label| !label.is_empty() && !label.contains('/')),
-                None => path == uri,
-            };
-            (http["method"].as_str() == Some(method) && routed).then_some(name.as_str())
-        })
-    }
-
-    /// Everything about one interaction that disagrees with the model.
-    fn interaction_violations(&self, interaction: &Interaction) -> Vec<String> {
-        let request = &interaction.request;
-        let response = &interaction.response;
-        let Some(name) = self.operation_of(&request.method, &request.path) else {
-            return vec![format!(
-                "{} {} is no operation of the model",
-                request.method, request.path
-            )];
-        };
-        let operation = &self.json["operations"][name];
-        let mut out = Vec::new();
-        if response.body_text.is_some() {
-            out.push(format!("{name}: the answer's body is not JSON"));
+        match (operation.output, &response.body) {
+            (Some(output), Some(body)) => out.extend(
+                model::check(output, body, Side::Response)
+                    .into_iter()
+                    .map(|v| format!("{name}: response body: {v}")),
+            ),
+            (Some(output), None) => out.push(format!(
+                "{name}: the answer has no body, the model says {}",
+                output.get().name
+            )),
+            (None, Some(_)) => out.push(format!(
+                "{name}: the operation has no output, but the answer has a body"
+            )),
+            (None, None) => {}
         }
-        if (200..300).contains(&response.status) {
-            let wanted = operation["http"]["responseCode"].as_u64().unwrap_or(200);
-            if u64::from(response.status) != wanted {
-                out.push(format!(
-                    "{name}: success status {}, the model says {wanted}",
-                    response.status
-                ));
-            }
-            match (operation["output"]["shape"].as_str(), &response.body) {
-                (Some(output), Some(body)) => out.extend(
-                    self.body_violations(output, body, Side::Response)
-                        .into_iter()
-                        .map(|v| format!("{name}: response body: {v}")),
-                ),
-                (Some(output), None) => out.push(format!(
-                    "{name}: the answer has no body, the model says {output}"
-                )),
-                (None, Some(_)) => out.push(format!(
-                    "{name}: the operation has no output, but the answer has a body"
-                )),
-                (None, None) => {}
-            }
-        } else {
-            match error_type(interaction) {
-                None => out.push(format!(
-                    "{name}: a {} answer without x-amzn-ErrorType",
-                    response.status
-                )),
-                Some(error) => {
-                    let listed: Vec<&str> = operation["errors"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|e| e["shape"].as_str())
-                        .collect();
-                    if !listed.contains(&error) {
-                        out.push(format!(
-                            "{name}: error {error} is not among the operation's errors {listed:?}"
-                        ));
-                    }
-                    let shape = self.shape(error);
-                    match shape["error"]["httpStatusCode"].as_u64() {
-                        Some(status) if status == u64::from(response.status) => {}
-                        Some(status) => out.push(format!(
-                            "{name}: error {error} has status {status} in the model, the answer has {}",
-                            response.status
-                        )),
-                        None => out.push(format!("{name}: {error} is no error shape of the model")),
-                    }
-                    if shape.is_object() {
+    } else {
+        match error_type(interaction) {
+            None => out.push(format!(
+                "{name}: a {} answer without x-amzn-ErrorType",
+                response.status
+            )),
+            Some(error) => {
+                let listed: Vec<&str> = operation.errors.iter().map(|e| e.name()).collect();
+                if !listed.contains(&error) {
+                    out.push(format!(
+                        "{name}: error {error} is not among the operation's errors {listed:?}"
+                    ));
+                }
+                match ErrorType::from_name(error) {
+                    Some(modeled) => {
+                        if modeled.status() != response.status {
+                            out.push(format!(
+                                "{name}: error {error} has status {} in the model, the answer has {}",
+                                modeled.status(),
+                                response.status
+                            ));
+                        }
                         let body = response.body.clone().unwrap_or(Value::Null);
                         out.extend(
-                            self.body_violations(error, &body, Side::Response)
+                            model::check(modeled.shape(), &body, Side::Response)
                                 .into_iter()
                                 .map(|v| format!("{name}: error body: {v}")),
                         );
                     }
+                    None => out.push(format!("{name}: {error} is no error shape of the model")),
                 }
             }
         }
-        if let Some(input) = operation["input"]["shape"].as_str() {
-            if let Some(body) = &request.body {
+    }
+    if let Some(input) = operation.input {
+        if let Some(body) = &request.body {
+            out.extend(
+                model::check(input, body, Side::Request)
+                    .into_iter()
+                    .map(|v| format!("{name}: request body: {v}")),
+            );
+            // IVS accepted it, so it passes the emulator's input validation too. (Only where the
+            // body is the whole input: the tag operations carry members in the path and query.)
+            if (200..300).contains(&response.status) && operation.route == Route::Post {
                 out.extend(
-                    self.body_violations(input, body, Side::Request)
+                    ivs::validate::problems(input, body)
                         .into_iter()
-                        .map(|v| format!("{name}: request body: {v}")),
+                        .map(|p| format!("{name}: request body, answered with success: {p}")),
                 );
             }
-            let members = &self.shape(input)["members"];
-            for key in request.query.keys() {
-                let bound = members.as_object().into_iter().flatten().any(|(_, m)| {
-                    m["location"] == "querystring" && m["locationName"].as_str() == Some(key)
-                });
-                if !bound {
-                    out.push(format!("{name}: query parameter {key} is not in {input}"));
-                }
-            }
         }
-        out
-    }
-
-    /// Every way `body` disagrees with shape `shape`, as `<dotted path>: <problem>`.
-    fn body_violations(&self, shape: &str, body: &Value, side: Side) -> Vec<String> {
-        let mut out = Vec::new();
-        self.check(shape, body, "", side, &mut out);
-        out
-    }
-
-    fn check(&self, name: &str, value: &Value, path: &str, side: Side, out: &mut Vec<String>) {
-        let shape = self.shape(name);
-        let kind = shape["type"].as_str().unwrap_or("unknown");
-        let at = if path.is_empty() { "(body)" } else { path };
-        let wrong_type = |out: &mut Vec<String>| {
-            out.push(format!("{at}: expected {kind} ({name}), got {value}"));
-        };
-        match kind {
-            "structure" => {
-                let Some(object) = value.as_object() else {
-                    return wrong_type(out);
-                };
-                let members = shape["members"].as_object().cloned().unwrap_or_default();
-                // Body members only: header, URI and query members travel elsewhere.
-                let body_members: BTreeMap<&str, &str> = members
-                    .iter()
-                    .filter(|(_, m)| m.get("location").is_none())
-                    .map(|(member, m)| {
-                        let key = m["locationName"].as_str().unwrap_or(member);
-                        (key, m["shape"].as_str().unwrap_or_default())
-                    })
-                    .collect();
-                for (key, field) in object {
-                    let field_path = join(path, key);
-                    match body_members.get(key.as_str()) {
-                        Some(member_shape) => {
-                            self.check(member_shape, field, &field_path, side, out)
-                        }
-                        None => out.push(format!("{field_path}: not a member of {name}")),
-                    }
-                }
-                if side == Side::Response {
-                    for required in shape["required"].as_array().into_iter().flatten() {
-                        let required = required.as_str().unwrap_or_default();
-                        if body_members.contains_key(required) && !object.contains_key(required) {
-                            out.push(format!("{at}: missing required member {required}"));
-                        }
-                    }
-                }
-            }
-            "list" => {
-                let Some(items) = value.as_array() else {
-                    return wrong_type(out);
-                };
-                let member = shape["member"]["shape"].as_str().unwrap_or_default();
-                for (i, item) in items.iter().enumerate() {
-                    self.check(member, item, &format!("{path}[{i}]"), side, out);
-                }
-            }
-            "map" => {
-                let Some(entries) = value.as_object() else {
-                    return wrong_type(out);
-                };
-                let key_shape = shape["key"]["shape"].as_str().unwrap_or_default();
-                let value_shape = shape["value"]["shape"].as_str().unwrap_or_default();
-                for (key, item) in entries {
-                    let item_path = join(path, key);
-                    self.check(
-                        key_shape,
-                        &Value::String(key.clone()),
-                        &item_path,
-                        side,
-                        out,
-                    );
-                    self.check(value_shape, item, &item_path, side, out);
-                }
-            }
-            "string" => {
-                let Some(text) = value.as_str() else {
-                    return wrong_type(out);
-                };
-                if let (Some(allowed), Side::Response) = (shape["enum"].as_array(), side) {
-                    // The model documents `preset: ""` for BASIC and STANDARD channels.
-                    let documented_empty = name == "TranscodePreset" && text.is_empty();
-                    if !documented_empty && !allowed.iter().any(|a| a == text) {
-                        let allowed: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-                        out.push(format!("{at}: {value} is not one of {name} {allowed:?}"));
-                    }
-                }
-            }
-            "timestamp" => {
-                let format = shape["timestampFormat"].as_str().unwrap_or("epoch-seconds");
-                match (format, value) {
-                    ("iso8601", Value::String(text)) if is_iso8601(text) => {}
-                    ("iso8601", Value::String(_)) => {
-                        out.push(format!("{at}: {value} is not an ISO-8601 timestamp"))
-                    }
-                    ("epoch-seconds", Value::Number(_)) => {}
-                    _ => wrong_type(out),
-                }
-            }
-            "boolean" if value.is_boolean() => {}
-            "integer" | "long" if value.is_i64() || value.is_u64() => {}
-            "float" | "double" if value.is_number() => {}
-            "boolean" | "integer" | "long" | "float" | "double" => wrong_type(out),
-            other => out.push(format!(
-                "{at}: the model's shape {name} has unknown type {other}"
-            )),
-        }
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, as IVS sends and the SDKs parse.
-fn is_iso8601(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let number = |at: usize, len: usize, max: u32| -> bool {
-        bytes.get(at..at + len).is_some_and(|d| {
-            d.iter().all(u8::is_ascii_digit)
-                && std::str::from_utf8(d)
-                    .ok()
-                    .and_then(|d| d.parse::<u32>().ok())
-                    .is_some_and(|n| n <= max)
-        })
-    };
-    let punctuated = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
-        .iter()
-        .all(|&(at, c)| bytes.get(at) == Some(&c));
-    if !(punctuated
-        && number(0, 4, 9999)
-        && number(5, 2, 12)
-        && number(8, 2, 31)
-        && number(11, 2, 23)
-        && number(14, 2, 59)
-        && number(17, 2, 60)
-        && bytes[5..7] != *b"00"
-        && bytes[8..10] != *b"00")
-    {
-        return false;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return false;
-        }
-        rest = &fraction[digits..];
-    }
-    let offset = rest.as_bytes();
-    rest == "Z"
-        || (offset.len() == 6
-            && matches!(offset[0], b'+' | b'-')
-            && offset[3] == b':'
-            && offset[1..3]
+        for key in request.query.keys() {
+            let bound = input
+                .get()
+                .members()
                 .iter()
-                .chain(&offset[4..6])
-                .all(u8::is_ascii_digit))
+                .any(|m| m.location == Location::Query && m.location_name == key);
+            if !bound {
+                out.push(format!(
+                    "{name}: query parameter {key} is not in {}",
+                    input.get().name
+                ));
+            }
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

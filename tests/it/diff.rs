@@ -1,9 +1,9 @@
 //! Black-box tests of `ivs-vcr diff`: the binary run on the drift fixtures, its stdout, stderr and
 //! exit status, and the fixtures themselves checked against the AWS models they follow.
 //!
-//! `tests/fixtures/drift/2021-04` follows botocore 1.20.50's IVS model and `current` follows
-//! botocore 1.44.8's (`tests/data/`); `current-rerecorded` is `current` with every volatile value
-//! changed. The models decide which findings are expected, so a fixture that drifts from its
+//! `tests/fixtures/drift/2021-04` follows botocore 1.20.50's IVS model (`tests/data/`) and
+//! `current` follows the model the catalog is generated from (botocore 1.44.8's, read through
+//! `ivs_vcr::ivs`); `current-rerecorded` is `current` with every volatile value changed. The models decide which findings are expected, so a fixture that drifts from its
 //! model fails `fixtures_follow_their_era_models` before it can make the diff tests lie.
 
 use std::collections::BTreeSet;
@@ -13,9 +13,16 @@ use ivs_vcr::__private::normalize::operation_name;
 use ivs_vcr::Cassette;
 use serde_json::Value;
 
+use crate::support::model::{Model, Side};
+
 const OLD: &str = "drift/2021-04";
 const NEW: &str = "drift/current";
 const RERECORDED: &str = "drift/current-rerecorded";
+
+/// The model the 2021-04 fixtures follow (botocore 1.20.50).
+fn model_2021_04() -> Model {
+    Model::file("tests/data/ivs-model-2021-04.json")
+}
 
 /// `(severity, operation, path, kind)` of every finding of `diff 2021-04 current`.
 const EXPECTED_DRIFT: &[(&str, &str, &str, &str)] = &[
@@ -139,29 +146,44 @@ const COMPARED_SHAPES: &[(&str, &str, &[&str], &str)] = &[
 #[test]
 fn fixtures_follow_their_era_models() {
     for (dir, model) in [
-        (OLD, Model::load("2021-04")),
-        (NEW, Model::load("current")),
-        (RERECORDED, Model::load("current")),
+        (OLD, model_2021_04()),
+        (NEW, Model::Current),
+        (RERECORDED, Model::Current),
     ] {
+        let operations = model.operations();
         let mut problems = Vec::new();
         for (file, cassette) in load(dir) {
             for (idx, interaction) in cassette.interactions.iter().enumerate() {
                 let req = &interaction.request;
                 let op = operation_name(&req.method, &req.path);
                 let at = format!("{}#{idx} {op}", file.display());
-                let Some(spec) = model.0["operations"].get(&op) else {
+                if !operations.contains(&op) {
                     problems.push(format!("{at}: not an operation of the model"));
                     continue;
-                };
-                if let Some(body) = &req.body {
-                    let input = spec["input"]["shape"].as_str().unwrap_or_default();
-                    model.check(input, body, &format!("{at} request"), &mut problems);
                 }
+                let mut check = |side: Side, shape: Option<&str>, body: Option<&Value>| {
+                    let what = match side {
+                        Side::Request => format!("{at} request"),
+                        Side::Response => format!("{at} response"),
+                    };
+                    match (shape, body) {
+                        (Some(shape), Some(body)) => problems.extend(
+                            model
+                                .check(shape, body, side)
+                                .into_iter()
+                                .map(|p| format!("{what}: {p}")),
+                        ),
+                        (None, Some(_)) => problems.push(format!("{what}: a body, but no shape")),
+                        (Some(shape), None) if side == Side::Response => {
+                            problems.push(format!("{what}: no body, the model says {shape}"))
+                        }
+                        _ => {}
+                    }
+                };
+                check(Side::Request, model.input(&op), req.body.as_ref());
                 let res = &interaction.response;
                 if res.status < 300 {
-                    let output = spec["output"]["shape"].as_str().unwrap_or_default();
-                    let body = res.body.as_ref().unwrap_or(&Value::Null);
-                    model.check(output, body, &format!("{at} response"), &mut problems);
+                    check(Side::Response, model.output(&op), res.body.as_ref());
                 }
             }
         }
@@ -194,7 +216,7 @@ fn drift_from_2021_04_to_current_is_exactly_the_model_drift() {
     assert_eq!(report["summary"]["additive"], 19);
 
     // The expected list is the models' own difference, not made up.
-    let (old_model, new_model) = (Model::load("2021-04"), Model::load("current"));
+    let (old_model, new_model) = (model_2021_04(), Model::Current);
     let mut model_fields = BTreeSet::new();
     for (op, prefix, _, shape) in COMPARED_SHAPES {
         let (old, new) = (old_model.members(shape), new_model.members(shape));
@@ -484,78 +506,6 @@ fn bad_paths_and_cassettes_exit_2() {
         ),
         &stderr,
     );
-}
-
-/// The subset of the AWS model the fixture checks need.
-struct Model(Value);
-
-impl Model {
-    fn load(era: &str) -> Model {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(format!("ivs-model-{era}.json"));
-        Model(serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
-    }
-
-    fn operations(&self) -> BTreeSet<String> {
-        self.0["operations"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    fn members(&self, shape: &str) -> BTreeSet<String> {
-        let members = self.0["shapes"][shape]["members"].as_object();
-        members.unwrap().keys().cloned().collect()
-    }
-
-    fn enum_values(&self, shape: &str) -> BTreeSet<&str> {
-        let values = self.0["shapes"][shape]["enum"].as_array().unwrap();
-        values.iter().map(|v| v.as_str().unwrap()).collect()
-    }
-
-    /// Checks that `value` has the model's shape: known members only, JSON types that match,
-    /// enum values the model lists.
-    fn check(&self, shape: &str, value: &Value, at: &str, problems: &mut Vec<String>) {
-        let spec = &self.0["shapes"][shape];
-        let mut problem = |what: String| problems.push(format!("{at}: {what}"));
-        match (spec["type"].as_str().unwrap_or_default(), value) {
-            ("structure", Value::Object(map)) => {
-                for (key, v) in map {
-                    match spec["members"][key]["shape"].as_str() {
-                        Some(member) => self.check(member, v, &format!("{at}.{key}"), problems),
-                        None => problems.push(format!("{at}.{key}: not a member of `{shape}`")),
-                    }
-                }
-            }
-            ("list", Value::Array(items)) => {
-                let member = spec["member"]["shape"].as_str().unwrap();
-                for v in items {
-                    self.check(member, v, &format!("{at}[]"), problems);
-                }
-            }
-            ("map", Value::Object(map)) => {
-                let member = spec["value"]["shape"].as_str().unwrap();
-                for v in map.values() {
-                    self.check(member, v, &format!("{at}.*"), problems);
-                }
-            }
-            ("string" | "timestamp", Value::String(s)) => {
-                // IVS answers `""` for an enum member that does not apply (`preset` of a
-                // STANDARD channel, as the model's documentation of `preset` says).
-                if let Some(values) = spec["enum"].as_array().filter(|_| !s.is_empty()) {
-                    if !values.iter().any(|v| v == s) {
-                        problem(format!("`{s}` is not a value of `{shape}`"));
-                    }
-                }
-            }
-            ("boolean", Value::Bool(_)) => {}
-            ("integer" | "long", Value::Number(_)) => {}
-            (kind, _) => problem(format!("{value} is not a `{shape}` ({kind})")),
-        }
-    }
 }
 
 /// The members seen, across every successful answer of `op`, in the objects at `keys`.

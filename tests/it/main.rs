@@ -7,6 +7,7 @@ mod diff;
 mod emulator;
 mod faults;
 mod hardening;
+mod ivs_catalog;
 mod properties;
 mod record;
 mod record_faults;

@@ -4,6 +4,7 @@
 pub mod bin;
 pub mod fake_ivs;
 pub mod faults;
+pub mod model;
 pub mod raw;
 
 use std::path::PathBuf;
