@@ -200,6 +200,17 @@ pub struct ListenArgs {
     /// record, send requests signed with your credentials.
     #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
     pub bind: IpAddr,
+
+    /// Also accept requests addressed to this host name (`name`, with the port, or `name:port`),
+    /// e.g. a container's service name. Requests must otherwise name the bound address or a
+    /// loopback name (`localhost`, `127.0.0.1`, `[::1]`) in `Host`; others get 403.
+    #[arg(
+        long = "allow-host",
+        value_name = "HOST",
+        env = "IVS_VCR_ALLOW_HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ListenArgs {
@@ -317,6 +328,9 @@ impl RecordArgs {
             .scrub_account(self.scrub_account)
             .connect_timeout(self.connect_timeout)
             .upstream_timeout(self.upstream_timeout);
+        for host in &self.listen.allowed_hosts {
+            builder = builder.allow_host(host);
+        }
         if let Some(region) = &self.region {
             builder = builder.region(region);
         }
@@ -469,6 +483,9 @@ impl ReplayArgs {
             .seed(self.seed);
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
+        }
+        for host in &self.listen.allowed_hosts {
+            builder = builder.allow_host(host);
         }
         if self.with_bundled {
             builder = builder

@@ -208,6 +208,15 @@ impl RecordServerBuilder {
         self
     }
 
+    /// Also accepts requests whose `Host` is this name (with the bound port) or this
+    /// `name:port`, besides the bound address and loopback names: for a server reached through
+    /// a container name or a port mapping. Every other `Host` is refused with 403, so that a web
+    /// page cannot reach the server through DNS rebinding.
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.listen.allowed_hosts.push(host.into());
+        self
+    }
+
     /// The region of requests that carry no SigV4 credential scope (signed requests name their
     /// own). Without it, unsigned requests are refused.
     pub fn region(mut self, region: impl Into<String>) -> Self {

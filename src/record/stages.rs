@@ -98,6 +98,7 @@ impl RecordCtx {
 
 impl Handler for RecordState {
     const NAME: &'static str = "record";
+    const SERVES_BROWSERS: bool = false;
 
     fn read_timeouts(&self) -> ReadTimeouts {
         self.options.read_timeouts

@@ -140,6 +140,15 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Also accepts requests whose `Host` is this name (with the bound port) or this
+    /// `name:port`, besides the bound address and loopback names: for a server reached through
+    /// a container name or a port mapping. Every other `Host` is refused with 403, so that a web
+    /// page cannot reach the server through DNS rebinding.
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.listen.allowed_hosts.push(host.into());
+        self
+    }
+
     /// Sets the match level (default [`MatchLevel::Exact`]).
     pub fn match_level(mut self, level: MatchLevel) -> Self {
         self.options.level = level;

@@ -10,4 +10,5 @@ mod properties;
 mod record;
 mod record_faults;
 mod replay;
+mod security;
 mod support;
