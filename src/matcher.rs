@@ -287,7 +287,9 @@ impl Index {
             }
             None => report.push_str("; the cassettes hold no interaction to compare with"),
         }
-        report
+        // The report is logged and kept for the summary: no stream key, wherever the request
+        // carried it.
+        redact::redact_text(&report).into_owned()
     }
 
     /// Rewinds every sequence to its first answer and forgets use counts (the control plane's

@@ -318,6 +318,14 @@ impl RecordState {
                     );
                 }
                 Err(miss) if !slot.forward => {
+                    // The report shows the request's body: every secret in it is replaced
+                    // wherever it appears, before it is logged and kept for the summary.
+                    let mut secrets = redact::Secrets::default();
+                    if let Some(body) = &ctx.downstream.request.body {
+                        secrets.collect_json(body);
+                    }
+                    let report = index.explain(&ctx.downstream.request, Some(0), &miss);
+                    let report = secrets.redact_str(&report).into_owned();
                     let why = if self.options.record.mode == RecordMode::None {
                         "record mode `none` never forwards"
                     } else {
@@ -326,10 +334,7 @@ impl RecordState {
                     return self.refuse(
                         operation,
                         "IvsVcrUnmatchedRequestException",
-                        format!(
-                            "{} ({why})",
-                            index.explain(&ctx.downstream.request, Some(0), &miss)
-                        ),
+                        format!("{report} ({why})"),
                     );
                 }
                 Err(_) => {}
@@ -414,7 +419,6 @@ impl RecordState {
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name))
         });
-        redact::request(&mut request, scrub);
         let mut response = RecordedResponse {
             status,
             headers: BTreeMap::new(),
@@ -429,7 +433,7 @@ impl RecordState {
                     .insert((*kept).to_owned(), value.to_owned());
             }
         }
-        redact::response(&mut response, scrub);
+        redact::exchange(&mut request, &mut response, scrub);
         let fingerprint = normalize::fingerprint(&normalize::request(&request, &matching));
         if response.headers.contains_key("x-amzn-RequestId") {
             response.headers.insert(

@@ -160,3 +160,199 @@ async fn replay_and_its_control_plane_refuse_a_host_that_does_not_name_the_serve
         assert_eq!(res.status, 200, "{host}: {res:?}");
     }
 }
+
+// §2 Secrets outside the known body paths.
+
+/// An upstream that echoes secrets where IVS never puts them: `answer` maps the request path and
+/// body to status, content type and body.
+struct EchoIvs {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EchoIvs {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl EchoIvs {
+    async fn start(answer: fn(&str, &str) -> (u16, &'static str, String)) -> EchoIvs {
+        use http_body_util::BodyExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: http::Request<hyper::body::Incoming>| async move {
+                            let path = req.uri().path().to_owned();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let (status, content_type, body) =
+                                answer(&path, &String::from_utf8_lossy(&body));
+                            let response = http::Response::builder()
+                                .status(status)
+                                .header("content-type", content_type)
+                                .header("x-amzn-RequestId", "r")
+                                .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(response)
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        EchoIvs { addr, task }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+const STREAM_KEY: &str = "sk_us-west-2_Ab12Cd34Ef56Gh78Ij90";
+const OTHER_KEY: &str = "sk_eu-central-1_ZZ99yy88XX77ww66";
+const PAYLOAD: &str = "{\"score\": \"secret-metadata-payload\"}";
+const PASSPHRASE: &str = "srtPassphraseEXAMPLE0123456789ab";
+
+fn echo(path: &str, body: &str) -> (u16, &'static str, String) {
+    let json = "application/json";
+    match path {
+        // The stream key where IVS puts it, and again in tags, a name and a capitalised member.
+        "/CreateStreamKey" => (
+            200,
+            json,
+            serde_json::json!({
+                "streamKey": {"value": STREAM_KEY, "arn": "arn:aws:ivs:us-west-2:123456789012:stream-key/k",
+                              "tags": {"copy": STREAM_KEY, STREAM_KEY: "as a key"}},
+                "Name": format!("named {STREAM_KEY}"),
+                "StreamKeyEcho": {"Value": OTHER_KEY},
+                "Channel": {"Srt": {"Passphrase": PASSPHRASE}},
+            })
+            .to_string(),
+        ),
+        // A ValidationException quoting the request's PutMetadata payload and a stream key.
+        "/PutMetadata" => (
+            400,
+            json,
+            serde_json::json!({
+                "message": format!("metadata {body} is invalid for {STREAM_KEY}"),
+            })
+            .to_string(),
+        ),
+        // A non-JSON error quoting a stream key no JSON member held.
+        "/GetStreamKey" => (
+            409,
+            "text/plain",
+            format!("conflict: key {OTHER_KEY} is in use"),
+        ),
+        _ => (200, json, "{}".into()),
+    }
+}
+
+/// Issue 11 §2: every secret seen in an exchange, in either direction, is replaced wherever it
+/// reappears (messages, `body_text`, other members, tags, names, object keys) before writing.
+#[tokio::test]
+async fn secrets_echoed_outside_their_members_never_reach_the_cassette() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = EchoIvs::start(echo).await;
+    let server = recorder(dir.path(), &upstream.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let host = addr.to_string();
+    let json = Some("application/json");
+    let channel = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
+    let put = serde_json::json!({"channelArn": channel, "metadata": PAYLOAD}).to_string();
+    let calls = [
+        (
+            "/CreateStreamKey",
+            format!("{{\"channelArn\":\"{channel}\"}}"),
+        ),
+        ("/PutMetadata", put),
+        (
+            "/GetStreamKey",
+            "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/k\"}".into(),
+        ),
+    ];
+    for (path, body) in &calls {
+        let res = send(addr, &host, path, json, "", body).await;
+        assert!(res.status < 500, "{path}: {res:?}");
+    }
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_recorded(), 3, "{summary}");
+    let text = std::fs::read_to_string(dir.path().join("recording.yaml")).unwrap();
+    let escaped_payload = serde_json::Value::from(PAYLOAD).to_string();
+    for secret in [
+        STREAM_KEY,
+        OTHER_KEY,
+        PASSPHRASE,
+        "secret-metadata-payload",
+        &escaped_payload[1..escaped_payload.len() - 1],
+    ] {
+        assert!(!text.contains(secret), "{secret} was written:\n{text}");
+    }
+    let placeholder = ivs_vcr::__private::redact::secret_placeholder(STREAM_KEY);
+    assert!(text.matches(placeholder.as_str()).count() >= 5, "{text}");
+}
+
+/// Issue 11 §2: record's `once` mode reports an unmatched request (stderr and the summary)
+/// without the stream keys or private keys the request carried.
+#[tokio::test]
+async fn the_once_mode_report_and_the_summary_hold_no_secret_of_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("replay/flow.yaml"),
+        dir.path().join("recording.yaml"),
+    )
+    .unwrap();
+    let upstream = EchoIvs::start(echo).await;
+    let server = recorder(dir.path(), &upstream.uri())
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let putty =
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\nAAAAIBbbbb\n";
+    let body = serde_json::json!({
+        "name": format!("show {STREAM_KEY}"),
+        "tags": {"key": putty, "metadata": PAYLOAD},
+    })
+    .to_string();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/CreateChannel",
+        Some("application/json"),
+        "",
+        &body,
+    )
+    .await;
+    assert_eq!(res.status, 400, "{res:?}");
+    let summary = server.shutdown().await.to_string();
+    for secret in [STREAM_KEY, "PuTTY-User-Key-File", "secret-metadata-payload"] {
+        assert!(
+            !res.body.contains(secret),
+            "{secret} in the answer:\n{}",
+            res.body
+        );
+        assert!(
+            !summary.contains(secret),
+            "{secret} in the summary:\n{summary}"
+        );
+    }
+    assert!(
+        summary.contains("CreateChannel: no recorded interaction"),
+        "{summary}"
+    );
+}
