@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::slots::Slot;
 use super::{is_valid_cassette_name, RecordError, RecordMode, RecordState};
 use crate::answer::Prepared;
-use crate::cassette::{Interaction, RecordedResponse};
+use crate::cassette::{CassetteError, Interaction, RecordedResponse};
 use crate::http::{
     error_chain, error_response, read_request, route_error_response, Downstream, Handler,
     HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
@@ -283,13 +283,31 @@ impl RecordState {
                 ControlFlow::Continue(())
             }
             Err(err) => {
-                let message = error_chain(&err);
+                let message = redact::redact_text(&error_chain(&err)).into_owned();
                 tracing::error!(side = %Side::Internal, operation, "{message}");
                 self.tally().refused(operation, message.clone());
+                // The client is told which file and what kind of problem, never a parser's
+                // message: it can quote the file, and the file may be anything a link named.
+                let told = match &err {
+                    CassetteError::Parse { path, line, .. } => format!(
+                        "cassette `{}` cannot be loaded{}; the record log says why",
+                        path.display(),
+                        line.map(|l| format!(" (line {l})")).unwrap_or_default()
+                    ),
+                    CassetteError::Invalid {
+                        path,
+                        interaction_idx,
+                        ..
+                    } => format!(
+                        "cassette `{}` cannot be loaded (interaction {interaction_idx}); the record log says why",
+                        path.display()
+                    ),
+                    _ => message,
+                };
                 ControlFlow::Break(error_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "IvsVcrCassetteException",
-                    &message,
+                    &told,
                 ))
             }
         }

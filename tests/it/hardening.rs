@@ -557,14 +557,21 @@ async fn record_refuses_to_append_to_a_broken_cassette_and_leaves_it_untouched()
     let err = ivs.list_channels().send().await.unwrap_err();
     let text = format!("{:?}", err.into_service_error());
     assert!(text.contains("IvsVcrCassetteException"), "{text}");
+    // The client learns the file and line; the parser's message, which can quote the file (issue
+    // 11 §3), goes to the log and the summary.
+    let line = flow_line("body: {arn: \"arn");
     assert!(
-        text.contains(&format!(
-            "at line {}: interactions[1].request.body: duplicate key `arn`",
-            flow_line("body: {arn: \"arn")
-        )),
+        text.contains(&format!("duplicate.yaml` cannot be loaded (line {line})")),
         "{text}"
     );
-    server.shutdown().await;
+    assert!(!text.contains("duplicate key"), "{text}");
+    let summary = server.shutdown().await.to_string();
+    assert!(
+        summary.contains(&format!(
+            "at line {line}: interactions[1].request.body: duplicate key `arn`"
+        )),
+        "{summary}"
+    );
     assert_eq!(fake.n_connections(), 0);
     assert_eq!(
         std::fs::read(dir.path().join("duplicate.yaml")).unwrap(),

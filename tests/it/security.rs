@@ -356,3 +356,169 @@ async fn the_once_mode_report_and_the_summary_hold_no_secret_of_the_request() {
         "{summary}"
     );
 }
+
+// §3 Symlinks in the cassette folder.
+
+/// The error type and message of a raw answer.
+fn error_of(res: &RawResponse) -> (u16, String) {
+    let body: serde_json::Value = serde_json::from_str(&res.body).unwrap_or_default();
+    (
+        res.status,
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Issue 11 §3: a cassette name whose folder, or whose file, is a link out of the cassette folder
+/// is refused before anything is forwarded or written, and the link's target is untouched.
+#[cfg(unix)]
+#[tokio::test]
+async fn record_refuses_cassette_paths_through_symlinks() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.yaml");
+    std::fs::write(&victim, "precious\n").unwrap();
+    symlink(outside.path(), dir.path().join("evil")).unwrap();
+    symlink(&victim, dir.path().join("linked.yaml")).unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let host = addr.to_string();
+    let json = Some("application/json");
+    let root = dir.path().display();
+    for (path, file, link) in [
+        ("/cassette/evil/flow/ListChannels", "evil/flow.yaml", "evil"),
+        (
+            "/cassette/linked/ListChannels",
+            "linked.yaml",
+            "linked.yaml",
+        ),
+    ] {
+        let res = send(addr, &host, path, json, "", "{}").await;
+        let message = format!(
+            "refusing cassette `{root}/{file}`: `{root}/{link}` is a symbolic link, and cassettes stay inside `{root}`"
+        );
+        assert_eq!(error_of(&res), (500, message));
+    }
+    server.shutdown().await;
+    assert_eq!(fake.n_requests(), 0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+}
+
+/// Issue 11 §3: a link planted at the temporary file's old, predictable name is never followed:
+/// temporary files are created exclusively, under unpredictable names.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_planted_link_at_the_temporary_name_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let planted = dir
+        .path()
+        .join(format!(".recording.yaml.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/ListChannels",
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let summary = server.shutdown().await;
+    assert!(summary.write_errors.is_empty(), "{summary}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let written = std::fs::read_to_string(dir.path().join("recording.yaml")).unwrap();
+    assert!(written.contains("/ListChannels"), "{written}");
+}
+
+/// Issue 11 §3: a cassette that does not parse is named to the client, never quoted: the file
+/// may be anything, and a parser's message quotes what it read.
+#[tokio::test]
+async fn a_cassette_that_does_not_load_is_never_quoted_to_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("notes.yaml"),
+        "format: \"db_password=hunter2-first-line\"\n",
+    )
+    .unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/cassette/notes/ListChannels",
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await;
+    let message = format!(
+        "cassette `{}/notes.yaml` cannot be loaded (line 1); the record log says why",
+        dir.path().display()
+    );
+    assert_eq!(error_of(&res), (500, message));
+    assert!(!res.body.contains("hunter2"), "{}", res.body);
+}
+
+/// Issue 11 §3: a cassette linked to `/dev/zero` is refused at once instead of being read until
+/// memory runs out, and directory links that point at each other do not hang a start.
+#[cfg(unix)]
+#[tokio::test]
+async fn device_links_and_directory_loops_do_not_hang_or_exhaust_a_start() {
+    use std::os::unix::fs::symlink;
+    let bound = std::time::Duration::from_secs(20);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("replay/flow.yaml"), dir.path().join("flow.yaml")).unwrap();
+    symlink(dir.path().join("loop-b"), dir.path().join("loop-a")).unwrap();
+    symlink(dir.path().join("loop-a"), dir.path().join("loop-b")).unwrap();
+    symlink(dir.path(), dir.path().join("itself")).unwrap();
+    let server = tokio::time::timeout(bound, ReplayServer::builder().dir(dir.path()).start())
+        .await
+        .expect("replay starts despite directory loops")
+        .unwrap();
+    assert_eq!(server.cassette_names().len(), 1);
+    drop(server);
+    let fake = FakeIvs::start(operator()).await;
+    let record = tokio::time::timeout(bound, recorder(dir.path(), &fake.uri()).start())
+        .await
+        .expect("record starts despite directory loops")
+        .unwrap();
+    record.shutdown().await;
+
+    symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
+    let err = tokio::time::timeout(bound, ReplayServer::builder().dir(dir.path()).start())
+        .await
+        .expect("a link to /dev/zero is refused at once")
+        .unwrap_err();
+    let zero = dir.path().join("zero.yaml");
+    assert!(
+        err.to_string().contains(&format!(
+            "refusing cassette `{}`: not a regular file",
+            zero.display()
+        )),
+        "{err}"
+    );
+}
