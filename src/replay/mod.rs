@@ -419,7 +419,12 @@ struct ReplayState {
     /// Requests the emulator answered, per operation.
     emulated: Mutex<std::collections::BTreeMap<String, u64>>,
     faults: FaultSet,
+    /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
+    explaining: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many near-miss reports are built at once, on the blocking pool.
+pub(crate) const EXPLAIN_CONCURRENCY: usize = 2;
 
 impl ReplayState {
     fn new(
@@ -463,6 +468,7 @@ impl ReplayState {
             on_miss: options.on_miss,
             emulated: Default::default(),
             faults,
+            explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
         }
     }
 

@@ -522,3 +522,82 @@ async fn device_links_and_directory_loops_do_not_hang_or_exhaust_a_start() {
         "{err}"
     );
 }
+
+// §4 One request can stall the replay server.
+
+/// Issue 11 §4: near-miss reports are bounded and built off the request path's workers, so a
+/// normal request is answered promptly while hostile misses (two bodies of 60,000 keys against 300
+/// recorded interactions of their operation) are in flight. The bound is generous: only a stall
+/// (seconds of CPU per report, as before the fix) fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_request_is_answered_promptly_while_hostile_misses_are_explained() {
+    let mut yaml = String::from("format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: { kind: authored, source: test }\nname: many\ninteractions:\n");
+    for i in 0..300 {
+        yaml.push_str(&format!(
+            "  - request: {{ method: POST, path: /GetChannel, region: us-west-2, body: {{ arn: \"arn:aws:ivs:us-west-2:123456789012:channel/c{i}\" }} }}\n    response: {{ status: 200, headers: {{ Content-Type: application/json }}, body: {{ channel: {{ name: c{i} }} }} }}\n"
+        ));
+    }
+    let cassette = Cassette::from_yaml(&yaml, "many.yaml".as_ref()).unwrap();
+    let server = ReplayServer::builder()
+        .cassette(cassette)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let mut hostile = String::from("{");
+    for i in 0..60_000 {
+        hostile.push_str(&format!("\"k{i:05}\":0,"));
+    }
+    hostile.push_str("\"arn\":\"x\"}");
+    assert!(hostile.len() < 1024 * 1024);
+    let misses: Vec<_> = (0..2)
+        .map(|_| {
+            let body = hostile.clone();
+            tokio::spawn(async move {
+                send(
+                    addr,
+                    &addr.to_string(),
+                    "/GetChannel",
+                    Some("application/json"),
+                    "",
+                    &body,
+                )
+                .await
+            })
+        })
+        .collect();
+    let normal = "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/c7\"}";
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let res = send(
+            addr,
+            &addr.to_string(),
+            "/GetChannel",
+            Some("application/json"),
+            "",
+            normal,
+        )
+        .await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(res.status, 200, "{res:?}");
+    }
+    for miss in misses {
+        let res = tokio::time::timeout(std::time::Duration::from_secs(60), miss)
+            .await
+            .expect("a hostile miss is answered")
+            .unwrap();
+        assert_eq!(res.status, 400);
+        assert!(
+            res.body.contains("IvsVcrUnmatchedRequestException"),
+            "{}",
+            &res.body[..200]
+        );
+    }
+    assert!(
+        slowest < std::time::Duration::from_secs(5),
+        "a normal request took {slowest:?} while hostile misses were explained"
+    );
+    let summary = server.shutdown().await;
+    assert_eq!(summary.operations["GetChannel"].unmatched, 2);
+}
