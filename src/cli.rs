@@ -43,17 +43,19 @@ pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
-/// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them.
-const NOISY_TARGETS: &[&str] = &[
-    "hyper",
-    "hyper_util",
-    "hyper_rustls",
-    "h2",
-    "rustls",
-    "aws_sigv4",
-    "aws_smithy_runtime",
-    "aws_smithy_http_client",
-    "aws_config",
+/// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them, and
+/// `aws_config`, capped at `warn`: its `info` events name the operator's access key id when
+/// credentials come from a profile file.
+const NOISY_TARGETS: &[(&str, &str)] = &[
+    ("hyper", "info"),
+    ("hyper_util", "info"),
+    ("hyper_rustls", "info"),
+    ("h2", "info"),
+    ("rustls", "info"),
+    ("aws_sigv4", "info"),
+    ("aws_smithy_runtime", "info"),
+    ("aws_smithy_http_client", "info"),
+    ("aws_config", "warn"),
 ];
 
 /// The log filter for `RUST_LOG` (default `info`). `RUST_LOG=trace` traces ivs-vcr itself, whose
@@ -67,14 +69,17 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
         .map(str::trim)
         .collect();
     let mut filter = tracing_subscriber::EnvFilter::builder().parse_lossy(spec);
-    for target in NOISY_TARGETS {
+    for (target, level) in NOISY_TARGETS {
         if !named
             .iter()
             .any(|n| n == target || n.starts_with(&format!("{target}::")))
         {
-            // Invariant: `<crate name>=info` is a valid directive.
-            filter =
-                filter.add_directive(format!("{target}=info").parse().expect("valid directive"));
+            // Invariant: `<crate name>=<level>` is a valid directive.
+            filter = filter.add_directive(
+                format!("{target}={level}")
+                    .parse()
+                    .expect("valid directive"),
+            );
         }
     }
     filter
@@ -672,6 +677,15 @@ fn stdout_wants_color() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_config_is_capped_at_warn_unless_named() {
+        // Regression, issue 11 §6: aws_config's `info` events name the access key id.
+        let filter = log_filter(None).to_string();
+        assert!(filter.contains("aws_config=warn"), "{filter}");
+        let filter = log_filter(Some("info,aws_config=debug")).to_string();
+        assert!(!filter.contains("aws_config=warn"), "{filter}");
+    }
 
     #[test]
     fn durations() {

@@ -868,6 +868,19 @@ mod tests {
             "arn:aws:ivs:us-west-2:1234:channel/x",
         );
         check("no arn here", "no arn here");
+        // Regression, issue 11 §6: the account in a playback URL was left as it was.
+        check(
+            "https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.abcdEFGH1234.m3u8",
+            "https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.000000000000.channel.abcdEFGH1234.m3u8",
+        );
+        check(
+            "arn:aws:ivs:eu-west-1:123456789012:channel/x at eu-west-1.123456789012.channel.x.m3u8",
+            "arn:aws:ivs:eu-west-1:000000000000:channel/x at eu-west-1.000000000000.channel.x.m3u8",
+        );
+        check(
+            "v1/notaregion.123456789012.channel.x",
+            "v1/notaregion.123456789012.channel.x",
+        );
     }
 
     #[test]

@@ -601,3 +601,34 @@ async fn a_normal_request_is_answered_promptly_while_hostile_misses_are_explaine
     let summary = server.shutdown().await;
     assert_eq!(summary.operations["GetChannel"].unmatched, 2);
 }
+
+// §6 Logs, reports and messages.
+
+/// Issue 11 §6: the warning for listening beyond loopback is printed whatever `RUST_LOG` says.
+#[test]
+fn the_beyond_loopback_warning_survives_any_log_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = fixture("replay/flow.yaml");
+    let mut replay = crate::support::bin::command(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--bind",
+            "0.0.0.0",
+            "-c",
+            cassette.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    replay.env("RUST_LOG", "off");
+    let server = crate::support::bin::IvsVcr::spawn(replay);
+    let finished = server.stop();
+    assert!(
+        finished
+            .stderr
+            .contains("warning: ivs-vcr is listening beyond loopback on 0.0.0.0:"),
+        "{}",
+        finished.stderr
+    );
+}
