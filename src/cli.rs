@@ -43,17 +43,19 @@ pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
-/// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them.
-const NOISY_TARGETS: &[&str] = &[
-    "hyper",
-    "hyper_util",
-    "hyper_rustls",
-    "h2",
-    "rustls",
-    "aws_sigv4",
-    "aws_smithy_runtime",
-    "aws_smithy_http_client",
-    "aws_config",
+/// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them, and
+/// `aws_config`, capped at `warn`: its `info` events name the operator's access key id when
+/// credentials come from a profile file.
+const NOISY_TARGETS: &[(&str, &str)] = &[
+    ("hyper", "info"),
+    ("hyper_util", "info"),
+    ("hyper_rustls", "info"),
+    ("h2", "info"),
+    ("rustls", "info"),
+    ("aws_sigv4", "info"),
+    ("aws_smithy_runtime", "info"),
+    ("aws_smithy_http_client", "info"),
+    ("aws_config", "warn"),
 ];
 
 /// The log filter for `RUST_LOG` (default `info`). `RUST_LOG=trace` traces ivs-vcr itself, whose
@@ -67,14 +69,17 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
         .map(str::trim)
         .collect();
     let mut filter = tracing_subscriber::EnvFilter::builder().parse_lossy(spec);
-    for target in NOISY_TARGETS {
+    for (target, level) in NOISY_TARGETS {
         if !named
             .iter()
             .any(|n| n == target || n.starts_with(&format!("{target}::")))
         {
-            // Invariant: `<crate name>=info` is a valid directive.
-            filter =
-                filter.add_directive(format!("{target}=info").parse().expect("valid directive"));
+            // Invariant: `<crate name>=<level>` is a valid directive.
+            filter = filter.add_directive(
+                format!("{target}={level}")
+                    .parse()
+                    .expect("valid directive"),
+            );
         }
     }
     filter
@@ -300,6 +305,17 @@ pub struct ListenArgs {
     /// machines use the server, and, for record, send requests signed with your credentials.
     #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
     pub bind: IpAddr,
+
+    /// Also accept requests addressed to this host name (`name`, with the port, or `name:port`),
+    /// e.g. a container's service name. Requests must otherwise name the bound address or a
+    /// loopback name (`localhost`, `127.0.0.1`, `[::1]`) in `Host`; others get 403.
+    #[arg(
+        long = "allow-host",
+        value_name = "HOST",
+        env = "IVS_VCR_ALLOW_HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// An IP address, or `localhost` for the IPv4 loopback address (SDK endpoints say
@@ -434,6 +450,9 @@ impl RecordArgs {
             .scrub_account(self.scrub_account)
             .connect_timeout(self.connect_timeout)
             .upstream_timeout(self.upstream_timeout);
+        for host in &self.listen.allowed_hosts {
+            builder = builder.allow_host(host);
+        }
         if let Some(region) = &self.region {
             builder = builder.region(region);
         }
@@ -589,6 +608,9 @@ impl ReplayArgs {
             .seed(self.seed);
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
+        }
+        for host in &self.listen.allowed_hosts {
+            builder = builder.allow_host(host);
         }
         if self.with_bundled {
             builder = builder
@@ -781,7 +803,18 @@ mod tests {
         assert_eq!(parse_bind("localhost"), Ok(IpAddr::from([127, 0, 0, 1])));
         assert_eq!(parse_bind("::1"), Ok("::1".parse().unwrap()));
         assert_eq!(parse_bind("0.0.0.0"), Ok(IpAddr::from([0, 0, 0, 0])));
-        assert!(parse_bind("example.com").unwrap_err().contains("not an IP address or `localhost`"));
+        assert!(parse_bind("example.com")
+            .unwrap_err()
+            .contains("not an IP address or `localhost`"));
+    }
+
+    #[test]
+    fn aws_config_is_capped_at_warn_unless_named() {
+        // Regression, issue 11 §6: aws_config's `info` events name the access key id.
+        let filter = log_filter(None).to_string();
+        assert!(filter.contains("aws_config=warn"), "{filter}");
+        let filter = log_filter(Some("info,aws_config=debug")).to_string();
+        assert!(!filter.contains("aws_config=warn"), "{filter}");
     }
 
     #[test]

@@ -27,7 +27,9 @@
 //! let addr = server.addr();
 //! let answer = tokio::task::spawn_blocking(move || {
 //!     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-//!     stream.write_all(b"POST /ListChannels HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").unwrap();
+//!     // `Host` must name the server (see "Security" in the README).
+//!     let request = format!("POST /ListChannels HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+//!     stream.write_all(request.as_bytes()).unwrap();
 //!     let mut answer = String::new();
 //!     stream.read_to_string(&mut answer).unwrap();
 //!     answer

@@ -99,8 +99,17 @@ pub(crate) struct Miss {
     pub exhausted: Option<usize>,
 }
 
-/// How many interactions of other operations a near-miss report compares a request with.
-const NEAREST_CANDIDATE_LIMIT: usize = 1000;
+/// How many recorded interactions a near-miss report compares a request with, of its own
+/// operation or (when the cassettes never saw it) of others. A report costs at most this many
+/// comparisons, whatever the cassettes hold.
+const NEAREST_CANDIDATE_LIMIT: usize = 64;
+
+/// How many JSON nodes (members and elements, on either side) one comparison visits before it
+/// stops: a hostile body of 60,000 keys costs the same as one of 2,000.
+pub(crate) const COMPARE_NODE_BUDGET: usize = 2_000;
+
+/// How many differences one comparison collects; beyond it, a candidate is simply "far".
+const DIFFERENCE_LIMIT: usize = 32;
 
 /// Whether a lookup may fall back to an answer by operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,7 +265,11 @@ impl Index {
         // Comparing costs a walk of both bodies per candidate, so a request of an operation the
         // cassettes never saw is compared with a bounded number of others.
         let candidates: Vec<usize> = match scope.by_operation.get(operation) {
-            Some(same_op) => same_op.clone(),
+            Some(same_op) => same_op
+                .iter()
+                .copied()
+                .take(NEAREST_CANDIDATE_LIMIT)
+                .collect(),
             None => scope
                 .by_operation
                 .values()
@@ -281,13 +294,17 @@ impl Index {
                     entry.normalized.operation,
                     diffs[0]
                 );
-                if diffs.len() > 1 {
+                if diffs.len() >= DIFFERENCE_LIMIT {
+                    report.push_str(" (and more)");
+                } else if diffs.len() > 1 {
                     let _ = write!(report, " (and {} more)", diffs.len() - 1);
                 }
             }
             None => report.push_str("; the cassettes hold no interaction to compare with"),
         }
-        report
+        // The report is logged and kept for the summary: no stream key, wherever the request
+        // carried it.
+        redact::redact_text(&report).into_owned()
     }
 
     /// Rewinds every sequence to its first answer and forgets use counts (the control plane's
@@ -394,25 +411,63 @@ pub(crate) fn differences(recorded: &Normalized, got: &Normalized) -> Vec<String
         differ("headers", json(&recorded.headers), json(&got.headers));
     }
     let null = Value::Null;
+    let mut budget = COMPARE_NODE_BUDGET;
     json_differences(
         "body",
         recorded.body.as_ref().unwrap_or(&null),
         got.body.as_ref().unwrap_or(&null),
         &mut out,
+        &mut budget,
     );
     out
 }
 
-fn json_differences(path: &str, recorded: &Value, got: &Value, out: &mut Vec<String>) {
+/// Collects the differences of two bodies, visiting at most `budget` nodes and collecting at most
+/// [`DIFFERENCE_LIMIT`] differences (see [`COMPARE_NODE_BUDGET`]).
+fn json_differences(
+    path: &str,
+    recorded: &Value,
+    got: &Value,
+    out: &mut Vec<String>,
+    budget: &mut usize,
+) {
+    if *budget == 0 || out.len() >= DIFFERENCE_LIMIT {
+        return;
+    }
+    *budget -= 1;
     match (recorded, got) {
         (Value::Object(r), Value::Object(g)) => {
-            let mut keys: Vec<&String> = r.keys().chain(g.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
+            // Both maps are sorted: a merge walk visits each key once, with no allocation
+            // beyond the path of a key that is looked at.
+            let (mut rs, mut gs) = (r.iter().peekable(), g.iter().peekable());
+            loop {
+                if *budget == 0 || out.len() >= DIFFERENCE_LIMIT {
+                    return;
+                }
+                let (key, rv, gv) = match (rs.peek(), gs.peek()) {
+                    (None, None) => return,
+                    (Some((rk, _)), Some((gk, _))) if rk == gk => {
+                        let (key, rv) = rs.next().expect("peeked");
+                        let (_, gv) = gs.next().expect("peeked");
+                        (key, Some(rv), Some(gv))
+                    }
+                    (Some((rk, _)), Some((gk, _))) if rk < gk => {
+                        let (key, rv) = rs.next().expect("peeked");
+                        (key, Some(rv), None)
+                    }
+                    (Some(_), None) => {
+                        let (key, rv) = rs.next().expect("peeked");
+                        (key, Some(rv), None)
+                    }
+                    _ => {
+                        let (key, gv) = gs.next().expect("peeked");
+                        (key, None, Some(gv))
+                    }
+                };
+                *budget = budget.saturating_sub(1);
                 let child = format!("{path}.{key}");
-                match (r.get(key), g.get(key)) {
-                    (Some(rv), Some(gv)) => json_differences(&child, rv, gv, out),
+                match (rv, gv) {
+                    (Some(rv), Some(gv)) => json_differences(&child, rv, gv, out, budget),
                     (Some(rv), None) => {
                         out.push(format!("{child}: recorded {}, got nothing", show(rv)))
                     }
@@ -425,7 +480,10 @@ fn json_differences(path: &str, recorded: &Value, got: &Value, out: &mut Vec<Str
         }
         (Value::Array(r), Value::Array(g)) if r.len() == g.len() => {
             for (i, (rv, gv)) in r.iter().zip(g).enumerate() {
-                json_differences(&format!("{path}[{i}]"), rv, gv, out);
+                if *budget == 0 || out.len() >= DIFFERENCE_LIMIT {
+                    return;
+                }
+                json_differences(&format!("{path}[{i}]"), rv, gv, out, budget);
             }
         }
         (r, g) if r != g => out.push(format!("{path}: recorded {}, got {}", show(r), show(g))),
@@ -456,6 +514,21 @@ mod tests {
             headers: BTreeMap::new(),
             body: Some(body),
         }
+    }
+
+    #[test]
+    fn a_comparison_visits_a_bounded_number_of_nodes() {
+        // Regression, issue 11 §4: a body of 60,000 keys was compared key by key with every
+        // recorded interaction of its operation.
+        let matching = crate::cassette::Matching::default();
+        let recorded = normalize::request(&request("GetChannel", json!({"arn": "a"})), &matching);
+        let wide: serde_json::Map<String, Value> = (0..60_000)
+            .map(|i| (format!("k{i:05}"), json!(i)))
+            .collect();
+        let got = normalize::request(&request("GetChannel", Value::Object(wide)), &matching);
+        let diffs = differences(&recorded, &got);
+        assert_eq!(diffs.len(), DIFFERENCE_LIMIT);
+        assert_eq!(diffs[0], "body.arn: recorded \"a\", got nothing");
     }
 
     fn cassette(name: &str, interactions: &[(RecordedRequest, u16)]) -> Cassette {

@@ -113,9 +113,24 @@ fn decoded_path_cow(raw_path: &str) -> Cow<'_, str> {
 /// True for a query parameter of query-string SigV4 signing (`X-Amz-Signature`,
 /// `X-Amz-Security-Token`, `X-Amz-Credential`, …). IVS clients sign in headers, so these are never
 /// part of a call: they are dropped on arrival, never matched, logged, recorded or forwarded.
+///
+/// The key is normalised first, as a lenient upstream would read it: `+` as a space, percent
+/// escapes decoded (repeatedly, for double encoding), then surrounding whitespace and control
+/// characters trimmed, so that `+X-Amz-Signature` or `%2BX-Amz-Signature` is still one.
 pub fn is_signing_parameter(raw_key: &str) -> bool {
-    let key = percent_decode_str(raw_key).decode_utf8_lossy();
-    key.len() >= 6 && key[..6].eq_ignore_ascii_case("x-amz-")
+    let mut key = raw_key.replace('+', " ");
+    for _ in 0..3 {
+        let decoded = percent_decode_str(&key)
+            .decode_utf8_lossy()
+            .replace('+', " ");
+        if decoded == key {
+            break;
+        }
+        key = decoded;
+    }
+    let key = key.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+    key.get(..6)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-amz-"))
 }
 
 /// Parses a raw query string into decoded key → values (`+` stays a `+`, as AWS encodes space as
@@ -658,6 +673,21 @@ mod tests {
             query.into_iter().collect::<Vec<_>>(),
             [("tagKeys".to_owned(), vec!["a".to_owned()])]
         );
+        // Regression, issue 11 §5: a `+` (a space to lenient parsers) or an encoded form slipped
+        // past the filter, and was forwarded and recorded.
+        for key in [
+            "+X-Amz-Signature",
+            "%2BX-Amz-Signature",
+            "%20x-amz-credential",
+            "%252558-Amz-Date",
+            "X%252DAmz%252DSignature",
+            "%09X-Amz-Security-Token",
+        ] {
+            assert!(is_signing_parameter(key), "{key}");
+        }
+        for key in ["tagKeys", "X-Amz", "xx-amz-signature", "%FF%FE"] {
+            assert!(!is_signing_parameter(key), "{key}");
+        }
     }
 
     #[test]

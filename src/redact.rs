@@ -16,6 +16,27 @@
 //! guessing. A per-directory salt would fix that, but then a cassette copied to another directory
 //! would stop matching, and replay would need the salt, which is one more secret to manage.
 //!
+//! # Secrets wherever they reappear
+//! An upstream can echo a secret anywhere: a stream key inside a ValidationException message, in
+//! the `body_text` of a non-JSON error, under an unexpected member or capitalisation, in tags or a
+//! name. So record does not only rewrite the paths above: [`exchange`] first collects every secret
+//! value of the exchange, in either direction ([`Secrets`]: the values at those paths, members
+//! with those names in any capitalisation, anything shaped like an IVS stream key
+//! (`sk_<region>_<alphanumeric tail>`) and any string holding a private key in any of its header
+//! forms (PEM `RSA`/`EC`/`DSA`/`OPENSSH`/`ENCRYPTED`/PGP, SSH2, PuTTY `PuTTY-User-Key-File-`)),
+//! then replaces each value by its placeholder in every string of the exchange, object keys
+//! included, as written and JSON-escaped. A string holding a private key is replaced whole. A
+//! value shorter than [`MIN_ECHOED_SECRET`] bytes is replaced only where a whole string equals it,
+//! since replacing every `m` of an exchange would mangle it and hide nothing.
+//!
+//! Trade-off: a secret found outside the known paths of a *request* is written as a placeholder,
+//! but replay does not look for it there, so a client sending the same request again does not
+//! match that interaction; it gets the near-miss report, which names the placeholder.
+//!
+//! Text that is printed rather than written (near-miss reports, refusals in the summary) goes
+//! through [`redact_text`], which replaces stream keys and whole strings holding a private key,
+//! recognised by shape.
+//!
 //! # Account scrub
 //! With `matching.scrub_account: true` in a cassette (`record --scrub-account`), the 12-digit
 //! account of every ARN, whether written with `:` or percent-encoded as `%3A` in a `/tags/` path,
@@ -70,6 +91,254 @@ pub fn secret_placeholder(value: &str) -> String {
     out
 }
 
+/// Secret values shorter than this are replaced only where a whole string equals them.
+pub const MIN_ECHOED_SECRET: usize = 8;
+
+/// Member names whose string values are secret wherever they sit, compared in lowercase.
+const SECRET_MEMBER_NAMES: &[&str] = &["passphrase", "privatekey", "metadata"];
+
+/// The secret values seen in one exchange (see "Secrets wherever they reappear").
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    /// Distinct values, longest first, so that a value containing another is replaced whole.
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// Notes the secrets of a JSON body: values of secret members (any capitalisation), stream
+    /// keys and private keys anywhere, object keys included.
+    pub fn collect_json(&mut self, value: &Value) {
+        self.collect_member(value, "", "");
+    }
+
+    fn collect_member(&mut self, value: &Value, name: &str, parent: &str) {
+        match value {
+            Value::String(s) => {
+                let lower = name.to_ascii_lowercase();
+                let by_name = SECRET_MEMBER_NAMES.contains(&lower.as_str())
+                    || (lower == "value" && parent.to_ascii_lowercase().starts_with("streamkey"));
+                if by_name {
+                    self.note(s);
+                }
+                self.collect_text(s);
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.collect_member(item, name, parent);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    self.collect_text(key);
+                    self.collect_member(item, key, name);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes the secrets recognisable by shape in a string: stream keys. (A private key outside
+    /// a secret member is not redacted but refused by the scan, so its exchange is not written.)
+    pub fn collect_text(&mut self, text: &str) {
+        for range in stream_keys(text) {
+            self.note(&text[range]);
+        }
+    }
+
+    /// Notes one secret value (placeholders and empty strings are not secrets).
+    pub fn note(&mut self, value: &str) {
+        if value.is_empty() || is_placeholder(value) || self.values.iter().any(|v| v == value) {
+            return;
+        }
+        let at = self.values.partition_point(|v| v.len() >= value.len());
+        self.values.insert(at, value.to_owned());
+    }
+
+    /// True when no secret was seen.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every secret replaced by its placeholder: every known value (as written and
+    /// JSON-escaped), then any stream key left.
+    pub fn redact_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if is_placeholder(text) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = Cow::Borrowed(text);
+        for value in &self.values {
+            if out == value.as_str() {
+                return Cow::Owned(secret_placeholder(value));
+            }
+            if value.len() < MIN_ECHOED_SECRET {
+                continue;
+            }
+            let placeholder = secret_placeholder(value);
+            if out.contains(value.as_str()) {
+                out = Cow::Owned(out.replace(value.as_str(), &placeholder));
+            }
+            let escaped = Value::from(value.as_str()).to_string();
+            let escaped = &escaped[1..escaped.len() - 1];
+            if escaped != value && out.contains(escaped) {
+                out = Cow::Owned(out.replace(escaped, &placeholder));
+            }
+        }
+        match redact_stream_keys(&out) {
+            Cow::Borrowed(_) => out,
+            Cow::Owned(redacted) => Cow::Owned(redacted),
+        }
+    }
+
+    /// Applies [`Secrets::redact_str`] to every string of a JSON value, object keys included.
+    pub fn redact_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                if let Cow::Owned(redacted) = self.redact_str(s) {
+                    *s = redacted;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::Object(map) => {
+                let renamed = map
+                    .keys()
+                    .any(|k| matches!(self.redact_str(k), Cow::Owned(_)));
+                if renamed {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(k, v)| (self.redact_str(&k).into_owned(), v))
+                        .collect();
+                }
+                map.values_mut().for_each(|v| self.redact_json(v));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `text` with every stream key and private key replaced by its placeholder, recognised by shape
+/// alone: for what is printed (reports, logs, the summary) rather than written.
+pub fn redact_text(text: &str) -> Cow<'_, str> {
+    if has_private_key(text) && !is_placeholder(text) {
+        return Cow::Owned(secret_placeholder(text));
+    }
+    redact_stream_keys(text)
+}
+
+/// `text` with every stream key replaced by its placeholder.
+fn redact_stream_keys(text: &str) -> Cow<'_, str> {
+    let ranges = stream_keys(text);
+    if ranges.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for range in ranges {
+        out.push_str(&text[last..range.start]);
+        out.push_str(&secret_placeholder(&text[range.clone()]));
+        last = range.end;
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// Cleans one exchange before it is written: every secret seen in it, in either direction, is
+/// replaced wherever it reappears (see "Secrets wherever they reappear"), then [`request`] and
+/// [`response`] apply the placeholders at known paths and the account scrub.
+pub fn exchange(req: &mut RecordedRequest, res: &mut RecordedResponse, scrub: bool) {
+    let mut secrets = Secrets::default();
+    secrets.collect_text(&req.path);
+    for value in req.query.values().flatten() {
+        secrets.collect_text(value);
+    }
+    for value in req.headers.values() {
+        secrets.collect_text(value);
+    }
+    if let Some(body) = &req.body {
+        secrets.collect_json(body);
+    }
+    for value in res.headers.values() {
+        secrets.collect_text(value);
+    }
+    if let Some(body) = &res.body {
+        secrets.collect_json(body);
+    }
+    if let Some(text) = &res.body_text {
+        secrets.collect_text(text);
+    }
+    if !secrets.is_empty() {
+        let redact = |s: &mut String| {
+            if let Cow::Owned(redacted) = secrets.redact_str(s) {
+                *s = redacted;
+            }
+        };
+        redact(&mut req.path);
+        req.query.values_mut().flatten().for_each(redact);
+        req.headers.values_mut().for_each(redact);
+        if let Some(body) = req.body.as_mut() {
+            secrets.redact_json(body);
+        }
+        res.headers.values_mut().for_each(redact);
+        if let Some(body) = res.body.as_mut() {
+            secrets.redact_json(body);
+        }
+        if let Some(text) = res.body_text.as_mut() {
+            redact(text);
+        }
+    }
+    request(req, scrub);
+    response(res, scrub);
+}
+
+/// True when `text` holds a private key, in any header form: PEM (`-----BEGIN RSA PRIVATE
+/// KEY-----`, `EC`, `DSA`, `OPENSSH`, `ENCRYPTED`, PKCS#8, PGP's `PRIVATE KEY BLOCK`), SSH2
+/// (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----`) or PuTTY (`PuTTY-User-Key-File-`).
+pub fn has_private_key(text: &str) -> bool {
+    if text.contains("PuTTY-User-Key-File-") {
+        return true;
+    }
+    text.match_indices("PRIVATE KEY").any(|(at, _)| {
+        // The `BEGIN` of the same header line: at most a few words before.
+        let before = &text[..at];
+        let line = before.rsplit(['\n', '\r']).next().unwrap_or(before);
+        let line = line.rsplit("\\n").next().unwrap_or(line);
+        line.contains("BEGIN")
+    })
+}
+
+/// Where `text` holds something shaped like an IVS stream key: `sk_`, a region name, `_`, and an
+/// alphanumeric tail, not inside a longer word.
+fn stream_keys(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("sk_") {
+        if at > 0 && bytes[at - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        if out
+            .last()
+            .is_some_and(|r: &std::ops::Range<usize>| r.end > at)
+        {
+            continue;
+        }
+        let rest = &text[at + 3..];
+        let Some(region_len) = rest.bytes().take(33).position(|b| b == b'_') else {
+            continue;
+        };
+        if !crate::normalize::is_valid_region(&rest[..region_len]) {
+            continue;
+        }
+        let tail_start = at + 3 + region_len + 1;
+        let tail_len = bytes[tail_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if tail_len > 0 {
+            out.push(at..tail_start + tail_len);
+        }
+    }
+    out
+}
+
 /// Replaces every secret member of a request or response body with its placeholder. A value that
 /// is already a placeholder is left alone, so this can run any number of times.
 pub fn redact_secrets(body: &mut Value) {
@@ -94,7 +363,7 @@ pub fn redact_secrets(body: &mut Value) {
 /// a secret.
 pub fn redact_private_keys(value: &mut Value) {
     match value {
-        Value::String(s) if s.contains("PRIVATE KEY-----") => *s = secret_placeholder(s),
+        Value::String(s) if has_private_key(s) && !is_placeholder(s) => *s = secret_placeholder(s),
         Value::Array(items) => items.iter_mut().for_each(redact_private_keys),
         Value::Object(map) => map.values_mut().for_each(redact_private_keys),
         _ => {}
@@ -171,8 +440,10 @@ pub enum SecretKind {
     SessionToken,
     /// A SigV4 signature or `Authorization` header.
     Signature,
-    /// A PEM private key.
+    /// A private key (PEM, SSH2 or PuTTY).
     PrivateKey,
+    /// An IVS stream key (`sk_<region>_…`).
+    StreamKey,
 }
 
 impl fmt::Display for SecretKind {
@@ -182,7 +453,8 @@ impl fmt::Display for SecretKind {
             SecretKind::SecretKey => "a secret-looking key",
             SecretKind::SessionToken => "a session token",
             SecretKind::Signature => "a SigV4 signature",
-            SecretKind::PrivateKey => "a PEM private key",
+            SecretKind::PrivateKey => "a private key",
+            SecretKind::StreamKey => "an IVS stream key",
         })
     }
 }
@@ -298,8 +570,11 @@ fn scan_str(location: &str, name: &str, value: &str, report: &mut impl FnMut(Str
     if has_access_key_id(value) {
         report(location.to_owned(), SecretKind::AccessKeyId);
     }
-    if value.contains("PRIVATE KEY-----") {
+    if has_private_key(value) {
         report(location.to_owned(), SecretKind::PrivateKey);
+    }
+    if !stream_keys(value).is_empty() {
+        report(location.to_owned(), SecretKind::StreamKey);
     }
     if value.contains("AWS4-HMAC-SHA256")
         || value.contains("X-Amz-Signature=")
@@ -415,6 +690,99 @@ mod tests {
     }
 
     #[test]
+    fn the_scan_knows_stream_keys_and_every_private_key_header() {
+        // Regression, issue 11 §2: the scan missed the stream-key shape and non-PEM keys.
+        let check = |value: &str, expected: &[SecretKind]| {
+            let mut found = Vec::new();
+            scan_str("x", "tags", value, &mut |_, kind| found.push(kind));
+            assert_eq!(found, expected, "{value:?}");
+        };
+        check("sk_us-west-2_Ab12Cd34", &[SecretKind::StreamKey]);
+        check(
+            "key (sk_ap-northeast-1_x9) in use",
+            &[SecretKind::StreamKey],
+        );
+        check("ask_us-west-2_Ab12", &[]);
+        check("sk_not-a-region_Ab12", &[]);
+        check("sk_us-west-2_", &[]);
+        for header in [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----BEGIN EC PRIVATE KEY-----",
+            "-----BEGIN DSA PRIVATE KEY-----",
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY-----",
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+            "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----",
+            "PuTTY-User-Key-File-2: ssh-rsa",
+            "PuTTY-User-Key-File-3: ssh-ed25519",
+        ] {
+            check(&format!("note: {header}\nAAAA"), &[SecretKind::PrivateKey]);
+            assert!(has_private_key(
+                &Value::from(format!("{header}\nA")).to_string()
+            ));
+        }
+        check("-----BEGIN PUBLIC KEY-----\nAAAA", &[]);
+        check("a private key is needed", &[]);
+    }
+
+    #[test]
+    fn every_secret_of_an_exchange_is_replaced_wherever_it_reappears() {
+        // Regression, issue 11 §2: secrets outside the known paths were written verbatim.
+        let key = "sk_us-west-2_Ab12Cd34Ef56";
+        let payload = "a \"quoted\" metadata payload";
+        let phrase = "Passphrase0123456789";
+        let mut request: RecordedRequest = serde_json::from_value(json!({
+            "method": "POST", "path": "/PutMetadata", "region": "us-west-2",
+            "body": {"metadata": payload, "channelArn": "arn"}
+        }))
+        .unwrap();
+        let mut response: RecordedResponse = serde_json::from_value(json!({
+            "status": 400,
+            "headers": {"x-amzn-ErrorType": "ValidationException"},
+            "body": {
+                "message": format!("bad {payload} for {key}"),
+                "Channel": {"SRT": {"PASSPHRASE": phrase}},
+                "tags": {key: format!("copy of {phrase}"), "short": "m"},
+                "StreamKeys": [{"Value": "anotherSecretValue"}],
+                "echo": "anotherSecretValue!"
+            }
+        }))
+        .unwrap();
+        exchange(&mut request, &mut response, false);
+        let p = secret_placeholder;
+        assert_eq!(request.body.unwrap()["metadata"], json!(p(payload)));
+        assert_eq!(
+            response.body.unwrap(),
+            json!({
+                "message": format!("bad {} for {}", p(payload), p(key)),
+                "Channel": {"SRT": {"PASSPHRASE": p(phrase)}},
+                "tags": {p(key): format!("copy of {}", p(phrase)), "short": "m"},
+                "StreamKeys": [{"Value": p("anotherSecretValue")}],
+                "echo": format!("{}!", p("anotherSecretValue"))
+            })
+        );
+
+        // A non-JSON answer quoting the payload JSON-escaped, and a short secret only whole.
+        let mut request: RecordedRequest = serde_json::from_value(json!({
+            "method": "POST", "path": "/PutMetadata", "region": "us-west-2",
+            "body": {"metadata": payload}
+        }))
+        .unwrap();
+        let mut response = RecordedResponse {
+            status: 400,
+            headers: Default::default(),
+            body: None,
+            body_text: Some(format!("<error>{}</error>", Value::from(payload))),
+        };
+        exchange(&mut request, &mut response, false);
+        assert_eq!(
+            response.body_text.as_deref(),
+            Some(format!("<error>\"{}\"</error>", p(payload)).as_str())
+        );
+    }
+
+    #[test]
     fn hmac_matches_rfc_4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
@@ -503,6 +871,19 @@ mod tests {
             "arn:aws:ivs:us-west-2:1234:channel/x",
         );
         check("no arn here", "no arn here");
+        // Regression, issue 11 §6: the account in a playback URL was left as it was.
+        check(
+            "https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.abcdEFGH1234.m3u8",
+            "https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.000000000000.channel.abcdEFGH1234.m3u8",
+        );
+        check(
+            "arn:aws:ivs:eu-west-1:123456789012:channel/x at eu-west-1.123456789012.channel.x.m3u8",
+            "arn:aws:ivs:eu-west-1:000000000000:channel/x at eu-west-1.000000000000.channel.x.m3u8",
+        );
+        check(
+            "v1/notaregion.123456789012.channel.x",
+            "v1/notaregion.123456789012.channel.x",
+        );
     }
 
     #[test]
@@ -540,7 +921,7 @@ mod tests {
                 "interaction 3: an AWS access key id at `request.body.name`",
                 "interaction 3: a secret-looking key at `response.body.credentials.secretAccessKey`",
                 "interaction 3: a session token at `response.body.credentials.sessionToken`",
-                "interaction 3: a PEM private key at `response.body.pem`",
+                "interaction 3: a private key at `response.body.pem`",
                 "interaction 3: a SigV4 signature at `response.body.url`",
             ],
             "\nexpected and got differ; got:\n{}",

@@ -19,10 +19,18 @@ impl Cassette {
     /// Reads and validates one cassette file.
     pub fn load(path: impl AsRef<Path>) -> Result<Cassette, CassetteError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| CassetteError::Io {
+        let io = |source| CassetteError::Io {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // A link to `/dev/zero` or a FIFO would be read forever: only regular files are read.
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(CassetteError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        let text = std::io::read_to_string(file).map_err(io)?;
         Cassette::from_yaml(&text, path)
     }
 

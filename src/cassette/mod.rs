@@ -4,7 +4,7 @@
 //! [`Cassette`], [`Interaction`], [`RecordedRequest`] and [`RecordedResponse`]. Writes go through
 //! [`Cassette::save`], which writes a temporary file next to the target and renames it, so a crash
 //! never leaves a half-written cassette. The temporary file is a dot-file,
-//! `.<file>.<pid>.tmp`: a process killed between writing and renaming leaves it behind, loaders
+//! `.<file>.<pid>.<random>.tmp`: a process killed between writing and renaming leaves it behind, loaders
 //! ([`load_dir`]) skip it, and [`remove_stale_temp_files`] (run when recording starts) deletes it.
 //!
 //! # Format, version 1
@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use load::{json_body, unique_keys};
-pub use save::{load_dir, remove_stale_temp_files, yaml_files};
+pub use save::{confined_path, load_dir, remove_stale_temp_files, yaml_files};
 
 /// The cassette format version this build writes, and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -278,6 +278,23 @@ pub enum CassetteError {
         interaction_idx: usize,
         /// What is wrong.
         message: String,
+    },
+    /// A part of the cassette's path below the cassette folder is a symbolic link: following
+    /// it could read or write outside the folder.
+    #[error("refusing cassette `{path}`: `{link}` is a symbolic link, and cassettes stay inside `{root}`")]
+    Symlink {
+        /// The cassette file.
+        path: PathBuf,
+        /// The link.
+        link: PathBuf,
+        /// The cassette folder.
+        root: PathBuf,
+    },
+    /// The path names something other than a regular file (a directory, a device, a FIFO).
+    #[error("refusing cassette `{path}`: not a regular file")]
+    NotAFile {
+        /// The cassette path.
+        path: PathBuf,
     },
     /// A directory holds no cassette.
     #[error("no cassette (*.yaml, *.yml) found under `{path}`")]

@@ -1,5 +1,11 @@
 //! Writing cassettes atomically, walking cassette directories, and removing the temporary files
 //! a killed recorder left behind.
+//!
+//! Symbolic links: a cassette folder may be shared, or filled by a checkout, so a link in it must
+//! not make ivs-vcr read or write elsewhere. [`confined_path`] refuses a cassette path with a
+//! link anywhere below the folder; the temporary file of a save is created exclusively
+//! (`create_new`, which never follows a link at that name) under a name with 64 random bits; and
+//! walks never enter a linked directory, so two links pointing at each other cannot hang a start.
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +32,11 @@ impl Cassette {
         let tmp = temp_path(path);
         let result = (|| {
             use std::io::Write;
-            let mut file = std::fs::File::create(&tmp)?;
+            // Exclusive: a file or link planted at the name makes the save fail, never follow.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             file.write_all(self.to_yaml().as_bytes())?;
             file.sync_all()?;
             std::fs::rename(&tmp, path)
@@ -38,16 +48,71 @@ impl Cassette {
     }
 }
 
-/// The temporary file [`Cassette::save`] writes before renaming it over `path`.
+/// The temporary file [`Cassette::save`] writes before renaming it over `path`:
+/// `.<file>.<pid>.<16 random hex>.tmp`, so that nobody can plant something at its name in advance.
 fn temp_path(path: &Path) -> PathBuf {
+    use std::hash::{BuildHasher, Hasher};
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // `RandomState` is seeded from the OS's random source; hashing a counter and the time with
+    // it gives 64 bits nobody outside the process can predict, without a dependency.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()))
+    path.with_file_name(format!(
+        ".{file_name}.{}.{:016x}.tmp",
+        std::process::id(),
+        hasher.finish()
+    ))
 }
 
-/// The process id in the name of a [`Cassette::save`] temporary file (`.<file>.yaml.<pid>.tmp`),
-/// or `None` for any other name.
+/// The file `relative` under `root`, refused when any part of it below `root` is a symbolic link,
+/// or when it exists and is not a regular file. `relative` must be made of plain names (no `..`,
+/// no root). Parts that do not exist yet are fine: a save creates them as real directories.
+pub fn confined_path(root: &Path, relative: &Path) -> Result<PathBuf, CassetteError> {
+    let mut path = root.to_path_buf();
+    let target = root.join(relative);
+    let mut components = relative.components().peekable();
+    while let Some(component) = components.next() {
+        let std::path::Component::Normal(part) = component else {
+            return Err(CassetteError::NotAFile { path: target });
+        };
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(CassetteError::Symlink {
+                    path: target,
+                    link: path,
+                    root: root.to_owned(),
+                })
+            }
+            Ok(meta) if components.peek().is_none() && !meta.is_file() => {
+                return Err(CassetteError::NotAFile { path: target })
+            }
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => break,
+            Err(source) => {
+                return Err(CassetteError::Io {
+                    path: target,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(target)
+}
+
+/// The process id in the name of a [`Cassette::save`] temporary file
+/// (`.<file>.yaml.<pid>.<random>.tmp`, or `.<file>.yaml.<pid>.tmp` from older versions), or
+/// `None` for any other name.
 fn temp_file_pid(name: &str) -> Option<u32> {
     let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (head, last) = inner.rsplit_once('.')?;
+    let is_random = last.len() == 16 && last.bytes().all(|b| b.is_ascii_hexdigit());
+    let inner = if is_random { head } else { inner };
     let (target, pid) = inner.rsplit_once('.')?;
     let is_cassette = target.ends_with(".yaml") || target.ends_with(".yml");
     let is_number = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
@@ -73,9 +138,11 @@ pub fn remove_stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError
         };
         let proc = Path::new("/proc/self").exists();
         for entry in entries {
-            let path = entry?.path();
+            let entry = entry?;
+            let path = entry.path();
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if path.is_dir() {
+            // `file_type` does not follow links: a linked directory is never entered.
+            if entry.file_type()?.is_dir() {
                 if !name.starts_with('.') {
                     walk(&path, removed)?;
                 }
@@ -84,6 +151,9 @@ pub fn remove_stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError
             let Some(pid) = temp_file_pid(&name) else {
                 continue;
             };
+            if entry.file_type()?.is_symlink() {
+                continue;
+            }
             let running = pid == std::process::id()
                 || (proc && Path::new("/proc").join(pid.to_string()).exists());
             if !running {
@@ -132,12 +202,15 @@ pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
 
 fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         if name.starts_with('.') {
             continue;
         }
-        if path.is_dir() {
+        // `file_type` does not follow links: a linked directory is skipped, so links cannot
+        // make a loop. A linked file is kept; `Cassette::load` reads only regular files.
+        if entry.file_type()?.is_dir() {
             collect_yaml_files(&path, out)?;
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
@@ -154,11 +227,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn temp_names_are_unpredictable_and_recognized() {
+        let path = Path::new("dir/recording.yaml");
+        let (a, b) = (temp_path(path), temp_path(path));
+        assert_ne!(a, b);
+        for tmp in [a, b] {
+            let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+            assert_eq!(temp_file_pid(&name), Some(std::process::id()), "{name}");
+        }
+    }
+
+    #[test]
     fn temp_file_names_are_recognized() {
         let check = |name: &str, expected: Option<u32>| {
             assert_eq!(temp_file_pid(name), expected, "{name}");
         };
         check(".recording.yaml.4242.tmp", Some(4242));
+        check(".recording.yaml.4242.0123456789abcdef.tmp", Some(4242));
+        check(".recording.yaml.0123456789abcdef.tmp", None);
         check(".a.b.yml.7.tmp", Some(7));
         check(".recording.yaml.tmp", None);
         check(".recording.yaml.x1.tmp", None);

@@ -8,6 +8,8 @@
 //!   region, body under a size limit and a timeout).
 //! - `error`: AWS-style error answers (`x-amzn-ErrorType`, the text under `message`) and the
 //!   route errors of the catalog.
+//! - `guard`: who may talk to a server, checked on each request's head before the handler runs:
+//!   the `Host` must name this server (against DNS rebinding), and record refuses browsers.
 //! - `span`: the per-request tracing span and [`Side`], who a log line is about.
 //! - `inject`: injected faults (delays, IVS-style errors, dropped connections) and JSON answers.
 //!
@@ -16,6 +18,7 @@
 //! [`RecordedRequest`]: crate::cassette::RecordedRequest
 
 mod error;
+mod guard;
 mod inject;
 mod request;
 mod serve;

@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
+use super::guard::{is_loopback, Guard};
 use super::{request_span, HttpResponse, Side};
 
 /// How long a client may take to send its request headers, by default.
@@ -62,6 +63,8 @@ pub(crate) struct ListenOptions {
     pub region: Option<String>,
     /// How long a downstream client may take to send a request.
     pub read_timeouts: ReadTimeouts,
+    /// `Host` values accepted besides the bound address and loopback names (see `guard`).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// A response extension asking the accept loop to end the connection without an answer: an
@@ -86,6 +89,10 @@ pub(crate) trait Handler: Send + Sync + 'static {
     /// The server's name in each request's span: `record` or `replay`.
     const NAME: &'static str;
 
+    /// Whether requests that look like a browser's are served (see `guard`); record, which
+    /// signs with the operator's credentials, refuses them.
+    const SERVES_BROWSERS: bool = true;
+
     /// The read timeouts of this server's connections.
     fn read_timeouts(&self) -> ReadTimeouts {
         ReadTimeouts::default()
@@ -103,8 +110,10 @@ pub(crate) trait Handler: Send + Sync + 'static {
 pub(crate) async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
+    guard: Guard,
     shutdown: impl Future<Output = ()>,
 ) {
+    let guard = Arc::new(guard);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -129,10 +138,15 @@ pub(crate) async fn serve<H: Handler>(
         #[cfg(unix)]
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let handler = handler.clone();
-        let service = hyper::service::service_fn(move |req| {
+        let guard = guard.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let handler = handler.clone();
             let span = request_span(H::NAME, peer);
+            let refused = span.in_scope(|| guard.check(req.uri(), req.headers()));
             async move {
+                if let Some(refusal) = refused {
+                    return Ok(refusal);
+                }
                 let response = handler.handle(req, peer).instrument(span).await;
                 match response.extensions().get::<DropConnection>() {
                     None => Ok(response),
@@ -188,7 +202,12 @@ impl Running {
         handler: Arc<H>,
         exposure: &str,
     ) -> Result<Running, (SocketAddr, std::io::Error)> {
-        let ListenOptions { listener, bind, .. } = listen;
+        let ListenOptions {
+            listener,
+            bind,
+            allowed_hosts,
+            ..
+        } = listen;
         let requested = bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = match listener {
             Some(listener) => listener,
@@ -199,11 +218,18 @@ impl Running {
             .set_nonblocking(true)
             .and_then(|()| TcpListener::from_std(listener))
             .map_err(|e| (addr, e))?;
-        if !addr.ip().is_loopback() {
+        if !is_loopback(addr.ip()) {
+            // Printed, not only logged: a log filter must not hide it.
+            eprintln!("warning: ivs-vcr is listening beyond loopback on {addr}: {exposure}");
             tracing::warn!(side = %Side::Internal, %addr, "listening beyond loopback: {exposure}");
         }
+        let guard = Guard {
+            bound: addr,
+            allowed_hosts,
+            browsers: H::SERVES_BROWSERS,
+        };
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, handler, async {
+        let task = tokio::spawn(serve(listener, handler, guard, async {
             let _ = rx.await;
         }));
         Ok(Running {

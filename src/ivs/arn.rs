@@ -71,7 +71,7 @@ pub fn with_region(arn: &str, region: &str) -> Option<String> {
 /// with `:` or with `%3A` (a percent-encoded `/tags/` path).
 pub fn scrub_account(text: &str) -> Cow<'_, str> {
     if !text.contains("arn") {
-        return Cow::Borrowed(text);
+        return scrub_playback_account(text);
     }
     let mut out = String::new();
     let mut copied = 0;
@@ -94,9 +94,49 @@ pub fn scrub_account(text: &str) -> Cow<'_, str> {
         }
     }
     if copied == 0 {
-        return Cow::Borrowed(text);
+        return scrub_playback_account(text);
     }
     out.push_str(&text[copied..]);
+    match scrub_playback_account(&out) {
+        Cow::Borrowed(_) => Cow::Owned(out),
+        Cow::Owned(scrubbed) => Cow::Owned(scrubbed),
+    }
+}
+
+/// Replaces the account in playback URLs, whose last segment is
+/// `<region>.<account>.channel.<id>.m3u8`.
+fn scrub_playback_account(text: &str) -> Cow<'_, str> {
+    const MARK: &str = ".channel.";
+    let mut spans = Vec::new();
+    for (at, _) in text.match_indices(MARK) {
+        let Some(start) = at.checked_sub(12) else {
+            continue;
+        };
+        let Some(account) = text.get(start..at) else {
+            continue;
+        };
+        if !account.bytes().all(|b| b.is_ascii_digit()) || account == ACCOUNT_PLACEHOLDER {
+            continue;
+        }
+        let before = &text[..start];
+        let Some(region_part) = before.strip_suffix('.') else {
+            continue;
+        };
+        let region = region_part
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .next()
+            .unwrap_or("");
+        if crate::normalize::is_valid_region(region) {
+            spans.push(start..at);
+        }
+    }
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_owned();
+    for span in spans.into_iter().rev() {
+        out.replace_range(span, ACCOUNT_PLACEHOLDER);
+    }
     Cow::Owned(out)
 }
 

@@ -36,7 +36,7 @@
 //! A SIGKILL cannot be handled, so what it may leave is decided here: every `*.yaml` file is a
 //! complete cassette (the old one or the new one, never a mix, because only a rename replaces
 //! it), interactions completed within `WRITE_DELAY` of the kill are lost, and a kill between
-//! writing and renaming leaves the temporary file, `.<name>.yaml.<pid>.tmp`. That file is a
+//! writing and renaming leaves the temporary file, `.<name>.yaml.<pid>.<random>.tmp`. That file is a
 //! dot-file that `cassette::load_dir` and the replay loader skip, and the next start deletes it
 //! (`cassette::remove_stale_temp_files`, which keeps the files of processes still running).
 //! A write that fails (disk full, a directory where the file should be) removes its temporary
@@ -209,6 +209,15 @@ impl RecordServerBuilder {
     /// Binds this address (default `127.0.0.1:0`, a free loopback port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.listen.bind = Some(addr);
+        self
+    }
+
+    /// Also accepts requests whose `Host` is this name (with the bound port) or this
+    /// `name:port`, besides the bound address and loopback names: for a server reached through
+    /// a container name or a port mapping. Every other `Host` is refused with 403, so that a web
+    /// page cannot reach the server through DNS rebinding.
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.listen.allowed_hosts.push(host.into());
         self
     }
 
@@ -453,6 +462,12 @@ struct Options {
 impl Options {
     fn path_of(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.yaml"))
+    }
+
+    /// [`Options::path_of`], refused when a symbolic link below the cassette folder would take
+    /// it elsewhere (see `cassette::confined_path`).
+    fn confined_path_of(&self, name: &str) -> Result<PathBuf, CassetteError> {
+        crate::cassette::confined_path(&self.dir, std::path::Path::new(&format!("{name}.yaml")))
     }
 }
 

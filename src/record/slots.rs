@@ -49,7 +49,7 @@ pub(super) struct Captured {
 impl RecordState {
     /// Opens a cassette under the record mode: what is replayed, what is kept, what is forwarded.
     pub(super) fn open_slot(&self, name: &str) -> Result<Slot, CassetteError> {
-        let path = self.options.path_of(name);
+        let path = self.options.confined_path_of(name)?;
         let existing = if path.exists() {
             Some(Cassette::load(&path)?)
         } else {

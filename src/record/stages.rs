@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::slots::Slot;
 use super::{is_valid_cassette_name, RecordError, RecordMode, RecordState};
 use crate::answer::Prepared;
-use crate::cassette::{Interaction, RecordedResponse};
+use crate::cassette::{CassetteError, Interaction, RecordedResponse};
 use crate::control;
 use crate::http::{
     error_chain, error_response, inject, json_response, read_request, route_error_response,
@@ -99,6 +99,7 @@ impl RecordCtx {
 
 impl Handler for RecordState {
     const NAME: &'static str = "record";
+    const SERVES_BROWSERS: bool = false;
 
     fn read_timeouts(&self) -> ReadTimeouts {
         self.options.read_timeouts
@@ -299,13 +300,31 @@ impl RecordState {
                 ControlFlow::Continue(())
             }
             Err(err) => {
-                let message = error_chain(&err);
+                let message = redact::redact_text(&error_chain(&err)).into_owned();
                 tracing::error!(side = %Side::Internal, operation, "{message}");
                 self.tally().refused(operation, message.clone());
+                // The client is told which file and what kind of problem, never a parser's
+                // message: it can quote the file, and the file may be anything a link named.
+                let told = match &err {
+                    CassetteError::Parse { path, line, .. } => format!(
+                        "cassette `{}` cannot be loaded{}; the record log says why",
+                        path.display(),
+                        line.map(|l| format!(" (line {l})")).unwrap_or_default()
+                    ),
+                    CassetteError::Invalid {
+                        path,
+                        interaction_idx,
+                        ..
+                    } => format!(
+                        "cassette `{}` cannot be loaded (interaction {interaction_idx}); the record log says why",
+                        path.display()
+                    ),
+                    _ => message,
+                };
                 ControlFlow::Break(error_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "IvsVcrCassetteException",
-                    &message,
+                    &told,
                 ))
             }
         }
@@ -334,15 +353,20 @@ impl RecordState {
                     );
                 }
                 Err(miss) if !slot.forward => {
+                    // The report shows the request's body: every secret in it is replaced
+                    // wherever it appears, before it is logged and kept for the summary.
+                    let mut secrets = redact::Secrets::default();
+                    if let Some(body) = &ctx.downstream.request.body {
+                        secrets.collect_json(body);
+                    }
+                    let report = index.explain(&ctx.downstream.request, Some(0), &miss);
+                    let report = secrets.redact_str(&report).into_owned();
                     let why = if self.options.record.mode == RecordMode::None {
                         "record mode `none` never forwards"
                     } else {
                         "record mode `once` forwards nothing once the cassette exists; use --record-mode new-episodes to add to it"
                     };
-                    let report = format!(
-                        "{} ({why})",
-                        index.explain(&ctx.downstream.request, Some(0), &miss)
-                    );
+                    let report = format!("{report} ({why})");
                     self.tally().unmatched(operation, &slot.name, &report);
                     return self.refuse(operation, "IvsVcrUnmatchedRequestException", report);
                 }
@@ -426,7 +450,6 @@ impl RecordState {
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name))
         });
-        redact::request(&mut request, scrub);
         let mut response = RecordedResponse {
             status,
             headers: BTreeMap::new(),
@@ -441,7 +464,7 @@ impl RecordState {
                     .insert((*kept).to_owned(), value.to_owned());
             }
         }
-        redact::response(&mut response, scrub);
+        redact::exchange(&mut request, &mut response, scrub);
         let fingerprint = normalize::fingerprint(&normalize::request(&request, &matching));
         if response.headers.contains_key("x-amzn-RequestId") {
             response.headers.insert(

@@ -62,11 +62,14 @@ impl RecordState {
             (data.generation, data.cassette())
         };
         let path = slot.path.clone();
+        // Checked again at each write: a link planted after the cassette was opened is refused.
+        let confined = self.options.confined_path_of(&slot.name);
         let result = tokio::task::spawn_blocking(move || {
             let findings = redact::scan(&cassette);
             if !findings.is_empty() {
                 return Err(RecordError::SecretFound { path, findings });
             }
+            let path = confined?;
             cassette.save(&path).map_err(RecordError::from)
         })
         .await;

@@ -73,7 +73,7 @@ impl Handler for ReplayState {
             {
                 self.emulate(&ctx)
             }
-            Err(miss) => self.explain(&ctx, miss),
+            Err(miss) => self.explain(ctx, miss).await,
         }
     }
 }
@@ -228,12 +228,34 @@ impl ReplayState {
     /// Stage `log` of a miss: the route check first (a method IVS does not use gets 405, a path
     /// that names no operation 404), else the near-miss report in a 400. Either way the report
     /// is logged at `warn` and kept for the summary.
-    fn explain(&self, ctx: &ReplayCtx, miss: Miss) -> HttpResponse {
-        let request = &ctx.request;
-        let (response, report) = match ivs::check_route(&request.method, &request.path) {
+    ///
+    /// The report compares the request with recorded interactions, which costs CPU in proportion
+    /// to the request's body (bounded in `matcher`), so it runs on the blocking pool, at most
+    /// `EXPLAIN_CONCURRENCY` at a time: hostile misses queue behind each other and never hold
+    /// the workers that answer everyone else.
+    async fn explain(self: Arc<Self>, ctx: ReplayCtx, miss: Miss) -> HttpResponse {
+        let route = ivs::check_route(&ctx.request.method, &ctx.request.path);
+        let (response, report) = match route {
             Err(route) => (route_error_response(&route), route.to_string()),
             Ok(_) => {
-                let report = self.index.explain(request, ctx.cassette_idx, &miss);
+                // Invariant: the semaphore is never closed.
+                let permit = self
+                    .explaining
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the explain semaphore is never closed");
+                let state = self.clone();
+                let request = ctx.request.clone();
+                let (cassette_idx, for_report) = (ctx.cassette_idx, miss.clone());
+                let report = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    state.index.explain(&request, cassette_idx, &for_report)
+                })
+                .await
+                .unwrap_or_else(|err| {
+                    format!("{}: no recorded interaction ({err})", miss.operation)
+                });
                 let response = error_response(
                     StatusCode::BAD_REQUEST,
                     "IvsVcrUnmatchedRequestException",

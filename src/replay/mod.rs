@@ -140,6 +140,15 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Also accepts requests whose `Host` is this name (with the bound port) or this
+    /// `name:port`, besides the bound address and loopback names: for a server reached through
+    /// a container name or a port mapping. Every other `Host` is refused with 403, so that a web
+    /// page cannot reach the server through DNS rebinding.
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.listen.allowed_hosts.push(host.into());
+        self
+    }
+
     /// Sets the match level (default [`MatchLevel::Exact`]).
     pub fn match_level(mut self, level: MatchLevel) -> Self {
         self.options.level = level;
@@ -410,7 +419,12 @@ struct ReplayState {
     /// Requests the emulator answered, per operation.
     emulated: Mutex<std::collections::BTreeMap<String, u64>>,
     faults: FaultSet,
+    /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
+    explaining: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many near-miss reports are built at once, on the blocking pool.
+pub(crate) const EXPLAIN_CONCURRENCY: usize = 2;
 
 impl ReplayState {
     fn new(
@@ -454,6 +468,7 @@ impl ReplayState {
             on_miss: options.on_miss,
             emulated: Default::default(),
             faults,
+            explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
         }
     }
 

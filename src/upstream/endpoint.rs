@@ -36,6 +36,11 @@ impl Endpoint {
             url: url.to_owned(),
             reason,
         };
+        // A fragment is not sent, so it would silently drop whatever followed `#` (a `{region}`
+        // of the host among others); refused rather than guessed at.
+        if url.contains('#') {
+            return Err(bad("a fragment (`#…`) is not allowed"));
+        }
         let probe = url.trim_end_matches('/').replace("{region}", "us-west-2");
         let uri: Uri = probe.parse().map_err(|_| bad("not a URL"))?;
         match uri.scheme_str() {
@@ -45,6 +50,16 @@ impl Endpoint {
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
         if authority.as_str().contains('@') {
             return Err(bad("user info is not allowed"));
+        }
+        // `host:` followed by anything but a port number would be read differently by clients.
+        let after_host = authority.as_str().rsplit(']').next().unwrap_or("");
+        if let Some((_, port)) = after_host.rsplit_once(':') {
+            if port.is_empty()
+                || !port.bytes().all(|b| b.is_ascii_digit())
+                || port.parse::<u16>().is_err()
+            {
+                return Err(bad("the port must be a number"));
+            }
         }
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
             return Err(bad("a path or query is not allowed"));
@@ -124,6 +139,23 @@ mod tests {
             "us-west-2",
             Err("invalid upstream URL `http://user@x`: user info is not allowed"),
         );
+        // Regression, issue 11 §5: these started without complaint and misrouted.
+        check(
+            "http://127.0.0.1:5000#{region}",
+            "us-west-2",
+            Err("invalid upstream URL `http://127.0.0.1:5000#{region}`: a fragment (`#…`) is not allowed"),
+        );
+        check(
+            "http://127.0.0.1:{region}",
+            "us-west-2",
+            Err("invalid upstream URL `http://127.0.0.1:{region}`: the port must be a number"),
+        );
+        check(
+            "http://127.0.0.1:99999",
+            "us-west-2",
+            Err("invalid upstream URL `http://127.0.0.1:99999`: the port must be a number"),
+        );
+        check("http://[::1]:5000", "us-west-2", Ok("http://[::1]:5000"));
         check(
             "http://x/prefix",
             "us-west-2",

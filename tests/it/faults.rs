@@ -31,8 +31,7 @@ fn retrying_client(endpoint: &str) -> aws_sdk_ivs::Client {
 }
 
 async fn faults_listing(addr: std::net::SocketAddr) -> serde_json::Value {
-    let request = "GET /_ivs-vcr/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    let response = raw::exchange(addr, request.as_bytes()).await;
+    let response = raw::call(addr, "GET", "/_ivs-vcr/faults").await;
     assert_eq!(response.status, 200, "{}", response.body);
     serde_json::from_str(&response.body).unwrap()
 }
@@ -88,10 +87,8 @@ async fn retries_absorb_two_throttles_and_a_third_surfaces_as_the_typed_error() 
 
     // Other operations are untouched, and DELETE clears every rule.
     ivs.list_channels().send().await.unwrap();
-    let request =
-        "DELETE /_ivs-vcr/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     assert_eq!(
-        raw::exchange(server.addr(), request.as_bytes())
+        raw::call(server.addr(), "DELETE", "/_ivs-vcr/faults")
             .await
             .status,
         200
@@ -131,15 +128,17 @@ async fn summary_reports_emulated_and_unmatched_requests_as_json() {
     let ivs = ivs_client(&server.uri(), "us-west-2");
     ivs.create_channel().send().await.unwrap();
     ivs.list_channels().send().await.unwrap();
-    let request = "GET /_ivs-vcr/summary HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    let summary: serde_json::Value =
-        serde_json::from_str(&raw::exchange(server.addr(), request.as_bytes()).await.body).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(
+        &raw::call(server.addr(), "GET", "/_ivs-vcr/summary")
+            .await
+            .body,
+    )
+    .unwrap();
     assert_eq!(summary["mode"], "emulate");
     assert_eq!(summary["operations"]["CreateChannel"]["emulated"], 1);
     assert_eq!(summary["operations"]["ListChannels"]["emulated"], 1);
     assert_eq!(summary["unmatched"], serde_json::json!([]));
-    let health = "GET /_ivs-vcr/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    let health = raw::exchange(server.addr(), health.as_bytes()).await;
+    let health = raw::call(server.addr(), "GET", "/_ivs-vcr/health").await;
     assert_eq!(health.body, r#"{"mode":"emulate","status":"ok"}"#);
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::support::bin::{command, run, IvsVcr};
 use crate::support::fake_ivs::FakeIvs;
-use crate::support::raw::{self, RawResponse};
+use crate::support::raw::{self, assert_aws_error};
 use crate::support::{
     fixture, ivs_client, operator, recorder, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN,
 };
@@ -33,34 +33,20 @@ async fn bounded<T>(what: &str, future: impl std::future::Future<Output = T>) ->
 }
 
 /// A request with a JSON content type, `Connection: close` and these extra header lines.
-fn request(method: &str, path: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra_headers: &str,
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n",
         body.len()
     )
     .into_bytes();
     out.extend_from_slice(body);
     out
-}
-
-/// Asserts an AWS-style error: status, `x-amzn-ErrorType`, and the exact text under `message`.
-#[track_caller]
-fn assert_aws_error(res: &RawResponse, status: u16, error_type: &str, message: &str) {
-    let body: serde_json::Value = serde_json::from_str(&res.body)
-        .unwrap_or_else(|e| panic!("body is not JSON ({e}):\n{}", res.body));
-    let got = (
-        res.status,
-        res.header("x-amzn-errortype").unwrap_or_default(),
-        body["message"].as_str().unwrap_or_default(),
-    );
-    assert_eq!(
-        got,
-        (status, error_type, message),
-        "\nexpected:\n{status} {error_type}\n{message}\ngot:\n{} {}\n{}\n",
-        got.0,
-        got.1,
-        got.2
-    );
 }
 
 fn auth_for(region: &str) -> String {
@@ -74,7 +60,7 @@ async fn a_declared_10_mib_body_gets_413_without_being_read_and_the_connection_c
     let server = replay_flow().await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
     // Declare 10 MiB but send only the first KiB: the answer cannot wait for the rest.
-    let head = "POST /CreateChannel HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n";
+    let head = format!("POST /CreateChannel HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n", server.addr());
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&[b' '; 1024]).await.unwrap();
     let mut reader = BufReader::new(stream);
@@ -96,7 +82,7 @@ async fn a_declared_10_mib_body_gets_413_without_being_read_and_the_connection_c
 async fn a_chunked_body_over_the_limit_gets_413_once_the_limit_is_passed() {
     let server = replay_flow().await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
-    let head = "POST /CreateChannel HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = format!("POST /CreateChannel HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", server.addr());
     stream.write_all(head.as_bytes()).await.unwrap();
     // 1 MiB and one more chunk, and never the final chunk: only a reader that stops at the limit
     // can answer.
@@ -140,7 +126,11 @@ async fn malformed_json_and_invalid_utf8_get_400_with_the_reason() {
         ),
     ];
     for (body, message) in cases {
-        let res = raw::exchange(server.addr(), &request("POST", "/GetChannel", "", body)).await;
+        let res = raw::exchange(
+            server.addr(),
+            &request(server.addr(), "POST", "/GetChannel", "", body),
+        )
+        .await;
         assert_aws_error(&res, 400, "IvsVcrBadRequestException", message);
     }
     // Nothing above was a matching attempt, and the server still answers.
@@ -174,7 +164,7 @@ async fn requests_that_are_no_ivs_operation_are_told_what_ivs_accepts() {
             "`POST /tags/` names no resource: IVS expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment".to_owned(),
         ),
     ] {
-        let res = raw::exchange(server.addr(), &request(method, path, "", b"{}")).await;
+        let res = raw::exchange(server.addr(), &request(server.addr(), method, path, "", b"{}")).await;
         assert_aws_error(&res, 404, "IvsVcrUnknownOperationException", &message);
     }
     let summary = server.shutdown().await;
@@ -218,7 +208,11 @@ async fn methods_ivs_does_not_use_get_405_with_allow() {
             format!("IVS does not use `PATCH` on `{tags}`: it takes `GET`, `POST`, `DELETE` there"),
         ),
     ] {
-        let res = raw::exchange(server.addr(), &request(method, path, "", b"{}")).await;
+        let res = raw::exchange(
+            server.addr(),
+            &request(server.addr(), method, path, "", b"{}"),
+        )
+        .await;
         assert_aws_error(&res, 405, "IvsVcrMethodNotAllowedException", &message);
         assert_eq!(res.header("allow"), Some(allow), "{method} {path}");
     }
@@ -236,7 +230,7 @@ async fn replay_answers_requests_without_a_valid_signature() {
     ] {
         let res = raw::exchange(
             server.addr(),
-            &request("POST", "/ListChannels", authorization, b"{}"),
+            &request(server.addr(), "POST", "/ListChannels", authorization, b"{}"),
         )
         .await;
         assert_eq!(res.status, 200, "{authorization:?}: {}", res.body);
@@ -264,7 +258,7 @@ async fn record_refuses_unsigned_and_malformed_authorization_before_any_connecti
     ] {
         let res = raw::exchange(
             server.addr(),
-            &request("POST", "/ListChannels", authorization, b"{}"),
+            &request(server.addr(), "POST", "/ListChannels", authorization, b"{}"),
         )
         .await;
         assert_aws_error(&res, 400, error_type, &message);
@@ -281,7 +275,7 @@ async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog()
     let signed = format!("Authorization: {}\r\n", auth_for("us-west-2"));
     let res = raw::exchange(
         server.addr(),
-        &request("PUT", "/ListChannels", &signed, b"{}"),
+        &request(server.addr(), "PUT", "/ListChannels", &signed, b"{}"),
     )
     .await;
     assert_aws_error(
@@ -293,7 +287,7 @@ async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog()
     assert_eq!(res.header("allow"), Some("POST"));
     let res = raw::exchange(
         server.addr(),
-        &request("POST", "/list-channels", &signed, b"{}"),
+        &request(server.addr(), "POST", "/list-channels", &signed, b"{}"),
     )
     .await;
     assert_eq!(
@@ -308,7 +302,7 @@ async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog()
     // A well-formed operation this build does not know yet is forwarded, so it can be recorded.
     let _ = raw::exchange(
         server.addr(),
-        &request("POST", "/GetFutureThing", &signed, b"{}"),
+        &request(server.addr(), "POST", "/GetFutureThing", &signed, b"{}"),
     )
     .await;
     assert_eq!(fake.n_requests(), 1);
@@ -330,14 +324,20 @@ async fn fifty_stalled_connections_do_not_delay_anyone_else_and_are_closed() {
         let mut stream = TcpStream::connect(server.addr()).await.unwrap();
         if i % 2 == 0 {
             stream
-                .write_all(b"POST /ListChannels HTTP/1.1\r\nHost: x\r\nContent-Le")
+                .write_all(
+                    format!(
+                        "POST /ListChannels HTTP/1.1\r\nHost: {}\r\nContent-Le",
+                        server.addr()
+                    )
+                    .as_bytes(),
+                )
                 .await
                 .unwrap();
             stalled_in_head.push(stream);
         } else {
             stream
                 .write_all(
-                    b"POST /ListChannels HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":",
+                    format!("POST /ListChannels HTTP/1.1\r\nHost: {}\r\nContent-Length: 100\r\n\r\n{{\"a\":", server.addr()).as_bytes(),
                 )
                 .await
                 .unwrap();
@@ -381,7 +381,8 @@ async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
     let mut reader = BufReader::new(stream);
     let keep = |method: &str, path: &str, body: &str| {
         format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            server.addr(),
             body.len()
         )
     };
@@ -556,14 +557,21 @@ async fn record_refuses_to_append_to_a_broken_cassette_and_leaves_it_untouched()
     let err = ivs.list_channels().send().await.unwrap_err();
     let text = format!("{:?}", err.into_service_error());
     assert!(text.contains("IvsVcrCassetteException"), "{text}");
+    // The client learns the file and line; the parser's message, which can quote the file (issue
+    // 11 §3), goes to the log and the summary.
+    let line = flow_line("body: {arn: \"arn");
     assert!(
-        text.contains(&format!(
-            "at line {}: interactions[1].request.body: duplicate key `arn`",
-            flow_line("body: {arn: \"arn")
-        )),
+        text.contains(&format!("duplicate.yaml` cannot be loaded (line {line})")),
         "{text}"
     );
-    server.shutdown().await;
+    assert!(!text.contains("duplicate key"), "{text}");
+    let summary = server.shutdown().await.to_string();
+    assert!(
+        summary.contains(&format!(
+            "at line {line}: interactions[1].request.body: duplicate key `arn`"
+        )),
+        "{summary}"
+    );
     assert_eq!(fake.n_connections(), 0);
     assert_eq!(
         std::fs::read(dir.path().join("duplicate.yaml")).unwrap(),
@@ -613,7 +621,7 @@ async fn a_request_cannot_choose_the_upstream_host_even_without_a_region_templat
         let auth = format!("Authorization: {}\r\n", auth_for(region));
         let res = raw::exchange(
             server.addr(),
-            &request("POST", "/ListChannels", &auth, b"{}"),
+            &request(server.addr(), "POST", "/ListChannels", &auth, b"{}"),
         )
         .await;
         assert!(
@@ -628,7 +636,7 @@ async fn a_request_cannot_choose_the_upstream_host_even_without_a_region_templat
         let auth = format!("Authorization: {}\r\n", auth_for(scope));
         let res = raw::exchange(
             server.addr(),
-            &request("POST", "/ListChannels", &auth, b"{}"),
+            &request(server.addr(), "POST", "/ListChannels", &auth, b"{}"),
         )
         .await;
         assert!(matches!(res.status, 400..=499), "{scope:?}: {}", res.status);
@@ -674,7 +682,11 @@ async fn send_secrets(addr: SocketAddr) {
         ),
     ];
     for (path, body) in bodies {
-        raw::exchange(addr, &request("POST", path, &headers, body.as_bytes())).await;
+        raw::exchange(
+            addr,
+            &request(addr, "POST", path, &headers, body.as_bytes()),
+        )
+        .await;
     }
 }
 

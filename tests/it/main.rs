@@ -12,5 +12,6 @@ mod properties;
 mod record;
 mod record_faults;
 mod replay;
+mod security;
 mod support;
 mod verify;

@@ -582,7 +582,7 @@ async fn an_answer_that_leaks_a_private_key_is_not_written() {
     let summary = server.shutdown().await;
     assert_eq!(
         skipped(&summary.not_recorded),
-        ["GetPlaybackKeyPair: it holds a PEM private key at `response.body.keyPair.publicKeyMaterial`"]
+        ["GetPlaybackKeyPair: it holds a private key at `response.body.keyPair.publicKeyMaterial`"]
     );
     let text = read(&dir.path().join("recording.yaml"));
     assert!(!text.contains("PRIVATE KEY"), "{text}");

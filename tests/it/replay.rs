@@ -309,7 +309,7 @@ async fn with_the_bundled_set_a_users_own_recording_in_another_region_still_answ
         .unwrap();
     let raw = raw::exchange(
         server.addr(),
-        b"POST /ListChannels HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKID/20261126/eu-west-1/ivs/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        format!("POST /ListChannels HTTP/1.1\r\nHost: {}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKID/20261126/eu-west-1/ivs/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}", server.addr()).as_bytes(),
     )
     .await;
     assert_eq!(raw.header("x-ivs-vcr-source"), Some("own-eu#2"), "{raw:?}");

@@ -28,9 +28,15 @@ impl RawResponse {
 /// Sends one unsigned HTTP/1.1 POST with a JSON body and reads the whole answer.
 pub async fn post(addr: SocketAddr, path: &str, body: &str) -> RawResponse {
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+    exchange(addr, request.as_bytes()).await
+}
+
+/// Sends a bodiless request (`GET`, `DELETE`) with the `Host` an SDK would send, and parses the answer.
+pub async fn call(addr: SocketAddr, method: &str, path: &str) -> RawResponse {
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     exchange(addr, request.as_bytes()).await
 }
 
@@ -95,4 +101,24 @@ pub async fn read_to_close(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> 
     let mut rest = Vec::new();
     let _ = reader.read_to_end(&mut rest).await;
     rest
+}
+
+/// Asserts an AWS-style error: status, `x-amzn-ErrorType`, and the exact text under `message`.
+#[track_caller]
+pub fn assert_aws_error(res: &RawResponse, status: u16, error_type: &str, message: &str) {
+    let body: serde_json::Value = serde_json::from_str(&res.body)
+        .unwrap_or_else(|e| panic!("body is not JSON ({e}):\n{}", res.body));
+    let got = (
+        res.status,
+        res.header("x-amzn-errortype").unwrap_or_default(),
+        body["message"].as_str().unwrap_or_default(),
+    );
+    assert_eq!(
+        got,
+        (status, error_type, message),
+        "\nexpected:\n{status} {error_type}\n{message}\ngot:\n{} {}\n{}\n",
+        got.0,
+        got.1,
+        got.2
+    );
 }

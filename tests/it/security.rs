@@ -1,0 +1,634 @@
+//! Regression tests for issue 11, "Security and robustness, round two": each test names the
+//! section of the issue it proves (cross-site and rebinding requests, secrets outside the known
+//! paths, symlinks, near-miss cost, limits, logs and reports).
+
+use std::net::SocketAddr;
+
+use crate::support::fake_ivs::FakeIvs;
+use crate::support::raw::{self, assert_aws_error, RawResponse};
+use crate::support::{fixture, operator, recorder};
+use ivs_vcr::{Cassette, RecordMode, ReplayServer};
+
+/// One request with this `Host`, these extra header lines and an optional `Content-Type`.
+async fn send(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    content_type: Option<&str>,
+    extra_headers: &str,
+    body: &str,
+) -> RawResponse {
+    let content_type = content_type
+        .map(|t| format!("Content-Type: {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\n{content_type}{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    raw::exchange(addr, request.as_bytes()).await
+}
+
+fn rebinding_refusal(host: &str, addr: SocketAddr) -> String {
+    format!(
+        "refused: `Host` \"{host}\" is not this server's address ({addr}) or a loopback name for it; address it as http://{addr}, or start it with --allow-host"
+    )
+}
+
+// §1 Record signs requests from any web page.
+
+/// Issue 11 §1: a DNS-rebinding page, a cross-site page and a non-JSON body are refused with 403
+/// before anything is forwarded, even with `--region` (which lets unsigned requests through).
+#[tokio::test]
+async fn record_refuses_rebinding_cross_site_and_non_json_requests_before_forwarding() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let port = addr.port();
+    let json = Some("application/json");
+    let forbidden = "IvsVcrForbiddenRequestException";
+
+    let rebind = format!("rebind.attacker.example:{port}");
+    let res = send(addr, &rebind, "/ListChannels", json, "", "{}").await;
+    assert_aws_error(&res, 403, forbidden, &rebinding_refusal(&rebind, addr));
+
+    for (header, name) in [
+        ("Origin: https://attacker.example\r\n", "origin"),
+        ("Sec-Fetch-Site: same-origin\r\n", "sec-fetch-site"),
+    ] {
+        let res = send(addr, &addr.to_string(), "/ListChannels", json, header, "{}").await;
+        let message = format!("refused: the request carries `{name}`, as a web browser's does; record serves AWS SDKs and CLIs only");
+        assert_aws_error(&res, 403, forbidden, &message);
+    }
+
+    let host = addr.to_string();
+    for (content_type, shown) in [
+        (Some("text/plain"), "\"text/plain\""),
+        (
+            Some("application/x-www-form-urlencoded"),
+            "\"application/x-www-form-urlencoded\"",
+        ),
+        (
+            Some("multipart/form-data; boundary=x"),
+            "\"multipart/form-data; boundary=x\"",
+        ),
+        (None, "missing"),
+    ] {
+        let res = send(addr, &host, "/ListChannels", content_type, "", "{}").await;
+        let message =
+            format!("refused: the body's `Content-Type` is {shown}, not JSON (`application/json`)");
+        assert_aws_error(&res, 403, forbidden, &message);
+    }
+    assert_eq!(fake.n_requests(), 0, "nothing refused was forwarded");
+
+    // What SDKs send: the address they were given, a loopback name for it, JSON (with or
+    // without parameters), and GET/DELETE without a body.
+    let hosts = [
+        addr.to_string(),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    for host in &hosts {
+        let res = send(addr, host, "/ListChannels", json, "", "{}").await;
+        assert_eq!(res.status, 200, "{host}: {res:?}");
+    }
+    let res = send(
+        addr,
+        &host,
+        "/ListChannels",
+        Some("application/x-amz-json-1.1; charset=utf-8"),
+        "",
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let tags = "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdEFGH1234";
+    let request = format!("GET {tags} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let res = raw::exchange(addr, request.as_bytes()).await;
+    assert_ne!(res.status, 403, "{res:?}");
+    assert_eq!(fake.n_requests(), hosts.len() + 2);
+    server.shutdown().await;
+}
+
+/// Issue 11 §1: replay and its control plane refuse a rebinding `Host` too, so a page cannot
+/// read or reset a developer's replay server; an operator can allow a name (`--allow-host`).
+#[tokio::test]
+async fn replay_and_its_control_plane_refuse_a_host_that_does_not_name_the_server() {
+    let server = ReplayServer::builder()
+        .cassette(Cassette::load(fixture("replay/flow.yaml")).unwrap())
+        .allow_host("ivs-vcr")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let port = addr.port();
+    let forbidden = "IvsVcrForbiddenRequestException";
+    let json = Some("application/json");
+    for path in ["/ListChannels", "/_ivs-vcr/reset", "/moto-api/reset"] {
+        let rebind = format!("rebind.attacker.example:{port}");
+        let res = send(addr, &rebind, path, json, "", "{}").await;
+        assert_aws_error(&res, 403, forbidden, &rebinding_refusal(&rebind, addr));
+        let other_port = format!("127.0.0.1:{}", port.wrapping_add(1));
+        let res = send(addr, &other_port, path, json, "", "{}").await;
+        assert_aws_error(&res, 403, forbidden, &rebinding_refusal(&other_port, addr));
+    }
+    let request = b"GET /_ivs-vcr/health HTTP/1.1\r\nConnection: close\r\n\r\n";
+    let res = raw::exchange(addr, request).await;
+    assert_aws_error(
+        &res,
+        403,
+        forbidden,
+        "refused: the request has no `Host` header",
+    );
+
+    // Replay serves browsers (a web app's tests may use it), but never through another name.
+    for host in [format!("localhost:{port}"), format!("ivs-vcr:{port}")] {
+        let res = send(
+            addr,
+            &host,
+            "/_ivs-vcr/reset",
+            None,
+            "Origin: http://localhost:3000\r\n",
+            "",
+        )
+        .await;
+        assert_eq!(res.status, 200, "{host}: {res:?}");
+    }
+}
+
+// §2 Secrets outside the known body paths.
+
+/// An upstream that echoes secrets where IVS never puts them: `answer` maps the request path and
+/// body to status, content type and body.
+struct EchoIvs {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EchoIvs {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl EchoIvs {
+    async fn start(answer: fn(&str, &str) -> (u16, &'static str, String)) -> EchoIvs {
+        use http_body_util::BodyExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: http::Request<hyper::body::Incoming>| async move {
+                            let path = req.uri().path().to_owned();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let (status, content_type, body) =
+                                answer(&path, &String::from_utf8_lossy(&body));
+                            let response = http::Response::builder()
+                                .status(status)
+                                .header("content-type", content_type)
+                                .header("x-amzn-RequestId", "r")
+                                .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(response)
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        EchoIvs { addr, task }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+const STREAM_KEY: &str = "sk_us-west-2_Ab12Cd34Ef56Gh78Ij90";
+const OTHER_KEY: &str = "sk_eu-central-1_ZZ99yy88XX77ww66";
+const PAYLOAD: &str = "{\"score\": \"secret-metadata-payload\"}";
+const PASSPHRASE: &str = "srtPassphraseEXAMPLE0123456789ab";
+
+fn echo(path: &str, body: &str) -> (u16, &'static str, String) {
+    let json = "application/json";
+    match path {
+        // The stream key where IVS puts it, and again in tags, a name and a capitalised member.
+        "/CreateStreamKey" => (
+            200,
+            json,
+            serde_json::json!({
+                "streamKey": {"value": STREAM_KEY, "arn": "arn:aws:ivs:us-west-2:123456789012:stream-key/k",
+                              "tags": {"copy": STREAM_KEY, STREAM_KEY: "as a key"}},
+                "Name": format!("named {STREAM_KEY}"),
+                "StreamKeyEcho": {"Value": OTHER_KEY},
+                "Channel": {"Srt": {"Passphrase": PASSPHRASE}},
+            })
+            .to_string(),
+        ),
+        // A ValidationException quoting the request's PutMetadata payload and a stream key.
+        "/PutMetadata" => (
+            400,
+            json,
+            serde_json::json!({
+                "message": format!("metadata {body} is invalid for {STREAM_KEY}"),
+            })
+            .to_string(),
+        ),
+        // A non-JSON error quoting a stream key no JSON member held.
+        "/GetStreamKey" => (
+            409,
+            "text/plain",
+            format!("conflict: key {OTHER_KEY} is in use"),
+        ),
+        _ => (200, json, "{}".into()),
+    }
+}
+
+/// Issue 11 §2: every secret seen in an exchange, in either direction, is replaced wherever it
+/// reappears (messages, `body_text`, other members, tags, names, object keys) before writing.
+#[tokio::test]
+async fn secrets_echoed_outside_their_members_never_reach_the_cassette() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = EchoIvs::start(echo).await;
+    let server = recorder(dir.path(), &upstream.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let host = addr.to_string();
+    let json = Some("application/json");
+    let channel = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
+    let put = serde_json::json!({"channelArn": channel, "metadata": PAYLOAD}).to_string();
+    let calls = [
+        (
+            "/CreateStreamKey",
+            format!("{{\"channelArn\":\"{channel}\"}}"),
+        ),
+        ("/PutMetadata", put),
+        (
+            "/GetStreamKey",
+            "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/k\"}".into(),
+        ),
+    ];
+    for (path, body) in &calls {
+        let res = send(addr, &host, path, json, "", body).await;
+        assert!(res.status < 500, "{path}: {res:?}");
+    }
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_recorded(), 3, "{summary}");
+    let text = std::fs::read_to_string(dir.path().join("recording.yaml")).unwrap();
+    let escaped_payload = serde_json::Value::from(PAYLOAD).to_string();
+    for secret in [
+        STREAM_KEY,
+        OTHER_KEY,
+        PASSPHRASE,
+        "secret-metadata-payload",
+        &escaped_payload[1..escaped_payload.len() - 1],
+    ] {
+        assert!(!text.contains(secret), "{secret} was written:\n{text}");
+    }
+    let placeholder = ivs_vcr::__private::redact::secret_placeholder(STREAM_KEY);
+    assert!(text.matches(placeholder.as_str()).count() >= 5, "{text}");
+}
+
+/// Issue 11 §2: record's `once` mode reports an unmatched request (stderr and the summary)
+/// without the stream keys or private keys the request carried.
+#[tokio::test]
+async fn the_once_mode_report_and_the_summary_hold_no_secret_of_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("replay/flow.yaml"),
+        dir.path().join("recording.yaml"),
+    )
+    .unwrap();
+    let upstream = EchoIvs::start(echo).await;
+    let server = recorder(dir.path(), &upstream.uri())
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let putty =
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\nAAAAIBbbbb\n";
+    let body = serde_json::json!({
+        "name": format!("show {STREAM_KEY}"),
+        "tags": {"key": putty, "metadata": PAYLOAD},
+    })
+    .to_string();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/CreateChannel",
+        Some("application/json"),
+        "",
+        &body,
+    )
+    .await;
+    assert_eq!(res.status, 400, "{res:?}");
+    let summary = server.shutdown().await.to_string();
+    for secret in [STREAM_KEY, "PuTTY-User-Key-File", "secret-metadata-payload"] {
+        assert!(
+            !res.body.contains(secret),
+            "{secret} in the answer:\n{}",
+            res.body
+        );
+        assert!(
+            !summary.contains(secret),
+            "{secret} in the summary:\n{summary}"
+        );
+    }
+    assert!(
+        summary.contains("CreateChannel: no recorded interaction"),
+        "{summary}"
+    );
+}
+
+// §3 Symlinks in the cassette folder.
+
+/// The error type and message of a raw answer.
+fn error_of(res: &RawResponse) -> (u16, String) {
+    let body: serde_json::Value = serde_json::from_str(&res.body).unwrap_or_default();
+    (
+        res.status,
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Issue 11 §3: a cassette name whose folder, or whose file, is a link out of the cassette folder
+/// is refused before anything is forwarded or written, and the link's target is untouched.
+#[cfg(unix)]
+#[tokio::test]
+async fn record_refuses_cassette_paths_through_symlinks() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.yaml");
+    std::fs::write(&victim, "precious\n").unwrap();
+    symlink(outside.path(), dir.path().join("evil")).unwrap();
+    symlink(&victim, dir.path().join("linked.yaml")).unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let host = addr.to_string();
+    let json = Some("application/json");
+    let root = dir.path().display();
+    for (path, file, link) in [
+        ("/cassette/evil/flow/ListChannels", "evil/flow.yaml", "evil"),
+        (
+            "/cassette/linked/ListChannels",
+            "linked.yaml",
+            "linked.yaml",
+        ),
+    ] {
+        let res = send(addr, &host, path, json, "", "{}").await;
+        let message = format!(
+            "refusing cassette `{root}/{file}`: `{root}/{link}` is a symbolic link, and cassettes stay inside `{root}`"
+        );
+        assert_eq!(error_of(&res), (500, message));
+    }
+    server.shutdown().await;
+    assert_eq!(fake.n_requests(), 0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+}
+
+/// Issue 11 §3: a link planted at the temporary file's old, predictable name is never followed:
+/// temporary files are created exclusively, under unpredictable names.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_planted_link_at_the_temporary_name_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let planted = dir
+        .path()
+        .join(format!(".recording.yaml.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/ListChannels",
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let summary = server.shutdown().await;
+    assert!(summary.write_errors.is_empty(), "{summary}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let written = std::fs::read_to_string(dir.path().join("recording.yaml")).unwrap();
+    assert!(written.contains("/ListChannels"), "{written}");
+}
+
+/// Issue 11 §3: a cassette that does not parse is named to the client, never quoted: the file
+/// may be anything, and a parser's message quotes what it read.
+#[tokio::test]
+async fn a_cassette_that_does_not_load_is_never_quoted_to_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("notes.yaml"),
+        "format: \"db_password=hunter2-first-line\"\n",
+    )
+    .unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/cassette/notes/ListChannels",
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await;
+    let message = format!(
+        "cassette `{}/notes.yaml` cannot be loaded (line 1); the record log says why",
+        dir.path().display()
+    );
+    assert_eq!(error_of(&res), (500, message));
+    assert!(!res.body.contains("hunter2"), "{}", res.body);
+}
+
+/// Issue 11 §3: a cassette linked to `/dev/zero` is refused at once instead of being read until
+/// memory runs out, and directory links that point at each other do not hang a start.
+#[cfg(unix)]
+#[tokio::test]
+async fn device_links_and_directory_loops_do_not_hang_or_exhaust_a_start() {
+    use std::os::unix::fs::symlink;
+    let bound = std::time::Duration::from_secs(20);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("replay/flow.yaml"), dir.path().join("flow.yaml")).unwrap();
+    symlink(dir.path().join("loop-b"), dir.path().join("loop-a")).unwrap();
+    symlink(dir.path().join("loop-a"), dir.path().join("loop-b")).unwrap();
+    symlink(dir.path(), dir.path().join("itself")).unwrap();
+    let server = tokio::time::timeout(bound, ReplayServer::builder().dir(dir.path()).start())
+        .await
+        .expect("replay starts despite directory loops")
+        .unwrap();
+    assert_eq!(server.cassette_names().len(), 1);
+    drop(server);
+    let fake = FakeIvs::start(operator()).await;
+    let record = tokio::time::timeout(bound, recorder(dir.path(), &fake.uri()).start())
+        .await
+        .expect("record starts despite directory loops")
+        .unwrap();
+    record.shutdown().await;
+
+    symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
+    let err = tokio::time::timeout(bound, ReplayServer::builder().dir(dir.path()).start())
+        .await
+        .expect("a link to /dev/zero is refused at once")
+        .unwrap_err();
+    let zero = dir.path().join("zero.yaml");
+    assert!(
+        err.to_string().contains(&format!(
+            "refusing cassette `{}`: not a regular file",
+            zero.display()
+        )),
+        "{err}"
+    );
+}
+
+// §4 One request can stall the replay server.
+
+/// Issue 11 §4: near-miss reports are bounded and built off the request path's workers, so a
+/// normal request is answered promptly while hostile misses (two bodies of 60,000 keys against 300
+/// recorded interactions of their operation) are in flight. The bound is generous: only a stall
+/// (seconds of CPU per report, as before the fix) fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_request_is_answered_promptly_while_hostile_misses_are_explained() {
+    let mut yaml = String::from("format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: { kind: authored, source: test }\nname: many\ninteractions:\n");
+    for i in 0..300 {
+        yaml.push_str(&format!(
+            "  - request: {{ method: POST, path: /GetChannel, region: us-west-2, body: {{ arn: \"arn:aws:ivs:us-west-2:123456789012:channel/c{i}\" }} }}\n    response: {{ status: 200, headers: {{ Content-Type: application/json }}, body: {{ channel: {{ name: c{i} }} }} }}\n"
+        ));
+    }
+    let cassette = Cassette::from_yaml(&yaml, "many.yaml".as_ref()).unwrap();
+    let server = ReplayServer::builder()
+        .cassette(cassette)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let mut hostile = String::from("{");
+    for i in 0..60_000 {
+        hostile.push_str(&format!("\"k{i:05}\":0,"));
+    }
+    hostile.push_str("\"arn\":\"x\"}");
+    assert!(hostile.len() < 1024 * 1024);
+    let misses: Vec<_> = (0..2)
+        .map(|_| {
+            let body = hostile.clone();
+            tokio::spawn(async move {
+                send(
+                    addr,
+                    &addr.to_string(),
+                    "/GetChannel",
+                    Some("application/json"),
+                    "",
+                    &body,
+                )
+                .await
+            })
+        })
+        .collect();
+    let normal = "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/c7\"}";
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let res = send(
+            addr,
+            &addr.to_string(),
+            "/GetChannel",
+            Some("application/json"),
+            "",
+            normal,
+        )
+        .await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(res.status, 200, "{res:?}");
+    }
+    for miss in misses {
+        let res = tokio::time::timeout(std::time::Duration::from_secs(60), miss)
+            .await
+            .expect("a hostile miss is answered")
+            .unwrap();
+        assert_eq!(res.status, 400);
+        assert!(
+            res.body.contains("IvsVcrUnmatchedRequestException"),
+            "{}",
+            &res.body[..200]
+        );
+    }
+    assert!(
+        slowest < std::time::Duration::from_secs(5),
+        "a normal request took {slowest:?} while hostile misses were explained"
+    );
+    let summary = server.shutdown().await;
+    assert_eq!(summary.operations["GetChannel"].unmatched, 2);
+}
+
+// §6 Logs, reports and messages.
+
+/// Issue 11 §6: the warning for listening beyond loopback is printed whatever `RUST_LOG` says.
+#[test]
+fn the_beyond_loopback_warning_survives_any_log_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = fixture("replay/flow.yaml");
+    let mut replay = crate::support::bin::command(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--bind",
+            "0.0.0.0",
+            "-c",
+            cassette.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    replay.env("RUST_LOG", "off");
+    let server = crate::support::bin::IvsVcr::spawn(replay);
+    let finished = server.stop();
+    assert!(
+        finished
+            .stderr
+            .contains("warning: ivs-vcr is listening beyond loopback on 0.0.0.0:"),
+        "{}",
+        finished.stderr
+    );
+}
