@@ -85,6 +85,8 @@
 pub mod bundled;
 pub mod cassette;
 pub mod diff;
+#[doc(hidden)]
+pub mod fault;
 pub mod ivs;
 mod matcher;
 pub mod normalize;

@@ -1,0 +1,1101 @@
+//! Fault injection: rules that make chosen IVS operations fail, stall or lose their connection,
+//! so that tests can exercise the retry and error handling every IVS client has to write.
+//!
+//! A [`FaultRule`] arrives as JSON on `POST /_ivs-vcr/faults` or as `key=value` pairs from
+//! `--fault` ([`FaultRule::from_cli`]); both go through the same validation, so a rule that would
+//! never fire or cannot be honoured is refused with a message naming the field. A [`FaultSet`] holds
+//! the accepted rules, and the servers ask it once per downstream request, before matching,
+//! emulating or forwarding ([`FaultSet::check`]): an injected fault is therefore never recorded.
+//!
+//! Design decisions:
+//! - Rules are checked in the order they were added. A rule that only delays adds its delay and
+//!   lets later rules act, so "every call takes 200 ms" and "the next two GetChannel calls are
+//!   throttled" compose. The first rule that answers or drops the connection ends the check.
+//! - `times` counts the uses of a rule, and a use is spent only when the rule fires (a `rate` roll
+//!   that misses spends nothing). A spent rule stays listed with `remaining: 0` so a test can see it.
+//! - `rate` draws from a splitmix64 generator per rule, seeded by the rule's `seed` (0 unless
+//!   given). The same rules and the same sequence of requests always give the same faults, on any
+//!   machine, with no crate and no global randomness.
+//! - Error answers look like IVS's own: the model's status for the error name,
+//!   `x-amzn-ErrorType: <Name>`, and a JSON body with `exceptionMessage` (IVS's member) and
+//!   `message` (the member boto3, the CLI, the JS SDK and aws-sdk-rust show). They also carry
+//!   `x-ivs-vcr-fault: <rule id>`, so a log or a test can tell an injected answer from a real one.
+//! - This module derives serde for its own JSON (the control plane's rules and their listing);
+//!   cassettes stay the only YAML.
+//!
+//! Pure apart from the lock: the caller performs the delay, writes the answer or drops the connection.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::ivs::{self, ErrorType};
+
+/// The `x-amzn-ErrorType` of an error given by `status` alone.
+pub const GENERIC_ERROR_TYPE: &str = "IvsVcrInjectedFaultException";
+
+/// The response header carrying the id of the rule that produced an injected answer.
+pub const FAULT_HEADER: &str = "x-ivs-vcr-fault";
+
+/// The response header that tells SDKs how long to wait before retrying, in milliseconds.
+pub const RETRY_AFTER_HEADER: &str = "x-amz-retry-after";
+
+/// The longest `delay_ms` accepted: ten minutes, longer than any SDK's default timeout.
+pub const MAX_DELAY_MS: u64 = 600_000;
+
+/// The keys `--fault` and the JSON rule accept.
+pub const RULE_KEYS: [&str; 10] = [
+    "operation",
+    "error",
+    "status",
+    "times",
+    "rate",
+    "delay_ms",
+    "connection",
+    "retry_after_ms",
+    "message",
+    "seed",
+];
+
+/// One fault rule, as `POST /_ivs-vcr/faults` takes it.
+///
+/// Build it with [`FaultRule::from_json`] or [`FaultRule::from_cli`]; [`FaultSet::add`] validates
+/// it again, so a rule built by hand cannot skip the checks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// The IVS operation the rule applies to (`GetChannel`); none means every operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// A modeled IVS error name (`ThrottlingException`); the answer gets the model's status for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// An error status (400–599). Alone, it gives a generic error of that status; with `error`, it
+    /// replaces the model's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// How many times the rule fires before it is spent; none means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    /// The probability (0–1) that the rule fires on a request it applies to; none means always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// A delay before the answer, in milliseconds. Alone, the request then goes on as usual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Drop the connection instead of answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionFault>,
+    /// Sent as `x-amz-retry-after` (milliseconds) with the error answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// The error message; by default it names ivs-vcr and the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The seed of the `rate` draws (0 by default): the same seed gives the same faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// How an injected fault ends the connection instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionFault {
+    /// Close the connection with a TCP reset (SO_LINGER 0), as a crashed peer or a middlebox does.
+    Reset,
+    /// Close the connection without sending a byte of the answer.
+    Empty,
+}
+
+/// Why a fault rule was refused. The messages name the field as the rule spells it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultError {
+    /// The JSON is not a rule: a wrong type, an unknown key, an unknown `connection`.
+    #[error("invalid fault rule: {source}")]
+    Json {
+        /// What serde_json found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `error` names no modeled IVS error.
+    #[error(
+        "error: `{name}` is not an IVS error; expected one of {}",
+        expected_errors()
+    )]
+    UnknownError {
+        /// The name given.
+        name: String,
+    },
+    /// `operation` names no IVS operation.
+    #[error("operation: `{name}` is not an IVS operation{}", did_you_mean(*.suggestion))]
+    UnknownOperation {
+        /// The name given.
+        name: String,
+        /// An operation whose name differs only in case, if there is one.
+        suggestion: Option<&'static str>,
+    },
+    /// `status` is not an error status.
+    #[error("status: {status} is not an error status (400–599)")]
+    StatusOutOfRange {
+        /// The status given.
+        status: u16,
+    },
+    /// `rate` is not a probability.
+    #[error("rate: {rate} is outside 0–1")]
+    RateOutOfRange {
+        /// The rate given.
+        rate: f64,
+    },
+    /// `times: 0` would never fire.
+    #[error("times: 0 would never fire; leave `times` out for no limit")]
+    ZeroTimes,
+    /// `delay_ms` is longer than [`MAX_DELAY_MS`].
+    #[error("delay_ms: {delay_ms} is over the limit of {MAX_DELAY_MS}")]
+    DelayTooLong {
+        /// The delay given.
+        delay_ms: u64,
+    },
+    /// Two fields that cannot go together.
+    #[error("`{field}` cannot be combined with `{other}`")]
+    Conflict {
+        /// The field that rules the other out.
+        field: &'static str,
+        /// The field it rules out.
+        other: &'static str,
+    },
+    /// A field that only means something with an error answer.
+    #[error("`{field}` needs `error` or `status`")]
+    NeedsError {
+        /// The field given without an error.
+        field: &'static str,
+    },
+    /// A rule with nothing to do.
+    #[error("a fault needs at least one of `error`, `status`, `connection` or `delay_ms`")]
+    NoEffect,
+    /// A `--fault` part that is not `key=value`.
+    #[error("`--fault` takes key=value pairs separated by commas, such as `operation=GetChannel,error=ThrottlingException,times=2`; got `{part}`")]
+    CliSyntax {
+        /// The part that has no `=`.
+        part: String,
+    },
+    /// A `--fault` key that is not a rule field.
+    #[error("unknown fault key `{key}`; expected one of {}", RULE_KEYS.join(", "))]
+    CliKey {
+        /// The key given.
+        key: String,
+    },
+    /// A `--fault` key given twice.
+    #[error("fault key `{key}` is given twice")]
+    CliDuplicate {
+        /// The repeated key.
+        key: String,
+    },
+    /// A `--fault` value of the wrong kind.
+    #[error("{key}: expected {expected}, got `{value}`")]
+    CliValue {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What the key takes.
+        expected: &'static str,
+    },
+}
+
+/// What a request meets when a rule fires: an optional delay, then one [`FaultOutcome`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultAction {
+    /// Wait this long first (the sum of the delays of every rule that fired).
+    pub delay: Option<Duration>,
+    /// What happens after the delay.
+    pub outcome: FaultOutcome,
+}
+
+/// What happens to a request after an injected delay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultOutcome {
+    /// Serve the request as usual (the rules only delayed it).
+    Continue,
+    /// Answer with an injected error instead of serving the request.
+    Respond(FaultResponse),
+    /// End the connection without an answer.
+    Drop(ConnectionFault),
+}
+
+/// An injected error answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultResponse {
+    /// The id of the rule that produced it.
+    pub rule_id: u64,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `x-amzn-ErrorType`.
+    pub error_type: String,
+    /// The text under `exceptionMessage` and `message`.
+    pub message: String,
+    /// Sent as `x-amz-retry-after`, in milliseconds.
+    pub retry_after: Option<Duration>,
+}
+
+/// A rule as `GET /_ivs-vcr/faults` lists it and `POST` answers it: the rule, its id, and how much
+/// of it is left.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultView {
+    /// The rule's id, unique within its set until [`FaultSet::clear`].
+    pub id: u64,
+    /// The rule as given.
+    #[serde(flatten)]
+    pub rule: FaultRule,
+    /// Uses left; `null` for a rule with no `times` limit.
+    pub remaining: Option<u64>,
+    /// How many times the rule has fired.
+    pub hits: u64,
+}
+
+/// The fault rules of one server, shared by its connections.
+#[derive(Debug, Default)]
+pub struct FaultSet {
+    /// How many rules are held, read without the lock so that a server with no faults pays one
+    /// atomic load per request.
+    n_rules: AtomicUsize,
+    inner: Mutex<Rules>,
+}
+
+#[derive(Debug, Default)]
+struct Rules {
+    next_id: u64,
+    entries: Vec<Entry>,
+}
+
+/// An accepted rule with its state.
+#[derive(Debug)]
+struct Entry {
+    id: u64,
+    rule: FaultRule,
+    effect: Effect,
+    remaining: Option<u64>,
+    hits: u64,
+    rng: SplitMix64,
+}
+
+/// What a validated rule does when it fires.
+#[derive(Debug, Clone)]
+enum Effect {
+    Continue,
+    Respond {
+        status: StatusCode,
+        error_type: String,
+        message: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    Drop(ConnectionFault),
+}
+
+impl FaultRule {
+    /// Parses and validates a rule from its JSON form.
+    pub fn from_json(json: &[u8]) -> Result<FaultRule, FaultError> {
+        let rule: FaultRule =
+            serde_json::from_slice(json).map_err(|source| FaultError::Json { source })?;
+        rule.validate()?;
+        Ok(rule)
+    }
+
+    /// Parses and validates a rule from `--fault`'s form: `key=value` pairs separated by commas,
+    /// with the keys of the JSON form (`operation=GetChannel,error=ThrottlingException,times=2`).
+    /// A `message` cannot contain a comma here.
+    pub fn from_cli(text: &str) -> Result<FaultRule, FaultError> {
+        let mut fields = serde_json::Map::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| FaultError::CliSyntax {
+                    part: part.to_owned(),
+                })?;
+            let json = cli_value(key, value)?;
+            if fields.insert(key.to_owned(), json).is_some() {
+                return Err(FaultError::CliDuplicate {
+                    key: key.to_owned(),
+                });
+            }
+        }
+        let rule: FaultRule = serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|source| FaultError::Json { source })?;
+        rule.validate()?;
+        Ok(rule)
+    }
+
+    /// Checks the rule: known names, values in range, and fields that make sense together.
+    pub fn validate(&self) -> Result<(), FaultError> {
+        self.effect().map(|_| ())
+    }
+
+    /// Validates the rule and resolves what it does when it fires.
+    fn effect(&self) -> Result<Effect, FaultError> {
+        if let Some(name) = &self.operation {
+            if ivs::operation(name).is_none() {
+                return Err(FaultError::UnknownOperation {
+                    name: name.clone(),
+                    suggestion: ivs::OPERATIONS
+                        .iter()
+                        .find(|op| op.name.eq_ignore_ascii_case(name))
+                        .map(|op| op.name),
+                });
+            }
+        }
+        let error = match &self.error {
+            Some(name) => Some(
+                ErrorType::ALL
+                    .into_iter()
+                    .find(|e| e.name() == name)
+                    .ok_or_else(|| FaultError::UnknownError { name: name.clone() })?,
+            ),
+            None => None,
+        };
+        if let Some(status) = self.status {
+            if !(400..=599).contains(&status) {
+                return Err(FaultError::StatusOutOfRange { status });
+            }
+        }
+        if let Some(rate) = self.rate {
+            // `contains` is false for NaN, so NaN is refused too.
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(FaultError::RateOutOfRange { rate });
+            }
+        }
+        if self.times == Some(0) {
+            return Err(FaultError::ZeroTimes);
+        }
+        if let Some(delay_ms) = self.delay_ms {
+            if delay_ms > MAX_DELAY_MS {
+                return Err(FaultError::DelayTooLong { delay_ms });
+            }
+        }
+        if let Some(connection) = self.connection {
+            for (given, other) in [
+                (self.error.is_some(), "error"),
+                (self.status.is_some(), "status"),
+                (self.retry_after_ms.is_some(), "retry_after_ms"),
+                (self.message.is_some(), "message"),
+            ] {
+                if given {
+                    return Err(FaultError::Conflict {
+                        field: "connection",
+                        other,
+                    });
+                }
+            }
+            return Ok(Effect::Drop(connection));
+        }
+        let status = match (error, self.status) {
+            (_, Some(status)) => Some(status),
+            (Some(error), None) => Some(error.status()),
+            (None, None) => None,
+        };
+        let Some(status) = status else {
+            for (given, field) in [
+                (self.retry_after_ms.is_some(), "retry_after_ms"),
+                (self.message.is_some(), "message"),
+            ] {
+                if given {
+                    return Err(FaultError::NeedsError { field });
+                }
+            }
+            if self.delay_ms.is_none() {
+                return Err(FaultError::NoEffect);
+            }
+            return Ok(Effect::Continue);
+        };
+        Ok(Effect::Respond {
+            // Invariant: 400..=599 were checked above, and every model status is in that range.
+            status: StatusCode::from_u16(status).expect("error status in 400..=599"),
+            error_type: error.map_or(GENERIC_ERROR_TYPE, ErrorType::name).to_owned(),
+            message: self.message.clone(),
+            retry_after: self.retry_after_ms.map(Duration::from_millis),
+        })
+    }
+}
+
+impl FaultResponse {
+    /// The answer as `(status, headers, body)`; see [`error_parts`].
+    pub fn to_parts(&self) -> (StatusCode, HeaderMap, Bytes) {
+        let (status, mut headers, body) = error_parts(
+            self.status,
+            &self.error_type,
+            &self.message,
+            self.retry_after,
+        );
+        headers.insert(HeaderName::from_static(FAULT_HEADER), self.rule_id.into());
+        (status, headers, body)
+    }
+}
+
+/// An IVS-style error answer as `(status, headers, body)`: `Content-Type: application/json`,
+/// `x-amzn-ErrorType: <error_type>`, `x-amz-retry-after` (milliseconds) when given, and the body
+/// `{"exceptionMessage": message, "message": message}`.
+pub fn error_parts(
+    status: StatusCode,
+    error_type: &str,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // A name that is not a valid header value (only possible for a hand-built FaultResponse) is
+    // left out rather than sent mangled; the body still carries the message.
+    if let Ok(value) = HeaderValue::from_str(error_type) {
+        headers.insert(HeaderName::from_static("x-amzn-errortype"), value);
+    }
+    if let Some(retry_after) = retry_after {
+        let millis = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+        headers.insert(HeaderName::from_static(RETRY_AFTER_HEADER), millis.into());
+    }
+    let body = serde_json::json!({ "exceptionMessage": message, "message": message });
+    (status, headers, Bytes::from(body.to_string()))
+}
+
+impl FaultSet {
+    /// An empty set.
+    pub fn new() -> FaultSet {
+        FaultSet::default()
+    }
+
+    /// Validates a rule and adds it after the others; returns its listing, with its new id.
+    pub fn add(&self, rule: FaultRule) -> Result<FaultView, FaultError> {
+        let effect = rule.effect()?;
+        let mut rules = self.lock();
+        rules.next_id += 1;
+        let entry = Entry {
+            id: rules.next_id,
+            remaining: rule.times,
+            hits: 0,
+            rng: SplitMix64::new(rule.seed.unwrap_or(0)),
+            effect,
+            rule,
+        };
+        let view = entry.view();
+        rules.entries.push(entry);
+        self.n_rules.store(rules.entries.len(), Ordering::Release);
+        Ok(view)
+    }
+
+    /// Every rule, in the order they are checked, spent ones included.
+    pub fn list(&self) -> Vec<FaultView> {
+        self.lock().entries.iter().map(Entry::view).collect()
+    }
+
+    /// Removes every rule and starts ids from 1 again.
+    pub fn clear(&self) {
+        let mut rules = self.lock();
+        *rules = Rules::default();
+        self.n_rules.store(0, Ordering::Release);
+    }
+
+    /// Whether the set holds no rule.
+    pub fn is_empty(&self) -> bool {
+        self.n_rules.load(Ordering::Acquire) == 0
+    }
+
+    /// What a request for `operation` meets, spending one use of each rule that fires; `None` when
+    /// no rule fires. Runs once per downstream request, before any matching, emulation or forwarding.
+    pub fn check(&self, operation: &str) -> Option<FaultAction> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut rules = self.lock();
+        let mut delay: Option<Duration> = None;
+        for entry in rules.entries.iter_mut() {
+            if !entry.fires(operation) {
+                continue;
+            }
+            if let Some(ms) = entry.rule.delay_ms {
+                delay = Some(delay.unwrap_or_default() + Duration::from_millis(ms));
+            }
+            let outcome = match &entry.effect {
+                Effect::Continue => continue,
+                Effect::Drop(connection) => FaultOutcome::Drop(*connection),
+                Effect::Respond {
+                    status,
+                    error_type,
+                    message,
+                    retry_after,
+                } => FaultOutcome::Respond(FaultResponse {
+                    rule_id: entry.id,
+                    status: *status,
+                    error_type: error_type.clone(),
+                    message: message.clone().unwrap_or_else(|| {
+                        format!(
+                            "{error_type} injected by ivs-vcr fault #{} on {operation}",
+                            entry.id
+                        )
+                    }),
+                    retry_after: *retry_after,
+                }),
+            };
+            return Some(FaultAction { delay, outcome });
+        }
+        delay.map(|delay| FaultAction {
+            delay: Some(delay),
+            outcome: FaultOutcome::Continue,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rules> {
+        // A panic while the lock is held cannot leave the rules half-updated (each update is one
+        // assignment), so a poisoned lock is still safe to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Entry {
+    /// Whether the rule fires on this request; if so, one use is spent.
+    fn fires(&mut self, operation: &str) -> bool {
+        if self
+            .rule
+            .operation
+            .as_deref()
+            .is_some_and(|op| op != operation)
+        {
+            return false;
+        }
+        if self.remaining == Some(0) {
+            return false;
+        }
+        if let Some(rate) = self.rule.rate {
+            if self.rng.next_unit() >= rate {
+                return false;
+            }
+        }
+        if let Some(remaining) = &mut self.remaining {
+            *remaining -= 1;
+        }
+        self.hits += 1;
+        true
+    }
+
+    fn view(&self) -> FaultView {
+        FaultView {
+            id: self.id,
+            rule: self.rule.clone(),
+            remaining: self.remaining,
+            hits: self.hits,
+        }
+    }
+}
+
+/// splitmix64 (Steele, Lea and Flood, 2014): tiny, fast, and the same sequence on every platform.
+#[derive(Debug, Clone)]
+struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    fn new(seed: u64) -> SplitMix64 {
+        SplitMix64 { state: seed }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A draw in [0, 1) from the top 53 bits, so `rate: 1` always fires and `rate: 0` never does.
+    fn next_unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The JSON value of one `--fault` pair, typed by its key.
+fn cli_value(key: &str, value: &str) -> Result<serde_json::Value, FaultError> {
+    let bad = |expected| FaultError::CliValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected,
+    };
+    Ok(match key {
+        "operation" | "error" | "connection" | "message" => value.into(),
+        "status" => value
+            .parse::<u16>()
+            .map_err(|_| bad("an HTTP status such as 503"))?
+            .into(),
+        "times" | "delay_ms" | "retry_after_ms" | "seed" => value
+            .parse::<u64>()
+            .map_err(|_| bad("a whole number"))?
+            .into(),
+        "rate" => {
+            let rate = value
+                .parse::<f64>()
+                .map_err(|_| bad("a number from 0 to 1"))?;
+            serde_json::Number::from_f64(rate)
+                .ok_or_else(|| bad("a number from 0 to 1"))?
+                .into()
+        }
+        _ => {
+            return Err(FaultError::CliKey {
+                key: key.to_owned(),
+            })
+        }
+    })
+}
+
+fn expected_errors() -> String {
+    ErrorType::ALL
+        .iter()
+        .map(|e| e.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|name| format!(" (did you mean `{name}`?)"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Counts per outcome, for tests that look at many draws.
+    fn tally(set: &FaultSet, operation: &str, n: usize) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for _ in 0..n {
+            let key = match set.check(operation).map(|a| a.outcome) {
+                None => "none",
+                Some(FaultOutcome::Continue) => "continue",
+                Some(FaultOutcome::Respond(_)) => "respond",
+                Some(FaultOutcome::Drop(_)) => "drop",
+            };
+            *counts.entry(key).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    fn rule(json: &str) -> FaultRule {
+        FaultRule::from_json(json.as_bytes()).unwrap_or_else(|err| panic!("{json}: {err}"))
+    }
+
+    fn respond(action: Option<FaultAction>) -> FaultResponse {
+        match action.map(|a| a.outcome) {
+            Some(FaultOutcome::Respond(response)) => response,
+            other => panic!("expected an error answer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_rules_are_refused_with_the_field_named() {
+        let check = |json: &str, expected: &str| {
+            let got = match FaultRule::from_json(json.as_bytes()) {
+                Ok(rule) => panic!("{json} was accepted: {rule:?}"),
+                Err(err) => err.to_string(),
+            };
+            assert_eq!(
+                got, expected,
+                "\ninput:    {json}\nexpected: {expected}\ngot:      {got}"
+            );
+        };
+        check(
+            r#"{"error":"ThrottlingException","rate":1.5}"#,
+            "rate: 1.5 is outside 0–1",
+        );
+        check(
+            r#"{"error":"ThrottlingException","rate":-0.1}"#,
+            "rate: -0.1 is outside 0–1",
+        );
+        check(
+            r#"{"error":"ThrottlingException","times":0}"#,
+            "times: 0 would never fire; leave `times` out for no limit",
+        );
+        check(
+            r#"{"status":200}"#,
+            "status: 200 is not an error status (400–599)",
+        );
+        check(
+            r#"{"status":600}"#,
+            "status: 600 is not an error status (400–599)",
+        );
+        check(
+            r#"{"delay_ms":600001}"#,
+            "delay_ms: 600001 is over the limit of 600000",
+        );
+        check(
+            r#"{"error":"Throttled"}"#,
+            "error: `Throttled` is not an IVS error; expected one of AccessDeniedException, ChannelNotBroadcasting, ConflictException, InternalServerException, PendingVerification, ResourceNotFoundException, ServiceQuotaExceededException, ServiceUnavailable, StreamUnavailable, ThrottlingException, ValidationException",
+        );
+        check(
+            r#"{"operation":"getchannel","error":"ThrottlingException"}"#,
+            "operation: `getchannel` is not an IVS operation (did you mean `GetChannel`?)",
+        );
+        check(
+            r#"{"operation":"Nope","status":500}"#,
+            "operation: `Nope` is not an IVS operation",
+        );
+        check(
+            r#"{"connection":"reset","error":"ThrottlingException"}"#,
+            "`connection` cannot be combined with `error`",
+        );
+        check(
+            r#"{"connection":"empty","retry_after_ms":5}"#,
+            "`connection` cannot be combined with `retry_after_ms`",
+        );
+        check(
+            r#"{"delay_ms":5,"retry_after_ms":5}"#,
+            "`retry_after_ms` needs `error` or `status`",
+        );
+        check(r#"{"message":"hi"}"#, "`message` needs `error` or `status`");
+        check(
+            r#"{"operation":"GetChannel"}"#,
+            "a fault needs at least one of `error`, `status`, `connection` or `delay_ms`",
+        );
+        check(
+            r#"{}"#,
+            "a fault needs at least one of `error`, `status`, `connection` or `delay_ms`",
+        );
+        check(
+            r#"{"connection":"close"}"#,
+            "invalid fault rule: unknown variant `close`, expected `reset` or `empty` at line 1 column 21",
+        );
+        check(
+            r#"{"error":"ThrottlingException","tims":2}"#,
+            "invalid fault rule: unknown field `tims`, expected one of `operation`, `error`, `status`, `times`, `rate`, `delay_ms`, `connection`, `retry_after_ms`, `message`, `seed` at line 1 column 37",
+        );
+        check(
+            r#"{"status":"503"}"#,
+            "invalid fault rule: invalid type: string \"503\", expected u16 at line 1 column 15",
+        );
+    }
+
+    #[test]
+    fn cli_form_parses_to_the_json_form() {
+        let check = |cli: &str, json: &str| {
+            let got = FaultRule::from_cli(cli).unwrap_or_else(|err| panic!("{cli}: {err}"));
+            assert_eq!(got, rule(json), "\ncli: {cli}");
+        };
+        check(
+            "operation=GetChannel,error=ThrottlingException,times=2",
+            r#"{"operation":"GetChannel","error":"ThrottlingException","times":2}"#,
+        );
+        check(
+            "status=503, rate=0.25, seed=7",
+            r#"{"status":503,"rate":0.25,"seed":7}"#,
+        );
+        check(
+            "connection=reset,operation=ListChannels",
+            r#"{"connection":"reset","operation":"ListChannels"}"#,
+        );
+        check(
+            "delay_ms=1500,error=InternalServerException,retry_after_ms=250,message=try later",
+            r#"{"delay_ms":1500,"error":"InternalServerException","retry_after_ms":250,"message":"try later"}"#,
+        );
+    }
+
+    #[test]
+    fn cli_form_errors_say_what_is_wrong() {
+        let check = |cli: &str, expected: &str| {
+            let got = FaultRule::from_cli(cli).err().map(|e| e.to_string());
+            assert_eq!(got.as_deref(), Some(expected), "\ncli: {cli}");
+        };
+        check("GetChannel", "`--fault` takes key=value pairs separated by commas, such as `operation=GetChannel,error=ThrottlingException,times=2`; got `GetChannel`");
+        check("op=GetChannel", "unknown fault key `op`; expected one of operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed");
+        check(
+            "times=two,status=500",
+            "times: expected a whole number, got `two`",
+        );
+        check(
+            "status=5xx",
+            "status: expected an HTTP status such as 503, got `5xx`",
+        );
+        check(
+            "rate=often,status=500",
+            "rate: expected a number from 0 to 1, got `often`",
+        );
+        check(
+            "rate=NaN,status=500",
+            "rate: expected a number from 0 to 1, got `NaN`",
+        );
+        check("status=500,status=503", "fault key `status` is given twice");
+        check("status=500,rate=1.5", "rate: 1.5 is outside 0–1");
+        check(
+            "connection=close",
+            "invalid fault rule: unknown variant `close`, expected `reset` or `empty`",
+        );
+    }
+
+    #[test]
+    fn every_modeled_error_answers_with_the_model_status() {
+        for error in ErrorType::ALL {
+            let set = FaultSet::new();
+            set.add(rule(&format!(r#"{{"error":"{}"}}"#, error.name())))
+                .unwrap();
+            let response = respond(set.check("GetChannel"));
+            assert_eq!(response.status.as_u16(), error.status(), "{}", error.name());
+            assert_eq!(
+                ErrorType::from_name(&response.error_type),
+                Some(error),
+                "{}",
+                error.name()
+            );
+        }
+    }
+
+    #[test]
+    fn error_answer_looks_like_ivs() {
+        let set = FaultSet::new();
+        set.add(rule(
+            r#"{"operation":"GetChannel","error":"ThrottlingException","retry_after_ms":1500}"#,
+        ))
+        .unwrap();
+        let (status, headers, body) = respond(set.check("GetChannel")).to_parts();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(headers["x-amzn-ErrorType"], "ThrottlingException");
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(headers["x-amz-retry-after"], "1500");
+        assert_eq!(headers["x-ivs-vcr-fault"], "1");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let text = "ThrottlingException injected by ivs-vcr fault #1 on GetChannel";
+        assert_eq!(
+            body,
+            serde_json::json!({ "exceptionMessage": text, "message": text })
+        );
+    }
+
+    #[test]
+    fn status_alone_is_a_generic_error_and_status_overrides_the_model() {
+        let check = |json: &str, status: u16, error_type: &str, message: &str| {
+            let set = FaultSet::new();
+            set.add(rule(json)).unwrap();
+            let response = respond(set.check("ListChannels"));
+            assert_eq!(
+                (
+                    response.status.as_u16(),
+                    response.error_type.as_str(),
+                    response.message.as_str()
+                ),
+                (status, error_type, message),
+                "\nrule: {json}"
+            );
+        };
+        check(
+            r#"{"status":503}"#,
+            503,
+            GENERIC_ERROR_TYPE,
+            "IvsVcrInjectedFaultException injected by ivs-vcr fault #1 on ListChannels",
+        );
+        check(
+            r#"{"status":400,"error":"ThrottlingException"}"#,
+            400,
+            "ThrottlingException",
+            "ThrottlingException injected by ivs-vcr fault #1 on ListChannels",
+        );
+        check(
+            r#"{"error":"ConflictException","message":"busy"}"#,
+            409,
+            "ConflictException",
+            "busy",
+        );
+    }
+
+    #[test]
+    fn times_is_spent_only_by_matching_operations() {
+        let set = FaultSet::new();
+        set.add(rule(
+            r#"{"operation":"GetChannel","error":"ThrottlingException","times":2}"#,
+        ))
+        .unwrap();
+        assert_eq!(set.check("ListChannels"), None);
+        assert_eq!(respond(set.check("GetChannel")).status, 429);
+        assert_eq!(set.list()[0].remaining, Some(1));
+        assert_eq!(respond(set.check("GetChannel")).status, 429);
+        assert_eq!(set.check("GetChannel"), None);
+        assert_eq!(set.check("GetChannel"), None);
+        let view = &set.list()[0];
+        assert_eq!((view.remaining, view.hits), (Some(0), 2));
+    }
+
+    #[test]
+    fn rule_without_operation_applies_to_every_operation() {
+        let set = FaultSet::new();
+        set.add(rule(r#"{"status":500,"times":3}"#)).unwrap();
+        for op in ["GetChannel", "ListChannels", "TagResource"] {
+            assert_eq!(respond(set.check(op)).status, 500, "{op}");
+        }
+        assert_eq!(set.check("GetChannel"), None);
+    }
+
+    #[test]
+    fn seeded_rate_is_reproducible() {
+        let draws = |json: &str| {
+            let set = FaultSet::new();
+            set.add(rule(json)).unwrap();
+            (0..64)
+                .map(|_| set.check("GetChannel").is_some())
+                .collect::<Vec<bool>>()
+        };
+        let first = draws(r#"{"status":503,"rate":0.3}"#);
+        assert_eq!(first, draws(r#"{"status":503,"rate":0.3}"#));
+        assert_ne!(first, draws(r#"{"status":503,"rate":0.3,"seed":42}"#));
+        assert_eq!(
+            draws(r#"{"status":503,"rate":0.3,"seed":42}"#),
+            draws(r#"{"status":503,"rate":0.3,"seed":42}"#)
+        );
+        // The exact sequence is part of the contract: a recorded flaky run replays the same way.
+        let pattern: String = first
+            .iter()
+            .take(16)
+            .map(|&hit| if hit { 'x' } else { '.' })
+            .collect();
+        assert_eq!(pattern, "..x.x.x.x.......");
+    }
+
+    #[test]
+    fn splitmix64_matches_the_reference_sequence() {
+        // Reference values of splitmix64 seeded with 0 (as in Vigna's splitmix64.c).
+        let mut rng = SplitMix64::new(0);
+        assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+        assert_eq!(rng.next_u64(), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn rate_fires_about_as_often_as_asked_and_bounds_are_exact() {
+        let check = |rate: &str, low: usize, high: usize| {
+            let set = FaultSet::new();
+            set.add(rule(&format!(r#"{{"status":503,"rate":{rate}}}"#)))
+                .unwrap();
+            let hits = tally(&set, "GetChannel", 1000)
+                .get("respond")
+                .copied()
+                .unwrap_or(0);
+            assert!(
+                (low..=high).contains(&hits),
+                "rate {rate}: {hits} hits of 1000"
+            );
+        };
+        check("0", 0, 0);
+        check("1", 1000, 1000);
+        check("0.5", 450, 550);
+        check("0.1", 70, 130);
+    }
+
+    #[test]
+    fn rate_miss_spends_no_use() {
+        let set = FaultSet::new();
+        set.add(rule(r#"{"status":503,"rate":0.5,"times":3}"#))
+            .unwrap();
+        let counts = tally(&set, "GetChannel", 100);
+        assert_eq!(counts.get("respond"), Some(&3));
+        assert_eq!(set.list()[0].hits, 3);
+    }
+
+    #[test]
+    fn delay_only_rules_add_up_and_let_later_rules_act() {
+        let set = FaultSet::new();
+        set.add(rule(r#"{"delay_ms":100}"#)).unwrap();
+        set.add(rule(
+            r#"{"operation":"GetChannel","delay_ms":50,"connection":"reset","times":1}"#,
+        ))
+        .unwrap();
+        let action = set.check("GetChannel").unwrap();
+        assert_eq!(action.delay, Some(Duration::from_millis(150)));
+        assert_eq!(action.outcome, FaultOutcome::Drop(ConnectionFault::Reset));
+        let action = set.check("GetChannel").unwrap();
+        assert_eq!(
+            action,
+            FaultAction {
+                delay: Some(Duration::from_millis(100)),
+                outcome: FaultOutcome::Continue
+            }
+        );
+    }
+
+    #[test]
+    fn first_answering_rule_wins_and_later_rules_keep_their_uses() {
+        let set = FaultSet::new();
+        set.add(rule(r#"{"error":"ThrottlingException","times":1}"#))
+            .unwrap();
+        set.add(rule(r#"{"connection":"empty","times":1}"#))
+            .unwrap();
+        assert_eq!(
+            respond(set.check("GetChannel")).error_type,
+            "ThrottlingException"
+        );
+        assert_eq!(
+            set.check("GetChannel").unwrap().outcome,
+            FaultOutcome::Drop(ConnectionFault::Empty)
+        );
+        assert_eq!(set.check("GetChannel"), None);
+    }
+
+    #[test]
+    fn list_serializes_rules_with_id_and_remaining_and_clear_restarts_ids() {
+        let set = FaultSet::new();
+        let added = set
+            .add(rule(
+                r#"{"operation":"GetChannel","error":"ThrottlingException","times":2}"#,
+            ))
+            .unwrap();
+        set.add(rule(r#"{"delay_ms":10}"#)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&added).unwrap(),
+            serde_json::json!({"id": 1, "operation": "GetChannel", "error": "ThrottlingException", "times": 2, "remaining": 2, "hits": 0})
+        );
+        assert_eq!(
+            serde_json::to_value(set.list()).unwrap(),
+            serde_json::json!([
+                {"id": 1, "operation": "GetChannel", "error": "ThrottlingException", "times": 2, "remaining": 2, "hits": 0},
+                {"id": 2, "delay_ms": 10, "remaining": null, "hits": 0},
+            ])
+        );
+        set.clear();
+        assert!(set.is_empty());
+        assert_eq!(set.check("GetChannel"), None);
+        assert_eq!(set.add(rule(r#"{"status":500}"#)).unwrap().id, 1);
+    }
+
+    #[test]
+    fn add_validates_rules_built_by_hand() {
+        let set = FaultSet::new();
+        let err = set
+            .add(FaultRule {
+                rate: Some(2.0),
+                status: Some(500),
+                ..FaultRule::default()
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "rate: 2 is outside 0–1");
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn set_is_shared_across_threads_and_spends_each_use_once() {
+        let set = std::sync::Arc::new(FaultSet::new());
+        set.add(rule(r#"{"status":500,"times":100}"#)).unwrap();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let set = set.clone();
+                std::thread::spawn(move || {
+                    (0..50)
+                        .filter(|_| set.check("GetChannel").is_some())
+                        .count()
+                })
+            })
+            .collect();
+        let fired: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(fired, 100);
+    }
+}
