@@ -1,11 +1,27 @@
-//! Embeds the bundled cassettes (`cassettes/**/*.yaml`) in the binary, so `ivs-vcr replay` serves
-//! them from any directory. Generates `$OUT_DIR/bundled.rs`: a sorted list of (path, contents).
+//! Build-time code generation, so that nothing AWS defines is kept by hand:
+//! - `$OUT_DIR/bundled.rs`: the bundled cassettes (`cassettes/**/*.yaml`), embedded in the binary
+//!   so `ivs-vcr replay` can serve them from any directory; a sorted list of (path, contents).
+//! - `$OUT_DIR/ivs_model.rs`: the IVS catalog and shapes derived from AWS's own service model
+//!   (`src/ivs/model/ivs.json`, botocore's `service-2.json`) and its paginators
+//!   (`src/ivs/model/ivs-paginators.json`): every operation with its route, status, input, output,
+//!   errors and pagination; every shape with its constraints; the error shapes with their statuses;
+//!   and the defaults the documentation states. `src/ivs/` includes it.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    bundled(&root, &out_dir);
+    model(&root, &out_dir);
+}
+
+fn bundled(root: &Path, out_dir: &Path) {
     let dir = root.join("cassettes");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files = Vec::new();
@@ -24,7 +40,6 @@ fn main() {
         ));
     }
     out.push_str("];\n");
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out_dir.join("bundled.rs"), out).expect("OUT_DIR is writable");
 }
 
@@ -43,5 +58,353 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
         ) {
             files.push(path);
         }
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
+}
+
+/// Generates the catalog from the model. Panics (failing the build) on anything the model holds
+/// that the generated types cannot express, so a new model is never half-understood.
+fn model(root: &Path, out_dir: &Path) {
+    let model = read_json(&root.join("src/ivs/model/ivs.json"));
+    let paginators = read_json(&root.join("src/ivs/model/ivs-paginators.json"));
+    let shapes = model["shapes"].as_object().expect("model has shapes");
+    let operations = model["operations"].as_object().expect("model has operations");
+    // BTreeMap order is the shapes' sorted order: a ShapeId is an index into it.
+    let names: Vec<&String> = shapes.keys().collect();
+    let id = |name: &str| -> usize {
+        names
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .unwrap_or_else(|_| panic!("model names an unknown shape `{name}`"))
+    };
+    let mut out = String::new();
+    let meta = &model["metadata"];
+    writeln!(
+        out,
+        "/// The API version the model describes.\npub const API_VERSION: &str = {:?};",
+        meta["apiVersion"].as_str().expect("apiVersion")
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "/// The SigV4 signing name.\npub const SIGNING_NAME: &str = {:?};",
+        meta["signingName"].as_str().expect("signingName")
+    )
+    .unwrap();
+
+    // Error shapes, as an enum.
+    let errors: Vec<(&String, u64)> = shapes
+        .iter()
+        .filter(|(_, s)| s.get("exception").and_then(Value::as_bool) == Some(true))
+        .map(|(name, s)| {
+            let status = s["error"]["httpStatusCode"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("error shape `{name}` has no httpStatusCode"));
+            (name, status)
+        })
+        .collect();
+    out.push_str("/// The error shapes of the model, by the name sent in `x-amzn-ErrorType`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[allow(missing_docs, clippy::enum_variant_names)]\npub enum ErrorType {\n");
+    for (name, _) in &errors {
+        writeln!(out, "    {name},").unwrap();
+    }
+    out.push_str("}\n\nimpl ErrorType {\n    /// Every error shape, sorted by name.\n");
+    writeln!(out, "    pub const ALL: [ErrorType; {}] = [", errors.len()).unwrap();
+    for (name, _) in &errors {
+        writeln!(out, "        ErrorType::{name},").unwrap();
+    }
+    out.push_str("    ];\n\n    /// The name sent in `x-amzn-ErrorType`.\n    pub fn name(self) -> &'static str {\n        match self {\n");
+    for (name, _) in &errors {
+        writeln!(out, "            ErrorType::{name} => {name:?},").unwrap();
+    }
+    out.push_str("        }\n    }\n\n    /// The HTTP status the model gives the error.\n    pub fn status(self) -> u16 {\n        match self {\n");
+    for (name, status) in &errors {
+        writeln!(out, "            ErrorType::{name} => {status},").unwrap();
+    }
+    out.push_str("        }\n    }\n\n    /// The error's shape in [`SHAPES`].\n    pub fn shape(self) -> ShapeId {\n        match self {\n");
+    for (name, _) in &errors {
+        writeln!(out, "            ErrorType::{name} => ShapeId({}),", id(name)).unwrap();
+    }
+    out.push_str("        }\n    }\n}\n\n");
+
+    // Shapes.
+    out.push_str("/// Every shape of the model, sorted by name; a [`ShapeId`] indexes it.\npub static SHAPES: &[Shape] = &[\n");
+    for (name, shape) in shapes {
+        let kind = match shape["type"].as_str().expect("shape type") {
+            "structure" => {
+                let required: BTreeSet<&str> = shape
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let mut members = String::new();
+                for (member, spec) in shape["members"].as_object().expect("members") {
+                    let location = match spec.get("location").and_then(Value::as_str) {
+                        None => "Body",
+                        Some("uri") => "Uri",
+                        Some("querystring") => "Query",
+                        Some("header") => "Header",
+                        Some(other) => panic!("unknown member location `{other}`"),
+                    };
+                    let location_name = spec
+                        .get("locationName")
+                        .and_then(Value::as_str)
+                        .unwrap_or(member);
+                    let target = spec["shape"].as_str().expect("member shape");
+                    let default = doc_default(
+                        spec.get("documentation")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                        &shapes[target],
+                    );
+                    write!(
+                        members,
+                        "Member {{ name: {member:?}, shape: ShapeId({}), required: {}, location: Location::{location}, location_name: {location_name:?}, default: {default} }}, ",
+                        id(target),
+                        required.contains(member.as_str()),
+                    )
+                    .unwrap();
+                }
+                format!("Kind::Structure(&[{members}])")
+            }
+            "list" => format!(
+                "Kind::List {{ member: ShapeId({}), min: {}, max: {} }}",
+                id(shape["member"]["shape"].as_str().expect("list member")),
+                opt_u64(shape.get("min")),
+                opt_u64(shape.get("max")),
+            ),
+            "map" => format!(
+                "Kind::Map {{ key: ShapeId({}), value: ShapeId({}), min: {}, max: {} }}",
+                id(shape["key"]["shape"].as_str().expect("map key")),
+                id(shape["value"]["shape"].as_str().expect("map value")),
+                opt_u64(shape.get("min")),
+                opt_u64(shape.get("max")),
+            ),
+            "string" => {
+                let values: Vec<&str> = shape
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .map(|v| v.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                format!(
+                    "Kind::String {{ min: {}, max: {}, pattern: {}, values: &{values:?} }}",
+                    opt_u64(shape.get("min")),
+                    opt_u64(shape.get("max")),
+                    match shape.get("pattern").and_then(Value::as_str) {
+                        Some(p) => format!("Some({p:?})"),
+                        None => "None".to_owned(),
+                    },
+                )
+            }
+            kind @ ("integer" | "long") => format!(
+                "Kind::{} {{ min: {}, max: {} }}",
+                if kind == "integer" { "Integer" } else { "Long" },
+                opt_i64(shape.get("min")),
+                opt_i64(shape.get("max")),
+            ),
+            "boolean" => "Kind::Boolean".to_owned(),
+            "timestamp" => "Kind::Timestamp".to_owned(),
+            "blob" => "Kind::Blob".to_owned(),
+            other => panic!("shape `{name}` has a type the catalog cannot hold: `{other}`"),
+        };
+        writeln!(
+            out,
+            "    Shape {{ name: {name:?}, kind: {kind}, sensitive: {} }},",
+            shape.get("sensitive").and_then(Value::as_bool) == Some(true)
+        )
+        .unwrap();
+    }
+    out.push_str("];\n\n");
+
+    // Operations, sorted by name for binary search.
+    let pages = paginators["pagination"]
+        .as_object()
+        .expect("paginators have `pagination`");
+    let sorted: BTreeMap<&String, &Value> = operations.iter().collect();
+    out.push_str("/// Every operation of the API, sorted by name.\npub const OPERATIONS: &[Operation] = &[\n");
+    for (name, op) in &sorted {
+        let http = &op["http"];
+        let uri = http["requestUri"].as_str().expect("requestUri");
+        let route = if uri.starts_with("/tags/") {
+            "Route::Tags"
+        } else if uri == format!("/{name}") {
+            "Route::Post"
+        } else {
+            panic!("operation `{name}` has a route the catalog cannot hold: `{uri}`")
+        };
+        let errors: Vec<String> = op
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|e| {
+                e.iter()
+                    .map(|e| format!("ErrorType::{}", e["shape"].as_str().expect("error shape")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let shape_of = |key: &str| match op.get(key).and_then(|v| v["shape"].as_str()) {
+            Some(s) => format!("Some(ShapeId({}))", id(s)),
+            None => "None".to_owned(),
+        };
+        let pagination = match pages.get(name.as_str()) {
+            Some(p) => format!(
+                "Some(Pagination {{ input_token: {:?}, output_token: {:?}, limit_key: {:?}, result_key: {:?} }})",
+                p["input_token"].as_str().expect("input_token"),
+                p["output_token"].as_str().expect("output_token"),
+                p["limit_key"].as_str().expect("limit_key"),
+                p["result_key"].as_str().expect("result_key"),
+            ),
+            None => "None".to_owned(),
+        };
+        writeln!(
+            out,
+            "    Operation {{ name: {name:?}, method: {:?}, route: {route}, success_status: {}, errors: &[{}], input: {}, output: {}, pagination: {pagination} }},",
+            http["method"].as_str().expect("method"),
+            http["responseCode"].as_u64().unwrap_or(200),
+            errors.join(", "),
+            shape_of("input"),
+            shape_of("output"),
+        )
+        .unwrap();
+    }
+    out.push_str("];\n\n");
+
+    // Secret body paths: every path from an operation's input or output to a member whose shape
+    // the model marks sensitive (lists and maps as `*`).
+    let mut secret = BTreeSet::new();
+    for op in operations.values() {
+        for side in ["input", "output"] {
+            if let Some(shape) = op.get(side).and_then(|v| v["shape"].as_str()) {
+                sensitive_paths(shapes, shape, &mut Vec::new(), &mut secret);
+            }
+        }
+    }
+    assert!(!secret.is_empty(), "the model marks no member sensitive");
+    out.push_str("/// Body members whose values are secret, as dotted paths (`*` stands for every list element\n/// or map value): every path to a shape the model marks `sensitive`, and `privateKey`, which\n/// IVS never takes but is listed in case a request carries private key material.\npub const SECRET_BODY_PATHS: &[&str] = &[\n");
+    for path in &secret {
+        writeln!(out, "    {path:?},").unwrap();
+    }
+    out.push_str("    \"privateKey\",\n];\n");
+    std::fs::write(out_dir.join("ivs_model.rs"), out).expect("OUT_DIR is writable");
+}
+
+fn sensitive_paths(
+    shapes: &serde_json::Map<String, Value>,
+    shape: &str,
+    path: &mut Vec<String>,
+    out: &mut BTreeSet<String>,
+) {
+    let spec = &shapes[shape];
+    if spec.get("sensitive").and_then(Value::as_bool) == Some(true) {
+        out.insert(path.join("."));
+        return;
+    }
+    // The IVS model nests at most five deep; the bound only guards against a recursive shape.
+    if path.len() > 8 {
+        return;
+    }
+    match spec["type"].as_str() {
+        Some("structure") => {
+            for (member, m) in spec["members"].as_object().into_iter().flatten() {
+                if m.get("location").is_some() {
+                    continue; // headers, URI labels and query strings are not body members
+                }
+                path.push(member.clone());
+                sensitive_paths(shapes, m["shape"].as_str().expect("member shape"), path, out);
+                path.pop();
+            }
+        }
+        Some("list") => {
+            path.push("*".into());
+            sensitive_paths(shapes, spec["member"]["shape"].as_str().expect("list member"), path, out);
+            path.pop();
+        }
+        Some("map") => {
+            path.push("*".into());
+            sensitive_paths(shapes, spec["value"]["shape"].as_str().expect("map value"), path, out);
+            path.pop();
+        }
+        _ => {}
+    }
+}
+
+fn opt_u64(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_u64) {
+        Some(n) => format!("Some({n})"),
+        None => "None".to_owned(),
+    }
+}
+
+fn opt_i64(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_i64) {
+        Some(n) => format!("Some({n})"),
+        None => "None".to_owned(),
+    }
+}
+
+/// The default a member's documentation states, as a `Option<Default>` expression.
+///
+/// IVS documents defaults in prose: `Default: <code>LOW</code>`, `Default: "" (empty string, …)`,
+/// `Default: 0`, `Default: All countries (an empty array)`, `Default: your service quota or 100,
+/// whichever is smaller`, `Defaults to “”`. Only a value that fits the member's own type (an enum
+/// value, a boolean, a number within range, an empty string or list) is taken; prose that states
+/// none (`Default: no multitrack input configuration is specified`) gives no default.
+fn doc_default(doc: &str, target: &Value) -> String {
+    let text = doc
+        .find("Default: ")
+        .map(|at| &doc[at + "Default: ".len()..])
+        .or_else(|| doc.find("Defaults to ").map(|at| &doc[at + "Defaults to ".len()..]));
+    let Some(text) = text else {
+        return "None".to_owned();
+    };
+    let text = text.trim_start();
+    let word = if let Some(rest) = text.strip_prefix("<code>") {
+        rest.split("</code>").next().unwrap_or("").to_owned()
+    } else {
+        text.split(|c: char| c.is_whitespace() || c == '<' || c == ',' || c == ')')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('.')
+            .to_owned()
+    };
+    let kind = target["type"].as_str().unwrap_or("");
+    match kind {
+        "string" => {
+            if word == "\"\"" || word == "“”" {
+                return "Some(Default::Str(\"\"))".to_owned();
+            }
+            let values: Vec<&str> = target
+                .get("enum")
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if values.contains(&word.as_str()) {
+                format!("Some(Default::Str({word:?}))")
+            } else {
+                "None".to_owned()
+            }
+        }
+        "boolean" => match word.as_str() {
+            "true" | "false" => format!("Some(Default::Bool({word}))"),
+            _ => "None".to_owned(),
+        },
+        "integer" | "long" => {
+            // `your service quota or 100, whichever is smaller`: the number is the default.
+            let number = word.parse::<i64>().ok().or_else(|| {
+                text.split(" or ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse().ok())
+            });
+            match number {
+                Some(n) => format!("Some(Default::Int({n}))"),
+                None => "None".to_owned(),
+            }
+        }
+        "list" if text.contains("(an empty array)") => "Some(Default::EmptyList)".to_owned(),
+        _ => "None".to_owned(),
     }
 }

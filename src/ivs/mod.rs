@@ -1,0 +1,247 @@
+//! The IVS catalog: every operation of API 2020-07-14 with its route, success status, input and
+//! output shapes, modeled errors and pagination; every shape with its constraints (required
+//! members, enums, lengths, patterns, ranges, list and map sizes) and the defaults IVS documents;
+//! and which body members are secret.
+//!
+//! Nothing here is kept by hand: `build.rs` generates the tables from AWS's own service model
+//! (`src/ivs/model/ivs.json`, botocore 1.44.8) and its paginators, so a new model is a new file,
+//! not an edit. `normalize` uses the catalog to name operations, `redact` to find secrets, the
+//! servers to answer an unknown route with a well-formed error, and the emulator to validate
+//! requests and shape its answers ([`shape`]).
+
+pub mod shape;
+
+pub use shape::{Default, Kind, Location, Member, Shape, ShapeId};
+
+/// How an operation is addressed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /<OperationName>` with a JSON body.
+    Post,
+    /// `/tags/{resourceArn}` with the ARN percent-encoded as one path label.
+    Tags,
+}
+
+/// One IVS operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    /// The operation name, e.g. `CreateChannel`.
+    pub name: &'static str,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// How the path is built.
+    pub route: Route,
+    /// The status of a successful answer (200, or 204 for the no-output operations).
+    pub success_status: u16,
+    /// The errors the model lists for the operation.
+    pub errors: &'static [ErrorType],
+    /// The input shape, if the operation takes one.
+    pub input: Option<ShapeId>,
+    /// The output shape, if the operation answers with a body.
+    pub output: Option<ShapeId>,
+    /// How the operation pages its results, if it does (from the model's paginators).
+    pub pagination: Option<Pagination>,
+}
+
+/// The members through which an operation pages (botocore's paginator entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pagination {
+    /// The request member carrying the token of the page to read.
+    pub input_token: &'static str,
+    /// The response member carrying the token of the next page.
+    pub output_token: &'static str,
+    /// The request member bounding a page's size.
+    pub limit_key: &'static str,
+    /// The response member holding the page's items.
+    pub result_key: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/ivs_model.rs"));
+
+impl ErrorType {
+    /// Looks an error up by the name in `x-amzn-ErrorType` (anything after `:` is ignored, as SDKs do).
+    pub fn from_name(name: &str) -> Option<ErrorType> {
+        let name = name.split(':').next().unwrap_or(name);
+        ErrorType::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+/// Looks an operation up by name.
+pub fn operation(name: &str) -> Option<&'static Operation> {
+    OPERATIONS
+        .binary_search_by(|op| op.name.cmp(name))
+        .ok()
+        .map(|idx| &OPERATIONS[idx])
+}
+
+/// The tag operation a method selects on the `/tags/{resourceArn}` route.
+pub fn tags_operation(method: &str) -> Option<&'static Operation> {
+    match method {
+        "GET" => operation("ListTagsForResource"),
+        "POST" => operation("TagResource"),
+        "DELETE" => operation("UntagResource"),
+        _ => None,
+    }
+}
+
+/// Why a method and path are not an IVS route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// The method is not one IVS uses on this path.
+    #[error("IVS does not use `{method}` on `{path}`: it takes {allow_text} there", allow_text = allow_text(allow))]
+    MethodNotAllowed {
+        /// The method of the request.
+        method: String,
+        /// The path of the request.
+        path: String,
+        /// The methods IVS uses on this path, as the `Allow` header lists them.
+        allow: &'static str,
+    },
+    /// `/tags/` without a resource ARN.
+    #[error("`{method} {path}` names no resource: IVS expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment")]
+    MissingArn {
+        /// The method of the request.
+        method: String,
+        /// The path of the request.
+        path: String,
+    },
+    /// The path names no IVS operation.
+    #[error("`{method} {path}` is not an IVS operation{}; IVS accepts `POST /<Operation>` for its {} operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`", did_you_mean(*.suggestion), OPERATIONS.len())]
+    UnknownOperation {
+        /// The method of the request.
+        method: String,
+        /// The path of the request.
+        path: String,
+        /// An operation whose name differs only in case, if there is one.
+        suggestion: Option<&'static str>,
+    },
+}
+
+/// The methods of the `/tags/{resourceArn}` route.
+const TAGS_ALLOW: &str = "GET, POST, DELETE";
+
+fn allow_text(allow: &str) -> String {
+    allow
+        .split(", ")
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|name| format!(" (did you mean `POST /{name}`?)"))
+        .unwrap_or_default()
+}
+
+/// The operation a method and raw path address, or why they address none.
+///
+/// Replay calls this only for a request nothing matched, so that a cassette recorded with an
+/// operation newer than this catalog still answers; the error then replaces the near-miss report,
+/// which would only confuse (the nearest interaction of a misspelt operation is some other one).
+pub fn check_route(method: &str, raw_path: &str) -> Result<&'static Operation, RouteError> {
+    if let Some(arn) = raw_path.strip_prefix("/tags/") {
+        let op = tags_operation(method).ok_or_else(|| RouteError::MethodNotAllowed {
+            method: method.to_owned(),
+            path: raw_path.to_owned(),
+            allow: TAGS_ALLOW,
+        })?;
+        if arn.is_empty() {
+            return Err(RouteError::MissingArn {
+                method: method.to_owned(),
+                path: raw_path.to_owned(),
+            });
+        }
+        return Ok(op);
+    }
+    let name = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    match operation(name) {
+        Some(op) if op.route == Route::Post && op.method == method => Ok(op),
+        Some(op) if op.route == Route::Post => Err(RouteError::MethodNotAllowed {
+            method: method.to_owned(),
+            path: raw_path.to_owned(),
+            allow: "POST",
+        }),
+        _ => Err(RouteError::UnknownOperation {
+            method: method.to_owned(),
+            path: raw_path.to_owned(),
+            suggestion: OPERATIONS
+                .iter()
+                .find(|op| op.route == Route::Post && op.name.eq_ignore_ascii_case(name))
+                .map(|op| op.name),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_sorted_for_binary_search() {
+        assert!(OPERATIONS.windows(2).all(|w| w[0].name < w[1].name));
+        assert_eq!(OPERATIONS.len(), 46);
+        assert_eq!(operation("PutMetadata").unwrap().success_status, 204);
+        assert_eq!(operation("Nope"), None);
+    }
+
+    #[test]
+    fn routes_are_checked_against_the_catalog() {
+        let check = |method: &str, path: &str, expected: Result<&str, &str>| {
+            let got = check_route(method, path)
+                .map(|op| op.name)
+                .map_err(|e| e.to_string());
+            let expected = expected.map_err(str::to_owned);
+            assert_eq!(got, expected, "{method} {path}");
+        };
+        check("POST", "/GetChannel", Ok("GetChannel"));
+        check("GET", "/tags/arn%3Ax", Ok("ListTagsForResource"));
+        check("DELETE", "/tags/arn%3Ax", Ok("UntagResource"));
+        check(
+            "PUT",
+            "/GetChannel",
+            Err("IVS does not use `PUT` on `/GetChannel`: it takes `POST` there"),
+        );
+        check(
+            "PATCH",
+            "/tags/arn%3Ax",
+            Err("IVS does not use `PATCH` on `/tags/arn%3Ax`: it takes `GET`, `POST`, `DELETE` there"),
+        );
+        check(
+            "POST",
+            "/tags/",
+            Err("`POST /tags/` names no resource: IVS expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment"),
+        );
+        check(
+            "POST",
+            "/NotAnOperation",
+            Err("`POST /NotAnOperation` is not an IVS operation; IVS accepts `POST /<Operation>` for its 46 operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`"),
+        );
+        check(
+            "POST",
+            "/getchannel",
+            Err("`POST /getchannel` is not an IVS operation (did you mean `POST /GetChannel`?); IVS accepts `POST /<Operation>` for its 46 operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`"),
+        );
+        for (method, path) in [("GET", "/"), ("POST", "/tags"), ("POST", "/GetChannel/x")] {
+            assert!(
+                matches!(
+                    check_route(method, path),
+                    Err(RouteError::UnknownOperation { .. })
+                ),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_names_round_trip_and_drop_the_coral_suffix() {
+        for e in ErrorType::ALL {
+            assert_eq!(ErrorType::from_name(e.name()), Some(e));
+        }
+        assert_eq!(
+            ErrorType::from_name("ResourceNotFoundException:http://internal.amazon.com/coral/"),
+            Some(ErrorType::ResourceNotFoundException)
+        );
+    }
+}
