@@ -138,3 +138,27 @@ def test_channel(ivs_vcr):
     result = pytester.runpytest("--ivs-fail-on-unused")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*unused interaction #0 (CreateChannel)*"])
+
+
+def test_injected_fault_is_absorbed_and_never_recorded(
+    pytester: pytest.Pytester, upstream: Server, aws_env: None
+) -> None:
+    pytester.makepyfile(
+        test_inner='''
+import boto3, pytest
+from botocore.config import Config
+
+@pytest.mark.ivs_vcr
+def test_throttled(ivs_vcr):
+    ivs_vcr.fault(operation="CreateChannel", error="ThrottlingException", times=2)
+    ivs = boto3.client("ivs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    answer = ivs.create_channel(name="through-faults")
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 2
+'''
+    )
+    result = pytester.runpytest("--ivs-record-mode=once", f"--ivs-upstream={upstream.url}")
+    result.assert_outcomes(passed=1)
+    recorded = (pytester.path / "cassettes/test_inner/test_throttled.yaml").read_text()
+    assert "CreateChannel" in recorded
+    assert "ThrottlingException" not in recorded
+    assert recorded.count("path: /CreateChannel") == 1

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -97,3 +101,29 @@ def test_seeded_rate_gives_the_same_faults_every_run(ivs_vcr: Any, ivs: Any) -> 
     first = pattern()
     assert "x" in first and "." in first
     assert pattern() == first
+
+
+def test_injected_error_is_shaped_like_ivs_on_the_wire(ivs_vcr: Any) -> None:
+    ivs_vcr.fault(operation="ListChannels", error="ThrottlingException", retry_after_ms=1500, times=1)
+    request = urllib.request.Request(ivs_vcr.url + "/ListChannels", data=b"{}", method="POST")
+    request.add_header("Content-Type", "application/json")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    answer = info.value
+    assert answer.code == 429
+    assert answer.headers["x-amzn-ErrorType"] == "ThrottlingException"
+    assert answer.headers["x-amz-retry-after"] == "1500"
+    body = json.loads(answer.read())
+    assert body["message"] == body["exceptionMessage"]
+    assert "ThrottlingException" in body["message"]
+
+
+def test_delay_holds_the_answer_back(ivs_vcr: Any, ivs: Any) -> None:
+    ivs.list_channels()  # a warm connection, so the timing below is the delay's
+    ivs_vcr.fault(operation="ListChannels", delay_ms=400, times=1)
+    started = time.monotonic()
+    ivs.list_channels()
+    assert time.monotonic() - started >= 0.4
+    started = time.monotonic()
+    ivs.list_channels()
+    assert time.monotonic() - started < 0.4
