@@ -9,7 +9,9 @@
 //! servers to answer an unknown route with a well-formed error, and the emulator to validate
 //! requests and shape its answers ([`shape`]).
 
+pub mod arn;
 pub mod shape;
+pub mod validate;
 
 pub use shape::{Default, Kind, Location, Member, Shape, ShapeId};
 
