@@ -101,3 +101,90 @@ def test_plugin_reports_a_dead_server_with_its_stderr_tail(
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*exited with code 2*", "*fatal: cannot bind*"])
+
+
+FAKE_RECORDER = r'''
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+unmatched = []
+
+class Handler(BaseHTTPRequestHandler):
+    def _answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/_ivs-vcr/summary":
+            self._answer(200, {"mode": "record", "operations": {}, "unmatched": unmatched, "unused": []})
+        else:
+            self._answer(200, {"faults": []})
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/cassette/"):
+            name, op = self.path[len("/cassette/"):].rsplit("/", 1)
+            unmatched.append({"operation": op, "cassette": name, "report": f"fake report for {op} in {name}"})
+            self._answer(400, {"message": "unmatched"})
+        else:
+            self._answer(200, {})
+
+    do_DELETE = do_POST
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+print(f"ivs-vcr {sys.argv[1]} listening on http://127.0.0.1:{server.server_port}", flush=True)
+server.serve_forever()
+'''
+
+
+def test_plugin_fails_only_the_test_whose_cassette_went_unmatched(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin's bookkeeping alone, against a stand-in server whose every IVS request is
+    unmatched: each test sees only its own cassette's entries, and only new ones."""
+    monkeypatch.setenv("IVS_VCR_BIN", fake_binary(tmp_path, FAKE_RECORDER))
+    for name in ("test_first", "test_second", "test_third"):
+        pytester.makefile(".yaml", **{f"cassettes/test_inner/{name}": "format: 1\n"})
+    pytester.makepyfile(
+        test_inner='''
+import urllib.error, urllib.request, pytest
+
+def call(url, op):
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/{op}", data=b"{}", method="POST"))
+    except urllib.error.HTTPError:
+        pass
+
+@pytest.mark.ivs_vcr
+def test_first(ivs_vcr):
+    call(ivs_vcr.url, "GetChannel")
+
+@pytest.mark.ivs_vcr
+def test_second(ivs_vcr):
+    pass
+
+@pytest.mark.ivs_vcr
+def test_third(ivs_vcr):
+    call(ivs_vcr.url, "ListChannels")
+'''
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ivs-vcr: cassette `*test_first.yaml` (--ivs-record-mode none):",
+            "unmatched GetChannel request:",
+            "fake report for GetChannel in cassettes/test_inner/test_first",
+        ]
+    )
+    result.stdout.fnmatch_lines(["unmatched ListChannels request:", "fake report for ListChannels in cassettes/test_inner/test_third"])
+    out = result.stdout.str()
+    assert out.count("fake report for GetChannel") == 1, out
+    assert out.count("fake report for ListChannels") == 1, out
