@@ -257,7 +257,15 @@ fn model(root: &Path, out_dir: &Path) {
                 p["limit_key"].as_str().expect("limit_key"),
                 p["result_key"].as_str().expect("result_key"),
             ),
-            None => "None".to_owned(),
+            // The paginators file omits some operations that page through the same members
+            // (ListPlaybackRestrictionPolicies, ListStreamSessions): an input with `nextToken`
+            // and `maxResults` and an output with `nextToken` and one list member pages too.
+            None => match implied_pagination(shapes, op) {
+                Some(result_key) => format!(
+                    "Some(Pagination {{ input_token: \"nextToken\", output_token: \"nextToken\", limit_key: \"maxResults\", result_key: {result_key:?} }})"
+                ),
+                None => "None".to_owned(),
+            },
         };
         writeln!(
             out,
@@ -328,6 +336,31 @@ fn sensitive_paths(
             path.pop();
         }
         _ => {}
+    }
+}
+
+fn implied_pagination(shapes: &serde_json::Map<String, Value>, op: &Value) -> Option<String> {
+    let members = |side: &str| {
+        op.get(side)
+            .and_then(|v| v["shape"].as_str())
+            .and_then(|s| shapes[s]["members"].as_object())
+    };
+    let input = members("input")?;
+    let output = members("output")?;
+    if !(input.contains_key("nextToken")
+        && input.contains_key("maxResults")
+        && output.contains_key("nextToken"))
+    {
+        return None;
+    }
+    let lists: Vec<&String> = output
+        .iter()
+        .filter(|(_, m)| shapes[m["shape"].as_str().unwrap_or_default()]["type"] == "list")
+        .map(|(name, _)| name)
+        .collect();
+    match lists.as_slice() {
+        [one] => Some((*one).clone()),
+        _ => None,
     }
 }
 

@@ -84,7 +84,9 @@
 
 pub mod bundled;
 pub mod cassette;
+mod control;
 pub mod diff;
+mod emulator;
 #[doc(hidden)]
 pub mod fault;
 pub mod ivs;

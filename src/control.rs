@@ -1,0 +1,147 @@
+//! The control plane: `/_ivs-vcr/…` on both servers, a prefix no IVS path can take (IVS paths are
+//! `/<Operation>` and `/tags/<arn>`).
+//!
+//! | call | what it does |
+//! |---|---|
+//! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
+//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults |
+//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON |
+//! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
+//! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
+//! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated |
+//! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
+//!
+//! Answers are JSON; a bad control request gets a 4xx whose `message` says what to send instead.
+//! The servers call [`handle`] before anything else, so the control plane works whatever the
+//! cassettes say, and no control request is ever matched, recorded or forwarded.
+
+use serde_json::{json, Value};
+
+use crate::emulator::Emulator;
+use crate::fault::{FaultRule, FaultSet};
+
+/// The path prefix of the control plane.
+pub const PREFIX: &str = "/_ivs-vcr/";
+
+/// moto's reset call, accepted so that a moto-style suite runs unchanged.
+const MOTO_RESET: &str = "/moto-api/reset";
+
+/// Whether a request path belongs to the control plane.
+pub(crate) fn is_control(path: &str) -> bool {
+    path.starts_with(PREFIX) || path == MOTO_RESET || path == "/_ivs-vcr"
+}
+
+/// What a server lends the control plane.
+pub(crate) trait Plane: Send + Sync {
+    /// `emulate`, `replay` or `record`.
+    fn mode(&self) -> &'static str;
+    /// The emulator, when the server has one.
+    fn emulator(&self) -> Option<&Emulator>;
+    /// Rewinds sequence cursors and forgets counts (the emulator and faults are reset by `handle`).
+    fn rewind(&self);
+    /// The summary so far, as JSON.
+    fn summary(&self) -> Value;
+    /// The server's injected faults.
+    fn faults(&self) -> &FaultSet;
+}
+
+/// A control-plane answer: status and JSON body.
+pub(crate) type Reply = (u16, Value);
+
+fn bad(status: u16, error: &str, message: impl Into<String>) -> Reply {
+    let message = message.into();
+    (
+        status,
+        json!({"__type": error, "message": message, "exceptionMessage": message}),
+    )
+}
+
+/// Answers one control-plane request.
+pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
+    let route = if path == MOTO_RESET {
+        "reset"
+    } else {
+        path.strip_prefix(PREFIX).unwrap_or("").trim_end_matches('/')
+    };
+    let body: Value = if raw.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(raw) {
+            Ok(value) => value,
+            Err(err) => {
+                return bad(
+                    400,
+                    "IvsVcrBadRequestException",
+                    format!("control request body is not JSON: {err}"),
+                )
+            }
+        }
+    };
+    match (method, route) {
+        ("GET", "health") => (200, json!({"status": "ok", "mode": plane.mode()})),
+        ("POST", "reset") => {
+            if let Some(emulator) = plane.emulator() {
+                emulator.reset();
+            }
+            plane.rewind();
+            plane.faults().clear();
+            (200, json!({"reset": true}))
+        }
+        ("GET", "state") => match plane.emulator() {
+            Some(emulator) => (200, emulator.state()),
+            None => no_emulator(),
+        },
+        ("POST", "streams/start") | ("POST", "streams/stop") => {
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            let Some(arn) = body.get("channelArn").and_then(Value::as_str) else {
+                return bad(
+                    400,
+                    "ValidationException",
+                    "send {\"channelArn\": \"arn:aws:ivs:<region>:<account>:channel/<id>\"}",
+                );
+            };
+            let result = if route == "streams/start" {
+                let viewers = body.get("viewerCount").and_then(Value::as_i64).unwrap_or(0);
+                emulator.start_stream(arn, body.get("health").and_then(Value::as_str), viewers)
+            } else {
+                emulator.stop_stream(arn)
+            };
+            match result {
+                Ok(value) => (200, value),
+                Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
+            }
+        }
+        ("GET", "summary") => (200, plane.summary()),
+        ("GET", "faults") => (200, json!({"faults": plane.faults().list()})),
+        ("DELETE", "faults") => {
+            plane.faults().clear();
+            (200, json!({"faults": []}))
+        }
+        ("POST", "faults") => match FaultRule::from_json(raw).and_then(|rule| plane.faults().add(rule)) {
+            Ok(view) => (201, serde_json::to_value(view).unwrap_or_default()),
+            Err(err) => bad(400, "ValidationException", err.to_string()),
+        },
+        (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "summary" | "faults") => bad(
+            405,
+            "IvsVcrMethodNotAllowedException",
+            format!("`{method} {path}` is not a control call; see GET {PREFIX}health for the list"),
+        ),
+        _ => bad(
+            404,
+            "IvsVcrUnknownControlException",
+            format!(
+                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, GET {PREFIX}summary, and GET, POST or DELETE {PREFIX}faults"
+            ),
+        ),
+    }
+}
+
+fn no_emulator() -> Reply {
+    bad(
+        409,
+        "IvsVcrNoEmulatorException",
+        "this server has no emulator: start `ivs-vcr replay` without --cassettes, or with --on-miss emulate",
+    )
+}

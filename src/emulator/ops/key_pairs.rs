@@ -1,0 +1,147 @@
+//! Playback key pairs: the public half of an ECDSA P-384 key, imported as PEM.
+//!
+//! Documented: importing the same public key twice is a ConflictException; an account has at most
+//! 3 playback key pairs per region (IVS service quotas), beyond which ServiceQuotaExceededException;
+//! IVS's private channels use ECDSA P-384 keys (IVS user guide). Inferred: material that is not a
+//! P-384 public key in PEM is a ValidationException, and the fingerprint is the first 16 bytes of
+//! the SHA-256 of the key's DER, in IVS's colon-separated hex (IVS does not document its digest).
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::emulator::resource::{self, KEY_PAIR};
+use crate::emulator::state::{object, set, text};
+use crate::emulator::{ApiError, Ctx};
+use crate::ivs::{ErrorType, Operation};
+
+const KEY_PAIR_QUOTA: usize = 3;
+
+/// The DER prefix of every P-384 SubjectPublicKeyInfo: the id-ecPublicKey and secp384r1 object
+/// ids, then an uncompressed point (96 bytes follow).
+const P384_SPKI_PREFIX: [u8; 24] = [
+    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
+    0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00, 0x04,
+];
+
+pub(super) fn import(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
+    let der = p384_public_key(text(input, "publicKeyMaterial"))
+        .map_err(|why| ApiError::validation(format!("publicKeyMaterial: {why}")))?;
+    let fingerprint = fingerprint(&der);
+    if let Some(existing) = resource::all_of(ctx.region, KEY_PAIR).find(|k| text(k, "fingerprint") == fingerprint) {
+        return Err(ApiError::conflict(format!(
+            "this public key is already imported as `{}`",
+            text(existing, "arn")
+        )));
+    }
+    if ctx.region.count(KEY_PAIR.resource_type) >= KEY_PAIR_QUOTA {
+        return Err(ApiError::new(
+            ErrorType::ServiceQuotaExceededException,
+            format!("at most {KEY_PAIR_QUOTA} playback key pairs per region; delete one first"),
+        ));
+    }
+    let mut pair = resource::build(KEY_PAIR, op.input, input);
+    let (arn, id) = resource::mint(ctx, KEY_PAIR);
+    set(&mut pair, "arn", Value::from(arn));
+    set(&mut pair, "fingerprint", Value::from(fingerprint));
+    if pair.get("name").is_none() {
+        set(&mut pair, "name", Value::from(""));
+    }
+    if pair.get("tags").is_none() {
+        set(&mut pair, "tags", object());
+    }
+    ctx.region
+        .store_mut(KEY_PAIR.resource_type)
+        .insert(id, pair.clone());
+    Ok(resource::wrap("keyPair", pair))
+}
+
+pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let arn = text(input, "arn");
+    let id = resource::id_in(ctx, KEY_PAIR, arn)?.to_owned();
+    ctx.region
+        .store_mut(KEY_PAIR.resource_type)
+        .remove(&id)
+        .ok_or_else(|| resource::not_found(KEY_PAIR, arn))?;
+    // DeletePlaybackKeyPair answers 200 with an empty object (its output shape has no members).
+    Ok(object())
+}
+
+/// The DER of a PEM `PUBLIC KEY` holding a P-384 key, or why it is not one.
+pub(crate) fn p384_public_key(pem: &str) -> Result<Vec<u8>, String> {
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN PUBLIC KEY-----")
+        .and_then(|rest| rest.trim_end().strip_suffix("-----END PUBLIC KEY-----"))
+        .ok_or("expected a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)")?;
+    let der = base64_decode(body).ok_or("the PEM body is not base64")?;
+    if der.len() != P384_SPKI_PREFIX.len() + 96 || !der.starts_with(&P384_SPKI_PREFIX) {
+        return Err("not an ECDSA P-384 public key, which IVS playback key pairs must be".to_owned());
+    }
+    Ok(der)
+}
+
+fn fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Standard base64 with padding, ignoring whitespace (PEM wraps lines).
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    let mut padding = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                padding += 1;
+                continue;
+            }
+            _ => return None,
+        };
+        if padding > 0 {
+            return None;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    (padding <= 2).then_some(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) const P384: &str = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEL2vCI2b105eiZ8DgKtNR8vm3F/bbYeVx
+7b8ZLFX9y/ESYRoXmleLzAXmeMbGshCk5K1fBYsXQ3eZ6CoCLNB0d3wY9eJAOWFN
+j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF
+-----END PUBLIC KEY-----";
+
+    #[test]
+    fn only_p384_public_keys_are_accepted() {
+        assert_eq!(p384_public_key(P384).unwrap().len(), 120);
+        let p256 = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEVvVVvv8b1kD4q1kZ0gZ6n0N2g2k0\nQm9wJ8Yb3e0X9n9fD5dKJ0u3a7cS5kq2Cq0aV8H5o7cR9g4i1b2f3e4d5g==\n-----END PUBLIC KEY-----";
+        assert_eq!(
+            p384_public_key(p256).unwrap_err(),
+            "not an ECDSA P-384 public key, which IVS playback key pairs must be"
+        );
+        assert!(p384_public_key("hello").unwrap_err().starts_with("expected a PEM public key"));
+        assert_eq!(
+            p384_public_key("-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----").unwrap_err(),
+            "the PEM body is not base64"
+        );
+    }
+}

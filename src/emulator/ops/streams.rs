@@ -1,0 +1,294 @@
+//! Live streams, stream sessions, timed metadata, ad breaks and viewer-session revocations.
+//!
+//! Nothing can push video to an emulator, so a channel goes live through the control plane
+//! ([`start_stream`], as an encoder connecting would) and goes offline through StopStream or
+//! [`stop_stream`]. A start opens a stream session and a stop ends it.
+//!
+//! Documented: GetStream, StopStream, PutMetadata and InsertAdBreak on a channel that is not live
+//! are ChannelNotBroadcasting; GetStreamSession without `streamId` answers the latest session.
+//! Inferred: the session events' names (`Session Created`, `Stream Start`, `Stream End`,
+//! `Session Ended`, type `IVS Stream State Change`, as IVS's EventBridge events name them); an
+//! ad break on a channel with no ad configuration is a ConflictException.
+
+use serde_json::Value;
+
+use crate::emulator::clock;
+use crate::emulator::resource::{self, CHANNEL, RECORDING};
+use crate::emulator::state::{object, set, text, Live, Session};
+use crate::emulator::{ApiError, Ctx};
+use crate::ivs::{ErrorType, Operation};
+
+fn channel_id(ctx: &Ctx<'_>, arn: &str) -> Result<String, ApiError> {
+    let id = resource::id_in(ctx, CHANNEL, arn)?.to_owned();
+    if ctx.region.get(CHANNEL.resource_type, &id).is_none() {
+        return Err(resource::not_found(CHANNEL, arn));
+    }
+    Ok(id)
+}
+
+fn not_broadcasting(arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorType::ChannelNotBroadcasting,
+        format!("channel `{arn}` is not live (start a stream with POST /_ivs-vcr/streams/start)"),
+    )
+}
+
+fn live_of<'r>(ctx: &'r Ctx<'_>, arn: &str) -> Result<(String, &'r Live), ApiError> {
+    let id = channel_id(ctx, arn)?;
+    match ctx.region.live.get(&id) {
+        Some(live) => Ok((id, live)),
+        None => Err(not_broadcasting(arn)),
+    }
+}
+
+fn event(name: &str, time: &str) -> Value {
+    serde_json::json!({"name": name, "type": "IVS Stream State Change", "eventTime": time})
+}
+
+fn stream_json(ctx: &Ctx<'_>, channel_id: &str, live: &Live) -> Value {
+    let channel = ctx.region.get(CHANNEL.resource_type, channel_id);
+    serde_json::json!({
+        "channelArn": channel.map(|c| text(c, "arn")).unwrap_or_default(),
+        "streamId": live.stream_id,
+        "playbackUrl": channel.map(|c| text(c, "playbackUrl")).unwrap_or_default(),
+        "startTime": live.start_time,
+        "state": "LIVE",
+        "health": live.health,
+        "viewerCount": live.viewer_count,
+    })
+}
+
+/// Takes a channel live, as an encoder connecting would: a new stream and stream session.
+/// `health` is one of the model's StreamHealth values (HEALTHY unless given).
+pub(crate) fn start_stream(
+    ctx: &mut Ctx<'_>,
+    channel_arn: &str,
+    health: Option<&str>,
+    viewer_count: i64,
+) -> Result<Value, ApiError> {
+    let id = channel_id(ctx, channel_arn)?;
+    if ctx.region.live.contains_key(&id) {
+        return Err(ApiError::conflict(format!("channel `{channel_arn}` is already live")));
+    }
+    let health = health.unwrap_or("HEALTHY");
+    if !matches!(health, "HEALTHY" | "STARVING" | "UNKNOWN") {
+        return Err(ApiError::validation(format!(
+            "health: {health:?} is not one of HEALTHY, STARVING, UNKNOWN"
+        )));
+    }
+    // StreamId: `st-` and 23 characters, 26 in all, as the model's length bounds say.
+    let stream_id = format!("st-{}", ctx.ids.alnum(23));
+    let now = clock::now();
+    // Invariant: `channel_id` checked that the channel exists.
+    let channel = ctx.region.get(CHANNEL.resource_type, &id).cloned().expect("channel exists");
+    let recording = match text(&channel, "recordingConfigurationArn") {
+        "" => None,
+        arn => resource::find(ctx, RECORDING, arn).ok().cloned(),
+    };
+    let live = Live {
+        stream_id: stream_id.clone(),
+        start_time: now.clone(),
+        health: health.to_owned(),
+        viewer_count,
+    };
+    ctx.region.sessions.entry(id.clone()).or_default().push(Session {
+        stream_id,
+        start_time: now.clone(),
+        end_time: None,
+        channel,
+        recording,
+        events: vec![event("Session Created", &now), event("Stream Start", &now)],
+    });
+    let stream = stream_json(ctx, &id, &live);
+    ctx.region.live.insert(id, live);
+    Ok(resource::wrap("stream", stream))
+}
+
+/// Takes a channel offline and ends its stream session.
+pub(crate) fn stop_stream(ctx: &mut Ctx<'_>, channel_arn: &str) -> Result<Value, ApiError> {
+    let (id, _) = live_of(ctx, channel_arn)?;
+    ctx.region.live.remove(&id);
+    let now = clock::now();
+    if let Some(session) = ctx
+        .region
+        .sessions
+        .get_mut(&id)
+        .and_then(|sessions| sessions.last_mut())
+    {
+        session.end_time = Some(now.clone());
+        session.events.push(event("Stream End", &now));
+        session.events.push(event("Session Ended", &now));
+    }
+    Ok(object())
+}
+
+pub(super) fn get(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let (id, live) = live_of(ctx, text(input, "channelArn"))?;
+    Ok(resource::wrap("stream", stream_json(ctx, &id, live)))
+}
+
+pub(super) fn list(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
+    let health = input
+        .get("filterBy")
+        .map(|f| text(f, "health").to_owned())
+        .unwrap_or_default();
+    let shape = resource::item_shape(op);
+    let streams: std::collections::BTreeMap<String, Value> = ctx
+        .region
+        .live
+        .iter()
+        .map(|(id, live)| (id.clone(), stream_json(ctx, id, live)))
+        .collect();
+    resource::page(
+        op,
+        input,
+        streams.iter(),
+        |s| health.is_empty() || text(s, "health") == health,
+        |s| resource::project(s, shape),
+    )
+}
+
+pub(super) fn stop(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    stop_stream(ctx, text(input, "channelArn"))
+}
+
+pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    live_of(ctx, text(input, "channelArn"))?;
+    Ok(object())
+}
+
+fn session_json(session: &Session) -> Value {
+    let mut out = serde_json::json!({
+        "streamId": session.stream_id,
+        "startTime": session.start_time,
+        "channel": session.channel,
+        // What an encoder reports; the emulator's stand-in is a typical 1080p30 H.264/AAC feed.
+        "ingestConfiguration": {
+            "video": video(),
+            "audio": audio(),
+        },
+        "ingestConfigurations": {
+            "videoConfigurations": [video()],
+            "audioConfigurations": [audio()],
+        },
+        "truncatedEvents": session.events,
+    });
+    if let Some(end) = &session.end_time {
+        set(&mut out, "endTime", Value::from(end.as_str()));
+    }
+    if let Some(recording) = &session.recording {
+        set(&mut out, "recordingConfiguration", recording.clone());
+    }
+    out
+}
+
+fn video() -> Value {
+    serde_json::json!({
+        "avcProfile": "Main", "avcLevel": "4.1", "codec": "avc1.4D4029", "encoder": "ivs-vcr",
+        "targetBitrate": 6_000_000, "targetFramerate": 30, "videoHeight": 1080, "videoWidth": 1920,
+        "level": "4.1", "profile": "Main", "track": "Track0",
+    })
+}
+
+fn audio() -> Value {
+    serde_json::json!({
+        "codec": "mp4a.40.2", "targetBitrate": 160_000, "sampleRate": 48_000, "channels": 2,
+        "track": "Track0",
+    })
+}
+
+pub(super) fn get_session(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let arn = text(input, "channelArn");
+    let id = channel_id(ctx, arn)?;
+    let sessions = ctx.region.sessions.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let wanted = text(input, "streamId");
+    let session = if wanted.is_empty() {
+        sessions.last()
+    } else {
+        sessions.iter().find(|s| s.stream_id == wanted)
+    };
+    match session {
+        Some(session) => Ok(resource::wrap("streamSession", session_json(session))),
+        None if wanted.is_empty() => Err(ApiError::not_found(format!(
+            "channel `{arn}` has no stream sessions"
+        ))),
+        None => Err(ApiError::not_found(format!(
+            "channel `{arn}` has no stream session `{wanted}`"
+        ))),
+    }
+}
+
+pub(super) fn list_sessions(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
+    let id = channel_id(ctx, text(input, "channelArn"))?;
+    // Newest first, keyed so that key order is that order and a token is plain digits.
+    let sessions = ctx.region.sessions.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let keyed: std::collections::BTreeMap<String, Value> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut summary = serde_json::json!({
+                "streamId": s.stream_id,
+                "startTime": s.start_time,
+                "hasErrorEvent": false,
+            });
+            if let Some(end) = &s.end_time {
+                set(&mut summary, "endTime", Value::from(end.as_str()));
+            }
+            (format!("{:010}", u32::MAX as usize - i), summary)
+        })
+        .collect();
+    resource::page(op, input, keyed.iter(), |_| true, Value::clone)
+}
+
+pub(super) fn insert_ad_break(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let arn = text(input, "channelArn");
+    let (id, _) = live_of(ctx, arn)?;
+    let channel = ctx.region.get(CHANNEL.resource_type, &id);
+    if channel.is_none_or(|c| text(c, "adConfigurationArn").is_empty()) {
+        return Err(ApiError::conflict(format!(
+            "channel `{arn}` has no ad configuration; set adConfigurationArn with UpdateChannel first"
+        )));
+    }
+    let ad_break_id = match text(input, "adBreakId") {
+        "" => ctx.ids.alnum(12),
+        given => given.to_owned(),
+    };
+    let start = match text(input, "targetStartAt") {
+        "" => clock::now(),
+        given => given.to_owned(),
+    };
+    Ok(serde_json::json!({"adBreakId": ad_break_id, "targetStartAt": start}))
+}
+
+pub(super) fn revoke(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let arn = text(input, "channelArn");
+    channel_id(ctx, arn)?;
+    let version = input
+        .get("viewerSessionVersionsLessThanOrEqualTo")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    ctx.region
+        .revocations
+        .push((arn.to_owned(), text(input, "viewerId").to_owned(), version));
+    Ok(object())
+}
+
+pub(super) fn batch_revoke(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+    let mut errors = Vec::new();
+    for session in input
+        .get("viewerSessions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Err(err) = revoke(ctx, session) {
+            errors.push(serde_json::json!({
+                "channelArn": text(session, "channelArn"),
+                "viewerId": text(session, "viewerId"),
+                "code": err.kind.name(),
+                "message": err.message,
+            }));
+        }
+    }
+    Ok(serde_json::json!({"errors": errors}))
+}

@@ -1,0 +1,124 @@
+//! The emulated account's state: per region, one store per resource type (resources kept as the
+//! JSON of their model shape, keyed by id), the live streams and stream sessions of channels, and
+//! the seeded generator every id and secret comes from.
+//!
+//! Stores are ordered by id, so a List call is a range read from its page token: the cost of a
+//! page does not grow with the account.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+
+/// What one region of the account holds.
+#[derive(Debug, Default)]
+pub(crate) struct Region {
+    /// Resources by type (`channel`, `stream-key`, …, as their ARNs name them), then by id.
+    pub stores: BTreeMap<&'static str, BTreeMap<String, Value>>,
+    /// The stream key ids of each channel id.
+    pub keys_by_channel: HashMap<String, Vec<String>>,
+    /// The live stream of each channel id that is broadcasting.
+    pub live: BTreeMap<String, Live>,
+    /// The stream sessions of each channel id, oldest first.
+    pub sessions: HashMap<String, Vec<Session>>,
+    /// Viewer-session revocations accepted: (channel ARN, viewer id, version).
+    pub revocations: Vec<(String, String, i64)>,
+}
+
+impl Region {
+    pub fn store(&self, resource_type: &'static str) -> Option<&BTreeMap<String, Value>> {
+        self.stores.get(resource_type)
+    }
+
+    pub fn store_mut(&mut self, resource_type: &'static str) -> &mut BTreeMap<String, Value> {
+        self.stores.entry(resource_type).or_default()
+    }
+
+    pub fn get(&self, resource_type: &'static str, id: &str) -> Option<&Value> {
+        self.store(resource_type).and_then(|s| s.get(id))
+    }
+
+    pub fn get_mut(&mut self, resource_type: &'static str, id: &str) -> Option<&mut Value> {
+        self.stores.get_mut(resource_type).and_then(|s| s.get_mut(id))
+    }
+
+    pub fn count(&self, resource_type: &'static str) -> usize {
+        self.store(resource_type).map_or(0, BTreeMap::len)
+    }
+}
+
+/// A channel's live stream, started through the control plane.
+#[derive(Debug, Clone)]
+pub(crate) struct Live {
+    pub stream_id: String,
+    pub start_time: String,
+    pub health: String,
+    pub viewer_count: i64,
+}
+
+/// One stream session: a start, and an end once the stream stopped.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub stream_id: String,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    /// The channel as it was configured when the session started.
+    pub channel: Value,
+    /// The recording configuration the channel used, if any.
+    pub recording: Option<Value>,
+    /// The session's events, oldest first.
+    pub events: Vec<Value>,
+}
+
+/// The seeded generator of ids and secrets: splitmix64, so that the same calls in the same order
+/// give the same ids for the same seed, on every platform.
+#[derive(Debug, Clone)]
+pub(crate) struct Ids {
+    state: u64,
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+impl Ids {
+    pub fn new(seed: u64) -> Ids {
+        Ids { state: seed }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `n` characters of `[A-Za-z0-9]`: resource ids are 12 of them, as in IVS's examples.
+    pub fn alnum(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| ALNUM[(self.next_u64() % ALNUM.len() as u64) as usize] as char)
+            .collect()
+    }
+
+    /// `n` lowercase hex digits (ingest and playback host prefixes).
+    pub fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from_digit((self.next_u64() % 16) as u32, 16).unwrap_or('0'))
+            .collect()
+    }
+}
+
+/// Sets `member` of a JSON object (resources are always objects).
+pub(crate) fn set(resource: &mut Value, member: &str, value: Value) {
+    if let Value::Object(map) = resource {
+        map.insert(member.to_owned(), value);
+    }
+}
+
+/// A string member of a JSON object, or `""`.
+pub(crate) fn text<'a>(value: &'a Value, member: &str) -> &'a str {
+    value.get(member).and_then(Value::as_str).unwrap_or("")
+}
+
+/// An empty JSON object.
+pub(crate) fn object() -> Value {
+    Value::Object(Map::new())
+}
