@@ -349,7 +349,8 @@ def _control_error(method: str, path: str, err: urllib.error.HTTPError) -> Contr
     if isinstance(body, dict):
         message = str(body.get("message") or body.get("error") or body.get("exceptionMessage") or message)
         error_type = error_type or body.get("__type")
-    # A server without the control plane treats `/_ivs-vcr/…` as an unknown IVS operation.
-    if err.code == 404 and (error_type or "").startswith("IvsVcrUnknownOperation"):
+    # A server without the control plane treats `/_ivs-vcr/…` as an unknown IVS operation; one
+    # with an older control plane says the call is unknown to it.
+    if err.code == 404 and (error_type or "").startswith(("IvsVcrUnknownOperation", "IvsVcrUnknownControl")):
         return ControlPlaneMissing(method, path, err.code, error_type, message)
     return ControlPlaneError(method, path, err.code, error_type, message or err.reason)
