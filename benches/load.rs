@@ -21,7 +21,7 @@
 //! recorded.
 
 #[allow(dead_code)]
-#[path = "../tests/support/fake_ivs.rs"]
+#[path = "../tests/it/support/fake_ivs.rs"]
 mod fake_ivs;
 
 use std::net::SocketAddr;
@@ -212,7 +212,7 @@ async fn run_replay(options: &Options) -> Figures {
          \x20 - request: {{method: DELETE, path: \"{tags}\", query: {{tagKeys: [a, b]}}, region: us-west-2}}\n    response: {no_content}\n\
          \x20 - request: {{method: POST, path: /PutMetadata, region: us-west-2, body: {{channelArn: \"{}\", metadata: \"{}\"}}}}\n    response: {no_content}\n",
         arn(0),
-        ivs_vcr::redact::secret_placeholder(metadata),
+        ivs_vcr::__private::redact::secret_placeholder(metadata),
     ));
     calls.extend([
         Call {

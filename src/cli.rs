@@ -10,7 +10,36 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use ivs_vcr::{bundled, MatchLevel, RecordMode, RecordServer, ReplayServer};
+use ivs_vcr::__private::{bundled, normalize, AWS_ENDPOINT, DEFAULT_CASSETTE_NAME, DEFAULT_REGION};
+use ivs_vcr::{MatchLevel, RecordMode, RecordServer, ReplayServer};
+
+/// Prints a line on stdout, returning the error println! would panic with. A closed pipe
+/// (`ivs-vcr diff A B | head -1`) is one; `main` ends quietly on it (see [`is_closed_pipe`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        print_line(format_args!($($arg)*))
+    };
+}
+
+fn print_line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// True when `err` comes from writing to a pipe whose reader has gone. Like ripgrep, ivs-vcr
+/// then stops quietly with status 0: the reader took all it wanted.
+pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
 
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
 /// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them.
@@ -50,14 +79,21 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests.
+/// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests
 ///
 /// Point any AWS client at ivs-vcr instead of ivs.<region>.amazonaws.com:
 ///   aws ivs list-channels --endpoint-url http://127.0.0.1:7474
 ///   boto3.client("ivs", endpoint_url="http://127.0.0.1:7474")
 ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474   (every SDK and the CLI)
 #[derive(Debug, Parser)]
-#[command(name = "ivs-vcr", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "ivs-vcr",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    verbatim_doc_comment
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -76,7 +112,7 @@ pub enum Command {
     /// Exit status: 0 when every request matched, 1 when some did not (or, with
     /// --fail-on-unused, when an interaction was never used), 2 on error.
     Replay(ReplayArgs),
-    /// Forward IVS requests to AWS, re-signed with your credentials, and write them as cassettes.
+    /// Forward IVS requests to AWS, re-signed with your credentials, and write them as cassettes
     ///
     /// A reverse proxy: point clients at it as for replay. Each request goes to
     /// https://ivs.<region>.amazonaws.com, the region taken from the client's SigV4 credential
@@ -95,8 +131,9 @@ pub enum Command {
     ///
     /// Stop with Ctrl-C or SIGTERM to write the cassettes and get a summary per operation.
     /// Exit status: 0 when everything was recorded or replayed, 1 when something was not, 2 on error.
+    #[command(verbatim_doc_comment)]
     Record(RecordArgs),
-    /// Report API drift between two cassette sets: how the shape of IVS's answers changed.
+    /// Report API drift between two cassette sets: how the shape of IVS's answers changed
     ///
     /// OLD and NEW are cassette files or directories (read recursively), typically the committed
     /// cassettes and a fresh re-recording of the same tests. Interactions pair by operation and
@@ -116,6 +153,7 @@ pub enum Command {
     ///
     /// Exit status: 0 when there is no drift, 1 when there is (with --fail-on breaking, only
     /// when some of it is breaking), 2 on error (a missing path, a cassette that does not load).
+    #[command(verbatim_doc_comment)]
     Diff(DiffArgs),
 }
 
@@ -132,6 +170,29 @@ pub enum RecordModeArg {
     None,
 }
 
+/// Where `record` and `replay` listen: the arguments both share.
+///
+/// `--region` is not among them: record refuses a region that is not an AWS region name (it picks
+/// the upstream host), while replay only matches on it, so the two differ in parsing and default.
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// Port to listen on; 0 picks a free port (printed at start).
+    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
+    pub port: u16,
+
+    /// Address to listen on. Anything but loopback lets other machines use the server, and, for
+    /// record, send requests signed with your credentials.
+    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+}
+
+impl ListenArgs {
+    /// The address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+}
+
 /// Arguments of `record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
@@ -146,18 +207,12 @@ pub struct RecordArgs {
 
     /// Cassette name for requests without a /cassette/<name>/ prefix; written to DIR/<name>.yaml.
     /// `/` makes subdirectories.
-    #[arg(long, env = "IVS_VCR_NAME", default_value = ivs_vcr::DEFAULT_CASSETTE_NAME,
+    #[arg(long, env = "IVS_VCR_NAME", default_value = DEFAULT_CASSETTE_NAME,
           value_parser = parse_cassette_name)]
     pub name: String,
 
-    /// Port to listen on; 0 picks a free port (printed at start).
-    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
-    pub port: u16,
-
-    /// Address to listen on. Anything but loopback lets other machines send requests signed
-    /// with your credentials.
-    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
     #[arg(long, env = "IVS_VCR_REGION", value_parser = parse_region)]
@@ -196,7 +251,7 @@ pub struct RecordArgs {
 }
 
 fn parse_cassette_name(name: &str) -> Result<String, String> {
-    if ivs_vcr::is_valid_cassette_name(name) {
+    if ivs_vcr::__private::is_valid_cassette_name(name) {
         Ok(name.to_owned())
     } else {
         Err("use letters, digits, `-`, `_`, `.`, and `/` between names, without `..`".into())
@@ -223,7 +278,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_region(region: &str) -> Result<String, String> {
-    if ivs_vcr::normalize::is_valid_region(region) {
+    if normalize::is_valid_region(region) {
         Ok(region.to_owned())
     } else {
         Err("not an AWS region name (like `us-west-2`)".into())
@@ -240,7 +295,7 @@ impl RecordArgs {
         };
         let mut builder = RecordServer::builder(&self.cassettes)
             .name(&self.name)
-            .bind(SocketAddr::new(self.bind, self.port))
+            .bind(self.listen.addr())
             .mode(mode)
             .record_server_errors(self.record_server_errors)
             .scrub_account(self.scrub_account)
@@ -257,19 +312,19 @@ impl RecordArgs {
             .await
             .context("cannot start the record server")?;
         let stop = stop_signal()?;
-        println!("ivs-vcr record listening on {}", server.uri());
-        println!(
+        out!("ivs-vcr record listening on {}", server.uri())?;
+        out!(
             "recording to {} (record mode {mode}), forwarding to {}",
             server.cassette_path().display(),
-            self.upstream.as_deref().unwrap_or(ivs_vcr::AWS_ENDPOINT),
-        );
-        println!(
+            self.upstream.as_deref().unwrap_or(AWS_ENDPOINT),
+        )?;
+        out!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()
-        );
+        )?;
         stop.await;
         let summary = server.shutdown().await;
-        println!("{summary}");
+        out!("{summary}")?;
         Ok(if summary.is_clean() {
             Outcome::Clean
         } else {
@@ -305,16 +360,11 @@ pub struct ReplayArgs {
     #[arg(long, requires = "cassettes")]
     pub with_bundled: bool,
 
-    /// Port to listen on; 0 picks a free port (printed at start).
-    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
-    pub port: u16,
-
-    /// Address to listen on. Anything but loopback lets other machines use the server.
-    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
-    #[arg(long, env = "IVS_VCR_REGION", default_value = ivs_vcr::DEFAULT_REGION)]
+    #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION)]
     pub region: String,
 
     /// Match level [default: exact; operation when serving only the bundled set].
@@ -348,7 +398,7 @@ impl ReplayArgs {
     pub async fn run(self) -> anyhow::Result<Outcome> {
         let bundled_only = self.cassettes.is_empty();
         let mut builder = ReplayServer::builder()
-            .bind(SocketAddr::new(self.bind, self.port))
+            .bind(self.listen.addr())
             .default_region(self.region.clone())
             .strict_sequence(self.strict_sequence)
             .fail_on_unused(self.fail_on_unused)
@@ -382,8 +432,8 @@ impl ReplayArgs {
                 .join(", ")
         };
         let stop = stop_signal()?;
-        println!("ivs-vcr replay listening on {}", server.uri());
-        println!(
+        out!("ivs-vcr replay listening on {}", server.uri())?;
+        out!(
             "serving {} interaction(s) from {} cassette(s) ({source}), match level {}",
             server.n_interactions(),
             server.cassette_names().len(),
@@ -392,14 +442,14 @@ impl ReplayArgs {
             } else {
                 "operation"
             },
-        );
-        println!(
+        )?;
+        out!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()
-        );
+        )?;
         stop.await;
         let summary = server.shutdown().await;
-        println!("{summary}");
+        out!("{summary}")?;
         Ok(if summary.is_clean(self.fail_on_unused) {
             Outcome::Clean
         } else {
@@ -500,6 +550,7 @@ impl DiffArgs {
         std::io::stdout()
             .lock()
             .write_all(text.as_bytes())
+            .and_then(|()| std::io::stdout().flush())
             .context("cannot write the report")?;
         let fail_on = match self.fail_on {
             FailOnArg::Any => FailOn::Any,

@@ -60,14 +60,13 @@
 //! operation, marked by `x-ivs-vcr-match: operation`.
 //!
 //! Secret request members (PutMetadata `metadata`, private key material) are compared as the
-//! `ivs-vcr-redacted:<hash>` placeholders cassettes store (see [`redact`]), and a cassette with
+//! `ivs-vcr-redacted:<hash>` placeholders cassettes store, and a cassette with
 //! `matching.scrub_account: true` compares every ARN with its account replaced by `000000000000`.
 //!
 //! # Recording
 //! [`RecordServer`] (`ivs-vcr record`) is a reverse proxy to `https://ivs.<region>.amazonaws.com`:
 //! it takes the region from the client's SigV4 credential scope and refuses anything that is not
-//! an AWS region name before connecting, re-signs each request with the operator's credentials
-//! ([`sigv4`]), and writes what it sees to `<dir>/<name>.yaml` without signatures, dates, SDK ids,
+//! an AWS region name before connecting, re-signs each request with the operator's credentials, and writes what it sees to `<dir>/<name>.yaml` without signatures, dates, SDK ids,
 //! per-run request ids or secret values, in an order that does not depend on timing. [`RecordMode`]
 //! chooses between forwarding and replaying; upstream 5xx answers are passed on, not recorded.
 //!
@@ -77,41 +76,77 @@
 //! codes or error types. Ids, timestamps and request ids that change on every recording are not drift.
 //!
 //! # Bundled cassettes
-//! [`bundled::cassettes`] are compiled in: every IVS operation, its success and each modeled error,
+//! The bundled cassettes are compiled in (`ivs-vcr replay` without `--cassettes` serves them): every IVS operation, its success and each modeled error,
 //! authored from the API reference. [`ReplayServerBuilder::region_portable`] serves them to
 //! clients of any region.
+//!
+//! # What is API and what is not
+//! The API is what this page lists at its root: [`Cassette`] and its parts, [`ReplayServer`] and
+//! [`RecordServer`] with their builders, summaries ([`ReplaySummary`], [`RecordSummary`]) and
+//! errors ([`ReplayError`], [`RecordError`]), [`RecordMode`], [`MatchLevel`], the two response
+//! headers ([`MATCH_HEADER`], [`SOURCE_HEADER`]), and the [`cassette`] and [`diff`] modules.
+//!
+//! `__private` (hidden from these docs) holds what the binary, the tests, the benchmarks and the
+//! fuzz targets reach into: normalization, redaction, the bundled cassettes, the HTTP helpers.
+//! It is not API: it changes without notice, in any release. `ivs` (the catalog) is not API
+//! either.
 #![warn(missing_docs)]
 
-pub mod bundled;
+mod answer;
+
+mod bundled;
 pub mod cassette;
 mod control;
 pub mod diff;
 mod emulator;
 #[doc(hidden)]
 pub mod fault;
+mod http;
+#[doc(hidden)]
 pub mod ivs;
 mod matcher;
-pub mod normalize;
+mod normalize;
 mod record;
-pub mod redact;
+mod redact;
 mod replay;
-mod server;
-pub mod sigv4;
 mod upstream;
 
 pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse};
-pub use matcher::{MatchLevel, SequenceEnd};
+pub use http::{MATCH_HEADER, SOURCE_HEADER};
+pub use matcher::MatchLevel;
 pub use record::{
-    is_valid_cassette_name, RecordError, RecordMode, RecordOperationSummary, RecordServer,
-    RecordServerBuilder, RecordSummary, Skipped, DEFAULT_CASSETTE_NAME,
+    RecordError, RecordMode, RecordOperationSummary, RecordServer, RecordServerBuilder,
+    RecordSummary, Skipped,
 };
-pub use redact::{Finding, SecretKind};
+pub use redact::{Finding as SecretFinding, SecretKind};
 pub use replay::{
-    OperationSummary, ReplayServer, ReplayServerBuilder, ServeError, Summary, UnusedInteraction,
-    DEFAULT_REGION,
+    ReplayError, ReplayOperationSummary, ReplayServer, ReplayServerBuilder, ReplaySummary,
+    UnusedInteraction,
 };
-pub use server::{
-    error_response, split_cassette_prefix, CASSETTE_PREFIX, MATCH_HEADER, SOURCE_HEADER,
-};
-pub use sigv4::SignError;
-pub use upstream::{Endpoint, UpstreamError, AWS_ENDPOINT};
+pub use upstream::{SignError, UpstreamError};
+
+/// Not API: what the binary, tests, benchmarks and fuzz targets need. Changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    /// The bundled cassettes.
+    pub mod bundled {
+        pub use crate::bundled::*;
+    }
+    /// Normalization and fingerprints.
+    pub mod normalize {
+        pub use crate::normalize::*;
+    }
+    /// Secret placeholders, the account scrub and the secret scan.
+    pub mod redact {
+        pub use crate::redact::*;
+    }
+    /// ARN parsing, re-regioning, scrubbing and masking.
+    pub mod arn {
+        pub use crate::ivs::arn::*;
+    }
+    pub use crate::http::{error_response, split_cassette_prefix, CASSETTE_PREFIX};
+    pub use crate::matcher::SequenceEnd;
+    pub use crate::record::{is_valid_cassette_name, DEFAULT_CASSETTE_NAME};
+    pub use crate::replay::DEFAULT_REGION;
+    pub use crate::upstream::{Endpoint, AWS_ENDPOINT};
+}

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
     match result {
         Ok(cli::Outcome::Clean) => ExitCode::from(EXIT_OK),
         Ok(cli::Outcome::Findings) => ExitCode::from(EXIT_FINDINGS),
+        // A reader that closed its end of the pipe (`| head -1`) took all it wanted.
+        Err(err) if cli::is_closed_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(EXIT_ERROR)

@@ -102,6 +102,15 @@ pub(crate) struct Miss {
 /// How many interactions of other operations a near-miss report compares a request with.
 const NEAREST_CANDIDATE_LIMIT: usize = 1000;
 
+/// Whether a lookup may fall back to an answer by operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fallback {
+    /// As the index's [`MatchLevel`] allows.
+    AsLevelAllows,
+    /// Only an exact match answers (a first, exact try before region translation).
+    ExactOnly,
+}
+
 /// A successful lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hit {
@@ -152,15 +161,16 @@ impl Index {
     }
 
     /// Finds the answer to `req`, within one cassette or all of them, and counts its use. With
-    /// `by_operation` false, only an exact match answers, whatever the match level.
+    /// [`Fallback::ExactOnly`], only an exact match answers, whatever the match level.
     ///
     /// A miss is cheap: the report saying why is built only when asked, by [`Index::explain`].
     pub fn lookup(
         &self,
         req: &RecordedRequest,
         cassette: Option<usize>,
-        by_operation: bool,
+        fallback: Fallback,
     ) -> Result<Hit, Miss> {
+        let by_operation = fallback == Fallback::AsLevelAllows;
         let scope = self.scope(cassette);
         let mut exhausted = None;
         for group in &scope.groups {
@@ -474,7 +484,12 @@ mod tests {
         );
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
         let served: Vec<usize> = (0..3)
-            .map(|_| index.lookup(&get("a"), None, true).unwrap().entry_idx)
+            .map(|_| {
+                index
+                    .lookup(&get("a"), None, Fallback::AsLevelAllows)
+                    .unwrap()
+                    .entry_idx
+            })
             .collect();
         assert_eq!(served, [0, 2, 2]);
     }
@@ -483,8 +498,12 @@ mod tests {
     fn strict_sequence_refuses_an_extra_request() {
         let c = cassette("flow", &[(get("a"), 200)]);
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::Strict);
-        assert!(index.lookup(&get("a"), None, true).is_ok());
-        let miss = index.lookup(&get("a"), None, true).unwrap_err();
+        assert!(index
+            .lookup(&get("a"), None, Fallback::AsLevelAllows)
+            .is_ok());
+        let miss = index
+            .lookup(&get("a"), None, Fallback::AsLevelAllows)
+            .unwrap_err();
         assert_eq!(
             index.explain(&get("a"), None, &miss),
             "GetChannel: no recorded interaction left: all 1 recorded answers to this request were used and --strict-sequence is on"
@@ -502,7 +521,9 @@ mod tests {
         );
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
         let asked = get("arn:aws:ivs:us-west-2:1:channel/xyz");
-        let miss = index.lookup(&asked, None, true).unwrap_err();
+        let miss = index
+            .lookup(&asked, None, Fallback::AsLevelAllows)
+            .unwrap_err();
         assert_eq!(
             index.explain(&asked, None, &miss),
             "GetChannel: no recorded interaction for POST /GetChannel in us-west-2 with body {\"arn\":\"arn:aws:ivs:us-west-2:1:channel/xyz\"}; \
@@ -514,7 +535,9 @@ mod tests {
     fn operation_level_answers_with_the_first_success_of_the_operation() {
         let c = cassette("flow", &[(get("missing"), 404), (get("a"), 200)]);
         let index = Index::build(&[c], MatchLevel::Operation, SequenceEnd::RepeatLast);
-        let hit = index.lookup(&get("other"), None, true).unwrap();
+        let hit = index
+            .lookup(&get("other"), None, Fallback::AsLevelAllows)
+            .unwrap();
         assert_eq!(
             hit,
             Hit {
@@ -522,7 +545,9 @@ mod tests {
                 by_operation: true
             }
         );
-        let exact = index.lookup(&get("missing"), None, true).unwrap();
+        let exact = index
+            .lookup(&get("missing"), None, Fallback::AsLevelAllows)
+            .unwrap();
         assert_eq!(
             exact,
             Hit {
@@ -531,10 +556,16 @@ mod tests {
             }
         );
         assert!(index
-            .lookup(&request("ListStreams", json!({})), None, true)
+            .lookup(
+                &request("ListStreams", json!({})),
+                None,
+                Fallback::AsLevelAllows
+            )
             .is_err());
         // Exact only, when asked: no answer by operation.
-        assert!(index.lookup(&get("another"), None, false).is_err());
+        assert!(index
+            .lookup(&get("another"), None, Fallback::ExactOnly)
+            .is_err());
     }
 
     #[test]
@@ -545,12 +576,18 @@ mod tests {
         let b_idx = index.cassette_idx("b").unwrap();
         assert_eq!(
             index
-                .lookup(&get("x"), Some(b_idx), true)
+                .lookup(&get("x"), Some(b_idx), Fallback::AsLevelAllows)
                 .unwrap()
                 .entry_idx,
             1
         );
-        assert_eq!(index.lookup(&get("x"), None, true).unwrap().entry_idx, 0);
+        assert_eq!(
+            index
+                .lookup(&get("x"), None, Fallback::AsLevelAllows)
+                .unwrap()
+                .entry_idx,
+            0
+        );
     }
 
     #[test]
@@ -560,8 +597,12 @@ mod tests {
             &[(get("a"), 200), (request("ListChannels", json!({})), 200)],
         );
         let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
-        index.lookup(&get("a"), None, true).unwrap();
-        index.lookup(&get("a"), None, true).unwrap();
+        index
+            .lookup(&get("a"), None, Fallback::AsLevelAllows)
+            .unwrap();
+        index
+            .lookup(&get("a"), None, Fallback::AsLevelAllows)
+            .unwrap();
         let usage = index.usage();
         assert_eq!(usage["GetChannel"], (2, vec![]));
         assert_eq!(usage["ListChannels"], (0, vec![1]));

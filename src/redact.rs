@@ -36,7 +36,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::cassette::{Cassette, Interaction, RecordedRequest, RecordedResponse};
-use crate::ivs;
+use crate::ivs::{self, arn};
 
 /// What every secret placeholder starts with.
 pub const REDACTED_PREFIX: &str = "ivs-vcr-redacted:";
@@ -45,7 +45,7 @@ pub const REDACTED_PREFIX: &str = "ivs-vcr-redacted:";
 pub const PLACEHOLDER_KEY: &[u8] = b"ivs-vcr secret placeholder v1";
 
 /// The account id that replaces real ones when the account scrub is on.
-pub const ACCOUNT_PLACEHOLDER: &str = "000000000000";
+pub use crate::ivs::arn::ACCOUNT_PLACEHOLDER;
 
 /// True for exactly what [`secret_placeholder`] makes: the prefix and 16 lowercase hex digits. A
 /// value that merely starts with the prefix is still a value, to redact and to scan.
@@ -119,62 +119,10 @@ fn redact_at<'a>(value: &mut Value, mut segments: impl Iterator<Item = &'a str> 
     }
 }
 
-/// Replaces the account of every ARN in `text` with [`ACCOUNT_PLACEHOLDER`]. ARNs may be written
-/// with `:` or with `%3A` (a percent-encoded `/tags/` path).
+/// Replaces the account of every ARN in `text` with [`ACCOUNT_PLACEHOLDER`] (see
+/// [`arn::scrub_account`]).
 pub fn scrub_account(text: &str) -> Cow<'_, str> {
-    if !text.contains("arn") {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::new();
-    let mut copied = 0;
-    let mut from = 0;
-    while let Some(found) = text[from..].find("arn") {
-        let start = from + found;
-        from = start + 3;
-        let preceded_by_word = text[..start]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        if preceded_by_word {
-            continue;
-        }
-        if let Some(account) = account_span(text, start + 3) {
-            out.push_str(&text[copied..account.0]);
-            out.push_str(ACCOUNT_PLACEHOLDER);
-            copied = account.1;
-            from = account.1;
-        }
-    }
-    if copied == 0 {
-        return Cow::Borrowed(text);
-    }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
-}
-
-/// The byte range of the account of an ARN whose `arn` ends at `at`, if it is one.
-fn account_span(text: &str, at: usize) -> Option<(usize, usize)> {
-    let rest = &text[at..];
-    let sep = ["%3A", "%3a", ":"]
-        .into_iter()
-        .find(|s| rest.starts_with(s))?;
-    let mut pos = at + sep.len();
-    // partition, service, region: each up to the next separator, made of `[a-z0-9-]`.
-    for field_idx in 0..3 {
-        let field_len = text[pos..]
-            .bytes()
-            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-            .count();
-        let field = &text[pos..pos + field_len];
-        if (field_idx == 0 && !field.starts_with("aws")) || (field_idx == 1 && field.is_empty()) {
-            return None;
-        }
-        pos += field_len;
-        pos += text[pos..].starts_with(sep).then_some(sep.len())?;
-    }
-    let account = text.get(pos..pos + 12)?;
-    let ends = text[pos + 12..].starts_with(sep);
-    (account.bytes().all(|b| b.is_ascii_digit()) && ends).then_some((pos, pos + 12))
+    arn::scrub_account(text)
 }
 
 /// Applies [`scrub_account`] to every string in a JSON value.

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use ivs_vcr::normalize::{fingerprint, request, request_fingerprint};
+use ivs_vcr::__private::normalize::{fingerprint, request, request_fingerprint};
 use ivs_vcr::Cassette;
 use libfuzzer_sys::fuzz_target;
 

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use ivs_vcr::cassette::Matching;
-use ivs_vcr::normalize::{self, canonical_json, fingerprint, request_fingerprint};
+use ivs_vcr::__private::normalize::{self, canonical_json, fingerprint, request_fingerprint};
 use ivs_vcr::RecordedRequest;
 use libfuzzer_sys::fuzz_target;
 

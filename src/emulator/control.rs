@@ -63,7 +63,7 @@ impl Emulator {
 }
 
 fn region_of(channel_arn: &str) -> Result<&str, ApiError> {
-    arn::parse(channel_arn)
+    arn::parse_ivs(channel_arn)
         .filter(|a| a.resource_type == "channel")
         .map(|a| a.region)
         .ok_or_else(|| {

@@ -140,7 +140,7 @@ pub(crate) fn project(value: &Value, shape: ShapeId) -> Value {
 /// The id of the resource an ARN names, if it names one of `family` in this region and account.
 /// An ARN of another region or account names nothing here: IVS answers it as not found.
 pub(crate) fn id_in<'a>(ctx: &Ctx<'_>, family: Family, text: &'a str) -> Result<&'a str, ApiError> {
-    let parsed = arn::parse(text).filter(|a| a.resource_type == family.resource_type);
+    let parsed = arn::parse_ivs(text).filter(|a| a.resource_type == family.resource_type);
     match parsed {
         None => Err(ApiError::validation(format!(
             "`{text}` is not a {} ARN (arn:aws:ivs:<region>:<account>:{}/<id>)",
@@ -149,7 +149,7 @@ pub(crate) fn id_in<'a>(ctx: &Ctx<'_>, family: Family, text: &'a str) -> Result<
         Some(a) if a.region != ctx.region_name || a.account != ctx.account => {
             Err(not_found(family, text))
         }
-        Some(a) => Ok(a.id),
+        Some(a) => Ok(a.resource_id),
     }
 }
 

@@ -1,17 +1,170 @@
-//! IVS ARNs: `arn:aws:ivs:<region>:<account>:<resource-type>/<id>`. Parsing and minting live here
-//! so that the emulator, replay's region translation and the account scrub agree on one grammar.
+//! Amazon Resource Names: the one place that takes them apart and makes them.
+//!
+//! `arn:<partition>:<service>:<region>:<account>:<resource type>/<resource id>`. Three parts of
+//! ivs-vcr look inside ARNs: `redact` replaces the account ([`scrub_account`], also inside
+//! percent-encoded `/tags/` paths), `diff` masks the account and resource id of every ARN in a
+//! string ([`mask_all`]), and region-portable replay answers with another region (replay translates
+//! region names textually, since they also appear outside ARNs; [`with_region`] is the ARN-level
+//! form), and the emulator mints IVS ARNs ([`mint`]) and parses what clients send ([`parse_ivs`]).
+//! Everything here is pure.
 
-/// The parts of an IVS ARN.
+use std::borrow::Cow;
+
+/// The account every ARN carries after `scrub_account`.
+pub const ACCOUNT_PLACEHOLDER: &str = "000000000000";
+
+/// An ARN, borrowed from the text it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {
-    /// The region, e.g. `us-west-2`.
+    /// `aws`, `aws-cn`, `aws-us-gov`, …
+    pub partition: &'a str,
+    /// `ivs`, `iam`, `s3`, …
+    pub service: &'a str,
+    /// Empty for global resources.
     pub region: &'a str,
-    /// The 12-digit account id.
+    /// The 12-digit account; empty for some services.
     pub account: &'a str,
-    /// The resource type, e.g. `channel` or `stream-key`.
+    /// What comes before the first `/` or `:` of the resource (`channel`), or the whole
+    /// resource when there is no separator.
     pub resource_type: &'a str,
-    /// The resource id after the `/`.
-    pub id: &'a str,
+    /// What comes after it (`abcdEFGH1234`); empty when there is no separator.
+    pub resource_id: &'a str,
+}
+
+/// Parses a whole string as an ARN written with `:`.
+pub fn parse(text: &str) -> Option<Arn<'_>> {
+    let mut parts = text.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let (partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let (resource_type, resource_id) = match resource.find(['/', ':']) {
+        Some(idx) => (&resource[..idx], &resource[idx + 1..]),
+        None => (resource, ""),
+    };
+    Some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource_type,
+        resource_id,
+    })
+}
+
+/// `arn` with its region replaced, when it is an ARN; everything else stays as written.
+pub fn with_region(arn: &str, region: &str) -> Option<String> {
+    let parsed = parse(arn)?;
+    // `arn:` + partition + `:` + service + `:` is where the region starts.
+    let start = 4 + parsed.partition.len() + 1 + parsed.service.len() + 1;
+    let end = start + parsed.region.len();
+    Some(format!("{}{region}{}", &arn[..start], &arn[end..]))
+}
+
+/// Replaces the account of every ARN in `text` with [`ACCOUNT_PLACEHOLDER`]. ARNs may be written
+/// with `:` or with `%3A` (a percent-encoded `/tags/` path).
+pub fn scrub_account(text: &str) -> Cow<'_, str> {
+    if !text.contains("arn") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find("arn") {
+        let start = from + found;
+        from = start + 3;
+        let preceded_by_word = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        if preceded_by_word {
+            continue;
+        }
+        if let Some(account) = account_span(text, start + 3) {
+            out.push_str(&text[copied..account.0]);
+            out.push_str(ACCOUNT_PLACEHOLDER);
+            copied = account.1;
+            from = account.1;
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// The byte range of the account of an ARN whose `arn` ends at `at`, if it is one.
+fn account_span(text: &str, at: usize) -> Option<(usize, usize)> {
+    let rest = &text[at..];
+    let sep = ["%3A", "%3a", ":"]
+        .into_iter()
+        .find(|s| rest.starts_with(s))?;
+    let mut pos = at + sep.len();
+    // partition, service, region: each up to the next separator, made of `[a-z0-9-]`.
+    for field_idx in 0..3 {
+        let field_len = text[pos..]
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            .count();
+        let field = &text[pos..pos + field_len];
+        if (field_idx == 0 && !field.starts_with("aws")) || (field_idx == 1 && field.is_empty()) {
+            return None;
+        }
+        pos += field_len;
+        pos += text[pos..].starts_with(sep).then_some(sep.len())?;
+    }
+    let account = text.get(pos..pos + 12)?;
+    let ends = text[pos + 12..].starts_with(sep);
+    (account.bytes().all(|b| b.is_ascii_digit()) && ends).then_some((pos, pos + 12))
+}
+
+/// Masks every ARN in `text` with [`mask`]; an ARN ends at whitespace or punctuation that cannot
+/// be part of it.
+pub fn mask_all(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("arn:aws") {
+        let at_word_start = rest[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if !at_word_start {
+            out.push_str("arn");
+            rest = &tail[3..];
+            continue;
+        }
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "\"'`,;()[]{}<>".contains(c))
+            .unwrap_or(tail.len());
+        out.push_str(&mask(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `arn:aws:ivs:us-west-2:123456789012:channel/abcd` → `arn:aws:ivs:us-west-2:*:channel/*`: the
+/// partition, service, region and resource type stay, as they are part of the API.
+pub fn mask(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return arn.to_owned();
+    };
+    let account = if account.is_empty() { "" } else { "*" };
+    let resource = match resource.find(['/', ':']) {
+        Some(idx) => format!("{}*", &resource[..=idx]),
+        None => "*".to_owned(),
+    };
+    format!("{prefix}:{partition}:{service}:{region}:{account}:{resource}")
 }
 
 /// The resource types IVS names in its ARNs, as the model's ARN patterns spell them.
@@ -25,28 +178,29 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "stream-key",
 ];
 
-/// Parses an IVS ARN in the `aws` partition; `None` for anything else.
-pub fn parse(text: &str) -> Option<Arn<'_>> {
-    let rest = text.strip_prefix("arn:aws:ivs:")?;
-    let (region, rest) = rest.split_once(':')?;
-    let (account, resource) = rest.split_once(':')?;
-    let (resource_type, id) = resource.split_once('/')?;
-    let valid = !region.is_empty()
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !account.is_empty()
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !resource_type.is_empty()
-        && !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    valid.then_some(Arn {
-        region,
-        account,
-        resource_type,
-        id,
-    })
+/// Parses an IVS ARN of the `aws` partition, as the model's ARN patterns allow it
+/// (`arn:aws:ivs:[a-z0-9-]+:[0-9]+:<type>/[a-zA-Z0-9-]+`); `None` for anything else.
+pub fn parse_ivs(text: &str) -> Option<Arn<'_>> {
+    let arn = parse(text)?;
+    let valid = arn.partition == "aws"
+        && arn.service == "ivs"
+        && !arn.region.is_empty()
+        && arn
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !arn.account.is_empty()
+        && arn.account.bytes().all(|b| b.is_ascii_digit())
+        && text[text.len() - arn.resource_id.len() - 1..].starts_with('/')
+        && !arn.resource_id.is_empty()
+        && arn
+            .resource_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    valid.then_some(arn)
 }
 
-/// Builds the ARN of a resource.
+/// Builds the ARN of an IVS resource.
 pub fn mint(region: &str, account: &str, resource_type: &str, id: &str) -> String {
     format!("arn:aws:ivs:{region}:{account}:{resource_type}/{id}")
 }
@@ -56,22 +210,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arns_parse_and_mint_round_trip() {
-        let text = "arn:aws:ivs:us-west-2:123456789012:stream-key/g1H2I3j4k5L6";
-        let arn = parse(text).unwrap();
+    fn parses_and_re_regions() {
+        let arn = parse("arn:aws:ivs:us-west-2:123456789012:channel/abcd").unwrap();
         assert_eq!(
-            (arn.region, arn.account, arn.resource_type, arn.id),
+            (arn.partition, arn.service, arn.region, arn.account),
+            ("aws", "ivs", "us-west-2", "123456789012")
+        );
+        assert_eq!((arn.resource_type, arn.resource_id), ("channel", "abcd"));
+        assert_eq!(
+            with_region(
+                "arn:aws:ivs:us-west-2:123456789012:channel/abcd",
+                "eu-west-1"
+            )
+            .as_deref(),
+            Some("arn:aws:ivs:eu-west-1:123456789012:channel/abcd")
+        );
+        assert_eq!(
+            with_region("arn:aws:iam::123456789012:role/x", "us-east-1").as_deref(),
+            Some("arn:aws:iam:us-east-1:123456789012:role/x")
+        );
+        assert_eq!(parse("not an arn"), None);
+        assert_eq!(with_region("arn:aws:ivs", "x"), None);
+    }
+
+    #[test]
+    fn ivs_arns_parse_and_mint_round_trip() {
+        let text = "arn:aws:ivs:us-west-2:123456789012:stream-key/g1H2I3j4k5L6";
+        let arn = parse_ivs(text).unwrap();
+        assert_eq!(
+            (arn.region, arn.account, arn.resource_type, arn.resource_id),
             ("us-west-2", "123456789012", "stream-key", "g1H2I3j4k5L6")
         );
-        assert_eq!(mint(arn.region, arn.account, arn.resource_type, arn.id), text);
+        assert_eq!(mint(arn.region, arn.account, arn.resource_type, arn.resource_id), text);
         for bad in [
             "nope",
             "arn:aws:ivs:us-west-2:123456789012:channel",
             "arn:aws:ivs:us-west-2:12x:channel/abc",
             "arn:aws:s3:::bucket/key",
             "arn:aws:ivs:us-west-2:123456789012:channel/",
+            "arn:aws:ivs:us-west-2:123456789012:channel:abc",
         ] {
-            assert_eq!(parse(bad), None, "{bad}");
+            assert_eq!(parse_ivs(bad), None, "{bad}");
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::ivs::arn;
 const MAX_TAGS: usize = 50;
 
 fn locate(ctx: &Ctx<'_>, arn_text: &str) -> Result<(Family, String), ApiError> {
-    let family = arn::parse(arn_text)
+    let family = arn::parse_ivs(arn_text)
         .and_then(|a| family_of(a.resource_type))
         .ok_or_else(|| {
             ApiError::validation(format!(

@@ -1,9 +1,7 @@
 //! Black-box tests of the `ivs-vcr` command line: help, start-up, exit codes, bad cassettes.
 
-mod support;
-
-use support::bin::{run, IvsVcr};
-use support::{fixture, ivs_client};
+use crate::support::bin::{run, IvsVcr};
+use crate::support::{fixture, ivs_client};
 
 #[test]
 fn help_teaches_how_to_point_clients_at_ivs_vcr() {
@@ -260,5 +258,67 @@ async fn a_malformed_cassette_named_directly_is_skipped_too_unless_strict() {
         only_bad.status.code(),
         Some(2),
         "nothing left to serve: {only_bad:?}"
+    );
+}
+
+/// Runs the binary with its stdout a pipe whose reader is already gone, as in `… | head -1` once
+/// head has its line, and returns its exit code and stderr.
+fn run_with_closed_stdout(args: &[&str], workdir: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = crate::support::bin::command(args, workdir)
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn diff_into_a_closed_pipe_ends_quietly_with_status_0() {
+    // Drift exists, so the report is long and the status would be 1 with a reader.
+    let (code, stderr) =
+        run_with_closed_stdout(&["diff", "drift/2021-04", "drift/current"], &fixture(""));
+    assert_eq!(code, Some(0), "stderr:\n{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn replay_into_a_closed_pipe_ends_quietly_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run_with_closed_stdout(&["replay", "--port", "0"], dir.path());
+    assert_eq!(code, Some(0), "stderr:\n{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn help_examples_keep_their_lines_and_indentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = run(&["--help"], dir.path());
+    assert!(
+        top.stdout.contains(
+            "\n  aws ivs list-channels --endpoint-url http://127.0.0.1:7474\n  boto3.client(\"ivs\", endpoint_url=\"http://127.0.0.1:7474\")\n"
+        ),
+        "{}",
+        top.stdout
+    );
+    let record = run(&["record", "--help"], dir.path());
+    assert!(
+        record.stdout.contains(
+            "\n  ivs-vcr record --cassettes cassettes --name channel-lifecycle --record-mode all\n  AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474 ./my-test\n"
+        ),
+        "{}",
+        record.stdout
+    );
+    let diff = run(&["diff", "--help"], dir.path());
+    assert!(
+        diff.stdout
+            .contains("\n  ivs-vcr diff cassettes/ rerecorded/\n"),
+        "{}",
+        diff.stdout
     );
 }

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use ivs_vcr::__private::normalize::{
+    self, canonical_json, fingerprint, request_fingerprint, Fingerprint,
+};
 use ivs_vcr::cassette::Matching;
-use ivs_vcr::normalize::{self, canonical_json, fingerprint, request_fingerprint, Fingerprint};
 use ivs_vcr::RecordedRequest;
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};

@@ -1,18 +1,18 @@
 //! Black-box tests of bad input and hostile use, for replay and record: malformed requests, slow
 //! clients, broken cassettes, region injection, secrets in logs, and the bind address.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::bin::{command, run, IvsVcr};
+use crate::support::fake_ivs::FakeIvs;
+use crate::support::raw::{self, RawResponse};
+use crate::support::{
+    fixture, ivs_client, operator, recorder, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN,
+};
 use aws_credential_types::Credentials;
-use ivs_vcr::{Cassette, RecordServer, ReplayServer, ServeError};
-use support::bin::{command, run, IvsVcr};
-use support::fake_ivs::{FakeIvs, OperatorCredentials};
-use support::raw::{self, RawResponse};
-use support::{fixture, ivs_client};
+use ivs_vcr::{Cassette, ReplayError, ReplayServer};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -20,10 +20,6 @@ use tokio::net::TcpStream;
 const BOUND: Duration = Duration::from_secs(10);
 
 const ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
-
-const OPERATOR_KEY: &str = "ASIAOPERATORHARDEN01";
-const OPERATOR_SECRET: &str = "operatorSecretHARDENINGoperatorSecretKey0";
-const OPERATOR_TOKEN: &str = "FQoGZXIvYXdzHARDENINGOPERATORTOKEN//+==";
 
 async fn replay_flow() -> ReplayServer {
     ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await
@@ -65,14 +61,6 @@ fn assert_aws_error(res: &RawResponse, status: u16, error_type: &str, message: &
         got.1,
         got.2
     );
-}
-
-fn operator() -> OperatorCredentials {
-    OperatorCredentials {
-        access_key: OPERATOR_KEY.into(),
-        secret_key: OPERATOR_SECRET.into(),
-        session_token: Some(OPERATOR_TOKEN.into()),
-    }
 }
 
 fn auth_for(region: &str) -> String {
@@ -259,12 +247,7 @@ async fn replay_answers_requests_without_a_valid_signature() {
 async fn record_refuses_unsigned_and_malformed_authorization_before_any_connection() {
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
-        .start()
-        .await
-        .unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
     let no_region = "refusing to forward an unsigned request: it names no region; sign it, or start ivs-vcr record with --region";
     for (authorization, error_type, message) in [
         ("", "IvsVcrMissingRegionException", no_region.to_owned()),
@@ -294,12 +277,7 @@ async fn record_refuses_unsigned_and_malformed_authorization_before_any_connecti
 async fn record_forwards_only_ivs_routes_and_operations_newer_than_the_catalog() {
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
-        .start()
-        .await
-        .unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
     let signed = format!("Authorization: {}\r\n", auth_for("us-west-2"));
     let res = raw::exchange(
         server.addr(),
@@ -557,7 +535,7 @@ async fn broken_cassettes_are_refused_with_file_line_and_reason_and_the_rest_is_
         .start()
         .await
         .unwrap_err();
-    let ServeError::Cassettes(errors) = &err else {
+    let ReplayError::Cassettes(errors) = &err else {
         panic!("{err}")
     };
     assert_eq!(errors.len(), 6, "{err}");
@@ -569,9 +547,7 @@ async fn record_refuses_to_append_to_a_broken_cassette_and_leaves_it_untouched()
     let fake = FakeIvs::start(operator()).await;
     let dir = broken_cassette_dir();
     let before = std::fs::read(dir.path().join("duplicate.yaml")).unwrap();
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
+    let server = recorder(dir.path(), &fake.uri())
         .name("duplicate")
         .start()
         .await
@@ -623,12 +599,7 @@ async fn a_request_cannot_choose_the_upstream_host_even_without_a_region_templat
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
     // `--upstream` without `{region}`: the region goes nowhere in the URL, but is still checked.
-    let server = RecordServer::builder(dir.path())
-        .upstream(fake.uri())
-        .credentials(operator().provider())
-        .start()
-        .await
-        .unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
     for region in [
         "us-west-2.evil.example",
         "us-west-2/../x",
@@ -711,7 +682,7 @@ async fn send_secrets(addr: SocketAddr) {
 #[track_caller]
 fn assert_no_secret(log: &str, answers: &[String]) {
     let mut secrets: Vec<&str> = vec![
-        support::SECRET_KEY,
+        crate::support::SECRET_KEY,
         DOWNSTREAM_TOKEN,
         DOWNSTREAM_SIGNATURE,
         METADATA,
@@ -741,8 +712,8 @@ async fn stream_keys(uri: &str) -> Vec<String> {
         .behavior_version(aws_sdk_ivs::config::BehaviorVersion::latest())
         .region(aws_sdk_ivs::config::Region::new("us-west-2"))
         .credentials_provider(Credentials::new(
-            support::ACCESS_KEY,
-            support::SECRET_KEY,
+            crate::support::ACCESS_KEY,
+            crate::support::SECRET_KEY,
             Some(DOWNSTREAM_TOKEN.into()),
             None,
             "tests",

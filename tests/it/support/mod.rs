@@ -9,11 +9,38 @@ pub mod raw;
 use std::path::PathBuf;
 
 use aws_sdk_ivs::config::{BehaviorVersion, Credentials, Region};
+use ivs_vcr::{RecordServer, RecordServerBuilder};
+
+use fake_ivs::OperatorCredentials;
 
 /// The fixed, fake credentials every test signs with.
 pub const ACCESS_KEY: &str = "AKIDEXAMPLE";
 /// The secret of [`ACCESS_KEY`].
 pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+/// The operator's credentials in record tests: not the downstream client's, and with a session
+/// token, so that a leak of any of the three is caught.
+pub const OPERATOR_KEY: &str = "ASIAOPERATOREXAMPLE1";
+/// The secret of [`OPERATOR_KEY`].
+pub const OPERATOR_SECRET: &str = "operatorSecretKeyEXAMPLEoperatorSecretKey";
+/// The session token of [`OPERATOR_KEY`].
+pub const OPERATOR_TOKEN: &str = "FQoGZXIvYXdzOPERATORTOKEN//+==";
+
+/// The operator's credentials, for the fake IVS to check and the recorder to sign with.
+pub fn operator() -> OperatorCredentials {
+    OperatorCredentials {
+        access_key: OPERATOR_KEY.into(),
+        secret_key: OPERATOR_SECRET.into(),
+        session_token: Some(OPERATOR_TOKEN.into()),
+    }
+}
+
+/// A recorder forwarding to `upstream` and signing with [`operator`]; tests add what they vary.
+pub fn recorder(dir: &std::path::Path, upstream: &str) -> RecordServerBuilder {
+    RecordServer::builder(dir)
+        .upstream(upstream)
+        .credentials(operator().provider())
+}
 
 /// A file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {

@@ -8,9 +8,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use ivs_vcr::normalize::operation_name;
+use ivs_vcr::__private::normalize::operation_name;
 use ivs_vcr::Cassette;
 use serde_json::Value;
 
@@ -649,9 +648,7 @@ fn load(dir: &str) -> Vec<(PathBuf, Cassette)> {
 
 /// Runs the binary in `tests/fixtures`; returns stdout, stderr and the exit code.
 fn run(args: &[&str]) -> (String, String, i32) {
-    let output = Command::new(env!("CARGO_BIN_EXE_ivs-vcr"))
-        .args(args)
-        .current_dir(fixtures())
+    let output = crate::support::bin::command(args, &fixtures())
         .env("RUST_LOG", "off")
         .output()
         .unwrap();

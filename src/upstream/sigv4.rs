@@ -259,7 +259,7 @@ mod tests {
         };
         let encoded = sign_path("/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fx");
         let auth = encoded.headers()["authorization"].to_str().unwrap();
-        // Pinned: the fake upstream of tests/record.rs verifies the same computation independently.
+        // Pinned: the fake upstream of tests/it/record.rs verifies the same computation independently.
         assert_eq!(
             auth,
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261118/us-west-2/ivs/aws4_request, \

@@ -1,43 +1,28 @@
 //! Record mode under upstream faults (refused, reset, slow, TLS, 5xx storms), failed writes and
 //! SIGKILL: what the downstream client gets, what reaches disk, and what the summary says.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::bin::{self, IvsVcr};
+use crate::support::fake_ivs::{FakeIvs, Hold};
+use crate::support::faults::{self, Fault, FaultServer, FullListener};
+use crate::support::raw::{self, RawResponse};
+use crate::support::{ivs_client, operator, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN};
 use aws_credential_types::Credentials;
 use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use ivs_vcr::{cassette, Cassette, RecordServer, RecordServerBuilder, RecordSummary};
-use support::bin::{self, IvsVcr};
-use support::fake_ivs::{FakeIvs, Hold, OperatorCredentials};
-use support::faults::{self, Fault, FaultServer, FullListener};
-use support::ivs_client;
-use support::raw::{self, RawResponse};
-
-const OPERATOR_KEY: &str = "AKIAOPERATOREXAMPLE1";
-const OPERATOR_SECRET: &str = "operatorFaultSecretEXAMPLEoperatorFaultSecret";
 
 /// A timeout short enough to keep the tests fast, long enough for loopback.
 const SHORT: Duration = Duration::from_millis(300);
 
-fn operator() -> OperatorCredentials {
-    OperatorCredentials {
-        access_key: OPERATOR_KEY.into(),
-        secret_key: OPERATOR_SECRET.into(),
-        session_token: None,
-    }
-}
-
 /// A recorder forwarding to `upstream`, with unsigned requests taken as `us-west-2` and timeouts
 /// that only the timeout tests shorten.
 fn recorder(dir: &Path, upstream: &str) -> RecordServerBuilder {
-    RecordServer::builder(dir)
-        .upstream(upstream)
+    crate::support::recorder(dir, upstream)
         .region("us-west-2")
         .connect_timeout(Duration::from_secs(20))
         .upstream_timeout(Duration::from_secs(20))
-        .credentials(operator().provider())
 }
 
 /// The `message` an AWS SDK shows for an error answer.
@@ -99,25 +84,186 @@ fn host_of(uri: &str) -> &str {
     uri.split_once("://").unwrap().1
 }
 
+/// Which upstream a fault case talks to.
+#[derive(Clone, Copy)]
+enum FaultyUpstream {
+    /// Nothing listening.
+    Refused,
+    /// A listener whose accept queue is full: TCP never connects.
+    Full,
+    /// A server that misbehaves in this way.
+    Faulty(Fault),
+    /// The fake IVS, plain HTTP, addressed as `https://`.
+    PlainHttpAsHttps,
+}
+
+/// A started [`FaultyUpstream`], kept alive for the case, with what it saw.
+enum Started {
+    Refused,
+    /// Kept so that the listener stays open.
+    Full {
+        _listener: FullListener,
+    },
+    Faulty(FaultServer),
+    Fake(FakeIvs),
+}
+
+impl FaultyUpstream {
+    async fn start(self) -> (Started, String) {
+        match self {
+            FaultyUpstream::Refused => (Started::Refused, faults::refused_url()),
+            FaultyUpstream::Full => {
+                let listener = FullListener::start().await;
+                let url = listener.uri();
+                (
+                    Started::Full {
+                        _listener: listener,
+                    },
+                    url,
+                )
+            }
+            FaultyUpstream::Faulty(fault) => {
+                let server = FaultServer::start(fault).await;
+                let scheme = if matches!(fault, Fault::SelfSignedTls) {
+                    "https"
+                } else {
+                    "http"
+                };
+                let url = server.uri(scheme);
+                (Started::Faulty(server), url)
+            }
+            FaultyUpstream::PlainHttpAsHttps => {
+                let fake = FakeIvs::start(operator()).await;
+                let url = fake.uri().replace("http://", "https://");
+                (Started::Fake(fake), url)
+            }
+        }
+    }
+}
+
+impl Started {
+    /// The requests (or, for the fake, connections) the upstream saw, when it counts them.
+    fn n_seen(&self) -> Option<usize> {
+        match self {
+            Started::Refused | Started::Full { .. } => None,
+            Started::Faulty(server) => Some(server.n_requests()),
+            Started::Fake(fake) => Some(fake.n_connections()),
+        }
+    }
+}
+
+/// One upstream fault: what the downstream client gets, and that nothing is written.
+struct FaultCase {
+    name: &'static str,
+    upstream: FaultyUpstream,
+    /// The timeout the case shortens, if any.
+    builder: fn(RecordServerBuilder) -> RecordServerBuilder,
+    status: u16,
+    error_type: &'static str,
+    /// The message and summary reason, `{host}` standing for the upstream's `host:port`.
+    reason: &'static str,
+}
+
+fn as_is(builder: RecordServerBuilder) -> RecordServerBuilder {
+    builder
+}
+
+/// Every way a single exchange can fail, one row each: the answer is a 502 or 504 naming the host
+/// and what failed, the summary counts it once with that reason, the upstream saw the request
+/// once, and the cassette directory stays empty.
 #[tokio::test]
-async fn refused_upstream_is_a_502_naming_the_host_and_writes_nothing() {
-    let url = faults::refused_url();
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url).start().await.unwrap();
-    let res = list_channels(&server).await;
-    let reason = format!(
-        "cannot connect to upstream `{}`: Connection refused (os error 111)",
-        host_of(&url)
-    );
-    assert_fault(&res, 502, "IvsVcrUpstreamException", &reason);
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
-    assert!(!summary.is_clean());
-    assert_dir_empty(dir.path());
+async fn each_upstream_fault_is_a_502_or_504_naming_the_host_and_writes_nothing() {
+    let cases = [
+        FaultCase {
+            name: "refused",
+            upstream: FaultyUpstream::Refused,
+            builder: as_is,
+            status: 502,
+            error_type: "IvsVcrUpstreamException",
+            reason: "cannot connect to upstream `{host}`: Connection refused (os error 111)",
+        },
+        FaultCase {
+            name: "reset before the answer",
+            upstream: FaultyUpstream::Faulty(Fault::ResetBeforeAnswer),
+            builder: as_is,
+            status: 502,
+            error_type: "IvsVcrUpstreamException",
+            reason: "upstream `{host}` dropped the request before answering: Connection reset by peer (os error 104)",
+        },
+        FaultCase {
+            name: "closed in the middle of the answer",
+            upstream: FaultyUpstream::Faulty(Fault::CloseMidAnswer),
+            builder: as_is,
+            status: 502,
+            error_type: "IvsVcrUpstreamException",
+            reason: "upstream `{host}` broke off its answer: end of file before message length reached",
+        },
+        FaultCase {
+            name: "accepts no connection",
+            upstream: FaultyUpstream::Full,
+            builder: |b| b.connect_timeout(SHORT),
+            status: 504,
+            error_type: "IvsVcrUpstreamTimeoutException",
+            reason: "cannot connect to upstream `{host}` within 300ms",
+        },
+        FaultCase {
+            name: "never answers",
+            upstream: FaultyUpstream::Faulty(Fault::NeverAnswer),
+            builder: |b| b.upstream_timeout(SHORT),
+            status: 504,
+            error_type: "IvsVcrUpstreamTimeoutException",
+            reason: "upstream `{host}` did not answer within 300ms",
+        },
+        FaultCase {
+            name: "stalls half way",
+            upstream: FaultyUpstream::Faulty(Fault::StallMidAnswer),
+            builder: |b| b.upstream_timeout(SHORT),
+            status: 504,
+            error_type: "IvsVcrUpstreamTimeoutException",
+            reason: "upstream `{host}` did not finish its answer within 300ms",
+        },
+        FaultCase {
+            name: "https upstream speaking plain http",
+            upstream: FaultyUpstream::PlainHttpAsHttps,
+            builder: as_is,
+            status: 502,
+            error_type: "IvsVcrUpstreamException",
+            reason: "TLS handshake with upstream `{host}` failed: received corrupt message of type InvalidContentType",
+        },
+        FaultCase {
+            name: "self-signed certificate",
+            upstream: FaultyUpstream::Faulty(Fault::SelfSignedTls),
+            builder: as_is,
+            status: 502,
+            error_type: "IvsVcrUpstreamException",
+            reason: "TLS handshake with upstream `{host}` failed: invalid peer certificate: UnknownIssuer",
+        },
+    ];
+    for case in cases {
+        let (upstream, url) = case.upstream.start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let server = (case.builder)(recorder(dir.path(), &url))
+            .start()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let res = list_channels(&server).await;
+        let reason = case.reason.replace("{host}", host_of(&url));
+        assert_fault(&res, case.status, case.error_type, &reason);
+        // A timeout case ends by its own short timeout, not the 20 s ones of `recorder`.
+        assert!(started.elapsed() < Duration::from_secs(10), "{}", case.name);
+        if let Some(n) = upstream.n_seen() {
+            assert_eq!(n, 1, "{}: requests upstream saw", case.name);
+        }
+        let summary = server.shutdown().await;
+        assert_not_recorded(&summary, 1, &reason);
+        assert!(!summary.is_clean(), "{}", case.name);
+        assert_dir_empty(dir.path());
+    }
 }
 
 #[tokio::test]
-async fn reset_before_the_answer_is_a_502_that_the_sdk_retries() {
+async fn a_502_is_retried_by_the_sdk_and_every_attempt_is_counted() {
     let upstream = FaultServer::start(Fault::ResetBeforeAnswer).await;
     let url = upstream.uri("http");
     let dir = tempfile::tempdir().unwrap();
@@ -153,124 +299,6 @@ async fn reset_before_the_answer_is_a_502_that_the_sdk_retries() {
 
     let summary = server.shutdown().await;
     assert_not_recorded(&summary, 4, &reason);
-    assert_dir_empty(dir.path());
-}
-
-#[tokio::test]
-async fn connection_closed_in_the_middle_of_the_answer_is_a_502_and_the_part_is_not_recorded() {
-    let upstream = FaultServer::start(Fault::CloseMidAnswer).await;
-    let url = upstream.uri("http");
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url).start().await.unwrap();
-    let res = list_channels(&server).await;
-    let reason = format!(
-        "upstream `{}` broke off its answer: end of file before message length reached",
-        host_of(&url)
-    );
-    assert_fault(&res, 502, "IvsVcrUpstreamException", &reason);
-    assert_eq!(upstream.n_requests(), 1);
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
-    assert_dir_empty(dir.path());
-}
-
-#[tokio::test]
-async fn upstream_that_accepts_no_connection_is_a_504_after_the_connect_timeout() {
-    let upstream = FullListener::start().await;
-    let url = upstream.uri();
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url)
-        .connect_timeout(SHORT)
-        .start()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let res = list_channels(&server).await;
-    let reason = format!(
-        "cannot connect to upstream `{}` within 300ms",
-        host_of(&url)
-    );
-    assert_fault(&res, 504, "IvsVcrUpstreamTimeoutException", &reason);
-    // The connect timeout ended it, not the 20 s exchange timeout.
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
-    assert_dir_empty(dir.path());
-}
-
-#[tokio::test]
-async fn upstream_that_never_answers_is_a_504_after_the_upstream_timeout() {
-    let upstream = FaultServer::start(Fault::NeverAnswer).await;
-    let url = upstream.uri("http");
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url)
-        .upstream_timeout(SHORT)
-        .start()
-        .await
-        .unwrap();
-    let res = list_channels(&server).await;
-    let reason = format!("upstream `{}` did not answer within 300ms", host_of(&url));
-    assert_fault(&res, 504, "IvsVcrUpstreamTimeoutException", &reason);
-    assert_eq!(upstream.n_requests(), 1);
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
-    assert_dir_empty(dir.path());
-}
-
-#[tokio::test]
-async fn answer_that_stalls_half_way_is_a_504_and_the_part_is_not_recorded() {
-    let upstream = FaultServer::start(Fault::StallMidAnswer).await;
-    let url = upstream.uri("http");
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url)
-        .upstream_timeout(SHORT)
-        .start()
-        .await
-        .unwrap();
-    let res = list_channels(&server).await;
-    let reason = format!(
-        "upstream `{}` did not finish its answer within 300ms",
-        host_of(&url)
-    );
-    assert_fault(&res, 504, "IvsVcrUpstreamTimeoutException", &reason);
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
-    assert_dir_empty(dir.path());
-}
-
-#[tokio::test]
-async fn https_upstream_that_speaks_plain_http_fails_the_tls_handshake() {
-    let fake = FakeIvs::start(operator()).await;
-    let url = fake.uri().replace("http://", "https://");
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url).start().await.unwrap();
-    let res = list_channels(&server).await;
-    let reason = format!(
-        "TLS handshake with upstream `{}` failed: received corrupt message of type InvalidContentType",
-        host_of(&url)
-    );
-    assert_fault(&res, 502, "IvsVcrUpstreamException", &reason);
-    assert_eq!(fake.n_connections(), 1);
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
-    assert_dir_empty(dir.path());
-}
-
-#[tokio::test]
-async fn https_upstream_with_a_self_signed_certificate_is_refused() {
-    let upstream = FaultServer::start(Fault::SelfSignedTls).await;
-    let url = upstream.uri("https");
-    let dir = tempfile::tempdir().unwrap();
-    let server = recorder(dir.path(), &url).start().await.unwrap();
-    let res = list_channels(&server).await;
-    let reason = format!(
-        "TLS handshake with upstream `{}` failed: invalid peer certificate: UnknownIssuer",
-        host_of(&url)
-    );
-    assert_fault(&res, 502, "IvsVcrUpstreamException", &reason);
-    assert_eq!(upstream.n_requests(), 1);
-    let summary = server.shutdown().await;
-    assert_not_recorded(&summary, 1, &reason);
     assert_dir_empty(dir.path());
 }
 
@@ -461,7 +489,7 @@ fn record_command(fake: &FakeIvs, dir: &Path) -> std::process::Command {
         .arg(dir)
         .env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
         .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
-        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
         .env_remove("AWS_PROFILE")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", dir.join("no-config"))

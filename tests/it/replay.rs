@@ -1,12 +1,10 @@
 //! Black-box tests of replay through the library API, driven by the real aws-sdk-ivs client.
 
-mod support;
-
+use crate::support::{fixture, ivs_client, raw};
 use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use aws_sdk_ivs::operation::get_channel::GetChannelError;
 use aws_sdk_ivs::types::ChannelLatencyMode;
 use ivs_vcr::{Cassette, MatchLevel, ReplayServer};
-use support::{fixture, ivs_client, raw};
 
 const ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234";
 
@@ -247,8 +245,8 @@ async fn drop_panics_when_a_request_went_unmatched() {
 async fn bundled_set_answers_clients_of_any_region_in_their_own_region() {
     for region in ["eu-west-1", "ap-northeast-2", "us-west-2"] {
         let server = ReplayServer::builder()
-            .cassettes(ivs_vcr::bundled::cassettes().unwrap())
-            .region_portable(ivs_vcr::bundled::BUNDLED_REGION)
+            .cassettes(ivs_vcr::__private::bundled::cassettes().unwrap())
+            .region_portable(ivs_vcr::__private::bundled::BUNDLED_REGION)
             .match_level(MatchLevel::Operation)
             .start()
             .await
@@ -302,9 +300,9 @@ async fn with_the_bundled_set_a_users_own_recording_in_another_region_still_answ
         interaction.request.region = "eu-west-1".into();
     }
     let server = ReplayServer::builder()
-        .cassettes(ivs_vcr::bundled::cassettes().unwrap())
+        .cassettes(ivs_vcr::__private::bundled::cassettes().unwrap())
         .cassette(own)
-        .region_portable(ivs_vcr::bundled::BUNDLED_REGION)
+        .region_portable(ivs_vcr::__private::bundled::BUNDLED_REGION)
         .match_level(MatchLevel::Operation)
         .start()
         .await

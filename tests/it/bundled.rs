@@ -1,20 +1,19 @@
 //! The bundled cassettes (cassettes/): every interaction through aws-sdk-ivs, every interaction checked against AWS's model, and the files identical to what the binary serves.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use crate::support::bin::IvsVcr;
+use crate::support::{ivs_client, raw};
 use aws_sdk_ivs::operation::get_channel::GetChannelError;
 use aws_sdk_ivs::types::{
     BatchStartViewerSessionRevocationViewerSession, DestinationConfiguration,
     MediaTailorPlaybackConfiguration, S3DestinationConfiguration,
 };
-use ivs_vcr::{bundled, Interaction, MatchLevel, ReplayServer};
+use ivs_vcr::__private::bundled;
+use ivs_vcr::{Interaction, MatchLevel, ReplayServer};
 use serde_json::{json, Value};
-use support::bin::IvsVcr;
-use support::{ivs_client, raw};
 
 /// The region the bundled cassettes are authored in.
 const REGION: &str = bundled::BUNDLED_REGION;

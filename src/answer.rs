@@ -1,0 +1,69 @@
+//! The prepared answer: a recorded response turned into HTTP once, then cloned per request.
+//!
+//! Replay prepares one per interaction at start; record prepares one when it replays from an
+//! existing cassette; the emulator will answer the same way. So a recorded interaction is answered
+//! alike whoever serves it: its status, its headers (less `Content-Length`, which hyper computes),
+//! `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`, and its body bytes.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::cassette::RecordedResponse;
+use crate::http::{HttpResponse, MATCH_HEADER, SOURCE_HEADER};
+
+/// A prepared answer: built once at start, cloned per request. Record's replayed answers are
+/// built the same way, so both servers answer a recorded interaction alike.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Prepared {
+    /// The answer of interaction `idx` of cassette `cassette`: recorded status, headers and body,
+    /// with `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`.
+    pub(crate) fn new(res: &RecordedResponse, cassette: &str, idx: usize) -> Prepared {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &res.headers {
+            // Invariant: `Cassette::load` validated every header name and value; a cassette
+            // built in code with a bad one loses that header rather than the whole answer.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                // Content-Length is recomputed from the body we send.
+                if name != http::header::CONTENT_LENGTH {
+                    headers.append(name, value);
+                }
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(&format!("{cassette}#{idx}")) {
+            headers.insert(SOURCE_HEADER, value);
+        }
+        // Present from the start, so that the per-request copy never has to grow: an answer by
+        // operation only overwrites the value.
+        headers.insert(MATCH_HEADER, HeaderValue::from_static("exact"));
+        Prepared {
+            status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers,
+            body: res.body_bytes(),
+        }
+    }
+
+    /// The answer as a response, unchanged.
+    pub(crate) fn to_response(&self) -> HttpResponse {
+        let mut response = Response::new(Full::new(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+impl Prepared {
+    /// The body bytes as recorded, for answers that are rewritten (region translation).
+    pub(crate) fn body(&self) -> &Bytes {
+        &self.body
+    }
+}

@@ -1,0 +1,317 @@
+//! The cassette: one YAML file per scenario, holding recorded interactions.
+//!
+//! This module owns the on-disk format and is the only one that knows YAML. Everything else sees
+//! [`Cassette`], [`Interaction`], [`RecordedRequest`] and [`RecordedResponse`]. Writes go through
+//! [`Cassette::save`], which writes a temporary file next to the target and renames it, so a crash
+//! never leaves a half-written cassette. The temporary file is a dot-file,
+//! `.<file>.<pid>.tmp`: a process killed between writing and renaming leaves it behind, loaders
+//! ([`load_dir`]) skip it, and [`remove_stale_temp_files`] (run when recording starts) deletes it.
+//!
+//! # Format, version 1
+//! ```yaml
+//! format: 1
+//! api_version: "2020-07-14"
+//! ivs_vcr_version: 0.1.0
+//! provenance:
+//!   kind: recorded            # or `authored`
+//!   source: https://ivs.us-west-2.amazonaws.com
+//! name: channel-lifecycle
+//! matching:                   # optional
+//!   ignore_body_paths: [tags.run-id]
+//!   headers: [x-my-header]
+//!   scrub_account: true       # ARNs carry account 000000000000 (record --scrub-account)
+//! interactions:
+//!   - request:
+//!       method: POST
+//!       path: /GetChannel
+//!       region: us-west-2
+//!       body: { arn: "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234" }
+//!     response:
+//!       status: 200
+//!       headers: { Content-Type: application/json }
+//!       body: { channel: { name: my-channel } }
+//! ```
+//! Bodies are JSON stored as YAML structures, so they are reviewable and diffable. A body that is
+//! not JSON (rare: an HTML error page from a proxy in front of upstream) is kept verbatim under a
+//! response's `body_text`.
+//!
+//! # Loading is strict
+//! A file is refused whole, with its path, the line and the reason, when it is not YAML, when a
+//! field has the wrong type or is unknown, when its `format` is newer than [`FORMAT_VERSION`], and
+//! when it holds what a JSON body cannot: a duplicate key (which YAML forbids, but a plain map would
+//! silently keep the last of), a non-string key, a tag such as `!!binary`, or `.nan`/`.inf`. Bodies
+//! and header and query maps are read through their own visitors for that reason; a lenient read
+//! would replay something other than what the file shows.
+//!
+//! # The split
+//! This file holds the format's types. `load` reads a file strictly (the YAML tag scan and the
+//! JSON visitors); `save` writes atomically, walks directories and removes temporary files that
+//! a killed recorder left behind.
+
+mod load;
+mod save;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use load::{json_body, unique_keys};
+pub use save::{load_dir, remove_stale_temp_files, yaml_files};
+
+/// The cassette format version this build writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The IVS API version every cassette is for.
+pub const IVS_API_VERSION: &str = "2020-07-14";
+
+/// One scenario: a header plus an ordered list of interactions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cassette {
+    /// Format version; a file with a newer one is refused at load.
+    pub format: u32,
+    /// Always `2020-07-14`.
+    pub api_version: String,
+    /// The ivs-vcr version that wrote the file.
+    pub ivs_vcr_version: String,
+    /// Where the interactions come from.
+    pub provenance: Provenance,
+    /// The cassette's name: its file stem, and the `/cassette/<name>` URL prefix that selects it.
+    pub name: String,
+    /// What the scenario shows, for people reading the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Per-cassette matching options.
+    #[serde(default, skip_serializing_if = "Matching::is_default")]
+    pub matching: Matching,
+    /// The interactions, in recorded order.
+    #[serde(default)]
+    pub interactions: Vec<Interaction>,
+}
+
+/// Where a cassette's interactions come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// Recorded from a live endpoint, or authored by hand.
+    pub kind: ProvenanceKind,
+    /// The endpoint recorded from, or the reference a hand-authored cassette follows.
+    pub source: String,
+    /// The API model the interactions follow, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The day of the first recording (`YYYY-MM-DD`). Kept across re-recordings so that an
+    /// unchanged API gives an unchanged file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_on: Option<String>,
+}
+
+/// How a cassette came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProvenanceKind {
+    /// Captured by `ivs-vcr record`.
+    Recorded,
+    /// Written by hand.
+    Authored,
+}
+
+/// Per-cassette matching options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matching {
+    /// Dotted paths into the request body whose values never take part in matching, for values
+    /// an application makes up on every run (`name`, `tags.run-id`, `viewerSessions.*.viewerId`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_body_paths: Vec<String>,
+    /// Request headers that must match (by default no header does).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    /// True when the cassette was recorded with the account scrub (`record --scrub-account`):
+    /// every ARN's account is `000000000000`, and replay maps incoming requests' ARNs the same way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scrub_account: bool,
+}
+
+impl Matching {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// One request and the response it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interaction {
+    /// What the downstream client asked.
+    pub request: RecordedRequest,
+    /// What upstream answered.
+    pub response: RecordedResponse,
+}
+
+/// A request as ivs-vcr sees it: read once, owned, independent of hyper.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// The raw path as sent on the wire (the ARN of the tag routes stays percent-encoded).
+    pub path: String,
+    /// Decoded query parameters; repeated keys keep every value.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
+    pub query: BTreeMap<String, Vec<String>>,
+    /// The AWS region of the request (from its SigV4 credential scope).
+    pub region: String,
+    /// Request headers kept for matching. Empty unless a cassette asks for headers.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
+    pub headers: BTreeMap<String, String>,
+    /// The JSON body, stored as a YAML structure; absent when the request has none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "json_body"
+    )]
+    pub body: Option<Value>,
+}
+
+/// A response as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers that matter to clients, as recorded (never `Content-Length` or `Date`).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body, stored as a YAML structure.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "json_body"
+    )]
+    pub body: Option<Value>,
+    /// A body that is not JSON, kept verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
+}
+
+impl RecordedResponse {
+    /// Sets the body from raw bytes: nothing, JSON, or verbatim text.
+    pub fn set_body_bytes(&mut self, bytes: &[u8]) {
+        self.body = None;
+        self.body_text = None;
+        if bytes.is_empty() {
+            return;
+        }
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(json) => self.body = Some(json),
+            Err(_) => self.body_text = Some(String::from_utf8_lossy(bytes).into_owned()),
+        }
+    }
+
+    /// The body bytes to send: compact JSON, the verbatim text, or nothing.
+    pub fn body_bytes(&self) -> Bytes {
+        match (&self.body, &self.body_text) {
+            // Invariant: serializing a `serde_json::Value` cannot fail.
+            (Some(json), _) => Bytes::from(serde_json::to_vec(json).expect("Value serializes")),
+            (None, Some(text)) => Bytes::from(text.clone()),
+            (None, None) => Bytes::new(),
+        }
+    }
+}
+
+/// Errors of loading and saving cassettes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CassetteError {
+    /// The file could not be read or written.
+    #[error("cannot access cassette `{path}`")]
+    Io {
+        /// The cassette file.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or does not follow the format.
+    #[error("invalid cassette `{path}`{}: {message}", line_suffix(*.line))]
+    Parse {
+        /// The cassette file.
+        path: PathBuf,
+        /// The 1-based line of the problem, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file was written by a newer ivs-vcr.
+    #[error(
+        "cassette `{path}` has format version {found}, but this ivs-vcr reads up to version {FORMAT_VERSION}: upgrade ivs-vcr"
+    )]
+    NewerFormat {
+        /// The cassette file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+    },
+    /// The file follows the format but holds something that cannot be served.
+    #[error("invalid cassette `{path}`: interaction {interaction_idx}: {message}")]
+    Invalid {
+        /// The cassette file.
+        path: PathBuf,
+        /// The 0-based index of the interaction.
+        interaction_idx: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A directory holds no cassette.
+    #[error("no cassette (*.yaml, *.yml) found under `{path}`")]
+    Empty {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+}
+
+impl Cassette {
+    /// A new, empty cassette written by this build.
+    pub fn new(name: impl Into<String>, provenance: Provenance) -> Cassette {
+        Cassette {
+            format: FORMAT_VERSION,
+            api_version: IVS_API_VERSION.to_owned(),
+            ivs_vcr_version: env!("CARGO_PKG_VERSION").to_owned(),
+            provenance,
+            name: name.into(),
+            description: None,
+            matching: Matching::default(),
+            interactions: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for ProvenanceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProvenanceKind::Recorded => "recorded",
+            ProvenanceKind::Authored => "authored",
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! Rendering a [`DiffReport`]: text (coloured or not), JSON for tools, Markdown for a CI comment.
+
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
+
+use serde_json::{json, Value};
+
+use super::shape::Kind;
+use super::{DiffReport, Entry, FailOn, Finding, FindingKind, Severity};
+use crate::normalize;
+
+impl DiffReport {
+    /// The number of findings of a severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .count()
+    }
+
+    /// True when the report holds drift that `fail_on` counts. Info findings never count.
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        match fail_on {
+            FailOn::Any => self.count(Severity::Breaking) + self.count(Severity::Additive) > 0,
+            FailOn::Breaking => self.count(Severity::Breaking) > 0,
+        }
+    }
+
+    /// The one-line summary: `2 breaking, 17 additive (9 old and 13 new interactions)`.
+    pub fn summary(&self) -> String {
+        let mut line = String::new();
+        if self.count(Severity::Breaking) + self.count(Severity::Additive) == 0 {
+            line.push_str("no drift: ");
+        }
+        let _ = write!(
+            line,
+            "{} breaking, {} additive",
+            self.count(Severity::Breaking),
+            self.count(Severity::Additive)
+        );
+        let n_info = self.count(Severity::Info);
+        if n_info > 0 {
+            let _ = write!(line, ", {n_info} value change(s)");
+        }
+        let _ = write!(
+            line,
+            " ({} old and {} new interactions)",
+            self.n_old_interactions, self.n_new_interactions
+        );
+        line
+    }
+
+    /// The terminal report, grouped by operation, then by file pair; ANSI-coloured when `color`.
+    pub fn render_text(&self, color: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_owned()
+            }
+        };
+        let mut out = String::new();
+        let mut last_operation = None;
+        let mut last_files = None;
+        for finding in &self.findings {
+            if last_operation != Some(&finding.operation) {
+                if last_operation.is_some() {
+                    out.push('\n');
+                }
+                out.push_str(&paint("1", &finding.operation));
+                out.push('\n');
+                last_operation = Some(&finding.operation);
+                last_files = None;
+            }
+            let files = (&finding.old_file, &finding.new_file);
+            if last_files != Some(files) {
+                out.push_str("  ");
+                out.push_str(&paint("2", &files_text(finding)));
+                out.push('\n');
+                last_files = Some(files);
+            }
+            let severity = format!("{:<8}", finding.severity().as_str());
+            let severity = match finding.severity() {
+                Severity::Breaking => paint("1;31", &severity),
+                Severity::Additive => paint("32", &severity),
+                Severity::Info => paint("36", &severity),
+            };
+            let _ = writeln!(
+                out,
+                "    {severity}  {:<19}  {}",
+                finding.kind.label(),
+                detail_text(finding)
+            );
+        }
+        if !self.findings.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// The report as pretty JSON: `{"summary": {…}, "findings": [{severity, kind, operation,
+    /// path, old_file, new_file, old, new}, …]}`.
+    pub fn to_json(&self) -> String {
+        let findings: Vec<Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                json!({
+                    "severity": f.severity().as_str(),
+                    "kind": f.kind.as_str(),
+                    "operation": f.operation,
+                    "path": f.path,
+                    "old_file": f.old_file.as_ref().map(|p| p.display().to_string()),
+                    "new_file": f.new_file.as_ref().map(|p| p.display().to_string()),
+                    "old": f.old,
+                    "new": f.new,
+                })
+            })
+            .collect();
+        let report = json!({
+            "summary": {
+                "breaking": self.count(Severity::Breaking),
+                "additive": self.count(Severity::Additive),
+                "info": self.count(Severity::Info),
+                "old_interactions": self.n_old_interactions,
+                "new_interactions": self.n_new_interactions,
+            },
+            "findings": findings,
+        });
+        // Invariant: a `serde_json::Value` always serializes.
+        let mut text = serde_json::to_string_pretty(&report).expect("Value serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The report as Markdown for a CI comment: a heading with the summary and one table row
+    /// per finding.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from("### ivs-vcr diff\n\n");
+        let _ = writeln!(out, "**{}**", self.summary());
+        if self.findings.is_empty() {
+            return out;
+        }
+        out.push_str("\n| Severity | Operation | Change | Path | Old | New | Files |\n");
+        out.push_str("|---|---|---|---|---|---|---|\n");
+        for f in &self.findings {
+            let code = |text: Option<&str>| {
+                text.map(|t| format!("`{}`", markdown_cell(t)))
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                f.severity(),
+                markdown_cell(&f.operation),
+                f.kind.label(),
+                code(f.path.as_deref()),
+                code(f.old.as_deref()),
+                code(f.new.as_deref()),
+                markdown_cell(&files_text(f)),
+            );
+        }
+        out
+    }
+}
+
+impl fmt::Display for DiffReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render_text(false))
+    }
+}
+
+pub(super) fn kinds_text(kinds: &BTreeSet<Kind>) -> String {
+    kinds
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+pub(super) fn interaction_count(n: usize) -> String {
+    if n == 1 {
+        "1 interaction".to_owned()
+    } else {
+        format!("{n} interactions")
+    }
+}
+
+/// `interaction 3: POST /GetChannel {"arn":"…"}`, the body cut at 120 characters.
+pub(super) fn describe_interaction(entry: &Entry) -> String {
+    const MAX_BODY: usize = 120;
+    let req = &entry.interaction.request;
+    let mut text = format!(
+        "interaction {}: {} {}",
+        entry.interaction_idx,
+        req.method,
+        normalize::decoded_path(&req.path)
+    );
+    if let Some(body) = &req.body {
+        let _ = write!(
+            text,
+            " {}",
+            normalize::canonical_json_preview(body, MAX_BODY)
+        );
+    }
+    text
+}
+
+pub(super) fn files_text(f: &Finding) -> String {
+    match (&f.old_file, &f.new_file) {
+        (Some(old), Some(new)) => format!("{} → {}", old.display(), new.display()),
+        (Some(old), None) => format!("old: {}", old.display()),
+        (None, Some(new)) => format!("new: {}", new.display()),
+        (None, None) => String::new(),
+    }
+}
+
+/// The text after the label on a finding's line.
+pub(super) fn detail_text(f: &Finding) -> String {
+    let path = f.path.as_deref().unwrap_or_default();
+    let old = f.old.as_deref().unwrap_or("none");
+    let new = f.new.as_deref().unwrap_or("none");
+    use FindingKind::*;
+    match f.kind {
+        OperationAdded | InteractionAdded => new.to_owned(),
+        OperationRemoved | InteractionRemoved => old.to_owned(),
+        StatusChanged | ErrorTypeChanged => format!("{old} → {new}"),
+        FieldAdded => format!("{path} ({new})"),
+        FieldRemoved => format!("{path} (was {old})"),
+        TypeChanged | ValueChanged => format!("{path}: {old} → {new}"),
+        EnumValueAdded => format!("{path}: {new} (old values: {old})"),
+        HeaderAdded | HeaderRemoved => path.to_owned(),
+    }
+}
+
+/// Text made safe for a Markdown table cell.
+pub(super) fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('`', "'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_is_coloured_only_when_asked() {
+        let old = side(
+            "old.yaml",
+            vec![interaction("/GetChannel", json!({}), 200, json!({"a": 1}))],
+        );
+        let new = side(
+            "new.yaml",
+            vec![interaction("/GetChannel", json!({}), 200, json!({}))],
+        );
+        let report = diff(&old, &new);
+        let plain = "\
+GetChannel
+  old.yaml → new.yaml
+    breaking  field removed        a (was number)
+
+1 breaking, 0 additive (1 old and 1 new interactions)
+";
+        assert_eq!(report.to_string(), plain);
+        assert_eq!(report.render_text(false), plain);
+        let coloured = report.render_text(true);
+        assert!(
+            coloured.contains("\x1b[1mGetChannel\x1b[0m\n"),
+            "{coloured}"
+        );
+        assert!(
+            coloured.contains("\x1b[1;31mbreaking\x1b[0m  field removed"),
+            "{coloured}"
+        );
+        let stripped = coloured
+            .split("\x1b[")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    &part[part.find('m').unwrap() + 1..]
+                }
+            })
+            .collect::<String>();
+        assert_eq!(stripped, plain);
+    }
+}

@@ -1,0 +1,40 @@
+//! The HTTP front shared by record and replay: accepting connections, reading a downstream
+//! request, and answering in AWS's error style.
+//!
+//! The split, one file per job:
+//! - `serve`: the accept loop ([`serve::serve`]), graceful shutdown, and [`Running`], the handle
+//!   both servers keep; [`ListenOptions`] are the listen settings both builders share.
+//! - `request`: reading a downstream request once into a [`RecordedRequest`] (cassette prefix,
+//!   region, body under a size limit and a timeout).
+//! - `error`: AWS-style error answers (`x-amzn-ErrorType`, the text under `message`) and the
+//!   route errors of the catalog.
+//! - `span`: the per-request tracing span and [`Side`], who a log line is about.
+//!
+//! Nothing here knows cassettes' matching or upstream: the servers' handlers do.
+//!
+//! [`RecordedRequest`]: crate::cassette::RecordedRequest
+
+mod error;
+mod request;
+mod serve;
+mod span;
+
+use bytes::Bytes;
+use http::Response;
+use http_body_util::Full;
+
+pub use error::error_response;
+pub(crate) use error::{error_chain, route_error_response};
+pub(crate) use request::{read_request, Downstream, ReadOptions};
+pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
+pub(crate) use serve::{Handler, ListenOptions, ReadTimeouts, Running};
+pub(crate) use span::{request_span, Side};
+
+/// The response header that says how ivs-vcr answered: `exact`, `operation` or `none`.
+pub const MATCH_HEADER: &str = "x-ivs-vcr-match";
+
+/// The response header that names the interaction that answered (`<cassette>#<index>`).
+pub const SOURCE_HEADER: &str = "x-ivs-vcr-source";
+
+/// The full response type of both servers.
+pub type HttpResponse = Response<Full<Bytes>>;

@@ -1,0 +1,219 @@
+//! Reading a downstream request, once, into a [`RecordedRequest`].
+//!
+//! Both servers call [`read_request`] first: it splits off the `/cassette/<name>/` prefix, finds
+//! the region in the SigV4 credential scope, and reads the body under [`MAX_BODY_BYTES`] and the
+//! body timeout. Matching and forwarding never see a hyper `Incoming`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body as _, Incoming};
+
+use super::{error_response, HttpResponse};
+use crate::cassette::RecordedRequest;
+use crate::normalize;
+
+/// The largest request body read, in bytes. IVS's largest inputs (a PEM public key, 50 ARNs, 20
+/// viewer sessions) are a few kilobytes; anything far larger is refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The URL prefix that selects one cassette: `http://127.0.0.1:PORT/cassette/<name>`.
+pub const CASSETTE_PREFIX: &str = "/cassette/";
+/// A downstream request, read once.
+#[derive(Debug)]
+pub(crate) struct Downstream {
+    /// The cassette selected through a `/cassette/<name>/` prefix, if any.
+    pub cassette: Option<String>,
+    /// The request with the prefix removed.
+    pub request: RecordedRequest,
+    /// The raw body bytes, for forwarding upstream unchanged.
+    pub raw_body: Bytes,
+    /// True when the request carried a SigV4 credential scope (record needs one).
+    pub signed: bool,
+}
+
+/// How [`read_request`] reads a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadOptions<'a> {
+    /// The region of a request that carries no SigV4 credential scope.
+    pub default_region: &'a str,
+    /// Keeps every non-volatile header in the request, for cassettes that match on headers;
+    /// otherwise none is kept, which spares the common path the allocations.
+    pub keep_headers: bool,
+    /// How long the body may take once the headers are in.
+    pub body_timeout: Duration,
+}
+
+/// Reads a downstream request: splits off the cassette prefix, finds the region, reads and parses
+/// the body under the size limit and within `body_timeout`. A request that cannot be read becomes
+/// an error response; one whose body was left unread (too large, too slow, malformed framing) also
+/// closes its connection, since the rest of the stream cannot be trusted to start a new request.
+///
+pub(crate) async fn read_request(
+    req: Request<Incoming>,
+    options: ReadOptions<'_>,
+) -> Result<Downstream, HttpResponse> {
+    let ReadOptions {
+        default_region,
+        keep_headers,
+        body_timeout,
+    } = options;
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let raw_path = parts.uri.path();
+    let (cassette, path) = split_cassette_prefix(raw_path);
+    let query = parts
+        .uri
+        .query()
+        .map(normalize::parse_query)
+        .unwrap_or_default();
+    let authorization = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let scope_region = authorization.and_then(normalize::region_from_authorization);
+    let region = scope_region.unwrap_or(default_region).to_owned();
+    let signed = scope_region.is_some();
+    let headers = if keep_headers {
+        parts
+            .headers
+            .iter()
+            .filter(|(name, _)| !normalize::VOLATILE_HEADERS.contains(&name.as_str()))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+
+    // A declared length over the limit is refused before a byte of the body is read.
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
+    // SDK bodies are small and usually arrive with the headers, so the body is first read
+    // without arming a timer; only a body still in flight gets the timeout.
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    tokio::pin!(collect);
+    let ready = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match collect.as_mut().poll(cx) {
+            std::task::Poll::Ready(result) => Some(result),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await;
+    let read = match ready {
+        Some(result) => Ok(result),
+        None => tokio::time::timeout(body_timeout, collect).await,
+    };
+    let raw_body = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
+            return Err(too_large());
+        }
+        Ok(Err(err)) => {
+            return Err(closing(error_response(
+                StatusCode::BAD_REQUEST,
+                "IvsVcrBadRequestException",
+                &format!("cannot read request body: {err}"),
+            )));
+        }
+        Err(_) => {
+            return Err(closing(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "IvsVcrRequestTimeoutException",
+                &format!("request body not received within {body_timeout:?}"),
+            )));
+        }
+    };
+    let body = if raw_body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice(&raw_body) {
+            Ok(json) => Some(json),
+            Err(err) => {
+                return Err(error_response(
+                    StatusCode::BAD_REQUEST,
+                    "IvsVcrBadRequestException",
+                    &format!("request body is not JSON: {err}"),
+                ));
+            }
+        }
+    };
+    Ok(Downstream {
+        cassette: cassette.map(str::to_owned),
+        request: RecordedRequest {
+            method,
+            path: path.to_owned(),
+            query,
+            region,
+            headers,
+            body,
+        },
+        raw_body,
+        signed,
+    })
+}
+
+/// The 413 answer; the connection closes after it, so the rest of the body is never read.
+fn too_large() -> HttpResponse {
+    closing(error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "IvsVcrPayloadTooLargeException",
+        &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+    ))
+}
+
+/// Marks a response as the connection's last: hyper closes the connection once it is written.
+fn closing(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Splits `/cassette/<name>/<rest>` into the name and `/<rest>`.
+///
+/// A name may contain `/` (cassettes in subdirectories), so the split is made where the IVS part
+/// begins: at `/tags/` for the tag routes, else at the last `/` (operation names are one segment,
+/// and the ARN of a tag route is percent-encoded, so it holds no raw `/`).
+pub fn split_cassette_prefix(raw_path: &str) -> (Option<&str>, &str) {
+    let Some(rest) = raw_path.strip_prefix(CASSETTE_PREFIX) else {
+        return (None, raw_path);
+    };
+    let split = rest.find("/tags/").or_else(|| rest.rfind('/'));
+    match split {
+        Some(at) if at > 0 => (Some(&rest[..at]), &rest[at..]),
+        _ => (Some(rest.trim_end_matches('/')), "/"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cassette_prefix_splits() {
+        let check = |path: &str, expected: (Option<&str>, &str)| {
+            assert_eq!(split_cassette_prefix(path), expected, "{path}");
+        };
+        check("/GetChannel", (None, "/GetChannel"));
+        check("/cassette/flow/GetChannel", (Some("flow"), "/GetChannel"));
+        check(
+            "/cassette/dir/flow/GetChannel",
+            (Some("dir/flow"), "/GetChannel"),
+        );
+        check(
+            "/cassette/flow/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A1%3Achannel%2Fx",
+            (
+                Some("flow"),
+                "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A1%3Achannel%2Fx",
+            ),
+        );
+        check("/cassette/flow", (Some("flow"), "/"));
+    }
+}

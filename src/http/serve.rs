@@ -1,0 +1,194 @@
+//! The accept loop both servers run, and the handle that stops it.
+//!
+//! [`serve`] takes a listener the caller bound (tests use `127.0.0.1:0`) and a shutdown future the
+//! caller chooses (Ctrl-C in the binary, dropping the handle in the library). A failure on one
+//! connection is logged and never stops the loop. `serve` returns once in-flight requests are done.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::Instrument as _;
+
+use super::{request_span, HttpResponse, Side};
+
+/// How long a client may take to send its request headers, by default.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send its request body once the headers are in, by default.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a downstream client may take to send a request. A slow or stalled client holds only
+/// its own connection: the header timeout closes a connection whose request head is incomplete,
+/// and the body timeout answers 408 and closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadTimeouts {
+    /// For the request line and headers (enforced by hyper).
+    pub header: Duration,
+    /// For the whole body, once the headers are in.
+    pub body: Duration,
+}
+
+impl Default for ReadTimeouts {
+    fn default() -> Self {
+        ReadTimeouts {
+            header: HEADER_READ_TIMEOUT,
+            body: BODY_READ_TIMEOUT,
+        }
+    }
+}
+
+/// Where and how a server listens: the settings both builders share, so that each of their
+/// setters is one line and `start` hands them to [`Running::start`] whole.
+#[derive(Debug, Default)]
+pub(crate) struct ListenOptions {
+    /// A listener the caller bound; wins over `bind`.
+    pub listener: Option<std::net::TcpListener>,
+    /// The address to bind when no listener is given (default `127.0.0.1:0`).
+    pub bind: Option<SocketAddr>,
+    /// The region of requests that carry no SigV4 credential scope. Replay falls back to
+    /// `us-west-2`; record refuses such requests without one.
+    pub region: Option<String>,
+    /// How long a downstream client may take to send a request.
+    pub read_timeouts: ReadTimeouts,
+}
+
+/// Something that answers requests: the replay or the record server.
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// The server's name in each request's span: `record` or `replay`.
+    const NAME: &'static str;
+
+    /// The read timeouts of this server's connections.
+    fn read_timeouts(&self) -> ReadTimeouts {
+        ReadTimeouts::default()
+    }
+
+    /// Answers one request; errors are already turned into responses.
+    fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = HttpResponse> + Send;
+}
+
+/// Runs the accept loop until `shutdown` resolves, then waits for in-flight requests.
+pub(crate) async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(handler.read_timeouts().header)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // Typically EMFILE: back off briefly rather than spin, and keep serving.
+                    tracing::warn!(side = %Side::Downstream, error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let handler = handler.clone();
+            let span = request_span(H::NAME, peer);
+            async move {
+                Ok::<_, std::convert::Infallible>(handler.handle(req, peer).instrument(span).await)
+            }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(err) = conn.await {
+                tracing::debug!(side = %Side::Downstream, %peer, error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// A server running in the background: its address, and the handle that stops it.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Dropping or firing this stops the accept loop.
+    stop: Option<oneshot::Sender<()>>,
+    /// The accept loop; awaited by `stop` so in-flight requests finish.
+    task: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Binds (the caller's listener, else `bind`, else a free loopback port), warns with
+    /// `exposure` when the address is beyond loopback, and serves `handler` in the background.
+    /// A bind failure comes back with the address asked for.
+    pub fn start<H: Handler>(
+        listen: ListenOptions,
+        handler: Arc<H>,
+        exposure: &str,
+    ) -> Result<Running, (SocketAddr, std::io::Error)> {
+        let ListenOptions { listener, bind, .. } = listen;
+        let requested = bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = match listener {
+            Some(listener) => listener,
+            None => std::net::TcpListener::bind(requested).map_err(|e| (requested, e))?,
+        };
+        let addr = listener.local_addr().map_err(|e| (requested, e))?;
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener))
+            .map_err(|e| (addr, e))?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(side = %Side::Internal, %addr, "listening beyond loopback: {exposure}");
+        }
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, handler, async {
+            let _ = rx.await;
+        }));
+        Ok(Running {
+            addr,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Tells the accept loop to stop, without waiting; true the first time.
+    pub fn signal_stop(&mut self) -> bool {
+        self.stop.take().map(|tx| tx.send(())).is_some()
+    }
+
+    /// Stops accepting and waits for in-flight requests.
+    pub async fn stop(&mut self) {
+        self.signal_stop();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! The record server: a reverse proxy to IVS that writes what it sees into clean cassettes.
+//!
+//! [`RecordServer`] is what `ivs-vcr record` runs and what tests embed. Per request the stages are
+//! `read_request → route → (replay) → forward → capture → append`:
+//! - **route** finds the region (the client's SigV4 credential scope, else `--region`) and refuses
+//!   a region that is not an AWS region name before any connection is made; it also picks the
+//!   cassette (`/cassette/<name>/` prefix, else the default name) and validates the name.
+//! - **replay** answers from the existing cassette through `matcher::Index`, as the replay server
+//!   does, when the record mode says so ([`RecordMode`]).
+//! - **forward** builds the upstream request with the raw path and query exactly as received,
+//!   only `Content-Type` kept from the client, `Host` set to the upstream, and has `upstream` (AWS:
+//!   sigv4 re-signing and the HTTP client) sends it.
+//! - **capture** turns the exchange into an [`Interaction`]: no request headers (unless the
+//!   cassette matches on some), an allowlist of response headers, a deterministic
+//!   `x-amzn-RequestId`, secret placeholders and the optional account scrub (`redact`), then the
+//!   secret scan. 5xx answers are passed downstream but not captured unless asked.
+//! - **append** adds it to the cassette and writes the file in the background.
+//!
+//! # Determinism
+//! Each request takes a tick of a logical clock when it arrives, and another when it completes.
+//! Interactions whose [arrival, completion] intervals overlap form a group: their relative order
+//! is a race, so within a group they are sorted by content (operation, request fingerprint, then
+//! the response), and groups follow each other in arrival order. Sequential traffic therefore keeps
+//! its order, and parallel traffic gives the same file whatever order it completes in. Nothing
+//! per-run is written: no times (`provenance.recorded_on` is a date, kept across re-recordings),
+//! no upstream request ids (replaced by a hash of the interaction), no ids of ivs-vcr's own.
+//!
+//! # Writes
+//! The cassette is rewritten shortly (`WRITE_DELAY`) after each completed interaction, by a
+//! background task, through
+//! `Cassette::save` (a temporary file and a rename, so a kill never leaves half a file), and once
+//! more on [`RecordServer::shutdown`]. Writes of one cassette are serialized and coalesced: a
+//! writer that finds a newer state already written does nothing. Before every write `redact::scan`
+//! checks the whole cassette, and a cassette that still holds something secret is not written.
+//!
+//! A SIGKILL cannot be handled, so what it may leave is decided here: every `*.yaml` file is a
+//! complete cassette (the old one or the new one, never a mix, because only a rename replaces
+//! it), interactions completed within `WRITE_DELAY` of the kill are lost, and a kill between
+//! writing and renaming leaves the temporary file, `.<name>.yaml.<pid>.tmp`. That file is a
+//! dot-file that `cassette::load_dir` and the replay loader skip, and the next start deletes it
+//! (`cassette::remove_stale_temp_files`, which keeps the files of processes still running).
+//! A write that fails (disk full, a directory where the file should be) removes its temporary
+//! file, leaves the previous cassette as it was, and is reported under "not written".
+//!
+//! # Upstream faults
+//! Only a complete upstream answer is recorded. When the exchange fails (see `upstream`: nothing
+//! listening, a reset or a connection closed before or during the answer, a TLS handshake
+//! failure, a timeout) the downstream client gets an AWS-style error naming the upstream host and
+//! what failed, never a header or a credential: 504 `IvsVcrUpstreamTimeoutException` for the
+//! connect and exchange timeouts ([`RecordServerBuilder::connect_timeout`],
+//! [`RecordServerBuilder::upstream_timeout`]), 502 `IvsVcrUpstreamException` for everything
+//! else. SDKs treat both as transient, and retry them by their own policy. Upstream 5xx answers
+//! are passed downstream as they are. Neither is recorded: the summary counts them per
+//! operation, and lists each distinct reason once with its number of requests ([`Skipped`]).
+//!
+//! Logs carry the operation, status, region, cassette and duration, never headers or bodies.
+//!
+//! # The split
+//! This file has the builder, the server's lifecycle, its errors and its shared state. `stages`
+//! has the per-request stages, which share one context ([`stages::RecordCtx`]) and one result
+//! type (`Stage`: go on, or answer now), as pingora's phases do. `slots` opens the cassettes
+//! under the record mode and orders what was captured; `writer` writes them in the background;
+//! `summary` counts what was recorded and what was not.
+
+mod slots;
+mod stages;
+mod summary;
+mod writer;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+use crate::cassette::CassetteError;
+use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
+use crate::normalize;
+use crate::redact::Finding;
+use crate::upstream::sigv4::{self, Signer};
+use crate::upstream::{Aws, Endpoint, HttpsClient, SignError, Timeouts, Upstream, UpstreamError};
+
+use slots::Slot;
+use summary::Tally;
+pub use summary::{RecordOperationSummary, RecordSummary, Skipped};
+
+/// The cassette name used when neither `--name` nor a `/cassette/<name>/` prefix gives one.
+pub const DEFAULT_CASSETTE_NAME: &str = "recording";
+
+/// When to forward and when to replay, as VCR tools name it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RecordMode {
+    /// Record when the cassette does not exist yet; replay it, and forward nothing, when it does.
+    #[default]
+    Once,
+    /// Replay what the cassette answers; forward and append what it does not.
+    NewEpisodes,
+    /// Forward everything and rewrite the cassette.
+    All,
+    /// Replay only; never touch the network.
+    None,
+}
+
+impl fmt::Display for RecordMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecordMode::Once => "once",
+            RecordMode::NewEpisodes => "new-episodes",
+            RecordMode::All => "all",
+            RecordMode::None => "none",
+        })
+    }
+}
+
+/// Errors of starting and stopping a record server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The listening socket could not be opened.
+    #[error("cannot listen on `{addr}`")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A cassette name that could escape the cassette directory or is not a plain name.
+    #[error("invalid cassette name `{name}`: use letters, digits, `-`, `_`, `.` and `/` between names, without `..`")]
+    BadName {
+        /// The name as given.
+        name: String,
+    },
+    /// `--region` is not an AWS region name.
+    #[error("`{region}` is not an AWS region name")]
+    BadRegion {
+        /// The region as given.
+        region: String,
+    },
+    /// The upstream could not be set up.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The operator's credentials could not be loaded.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// A cassette could not be read or written.
+    #[error(transparent)]
+    Cassette(#[from] CassetteError),
+    /// A cassette still holds secret-looking values, so it was not written.
+    #[error("refusing to write `{path}`: it holds {}", join_findings(.findings))]
+    SecretFound {
+        /// The cassette file.
+        path: PathBuf,
+        /// Where the secrets are.
+        findings: Vec<Finding>,
+    },
+}
+
+fn join_findings(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+/// Configures and starts a [`RecordServer`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct RecordServerBuilder {
+    dir: PathBuf,
+    name: String,
+    listen: ListenOptions,
+    upstream: Option<String>,
+    options: RecordOptions,
+    credentials: Option<SharedCredentialsProvider>,
+    timeouts: Timeouts,
+}
+
+/// The recording choices, beside where to listen and where to forward.
+#[derive(Debug, Clone, Copy, Default)]
+struct RecordOptions {
+    mode: RecordMode,
+    record_server_errors: bool,
+    scrub_account: bool,
+}
+
+impl RecordServerBuilder {
+    /// Names the cassette for requests without a `/cassette/<name>/` prefix (default
+    /// [`DEFAULT_CASSETTE_NAME`]); it is written to `<dir>/<name>.yaml`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Serves on a listener the caller bound.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listen.listener = Some(listener);
+        self
+    }
+
+    /// Binds this address (default `127.0.0.1:0`, a free loopback port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.listen.bind = Some(addr);
+        self
+    }
+
+    /// The region of requests that carry no SigV4 credential scope (signed requests name their
+    /// own). Without it, unsigned requests are refused.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.listen.region = Some(region.into());
+        self
+    }
+
+    /// Sends requests to this URL instead of `https://ivs.<region>.amazonaws.com`; `{region}` in
+    /// it is replaced by the request's region. Plain `http://` is allowed, for local upstreams.
+    pub fn upstream(mut self, url: impl Into<String>) -> Self {
+        self.upstream = Some(url.into());
+        self
+    }
+
+    /// Sets the record mode (default [`RecordMode::Once`]).
+    pub fn mode(mut self, mode: RecordMode) -> Self {
+        self.options.mode = mode;
+        self
+    }
+
+    /// Records upstream 5xx answers too (by default they are passed downstream only).
+    pub fn record_server_errors(mut self, yes: bool) -> Self {
+        self.options.record_server_errors = yes;
+        self
+    }
+
+    /// Replaces the account of every ARN in what is written with `000000000000`, and marks the
+    /// cassette so that replay maps incoming ARNs the same way.
+    pub fn scrub_account(mut self, yes: bool) -> Self {
+        self.options.scrub_account = yes;
+        self
+    }
+
+    /// How long opening the TCP connection to upstream may take (default 10 s). A request that
+    /// cannot connect in time gets a 504 `IvsVcrUpstreamTimeoutException`.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// How long a whole upstream exchange may take, from sending the request to the last byte of
+    /// the answer (default 60 s). A request whose answer is late gets a 504
+    /// `IvsVcrUpstreamTimeoutException`, and nothing of it is recorded.
+    pub fn upstream_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.exchange = timeout;
+        self
+    }
+
+    /// How long a downstream client may take to send its request head and its body (default 10 s
+    /// and 30 s). A stalled client holds only its own connection.
+    pub fn read_timeouts(mut self, header: Duration, body: Duration) -> Self {
+        self.listen.read_timeouts = ReadTimeouts { header, body };
+        self
+    }
+
+    /// Signs with these credentials instead of the standard AWS chain (for tests).
+    pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
+        self.credentials = Some(SharedCredentialsProvider::new(provider));
+        self
+    }
+
+    /// Checks the options, loads credentials (except in mode `none`) and starts serving.
+    pub async fn start(self) -> Result<RecordServer, RecordError> {
+        if !is_valid_cassette_name(&self.name) {
+            return Err(RecordError::BadName { name: self.name });
+        }
+        if let Some(region) = &self.listen.region {
+            if !normalize::is_valid_region(region) {
+                return Err(RecordError::BadRegion {
+                    region: region.clone(),
+                });
+            }
+        }
+        let endpoint = match &self.upstream {
+            Some(url) => Endpoint::parse(url)?,
+            None => Endpoint::default(),
+        };
+        let upstream: Option<Box<dyn Upstream>> = if self.options.mode == RecordMode::None {
+            None
+        } else {
+            let provider = match self.credentials {
+                Some(provider) => provider,
+                None => sigv4::default_credentials()
+                    .await
+                    .ok_or(SignError::NoCredentials)?,
+            };
+            let signer = Signer::new(provider);
+            // Fail at start rather than on the first request when there are no credentials.
+            signer.check().await?;
+            Some(Box::new(Aws {
+                endpoint: endpoint.clone(),
+                signer,
+                client: HttpsClient::new(self.timeouts)?,
+            }))
+        };
+        remove_stale_temp_files(&self.dir);
+        let state = Arc::new(RecordState {
+            options: Options {
+                dir: self.dir,
+                default_name: self.name,
+                region: self.listen.region.clone(),
+                endpoint,
+                record: self.options,
+                read_timeouts: self.listen.read_timeouts,
+            },
+            upstream,
+            slots: tokio::sync::Mutex::new(HashMap::new()),
+            clock: AtomicU64::new(0),
+            tally: Mutex::new(Tally::default()),
+        });
+        let running = Running::start(
+            self.listen,
+            state.clone(),
+            "anyone who can reach this address can send requests signed with your credentials",
+        )
+        .map_err(|(addr, source)| RecordError::Bind { addr, source })?;
+        Ok(RecordServer { running, state })
+    }
+}
+
+/// Deletes the temporary files a killed recorder left in `dir` (see "Writes" in the module doc).
+/// A failure is logged and does not stop the start: the files are hidden and harmless.
+fn remove_stale_temp_files(dir: &std::path::Path) {
+    match crate::cassette::remove_stale_temp_files(dir) {
+        Ok(removed) => {
+            for path in removed {
+                tracing::info!(side = %Side::Internal, path = %path.display(), "removed a temporary file left by a killed recorder");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(side = %Side::Internal, "{}", error_chain(&err));
+        }
+    }
+}
+
+/// A record server running in the background.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ivs_vcr::{RecordMode, RecordServer};
+/// let server = RecordServer::builder("cassettes")
+///     .name("channel-lifecycle")
+///     .mode(RecordMode::All)
+///     .start()
+///     .await?;
+/// // point the SDK at server.uri() and run the scenario…
+/// let summary = server.shutdown().await; // writes cassettes/channel-lifecycle.yaml
+/// println!("{summary}");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct RecordServer {
+    running: Running,
+    state: Arc<RecordState>,
+}
+
+impl RecordServer {
+    /// A builder writing cassettes under `dir`.
+    pub fn builder(dir: impl Into<PathBuf>) -> RecordServerBuilder {
+        RecordServerBuilder {
+            dir: dir.into(),
+            name: DEFAULT_CASSETTE_NAME.to_owned(),
+            listen: ListenOptions::default(),
+            upstream: None,
+            options: RecordOptions::default(),
+            credentials: None,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.running.addr
+    }
+
+    /// The endpoint URL to give an SDK, e.g. `http://127.0.0.1:40123`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.running.addr)
+    }
+
+    /// The file the default cassette is written to.
+    pub fn cassette_path(&self) -> PathBuf {
+        self.state.options.path_of(&self.state.options.default_name)
+    }
+
+    /// What has been recorded so far.
+    pub fn summary(&self) -> RecordSummary {
+        self.state.tally().summary()
+    }
+
+    /// Stops accepting, waits for in-flight requests, writes every cassette, and returns the
+    /// summary.
+    pub async fn shutdown(mut self) -> RecordSummary {
+        self.running.stop().await;
+        self.state.flush().await;
+        self.state.tally().summary()
+    }
+}
+
+impl Drop for RecordServer {
+    /// Stops accepting. Cassettes are already written after each interaction; a last write
+    /// runs in the background when a runtime is still there. Call
+    /// [`shutdown`](RecordServer::shutdown) to wait for it.
+    fn drop(&mut self) {
+        if self.running.signal_stop() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                let state = self.state.clone();
+                handle.spawn(async move { state.flush().await });
+            }
+        }
+    }
+}
+
+/// The options that do not change while serving.
+#[derive(Debug)]
+struct Options {
+    dir: PathBuf,
+    default_name: String,
+    region: Option<String>,
+    endpoint: Endpoint,
+    record: RecordOptions,
+    read_timeouts: ReadTimeouts,
+}
+
+impl Options {
+    fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.yaml"))
+    }
+}
+
+/// Everything a request handler needs, shared by all connections.
+#[derive(Debug)]
+struct RecordState {
+    options: Options,
+    /// Where requests are forwarded; absent in mode `none`.
+    upstream: Option<Box<dyn Upstream>>,
+    /// Cassettes in use, by name, opened on first use.
+    slots: tokio::sync::Mutex<HashMap<String, Arc<Slot>>>,
+    /// The logical clock of arrivals and completions (see the module doc).
+    clock: AtomicU64,
+    tally: Mutex<Tally>,
+}
+
+impl RecordState {
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// True for a cassette name that stays inside the cassette directory: names made of
+/// `[A-Za-z0-9_.-]`, joined by `/`, none empty or starting with `.` (so no `..`, no hidden files).
+pub fn is_valid_cassette_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.split('/').all(|segment| {
+            !segment.is_empty()
+                && !segment.starts_with('.')
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cassette_names() {
+        let check = |name: &str, expected: bool| {
+            assert_eq!(is_valid_cassette_name(name), expected, "{name:?}");
+        };
+        check("recording", true);
+        check("dir/flow-1.v2", true);
+        check("../x", false);
+        check("a/../b", false);
+        check("/etc/passwd", false);
+        check("a//b", false);
+        check(".hidden", false);
+        check("a\\b", false);
+        check("", false);
+    }
+}

@@ -1,0 +1,384 @@
+//! The replay server: answers downstream requests from cassettes, offline.
+//!
+//! [`ReplayServer`] is what tests embed and what `ivs-vcr replay` runs. Per request the stages are
+//! `read_request → match → respond → log`: `http` reads the request, `matcher::Index` picks the
+//! interaction, and the answer is an [`answer::Prepared`](crate::answer::Prepared) built once at
+//! start (status, headers and body bytes), so the hot path allocates little. An unmatched request
+//! gets an AWS-style 400 naming the nearest recorded interaction and its first difference, the
+//! same text is logged at `warn`, and both [`ReplayServer::verify`] and `Drop` panic with a report
+//! of everything unmatched or unused.
+//!
+//! The split: this file has the builder, the server's lifecycle and its shared state; `handler`
+//! the per-request stages with their context; `region` the translation that serves the bundled
+//! set to clients of any region; `summary` what was served.
+//!
+//! This module never opens an outbound connection.
+
+mod handler;
+mod region;
+mod summary;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::answer::Prepared;
+use crate::cassette::{self, Cassette, CassetteError};
+use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
+use crate::matcher::{Index, MatchLevel, SequenceEnd};
+
+use summary::Unmatched;
+pub use summary::{ReplayOperationSummary, ReplaySummary, UnusedInteraction};
+
+/// The region assumed for a request that carries no SigV4 credential scope.
+pub const DEFAULT_REGION: &str = "us-west-2";
+/// Errors of starting a replay server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// A cassette could not be loaded.
+    #[error(transparent)]
+    Cassette(#[from] CassetteError),
+    /// Some cassettes could not be loaded, and strict loading is on.
+    #[error("{} cassette(s) could not be loaded: {}", .0.len(), join_errors(.0))]
+    Cassettes(Vec<CassetteError>),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on `{addr}`")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
+    #[error("two cassettes are named `{name}`; cassette names must be unique")]
+    DuplicateName {
+        /// The name.
+        name: String,
+    },
+}
+
+fn join_errors(errors: &[CassetteError]) -> String {
+    errors
+        .iter()
+        .map(|e| error_chain(e))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Configures and starts a [`ReplayServer`].
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct ReplayServerBuilder {
+    cassettes: Vec<Cassette>,
+    dirs: Vec<PathBuf>,
+    listen: ListenOptions,
+    options: Options,
+}
+
+/// The options of serving that do not change while serving.
+#[derive(Debug, Default)]
+struct Options {
+    level: MatchLevel,
+    sequence_end: SequenceEnd,
+    fail_on_unused: bool,
+    lenient_load: bool,
+    /// The region the cassettes were recorded in, when clients of any region are served.
+    home_region: Option<String>,
+}
+
+impl ReplayServerBuilder {
+    /// Serves this cassette (in addition to any others given).
+    pub fn cassette(mut self, cassette: Cassette) -> Self {
+        self.cassettes.push(cassette);
+        self
+    }
+
+    /// Serves these cassettes.
+    pub fn cassettes(mut self, cassettes: impl IntoIterator<Item = Cassette>) -> Self {
+        self.cassettes.extend(cassettes);
+        self
+    }
+
+    /// Serves every cassette under this directory (loaded by `start`).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dirs.push(dir.into());
+        self
+    }
+
+    /// Serves on a listener the caller bound.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listen.listener = Some(listener);
+        self
+    }
+
+    /// Binds this address (default `127.0.0.1:0`, a free loopback port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.listen.bind = Some(addr);
+        self
+    }
+
+    /// Sets the match level (default [`MatchLevel::Exact`]).
+    pub fn match_level(mut self, level: MatchLevel) -> Self {
+        self.options.level = level;
+        self
+    }
+
+    /// Makes a request beyond the recorded answers of its sequence unmatched, instead of
+    /// repeating the last answer.
+    pub fn strict_sequence(mut self, strict: bool) -> Self {
+        self.options.sequence_end = if strict {
+            SequenceEnd::Strict
+        } else {
+            SequenceEnd::RepeatLast
+        };
+        self
+    }
+
+    /// The region of requests that carry no SigV4 credential scope (default `us-west-2`).
+    pub fn default_region(mut self, region: impl Into<String>) -> Self {
+        self.listen.region = Some(region.into());
+        self
+    }
+
+    /// Makes [`ReplayServer::verify`] (and `Drop`) also fail on interactions never used.
+    pub fn fail_on_unused(mut self, fail: bool) -> Self {
+        self.options.fail_on_unused = fail;
+        self
+    }
+
+    /// Serves clients of every region from cassettes recorded in `home` (as the bundled set is):
+    /// a request from another region is matched as if it came from `home`, with its region name
+    /// replaced by `home` in path, query and body, and the answer names the client's region
+    /// wherever the cassette says `home` (ARNs, ingest endpoints, playback URLs, stream keys).
+    pub fn region_portable(mut self, home: impl Into<String>) -> Self {
+        self.options.home_region = Some(home.into());
+        self
+    }
+
+    /// Skips cassette files that fail to load (each is logged at `error` and listed in the
+    /// summary) instead of refusing to start.
+    pub fn lenient_load(mut self, lenient: bool) -> Self {
+        self.options.lenient_load = lenient;
+        self
+    }
+
+    /// How long a client may take to send its request headers and then its body (default 10 s and
+    /// 30 s). A client too slow with its headers is disconnected; one too slow with its body gets
+    /// a 408 `IvsVcrRequestTimeoutException` and is disconnected. Either way it holds only its own
+    /// connection, never anyone else's answer.
+    pub fn read_timeouts(mut self, header: Duration, body: Duration) -> Self {
+        self.listen.read_timeouts = ReadTimeouts { header, body };
+        self
+    }
+
+    /// Loads the cassettes, binds, and starts serving in the background.
+    pub async fn start(self) -> Result<ReplayServer, ReplayError> {
+        let mut cassettes = self.cassettes;
+        let mut load_errors = Vec::new();
+        for dir in &self.dirs {
+            let (loaded, errors) = load_source(dir)?;
+            cassettes.extend(loaded);
+            load_errors.extend(errors);
+        }
+        if !load_errors.is_empty() {
+            // Lenient loading skips bad files, but a server with nothing left to serve is no use.
+            if !self.options.lenient_load || cassettes.is_empty() {
+                return Err(ReplayError::Cassettes(load_errors));
+            }
+            for err in &load_errors {
+                tracing::error!(side = %Side::Internal, error = %join_errors(std::slice::from_ref(err)), "skipping cassette");
+            }
+        }
+        let mut names: Vec<&str> = cassettes.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ReplayError::DuplicateName {
+                name: w[0].to_owned(),
+            });
+        }
+
+        let state = Arc::new(ReplayState::new(
+            cassettes,
+            load_errors,
+            &self.options,
+            &self.listen,
+        ));
+        let running = Running::start(
+            self.listen,
+            state.clone(),
+            "anyone who can reach this address can use the replay server",
+        )
+        .map_err(|(addr, source)| ReplayError::Bind { addr, source })?;
+        Ok(ReplayServer {
+            running,
+            state,
+            fail_on_unused: self.options.fail_on_unused,
+            armed: true,
+        })
+    }
+}
+
+/// Loads a cassette file or every cassette under a directory.
+fn load_source(path: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
+    if path.is_file() {
+        // A file named directly is skipped like one found in a directory (unless strict); only a
+        // path that cannot be read at all stops the start.
+        return match Cassette::load(path) {
+            Ok(cassette) => Ok((vec![cassette], Vec::new())),
+            Err(err @ CassetteError::Io { .. }) => Err(err),
+            Err(err) => Ok((Vec::new(), vec![err])),
+        };
+    }
+    let (cassettes, errors) = cassette::load_dir(path)?;
+    if cassettes.is_empty() && errors.is_empty() {
+        return Err(CassetteError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    Ok((cassettes, errors))
+}
+
+/// A replay server running in the background on a loopback port.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ivs_vcr::{Cassette, ReplayServer};
+/// let server = ReplayServer::start(Cassette::load("cassettes/channel-lifecycle.yaml")?).await;
+/// // point the SDK at server.uri() and run the code under test…
+/// server.verify(); // also runs on drop
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ReplayServer {
+    running: Running,
+    state: Arc<ReplayState>,
+    fail_on_unused: bool,
+    /// False once `shutdown` has returned the summary to the caller, who then owns the verdict.
+    armed: bool,
+}
+
+impl ReplayServer {
+    /// Starts a server for one cassette on a free loopback port, with default options.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound, which a test cannot recover from anyway.
+    pub async fn start(cassette: Cassette) -> ReplayServer {
+        ReplayServer::builder()
+            .cassette(cassette)
+            .start()
+            .await
+            .expect("a replay server on 127.0.0.1:0 starts")
+    }
+
+    /// A builder for everything else.
+    pub fn builder() -> ReplayServerBuilder {
+        ReplayServerBuilder::default()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.running.addr
+    }
+
+    /// The endpoint URL to give an SDK, e.g. `http://127.0.0.1:40123`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.running.addr)
+    }
+
+    /// The names of the cassettes served, in load order.
+    pub fn cassette_names(&self) -> &[String] {
+        &self.state.index.cassette_names
+    }
+
+    /// The number of interactions served.
+    pub fn n_interactions(&self) -> usize {
+        self.state.index.entries.len()
+    }
+
+    /// What has been served so far.
+    pub fn summary(&self) -> ReplaySummary {
+        self.state.summary()
+    }
+
+    /// Panics with a report when any request went unmatched, or (with `fail_on_unused`) when an
+    /// interaction was never used.
+    pub fn verify(&self) {
+        let summary = self.summary();
+        if !summary.is_clean(self.fail_on_unused) {
+            panic!("ivs-vcr replay verification failed\n{summary}");
+        }
+    }
+
+    /// Stops accepting, waits for in-flight requests, and returns the summary. The caller then
+    /// owns the verdict: `Drop` no longer verifies.
+    pub async fn shutdown(mut self) -> ReplaySummary {
+        self.armed = false;
+        self.running.stop().await;
+        self.state.summary()
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        self.running.signal_stop();
+        if self.armed && !std::thread::panicking() {
+            self.verify();
+        }
+    }
+}
+
+/// Everything a request handler needs, shared by all connections.
+#[derive(Debug)]
+struct ReplayState {
+    index: Index,
+    prepared: Vec<Prepared>,
+    default_region: String,
+    keep_headers: bool,
+    /// The region the cassettes were recorded in, when clients of any region are served.
+    home_region: Option<String>,
+    read_timeouts: ReadTimeouts,
+    unmatched: Mutex<Unmatched>,
+    load_errors: Vec<String>,
+}
+
+impl ReplayState {
+    fn new(
+        cassettes: Vec<Cassette>,
+        load_errors: Vec<CassetteError>,
+        options: &Options,
+        listen: &ListenOptions,
+    ) -> ReplayState {
+        let index = Index::build(&cassettes, options.level, options.sequence_end);
+        let prepared = cassettes
+            .iter()
+            .flat_map(|c| {
+                c.interactions
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, it)| (c, i, it))
+            })
+            .map(|(cassette, idx, interaction)| {
+                Prepared::new(&interaction.response, &cassette.name, idx)
+            })
+            .collect();
+        ReplayState {
+            keep_headers: cassettes.iter().any(|c| !c.matching.headers.is_empty()),
+            index,
+            prepared,
+            default_region: listen
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+            home_region: options.home_region.clone(),
+            read_timeouts: listen.read_timeouts,
+            unmatched: Mutex::new(Unmatched::default()),
+            load_errors: load_errors
+                .iter()
+                .map(|e| join_errors(std::slice::from_ref(e)))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! What a replay server served: counts per operation, unmatched requests, unused interactions.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::ReplayState;
+
+/// The unmatched requests so far: counted per operation, and the first reports kept, so that a
+/// client sending wrong requests forever does not grow the server's memory with them.
+#[derive(Debug, Default)]
+pub(super) struct Unmatched {
+    per_operation: BTreeMap<String, u64>,
+    reports: Vec<String>,
+}
+
+/// How many unmatched-request reports a server keeps for its summary.
+const UNMATCHED_REPORT_LIMIT: usize = 100;
+
+impl Unmatched {
+    pub(super) fn add(&mut self, operation: String, report: String) {
+        // Operation names come from request paths: past the limit they are counted together.
+        let key = if self.per_operation.len() < UNMATCHED_REPORT_LIMIT
+            || self.per_operation.contains_key(&operation)
+        {
+            operation
+        } else {
+            "(other paths)".to_owned()
+        };
+        *self.per_operation.entry(key).or_default() += 1;
+        if self.reports.len() < UNMATCHED_REPORT_LIMIT {
+            self.reports.push(report);
+        }
+    }
+}
+
+/// What a replay server served: per operation, and every request or interaction left over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplaySummary {
+    /// Per operation counts, sorted by operation.
+    pub operations: BTreeMap<String, ReplayOperationSummary>,
+    /// How many requests went unmatched.
+    pub n_unmatched: u64,
+    /// The diagnostics of the unmatched requests, in arrival order (the first 100).
+    pub unmatched: Vec<String>,
+    /// Interactions never used.
+    pub unused: Vec<UnusedInteraction>,
+    /// Cassette files skipped at load.
+    pub load_errors: Vec<String>,
+}
+
+/// Counts for one operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplayOperationSummary {
+    /// Requests answered from a cassette.
+    pub matched: u64,
+    /// Requests nothing answered.
+    pub unmatched: u64,
+    /// Interactions never used.
+    pub unused: u64,
+}
+
+/// An interaction no request used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusedInteraction {
+    /// The cassette's name.
+    pub cassette: String,
+    /// The interaction's 0-based position in the cassette.
+    pub interaction_idx: usize,
+    /// Its operation.
+    pub operation: String,
+}
+
+impl ReplaySummary {
+    /// Requests answered, in total.
+    pub fn n_matched(&self) -> u64 {
+        self.operations.values().map(|o| o.matched).sum()
+    }
+
+    /// True when nothing went unmatched (and, if `unused_is_failure`, nothing went unused).
+    pub fn is_clean(&self, unused_is_failure: bool) -> bool {
+        self.n_unmatched == 0 && (!unused_is_failure || self.unused.is_empty())
+    }
+}
+
+/// How many unused interactions the summary lists one by one.
+const UNUSED_LIST_LIMIT: usize = 20;
+
+impl fmt::Display for ReplaySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .operations
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        writeln!(
+            f,
+            "{:<width$}  {:>7}  {:>9}  {:>6}",
+            "operation", "matched", "unmatched", "unused"
+        )?;
+        for (op, s) in &self.operations {
+            writeln!(
+                f,
+                "{op:<width$}  {:>7}  {:>9}  {:>6}",
+                s.matched, s.unmatched, s.unused
+            )?;
+        }
+        writeln!(
+            f,
+            "total: {} matched, {} unmatched, {} unused interaction(s)",
+            self.n_matched(),
+            self.n_unmatched,
+            self.unused.len()
+        )?;
+        if !self.unmatched.is_empty() {
+            writeln!(f, "unmatched requests:")?;
+            for report in &self.unmatched {
+                writeln!(f, "  - {report}")?;
+            }
+            let not_listed = self.n_unmatched.saturating_sub(self.unmatched.len() as u64);
+            if not_listed > 0 {
+                writeln!(f, "  … and {not_listed} more")?;
+            }
+        }
+        if !self.unused.is_empty() {
+            writeln!(f, "unused interactions:")?;
+            for u in self.unused.iter().take(UNUSED_LIST_LIMIT) {
+                writeln!(
+                    f,
+                    "  - {} #{} ({})",
+                    u.cassette, u.interaction_idx, u.operation
+                )?;
+            }
+            if self.unused.len() > UNUSED_LIST_LIMIT {
+                writeln!(f, "  … and {} more", self.unused.len() - UNUSED_LIST_LIMIT)?;
+            }
+        }
+        if !self.load_errors.is_empty() {
+            writeln!(f, "cassettes skipped at load:")?;
+            for e in &self.load_errors {
+                writeln!(f, "  - {e}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ReplayState {
+    pub(super) fn summary(&self) -> ReplaySummary {
+        let mut operations: BTreeMap<String, ReplayOperationSummary> = BTreeMap::new();
+        let mut unused = Vec::new();
+        for (operation, (matched, unused_entries)) in self.index.usage() {
+            let slot = operations.entry(operation.clone()).or_default();
+            slot.matched = matched;
+            slot.unused = unused_entries.len() as u64;
+            unused.extend(unused_entries);
+        }
+        // Entries are numbered in cassette order, so this lists them as the files do.
+        unused.sort_unstable();
+        let unused = unused
+            .into_iter()
+            .map(|idx| {
+                let entry = &self.index.entries[idx];
+                UnusedInteraction {
+                    cassette: self.index.cassette_names[entry.cassette_idx].clone(),
+                    interaction_idx: entry.interaction_idx,
+                    operation: entry.normalized.operation.clone(),
+                }
+            })
+            .collect();
+        let unmatched = self.unmatched.lock().unwrap_or_else(|p| p.into_inner());
+        for (operation, n) in &unmatched.per_operation {
+            operations.entry(operation.clone()).or_default().unmatched += n;
+        }
+        ReplaySummary {
+            operations,
+            n_unmatched: unmatched.per_operation.values().sum(),
+            unmatched: unmatched.reports.clone(),
+            unused,
+            load_errors: self.load_errors.clone(),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Where upstream requests go: [`Endpoint`], a URL template in which `{region}` is replaced.
+//!
+//! By default it is `https://ivs.<region>.amazonaws.com`; `--upstream` replaces it with a URL of
+//! the operator's choosing (a local fake or moto for tests, a FIPS endpoint, another partition).
+//! The region is checked with [`normalize::is_valid_region`] before it is substituted, so a request
+//! can never choose the host the operator's credentials go to.
+
+use http::Uri;
+
+use super::UpstreamError;
+use crate::normalize;
+
+/// The default upstream, with `{region}` standing for the request's region.
+pub const AWS_ENDPOINT: &str = "https://ivs.{region}.amazonaws.com";
+
+/// Where upstream requests go: a URL template in which `{region}` is replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    template: String,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Endpoint {
+            template: AWS_ENDPOINT.to_owned(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// An endpoint from a URL such as `http://127.0.0.1:5000` or
+    /// `https://ivs-fips.{region}.amazonaws.com`: scheme `http` or `https`, a host, no path, query
+    /// or user info.
+    pub fn parse(url: &str) -> Result<Endpoint, UpstreamError> {
+        let bad = |reason| UpstreamError::BadEndpoint {
+            url: url.to_owned(),
+            reason,
+        };
+        let probe = url.trim_end_matches('/').replace("{region}", "us-west-2");
+        let uri: Uri = probe.parse().map_err(|_| bad("not a URL"))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => return Err(bad("the scheme must be `http` or `https`")),
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("user info is not allowed"));
+        }
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(bad("a path or query is not allowed"));
+        }
+        Ok(Endpoint {
+            template: url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The template as given, for provenance and messages.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// The base URL for `region` (`https://ivs.us-west-2.amazonaws.com`).
+    ///
+    /// Refuses a region that is not an AWS region name, whatever the template, so that what a
+    /// request says can never change the host.
+    pub fn base_url(&self, region: &str) -> Result<String, UpstreamError> {
+        if !normalize::is_valid_region(region) {
+            return Err(UpstreamError::BadRegion {
+                region: region.to_owned(),
+            });
+        }
+        Ok(self.template.replace("{region}", region))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let check = |url: &str, region: &str, expected: Result<&str, &str>| {
+            let got = Endpoint::parse(url)
+                .and_then(|e| e.base_url(region))
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                got.as_deref(),
+                expected.map_err(str::to_owned).as_deref(),
+                "{url} {region}"
+            );
+        };
+        check(
+            AWS_ENDPOINT,
+            "eu-west-1",
+            Ok("https://ivs.eu-west-1.amazonaws.com"),
+        );
+        check(
+            "https://ivs-fips.{region}.amazonaws.com/",
+            "us-gov-west-1",
+            Ok("https://ivs-fips.us-gov-west-1.amazonaws.com"),
+        );
+        check(
+            "http://127.0.0.1:5000",
+            "us-west-2",
+            Ok("http://127.0.0.1:5000"),
+        );
+        check(
+            AWS_ENDPOINT,
+            "us-west-2.evil.example",
+            Err("`us-west-2.evil.example` is not an AWS region name"),
+        );
+        check(
+            "http://127.0.0.1:5000",
+            "a#b",
+            Err("`a#b` is not an AWS region name"),
+        );
+        check(
+            "ftp://x",
+            "us-west-2",
+            Err("invalid upstream URL `ftp://x`: the scheme must be `http` or `https`"),
+        );
+        check(
+            "http://user@x",
+            "us-west-2",
+            Err("invalid upstream URL `http://user@x`: user info is not allowed"),
+        );
+        check(
+            "http://x/prefix",
+            "us-west-2",
+            Err("invalid upstream URL `http://x/prefix`: a path or query is not allowed"),
+        );
+    }
+}
