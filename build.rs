@@ -74,7 +74,9 @@ fn model(root: &Path, out_dir: &Path) {
     let model = read_json(&root.join("src/ivs/model/ivs.json"));
     let paginators = read_json(&root.join("src/ivs/model/ivs-paginators.json"));
     let shapes = model["shapes"].as_object().expect("model has shapes");
-    let operations = model["operations"].as_object().expect("model has operations");
+    let operations = model["operations"]
+        .as_object()
+        .expect("model has operations");
     // BTreeMap order is the shapes' sorted order: a ShapeId is an index into it.
     let names: Vec<&String> = shapes.keys().collect();
     let id = |name: &str| -> usize {
@@ -127,7 +129,12 @@ fn model(root: &Path, out_dir: &Path) {
     }
     out.push_str("        }\n    }\n\n    /// The error's shape in [`SHAPES`].\n    pub fn shape(self) -> ShapeId {\n        match self {\n");
     for (name, _) in &errors {
-        writeln!(out, "            ErrorType::{name} => ShapeId({}),", id(name)).unwrap();
+        writeln!(
+            out,
+            "            ErrorType::{name} => ShapeId({}),",
+            id(name)
+        )
+        .unwrap();
     }
     out.push_str("        }\n    }\n}\n\n");
 
@@ -321,18 +328,33 @@ fn sensitive_paths(
                     continue; // headers, URI labels and query strings are not body members
                 }
                 path.push(member.clone());
-                sensitive_paths(shapes, m["shape"].as_str().expect("member shape"), path, out);
+                sensitive_paths(
+                    shapes,
+                    m["shape"].as_str().expect("member shape"),
+                    path,
+                    out,
+                );
                 path.pop();
             }
         }
         Some("list") => {
             path.push("*".into());
-            sensitive_paths(shapes, spec["member"]["shape"].as_str().expect("list member"), path, out);
+            sensitive_paths(
+                shapes,
+                spec["member"]["shape"].as_str().expect("list member"),
+                path,
+                out,
+            );
             path.pop();
         }
         Some("map") => {
             path.push("*".into());
-            sensitive_paths(shapes, spec["value"]["shape"].as_str().expect("map value"), path, out);
+            sensitive_paths(
+                shapes,
+                spec["value"]["shape"].as_str().expect("map value"),
+                path,
+                out,
+            );
             path.pop();
         }
         _ => {}
@@ -389,7 +411,10 @@ fn doc_default(doc: &str, target: &Value) -> String {
     let text = doc
         .find("Default: ")
         .map(|at| &doc[at + "Default: ".len()..])
-        .or_else(|| doc.find("Defaults to ").map(|at| &doc[at + "Defaults to ".len()..]));
+        .or_else(|| {
+            doc.find("Defaults to ")
+                .map(|at| &doc[at + "Defaults to ".len()..])
+        });
     let Some(text) = text else {
         return "None".to_owned();
     };

@@ -63,6 +63,10 @@ impl Prepared {
 
 impl Prepared {
     /// The body bytes as recorded, for answers that are rewritten (region translation).
+    pub(crate) fn status(&self) -> http::StatusCode {
+        self.status
+    }
+
     pub(crate) fn body(&self) -> &Bytes {
         &self.body
     }

@@ -10,8 +10,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use ivs_vcr::__private::FaultRule;
 use ivs_vcr::__private::{bundled, normalize, AWS_ENDPOINT, DEFAULT_CASSETTE_NAME, DEFAULT_REGION};
-use ivs_vcr::{MatchLevel, RecordMode, RecordServer, ReplayServer};
+use ivs_vcr::{MatchLevel, OnMiss, RecordMode, RecordServer, ReplayServer};
 
 /// Prints a line on stdout, returning the error println! would panic with. A closed pipe
 /// (`ivs-vcr diff A B | head -1`) is one; `main` ends quietly on it (see [`is_closed_pipe`]).
@@ -102,15 +103,30 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Answer IVS requests from cassettes, offline (the bundled set when no --cassettes is given).
+    /// Serve IVS: an emulated account, or answers from cassettes, offline
     ///
-    /// Requests match a recorded interaction on method, path, query, region and canonical JSON
-    /// body; signatures, dates, SDK ids and key order never matter. An unmatched request gets an
-    /// HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording and what differs.
+    /// Without --cassettes, ivs-vcr is a stateful, in-memory IVS: what you create you can get,
+    /// list, tag and delete; invalid requests fail as IVS fails them (checked against AWS's model);
+    /// a control call takes a channel live. State is per region (from the SigV4 scope).
+    ///
+    ///   ivs-vcr replay
+    ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474
+    ///   aws ivs create-channel --name demo
+    ///   curl -X POST http://127.0.0.1:7474/_ivs-vcr/streams/start -d '{"channelArn": "<arn>"}'
+    ///
+    /// With --cassettes, requests match a recorded interaction on method, path, query, region and
+    /// canonical JSON body; signatures, dates, SDK ids and key order never matter. An unmatched
+    /// request gets an HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording
+    /// and what differs, or, with --on-miss emulate, the emulator's answer.
+    ///
+    /// Control plane (JSON): GET /_ivs-vcr/health, POST /_ivs-vcr/reset (also /moto-api/reset),
+    /// GET /_ivs-vcr/state, POST /_ivs-vcr/streams/start and /streams/stop {"channelArn": …},
+    /// GET /_ivs-vcr/summary, GET|POST|DELETE /_ivs-vcr/faults.
+    ///
     /// Stop with Ctrl-C or SIGTERM to get a summary per operation.
-    ///
-    /// Exit status: 0 when every request matched, 1 when some did not (or, with
+    /// Exit status: 0 when every request was answered, 1 when some went unmatched (or, with
     /// --fail-on-unused, when an interaction was never used), 2 on error.
+    #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
     /// Forward IVS requests to AWS, re-signed with your credentials, and write them as cassettes
     ///
@@ -248,6 +264,12 @@ pub struct RecordArgs {
     #[arg(long, value_name = "DURATION", env = "IVS_VCR_UPSTREAM_TIMEOUT", default_value = "60s",
           value_parser = parse_duration)]
     pub upstream_timeout: Duration,
+
+    /// Inject a fault before forwarding (repeatable), as key=value pairs, e.g.
+    /// `operation=CreateChannel,error=ThrottlingException,times=1`. An injected fault is never
+    /// recorded. Rules can also be added while serving: POST /_ivs-vcr/faults.
+    #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
+    pub faults: Vec<FaultRule>,
 }
 
 fn parse_cassette_name(name: &str) -> Result<String, String> {
@@ -307,6 +329,9 @@ impl RecordArgs {
         if let Some(upstream) = &self.upstream {
             builder = builder.upstream(upstream);
         }
+        for rule in &self.faults {
+            builder = builder.fault(rule.clone());
+        }
         let server = builder
             .start()
             .await
@@ -346,7 +371,7 @@ pub enum MatchArg {
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// Cassette file or directory to serve (repeatable; directories are read recursively).
-    /// Without it, the bundled cassettes covering every IVS operation are served.
+    /// Without it, ivs-vcr is an emulator: a stateful, empty IVS account.
     #[arg(
         short,
         long = "cassettes",
@@ -356,9 +381,29 @@ pub struct ReplayArgs {
     )]
     pub cassettes: Vec<PathBuf>,
 
-    /// Serve the bundled cassettes alongside --cassettes.
-    #[arg(long, requires = "cassettes")]
+    /// Serve the bundled cassettes (worked examples of every IVS operation) as well.
+    #[arg(long)]
     pub with_bundled: bool,
+
+    /// What answers a request no cassette matches: `error` (a 400 naming the nearest recorded
+    /// interaction) or `emulate` (the emulator, which replayed answers also feed).
+    #[arg(long, value_enum, env = "IVS_VCR_ON_MISS", default_value = "error")]
+    pub on_miss: OnMissArg,
+
+    /// The 12-digit account id the emulator answers as.
+    #[arg(long, env = "IVS_VCR_ACCOUNT", default_value = "123456789012", value_parser = parse_account)]
+    pub account: String,
+
+    /// Seed of the emulator's ids: the same calls in the same order give the same ids.
+    #[arg(long, env = "IVS_VCR_SEED", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Inject a fault (repeatable), as key=value pairs:
+    /// `operation=GetChannel,error=ThrottlingException,times=2`. Keys: operation, error, status,
+    /// times, rate (0-1), delay_ms, connection (reset|empty), retry_after_ms, message, seed.
+    /// Rules can also be added while serving: POST /_ivs-vcr/faults.
+    #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
+    pub faults: Vec<FaultRule>,
 
     #[command(flatten)]
     pub listen: ListenArgs,
@@ -394,16 +439,47 @@ pub enum Outcome {
     Findings,
 }
 
+/// What `--on-miss` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnMissArg {
+    /// Answer 400 IvsVcrUnmatchedRequestException with the nearest recorded interaction.
+    Error,
+    /// Answer from the emulator.
+    Emulate,
+}
+
+fn parse_account(account: &str) -> Result<String, String> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(account.to_owned())
+    } else {
+        Err(format!("`{account}` is not a 12-digit AWS account id"))
+    }
+}
+
+fn parse_fault(rule: &str) -> Result<FaultRule, String> {
+    FaultRule::from_cli(rule).map_err(|e| e.to_string())
+}
+
 impl ReplayArgs {
     pub async fn run(self) -> anyhow::Result<Outcome> {
-        let bundled_only = self.cassettes.is_empty();
+        let emulate_only = self.cassettes.is_empty() && !self.with_bundled;
+        let bundled_only = self.cassettes.is_empty() && self.with_bundled;
         let mut builder = ReplayServer::builder()
             .bind(self.listen.addr())
             .default_region(self.region.clone())
             .strict_sequence(self.strict_sequence)
             .fail_on_unused(self.fail_on_unused)
-            .lenient_load(!self.strict);
-        if bundled_only || self.with_bundled {
+            .lenient_load(!self.strict)
+            .on_miss(match self.on_miss {
+                OnMissArg::Error => OnMiss::Error,
+                OnMissArg::Emulate => OnMiss::Emulate,
+            })
+            .account(self.account.clone())
+            .seed(self.seed);
+        for rule in &self.faults {
+            builder = builder.fault(rule.clone());
+        }
+        if self.with_bundled {
             builder = builder
                 .cassettes(bundled::cassettes().context("cannot load the bundled cassettes")?)
                 .region_portable(bundled::BUNDLED_REGION);
@@ -422,7 +498,9 @@ impl ReplayArgs {
             .start()
             .await
             .context("cannot start the replay server")?;
-        let source = if bundled_only {
+        let source = if emulate_only {
+            String::new()
+        } else if bundled_only {
             "the bundled cassettes".to_owned()
         } else {
             self.cassettes
@@ -433,16 +511,29 @@ impl ReplayArgs {
         };
         let stop = stop_signal()?;
         out!("ivs-vcr replay listening on {}", server.uri())?;
-        out!(
-            "serving {} interaction(s) from {} cassette(s) ({source}), match level {}",
-            server.n_interactions(),
-            server.cassette_names().len(),
-            if level == MatchLevel::Exact {
-                "exact"
-            } else {
-                "operation"
-            },
-        )?;
+        if emulate_only {
+            out!(
+                "emulating an empty IVS account ({}); control plane at {}/_ivs-vcr/health",
+                self.account,
+                server.uri()
+            )?;
+        } else {
+            out!(
+                "serving {} interaction(s) from {} cassette(s) ({source}), match level {}{}",
+                server.n_interactions(),
+                server.cassette_names().len(),
+                if level == MatchLevel::Exact {
+                    "exact"
+                } else {
+                    "operation"
+                },
+                if self.on_miss == OnMissArg::Emulate {
+                    ", misses emulated"
+                } else {
+                    ""
+                },
+            )?;
+        }
         out!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
             server.uri()

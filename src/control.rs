@@ -61,7 +61,9 @@ pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) ->
     let route = if path == MOTO_RESET {
         "reset"
     } else {
-        path.strip_prefix(PREFIX).unwrap_or("").trim_end_matches('/')
+        path.strip_prefix(PREFIX)
+            .unwrap_or("")
+            .trim_end_matches('/')
     };
     let body: Value = if raw.iter().all(u8::is_ascii_whitespace) {
         json!({})

@@ -120,7 +120,7 @@ pub use record::{
 };
 pub use redact::{Finding as SecretFinding, SecretKind};
 pub use replay::{
-    ReplayError, ReplayOperationSummary, ReplayServer, ReplayServerBuilder, ReplaySummary,
+    OnMiss, ReplayError, ReplayOperationSummary, ReplayServer, ReplayServerBuilder, ReplaySummary,
     UnusedInteraction,
 };
 pub use upstream::{SignError, UpstreamError};
@@ -144,6 +144,7 @@ pub mod __private {
     pub mod arn {
         pub use crate::ivs::arn::*;
     }
+    pub use crate::fault::FaultRule;
     pub use crate::http::{error_response, split_cassette_prefix, CASSETTE_PREFIX};
     pub use crate::matcher::SequenceEnd;
     pub use crate::record::{is_valid_cassette_name, DEFAULT_CASSETTE_NAME};

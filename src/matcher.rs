@@ -290,6 +290,21 @@ impl Index {
         report
     }
 
+    /// Rewinds every sequence to its first answer and forgets use counts (the control plane's
+    /// reset, so a suite can run again on the same server).
+    pub fn rewind(&self) {
+        for scope in std::iter::once(&self.all).chain(&self.per_cassette) {
+            for group in &scope.groups {
+                for sequence in group.sequences.values() {
+                    sequence.cursor.store(0, Ordering::Relaxed);
+                }
+            }
+        }
+        for entry in &self.entries {
+            entry.uses.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Per-operation use counts: (operation, matched, never-used interactions).
     pub fn usage(&self) -> BTreeMap<String, (u64, Vec<usize>)> {
         let mut usage: BTreeMap<String, (u64, Vec<usize>)> = BTreeMap::new();

@@ -19,6 +19,7 @@
 
 mod clock;
 pub(crate) mod control;
+mod observe;
 mod ops;
 mod resource;
 mod state;
@@ -146,11 +147,6 @@ impl Emulator {
         }
     }
 
-    /// The account id.
-    pub fn account(&self) -> &str {
-        &self.options.account
-    }
-
     /// Empties every region and restarts the id generator from its seed.
     pub fn reset(&self) {
         *self.lock() = World::new(self.options.seed);
@@ -211,6 +207,22 @@ impl Emulator {
         }
         self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))
     }
+}
+
+/// A fresh `x-amzn-RequestId`, in AWS's UUID form.
+pub(crate) fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut ids = Ids::new(NEXT.fetch_add(1, Ordering::Relaxed) ^ 0x05ee_d1d5);
+    let (a, b) = (ids.next_u64(), ids.next_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// IVS's own wording for the count, then each problem.

@@ -66,7 +66,8 @@ pub(crate) const SLATE: Family = Family {
 };
 
 /// Every taggable family (all of them: IVS tags every resource it names by ARN).
-pub(crate) const FAMILIES: [Family; 7] = [CHANNEL, STREAM_KEY, KEY_PAIR, RECORDING, POLICY, AD, SLATE];
+pub(crate) const FAMILIES: [Family; 7] =
+    [CHANNEL, STREAM_KEY, KEY_PAIR, RECORDING, POLICY, AD, SLATE];
 
 pub(crate) fn family_of(resource_type: &str) -> Option<Family> {
     FAMILIES
@@ -98,10 +99,7 @@ pub(crate) fn build(family: Family, input_shape: Option<ShapeId>, input: &Value)
                 out.insert(member.name.to_owned(), value.clone());
             }
             _ => {
-                if let Some(default) = from_input
-                    .and_then(|m| m.default)
-                    .or(member.default)
-                {
+                if let Some(default) = from_input.and_then(|m| m.default).or(member.default) {
                     out.insert(member.name.to_owned(), default.to_json());
                 }
             }
@@ -158,11 +156,7 @@ pub(crate) fn not_found(family: Family, arn: &str) -> ApiError {
 }
 
 /// The resource an ARN member of the input names.
-pub(crate) fn find<'r>(
-    ctx: &'r Ctx<'_>,
-    family: Family,
-    arn: &str,
-) -> Result<&'r Value, ApiError> {
+pub(crate) fn find<'r>(ctx: &'r Ctx<'_>, family: Family, arn: &str) -> Result<&'r Value, ApiError> {
     let id = id_in(ctx, family, arn)?;
     ctx.region
         .get(family.resource_type, id)
@@ -171,7 +165,12 @@ pub(crate) fn find<'r>(
 
 /// Checks that an optional reference (`recordingConfigurationArn` and the like; `""` means
 /// none) names an existing resource: IVS answers a dangling one with ResourceNotFoundException.
-pub(crate) fn check_reference(ctx: &Ctx<'_>, family: Family, input: &Value, member: &str) -> Result<(), ApiError> {
+pub(crate) fn check_reference(
+    ctx: &Ctx<'_>,
+    family: Family,
+    input: &Value,
+    member: &str,
+) -> Result<(), ApiError> {
     let arn = text(input, member);
     if arn.is_empty() {
         return Ok(());
@@ -206,7 +205,9 @@ pub(crate) fn page<'a>(
     mut show: impl FnMut(&Value) -> Value,
 ) -> Result<Value, ApiError> {
     // Invariant: `ops` calls `page` only for the operations the model paginates.
-    let pagination = op.pagination.expect("page is called for paginated operations");
+    let pagination = op
+        .pagination
+        .expect("page is called for paginated operations");
     let limit = op
         .input
         .and_then(|s| s.get().member(pagination.limit_key))
@@ -271,7 +272,7 @@ pub(crate) fn wrap(member: &str, resource: Value) -> Value {
 }
 
 /// Which stores a region holds for the state view.
-pub(crate) fn all_of<'r>(region: &'r Region, family: Family) -> impl Iterator<Item = &'r Value> {
+pub(crate) fn all_of(region: &Region, family: Family) -> impl Iterator<Item = &Value> {
     region
         .store(family.resource_type)
         .into_iter()

@@ -38,7 +38,9 @@ impl Region {
     }
 
     pub fn get_mut(&mut self, resource_type: &'static str, id: &str) -> Option<&mut Value> {
-        self.stores.get_mut(resource_type).and_then(|s| s.get_mut(id))
+        self.stores
+            .get_mut(resource_type)
+            .and_then(|s| s.get_mut(id))
     }
 
     pub fn count(&self, resource_type: &'static str) -> usize {

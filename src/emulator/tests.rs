@@ -50,7 +50,11 @@ fn every_operation_is_emulated() {
 #[test]
 fn a_created_channel_has_every_member_with_ivs_defaults() {
     let e = emulator();
-    let out = ok(&e, "CreateChannel", json!({"name": "dev-show", "type": "BASIC", "latencyMode": "NORMAL", "tags": {"env": "dev"}}));
+    let out = ok(
+        &e,
+        "CreateChannel",
+        json!({"name": "dev-show", "type": "BASIC", "latencyMode": "NORMAL", "tags": {"env": "dev"}}),
+    );
     let channel = &out["channel"];
     let id = channel["arn"].as_str().unwrap().rsplit('/').next().unwrap();
     assert_eq!(id.len(), 12);
@@ -72,9 +76,16 @@ fn a_created_channel_has_every_member_with_ivs_defaults() {
     );
     let channel_shape = crate::ivs::ShapeId::by_name("Channel").unwrap().get();
     for member in channel_shape.members() {
-        assert!(channel.get(member.name).is_some(), "channel lacks {}", member.name);
+        assert!(
+            channel.get(member.name).is_some(),
+            "channel lacks {}",
+            member.name
+        );
     }
-    assert!(out["streamKey"]["value"].as_str().unwrap().starts_with("sk_us-west-2_"));
+    assert!(out["streamKey"]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("sk_us-west-2_"));
     assert_eq!(out["streamKey"]["channelArn"], channel["arn"]);
 }
 
@@ -84,33 +95,61 @@ fn ids_are_deterministic_per_seed_and_restart_on_reset() {
     let first = ok(&a, "CreateChannel", json!({}))["channel"]["arn"].clone();
     a.reset();
     assert_eq!(ok(&a, "CreateChannel", json!({}))["channel"]["arn"], first);
-    let b = Emulator::new(EmulatorOptions { seed: 7, ..Default::default() });
+    let b = Emulator::new(EmulatorOptions {
+        seed: 7,
+        ..Default::default()
+    });
     assert_ne!(ok(&b, "CreateChannel", json!({}))["channel"]["arn"], first);
 }
 
 #[test]
 fn channel_lifecycle_follows_ivs_rules() {
     let e = emulator();
-    let arn = ok(&e, "CreateChannel", json!({"name": "a"}))["channel"]["arn"].as_str().unwrap().to_owned();
-    assert_eq!(ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["name"], "a");
-    let key_arn = ok(&e, "ListStreamKeys", json!({"channelArn": arn}))["streamKeys"][0]["arn"].clone();
+    let arn = ok(&e, "CreateChannel", json!({"name": "a"}))["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["name"],
+        "a"
+    );
+    let key_arn =
+        ok(&e, "ListStreamKeys", json!({"channelArn": arn}))["streamKeys"][0]["arn"].clone();
     let (status, kind, _) = err(&e, "CreateStreamKey", json!({"channelArn": arn}));
     assert_eq!((status, kind), (402, "ServiceQuotaExceededException"));
     // Live: no update, no delete.
     e.start_stream(&arn, None, 0).unwrap();
-    assert_eq!(ok(&e, "GetStream", json!({"channelArn": arn}))["stream"]["state"], "LIVE");
-    assert_eq!(err(&e, "DeleteChannel", json!({"arn": arn})).1, "ConflictException");
-    assert_eq!(err(&e, "UpdateChannel", json!({"arn": arn, "name": "b"})).1, "ConflictException");
+    assert_eq!(
+        ok(&e, "GetStream", json!({"channelArn": arn}))["stream"]["state"],
+        "LIVE"
+    );
+    assert_eq!(
+        err(&e, "DeleteChannel", json!({"arn": arn})).1,
+        "ConflictException"
+    );
+    assert_eq!(
+        err(&e, "UpdateChannel", json!({"arn": arn, "name": "b"})).1,
+        "ConflictException"
+    );
     ok(&e, "StopStream", json!({"channelArn": arn}));
-    assert_eq!(err(&e, "GetStream", json!({"channelArn": arn})).1, "ChannelNotBroadcasting");
+    assert_eq!(
+        err(&e, "GetStream", json!({"channelArn": arn})).1,
+        "ChannelNotBroadcasting"
+    );
     let session = ok(&e, "GetStreamSession", json!({"channelArn": arn}));
     assert!(session["streamSession"]["endTime"].is_string());
-    assert_eq!(ok(&e, "UpdateChannel", json!({"arn": arn, "name": "b"}))["channel"]["name"], "b");
+    assert_eq!(
+        ok(&e, "UpdateChannel", json!({"arn": arn, "name": "b"}))["channel"]["name"],
+        "b"
+    );
     assert_eq!(call(&e, "DeleteChannel", json!({"arn": arn})).status, 204);
     let (status, kind, message) = err(&e, "GetChannel", json!({"arn": arn}));
     assert_eq!((status, kind), (404, "ResourceNotFoundException"));
     assert_eq!(message, format!("channel `{arn}` does not exist"));
-    assert_eq!(err(&e, "GetStreamKey", json!({"arn": key_arn})).1, "ResourceNotFoundException");
+    assert_eq!(
+        err(&e, "GetStreamKey", json!({"arn": key_arn})).1,
+        "ResourceNotFoundException"
+    );
 }
 
 #[test]
@@ -118,7 +157,11 @@ fn invalid_requests_fail_with_what_was_wrong() {
     let e = emulator();
     assert_eq!(
         err(&e, "CreateChannel", json!({"name": "x".repeat(129)})),
-        (400, "ValidationException", "1 validation error detected: name: 129 characters, at most 128".to_owned())
+        (
+            400,
+            "ValidationException",
+            "1 validation error detected: name: 129 characters, at most 128".to_owned()
+        )
     );
     assert_eq!(
         err(&e, "GetChannel", json!({"arn": "nope"})).1,
@@ -129,7 +172,12 @@ fn invalid_requests_fail_with_what_was_wrong() {
         (404, "ResourceNotFoundException", "recording configuration `arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234` does not exist".to_owned())
     );
     assert_eq!(
-        err(&e, "ListChannels", json!({"filterByName": "a", "filterByRecordingConfigurationArn": ""})).1,
+        err(
+            &e,
+            "ListChannels",
+            json!({"filterByName": "a", "filterByRecordingConfigurationArn": ""})
+        )
+        .1,
         "ConflictException"
     );
 }
@@ -138,7 +186,12 @@ fn invalid_requests_fail_with_what_was_wrong() {
 fn lists_page_with_each_operations_default_size() {
     let e = emulator();
     let mut created: Vec<String> = (0..5)
-        .map(|i| ok(&e, "CreateChannel", json!({"name": format!("c{i}")}))["channel"]["arn"].as_str().unwrap().to_owned())
+        .map(|i| {
+            ok(&e, "CreateChannel", json!({"name": format!("c{i}")}))["channel"]["arn"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     created.sort();
     let mut seen = Vec::new();
@@ -149,7 +202,13 @@ fn lists_page_with_each_operations_default_size() {
             body["nextToken"] = json!(t);
         }
         let page = ok(&e, "ListChannels", body);
-        seen.extend(page["channels"].as_array().unwrap().iter().map(|c| c["arn"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["arn"].as_str().unwrap().to_owned()),
+        );
         match page.get("nextToken") {
             Some(t) => token = Some(t.as_str().unwrap().to_owned()),
             None => break,
@@ -159,33 +218,84 @@ fn lists_page_with_each_operations_default_size() {
     // ListStreamKeys pages one key at a time unless told otherwise (`Default: 1`).
     let summary = &ok(&e, "ListChannels", json!({"filterByName": "c3"}))["channels"];
     assert_eq!(summary.as_array().unwrap().len(), 1);
-    assert!(summary[0].get("ingestEndpoint").is_none(), "a summary has only ChannelSummary members");
+    assert!(
+        summary[0].get("ingestEndpoint").is_none(),
+        "a summary has only ChannelSummary members"
+    );
 }
 
 #[test]
 fn recording_configurations_settle_and_cannot_be_deleted_while_used() {
     let e = emulator();
-    let created = ok(&e, "CreateRecordingConfiguration", json!({"destinationConfiguration": {"s3": {"bucketName": "my-bucket"}}}));
+    let created = ok(
+        &e,
+        "CreateRecordingConfiguration",
+        json!({"destinationConfiguration": {"s3": {"bucketName": "my-bucket"}}}),
+    );
     let rc = &created["recordingConfiguration"];
     assert_eq!(rc["state"], "CREATING");
     assert_eq!(rc["recordingReconnectWindowSeconds"], 0);
     assert_eq!(rc["thumbnailConfiguration"]["recordingMode"], "INTERVAL");
     let arn = rc["arn"].as_str().unwrap();
-    assert_eq!(ok(&e, "GetRecordingConfiguration", json!({"arn": arn}))["recordingConfiguration"]["state"], "ACTIVE");
-    let channel = ok(&e, "CreateChannel", json!({"recordingConfigurationArn": arn}));
-    assert_eq!(err(&e, "DeleteRecordingConfiguration", json!({"arn": arn})).1, "ConflictException");
-    ok(&e, "UpdateChannel", json!({"arn": channel["channel"]["arn"], "recordingConfigurationArn": ""}));
-    assert_eq!(call(&e, "DeleteRecordingConfiguration", json!({"arn": arn})).status, 204);
+    assert_eq!(
+        ok(&e, "GetRecordingConfiguration", json!({"arn": arn}))["recordingConfiguration"]["state"],
+        "ACTIVE"
+    );
+    let channel = ok(
+        &e,
+        "CreateChannel",
+        json!({"recordingConfigurationArn": arn}),
+    );
+    assert_eq!(
+        err(&e, "DeleteRecordingConfiguration", json!({"arn": arn})).1,
+        "ConflictException"
+    );
+    ok(
+        &e,
+        "UpdateChannel",
+        json!({"arn": channel["channel"]["arn"], "recordingConfigurationArn": ""}),
+    );
+    assert_eq!(
+        call(&e, "DeleteRecordingConfiguration", json!({"arn": arn})).status,
+        204
+    );
 }
 
 #[test]
 fn key_pairs_are_parsed_deduplicated_and_limited() {
     let e = emulator();
     let key = super::ops::tests_support::P384;
-    let pair = ok(&e, "ImportPlaybackKeyPair", json!({"publicKeyMaterial": key, "name": "k"}));
-    assert_eq!(pair["keyPair"]["fingerprint"].as_str().unwrap().split(':').count(), 16);
-    assert_eq!(err(&e, "ImportPlaybackKeyPair", json!({"publicKeyMaterial": key})).1, "ConflictException");
-    assert_eq!(err(&e, "ImportPlaybackKeyPair", json!({"publicKeyMaterial": "not a key"})).1, "ValidationException");
+    let pair = ok(
+        &e,
+        "ImportPlaybackKeyPair",
+        json!({"publicKeyMaterial": key, "name": "k"}),
+    );
+    assert_eq!(
+        pair["keyPair"]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .count(),
+        16
+    );
+    assert_eq!(
+        err(
+            &e,
+            "ImportPlaybackKeyPair",
+            json!({"publicKeyMaterial": key})
+        )
+        .1,
+        "ConflictException"
+    );
+    assert_eq!(
+        err(
+            &e,
+            "ImportPlaybackKeyPair",
+            json!({"publicKeyMaterial": "not a key"})
+        )
+        .1,
+        "ValidationException"
+    );
 }
 
 #[test]
@@ -202,12 +312,18 @@ fn batch_calls_report_each_missing_arn() {
 #[test]
 fn tags_read_back_as_written() {
     let e = emulator();
-    let arn = ok(&e, "CreateChannel", json!({"tags": {"a": "1"}}))["channel"]["arn"].as_str().unwrap().to_owned();
+    let arn = ok(&e, "CreateChannel", json!({"tags": {"a": "1"}}))["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
     let tags = |method: &str, body: Option<Value>, keys: &[&str]| {
         let mut query = std::collections::BTreeMap::new();
         if !keys.is_empty() {
-            query.insert("tagKeys".to_owned(), keys.iter().map(|k| k.to_string()).collect());
+            query.insert(
+                "tagKeys".to_owned(),
+                keys.iter().map(|k| k.to_string()).collect(),
+            );
         }
         e.answer(&RecordedRequest {
             method: method.into(),
@@ -219,7 +335,13 @@ fn tags_read_back_as_written() {
         })
         .unwrap()
     };
-    assert_eq!(tags("POST", Some(json!({"tags": {"b": "2"}})), &[]).status, 200);
+    assert_eq!(
+        tags("POST", Some(json!({"tags": {"b": "2"}})), &[]).status,
+        200
+    );
     assert_eq!(tags("DELETE", None, &["a"]).status, 200);
-    assert_eq!(tags("GET", None, &[]).body.unwrap(), json!({"tags": {"b": "2"}}));
+    assert_eq!(
+        tags("GET", None, &[]).body.unwrap(),
+        json!({"tags": {"b": "2"}})
+    );
 }

@@ -9,12 +9,14 @@
 //! - `error`: AWS-style error answers (`x-amzn-ErrorType`, the text under `message`) and the
 //!   route errors of the catalog.
 //! - `span`: the per-request tracing span and [`Side`], who a log line is about.
+//! - `inject`: injected faults (delays, IVS-style errors, dropped connections) and JSON answers.
 //!
 //! Nothing here knows cassettes' matching or upstream: the servers' handlers do.
 //!
 //! [`RecordedRequest`]: crate::cassette::RecordedRequest
 
 mod error;
+mod inject;
 mod request;
 mod serve;
 mod span;
@@ -25,9 +27,10 @@ use http_body_util::Full;
 
 pub use error::error_response;
 pub(crate) use error::{error_chain, route_error_response};
+pub(crate) use inject::{inject, json_response};
 pub(crate) use request::{read_request, Downstream, ReadOptions};
 pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
-pub(crate) use serve::{Handler, ListenOptions, ReadTimeouts, Running};
+pub(crate) use serve::{DropConnection, Handler, ListenOptions, ReadTimeouts, Running};
 pub(crate) use span::{request_span, Side};
 
 /// The response header that says how ivs-vcr answered: `exact`, `operation` or `none`.

@@ -64,6 +64,23 @@ pub(crate) struct ListenOptions {
     pub read_timeouts: ReadTimeouts,
 }
 
+/// A response extension asking the accept loop to end the connection without an answer: an
+/// injected `connection` fault. `Reset` also sets SO_LINGER to 0 first, so the peer sees a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DropConnection(pub crate::fault::ConnectionFault);
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 /// Something that answers requests: the replay or the record server.
 pub(crate) trait Handler: Send + Sync + 'static {
     /// The server's name in each request's span: `record` or `replay`.
@@ -109,12 +126,29 @@ pub(crate) async fn serve<H: Handler>(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        #[cfg(unix)]
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let handler = handler.clone();
         let service = hyper::service::service_fn(move |req| {
             let handler = handler.clone();
             let span = request_span(H::NAME, peer);
             async move {
-                Ok::<_, std::convert::Infallible>(handler.handle(req, peer).instrument(span).await)
+                let response = handler.handle(req, peer).instrument(span).await;
+                match response.extensions().get::<DropConnection>() {
+                    None => Ok(response),
+                    Some(DropConnection(fault)) => {
+                        #[cfg(unix)]
+                        if *fault == crate::fault::ConnectionFault::Reset {
+                            // SAFETY: the connection that runs this service owns the stream and
+                            // keeps it open until the service's future has returned, so the fd is
+                            // valid (and not reused) for this borrow.
+                            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                            let _ =
+                                socket2::SockRef::from(&borrowed).set_linger(Some(Duration::ZERO));
+                        }
+                        Err(Dropped)
+                    }
+                }
             }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service);

@@ -241,7 +241,10 @@ mod tests {
             (arn.region, arn.account, arn.resource_type, arn.resource_id),
             ("us-west-2", "123456789012", "stream-key", "g1H2I3j4k5L6")
         );
-        assert_eq!(mint(arn.region, arn.account, arn.resource_type, arn.resource_id), text);
+        assert_eq!(
+            mint(arn.region, arn.account, arn.resource_type, arn.resource_id),
+            text
+        );
         for bad in [
             "nope",
             "arn:aws:ivs:us-west-2:123456789012:channel",

@@ -9,6 +9,7 @@
 //! - The tag operations' `ResourceArn` pattern (`…:[a-z-]/…`, one character before the `/`) is a
 //!   known model bug that matches no real ARN, so it is not applied; the emulator checks tagged
 //!   ARNs by resource type instead.
+//!
 //! Members the model does not know are ignored, as AWS's JSON services ignore them.
 
 use std::sync::OnceLock;
@@ -58,7 +59,10 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
     match spec.kind {
         Kind::Structure(members) => {
             let Value::Object(map) = value else {
-                out.push(format!("{shown}: expected an object, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected an object, got {}",
+                    describe(value)
+                ));
                 return;
             };
             for member in members {
@@ -66,9 +70,10 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
                     continue;
                 }
                 match map.get(member.name) {
-                    None | Some(Value::Null) if member.required => {
-                        out.push(format!("{}: required, but missing", join(path, member.name)))
-                    }
+                    None | Some(Value::Null) if member.required => out.push(format!(
+                        "{}: required, but missing",
+                        join(path, member.name)
+                    )),
                     None | Some(Value::Null) => {}
                     Some(v) => check(member.shape, v, &join(path, member.name), out),
                 }
@@ -96,7 +101,12 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
             };
             bounds(shown, map.len() as u64, min, max, "entries", out);
             for (k, v) in map {
-                check(key, &Value::String(k.clone()), &format!("{shown} key {k:?}"), out);
+                check(
+                    key,
+                    &Value::String(k.clone()),
+                    &format!("{shown} key {k:?}"),
+                    out,
+                );
                 check(value_shape, v, &format!("{shown}.{k}"), out);
             }
         }
@@ -107,7 +117,10 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
             values,
         } => {
             let Value::String(s) = value else {
-                out.push(format!("{shown}: expected a string, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected a string, got {}",
+                    describe(value)
+                ));
                 return;
             };
             let n = s.chars().count() as u64;
@@ -121,7 +134,9 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
                     values.join(", ")
                 ));
             } else if let Some(pattern) = pattern {
-                if !UNAPPLIED_PATTERNS.contains(&spec.name) && !pattern_of(shape, pattern).is_match(s) {
+                if !UNAPPLIED_PATTERNS.contains(&spec.name)
+                    && !pattern_of(shape, pattern).is_match(s)
+                {
                     out.push(format!(
                         "{shown}: {s:?} does not match the pattern {pattern}"
                     ));
@@ -130,7 +145,10 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
         }
         Kind::Integer { min, max } | Kind::Long { min, max } => {
             let Some(n) = value.as_i64() else {
-                out.push(format!("{shown}: expected an integer, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected an integer, got {}",
+                    describe(value)
+                ));
                 return;
             };
             if min.is_some_and(|min| n < min) || max.is_some_and(|max| n > max) {
@@ -139,23 +157,39 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
         }
         Kind::Boolean => {
             if !value.is_boolean() {
-                out.push(format!("{shown}: expected a boolean, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected a boolean, got {}",
+                    describe(value)
+                ));
             }
         }
         Kind::Timestamp => {
             if !value.is_number() && !value.is_string() {
-                out.push(format!("{shown}: expected a timestamp, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected a timestamp, got {}",
+                    describe(value)
+                ));
             }
         }
         Kind::Blob => {
             if !value.is_string() {
-                out.push(format!("{shown}: expected base64 text, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected base64 text, got {}",
+                    describe(value)
+                ));
             }
         }
     }
 }
 
-fn bounds(shown: &str, n: u64, min: Option<u64>, max: Option<u64>, unit: &str, out: &mut Vec<String>) {
+fn bounds(
+    shown: &str,
+    n: u64,
+    min: Option<u64>,
+    max: Option<u64>,
+    unit: &str,
+    out: &mut Vec<String>,
+) {
     if let Some(min) = min.filter(|&min| n < min) {
         out.push(format!("{shown}: {n} {unit}, at least {min}"));
     } else if let Some(max) = max.filter(|&max| n > max) {
@@ -197,7 +231,10 @@ mod tests {
     #[test]
     fn every_model_pattern_compiles() {
         for (idx, shape) in SHAPES.iter().enumerate() {
-            if let Kind::String { pattern: Some(p), .. } = shape.kind {
+            if let Kind::String {
+                pattern: Some(p), ..
+            } = shape.kind
+            {
                 pattern_of(ShapeId(idx as u16), p);
             }
         }
@@ -228,7 +265,9 @@ mod tests {
         check_input(
             "GetChannel",
             json!({"arn": "nope"}),
-            &[r#"arn: "nope" does not match the pattern arn:aws:ivs:[a-z0-9-]+:[0-9]+:channel/[a-zA-Z0-9-]+"#],
+            &[
+                r#"arn: "nope" does not match the pattern arn:aws:ivs:[a-z0-9-]+:[0-9]+:channel/[a-zA-Z0-9-]+"#,
+            ],
         );
         check_input(
             "ListChannels",

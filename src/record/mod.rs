@@ -120,6 +120,9 @@ impl fmt::Display for RecordMode {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
+    /// A fault rule given at start is not valid.
+    #[error("invalid fault rule")]
+    Fault(#[source] crate::fault::FaultError),
     /// The listening socket could not be opened.
     #[error("cannot listen on `{addr}`")]
     Bind {
@@ -178,6 +181,7 @@ pub struct RecordServerBuilder {
     options: RecordOptions,
     credentials: Option<SharedCredentialsProvider>,
     timeouts: Timeouts,
+    faults: Vec<crate::fault::FaultRule>,
 }
 
 /// The recording choices, beside where to listen and where to forward.
@@ -270,6 +274,14 @@ impl RecordServerBuilder {
     }
 
     /// Checks the options, loads credentials (except in mode `none`) and starts serving.
+    /// Injects a fault from the start, as `POST /_ivs-vcr/faults` would; a fired rule answers
+    /// before anything is forwarded, and is never recorded.
+    pub fn fault(mut self, rule: crate::fault::FaultRule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+
+    /// Binds, and starts recording in the background.
     pub async fn start(self) -> Result<RecordServer, RecordError> {
         if !is_valid_cassette_name(&self.name) {
             return Err(RecordError::BadName { name: self.name });
@@ -303,8 +315,13 @@ impl RecordServerBuilder {
                 client: HttpsClient::new(self.timeouts)?,
             }))
         };
+        let faults = crate::fault::FaultSet::new();
+        for rule in self.faults {
+            faults.add(rule).map_err(RecordError::Fault)?;
+        }
         remove_stale_temp_files(&self.dir);
         let state = Arc::new(RecordState {
+            faults,
             options: Options {
                 dir: self.dir,
                 default_name: self.name,
@@ -375,6 +392,7 @@ impl RecordServer {
             options: RecordOptions::default(),
             credentials: None,
             timeouts: Timeouts::default(),
+            faults: Vec::new(),
         }
     }
 
@@ -449,6 +467,79 @@ struct RecordState {
     /// The logical clock of arrivals and completions (see the module doc).
     clock: AtomicU64,
     tally: Mutex<Tally>,
+    /// Injected faults, checked before anything is forwarded.
+    faults: crate::fault::FaultSet,
+}
+
+impl crate::control::Plane for RecordState {
+    fn mode(&self) -> &'static str {
+        "record"
+    }
+
+    fn emulator(&self) -> Option<&crate::emulator::Emulator> {
+        None
+    }
+
+    fn rewind(&self) {
+        // A slot being opened right now holds the lock for a moment: its index starts at the
+        // beginning anyway, so skipping it loses nothing.
+        if let Ok(slots) = self.slots.try_lock() {
+            for slot in slots.values() {
+                if let Some(index) = &slot.replay {
+                    index.rewind();
+                }
+            }
+        }
+        self.tally().forget();
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        let tally = self.tally();
+        let operations: serde_json::Map<String, serde_json::Value> = tally
+            .operations
+            .iter()
+            .map(|(op, s)| {
+                (
+                    op.clone(),
+                    serde_json::json!({"recorded": s.recorded, "replayed": s.replayed, "not_recorded": s.not_recorded, "refused": s.refused}),
+                )
+            })
+            .collect();
+        let unmatched: Vec<serde_json::Value> = tally
+            .unmatched
+            .iter()
+            .map(|(operation, cassette, report)| serde_json::json!({"operation": operation, "cassette": cassette, "report": report}))
+            .collect();
+        drop(tally);
+        let mut unused = Vec::new();
+        if let Ok(slots) = self.slots.try_lock() {
+            for slot in slots.values() {
+                if let Some(index) = &slot.replay {
+                    for (operation, (_, entries)) in index.usage() {
+                        for idx in entries {
+                            unused.push(serde_json::json!({
+                                "cassette": slot.name,
+                                "interaction": index.entries[idx].interaction_idx,
+                                "operation": operation,
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+        serde_json::json!({
+            "mode": "record",
+            "record_mode": self.options.record.mode.to_string(),
+            "operations": operations,
+            "n_unmatched": unmatched.len(),
+            "unmatched": unmatched,
+            "unused": unused,
+        })
+    }
+
+    fn faults(&self) -> &crate::fault::FaultSet {
+        &self.faults
+    }
 }
 
 impl RecordState {

@@ -22,9 +22,10 @@ use super::slots::Slot;
 use super::{is_valid_cassette_name, RecordError, RecordMode, RecordState};
 use crate::answer::Prepared;
 use crate::cassette::{Interaction, RecordedResponse};
+use crate::control;
 use crate::http::{
-    error_chain, error_response, read_request, route_error_response, Downstream, Handler,
-    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
+    error_chain, error_response, inject, json_response, read_request, route_error_response,
+    Downstream, Handler, HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
 };
 use crate::ivs;
 use crate::matcher::Fallback;
@@ -108,6 +109,22 @@ impl Handler for RecordState {
             Ok(ctx) => ctx,
             Err(response) => return response,
         };
+        let request = &ctx.downstream.request;
+        if control::is_control(&request.path) {
+            let (status, body) = control::handle(
+                self.as_ref(),
+                &request.method,
+                &request.path,
+                &ctx.downstream.raw_body,
+            );
+            return json_response(status, &body, None, "control");
+        }
+        // Before anything is forwarded: an injected fault is never recorded.
+        if !self.faults.is_empty() {
+            if let Some(response) = inject(&self.faults, &ctx.operation).await {
+                return response;
+            }
+        }
         match self.stages(&mut ctx).await {
             ControlFlow::Break(response) => response,
             ControlFlow::Continue(()) => {
@@ -322,27 +339,23 @@ impl RecordState {
                     } else {
                         "record mode `once` forwards nothing once the cassette exists; use --record-mode new-episodes to add to it"
                     };
-                    return self.refuse(
-                        operation,
-                        "IvsVcrUnmatchedRequestException",
-                        format!(
-                            "{} ({why})",
-                            index.explain(&ctx.downstream.request, Some(0), &miss)
-                        ),
+                    let report = format!(
+                        "{} ({why})",
+                        index.explain(&ctx.downstream.request, Some(0), &miss)
                     );
+                    self.tally().unmatched(operation, &slot.name, &report);
+                    return self.refuse(operation, "IvsVcrUnmatchedRequestException", report);
                 }
                 Err(_) => {}
             }
         }
         if !slot.forward {
-            return self.refuse(
-                operation,
-                "IvsVcrUnmatchedRequestException",
-                format!(
-                    "no cassette `{}` to replay, and record mode `none` never forwards",
-                    slot.path.display()
-                ),
+            let report = format!(
+                "no cassette `{}` to replay, and record mode `none` never forwards",
+                slot.path.display()
             );
+            self.tally().unmatched(operation, &slot.name, &report);
+            return self.refuse(operation, "IvsVcrUnmatchedRequestException", report);
         }
         ControlFlow::Continue(())
     }

@@ -26,6 +26,9 @@ pub(super) struct Tally {
     refused: Reasons,
     pub(super) written: BTreeSet<PathBuf>,
     pub(super) write_errors: BTreeMap<PathBuf, String>,
+    /// Unmatched requests of the replaying modes, with their cassette, for the control plane
+    /// (the first [`MAX_REASONS`]).
+    pub(super) unmatched: Vec<(String, String, String)>,
 }
 
 /// Skipped requests grouped by operation and reason, in the order each group first appeared.
@@ -82,6 +85,22 @@ impl Tally {
     pub(super) fn not_recorded(&mut self, operation: &str, reason: String) {
         self.op(operation).not_recorded += 1;
         self.not_recorded.add(operation, reason);
+    }
+
+    /// Keeps an unmatched request's report for the control plane's summary.
+    pub(super) fn unmatched(&mut self, operation: &str, cassette: &str, report: &str) {
+        if self.unmatched.len() < MAX_REASONS {
+            self.unmatched
+                .push((operation.to_owned(), cassette.to_owned(), report.to_owned()));
+        }
+    }
+
+    /// Forgets what was counted (the control plane's reset); what was written stays listed.
+    pub(super) fn forget(&mut self) {
+        self.operations.clear();
+        self.not_recorded = Reasons::default();
+        self.refused = Reasons::default();
+        self.unmatched.clear();
     }
 
     /// Counts a request refused before forwarding, and why (without the operation).

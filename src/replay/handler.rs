@@ -1,20 +1,28 @@
-//! Replay's per-request stages: `read → (region translation) → lookup → respond → log`.
+//! Replay's per-request stages: `read → control? → faults → (region translation) → lookup →
+//! respond | emulate | explain`.
 //!
-//! One [`ReplayCtx`] carries what the stages learn about a request. A miss is answered only after
-//! the route check, so that a cassette recorded with an operation newer than the catalog still
-//! answers; the miss report is built only then, since a miss itself must cost nothing.
+//! One [`ReplayCtx`] carries what the stages learn about a request. A control-plane path is
+//! answered before anything else; an injected fault comes next, so it is never matched or fed to
+//! the emulator. A server without cassettes emulates every request; with cassettes, a miss is
+//! emulated only with `OnMiss::Emulate`, and replayed answers feed the emulator's state. A miss is
+//! answered only after the route check, so that a cassette recorded with an operation newer than
+//! the catalog still answers; the miss report is built only then, since a miss must cost nothing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{HeaderValue, Request, StatusCode};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
 use hyper::body::Incoming;
 
-use super::{region, ReplayState};
+use super::{region, OnMiss, ReplayState};
 use crate::cassette::RecordedRequest;
+use crate::control;
+use crate::emulator::Answer;
 use crate::http::{
-    error_response, read_request, route_error_response, Handler, HttpResponse, ReadOptions,
-    ReadTimeouts, Side, MATCH_HEADER,
+    error_response, inject, json_response, read_request, route_error_response, Handler,
+    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
 };
 use crate::matcher::{Fallback, Hit, Miss};
 use crate::{ivs, normalize};
@@ -29,6 +37,8 @@ struct ReplayCtx {
     /// `(home, client region)` when the answer comes from the home region's recordings and is
     /// translated back (see `region`).
     translation: Option<(String, String)>,
+    /// The body as received, for the control plane.
+    raw_body: Bytes,
 }
 
 impl Handler for ReplayState {
@@ -43,8 +53,26 @@ impl Handler for ReplayState {
             Ok(ctx) => ctx,
             Err(response) => return response,
         };
+        if control::is_control(&ctx.request.path) {
+            return self.control(&ctx);
+        }
+        if let Some(response) = self.inject(&ctx).await {
+            return response;
+        }
+        if self.index.entries.is_empty() && self.emulator.is_some() {
+            return self.emulate(&ctx);
+        }
         match self.lookup(&mut ctx) {
-            Ok(hit) => self.respond(&ctx, hit),
+            Ok(hit) => {
+                self.feed(&ctx, hit);
+                self.respond(&ctx, hit)
+            }
+            Err(_)
+                if self.on_miss == OnMiss::Emulate
+                    && ivs::check_route(&ctx.request.method, &ctx.request.path).is_ok() =>
+            {
+                self.emulate(&ctx)
+            }
             Err(miss) => self.explain(&ctx, miss),
         }
     }
@@ -89,7 +117,59 @@ impl ReplayState {
             request: downstream.request,
             cassette_idx,
             translation: None,
+            raw_body: downstream.raw_body,
         })
+    }
+
+    /// Stage `control`: a `/_ivs-vcr/…` call, answered by the control plane.
+    fn control(&self, ctx: &ReplayCtx) -> HttpResponse {
+        let (status, body) =
+            control::handle(self, &ctx.request.method, &ctx.request.path, &ctx.raw_body);
+        tracing::debug!(side = %Side::Downstream, path = %ctx.request.path, status, "control");
+        json_response(status, &body, None, "control")
+    }
+
+    /// Stage `faults`: an injected fault for this request, if a rule fires (see `http::inject`).
+    async fn inject(&self, ctx: &ReplayCtx) -> Option<HttpResponse> {
+        if self.faults.is_empty() {
+            return None;
+        }
+        let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
+        inject(&self.faults, &operation).await
+    }
+
+    /// Stage `emulate`: the emulator answers, as IVS would.
+    fn emulate(&self, ctx: &ReplayCtx) -> HttpResponse {
+        // Invariant: `handle` calls this only when the server has an emulator.
+        let emulator = self
+            .emulator
+            .as_ref()
+            .expect("an emulating server has an emulator");
+        let request = &ctx.request;
+        let Some(answer) = emulator.answer(request) else {
+            let route = ivs::check_route(&request.method, &request.path)
+                .expect_err("the emulator answers every IVS route");
+            tracing::warn!(side = %Side::Downstream, "{route}");
+            return route_error_response(&route);
+        };
+        let operation = normalize::operation_name(&request.method, &request.path);
+        tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
+        *self
+            .emulated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation)
+            .or_default() += 1;
+        emulated_response(&answer)
+    }
+
+    /// Feeds a replayed answer to the emulator, when there is one, so that what a cassette
+    /// created is there for the requests it emulates.
+    fn feed(&self, ctx: &ReplayCtx, hit: Hit) {
+        if let Some(emulator) = &self.emulator {
+            let prepared = &self.prepared[hit.entry_idx];
+            emulator.observe(&ctx.request, prepared.status().as_u16(), prepared.body());
+        }
     }
 
     /// Stage `lookup`: the interaction that answers. A client of another region is first
@@ -166,7 +246,33 @@ impl ReplayState {
         self.unmatched
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .add(miss.operation, report);
+            .add(
+                miss.operation,
+                ctx.cassette_idx
+                    .map(|idx| self.index.cassette_names[idx].clone()),
+                report,
+            );
         response
     }
+}
+
+/// The HTTP form of an emulator answer (`x-ivs-vcr-match: emulated`); a 204 has no body.
+fn emulated_response(answer: &Answer) -> HttpResponse {
+    let mut response = match &answer.body {
+        Some(body) => json_response(answer.status, body, answer.error, "emulated"),
+        None => {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::NO_CONTENT);
+            response
+                .headers_mut()
+                .insert(MATCH_HEADER, HeaderValue::from_static("emulated"));
+            response
+        }
+    };
+    let request_id = crate::emulator::request_id();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    response
 }

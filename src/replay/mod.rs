@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use crate::answer::Prepared;
 use crate::cassette::{self, Cassette, CassetteError};
+use crate::emulator::{Emulator, EmulatorOptions};
+use crate::fault::{FaultRule, FaultSet};
 use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
@@ -33,6 +35,18 @@ pub use summary::{ReplayOperationSummary, ReplaySummary, UnusedInteraction};
 
 /// The region assumed for a request that carries no SigV4 credential scope.
 pub const DEFAULT_REGION: &str = "us-west-2";
+
+/// What a replay server does with a request no cassette answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnMiss {
+    /// Answer 400 `IvsVcrUnmatchedRequestException` with the near-miss report (the default).
+    #[default]
+    Error,
+    /// Answer it from the emulator, whose state the replayed answers also feed: a replayed
+    /// CreateChannel's channel is there for an emulated GetChannel.
+    Emulate,
+}
 /// Errors of starting a replay server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +66,9 @@ pub enum ReplayError {
         #[source]
         source: std::io::Error,
     },
+    /// A fault rule given at start is not valid.
+    #[error("invalid fault rule")]
+    Fault(#[source] crate::fault::FaultError),
     /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
     #[error("two cassettes are named `{name}`; cassette names must be unique")]
     DuplicateName {
@@ -87,6 +104,9 @@ struct Options {
     lenient_load: bool,
     /// The region the cassettes were recorded in, when clients of any region are served.
     home_region: Option<String>,
+    on_miss: OnMiss,
+    emulator: EmulatorOptions,
+    faults: Vec<FaultRule>,
 }
 
 impl ReplayServerBuilder {
@@ -174,6 +194,32 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// What to do with a request no cassette answers (default [`OnMiss::Error`]). A server given
+    /// no cassettes at all is an emulator whatever this says.
+    pub fn on_miss(mut self, on_miss: OnMiss) -> Self {
+        self.options.on_miss = on_miss;
+        self
+    }
+
+    /// The 12-digit account the emulator answers as (default `123456789012`).
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.options.emulator.account = account.into();
+        self
+    }
+
+    /// The seed of the emulator's ids: the same calls in the same order give the same ids
+    /// (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.options.emulator.seed = seed;
+        self
+    }
+
+    /// Injects a fault from the start, as `POST /_ivs-vcr/faults` would.
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.options.faults.push(rule);
+        self
+    }
+
     /// Loads the cassettes, binds, and starts serving in the background.
     pub async fn start(self) -> Result<ReplayServer, ReplayError> {
         let mut cassettes = self.cassettes;
@@ -200,11 +246,16 @@ impl ReplayServerBuilder {
             });
         }
 
+        let faults = FaultSet::new();
+        for rule in &self.options.faults {
+            faults.add(rule.clone()).map_err(ReplayError::Fault)?;
+        }
         let state = Arc::new(ReplayState::new(
             cassettes,
             load_errors,
             &self.options,
             &self.listen,
+            faults,
         ));
         let running = Running::start(
             self.listen,
@@ -271,6 +322,17 @@ impl ReplayServer {
             .start()
             .await
             .expect("a replay server on 127.0.0.1:0 starts")
+    }
+
+    /// Starts an emulator, an empty IVS account, on a free loopback port.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound, which a test cannot recover from anyway.
+    pub async fn emulator() -> ReplayServer {
+        ReplayServer::builder()
+            .start()
+            .await
+            .expect("an emulator on 127.0.0.1:0 starts")
     }
 
     /// A builder for everything else.
@@ -342,6 +404,12 @@ struct ReplayState {
     read_timeouts: ReadTimeouts,
     unmatched: Mutex<Unmatched>,
     load_errors: Vec<String>,
+    /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
+    emulator: Option<Emulator>,
+    on_miss: OnMiss,
+    /// Requests the emulator answered, per operation.
+    emulated: Mutex<std::collections::BTreeMap<String, u64>>,
+    faults: FaultSet,
 }
 
 impl ReplayState {
@@ -350,7 +418,10 @@ impl ReplayState {
         load_errors: Vec<CassetteError>,
         options: &Options,
         listen: &ListenOptions,
+        faults: FaultSet,
     ) -> ReplayState {
+        let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate)
+            .then(|| Emulator::new(options.emulator.clone()));
         let index = Index::build(&cassettes, options.level, options.sequence_end);
         let prepared = cassettes
             .iter()
@@ -379,6 +450,42 @@ impl ReplayState {
                 .iter()
                 .map(|e| join_errors(std::slice::from_ref(e)))
                 .collect(),
+            emulator,
+            on_miss: options.on_miss,
+            emulated: Default::default(),
+            faults,
         }
+    }
+
+    /// `emulate` when there are no cassettes, else `replay`.
+    fn mode(&self) -> &'static str {
+        if self.index.entries.is_empty() && self.emulator.is_some() {
+            "emulate"
+        } else {
+            "replay"
+        }
+    }
+}
+
+impl crate::control::Plane for ReplayState {
+    fn mode(&self) -> &'static str {
+        ReplayState::mode(self)
+    }
+
+    fn emulator(&self) -> Option<&Emulator> {
+        self.emulator.as_ref()
+    }
+
+    fn rewind(&self) {
+        self.index.rewind();
+        self.forget();
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        self.summary_json()
+    }
+
+    fn faults(&self) -> &FaultSet {
+        &self.faults
     }
 }

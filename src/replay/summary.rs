@@ -10,14 +10,22 @@ use super::ReplayState;
 #[derive(Debug, Default)]
 pub(super) struct Unmatched {
     per_operation: BTreeMap<String, u64>,
-    reports: Vec<String>,
+    reports: Vec<UnmatchedReport>,
+}
+
+/// One unmatched request, as the summary keeps it.
+#[derive(Debug, Clone)]
+pub(super) struct UnmatchedReport {
+    operation: String,
+    cassette: Option<String>,
+    report: String,
 }
 
 /// How many unmatched-request reports a server keeps for its summary.
 const UNMATCHED_REPORT_LIMIT: usize = 100;
 
 impl Unmatched {
-    pub(super) fn add(&mut self, operation: String, report: String) {
+    pub(super) fn add(&mut self, operation: String, cassette: Option<String>, report: String) {
         // Operation names come from request paths: past the limit they are counted together.
         let key = if self.per_operation.len() < UNMATCHED_REPORT_LIMIT
             || self.per_operation.contains_key(&operation)
@@ -26,9 +34,13 @@ impl Unmatched {
         } else {
             "(other paths)".to_owned()
         };
-        *self.per_operation.entry(key).or_default() += 1;
+        *self.per_operation.entry(key.clone()).or_default() += 1;
         if self.reports.len() < UNMATCHED_REPORT_LIMIT {
-            self.reports.push(report);
+            self.reports.push(UnmatchedReport {
+                operation: key,
+                cassette,
+                report,
+            });
         }
     }
 }
@@ -59,6 +71,8 @@ pub struct ReplayOperationSummary {
     pub unmatched: u64,
     /// Interactions never used.
     pub unused: u64,
+    /// Requests the emulator answered.
+    pub emulated: u64,
 }
 
 /// An interaction no request used.
@@ -96,25 +110,45 @@ impl fmt::Display for ReplaySummary {
             .max()
             .unwrap_or(9)
             .max(9);
-        writeln!(
-            f,
-            "{:<width$}  {:>7}  {:>9}  {:>6}",
-            "operation", "matched", "unmatched", "unused"
-        )?;
-        for (op, s) in &self.operations {
+        let n_emulated: u64 = self.operations.values().map(|o| o.emulated).sum();
+        if n_emulated == 0 {
             writeln!(
                 f,
-                "{op:<width$}  {:>7}  {:>9}  {:>6}",
-                s.matched, s.unmatched, s.unused
+                "{:<width$}  {:>7}  {:>9}  {:>6}",
+                "operation", "matched", "unmatched", "unused"
             )?;
+            for (op, s) in &self.operations {
+                writeln!(
+                    f,
+                    "{op:<width$}  {:>7}  {:>9}  {:>6}",
+                    s.matched, s.unmatched, s.unused
+                )?;
+            }
+        } else {
+            writeln!(
+                f,
+                "{:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
+                "operation", "matched", "unmatched", "unused", "emulated"
+            )?;
+            for (op, s) in &self.operations {
+                writeln!(
+                    f,
+                    "{op:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
+                    s.matched, s.unmatched, s.unused, s.emulated
+                )?;
+            }
         }
-        writeln!(
+        write!(
             f,
             "total: {} matched, {} unmatched, {} unused interaction(s)",
             self.n_matched(),
             self.n_unmatched,
             self.unused.len()
         )?;
+        if n_emulated > 0 {
+            write!(f, ", {n_emulated} emulated")?;
+        }
+        writeln!(f)?;
         if !self.unmatched.is_empty() {
             writeln!(f, "unmatched requests:")?;
             for report in &self.unmatched {
@@ -149,6 +183,51 @@ impl fmt::Display for ReplaySummary {
 }
 
 impl ReplayState {
+    /// The summary as the control plane's `GET /_ivs-vcr/summary` answers it.
+    pub(super) fn summary_json(&self) -> serde_json::Value {
+        let summary = self.summary();
+        let operations: serde_json::Map<String, serde_json::Value> = summary
+            .operations
+            .iter()
+            .map(|(op, s)| {
+                (
+                    op.clone(),
+                    serde_json::json!({"matched": s.matched, "unmatched": s.unmatched, "unused": s.unused, "emulated": s.emulated}),
+                )
+            })
+            .collect();
+        let unmatched: Vec<serde_json::Value> = self
+            .unmatched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reports
+            .iter()
+            .map(|r| serde_json::json!({"operation": r.operation, "cassette": r.cassette, "report": r.report}))
+            .collect();
+        let unused: Vec<serde_json::Value> = summary
+            .unused
+            .iter()
+            .map(|u| serde_json::json!({"cassette": u.cassette, "interaction": u.interaction_idx, "operation": u.operation}))
+            .collect();
+        serde_json::json!({
+            "mode": self.mode(),
+            "operations": operations,
+            "n_unmatched": summary.n_unmatched,
+            "unmatched": unmatched,
+            "unused": unused,
+            "load_errors": summary.load_errors,
+        })
+    }
+
+    /// Forgets what was served: unmatched reports and emulated counts (the index rewinds itself).
+    pub(super) fn forget(&self) {
+        *self.unmatched.lock().unwrap_or_else(|p| p.into_inner()) = Unmatched::default();
+        self.emulated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     pub(super) fn summary(&self) -> ReplaySummary {
         let mut operations: BTreeMap<String, ReplayOperationSummary> = BTreeMap::new();
         let mut unused = Vec::new();
@@ -175,10 +254,18 @@ impl ReplayState {
         for (operation, n) in &unmatched.per_operation {
             operations.entry(operation.clone()).or_default().unmatched += n;
         }
+        for (operation, n) in self
+            .emulated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            operations.entry(operation.clone()).or_default().emulated += n;
+        }
         ReplaySummary {
             operations,
             n_unmatched: unmatched.per_operation.values().sum(),
-            unmatched: unmatched.reports.clone(),
+            unmatched: unmatched.reports.iter().map(|r| r.report.clone()).collect(),
             unused,
             load_errors: self.load_errors.clone(),
         }

@@ -840,7 +840,7 @@ fn files_under_cassettes_are_exactly_the_bundled_files() {
 async fn binary_serves_the_bundled_cassettes_from_any_directory_and_reports_at_sigterm() {
     // A working directory without cassettes/: what is served must come from the binary itself.
     let workdir = tempfile::tempdir().unwrap();
-    let server = IvsVcr::start(&["replay", "--port", "0"], workdir.path());
+    let server = IvsVcr::start(&["replay", "--with-bundled", "--port", "0"], workdir.path());
     let uri = server.uri().unwrap();
 
     let ivs = ivs_client(&uri, REGION);

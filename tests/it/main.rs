@@ -4,6 +4,8 @@
 mod bundled;
 mod cli;
 mod diff;
+mod emulator;
+mod faults;
 mod hardening;
 mod properties;
 mod record;

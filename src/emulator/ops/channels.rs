@@ -27,10 +27,19 @@ const CHANNEL_QUOTA: usize = 5_000;
 
 const FILTERS: [(&str, &str); 5] = [
     ("filterByName", "name"),
-    ("filterByRecordingConfigurationArn", "recordingConfigurationArn"),
-    ("filterByPlaybackRestrictionPolicyArn", "playbackRestrictionPolicyArn"),
+    (
+        "filterByRecordingConfigurationArn",
+        "recordingConfigurationArn",
+    ),
+    (
+        "filterByPlaybackRestrictionPolicyArn",
+        "playbackRestrictionPolicyArn",
+    ),
     ("filterByAdConfigurationArn", "adConfigurationArn"),
-    ("filterByFailoverSlateConfigurationArn", "failoverSlateConfigurationArn"),
+    (
+        "filterByFailoverSlateConfigurationArn",
+        "failoverSlateConfigurationArn",
+    ),
 ];
 
 fn check_references(ctx: &Ctx<'_>, input: &Value) -> Result<(), ApiError> {
@@ -76,7 +85,10 @@ pub(super) fn create(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
         ("playbackRestrictionPolicyArn", Value::from("")),
         ("adConfigurationArn", Value::from("")),
         ("failoverSlateConfigurationArn", Value::from("")),
-        ("multitrackInputConfiguration", serde_json::json!({"enabled": false})),
+        (
+            "multitrackInputConfiguration",
+            serde_json::json!({"enabled": false}),
+        ),
     ] {
         if channel.get(member).is_none() {
             set(&mut channel, member, default);
@@ -127,7 +139,11 @@ fn new_key(ctx: &mut Ctx<'_>, channel_arn: &str, tags: Value) -> Value {
         "channelArn": channel_arn,
         "tags": tags,
     });
-    let channel_id = channel_arn.rsplit('/').next().unwrap_or_default().to_owned();
+    let channel_id = channel_arn
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     ctx.region
         .keys_by_channel
         .entry(channel_id)
@@ -146,12 +162,7 @@ pub(super) fn get(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
 
 /// BatchGet: the found resources, and an entry in `errors[]` for each ARN that names none
 /// (an HTTP 200, as IVS answers partial failures).
-fn batch(
-    ctx: &Ctx<'_>,
-    family: resource::Family,
-    input: &Value,
-    found_member: &str,
-) -> Value {
+fn batch(ctx: &Ctx<'_>, family: resource::Family, input: &Value, found_member: &str) -> Value {
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for arn in input
@@ -285,7 +296,11 @@ pub(super) fn batch_get_keys(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, 
     Ok(batch(ctx, STREAM_KEY, input, "streamKeys"))
 }
 
-pub(super) fn list_keys(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
+pub(super) fn list_keys(
+    ctx: &mut Ctx<'_>,
+    op: &Operation,
+    input: &Value,
+) -> Result<Value, ApiError> {
     let channel_arn = text(input, "channelArn");
     let id = resource::id_in(ctx, CHANNEL, channel_arn)?.to_owned();
     if ctx.region.get(CHANNEL.resource_type, &id).is_none() {
@@ -303,7 +318,13 @@ pub(super) fn list_keys(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Res
             Some((key.clone(), value.clone()))
         })
         .collect();
-    resource::page(op, input, keys.iter(), |_| true, |key| resource::project(key, shape))
+    resource::page(
+        op,
+        input,
+        keys.iter(),
+        |_| true,
+        |key| resource::project(key, shape),
+    )
 }
 
 pub(super) fn delete_key(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
@@ -314,7 +335,10 @@ pub(super) fn delete_key(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiE
         .store_mut(STREAM_KEY.resource_type)
         .remove(&id)
         .ok_or_else(|| resource::not_found(STREAM_KEY, arn))?;
-    let channel_id = text(&key, "channelArn").rsplit('/').next().unwrap_or_default();
+    let channel_id = text(&key, "channelArn")
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     if let Some(keys) = ctx.region.keys_by_channel.get_mut(channel_id) {
         keys.retain(|k| *k != id);
     }

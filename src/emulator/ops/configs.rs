@@ -69,7 +69,9 @@ pub(super) fn create(
     if let Some((_, settled)) = states(family) {
         set(&mut created, "state", Value::String(settled.to_owned()));
     }
-    ctx.region.store_mut(family.resource_type).insert(id, created);
+    ctx.region
+        .store_mut(family.resource_type)
+        .insert(id, created);
     Ok(resource::wrap(family.member, answer))
 }
 
@@ -130,9 +132,13 @@ pub(super) fn list(
     let shape = resource::item_shape(op);
     let empty = Default::default();
     let store = ctx.region.store(family.resource_type).unwrap_or(&empty);
-    resource::page(op, input, store.iter(), |_| true, |item| {
-        resource::project(item, shape)
-    })
+    resource::page(
+        op,
+        input,
+        store.iter(),
+        |_| true,
+        |item| resource::project(item, shape),
+    )
 }
 
 pub(super) fn update(ctx: &mut Ctx<'_>, family: Family, input: &Value) -> Result<Value, ApiError> {

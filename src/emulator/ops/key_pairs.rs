@@ -27,7 +27,9 @@ pub(super) fn import(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
     let der = p384_public_key(text(input, "publicKeyMaterial"))
         .map_err(|why| ApiError::validation(format!("publicKeyMaterial: {why}")))?;
     let fingerprint = fingerprint(&der);
-    if let Some(existing) = resource::all_of(ctx.region, KEY_PAIR).find(|k| text(k, "fingerprint") == fingerprint) {
+    if let Some(existing) =
+        resource::all_of(ctx.region, KEY_PAIR).find(|k| text(k, "fingerprint") == fingerprint)
+    {
         return Err(ApiError::conflict(format!(
             "this public key is already imported as `{}`",
             text(existing, "arn")
@@ -72,10 +74,14 @@ pub(crate) fn p384_public_key(pem: &str) -> Result<Vec<u8>, String> {
         .trim()
         .strip_prefix("-----BEGIN PUBLIC KEY-----")
         .and_then(|rest| rest.trim_end().strip_suffix("-----END PUBLIC KEY-----"))
-        .ok_or("expected a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)")?;
+        .ok_or(
+            "expected a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)",
+        )?;
     let der = base64_decode(body).ok_or("the PEM body is not base64")?;
     if der.len() != P384_SPKI_PREFIX.len() + 96 || !der.starts_with(&P384_SPKI_PREFIX) {
-        return Err("not an ECDSA P-384 public key, which IVS playback key pairs must be".to_owned());
+        return Err(
+            "not an ECDSA P-384 public key, which IVS playback key pairs must be".to_owned(),
+        );
     }
     Ok(der)
 }
@@ -138,9 +144,12 @@ j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF
             p384_public_key(p256).unwrap_err(),
             "not an ECDSA P-384 public key, which IVS playback key pairs must be"
         );
-        assert!(p384_public_key("hello").unwrap_err().starts_with("expected a PEM public key"));
+        assert!(p384_public_key("hello")
+            .unwrap_err()
+            .starts_with("expected a PEM public key"));
         assert_eq!(
-            p384_public_key("-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----").unwrap_err(),
+            p384_public_key("-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----")
+                .unwrap_err(),
             "the PEM body is not base64"
         );
     }

@@ -24,14 +24,12 @@ use crate::ivs::{ErrorType, Operation};
 
 pub(crate) use streams::{start_stream, stop_stream};
 
-/// Test material shared with the emulator's tests.
-#[cfg(test)]
-pub(crate) mod tests_support {
-    pub(crate) use super::key_pairs::tests::P384;
-}
-
 /// Runs one operation on a region's state.
-pub(crate) fn run(op: &'static Operation, ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+pub(crate) fn run(
+    op: &'static Operation,
+    ctx: &mut Ctx<'_>,
+    input: &Value,
+) -> Result<Value, ApiError> {
     match op.name {
         "CreateChannel" => channels::create(ctx, op, input),
         "GetChannel" => channels::get(ctx, input),
@@ -110,6 +108,14 @@ pub(crate) fn covers(name: &str) -> bool {
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(
         run(op, &mut ctx, &serde_json::json!({})),
-        Err(ApiError { kind: ErrorType::InternalServerException, .. })
+        Err(ApiError {
+            kind: ErrorType::InternalServerException,
+            ..
+        })
     )
+}
+/// Test material shared with the emulator's tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::key_pairs::tests::P384;
 }

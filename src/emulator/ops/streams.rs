@@ -68,7 +68,9 @@ pub(crate) fn start_stream(
 ) -> Result<Value, ApiError> {
     let id = channel_id(ctx, channel_arn)?;
     if ctx.region.live.contains_key(&id) {
-        return Err(ApiError::conflict(format!("channel `{channel_arn}` is already live")));
+        return Err(ApiError::conflict(format!(
+            "channel `{channel_arn}` is already live"
+        )));
     }
     let health = health.unwrap_or("HEALTHY");
     if !matches!(health, "HEALTHY" | "STARVING" | "UNKNOWN") {
@@ -80,7 +82,11 @@ pub(crate) fn start_stream(
     let stream_id = format!("st-{}", ctx.ids.alnum(23));
     let now = clock::now();
     // Invariant: `channel_id` checked that the channel exists.
-    let channel = ctx.region.get(CHANNEL.resource_type, &id).cloned().expect("channel exists");
+    let channel = ctx
+        .region
+        .get(CHANNEL.resource_type, &id)
+        .cloned()
+        .expect("channel exists");
     let recording = match text(&channel, "recordingConfigurationArn") {
         "" => None,
         arn => resource::find(ctx, RECORDING, arn).ok().cloned(),
@@ -91,14 +97,18 @@ pub(crate) fn start_stream(
         health: health.to_owned(),
         viewer_count,
     };
-    ctx.region.sessions.entry(id.clone()).or_default().push(Session {
-        stream_id,
-        start_time: now.clone(),
-        end_time: None,
-        channel,
-        recording,
-        events: vec![event("Session Created", &now), event("Stream Start", &now)],
-    });
+    ctx.region
+        .sessions
+        .entry(id.clone())
+        .or_default()
+        .push(Session {
+            stream_id,
+            start_time: now.clone(),
+            end_time: None,
+            channel,
+            recording,
+            events: vec![event("Session Created", &now), event("Stream Start", &now)],
+        });
     let stream = stream_json(ctx, &id, &live);
     ctx.region.live.insert(id, live);
     Ok(resource::wrap("stream", stream))
@@ -200,7 +210,12 @@ fn audio() -> Value {
 pub(super) fn get_session(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
     let arn = text(input, "channelArn");
     let id = channel_id(ctx, arn)?;
-    let sessions = ctx.region.sessions.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let sessions = ctx
+        .region
+        .sessions
+        .get(&id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let wanted = text(input, "streamId");
     let session = if wanted.is_empty() {
         sessions.last()
@@ -218,10 +233,19 @@ pub(super) fn get_session(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, Api
     }
 }
 
-pub(super) fn list_sessions(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
+pub(super) fn list_sessions(
+    ctx: &mut Ctx<'_>,
+    op: &Operation,
+    input: &Value,
+) -> Result<Value, ApiError> {
     let id = channel_id(ctx, text(input, "channelArn"))?;
     // Newest first, keyed so that key order is that order and a token is plain digits.
-    let sessions = ctx.region.sessions.get(&id).map(Vec::as_slice).unwrap_or_default();
+    let sessions = ctx
+        .region
+        .sessions
+        .get(&id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let keyed: std::collections::BTreeMap<String, Value> = sessions
         .iter()
         .enumerate()

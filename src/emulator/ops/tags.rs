@@ -48,7 +48,11 @@ fn tags_mut<'r>(ctx: &'r mut Ctx<'_>, family: Family, id: &str) -> &'r mut Map<S
 
 pub(super) fn tag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
     let (family, id) = locate(ctx, text(input, "resourceArn"))?;
-    let new = input.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+    let new = input
+        .get("tags")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let tags = tags_mut(ctx, family, &id);
     let n_after = tags.len() + new.keys().filter(|k| !tags.contains_key(*k)).count();
     if n_after > MAX_TAGS {

@@ -1,0 +1,119 @@
+//! Learning from replayed answers: with `--on-miss emulate`, what a cassette answered is taken
+//! into the emulator's state, so that a replayed CreateChannel's channel is there for an emulated
+//! GetChannel, and a replayed DeleteChannel's channel is gone for an emulated one.
+//!
+//! Only successful answers teach. A resource is recognised by the members IVS answers it under
+//! (`channel`, `streamKey`, …, and the lists of BatchGet calls) and filed by its ARN's region and
+//! id; a successful Delete removes what its request's `arn` named.
+
+use serde_json::Value;
+
+use super::resource::{Family, CHANNEL, FAMILIES, STREAM_KEY};
+use super::state::text;
+use super::Emulator;
+use crate::cassette::RecordedRequest;
+use crate::ivs::arn;
+use crate::normalize;
+
+impl Emulator {
+    /// Takes a replayed answer into the emulator's state (see the module doc).
+    pub(crate) fn observe(&self, request: &RecordedRequest, status: u16, body: &[u8]) {
+        if !(200..300).contains(&status) {
+            return;
+        }
+        let operation = normalize::operation_name(&request.method, &request.path);
+        if operation.starts_with("Delete") {
+            if let Some(target) = request.body.as_ref().map(|b| text(b, "arn")) {
+                self.forget(target);
+            }
+            return;
+        }
+        let Ok(answer) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        for family in FAMILIES {
+            if let Some(resource) = answer.get(family.member) {
+                self.learn(family, resource);
+            }
+        }
+        for (member, family) in [("channels", CHANNEL), ("streamKeys", STREAM_KEY)] {
+            // BatchGet answers hold whole resources; List answers hold summaries, which would
+            // overwrite what is known with less, so only unknown resources are taken from them.
+            for resource in answer
+                .get(member)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if operation.starts_with("BatchGet") || !self.knows(resource) {
+                    self.learn(family, resource);
+                }
+            }
+        }
+    }
+
+    fn learn(&self, family: Family, resource: &Value) {
+        let Some(parsed) = arn::parse_ivs(text(resource, "arn")) else {
+            return;
+        };
+        if parsed.resource_type != family.resource_type || parsed.account != self.options.account {
+            return;
+        }
+        let id = parsed.resource_id.to_owned();
+        self.with_region(parsed.region, |ctx| {
+            if family.resource_type == STREAM_KEY.resource_type {
+                if let Some(channel) = arn::parse_ivs(text(resource, "channelArn")) {
+                    let keys = ctx
+                        .region
+                        .keys_by_channel
+                        .entry(channel.resource_id.to_owned())
+                        .or_default();
+                    if !keys.contains(&id) {
+                        keys.push(id.clone());
+                    }
+                }
+            }
+            ctx.region
+                .store_mut(family.resource_type)
+                .insert(id, resource.clone());
+        });
+    }
+
+    fn knows(&self, resource: &Value) -> bool {
+        let Some(parsed) = arn::parse_ivs(text(resource, "arn")) else {
+            return true;
+        };
+        let Some(family) = super::resource::family_of(parsed.resource_type) else {
+            return true;
+        };
+        self.with_region(parsed.region, |ctx| {
+            ctx.region
+                .get(family.resource_type, parsed.resource_id)
+                .is_some()
+        })
+    }
+
+    fn forget(&self, target: &str) {
+        let Some(parsed) = arn::parse_ivs(target) else {
+            return;
+        };
+        let Some(family) = super::resource::family_of(parsed.resource_type) else {
+            return;
+        };
+        self.with_region(parsed.region, |ctx| {
+            ctx.region
+                .store_mut(family.resource_type)
+                .remove(parsed.resource_id);
+            if family.resource_type == CHANNEL.resource_type {
+                for key in ctx
+                    .region
+                    .keys_by_channel
+                    .remove(parsed.resource_id)
+                    .unwrap_or_default()
+                {
+                    ctx.region.store_mut(STREAM_KEY.resource_type).remove(&key);
+                }
+            }
+        });
+    }
+}
