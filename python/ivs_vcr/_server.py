@@ -25,6 +25,9 @@ from ._binary import binary_path
 #: The first stdout line of every server: ``ivs-vcr replay listening on http://127.0.0.1:PORT``.
 _LISTENING = re.compile(r"^ivs-vcr (\w+) listening on (http://\S+)\s*$")
 
+#: Terminal colour codes, taken out of log tails shown in test reports.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
 #: The control plane's path prefix.
 CONTROL_PREFIX = "/_ivs-vcr"
 
@@ -178,7 +181,7 @@ class Server:
             text = self._stderr.read().decode("utf-8", "replace")
         except ValueError:  # already closed
             return self._result.stderr_tail if self._result else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(_ANSI.sub("", line) for line in text.splitlines()[-lines:])
 
     def _tail_block(self) -> str:
         tail = self.stderr_tail()

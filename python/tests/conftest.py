@@ -15,13 +15,14 @@ from ivs_vcr import ControlPlaneMissing, Server
 pytest_plugins = ["pytester"]
 
 
-def ivs_client(retry_mode: str = "standard", max_attempts: int = 3) -> Any:
+def ivs_client(retry_mode: str = "standard", attempts: int = 3) -> Any:
     """A boto3 IVS client that finds its endpoint, region and credentials in the environment (as
     the code under test would), with explicit retry settings so the retry tests do not depend on
-    botocore's defaults."""
+    botocore's defaults. ``attempts`` counts the first call too (botocore's ``max_attempts`` in
+    ``retries`` would count only the retries)."""
     return boto3.client(
         "ivs",
-        config=Config(retries={"mode": retry_mode, "max_attempts": max_attempts}),
+        config=Config(retries={"mode": retry_mode, "total_max_attempts": attempts}),
     )
 
 

@@ -4,7 +4,6 @@ upstream, replay offline, and fail a test on an unmatched request or a missing c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -121,23 +120,22 @@ def test_missing_cassette_fails_with_the_command_that_records_it(
 
 
 def test_unused_interactions_fail_only_when_asked(
-    pytester: pytest.Pytester, upstream: Server, aws_env: None, control_plane: Callable[[str, str], None]
+    pytester: pytest.Pytester, upstream: Server, aws_env: None
 ) -> None:
-    control_plane("GET", "summary")
     record(pytester, upstream)
     pytester.makepyfile(
         test_inner='''
-import pytest
+import boto3, pytest
 
 @pytest.mark.ivs_vcr(cassette="test_channel")
 def test_channel(ivs_vcr):
-    pass  # uses nothing of its cassette
+    boto3.client("ivs").create_channel(name="recorded")  # and never reads it back
 '''
     )
     pytester.runpytest().assert_outcomes(passed=1)
     result = pytester.runpytest("--ivs-fail-on-unused")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*unused interaction #0 (CreateChannel)*"])
+    result.stdout.fnmatch_lines(["*unused interaction #1 (GetChannel) of `*test_channel.yaml`*"])
 
 
 def test_injected_fault_is_absorbed_and_never_recorded(
@@ -151,7 +149,7 @@ from botocore.config import Config
 @pytest.mark.ivs_vcr
 def test_throttled(ivs_vcr):
     ivs_vcr.fault(operation="CreateChannel", error="ThrottlingException", times=2)
-    ivs = boto3.client("ivs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    ivs = boto3.client("ivs", config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
     answer = ivs.create_channel(name="through-faults")
     assert answer["ResponseMetadata"]["RetryAttempts"] == 2
 '''

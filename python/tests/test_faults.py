@@ -68,7 +68,7 @@ def test_reset_connection_is_retried(ivs_vcr: Any, ivs: Any) -> None:
 def test_dropped_connections_surface_once_attempts_are_spent(ivs_vcr: Any) -> None:
     ivs_vcr.fault(operation="ListChannels", connection="empty")
     with pytest.raises((ConnectionClosedError, EndpointConnectionError)):
-        ivs_client(max_attempts=2).list_channels()
+        ivs_client(attempts=2).list_channels()
     assert ivs_vcr.faults()[0]["hits"] == 2
 
 
