@@ -3,6 +3,7 @@ runtime check that the ivs-vcr under test has the control plane these tests need
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from typing import Any, Callable, Iterator
 
@@ -24,6 +25,15 @@ def ivs_client(retry_mode: str = "standard", attempts: int = 3) -> Any:
         "ivs",
         config=Config(retries={"mode": retry_mode, "total_max_attempts": attempts}),
     )
+
+
+def run_inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Runs an inner pytest session in-process. Where the package is installed, its entry point
+    loads the plugin; from a source tree (``PYTHONPATH=python pytest -p ivs_vcr.pytest_plugin``)
+    the inner session is given the same ``-p``."""
+    registered = any(ep.value == "ivs_vcr.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+    plugin = () if registered else ("-p", "ivs_vcr.pytest_plugin")
+    return pytester.runpytest(*plugin, *args)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import pytest
 
 from ivs_vcr import Server
 
+from conftest import run_inner
+
 INNER = '''
 import boto3
 import pytest
@@ -43,7 +45,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def record(pytester: pytest.Pytester, upstream: Server) -> None:
     pytester.makepyfile(test_inner=INNER.format(name="recorded"))
-    result = pytester.runpytest("--ivs-record-mode=once", f"--ivs-upstream={upstream.url}")
+    result = run_inner(pytester, "--ivs-record-mode=once", f"--ivs-upstream={upstream.url}")
     result.assert_outcomes(passed=2)
     assert (pytester.path / CASSETTE).is_file()
     assert (pytester.path / "cassettes/test_inner/shared/listing.yaml").is_file()
@@ -57,9 +59,9 @@ def test_record_through_local_upstream_then_replay_offline(
     assert "CreateChannel" in recorded and "GetChannel" in recorded
     upstream.stop()  # nothing to forward to: replay must be offline
 
-    result = pytester.runpytest()  # --ivs-record-mode none is the default
+    result = run_inner(pytester)  # --ivs-record-mode none is the default
     result.assert_outcomes(passed=2)
-    result = pytester.runpytest("--ivs-fail-on-unused")
+    result = run_inner(pytester, "--ivs-fail-on-unused")
     result.assert_outcomes(passed=2)
     assert (pytester.path / CASSETTE).read_text() == recorded
 
@@ -70,7 +72,7 @@ def test_unmatched_request_fails_the_test_with_the_diagnostic(
     record(pytester, upstream)
     pytester.makepyfile(test_inner=INNER.format(name="renamed"))
 
-    result = pytester.runpytest()
+    result = run_inner(pytester)
 
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
@@ -100,7 +102,7 @@ def test_channel(ivs_vcr):
         pass  # the code under test "handles" it
 '''
     )
-    result = pytester.runpytest()
+    result = run_inner(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*unmatched ListChannels request:*"])
 
@@ -109,7 +111,7 @@ def test_missing_cassette_fails_with_the_command_that_records_it(
     pytester: pytest.Pytester, aws_env: None
 ) -> None:
     pytester.makepyfile(test_inner=INNER.format(name="never-recorded"))
-    result = pytester.runpytest("--ivs-upstream=http://127.0.0.1:9")
+    result = run_inner(pytester, "--ivs-upstream=http://127.0.0.1:9")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
@@ -132,8 +134,8 @@ def test_channel(ivs_vcr):
     boto3.client("ivs").create_channel(name="recorded")  # and never reads it back
 '''
     )
-    pytester.runpytest().assert_outcomes(passed=1)
-    result = pytester.runpytest("--ivs-fail-on-unused")
+    run_inner(pytester).assert_outcomes(passed=1)
+    result = run_inner(pytester, "--ivs-fail-on-unused")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*unused interaction #1 (GetChannel) of `*test_channel.yaml`*"])
 
@@ -154,7 +156,7 @@ def test_throttled(ivs_vcr):
     assert answer["ResponseMetadata"]["RetryAttempts"] == 2
 '''
     )
-    result = pytester.runpytest("--ivs-record-mode=once", f"--ivs-upstream={upstream.url}")
+    result = run_inner(pytester, "--ivs-record-mode=once", f"--ivs-upstream={upstream.url}")
     result.assert_outcomes(passed=1)
     recorded = (pytester.path / "cassettes/test_inner/test_throttled.yaml").read_text()
     assert "CreateChannel" in recorded

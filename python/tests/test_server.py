@@ -15,6 +15,8 @@ import pytest
 import ivs_vcr
 from ivs_vcr import BinaryNotFoundError, Server, ServerError, binary_path
 
+from conftest import run_inner
+
 
 def fake_binary(tmp_path: Path, body: str) -> str:
     """An executable Python script standing in for ivs-vcr."""
@@ -98,7 +100,7 @@ def test_plugin_reports_a_dead_server_with_its_stderr_tail(
     )
     pytester.makepyfile("def test_it(ivs_vcr):\n    pass\n")
     monkeypatch.setenv("IVS_VCR_BIN", fake)
-    result = pytester.runpytest()
+    result = run_inner(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*exited with code 2*", "*fatal: cannot bind*"])
 
@@ -175,7 +177,7 @@ def test_third(ivs_vcr):
     call(ivs_vcr.url, "ListChannels")
 '''
     )
-    result = pytester.runpytest("-p", "no:randomly")
+    result = run_inner(pytester, "-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
