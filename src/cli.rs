@@ -171,6 +171,106 @@ pub enum Command {
     /// when some of it is breaking), 2 on error (a missing path, a cassette that does not load).
     #[command(verbatim_doc_comment)]
     Diff(DiffArgs),
+    /// Play recorded flows against a target and report where its answers differ
+    ///
+    /// Each cassette's requests are sent in order to the target: the emulator (a fresh, empty
+    /// account per cassette), any IVS-compatible URL (moto, a fake; `{region}` is substituted),
+    /// or real IVS (`aws`: signed with your credentials and routed by region, as record does).
+    /// The ids the target mints are mapped onto the recorded ones as the flow goes (the ARN a
+    /// create returned is the one later requests use), and the answers are compared with the
+    /// recorded ones as `diff` compares cassettes: shape, status and error type.
+    ///
+    ///   ivs-vcr verify cassettes/ --against emulator
+    ///   ivs-vcr verify cassettes/ --against http://127.0.0.1:5000
+    ///   ivs-vcr verify cassettes/ --against aws --fail-on breaking --format markdown > drift.md
+    ///
+    /// Exit status: 0 when the target answers as recorded, 1 when it differs (with --fail-on
+    /// breaking, only when some difference is breaking), 2 on error.
+    #[command(verbatim_doc_comment)]
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `ivs-vcr verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The recorded flows: a cassette file, or a directory of cassettes.
+    #[arg(value_name = "CASSETTES")]
+    pub cassettes: PathBuf,
+
+    /// Where to play them: `emulator`, `aws`, or an http(s):// URL.
+    #[arg(long, value_name = "TARGET", default_value = "emulator")]
+    pub against: ivs_vcr::verify::Against,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormatArg,
+
+    /// Which difference makes the exit status 1.
+    #[arg(long, value_enum, default_value = "any")]
+    pub fail_on: FailOnArg,
+
+    /// Also report values that differ (severity info, never part of the exit status).
+    #[arg(long)]
+    pub values: bool,
+
+    /// With --against aws: send to this endpoint instead of https://ivs.<region>.amazonaws.com
+    /// (`{region}` is substituted), still signed with your credentials; for a local stand-in.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+}
+
+impl VerifyArgs {
+    pub async fn run(self) -> anyhow::Result<Outcome> {
+        use ivs_vcr::diff::{self, FailOn};
+        use std::io::Write as _;
+
+        if self.upstream.is_some() && self.against != ivs_vcr::verify::Against::Aws {
+            anyhow::bail!(
+                "--upstream goes with --against aws; for another target, give its URL to --against"
+            );
+        }
+        let recorded =
+            diff::load_cassettes(&self.cassettes).context("cannot load the cassettes")?;
+        let mut options = ivs_vcr::verify::VerifyOptions::default();
+        options.diff.values = self.values;
+        options.upstream = self.upstream.clone();
+        let verified =
+            ivs_vcr::verify::run(&recorded, &self.against, &options, |name, n, total| {
+                eprintln!("[{n}/{total}] {name}");
+            })
+            .await
+            .context("cannot start verifying")?;
+        for error in &verified.transport_errors {
+            eprintln!("warning: no answer: {error}");
+        }
+        eprintln!(
+            "played {} request(s) from {} cassette(s)",
+            verified.n_requests,
+            recorded.len()
+        );
+        let report = verified.report;
+        let text = match self.format {
+            DiffFormatArg::Text => report.render_text(stdout_wants_color()),
+            DiffFormatArg::Json => report.to_json(),
+            DiffFormatArg::Markdown => report.to_markdown(),
+        };
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .and_then(|()| std::io::stdout().flush())
+            .context("cannot write the report")?;
+        let fail_on = match self.fail_on {
+            FailOnArg::Any => FailOn::Any,
+            FailOnArg::Breaking => FailOn::Breaking,
+        };
+        Ok(
+            if report.fails(fail_on) || !verified.transport_errors.is_empty() {
+                Outcome::Findings
+            } else {
+                Outcome::Clean
+            },
+        )
+    }
 }
 
 /// When `record` forwards and when it replays.

@@ -75,21 +75,30 @@
 //! their answers by shape: fields added or removed, changed types, new enum values, changed status
 //! codes or error types. Ids, timestamps and request ids that change on every recording are not drift.
 //!
+//! # Emulation
+//! [`ReplayServer::emulator`] (`ivs-vcr replay` without `--cassettes`) is a stateful, in-memory IVS
+//! account driven by AWS's service model: what a test creates it can get, list, tag and delete;
+//! invalid requests fail as IVS fails them; `POST /_ivs-vcr/streams/start` takes a channel live.
+//! With cassettes, [`OnMiss::Emulate`] answers what no cassette matches from the emulator. Both
+//! servers answer a control plane under `/_ivs-vcr/` (health, reset, state, streams, summary,
+//! injected faults).
+//!
 //! # Bundled cassettes
-//! The bundled cassettes are compiled in (`ivs-vcr replay` without `--cassettes` serves them): every IVS operation, its success and each modeled error,
-//! authored from the API reference. [`ReplayServerBuilder::region_portable`] serves them to
-//! clients of any region.
+//! The bundled cassettes are compiled in (`ivs-vcr replay --with-bundled` serves them): every IVS
+//! operation, its success and each modeled error, authored from the API reference, and the
+//! emulator's conformance suite (`ivs-vcr verify`). [`ReplayServerBuilder::region_portable`]
+//! serves them to clients of any region.
 //!
 //! # What is API and what is not
 //! The API is what this page lists at its root: [`Cassette`] and its parts, [`ReplayServer`] and
 //! [`RecordServer`] with their builders, summaries ([`ReplaySummary`], [`RecordSummary`]) and
-//! errors ([`ReplayError`], [`RecordError`]), [`RecordMode`], [`MatchLevel`], the two response
-//! headers ([`MATCH_HEADER`], [`SOURCE_HEADER`]), and the [`cassette`] and [`diff`] modules.
+//! errors ([`ReplayError`], [`RecordError`]), [`RecordMode`], [`MatchLevel`], [`OnMiss`], the two
+//! response headers ([`MATCH_HEADER`], [`SOURCE_HEADER`]), and the [`cassette`] and [`diff`] modules.
 //!
 //! `__private` (hidden from these docs) holds what the binary, the tests, the benchmarks and the
-//! fuzz targets reach into: normalization, redaction, the bundled cassettes, the HTTP helpers.
-//! It is not API: it changes without notice, in any release. `ivs` (the catalog) is not API
-//! either.
+//! fuzz targets reach into: normalization, redaction, the bundled cassettes, the HTTP helpers,
+//! fault rules. It is not API: it changes without notice, in any release. `ivs` (the catalog),
+//! `fault` and `verify` (behind `ivs-vcr verify`) are not API either.
 #![warn(missing_docs)]
 
 mod answer;
@@ -110,6 +119,8 @@ mod record;
 mod redact;
 mod replay;
 mod upstream;
+#[doc(hidden)]
+pub mod verify;
 
 pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse};
 pub use http::{MATCH_HEADER, SOURCE_HEADER};

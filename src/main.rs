@@ -16,6 +16,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(cli::log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .with_writer(std::io::stderr)
+        // Colour only for a terminal: a CI log file should hold text, not escape codes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
             cli::Command::Replay(args) => args.run().await,
             cli::Command::Record(args) => args.run().await,
             cli::Command::Diff(args) => args.run(),
+            cli::Command::Verify(args) => args.run().await,
         }
     });
     match result {

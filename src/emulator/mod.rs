@@ -209,6 +209,61 @@ impl Emulator {
     }
 }
 
+/// The headers IVS sends with every answer. The names are the response header members the model
+/// declares on every error shape and on the BatchGet outputs (`responses_carry_the_models_header_members`
+/// checks them); the values are inferred (the model names the headers, not their values) and are
+/// those the bundled cassettes carry.
+pub(crate) const IVS_HEADERS: [(&str, &str); 7] = [
+    ("Access-Control-Allow-Origin", "*"),
+    (
+        "Access-Control-Expose-Headers",
+        "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date",
+    ),
+    ("Cache-Control", "no-store, no-cache"),
+    ("Content-Security-Policy", "default-src 'self'"),
+    (
+        "Strict-Transport-Security",
+        "max-age=47304000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+];
+
+/// An answer as IVS sends it: status, `Content-Type` (when there is a body), a request id,
+/// `x-amzn-ErrorType` on errors, IVS's other headers, and the JSON body.
+pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
+    use http::{HeaderName, HeaderValue};
+    let mut headers = http::HeaderMap::with_capacity(12);
+    let body = match &answer.body {
+        Some(body) => {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            bytes::Bytes::from(body.to_string())
+        }
+        None => bytes::Bytes::new(),
+    };
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+        headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
+    }
+    if let Some(error) = answer.error {
+        headers.insert(
+            HeaderName::from_static("x-amzn-errortype"),
+            HeaderValue::from_static(error),
+        );
+    }
+    for (name, value) in IVS_HEADERS {
+        headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
+            HeaderValue::from_static(value),
+        );
+    }
+    let status = http::StatusCode::from_u16(answer.status)
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    (status, headers, body)
+}
+
 /// A fresh `x-amzn-RequestId`, in AWS's UUID form.
 pub(crate) fn request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

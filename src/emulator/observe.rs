@@ -52,6 +52,53 @@ impl Emulator {
         }
     }
 
+    /// Takes one resource, recognised by its ARN, into the state (`verify` seeds what a
+    /// recording used but did not create). False when the value is no IVS resource.
+    pub(crate) fn seed(&self, resource: &Value) -> bool {
+        let family = arn::parse_ivs(text(resource, "arn"))
+            .and_then(|a| super::resource::family_of(a.resource_type));
+        match family {
+            Some(family) => {
+                self.learn(family, resource);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes a channel with this ARN and IVS's defaults, when the state has none: a recording
+    /// used it without ever showing it.
+    pub(crate) fn seed_channel(&self, channel_arn: &str) {
+        let Some(parsed) = arn::parse_ivs(channel_arn).filter(|a| a.resource_type == "channel")
+        else {
+            return;
+        };
+        if parsed.account != self.options.account {
+            return;
+        }
+        self.with_region(parsed.region, |ctx| {
+            if ctx.region.get("channel", parsed.resource_id).is_none() {
+                super::ops::seed_channel(ctx, parsed.resource_id);
+            }
+        });
+    }
+
+    /// Whether a channel is live, and whether it has had a stream session.
+    pub(crate) fn stream_state(&self, channel_arn: &str) -> (bool, bool) {
+        let Some(parsed) = arn::parse_ivs(channel_arn) else {
+            return (false, false);
+        };
+        self.with_region(parsed.region, |ctx| {
+            (
+                ctx.region.live.contains_key(parsed.resource_id),
+                ctx.region
+                    .sessions
+                    .get(parsed.resource_id)
+                    .is_some_and(|s| !s.is_empty()),
+            )
+        })
+    }
+
     fn learn(&self, family: Family, resource: &Value) {
         let Some(parsed) = arn::parse_ivs(text(resource, "arn")) else {
             return;

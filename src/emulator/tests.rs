@@ -345,3 +345,19 @@ fn tags_read_back_as_written() {
         json!({"tags": {"b": "2"}})
     );
 }
+
+#[test]
+fn responses_carry_the_models_header_members() {
+    use crate::ivs::{ErrorType, Location};
+    let mut in_model: Vec<&str> = ErrorType::ALL
+        .iter()
+        .flat_map(|e| e.shape().get().members())
+        .filter(|m| m.location == Location::Header && m.location_name != "x-amzn-ErrorType")
+        .map(|m| m.location_name)
+        .collect();
+    in_model.sort_unstable();
+    in_model.dedup();
+    let mut ours: Vec<&str> = IVS_HEADERS.iter().map(|(name, _)| *name).collect();
+    ours.sort_unstable();
+    assert_eq!(ours, in_model);
+}

@@ -256,23 +256,12 @@ impl ReplayState {
     }
 }
 
-/// The HTTP form of an emulator answer (`x-ivs-vcr-match: emulated`); a 204 has no body.
+/// The HTTP form of an emulator answer, marked `x-ivs-vcr-match: emulated`.
 fn emulated_response(answer: &Answer) -> HttpResponse {
-    let mut response = match &answer.body {
-        Some(body) => json_response(answer.status, body, answer.error, "emulated"),
-        None => {
-            let mut response = Response::new(Full::new(Bytes::new()));
-            *response.status_mut() =
-                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::NO_CONTENT);
-            response
-                .headers_mut()
-                .insert(MATCH_HEADER, HeaderValue::from_static("emulated"));
-            response
-        }
-    };
-    let request_id = crate::emulator::request_id();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-amzn-RequestId", value);
-    }
+    let (status, mut headers, body) = crate::emulator::http_parts(answer);
+    headers.insert(MATCH_HEADER, HeaderValue::from_static("emulated"));
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
     response
 }

@@ -12,3 +12,4 @@ mod record;
 mod record_faults;
 mod replay;
 mod support;
+mod verify;

@@ -13,7 +13,8 @@
 //! - Quota: 5,000 channels per region (IVS service quotas; not in the model).
 //!
 //! Inferred: `filterByName` matches the whole name; a new channel's `name` is `""` when none is
-//! given; `multitrackInputConfiguration` reads back as `{enabled: false}` when none is given.
+//! given; `multitrackInputConfiguration` reads back as `{enabled: false, policy: ALLOW,
+//! maximumResolution: FULL_HD}` when none is given (as AWS CLI examples of newer channels show).
 
 use serde_json::Value;
 
@@ -53,6 +54,20 @@ fn is_advanced(channel_type: &str) -> bool {
     channel_type.starts_with("ADVANCED_")
 }
 
+/// Multitrack settings as a channel reads them back: what was given, over `enabled: false`,
+/// `policy: ALLOW`, `maximumResolution: FULL_HD` (inferred from AWS CLI examples; the model
+/// documents only `enabled`'s default).
+fn settle_multitrack(channel: &mut Value) {
+    let mut settings =
+        serde_json::json!({"enabled": false, "policy": "ALLOW", "maximumResolution": "FULL_HD"});
+    if let Some(Value::Object(given)) = channel.get("multitrackInputConfiguration") {
+        for (k, v) in given {
+            set(&mut settings, k, v.clone());
+        }
+    }
+    set(channel, "multitrackInputConfiguration", settings);
+}
+
 /// The preset a channel of `channel_type` has when none (or one that does not apply) is given.
 fn settle_preset(channel: &mut Value) {
     let advanced = is_advanced(text(channel, "type"));
@@ -72,12 +87,34 @@ pub(super) fn create(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
         ));
     }
     check_references(ctx, input)?;
-    let mut channel = resource::build(CHANNEL, op.input, input);
     let (arn, id) = resource::mint(ctx, CHANNEL);
+    let channel = new_channel(ctx, op, input, &arn, &id);
+    let key = new_key(ctx, &arn, object());
+    ctx.region
+        .store_mut(CHANNEL.resource_type)
+        .insert(id, channel.clone());
+    let mut out = resource::wrap("channel", channel);
+    set(&mut out, "streamKey", key);
+    Ok(out)
+}
+
+/// A channel with IVS's defaults and the given id, without a stream key, for `verify`'s seeding.
+pub(crate) fn seed(ctx: &mut Ctx<'_>, id: &str) {
+    // Invariant: CreateChannel is in every model this emulator is built from.
+    let op = crate::ivs::operation("CreateChannel").expect("CreateChannel is modeled");
+    let arn = crate::ivs::arn::mint(ctx.region_name, ctx.account, CHANNEL.resource_type, id);
+    let channel = new_channel(ctx, op, &object(), &arn, id);
+    ctx.region
+        .store_mut(CHANNEL.resource_type)
+        .insert(id.to_owned(), channel);
+}
+
+fn new_channel(ctx: &mut Ctx<'_>, op: &Operation, input: &Value, arn: &str, id: &str) -> Value {
+    let mut channel = resource::build(CHANNEL, op.input, input);
     let host = ctx.ids.hex(12);
     let passphrase = ctx.ids.alnum(44);
     let (region, account) = (ctx.region_name, ctx.account);
-    set(&mut channel, "arn", Value::from(arn.as_str()));
+    set(&mut channel, "arn", Value::from(arn));
     for (member, default) in [
         ("name", Value::from("")),
         ("tags", object()),
@@ -85,15 +122,12 @@ pub(super) fn create(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
         ("playbackRestrictionPolicyArn", Value::from("")),
         ("adConfigurationArn", Value::from("")),
         ("failoverSlateConfigurationArn", Value::from("")),
-        (
-            "multitrackInputConfiguration",
-            serde_json::json!({"enabled": false}),
-        ),
     ] {
         if channel.get(member).is_none() {
             set(&mut channel, member, default);
         }
     }
+    settle_multitrack(&mut channel);
     set(
         &mut channel,
         "ingestEndpoint",
@@ -115,13 +149,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
         }),
     );
     settle_preset(&mut channel);
-    let key = new_key(ctx, &arn, object());
-    ctx.region
-        .store_mut(CHANNEL.resource_type)
-        .insert(id, channel.clone());
-    let mut out = resource::wrap("channel", channel);
-    set(&mut out, "streamKey", key);
-    Ok(out)
+    channel
 }
 
 /// Makes and stores a stream key for a channel (whose ARN is valid and exists).
@@ -245,6 +273,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
         .expect("channel exists");
     resource::update(CHANNEL, channel, input);
     settle_preset(channel);
+    settle_multitrack(channel);
     Ok(resource::wrap("channel", channel.clone()))
 }
 

@@ -150,8 +150,12 @@ pub(super) fn update(ctx: &mut Ctx<'_>, family: Family, input: &Value) -> Result
         .ok_or_else(|| resource::not_found(family, arn))?;
     resource::update(family, found, input);
     if family.resource_type == SLATE.resource_type {
-        // Inferred: an update settles at once, as creation does from the next read.
+        // Inferred from the state enum: an update answers UPDATING and is CREATED from the next
+        // read on, as creation goes CREATING → CREATED.
         set(found, "state", Value::from("CREATED"));
+        let mut answer = found.clone();
+        set(&mut answer, "state", Value::from("UPDATING"));
+        return Ok(resource::wrap(family.member, answer));
     }
     Ok(resource::wrap(family.member, found.clone()))
 }

@@ -22,6 +22,7 @@ use super::resource::{AD, POLICY, RECORDING, SLATE};
 use super::{ApiError, Ctx};
 use crate::ivs::{ErrorType, Operation};
 
+pub(crate) use channels::seed as seed_channel;
 pub(crate) use streams::{start_stream, stop_stream};
 
 /// Runs one operation on a region's state.

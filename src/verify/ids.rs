@@ -1,0 +1,210 @@
+//! Which id a target minted for which recorded one, learned from answers as a flow goes on.
+//!
+//! An id is a string that names a resource or a stream: an IVS ARN (`arn:aws:ivs:…`), a stream id
+//! (`st-…`), or the value of a member named like one (`arn`, `…Arn`, `streamId`, `adBreakId`).
+//! When the recorded answer and the target's answer hold different ids at the same place, the
+//! pair is learned; later requests get the target's id, and the target's answers get the
+//! recorded id back. Nothing else is rewritten, so a name or a setting that differs is still
+//! seen as a difference.
+
+use std::collections::HashMap;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+use crate::cassette::{RecordedRequest, RecordedResponse};
+use crate::normalize;
+
+/// What a path label or query value encodes: everything but RFC 3986's unreserved characters,
+/// as the SDKs do.
+pub(super) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Recorded ids and the target's, both ways.
+#[derive(Debug, Default)]
+pub struct IdMap {
+    to_target: HashMap<String, String>,
+    to_recorded: HashMap<String, String>,
+}
+
+fn is_id_member(name: &str) -> bool {
+    name == "arn" || name.ends_with("Arn") || name == "streamId" || name == "adBreakId"
+}
+
+fn looks_like_id(value: &str) -> bool {
+    value.starts_with("arn:aws:ivs:") || (value.starts_with("st-") && value.len() == 26)
+}
+
+impl IdMap {
+    /// Learns the ids of one answer: walks the recorded and the target's bodies together.
+    pub fn learn(&mut self, recorded: &RecordedResponse, target: &RecordedResponse) {
+        if let (Some(r), Some(t)) = (&recorded.body, &target.body) {
+            self.walk(None, r, t);
+        }
+    }
+
+    fn walk(&mut self, member: Option<&str>, recorded: &Value, target: &Value) {
+        match (recorded, target) {
+            // First learned wins: a later answer must not re-point an id already in use.
+            (Value::String(r), Value::String(t))
+                if r != t
+                    && (member.is_some_and(is_id_member)
+                        || (looks_like_id(r) && looks_like_id(t))) =>
+            {
+                self.to_target.entry(r.clone()).or_insert_with(|| t.clone());
+                self.to_recorded
+                    .entry(t.clone())
+                    .or_insert_with(|| r.clone());
+            }
+            (Value::Object(r), Value::Object(t)) => {
+                for (name, rv) in r {
+                    if let Some(tv) = t.get(name) {
+                        self.walk(Some(name), rv, tv);
+                    }
+                }
+            }
+            (Value::Array(r), Value::Array(t)) => {
+                for (rv, tv) in r.iter().zip(t) {
+                    self.walk(member, rv, tv);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records that the target calls `recorded` `target` (`verify`'s seeding makes such pairs).
+    pub fn pair(&mut self, recorded: &str, target: &str) {
+        if recorded != target {
+            self.to_target
+                .entry(recorded.to_owned())
+                .or_insert_with(|| target.to_owned());
+            self.to_recorded
+                .entry(target.to_owned())
+                .or_insert_with(|| recorded.to_owned());
+        }
+    }
+
+    /// The target's id for a recorded one (itself when none was learned).
+    pub fn target_of<'a>(&'a self, recorded: &'a str) -> &'a str {
+        self.to_target
+            .get(recorded)
+            .map_or(recorded, String::as_str)
+    }
+
+    /// Whether a recorded id has a target id.
+    pub fn knows(&self, recorded: &str) -> bool {
+        self.to_target.contains_key(recorded)
+    }
+
+    /// The recorded request with every known recorded id replaced by the target's: in the body,
+    /// the query, and the `/tags/` path label.
+    pub fn request_to_target(&self, recorded: &RecordedRequest) -> RecordedRequest {
+        let mut request = recorded.clone();
+        if self.to_target.is_empty() {
+            return request;
+        }
+        if let Some(body) = request.body.as_mut() {
+            replace(body, &self.to_target);
+        }
+        for value in request.query.values_mut().flatten() {
+            if let Some(id) = self.to_target.get(value.as_str()) {
+                *value = id.clone();
+            }
+        }
+        if request.path.starts_with("/tags/") {
+            let decoded = normalize::decoded_path(&request.path);
+            let arn = decoded.trim_start_matches("/tags/");
+            if let Some(id) = self.to_target.get(arn) {
+                request.path = format!(
+                    "/tags/{}",
+                    percent_encoding::utf8_percent_encode(id, COMPONENT)
+                );
+            }
+        }
+        request
+    }
+
+    /// The target's answer with every known target id replaced by the recorded one.
+    pub fn response_to_recorded(&self, mut response: RecordedResponse) -> RecordedResponse {
+        if let Some(body) = response.body.as_mut() {
+            replace(body, &self.to_recorded);
+        }
+        response
+    }
+}
+
+/// Replaces every string that is a key of `map`, and every mapped ARN inside a longer string.
+fn replace(value: &mut Value, map: &HashMap<String, String>) {
+    match value {
+        Value::String(s) => {
+            if let Some(id) = map.get(s.as_str()) {
+                *s = id.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| replace(v, map)),
+        Value::Object(members) => members.values_mut().for_each(|v| replace(v, map)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn response(body: Value) -> RecordedResponse {
+        RecordedResponse {
+            status: 200,
+            headers: Default::default(),
+            body: Some(body),
+            body_text: None,
+        }
+    }
+
+    #[test]
+    fn ids_learned_from_an_answer_rewrite_later_requests_and_answers() {
+        let recorded_arn = "arn:aws:ivs:us-west-2:123456789012:channel/recordedAAAA";
+        let target_arn = "arn:aws:ivs:us-west-2:123456789012:channel/targetBBBBBB";
+        let mut ids = IdMap::default();
+        ids.learn(
+            &response(json!({"channel": {"arn": recorded_arn, "name": "a"}})),
+            &response(json!({"channel": {"arn": target_arn, "name": "b"}})),
+        );
+        let request = RecordedRequest {
+            method: "POST".into(),
+            path: "/GetChannel".into(),
+            query: Default::default(),
+            region: "us-west-2".into(),
+            headers: Default::default(),
+            body: Some(json!({"arn": recorded_arn})),
+        };
+        assert_eq!(
+            ids.request_to_target(&request).body,
+            Some(json!({"arn": target_arn}))
+        );
+        let tags = RecordedRequest {
+            method: "GET".into(),
+            path: format!(
+                "/tags/{}",
+                percent_encoding::utf8_percent_encode(recorded_arn, COMPONENT)
+            ),
+            body: None,
+            ..request
+        };
+        assert_eq!(
+            ids.request_to_target(&tags).path,
+            "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FtargetBBBBBB"
+        );
+        let back = ids.response_to_recorded(response(
+            json!({"channel": {"arn": target_arn, "name": "b"}}),
+        ));
+        // Ids come back; a differing name is not an id and stays as the target said.
+        assert_eq!(
+            back.body,
+            Some(json!({"channel": {"arn": recorded_arn, "name": "b"}}))
+        );
+    }
+}

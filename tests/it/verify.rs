@@ -1,0 +1,244 @@
+//! `ivs-vcr verify`: recorded flows played against the emulator, a URL, and (through record's
+//! signing and routing) a local stand-in for AWS; the bundled stories as the emulator's
+//! conformance suite.
+
+use std::path::{Path, PathBuf};
+
+use ivs_vcr::verify::{self, Against, VerifyOptions};
+use ivs_vcr::ReplayServer;
+
+use crate::support::bin::{command, run};
+use crate::support::fake_ivs::FakeIvs;
+use crate::support::{operator, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The bundled stories: every cassette but the `errors-*` catalogues, whose triggers for errors
+/// IVS documents no cause for (AccessDenied, throttling, outages) are invented.
+fn stories() -> Vec<PathBuf> {
+    let mut stories: Vec<PathBuf> = std::fs::read_dir(repo("cassettes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("errors-")
+        })
+        .collect();
+    stories.sort();
+    assert_eq!(stories.len(), 11, "{stories:?}");
+    stories
+}
+
+#[tokio::test]
+async fn every_bundled_story_verifies_clean_against_the_emulator() {
+    let mut failures = Vec::new();
+    for story in stories() {
+        let recorded = ivs_vcr::diff::load_cassettes(&story).unwrap();
+        let verified = verify::run(
+            &recorded,
+            &Against::Emulator,
+            &VerifyOptions::default(),
+            |_, _, _| {},
+        )
+        .await
+        .unwrap();
+        assert!(
+            verified.transport_errors.is_empty(),
+            "{:?}",
+            verified.transport_errors
+        );
+        if !verified.report.findings.is_empty() {
+            failures.push(format!("{}:\n{}", story.display(), verified.report));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the emulator differs from the stories:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn a_recording_the_emulator_contradicts_is_reported_with_exit_status_1() {
+    // The lifecycle story, except that the recording says the deleted channel was still there.
+    let story = std::fs::read_to_string(repo("cassettes/01-channel-lifecycle.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tampered = story.replacen("status: 404", "status: 200", 1);
+    assert_ne!(tampered, story);
+    std::fs::write(dir.path().join("tampered.yaml"), tampered).unwrap();
+    let finished = run(
+        &["verify", "tampered.yaml", "--against", "emulator"],
+        dir.path(),
+    );
+    assert_eq!(
+        finished.status.code(),
+        Some(1),
+        "{}\n{}",
+        finished.stdout,
+        finished.stderr
+    );
+    assert!(
+        finished.stdout.contains("status changed"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished.stderr.contains("[1/1] 01-channel-lifecycle"),
+        "{}",
+        finished.stderr
+    );
+
+    let clean = run(
+        &[
+            "verify",
+            &repo("cassettes/01-channel-lifecycle.yaml")
+                .display()
+                .to_string(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}\n{}",
+        clean.stdout,
+        clean.stderr
+    );
+    assert!(clean.stdout.starts_with("no drift"), "{}", clean.stdout);
+}
+
+#[tokio::test]
+async fn against_a_url_it_reports_what_that_server_answers_differently() {
+    // The golden flow was recorded from the project's fake IVS, whose channels carry fewer
+    // members than IVS's: played against an emulator over HTTP, that shows as additive drift.
+    let server = ReplayServer::emulator().await;
+    let golden = repo("tests/fixtures/golden/record-flow.yaml")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let uri = server.uri();
+    let args = ["verify", golden.as_str(), "--against", uri.as_str()];
+    let finished = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        move || run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &dir)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        finished.status.code(),
+        Some(1),
+        "{}\n{}",
+        finished.stdout,
+        finished.stderr
+    );
+    assert!(
+        finished
+            .stdout
+            .contains("additive  field added          channel.playbackUrl"),
+        "{}",
+        finished.stdout
+    );
+    let breaking_only = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        let golden = golden.clone();
+        move || {
+            run(
+                &[
+                    "verify",
+                    &golden,
+                    "--against",
+                    &uri,
+                    "--fail-on",
+                    "breaking",
+                ],
+                &dir,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    // The fake took metadata for a channel nobody streams to; the emulator, as IVS, does not.
+    assert_eq!(
+        breaking_only.status.code(),
+        Some(1),
+        "{}",
+        breaking_only.stdout
+    );
+    assert!(
+        breaking_only
+            .stdout
+            .contains("error type changed   none → ChannelNotBroadcasting"),
+        "{}",
+        breaking_only.stdout
+    );
+    // Ids are mapped, so the tag calls on the channel the flow created find it.
+    assert!(
+        !breaking_only.stdout.contains("ResourceNotFoundException"),
+        "{}",
+        breaking_only.stdout
+    );
+}
+
+#[tokio::test]
+async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_region() {
+    let fake = FakeIvs::start(operator()).await;
+    let golden = repo("tests/fixtures/golden/record-flow.yaml")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(
+        &[
+            "verify",
+            &golden,
+            "--against",
+            "aws",
+            "--upstream",
+            &fake.uri(),
+        ],
+        dir.path(),
+    );
+    cmd.env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
+        .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(fake.n_requests(), 7, "{stdout}\n{stderr}");
+    assert_eq!(fake.n_bad_signatures(), 0);
+    // The fake answers as it did when the flow was recorded from it.
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("no drift"), "{stdout}");
+}
+
+#[test]
+fn upstream_goes_only_with_against_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let finished = run(
+        &[
+            "verify",
+            "x.yaml",
+            "--against",
+            "emulator",
+            "--upstream",
+            "http://127.0.0.1:1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(finished.status.code(), Some(2));
+    assert!(
+        finished
+            .stderr
+            .contains("--upstream goes with --against aws"),
+        "{}",
+        finished.stderr
+    );
+}
