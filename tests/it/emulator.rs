@@ -460,3 +460,289 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn state_is_per_region_and_account() {
+    let server = ReplayServer::builder()
+        .account("210987654321")
+        .start()
+        .await
+        .unwrap();
+    let west = ivs_client(&server.uri(), "us-west-2");
+    let east = ivs_client(&server.uri(), "us-east-1");
+    let arn = west
+        .create_channel()
+        .send()
+        .await
+        .unwrap()
+        .channel()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    assert!(
+        arn.starts_with("arn:aws:ivs:us-west-2:210987654321:channel/"),
+        "{arn}"
+    );
+    assert!(east
+        .list_channels()
+        .send()
+        .await
+        .unwrap()
+        .channels()
+        .is_empty());
+    // The ARN of another region names nothing in this one.
+    let err = east
+        .get_channel()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn configurations_a_channel_uses_cannot_be_deleted_and_ad_breaks_need_one() {
+    use aws_sdk_ivs::types::{MediaTailorPlaybackConfiguration, StreamFilters, StreamHealth};
+    let server = ReplayServer::emulator().await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let policy = ivs
+        .create_playback_restriction_policy()
+        .allowed_countries("US")
+        .send()
+        .await
+        .unwrap();
+    let policy = policy.playback_restriction_policy().unwrap();
+    assert!(!policy.enable_strict_origin_enforcement().unwrap());
+    assert!(
+        policy.allowed_origins().is_empty(),
+        "documented default: all origins"
+    );
+    let ad = ivs
+        .create_ad_configuration()
+        .media_tailor_playback_configurations(
+            MediaTailorPlaybackConfiguration::builder()
+                .playback_configuration_arn(
+                    "arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/demo",
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ad_arn = ad.ad_configuration().unwrap().arn().to_owned();
+    let post_roll = ad
+        .ad_configuration()
+        .unwrap()
+        .post_roll_configuration()
+        .unwrap();
+    assert_eq!(
+        (post_roll.enabled(), post_roll.duration_seconds()),
+        (false, 15)
+    );
+
+    let channel = ivs
+        .create_channel()
+        .playback_restriction_policy_arn(policy.arn())
+        .send()
+        .await
+        .unwrap();
+    let channel_arn = channel.channel().unwrap().arn().unwrap().to_owned();
+    let err = ivs
+        .delete_playback_restriction_policy()
+        .arn(policy.arn())
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_conflict_exception(), "{err:?}");
+
+    // An ad break needs a live channel, then an ad configuration on it.
+    let err = ivs
+        .insert_ad_break()
+        .channel_arn(&channel_arn)
+        .duration_seconds(30)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_channel_not_broadcasting(), "{err:?}");
+    let (status, body) = control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        &format!(r#"{{"channelArn":"{channel_arn}","health":"STARVING"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let err = ivs
+        .insert_ad_break()
+        .channel_arn(&channel_arn)
+        .duration_seconds(30)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    let starving = ivs
+        .list_streams()
+        .filter_by(
+            StreamFilters::builder()
+                .health(StreamHealth::Starving)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(starving.streams().len(), 1);
+    let healthy = ivs
+        .list_streams()
+        .filter_by(
+            StreamFilters::builder()
+                .health(StreamHealth::StreamHealthy)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(healthy.streams().is_empty());
+    ivs.stop_stream()
+        .channel_arn(&channel_arn)
+        .send()
+        .await
+        .unwrap();
+    ivs.update_channel()
+        .arn(&channel_arn)
+        .ad_configuration_arn(&ad_arn)
+        .send()
+        .await
+        .unwrap();
+    control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        &format!(r#"{{"channelArn":"{channel_arn}"}}"#),
+    )
+    .await;
+    let inserted = ivs
+        .insert_ad_break()
+        .channel_arn(&channel_arn)
+        .duration_seconds(30)
+        .send()
+        .await
+        .unwrap();
+    assert!(inserted.ad_break_id().is_some() && inserted.target_start_at().is_some());
+}
+
+#[tokio::test]
+async fn key_pairs_are_limited_to_three_per_region_and_revocations_report_missing_channels() {
+    let server = ReplayServer::emulator().await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    // Three distinct P-384 public keys: the same key with the point's last byte changed is still
+    // well-formed DER of the right shape, which is all the emulator checks.
+    let der_tail = |last: &str| P384.replace("j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF", last);
+    for last in [
+        "j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF",
+        "j0zy99Ub31TKWXMPGkBk+xauVmSUM9RA",
+        "j0zy99Ub31TKWXMPGkBk+xauVmSUM9RB",
+    ] {
+        ivs.import_playback_key_pair()
+            .public_key_material(der_tail(last))
+            .send()
+            .await
+            .unwrap();
+    }
+    let err = ivs
+        .import_playback_key_pair()
+        .public_key_material(der_tail("j0zy99Ub31TKWXMPGkBk+xauVmSUM9RC"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_service_quota_exceeded_exception(), "{err:?}");
+    assert_eq!(
+        ivs.list_playback_key_pairs()
+            .send()
+            .await
+            .unwrap()
+            .key_pairs()
+            .len(),
+        3
+    );
+
+    let channel = ivs
+        .create_channel()
+        .send()
+        .await
+        .unwrap()
+        .channel()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let missing = "arn:aws:ivs:us-west-2:123456789012:channel/missingAAAAA";
+    let session = |arn: &str| {
+        aws_sdk_ivs::types::BatchStartViewerSessionRevocationViewerSession::builder()
+            .channel_arn(arn)
+            .viewer_id("viewer-1")
+            .build()
+            .unwrap()
+    };
+    let out = ivs
+        .batch_start_viewer_session_revocation()
+        .viewer_sessions(session(&channel))
+        .viewer_sessions(session(missing))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.errors().len(), 1);
+    assert_eq!(out.errors()[0].channel_arn(), missing);
+    assert_eq!(out.errors()[0].code(), Some("ResourceNotFoundException"));
+}
+
+#[tokio::test]
+async fn on_miss_emulate_answers_from_state_that_replayed_answers_fed() {
+    // A cassette recorded a CreateChannel; the test then asks for something it never recorded.
+    let cassette = ivs_vcr::Cassette::from_yaml(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/cassettes/01-channel-lifecycle.yaml"
+        ))
+        .unwrap(),
+        "01-channel-lifecycle.yaml".as_ref(),
+    )
+    .unwrap();
+    let server = ReplayServer::builder()
+        .cassette(cassette)
+        .on_miss(ivs_vcr::OnMiss::Emulate)
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let created = ivs
+        .create_channel()
+        .name("my-channel")
+        .latency_mode(ChannelLatencyMode::LowLatency)
+        .r#type(ChannelType::StandardChannelType)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.channel().unwrap().arn().unwrap().to_owned();
+    // Never recorded: tagging it is emulated, on the channel the replayed answer made known.
+    ivs.tag_resource()
+        .resource_arn(&arn)
+        .tags("k", "v")
+        .send()
+        .await
+        .unwrap();
+    let tags = ivs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().get("k").map(String::as_str), Some("v"));
+    let summary = server.summary();
+    assert_eq!(summary.operations["CreateChannel"].matched, 1);
+    assert_eq!(summary.operations["TagResource"].emulated, 1);
+    assert_eq!(summary.n_unmatched, 0);
+}
