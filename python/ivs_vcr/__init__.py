@@ -1,0 +1,34 @@
+"""ivs-vcr for Python: the ``ivs-vcr`` executable, a way to run it, and a pytest plugin.
+
+``pip install .`` in the ivs-vcr repository puts the ``ivs-vcr`` executable on the environment's
+``PATH`` and installs this package beside it:
+
+- :func:`binary_path` finds the executable;
+- :class:`Server` runs ``ivs-vcr replay`` (the in-memory IVS emulator, or cassettes) or
+  ``ivs-vcr record`` on a free port and drives its control plane (reset, summary, state, live
+  streams, fault injection);
+- the pytest plugin (:mod:`ivs_vcr.pytest_plugin`, loaded automatically) gives tests the
+  ``ivs_vcr`` fixture and the ``@pytest.mark.ivs_vcr`` marker.
+
+The package uses the standard library only.
+"""
+
+from ._binary import BIN_ENV, BinaryNotFoundError, binary_path
+from ._server import (
+    ControlPlaneError,
+    ControlPlaneMissing,
+    Server,
+    ServerError,
+    StopResult,
+)
+
+__all__ = [
+    "BIN_ENV",
+    "BinaryNotFoundError",
+    "ControlPlaneError",
+    "ControlPlaneMissing",
+    "Server",
+    "ServerError",
+    "StopResult",
+    "binary_path",
+]

@@ -1,0 +1,359 @@
+"""Running an ``ivs-vcr`` server as a child process, and its control plane under ``/_ivs-vcr/``.
+
+:class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
+listens, and wraps the control-plane calls (reset, summary, state, streams, faults) with urllib.
+Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Sequence
+
+from ._binary import binary_path
+
+#: The first stdout line of every server: ``ivs-vcr replay listening on http://127.0.0.1:PORT``.
+_LISTENING = re.compile(r"^ivs-vcr (\w+) listening on (http://\S+)\s*$")
+
+#: Terminal colour codes, taken out of log tails shown in test reports.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: The control plane's path prefix.
+CONTROL_PREFIX = "/_ivs-vcr"
+
+
+class ServerError(RuntimeError):
+    """A server could not start, or died; the message carries its exit code and stderr tail."""
+
+
+class ControlPlaneError(RuntimeError):
+    """A control-plane call was refused.
+
+    ``status`` is the HTTP status, ``error_type`` the ``x-amzn-ErrorType`` (if any) and
+    ``message`` the server's explanation.
+    """
+
+    def __init__(self, method: str, path: str, status: int, error_type: Optional[str], message: str):
+        self.method = method
+        self.path = path
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+        kind = f" {error_type}" if error_type else ""
+        super().__init__(f"{method} {path} answered {status}{kind}: {message}")
+
+
+class ControlPlaneMissing(ControlPlaneError):
+    """The server does not know a control-plane endpoint (it answered 404 as to an unknown IVS
+    operation): the ``ivs-vcr`` binary is older than this Python package."""
+
+    def __str__(self) -> str:
+        return (
+            f"this ivs-vcr has no `{self.method} {self.path}` endpoint (it answered {self.status} "
+            f"{self.error_type}); use an ivs-vcr as new as this Python package"
+        )
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """How a server ended: its exit code (negative: killed by that signal) and its last output."""
+
+    returncode: int
+    stderr_tail: str
+    stdout_tail: str
+
+
+class Server:
+    """One ``ivs-vcr`` server process on a free loopback port.
+
+    ``Server("replay")`` with no arguments is the in-memory IVS emulator;
+    ``Server("record", ["--cassettes", "dir", "--record-mode", "none"])`` replays and records
+    cassettes. Use it as a context manager, or call :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        mode: str = "replay",
+        args: Sequence[str] = (),
+        *,
+        binary: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        startup_timeout: float = 30.0,
+        request_timeout: float = 30.0,
+    ) -> None:
+        """Starts the server and returns once it listens.
+
+        ``env`` replaces the environment of the child (default: this process's, read now).
+        Raises :class:`ServerError` if it exits or says nothing within ``startup_timeout`` seconds,
+        and :class:`~ivs_vcr.BinaryNotFoundError` if there is no ``ivs-vcr`` to run.
+        """
+        self.mode = mode
+        self.request_timeout = request_timeout
+        self.command: List[str] = [binary or binary_path(), mode, *args, "--port", "0"]
+        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="ivs-vcr-stderr-")
+        self._stdout_tail: Deque[str] = collections.deque(maxlen=200)
+        self._first_line: Optional[str] = None
+        self._line_ready = threading.Event()
+        self._result: Optional[StopResult] = None
+        try:
+            self._proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+            )
+        except OSError as err:
+            self._stderr.close()
+            raise ServerError(f"cannot run `{self.command[0]}`: {err}") from err
+        self._reader = threading.Thread(target=self._read_stdout, name="ivs-vcr-stdout", daemon=True)
+        self._reader.start()
+        self.url = self._wait_listening(startup_timeout)
+
+    # -- process ---------------------------------------------------------------------------
+
+    def _read_stdout(self) -> None:
+        """Keeps the stdout pipe drained (a full pipe would block the server) and hands over the
+        first line."""
+        assert self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if self._first_line is None:
+                self._first_line = line
+                self._line_ready.set()
+            else:
+                self._stdout_tail.append(line)
+        self._line_ready.set()
+
+    def _wait_listening(self, timeout: float) -> str:
+        if not self._line_ready.wait(timeout):
+            self._kill()
+            raise ServerError(
+                f"`{' '.join(self.command)}` printed nothing within {timeout:g}s\n{self._tail_block()}"
+            )
+        line = self._first_line
+        match = _LISTENING.match(line) if line is not None else None
+        if match is None:
+            code = self._kill()
+            said = f"its first line was {line!r}" if line is not None else f"it exited with code {code}"
+            raise ServerError(
+                f"`{' '.join(self.command)}` did not start: {said}\n{self._tail_block()}"
+            )
+        return match.group(2)
+
+    def _kill(self) -> int:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        return self._proc.wait()
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._proc.pid
+
+    def poll(self) -> Optional[int]:
+        """The exit code if the server has ended, else ``None``."""
+        return self._proc.poll()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the server process is still running."""
+        return self._proc.poll() is None
+
+    def stderr_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines the server wrote to stderr (its logs)."""
+        try:
+            self._stderr.flush()
+            size = self._stderr.seek(0, os.SEEK_END)
+            self._stderr.seek(max(0, size - 64 * 1024))
+            text = self._stderr.read().decode("utf-8", "replace")
+        except ValueError:  # already closed
+            return self._result.stderr_tail if self._result else ""
+        return "\n".join(_ANSI.sub("", line) for line in text.splitlines()[-lines:])
+
+    def _tail_block(self) -> str:
+        tail = self.stderr_tail()
+        return f"--- ivs-vcr stderr (last lines) ---\n{tail}" if tail else "(ivs-vcr wrote nothing to stderr)"
+
+    def death_report(self) -> str:
+        """A readable account of a server that ended: command, exit code, stderr tail."""
+        return f"ivs-vcr {self.mode} server (`{' '.join(self.command)}`) exited with code {self.poll()}\n{self._tail_block()}"
+
+    def stop(self, timeout: float = 15.0) -> StopResult:
+        """Stops the server gracefully (SIGTERM: it finishes in-flight requests and writes its
+        cassettes), killing it after ``timeout`` seconds. Returns its exit code and output tails;
+        calling it again returns the same result."""
+        if self._result is not None:
+            return self._result
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._reader.join(5)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._result = StopResult(
+            returncode=self._proc.returncode,
+            stderr_tail=self.stderr_tail(),
+            stdout_tail="\n".join(self._stdout_tail),
+        )
+        self._stderr.close()
+        return self._result
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.alive else f"exited {self.poll()}"
+        return f"<ivs_vcr.Server {self.mode} {self.url} {state}>"
+
+    # -- control plane ---------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Optional[Any] = None) -> Any:
+        """Calls a control-plane endpoint (``path`` under ``/_ivs-vcr/``, or absolute) with a
+        JSON body and returns the decoded JSON answer (``None`` for an empty one).
+
+        Raises :class:`ControlPlaneMissing` when the server does not know the endpoint, and
+        :class:`ControlPlaneError` for any other refusal."""
+        if not path.startswith("/"):
+            path = f"{CONTROL_PREFIX}/{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as err:
+            raise _control_error(method, path, err) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+            try:  # a server that cannot be reached is often one that is dying: let it finish
+                self._proc.wait(0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            hint = "" if self.alive else f"\n{self.death_report()}"
+            raise ServerError(f"{method} {self.url}{path} failed: {err}{hint}") from err
+        return json.loads(raw) if raw.strip() else None
+
+    def health(self) -> Dict[str, Any]:
+        """``GET /_ivs-vcr/health``: ``{"status": "ok", "mode": "emulate"|"replay"|"record"}``."""
+        return _object(self.request("GET", "health"))
+
+    def reset(self) -> None:
+        """Empties the emulator and rewinds every cassette's sequences."""
+        self.request("POST", "reset", {})
+
+    def summary(self) -> Dict[str, Any]:
+        """What was served so far: per operation counts, unmatched requests with their reports,
+        unused interactions."""
+        return _object(self.request("GET", "summary"))
+
+    def state(self) -> Dict[str, Any]:
+        """The emulator's resources."""
+        return _object(self.request("GET", "state"))
+
+    def start_stream(
+        self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
+    ) -> Any:
+        """Makes the emulator's channel live, as if a broadcaster had connected."""
+        body: Dict[str, Any] = {"channelArn": channel_arn}
+        if health is not None:
+            body["health"] = health
+        if viewer_count is not None:
+            body["viewerCount"] = viewer_count
+        return self.request("POST", "streams/start", body)
+
+    def stop_stream(self, channel_arn: str) -> Any:
+        """Ends the live stream of the emulator's channel."""
+        return self.request("POST", "streams/stop", {"channelArn": channel_arn})
+
+    def fault(
+        self,
+        operation: Optional[str] = None,
+        error: Optional[str] = None,
+        status: Optional[int] = None,
+        times: Optional[int] = None,
+        rate: Optional[float] = None,
+        delay_ms: Optional[int] = None,
+        connection: Optional[str] = None,
+        *,
+        retry_after_ms: Optional[int] = None,
+        message: Optional[str] = None,
+        seed: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """Adds a fault rule and returns it as the server lists it (with its ``id``).
+
+        ``fault(operation="GetChannel", error="ThrottlingException", times=2)`` makes the next two
+        GetChannel calls fail with IVS's 429. ``error`` is any modeled IVS error (its status comes
+        from the model), ``status`` alone gives a generic error, ``delay_ms`` stalls, ``connection``
+        (``"reset"`` or ``"empty"``) drops the connection, ``rate`` (0–1, seeded by ``seed``) fires
+        at random but reproducibly. No ``operation`` means every operation.
+        """
+        given = {
+            "operation": operation,
+            "error": error,
+            "status": status,
+            "times": times,
+            "rate": rate,
+            "delay_ms": delay_ms,
+            "connection": connection,
+            "retry_after_ms": retry_after_ms,
+            "message": message,
+            "seed": seed,
+        }
+        return _object(self.request("POST", "faults", {k: v for k, v in given.items() if v is not None}))
+
+    def faults(self) -> List[Dict[str, Any]]:
+        """The fault rules, with ``remaining`` uses."""
+        faults = _object(self.request("GET", "faults")).get("faults")
+        if not isinstance(faults, list):
+            raise ServerError(f"GET {CONTROL_PREFIX}/faults answered without a `faults` list")
+        return faults
+
+    def clear_faults(self) -> None:
+        """Removes every fault rule."""
+        self.request("DELETE", "faults")
+
+
+def _object(value: Any) -> Dict[str, Any]:
+    """A control-plane answer that must be a JSON object."""
+    if not isinstance(value, dict):
+        raise ServerError(f"the ivs-vcr control plane answered {value!r} where an object was expected")
+    return value
+
+
+def _control_error(method: str, path: str, err: urllib.error.HTTPError) -> ControlPlaneError:
+    """Turns a refused control-plane call into an exception carrying the server's message."""
+    raw = err.read()
+    error_type = err.headers.get("x-amzn-ErrorType")
+    message = raw.decode("utf-8", "replace").strip()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = str(body.get("message") or body.get("error") or body.get("exceptionMessage") or message)
+        error_type = error_type or body.get("__type")
+    # A server without the control plane treats `/_ivs-vcr/…` as an unknown IVS operation; one
+    # with an older control plane says the call is unknown to it.
+    if err.code == 404 and (error_type or "").startswith(("IvsVcrUnknownOperation", "IvsVcrUnknownControl")):
+        return ControlPlaneMissing(method, path, err.code, error_type, message)
+    return ControlPlaneError(method, path, err.code, error_type, message or err.reason)

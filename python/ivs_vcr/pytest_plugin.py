@@ -1,0 +1,324 @@
+"""The pytest plugin: the ``ivs_vcr`` fixture, the ``@pytest.mark.ivs_vcr`` marker and the
+``--ivs-*`` options. pytest loads it through the ``pytest11`` entry point of this package.
+
+- A test that uses the ``ivs_vcr`` fixture without the marker talks to the in-memory IVS emulator
+  (``ivs-vcr replay`` with no cassettes), reset before the test: it starts empty.
+- A test marked ``@pytest.mark.ivs_vcr`` (optionally ``cassette="name"``) records or replays
+  ``cassettes/<test module>/<name or test name>.yaml`` beside its module, through
+  ``ivs-vcr record --record-mode <--ivs-record-mode>``.
+- While the fixture is active, ``AWS_ENDPOINT_URL_IVS`` points at the test's endpoint (and dummy
+  credentials and a region are set if none are), so the code under test needs no change.
+
+Each pytest process (each pytest-xdist worker) starts at most one emulator and one record server,
+on free ports, when a test first needs them, and stops them at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+
+from ._server import ControlPlaneError, Server, ServerError
+
+RECORD_MODES = ("none", "once", "new-episodes", "all")
+
+#: Set for a test that uses the fixture and no AWS credentials are configured.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+DEFAULT_REGION = "us-west-2"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ivs-vcr", "ivs-vcr: IVS emulator, cassettes and faults")
+    group.addoption(
+        "--ivs-record-mode",
+        choices=RECORD_MODES,
+        default="none",
+        help="how @pytest.mark.ivs_vcr tests use their cassettes: none (default: replay only, "
+        "never connect), once (record missing cassettes), new-episodes (record what does not "
+        "match), all (record everything again)",
+    )
+    group.addoption(
+        "--ivs-upstream",
+        metavar="URL",
+        default=None,
+        help="where recording forwards instead of https://ivs.{region}.amazonaws.com "
+        "(a local fake such as moto_server or another ivs-vcr)",
+    )
+    group.addoption(
+        "--ivs-fail-on-unused",
+        action="store_true",
+        default=False,
+        help="fail a replaying test that leaves interactions of its cassette unused",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "ivs_vcr(cassette=None): record or replay cassettes/<module>/<cassette or test name>.yaml "
+        "beside the test module (see --ivs-record-mode)",
+    )
+
+
+class _Servers:
+    """The servers of one pytest process, started when a test first needs them."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.root = Path(str(config.rootpath)).resolve()
+        self.mode: str = config.getoption("--ivs-record-mode")
+        self.upstream: Optional[str] = config.getoption("--ivs-upstream")
+        self.fail_on_unused: bool = config.getoption("--ivs-fail-on-unused")
+        self._emulator: Optional[Server] = None
+        self._recorder: Optional[Server] = None
+
+    def emulator(self) -> Server:
+        if self._emulator is None:
+            self._emulator = Server("replay")
+        return self._emulator
+
+    def recorder(self) -> Server:
+        if self._recorder is None:
+            args = ["--cassettes", str(self.root), "--record-mode", self.mode]
+            if self.upstream:
+                args += ["--upstream", self.upstream]
+            env = dict(os.environ)
+            if self.mode == "none":
+                # Replay-only never signs anything, but the server may still look for credentials.
+                for key, value in DUMMY_CREDENTIALS.items():
+                    env.setdefault(key, value)
+            self._recorder = Server("record", args, env=env)
+        return self._recorder
+
+    def check_alive(self) -> None:
+        """Fails with the stderr tail of a server that died, and forgets it so the next test
+        starts a new one."""
+        for attr in ("_emulator", "_recorder"):
+            server: Optional[Server] = getattr(self, attr)
+            if server is not None and not server.alive:
+                setattr(self, attr, None)
+                report = server.death_report()
+                server.stop()
+                pytest.fail(report, pytrace=False)
+
+    def stop(self) -> None:
+        for attr in ("_emulator", "_recorder"):
+            server: Optional[Server] = getattr(self, attr)
+            if server is None:
+                continue
+            died = not server.alive
+            result = server.stop()
+            # Exit 1 only means that something went unmatched, which the tests have reported.
+            if died or result.returncode not in (0, 1):
+                warnings.warn(
+                    f"ivs-vcr {server.mode} server exited with code {result.returncode}\n"
+                    f"{result.stderr_tail}",
+                    stacklevel=1,
+                )
+            setattr(self, attr, None)
+
+
+class IvsVcr:
+    """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane."""
+
+    def __init__(self, server: Server, url: str, cassette: Optional[str], cassette_path: Optional[Path], record_mode: Optional[str]) -> None:
+        self.server = server
+        #: The endpoint for this test (``AWS_ENDPOINT_URL_IVS`` holds it while the test runs).
+        self.url = url
+        #: The cassette name (its path relative to the rootdir, without ``.yaml``), or ``None``
+        #: for the emulator.
+        self.cassette = cassette
+        #: The cassette file, or ``None`` for the emulator.
+        self.cassette_path = cassette_path
+        #: The record mode of a marked test, or ``None`` for the emulator.
+        self.record_mode = record_mode
+        self._unmatched_before = 0
+
+    def reset(self) -> None:
+        """Empties the emulator and rewinds cassette sequences."""
+        self.server.reset()
+
+    def summary(self) -> Dict[str, Any]:
+        """The server's control-plane summary (per operation counts, unmatched, unused)."""
+        return self.server.summary()
+
+    def state(self) -> Dict[str, Any]:
+        """The emulator's resources."""
+        return self.server.state()
+
+    def start_stream(self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None) -> Any:
+        """Makes a channel live in the emulator."""
+        return self.server.start_stream(channel_arn, health=health, viewer_count=viewer_count)
+
+    def stop_stream(self, channel_arn: str) -> Any:
+        """Ends a channel's live stream in the emulator."""
+        return self.server.stop_stream(channel_arn)
+
+    def fault(
+        self,
+        operation: Optional[str] = None,
+        error: Optional[str] = None,
+        status: Optional[int] = None,
+        times: Optional[int] = None,
+        rate: Optional[float] = None,
+        delay_ms: Optional[int] = None,
+        connection: Optional[str] = None,
+        **more: Any,
+    ) -> Dict[str, Any]:
+        """Injects a fault (see :meth:`ivs_vcr.Server.fault`); it is cleared after the test."""
+        return self.server.fault(operation, error, status, times, rate, delay_ms, connection, **more)
+
+    def faults(self) -> List[Dict[str, Any]]:
+        """The fault rules, with ``remaining`` uses."""
+        return self.server.faults()
+
+    def clear_faults(self) -> None:
+        """Removes every fault rule."""
+        self.server.clear_faults()
+
+    # -- checks after the test ---------------------------------------------------------------
+
+    def _mine(self, entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        names = {self.cassette, f"{self.cassette}.yaml"}
+        return [e for e in entries if e.get("cassette") in names]
+
+    def _start(self) -> None:
+        if self.cassette is not None:
+            self._unmatched_before = len(self._mine(self.server.summary().get("unmatched", [])))
+
+    def _problems(self, fail_on_unused: bool) -> List[str]:
+        """What this test's cassette run got wrong: unmatched requests, and (if asked) unused
+        interactions."""
+        if self.cassette is None or not self.server.alive:
+            return []
+        summary = self.server.summary()
+        problems = []
+        unmatched = self._mine(summary.get("unmatched", []))[self._unmatched_before :]
+        for entry in unmatched:
+            report = entry.get("report") or "(no report)"
+            problems.append(f"unmatched {entry.get('operation', '?')} request:\n{report}")
+        if fail_on_unused:
+            for entry in self._mine(summary.get("unused", [])):
+                problems.append(
+                    f"unused interaction #{entry.get('interaction')} ({entry.get('operation', '?')}) "
+                    f"of `{self.cassette_path}`"
+                )
+        return problems
+
+    def __repr__(self) -> str:
+        return f"<IvsVcr {self.url}>"
+
+
+@pytest.fixture(scope="session")
+def _ivs_vcr_servers(pytestconfig: pytest.Config) -> Iterator[_Servers]:
+    servers = _Servers(pytestconfig)
+    yield servers
+    servers.stop()
+
+
+def _cassette_name(request: pytest.FixtureRequest, root: Path, name: Optional[str]) -> str:
+    """``<module dir>/cassettes/<module>/<name>`` relative to the rootdir, without ``.yaml``."""
+    module = Path(str(request.node.path)).resolve()
+    leaf = name if name else request.node.name
+    segments = [_UNSAFE.sub("_", part).lstrip(".") or "_" for part in leaf.split("/")]
+    target = module.parent / "cassettes" / module.stem / Path(*segments)
+    try:
+        return target.relative_to(root).as_posix()
+    except ValueError:
+        raise pytest.UsageError(
+            f"`{module}` is outside the pytest rootdir `{root}`; ivs-vcr keeps cassettes under the "
+            f"rootdir (run pytest from the project root, or give it --rootdir)"
+        ) from None
+
+
+@pytest.fixture
+def ivs_vcr(
+    request: pytest.FixtureRequest,
+    _ivs_vcr_servers: _Servers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[IvsVcr]:
+    """This test's IVS endpoint: the emulator, or (with ``@pytest.mark.ivs_vcr``) its cassette."""
+    servers = _ivs_vcr_servers
+    servers.check_alive()
+    marker = request.node.get_closest_marker("ivs_vcr")
+    if marker is None:
+        server = servers.emulator()
+        server.reset()
+        server.clear_faults()
+        handle = IvsVcr(server, server.url, None, None, None)
+    else:
+        name = marker.kwargs.get("cassette") or (marker.args[0] if marker.args else None)
+        cassette = _cassette_name(request, servers.root, name)
+        path = servers.root / f"{cassette}.yaml"
+        if servers.mode == "none" and not path.is_file():
+            command = f"python -m pytest --ivs-record-mode=once {shlex.quote(request.node.nodeid)}"
+            if servers.upstream:
+                command += f" --ivs-upstream={shlex.quote(servers.upstream)}"
+            pytest.fail(
+                f"cassette `{path}` does not exist, and --ivs-record-mode is none (replay only).\n"
+                f"Record it (against AWS, or a fake given with --ivs-upstream) with:\n"
+                f"    cd {shlex.quote(str(servers.root))} && {command}",
+                pytrace=False,
+            )
+        server = servers.recorder()
+        server.reset()
+        server.clear_faults()
+        handle = IvsVcr(server, f"{server.url}/cassette/{cassette}", cassette, path, servers.mode)
+        handle._start()
+    # The servers were started above, so they keep the caller's own credentials; the dummy ones
+    # only keep the SDK under test from searching for credentials it does not need.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IVS", handle.url)
+    if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+        for key, value in DUMMY_CREDENTIALS.items():
+            monkeypatch.setenv(key, value)
+    if not (os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")):
+        monkeypatch.setenv("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    yield handle
+    if handle.server.alive:
+        try:
+            handle.server.clear_faults()
+        except (ServerError, ControlPlaneError):
+            pass
+    servers.check_alive()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After a cassette test's body: fail it on unmatched requests (and, if asked, unused
+    interactions), with the server's diagnostic. A test that already failed keeps its own error,
+    with the diagnostic added as a note."""
+    funcargs = getattr(item, "funcargs", {})
+    handle = funcargs.get("ivs_vcr") if isinstance(funcargs, dict) else None
+    if not isinstance(handle, IvsVcr) or handle.cassette is None:
+        return (yield)
+    fail_on_unused = item.config.getoption("--ivs-fail-on-unused")
+    try:
+        result = yield
+    except BaseException as exc:
+        problems = _safe_problems(handle, fail_on_unused)
+        if problems and hasattr(exc, "add_note"):
+            exc.add_note(_problem_text(handle, problems))
+        raise
+    problems = _safe_problems(handle, fail_on_unused)
+    if problems:
+        pytest.fail(_problem_text(handle, problems), pytrace=False)
+    return result
+
+
+def _safe_problems(handle: IvsVcr, fail_on_unused: bool) -> List[str]:
+    try:
+        return handle._problems(fail_on_unused)
+    except (ServerError, ControlPlaneError) as err:
+        return [f"cannot read the ivs-vcr summary: {err}"]
+
+
+def _problem_text(handle: IvsVcr, problems: List[str]) -> str:
+    return f"ivs-vcr: cassette `{handle.cassette_path}` (--ivs-record-mode {handle.record_mode}):\n" + "\n\n".join(problems)

@@ -1,0 +1,87 @@
+"""Shared helpers of the ivs_vcr package's own tests: boto3 clients, a local upstream, and the
+runtime check that the ivs-vcr under test has the control plane these tests need."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from ivs_vcr import ControlPlaneMissing, Server
+
+pytest_plugins = ["pytester"]
+
+
+def ivs_client(retry_mode: str = "standard", attempts: int = 3) -> Any:
+    """A boto3 IVS client that finds its endpoint, region and credentials in the environment (as
+    the code under test would), with explicit retry settings so the retry tests do not depend on
+    botocore's defaults. ``attempts`` counts the first call too (botocore's ``max_attempts`` in
+    ``retries`` would count only the retries)."""
+    return boto3.client(
+        "ivs",
+        config=Config(retries={"mode": retry_mode, "total_max_attempts": attempts}),
+    )
+
+
+def run_inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Runs an inner pytest session in-process. Where the package is installed, its entry point
+    loads the plugin; from a source tree (``PYTHONPATH=python pytest -p ivs_vcr.pytest_plugin``)
+    the inner session is given the same ``-p``."""
+    registered = any(ep.value == "ivs_vcr.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+    plugin = () if registered else ("-p", "ivs_vcr.pytest_plugin")
+    return pytester.runpytest(*plugin, *args)
+
+
+@pytest.fixture
+def ivs(ivs_vcr: Any) -> Any:
+    """A boto3 IVS client pointed at this test's ivs-vcr endpoint through AWS_ENDPOINT_URL_IVS."""
+    assert os.environ["AWS_ENDPOINT_URL_IVS"] == ivs_vcr.url
+    return ivs_client()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Server]:
+    """A second, independent ivs-vcr emulator: the "AWS" that record mode forwards to."""
+    with Server("replay") as server:
+        require_control_plane(server, "POST", "reset")
+        yield server
+
+
+def require_control_plane(server: Server, method: str, endpoint: str) -> None:
+    """Skips the test when the ivs-vcr binary has no such control-plane endpoint (it answers 404
+    as to an unknown IVS operation): the emulator and control plane are newer than that binary."""
+    try:
+        server.request(method, endpoint, {} if method == "POST" else None)
+    except ControlPlaneMissing as err:
+        pytest.skip(f"needs the ivs-vcr control plane: {err}")
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[Callable[[str, str], None]]:
+    """``control_plane(method, endpoint)`` skips the test unless a fresh emulator serves that
+    control-plane endpoint; for tests whose servers run in an inner pytest session."""
+    with Server("replay") as server:
+        yield lambda method, endpoint: require_control_plane(server, method, endpoint)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """The plugin's fixture resets the emulator before each test; on an ivs-vcr without the
+    control plane that call 404s, and the test is skipped naming the missing endpoint."""
+    try:
+        return (yield)
+    except ControlPlaneMissing as err:
+        pytest.skip(f"needs the ivs-vcr control plane: {err}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """The same, for a control-plane call made by the test body (a fault, a stream)."""
+    try:
+        return (yield)
+    except ControlPlaneMissing as err:
+        pytest.skip(f"needs the ivs-vcr control plane: {err}")
