@@ -3,7 +3,8 @@
 //! Replay prepares one per interaction at start; record prepares one when it replays from an
 //! existing cassette; the emulator will answer the same way. So a recorded interaction is answered
 //! alike whoever serves it: its status, its headers (less `Content-Length`, which hyper computes),
-//! `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`, and its body bytes.
+//! `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`, and its body bytes, where a secret's
+//! placeholder is rendered as a fake in the secret's own format (a stream key as `sk_<region>_…`).
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
@@ -19,6 +20,20 @@ pub(crate) struct Prepared {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+}
+
+/// The body to send: the recorded one, with secret placeholders rendered as fakes in their own
+/// format (`redact::render_fakes`): a replayed stream key looks like one.
+fn rendered_body(res: &RecordedResponse) -> Bytes {
+    if let Some(body) = &res.body {
+        if body.to_string().contains(crate::redact::REDACTED_PREFIX) {
+            let mut body = body.clone();
+            if crate::redact::render_fakes(&mut body, crate::replay::DEFAULT_REGION) {
+                return Bytes::from(body.to_string());
+            }
+        }
+    }
+    res.body_bytes()
 }
 
 impl Prepared {
@@ -48,7 +63,7 @@ impl Prepared {
         Prepared {
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers,
-            body: res.body_bytes(),
+            body: rendered_body(res),
         }
     }
 

@@ -195,7 +195,9 @@ pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
     }
     if let Some(body) = body.as_mut() {
         // Cassettes hold placeholders for secret values, so incoming secrets are compared as
-        // placeholders too (`redact` explains the transform).
+        // placeholders too (`redact` explains the transform); a fake that replay handed out
+        // compares as the placeholder it stands for.
+        redact::unfake(body);
         redact::redact_secrets(body);
         if matching.scrub_account {
             redact::scrub_account_json(body);
@@ -266,7 +268,10 @@ pub fn request_fingerprint(req: &RecordedRequest, matching: &Matching) -> Finger
         && matching.headers.is_empty()
         && !req.method.bytes().any(|b| b.is_ascii_lowercase())
         && req.query.values().all(|values| values.len() <= 1)
-        && !req.body.as_ref().is_some_and(may_hold_secrets);
+        && !req
+            .body
+            .as_ref()
+            .is_some_and(|b| may_hold_secrets(b) || redact::has_fake(b));
     if !in_place {
         return fingerprint(&request(req, matching));
     }

@@ -245,6 +245,9 @@ fn redact_stream_keys(text: &str) -> Cow<'_, str> {
 /// replaced wherever it reappears (see "Secrets wherever they reappear"), then [`request`] and
 /// [`response`] apply the placeholders at known paths and the account scrub.
 pub fn exchange(req: &mut RecordedRequest, res: &mut RecordedResponse, scrub: bool) {
+    if let Some(body) = req.body.as_mut() {
+        unfake(body);
+    }
     let mut secrets = Secrets::default();
     secrets.collect_text(&req.path);
     for value in req.query.values().flatten() {
@@ -394,6 +397,7 @@ pub fn scrub_account_json(value: &mut Value) {
 /// `scrub_account` the account of every ARN in path, query and body.
 pub fn request(req: &mut RecordedRequest, scrub: bool) {
     if let Some(body) = req.body.as_mut() {
+        unfake(body);
         redact_secrets(body);
         if scrub {
             scrub_account_json(body);
@@ -653,6 +657,105 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .chain_update(inner)
         .finalize()
         .into()
+}
+
+/// What marks a fake: a placeholder rendered in its secret's own format (see [`render_fakes`]).
+const FAKE_MARK: &str = "ivsvcrFake";
+
+/// The 16 hex digits of a placeholder.
+fn placeholder_hex(placeholder: &str) -> Option<&str> {
+    is_placeholder(placeholder).then(|| &placeholder[REDACTED_PREFIX.len()..])
+}
+
+/// A stream key in IVS's format (`sk_<region>_<12>_<tail>`, alphanumeric) standing for a
+/// placeholder; the same placeholder always gives the same key, and [`placeholder_of_fake`]
+/// gives the placeholder back.
+pub fn fake_stream_key(placeholder: &str, region: &str) -> Option<String> {
+    let hex = placeholder_hex(placeholder)?;
+    Some(format!("sk_{region}_{}_{}{FAKE_MARK}", &hex[..12], &hex[12..]))
+}
+
+/// An SRT passphrase (alphanumeric, as IVS's are) standing for a placeholder.
+pub fn fake_passphrase(placeholder: &str) -> Option<String> {
+    let hex = placeholder_hex(placeholder)?;
+    Some(format!("{FAKE_MARK}{hex}{hex}"))
+}
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The placeholder a fake stands for, when `text` is exactly one.
+pub fn placeholder_of_fake(text: &str) -> Option<String> {
+    if let Some(rest) = text.strip_prefix(FAKE_MARK) {
+        return (is_hex(rest, 32) && rest[..16] == rest[16..])
+            .then(|| format!("{REDACTED_PREFIX}{}", &rest[..16]));
+    }
+    let rest = text.strip_prefix("sk_")?.strip_suffix(FAKE_MARK)?;
+    let mut parts = rest.rsplitn(3, '_');
+    let (tail, head, region) = (parts.next()?, parts.next()?, parts.next()?);
+    (!region.is_empty() && is_hex(head, 12) && is_hex(tail, 4))
+        .then(|| format!("{REDACTED_PREFIX}{head}{tail}"))
+}
+
+/// Renders the placeholders of a recorded answer as fakes in their secrets' own formats: stream
+/// key values (`streamKey.value`, `streamKeys.*.value`) as `sk_<region>_…` keys, in the region of
+/// the key's own `channelArn`, else `region`; SRT passphrases as alphanumeric passphrases. So an
+/// application that checks a stream key's format, or hands it to an encoder, works on replay.
+/// Returns whether anything changed. Other placeholders (PutMetadata payloads, private keys) are
+/// request members, never answered, and stay as they are.
+pub fn render_fakes(body: &mut Value, region: &str) -> bool {
+    let mut changed = false;
+    for path in ivs::SECRET_BODY_PATHS {
+        let Some((parent, member)) = path.rsplit_once('.') else {
+            continue;
+        };
+        normalize::for_each_at(body, parent, |object| {
+            let key_region = object
+                .get("channelArn")
+                .and_then(Value::as_str)
+                .and_then(arn::parse_ivs)
+                .map(|a| a.region.to_owned())
+                .unwrap_or_else(|| region.to_owned());
+            if let Some(Value::String(s)) = object.get_mut(member) {
+                let fake = match member {
+                    "value" => fake_stream_key(s, &key_region),
+                    "passphrase" => fake_passphrase(s),
+                    _ => None,
+                };
+                if let Some(fake) = fake {
+                    *s = fake;
+                    changed = true;
+                }
+            }
+        });
+    }
+    changed
+}
+
+/// Whether any string in `value` is a fake, so [`unfake`] has work to do.
+pub fn has_fake(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains(FAKE_MARK) && placeholder_of_fake(s).is_some(),
+        Value::Array(items) => items.iter().any(has_fake),
+        Value::Object(map) => map.values().any(has_fake),
+        _ => false,
+    }
+}
+
+/// Turns every fake in `value` back into its placeholder: a request presenting a fake it was
+/// given on replay matches, and is recorded, as the placeholder it stands for.
+pub fn unfake(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(placeholder) = placeholder_of_fake(s) {
+                *s = placeholder;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(unfake),
+        Value::Object(map) => map.values_mut().for_each(unfake),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -927,5 +1030,33 @@ mod tests {
             "\nexpected and got differ; got:\n{}",
             got.join("\n")
         );
+    }
+
+    #[test]
+    fn placeholders_render_as_fakes_in_their_own_format_and_back() {
+        let placeholder = secret_placeholder("sk_us-west-2_abcdABCDefgh_567890abcdef");
+        let key = fake_stream_key(&placeholder, "eu-west-1").unwrap();
+        assert!(key.starts_with("sk_eu-west-1_"), "{key}");
+        assert!(key.bytes().skip(13).all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{key}");
+        assert_eq!(placeholder_of_fake(&key), Some(placeholder.clone()));
+        let passphrase = fake_passphrase(&placeholder).unwrap();
+        assert!(passphrase.bytes().all(|b| b.is_ascii_alphanumeric()), "{passphrase}");
+        assert_eq!(placeholder_of_fake(&passphrase), Some(placeholder.clone()));
+        for not_fake in ["sk_us-west-2_abcdABCDefgh_567890abcdef", "ivsvcrFake", "plain"] {
+            assert_eq!(placeholder_of_fake(not_fake), None, "{not_fake}");
+        }
+
+        let mut body = serde_json::json!({
+            "channel": {"srt": {"passphrase": placeholder}},
+            "streamKey": {"value": placeholder, "channelArn": "arn:aws:ivs:ap-south-1:123456789012:channel/abcdABCDefgh"},
+        });
+        assert!(render_fakes(&mut body, "us-west-2"));
+        assert!(body["streamKey"]["value"].as_str().unwrap().starts_with("sk_ap-south-1_"));
+        assert_eq!(body["channel"]["srt"]["passphrase"], passphrase);
+        assert!(has_fake(&body));
+        unfake(&mut body);
+        assert_eq!(body["streamKey"]["value"], placeholder);
+        assert_eq!(body["channel"]["srt"]["passphrase"], placeholder);
+        assert!(!has_fake(&body));
     }
 }

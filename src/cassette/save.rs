@@ -15,7 +15,7 @@ impl Cassette {
     /// The cassette as YAML text, deterministic for the same content.
     pub fn to_yaml(&self) -> String {
         // Invariant: every type here serializes to YAML (string keys, no non-finite floats from JSON).
-        serde_yaml::to_string(self).expect("cassette serializes")
+        quote_dates(&serde_yaml::to_string(self).expect("cassette serializes"))
     }
 
     /// Writes the cassette atomically: a temporary file in the same directory, then a rename.
@@ -251,5 +251,78 @@ mod tests {
         check("recording.yaml.4242.tmp", None);
         check(".notes.txt.4242.tmp", None);
         check(".recording.yaml", None);
+    }
+}
+
+/// Quotes every plain scalar that looks like a date or a time (`api_version: 2020-07-14`,
+/// `recorded_on`, `startTime: 2020-05-05T21:55:38Z`). They are strings in the YAML 1.2 we read,
+/// but YAML 1.1 readers (PyYAML, many CI tools) would turn them into dates.
+fn quote_dates(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + 64);
+    // Inside a block scalar (`|`, `>`), lines are text, never to be touched.
+    let mut block_indent: Option<usize> = None;
+    for line in yaml.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let indent = body.len() - body.trim_start().len();
+        if let Some(block) = block_indent {
+            if body.trim().is_empty() || indent > block {
+                out.push_str(line);
+                continue;
+            }
+            block_indent = None;
+        }
+        let trimmed = body.trim_end();
+        if ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|marker| trimmed.ends_with(&format!(": {marker}")) || trimmed.ends_with(&format!("- {marker}")))
+        {
+            block_indent = Some(indent);
+            out.push_str(line);
+            continue;
+        }
+        let value_at = body
+            .find(": ")
+            .map(|i| i + 2)
+            .or_else(|| body.trim_start().starts_with("- ").then(|| body.find("- ").unwrap_or(0) + 2));
+        match value_at {
+            Some(at) if looks_like_date(&body[at..]) => {
+                out.push_str(&body[..at]);
+                out.push('"');
+                out.push_str(&body[at..]);
+                out.push('"');
+                out.push_str(newline);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// `YYYY-MM-DD`, optionally followed by `T` or a space and a time: what YAML 1.1 calls a timestamp.
+fn looks_like_date(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b.get(range).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b.len() == 10 || matches!(b[10], b'T' | b't' | b' '))
+        && !value.contains(": ")
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn dates_and_times_are_quoted_for_yaml_1_1_readers() {
+        let yaml = "format: 1\napi_version: 2020-07-14\nprovenance:\n  recorded_on: 2026-11-26\n  source: x\nlist:\n- 2020-05-05T21:55:38Z\n- plain\nname: 2020-07-14-flow\ntext: |-\n  when: 2020-01-01\n  - 2020-01-01\nafter: 2020-01-02\n";
+        assert_eq!(
+            super::quote_dates(yaml),
+            "format: 1\napi_version: \"2020-07-14\"\nprovenance:\n  recorded_on: \"2026-11-26\"\n  source: x\nlist:\n- \"2020-05-05T21:55:38Z\"\n- plain\nname: 2020-07-14-flow\ntext: |-\n  when: 2020-01-01\n  - 2020-01-01\nafter: \"2020-01-02\"\n"
+        );
     }
 }

@@ -325,3 +325,59 @@ async fn with_the_bundled_set_a_users_own_recording_in_another_region_still_answ
     assert!(keys.stream_keys()[0].arn().unwrap().contains(":eu-west-1:"));
     server.shutdown().await;
 }
+
+/// Issue 12 §4: a recorded stream key is a placeholder in the cassette, but an application that
+/// checks its format or hands it to an encoder gets one in IVS's format; handing it back matches
+/// as the placeholder does.
+#[tokio::test]
+async fn replayed_secrets_keep_their_shape_and_match_when_sent_back() {
+    let placeholder = "ivs-vcr-redacted:0123456789abcdef";
+    let yaml = format!(
+        r#"
+format: 1
+api_version: "2020-07-14"
+ivs_vcr_version: 0.1.0
+provenance: {{ kind: recorded, source: test }}
+name: keys
+interactions:
+  - request: {{ method: POST, path: /GetStreamKey, region: eu-west-1, body: {{ arn: "arn:aws:ivs:eu-west-1:123456789012:stream-key/abcdABCDefgh" }} }}
+    response:
+      status: 200
+      headers: {{ Content-Type: application/json }}
+      body:
+        streamKey: {{ arn: "arn:aws:ivs:eu-west-1:123456789012:stream-key/abcdABCDefgh", channelArn: "arn:aws:ivs:eu-west-1:123456789012:channel/abcdABCDefgh", value: "{placeholder}", tags: {{}} }}
+  - request:
+      method: POST
+      path: /tags/arn%3Aaws%3Aivs%3Aeu-west-1%3A123456789012%3Achannel%2FabcdABCDefgh
+      region: eu-west-1
+      body: {{ tags: {{ handed-to-encoder: "{placeholder}" }} }}
+    response: {{ status: 200, headers: {{ Content-Type: application/json }}, body: {{}} }}
+"#
+    );
+    let server = ReplayServer::start(Cassette::from_yaml(&yaml, "keys.yaml".as_ref()).unwrap()).await;
+    let ivs = ivs_client(&server.uri(), "eu-west-1");
+    let key = ivs
+        .get_stream_key()
+        .arn("arn:aws:ivs:eu-west-1:123456789012:stream-key/abcdABCDefgh")
+        .send()
+        .await
+        .unwrap();
+    let value = key.stream_key().unwrap().value().unwrap().to_owned();
+    assert!(value.starts_with("sk_eu-west-1_0123456789ab_"), "{value}");
+    assert!(!value.contains("redacted"), "{value}");
+    // The same fake every time.
+    let again = ivs
+        .get_stream_key()
+        .arn("arn:aws:ivs:eu-west-1:123456789012:stream-key/abcdABCDefgh")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.stream_key().unwrap().value(), Some(value.as_str()));
+    ivs.tag_resource()
+        .resource_arn("arn:aws:ivs:eu-west-1:123456789012:channel/abcdABCDefgh")
+        .tags("handed-to-encoder", &value)
+        .send()
+        .await
+        .unwrap();
+    server.verify();
+}
