@@ -44,8 +44,9 @@ pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
 
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
 /// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them, and
-/// `aws_config`, capped at `warn`: its `info` events name the operator's access key id when
-/// credentials come from a profile file.
+/// `aws_config`, capped at `error`: its `info` events name the operator's access key id when
+/// credentials come from a profile file, and off EC2 its `warn` events are three long reports of
+/// an instance-metadata service that is not there; a real failure reaches the user as our error.
 const NOISY_TARGETS: &[(&str, &str)] = &[
     ("hyper", "info"),
     ("hyper_util", "info"),
@@ -55,7 +56,7 @@ const NOISY_TARGETS: &[(&str, &str)] = &[
     ("aws_sigv4", "info"),
     ("aws_smithy_runtime", "info"),
     ("aws_smithy_http_client", "info"),
-    ("aws_config", "warn"),
+    ("aws_config", "error"),
 ];
 
 /// The log filter for `RUST_LOG` (default `info`). `RUST_LOG=trace` traces ivs-vcr itself, whose
@@ -339,14 +340,17 @@ impl ListenArgs {
 /// Arguments of `record`.
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// Directory the cassettes are written to (created if missing).
+    /// Directory the cassettes are written to (created if missing). `IVS_VCR_CASSETTES` is read
+    /// as replay reads it, a comma-separated list, which for record must hold one directory.
     #[arg(
         short,
         long = "cassettes",
         value_name = "DIR",
-        env = "IVS_VCR_CASSETTES"
+        env = "IVS_VCR_CASSETTES",
+        value_delimiter = ',',
+        required = true
     )]
-    pub cassettes: PathBuf,
+    pub cassettes: Vec<PathBuf>,
 
     /// Cassette name for requests without a /cassette/<name>/ prefix; written to DIR/<name>.yaml.
     /// `/` makes subdirectories.
@@ -442,7 +446,18 @@ impl RecordArgs {
             RecordModeArg::All => RecordMode::All,
             RecordModeArg::None => RecordMode::None,
         };
-        let mut builder = RecordServer::builder(&self.cassettes)
+        let [dir] = self.cassettes.as_slice() else {
+            anyhow::bail!(
+                "record writes to one directory, but --cassettes (or IVS_VCR_CASSETTES) names {}: {}",
+                self.cassettes.len(),
+                self.cassettes
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        let mut builder = RecordServer::builder(dir)
             .name(&self.name)
             .bind(self.listen.addr())
             .mode(mode)
@@ -809,12 +824,12 @@ mod tests {
     }
 
     #[test]
-    fn aws_config_is_capped_at_warn_unless_named() {
+    fn aws_config_is_capped_at_error_unless_named() {
         // Regression, issue 11 §6: aws_config's `info` events name the access key id.
         let filter = log_filter(None).to_string();
-        assert!(filter.contains("aws_config=warn"), "{filter}");
+        assert!(filter.contains("aws_config=error"), "{filter}");
         let filter = log_filter(Some("info,aws_config=debug")).to_string();
-        assert!(!filter.contains("aws_config=warn"), "{filter}");
+        assert!(!filter.contains("aws_config=error"), "{filter}");
     }
 
     #[test]

@@ -672,7 +672,11 @@ fn placeholder_hex(placeholder: &str) -> Option<&str> {
 /// gives the placeholder back.
 pub fn fake_stream_key(placeholder: &str, region: &str) -> Option<String> {
     let hex = placeholder_hex(placeholder)?;
-    Some(format!("sk_{region}_{}_{}{FAKE_MARK}", &hex[..12], &hex[12..]))
+    Some(format!(
+        "sk_{region}_{}_{}{FAKE_MARK}",
+        &hex[..12],
+        &hex[12..]
+    ))
 }
 
 /// An SRT passphrase (alphanumeric, as IVS's are) standing for a placeholder.
@@ -682,7 +686,10 @@ pub fn fake_passphrase(placeholder: &str) -> Option<String> {
 }
 
 fn is_hex(text: &str, len: usize) -> bool {
-    text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The placeholder a fake stands for, when `text` is exactly one.
@@ -1037,12 +1044,24 @@ mod tests {
         let placeholder = secret_placeholder("sk_us-west-2_abcdABCDefgh_567890abcdef");
         let key = fake_stream_key(&placeholder, "eu-west-1").unwrap();
         assert!(key.starts_with("sk_eu-west-1_"), "{key}");
-        assert!(key.bytes().skip(13).all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{key}");
+        assert!(
+            key.bytes()
+                .skip(13)
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{key}"
+        );
         assert_eq!(placeholder_of_fake(&key), Some(placeholder.clone()));
         let passphrase = fake_passphrase(&placeholder).unwrap();
-        assert!(passphrase.bytes().all(|b| b.is_ascii_alphanumeric()), "{passphrase}");
+        assert!(
+            passphrase.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "{passphrase}"
+        );
         assert_eq!(placeholder_of_fake(&passphrase), Some(placeholder.clone()));
-        for not_fake in ["sk_us-west-2_abcdABCDefgh_567890abcdef", "ivsvcrFake", "plain"] {
+        for not_fake in [
+            "sk_us-west-2_abcdABCDefgh_567890abcdef",
+            "ivsvcrFake",
+            "plain",
+        ] {
             assert_eq!(placeholder_of_fake(not_fake), None, "{not_fake}");
         }
 
@@ -1051,7 +1070,10 @@ mod tests {
             "streamKey": {"value": placeholder, "channelArn": "arn:aws:ivs:ap-south-1:123456789012:channel/abcdABCDefgh"},
         });
         assert!(render_fakes(&mut body, "us-west-2"));
-        assert!(body["streamKey"]["value"].as_str().unwrap().starts_with("sk_ap-south-1_"));
+        assert!(body["streamKey"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("sk_ap-south-1_"));
         assert_eq!(body["channel"]["srt"]["passphrase"], passphrase);
         assert!(has_fake(&body));
         unfake(&mut body);

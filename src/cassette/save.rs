@@ -275,18 +275,18 @@ fn quote_dates(yaml: &str) -> String {
             block_indent = None;
         }
         let trimmed = body.trim_end();
-        if ["|", "|-", "|+", ">", ">-", ">+"]
-            .iter()
-            .any(|marker| trimmed.ends_with(&format!(": {marker}")) || trimmed.ends_with(&format!("- {marker}")))
-        {
+        if ["|", "|-", "|+", ">", ">-", ">+"].iter().any(|marker| {
+            trimmed.ends_with(&format!(": {marker}")) || trimmed.ends_with(&format!("- {marker}"))
+        }) {
             block_indent = Some(indent);
             out.push_str(line);
             continue;
         }
-        let value_at = body
-            .find(": ")
-            .map(|i| i + 2)
-            .or_else(|| body.trim_start().starts_with("- ").then(|| body.find("- ").unwrap_or(0) + 2));
+        let value_at = body.find(": ").map(|i| i + 2).or_else(|| {
+            body.trim_start()
+                .starts_with("- ")
+                .then(|| body.find("- ").unwrap_or(0) + 2)
+        });
         match value_at {
             Some(at) if looks_like_date(&body[at..]) => {
                 out.push_str(&body[..at]);
@@ -304,7 +304,10 @@ fn quote_dates(yaml: &str) -> String {
 /// `YYYY-MM-DD`, optionally followed by `T` or a space and a time: what YAML 1.1 calls a timestamp.
 fn looks_like_date(value: &str) -> bool {
     let b = value.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b.get(range).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
     b.len() >= 10
         && digits(0..4)
         && b[4] == b'-'

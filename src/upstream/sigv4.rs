@@ -61,8 +61,18 @@ pub enum SignError {
 }
 
 /// The credentials of the standard AWS chain (aws-config), or `None` when it has no provider.
+///
+/// The chain's region (for STS and SSO) comes from the environment or the profile, else
+/// `us-east-1`: never from instance metadata, which off EC2 only stalls and warns. Credentials
+/// themselves still come from every source of the chain, instance metadata included.
 pub async fn default_credentials() -> Option<SharedCredentialsProvider> {
+    let region = aws_config::meta::region::RegionProviderChain::first_try(
+        aws_config::environment::EnvironmentVariableRegionProvider::new(),
+    )
+    .or_else(aws_config::profile::ProfileFileRegionProvider::builder().build())
+    .or_else(aws_config::Region::new("us-east-1"));
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
         .load()
         .await
         .credentials_provider()
@@ -140,6 +150,12 @@ impl Signer {
                 aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(
                     _,
                 ) => SignError::NoCredentials,
+                // The chain ends with instance metadata, which off EC2 (or with IMDS disabled)
+                // fails rather than finding nothing: for the operator, that is still "no
+                // credentials", and the friendly message says what to set.
+                other if crate::http::error_chain(&other).contains("IMDS") => {
+                    SignError::NoCredentials
+                }
                 other => SignError::Credentials(other),
             })?;
         *cached = Some(creds.clone());

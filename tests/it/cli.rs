@@ -322,3 +322,54 @@ fn help_examples_keep_their_lines_and_indentation() {
         diff.stdout
     );
 }
+
+/// Issue 12 §5: without credentials, record says what to set, in one line, whatever the instance
+/// metadata service does (here it is unreachable or refuses), and prints no long IMDS warnings.
+#[test]
+fn record_without_credentials_says_what_to_set_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = crate::support::bin::command(&["record", "--cassettes", "out"], dir.path());
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
+        command.env_remove(key);
+    }
+    command
+        // No ~/.aws: an empty home.
+        .env("HOME", dir.path())
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        // Unreachable at once, as off EC2: a closed loopback port.
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: cannot start the record server: no AWS credentials found: set `AWS_PROFILE`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, or run `aws sso login`"
+    );
+}
+
+/// Issue 12 §5: IVS_VCR_CASSETTES is a comma-separated list for record as for replay; record
+/// writes one directory, and says so when given more.
+#[test]
+fn record_reads_ivs_vcr_cassettes_as_a_list_and_wants_one_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = crate::support::bin::command(
+        &["record", "--record-mode", "none", "--port", "0"],
+        dir.path(),
+    );
+    command.env("IVS_VCR_CASSETTES", "one,two");
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("record writes to one directory, but --cassettes (or IVS_VCR_CASSETTES) names 2: one, two"),
+        "{stderr}"
+    );
+}

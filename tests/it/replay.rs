@@ -354,7 +354,8 @@ interactions:
     response: {{ status: 200, headers: {{ Content-Type: application/json }}, body: {{}} }}
 "#
     );
-    let server = ReplayServer::start(Cassette::from_yaml(&yaml, "keys.yaml".as_ref()).unwrap()).await;
+    let server =
+        ReplayServer::start(Cassette::from_yaml(&yaml, "keys.yaml".as_ref()).unwrap()).await;
     let ivs = ivs_client(&server.uri(), "eu-west-1");
     let key = ivs
         .get_stream_key()
