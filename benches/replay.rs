@@ -1,18 +1,24 @@
-//! Replay benchmark: requests/s and p50/p99 latency of the replay server under concurrent load on
-//! loopback, against a bare hyper server that returns a fixed body, measured in the same run.
+//! Replay benchmark: the replay server against a bare hyper server that returns a fixed body,
+//! measured in the same run, and how fast a large cassette set loads.
 //!
 //! Run with `cargo bench --bench replay` (add `-- --quick` for a short run, `-- --small` to skip
-//! the 100,000-interaction index). It prints figures and
-//! ratios; it asserts nothing, because timing depends on the machine. Both servers run in the same
-//! process and on the same core, and the load generator on the other, so the ratio compares like
-//! with like.
+//! the 100,000-interaction index and the load figures, `-- --huge` to also load 1,000,000
+//! interactions). It prints figures and ratios; it asserts nothing, because timing depends on the
+//! machine.
+//!
+//! The servers run on a runtime with one worker thread pinned to the first core, and the load
+//! generator on another pinned to the second. The load is closed-loop and saturating: 50
+//! keep-alive connections, each sending its next request as soon as the answer is in, written as
+//! bytes and read with just enough parsing to find the answer's end, so that one core of load
+//! outruns one core of server. Each round measures every server in turn, so a burst of noise
+//! from elsewhere on the machine hits them alike. Two figures per server: requests/s at
+//! saturation, and server CPU per request (which does not depend on the load generator keeping up).
 
 mod support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt;
 use ivs_vcr::{Cassette, ReplayServer};
 
 /// One benchmark configuration.
@@ -38,71 +44,111 @@ impl Figures {
     }
 
     /// Server CPU per request, in µs: what bounds a server's throughput once it has a core to
-    /// itself. The load generator has one core and may not saturate the server's, so requests/s
-    /// alone would hide the server's cost; this does not.
+    /// itself, whether or not the load generator keeps up.
     fn cpu_per_request(&self) -> f64 {
         self.server_cpu.as_secs_f64() * 1e6 / self.n_requests as f64
     }
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let quick = flag("--quick");
     let load = Load {
         connections: 50,
         duration: Duration::from_secs(if quick { 2 } else { 5 }),
     };
-    // The servers and the load generator each get a runtime with one worker thread, so each has a
-    // core of its own (of two here) and the scheduler cannot mix them differently from one run to
-    // the next; the figures are then stable enough to compare within a run.
     let server_thread = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let pinned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let servers = {
-        let server_thread = server_thread.clone();
+        let (server_thread, pinned) = (server_thread.clone(), pinned.clone());
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("bench-servers")
             .on_thread_start(move || {
                 // Invariant: Linux has /proc/thread-self; the first thread started is the worker.
                 let task = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
-                server_thread.lock().unwrap().get_or_insert(task);
+                let mut slot = server_thread.lock().unwrap();
+                if slot.is_none() {
+                    *slot = Some(task);
+                    if !support::pin_current_thread(0) {
+                        pinned.store(false, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
             })
             .enable_all()
             .build()
             .expect("runtime")
     };
-    let clients = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("bench-load")
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let clients = {
+        let pinned = pinned.clone();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bench-load")
+            .on_thread_start(move || {
+                if !support::pin_current_thread(1) {
+                    pinned.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
     let server_cpu = || {
         let task = server_thread
             .lock()
             .unwrap()
             .clone()
             .expect("the server worker started");
-        thread_cpu_time(&std::path::Path::new("/proc").join(task))
+        support::thread_cpu_time(&std::path::Path::new("/proc").join(task))
     };
-    println!(
-        "replay benchmark: {} connections, {:?} per run, loopback, {} cores (one for the servers, one for the load)",
-        load.connections,
-        load.duration,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    // Rounds alternate baseline and replay, so a burst of noise from elsewhere on the machine
-    // hits both; the ratio reported is the median of the rounds'.
-    let rounds = if quick { 3 } else { 5 };
     let bare_addr = servers.block_on(support::fixed_answer_server(&[]));
     let small = servers
         .block_on(ReplayServer::builder().cassette(bench_cassette(10)).start())
         .expect("replay server starts");
-    let mut ratios = Vec::new();
+    let big = (!flag("--small")).then(|| {
+        servers
+            .block_on(
+                ReplayServer::builder()
+                    .cassette(bench_cassette(100_000))
+                    .start(),
+            )
+            .expect("replay server starts")
+    });
+    println!(
+        "replay benchmark: {} connections, closed loop, {:?} per run, loopback, {} cores ({})",
+        load.connections,
+        load.duration,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if pinned.load(std::sync::atomic::Ordering::Relaxed) {
+            "servers pinned to cpu 0, load to cpu 1"
+        } else {
+            "could not pin threads: figures are noisier"
+        }
+    );
     let measure = |addr, n_arns| {
         let before = server_cpu();
         let mut figures = clients.block_on(run_load(addr, &load, n_arns));
         figures.server_cpu = server_cpu() - before;
         figures
     };
+    // Warm-up: connections, allocator and caches, as wrk's warm-up does.
+    let warm = Load {
+        connections: load.connections,
+        duration: Duration::from_millis(500),
+    };
+    for addr in [
+        Some(bare_addr),
+        Some(small.addr()),
+        big.as_ref().map(|b| b.addr()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        clients.block_on(run_load(addr, &warm, 10));
+    }
+    let rounds = if quick { 3 } else { 5 };
+    let mut ratios = Ratios::default();
     for round in 1..=rounds {
         let bare = measure(bare_addr, 1);
         report(
@@ -116,42 +162,123 @@ fn main() {
             &replay,
             Some(&bare),
         );
-        ratios.push(bare.cpu_per_request() / replay.cpu_per_request());
+        ratios.small.push(&replay, &bare);
+        if let Some(big) = &big {
+            let figures = measure(big.addr(), 100_000);
+            report(
+                &format!("round {round}: ivs-vcr replay (100000 interactions)"),
+                &figures,
+                Some(&bare),
+            );
+            ratios.big.push(&figures, &bare);
+            ratios.big_vs_small.push(&figures, &replay);
+        }
     }
-    let summary = servers.block_on(small.shutdown());
-    assert!(
-        summary.unmatched.is_empty(),
-        "benchmark requests must all match"
-    );
-    ratios.sort_by(f64::total_cmp);
-    println!(
-        "median capacity ratio replay / bare over {rounds} rounds: {:.2} (target ≥ 0.85)",
-        ratios[ratios.len() / 2]
-    );
-
-    // Lookups cost the same whatever the index size: one big index, against the last baseline.
-    if !std::env::args().any(|a| a == "--small") {
-        let big = servers
-            .block_on(
-                ReplayServer::builder()
-                    .cassette(bench_cassette(100_000))
-                    .start(),
-            )
-            .expect("replay server starts");
-        let figures = measure(big.addr(), 100_000);
-        let bare = measure(bare_addr, 1);
-        report("bare hyper (fixed body)", &bare, None);
-        report(
-            "ivs-vcr replay (100000 interactions)",
-            &figures,
-            Some(&bare),
+    ratios
+        .small
+        .print("replay (10 interactions) / bare hyper", rounds);
+    if big.is_some() {
+        ratios
+            .big
+            .print("replay (100000 interactions) / bare hyper", rounds);
+        ratios.big_vs_small.print(
+            "replay (100000 interactions) / replay (10 interactions)",
+            rounds,
         );
-        let summary = servers.block_on(big.shutdown());
+    }
+    for server in std::iter::once(small).chain(big) {
+        let summary = servers.block_on(server.shutdown());
         assert!(
             summary.unmatched.is_empty(),
             "benchmark requests must all match"
         );
     }
+
+    if !flag("--small") {
+        load_figures(100_000);
+        if flag("--huge") {
+            load_figures(1_000_000);
+        }
+    }
+}
+
+/// Per-round ratios of one server to another: requests/s at saturation, and capacity (the
+/// inverse ratio of server CPU per request).
+#[derive(Default)]
+struct Ratio {
+    rps: Vec<f64>,
+    capacity: Vec<f64>,
+}
+
+impl Ratio {
+    fn push(&mut self, f: &Figures, baseline: &Figures) {
+        self.rps.push(f.rps() / baseline.rps());
+        self.capacity
+            .push(baseline.cpu_per_request() / f.cpu_per_request());
+    }
+
+    fn print(&self, name: &str, rounds: usize) {
+        let (rps, rps_lo, rps_hi) = support::spread(&self.rps);
+        let (cap, cap_lo, cap_hi) = support::spread(&self.capacity);
+        println!(
+            "{name}, median of {rounds} rounds: saturation req/s {rps:.2} (rounds {rps_lo:.2}–{rps_hi:.2}, spread {:.0}%), capacity {cap:.2} (rounds {cap_lo:.2}–{cap_hi:.2})",
+            (rps_hi - rps_lo) / rps * 100.0
+        );
+    }
+}
+
+#[derive(Default)]
+struct Ratios {
+    small: Ratio,
+    big: Ratio,
+    big_vs_small: Ratio,
+}
+
+/// Writes a cassette of `n` interactions to a temporary directory (never kept), starts the
+/// `ivs-vcr replay` binary on it, and prints how long it took to listen and how much memory it
+/// holds then, and at its peak.
+fn load_figures(n: usize) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("bench.yaml");
+    let yaml = cassette_yaml(n);
+    std::fs::write(&path, &yaml).expect("write the cassette");
+    let yaml_mb = yaml.len() as f64 / 1e6;
+    drop(yaml);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-vcr"))
+        .args(["replay", "--cassettes"])
+        .arg(dir.path())
+        .args(["--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("ivs-vcr starts");
+    let pid = child.id().to_string();
+    let mut peak_while_loading: f64 = 0.0;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(600) || child.try_wait().ok().flatten().is_some()
+        {
+            println!("{n} interactions: the server did not start");
+            let _ = child.kill();
+            return;
+        }
+        peak_while_loading = peak_while_loading.max(support::rss_mb(&pid).1);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let listening = started.elapsed();
+    let (rss, hwm) = support::rss_mb(&pid);
+    println!(
+        "{n} interactions ({yaml_mb:.0} MB of YAML): listening after {:.2} s, {rss:.0} MB resident, peak {:.0} MB ({:.1} KB resident per interaction)",
+        listening.as_secs_f64(),
+        hwm.max(peak_while_loading),
+        rss * 1024.0 / n as f64
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn report(name: &str, f: &Figures, baseline: Option<&Figures>) {
@@ -174,24 +301,13 @@ fn report(name: &str, f: &Figures, baseline: Option<&Figures>) {
     println!();
 }
 
-/// User plus system CPU time of one thread, from `/proc/<pid>/task/<tid>/stat` (in clock ticks,
-/// taken as the usual 100 per second).
-fn thread_cpu_time(task: &std::path::Path) -> Duration {
-    let stat = std::fs::read_to_string(task.join("stat")).expect("thread stat");
-    // The command name may hold spaces: fields are counted after its closing parenthesis.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .expect("stat format")
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    Duration::from_millis(ticks * 10)
-}
-
 /// A cassette of `n` GetChannel interactions on distinct ARNs.
 fn bench_cassette(n: usize) -> Cassette {
+    Cassette::from_yaml(&cassette_yaml(n), "bench.yaml".as_ref()).expect("bench cassette parses")
+}
+
+/// The text of [`bench_cassette`].
+fn cassette_yaml(n: usize) -> String {
     let mut yaml = String::from(
         "format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: benchmark}\nname: bench\ninteractions:\n",
     );
@@ -202,31 +318,39 @@ fn bench_cassette(n: usize) -> Cassette {
             support::CHANNEL_BODY
         ));
     }
-    Cassette::from_yaml(&yaml, "bench.yaml".as_ref()).expect("bench cassette parses")
+    yaml
 }
 
-/// Drives `load.connections` keep-alive connections for `load.duration`, each sending SDK-like
-/// signed GetChannel requests spread over `n_arns` ARNs.
+/// Drives `load.connections` keep-alive connections for `load.duration`, closed-loop, each
+/// sending SDK-like signed GetChannel requests spread over `n_arns` ARNs.
 async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
     let deadline = Instant::now() + load.duration;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for conn_idx in 0..load.connections {
         tasks.push(tokio::spawn(async move {
-            let mut sender = support::connect(addr).await;
+            let mut conn = support::RawConn::connect(addr).await;
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut i = conn_idx;
+            let mut request = Vec::new();
+            // Every body has the same length: the ARN's number has a fixed width.
+            let head = support::raw_head("/GetChannel", "us-west-2", 66);
             while Instant::now() < deadline {
-                let req = support::get_channel(addr, i % n_arns);
+                let body = format!(
+                    r#"{{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/bench{:07}"}}"#,
+                    i % n_arns
+                );
+                request.clear();
+                debug_assert_eq!(body.len(), 66);
+                request.extend_from_slice(head.as_bytes());
+                request.extend_from_slice(body.as_bytes());
                 i += load_stride();
                 let sent = Instant::now();
-                match sender.send_request(req).await {
-                    Ok(res) => {
-                        let ok = res.status().is_success();
-                        let _ = res.into_body().collect().await;
+                match conn.call(&request).await {
+                    Ok((status, _)) => {
                         latencies.push(sent.elapsed());
-                        if !ok {
+                        if !(200..300).contains(&status) {
                             errors += 1;
                         }
                     }

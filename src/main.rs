@@ -16,8 +16,12 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(cli::log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .with_writer(std::io::stderr)
-        // Colour only for a terminal: a CI log file should hold text, not escape codes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Colour codes only for a terminal: formatting them into every request's span costs
+        // more than the rest of the span, and a log file or a CI capture only shows them raw.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -84,3 +84,130 @@ pub fn get_channel(addr: SocketAddr, i: usize) -> Request<Full<Bytes>> {
         .body(Full::new(Bytes::from(body)))
         .expect("request")
 }
+
+/// The head of an SDK-like signed POST to `path` in `region`, with the same headers as
+/// [`get_channel`], for a body of `body_len` bytes.
+pub fn raw_head(path: &str, region: &str, body_len: usize) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nx-amz-date: 20261126T020014Z\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/ivs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000\r\namz-sdk-invocation-id: 6f3c5d1e-8a1b-4c2d-9e3f-4a5b6c7d8e9f\r\namz-sdk-request: attempt=1; max=3\r\ncontent-length: {body_len}\r\n\r\n"
+    )
+}
+
+/// One keep-alive connection that writes requests as bytes and reads answers with just enough
+/// parsing to find their end: a load generator far cheaper per request than a hyper client, so
+/// one core of it can saturate one core of server.
+pub struct RawConn {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    /// Connects to `addr`.
+    pub async fn connect(addr: SocketAddr) -> RawConn {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let _ = stream.set_nodelay(true);
+        RawConn {
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    /// Sends one request (its whole bytes) and returns the answer's status and body.
+    pub async fn call(&mut self, request: &[u8]) -> std::io::Result<(u16, &[u8])> {
+        use tokio::io::AsyncWriteExt as _;
+        self.stream.write_all(request).await?;
+        self.buf.clear();
+        loop {
+            if let Some(head_end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..head_end]).unwrap_or("");
+                let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0u16);
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                let body_start = head_end + 4;
+                while self.buf.len() < body_start + length {
+                    self.read_more().await?;
+                }
+                return Ok((status, &self.buf[body_start..body_start + length]));
+            }
+            self.read_more().await?;
+        }
+    }
+
+    async fn read_more(&mut self) -> std::io::Result<()> {
+        use tokio::io::AsyncReadExt as _;
+        let mut chunk = [0u8; 4096];
+        let n = self.stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Pins the calling thread to one CPU with `taskset`, so that servers and load generator each
+/// keep a core of their own; false when that is not possible here (the figures are then noisier).
+pub fn pin_current_thread(cpu: usize) -> bool {
+    let Ok(task) = std::fs::read_link("/proc/thread-self") else {
+        return false;
+    };
+    let Some(tid) = task.file_name().and_then(|t| t.to_str()) else {
+        return false;
+    };
+    std::process::Command::new("taskset")
+        .args(["-p", "-c", &cpu.to_string(), tid])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Median, minimum and maximum of a set of figures.
+pub fn spread(figures: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = figures.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (
+        sorted[sorted.len() / 2],
+        sorted[0],
+        sorted[sorted.len() - 1],
+    )
+}
+
+/// Resident and peak resident memory of a process, in MB, from `/proc/<pid>/status`.
+pub fn rss_mb(pid: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// User plus system CPU time of one thread, from `/proc/<pid>/task/<tid>/stat` (in clock ticks,
+/// taken as the usual 100 per second).
+pub fn thread_cpu_time(task: &std::path::Path) -> std::time::Duration {
+    let stat = std::fs::read_to_string(task.join("stat")).expect("thread stat");
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat format")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    std::time::Duration::from_millis(ticks * 10)
+}

@@ -240,7 +240,9 @@ pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap,
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            bytes::Bytes::from(body.to_string())
+            // Invariant: serializing a `Value` cannot fail. `to_vec` writes bytes directly, where
+            // `to_string` would go through `fmt::Write` a piece at a time.
+            bytes::Bytes::from(serde_json::to_vec(body).expect("Value serializes"))
         }
         None => bytes::Bytes::new(),
     };

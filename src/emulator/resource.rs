@@ -3,6 +3,8 @@
 //! with the defaults IVS documents), projecting it onto a summary shape, finding it by ARN, and
 //! paging a store with the operation's own pagination members and default page size.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::state::{object, text, Region};
@@ -197,10 +199,10 @@ pub(crate) fn mint(ctx: &mut Ctx<'_>, family: Family) -> (String, String) {
 /// documented default of the limit member (`Default: 1` for ListStreamKeys, 100 for ListChannels).
 /// A token is the id of the first item of its page, so a page is a range read from it; the last
 /// page carries no token. `keep` filters and `show` renders each item.
-pub(crate) fn page<'a>(
+pub(crate) fn page(
     op: &Operation,
     input: &Value,
-    items: impl Iterator<Item = (&'a String, &'a Value)>,
+    items: &BTreeMap<String, Value>,
     mut keep: impl FnMut(&Value) -> bool,
     mut show: impl FnMut(&Value) -> Value,
 ) -> Result<Value, ApiError> {
@@ -231,7 +233,13 @@ pub(crate) fn page<'a>(
     }
     let mut found = Vec::new();
     let mut next = None;
-    for (id, item) in items.filter(|(id, _)| token.is_empty() || id.as_str() >= token) {
+    // Items are keyed by id in order and a token is the id a page starts at, so a page is a range
+    // read: its cost does not grow with the items before it.
+    let start = match token {
+        "" => std::ops::Bound::Unbounded,
+        token => std::ops::Bound::Included(token),
+    };
+    for (id, item) in items.range::<str, _>((start, std::ops::Bound::Unbounded)) {
         if !keep(item) {
             continue;
         }

@@ -266,6 +266,7 @@ impl ReplayServerBuilder {
             &self.listen,
             faults,
         ));
+        release_freed_memory();
         let running = Running::start(
             self.listen,
             state.clone(),
@@ -278,6 +279,24 @@ impl ReplayServerBuilder {
             fail_on_unused: self.options.fail_on_unused,
             armed: true,
         })
+    }
+}
+
+/// Hands the memory freed after loading back to the operating system. Parsing a cassette holds
+/// its whole YAML event stream and value tree while the index and the prepared answers are built
+/// among them, so once those are dropped the heap is full of holes glibc keeps for itself: with
+/// 100,000 interactions, half of what stays resident. `malloc_trim` returns the free pages.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's `malloc_trim` only releases free memory; it takes the allocator's own
+        // lock and may be called at any time, from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
     }
 }
 

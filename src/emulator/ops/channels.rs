@@ -240,7 +240,7 @@ pub(super) fn list(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<V
     resource::page(
         op,
         input,
-        store.iter(),
+        store,
         |channel| match &filter {
             None => true,
             Some((wanted, member)) => text(channel, member) == wanted,
@@ -350,7 +350,7 @@ pub(super) fn list_keys(
     resource::page(
         op,
         input,
-        keys.iter(),
+        &keys,
         |_| true,
         |key| resource::project(key, shape),
     )

@@ -135,7 +135,7 @@ pub(super) fn list(
     resource::page(
         op,
         input,
-        store.iter(),
+        store,
         |_| true,
         |item| resource::project(item, shape),
     )

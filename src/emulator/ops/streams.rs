@@ -152,7 +152,7 @@ pub(super) fn list(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<V
     resource::page(
         op,
         input,
-        streams.iter(),
+        &streams,
         |s| health.is_empty() || text(s, "health") == health,
         |s| resource::project(s, shape),
     )
@@ -261,7 +261,7 @@ pub(super) fn list_sessions(
             (format!("{:010}", u32::MAX as usize - i), summary)
         })
         .collect();
-    resource::page(op, input, keyed.iter(), |_| true, Value::clone)
+    resource::page(op, input, &keyed, |_| true, Value::clone)
 }
 
 pub(super) fn insert_ad_break(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {

@@ -1,0 +1,264 @@
+//! Emulator benchmark: emulated GetChannel against a bare hyper server in the same run, and the
+//! cost of CreateChannel and of one ListChannels page as the account grows.
+//!
+//! Run with `cargo bench --bench emulator` (add `-- --quick` for a short run). It prints figures
+//! and ratios and asserts nothing, because timing depends on the machine.
+//!
+//! Throughput is measured as in `benches/replay.rs`: servers on one pinned core, a closed-loop
+//! raw-bytes load of 50 connections on the other, rounds alternating. The growth figures come
+//! from one connection calling one request at a time. IVS allows 5,000 channels per region, so
+//! the account grows past that across regions (`us-west-1` … `us-west-20`, each a SigV4 scope of
+//! its own), filled one after the other: at 1,000 channels one region holds them all; at 10,000
+//! and 100,000 the region measured holds 5,000 and the account the rest.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ivs_vcr::ReplayServer;
+
+/// Channels per region (`CHANNEL_QUOTA` in the emulator).
+const QUOTA: usize = 5_000;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let duration = Duration::from_secs(if quick { 2 } else { 5 });
+    let server_thread = Arc::new(Mutex::new(None));
+    let pinned = Arc::new(AtomicBool::new(true));
+    let servers = {
+        let (server_thread, pinned) = (server_thread.clone(), pinned.clone());
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .on_thread_start(move || {
+                // Invariant: Linux has /proc/thread-self; the first thread started is the worker.
+                let task = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+                let mut slot = server_thread.lock().unwrap();
+                if slot.is_none() {
+                    *slot = Some(task);
+                    if !support::pin_current_thread(0) {
+                        pinned.store(false, Ordering::Relaxed);
+                    }
+                }
+            })
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let clients = {
+        let pinned = pinned.clone();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .on_thread_start(move || {
+                if !support::pin_current_thread(1) {
+                    pinned.store(false, Ordering::Relaxed);
+                }
+            })
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let server_cpu = || {
+        let task = server_thread
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("worker started");
+        support::thread_cpu_time(&std::path::Path::new("/proc").join(task))
+    };
+    println!(
+        "emulator benchmark: 50 connections, closed loop, {duration:?} per run, loopback ({})",
+        if pinned.load(Ordering::Relaxed) {
+            "servers pinned to cpu 0, load to cpu 1"
+        } else {
+            "could not pin threads: figures are noisier"
+        }
+    );
+    let bare = servers.block_on(support::fixed_answer_server(&[]));
+    let emulator = servers.block_on(ReplayServer::emulator());
+    let arn = clients.block_on(async {
+        let mut conn = support::RawConn::connect(emulator.addr()).await;
+        let body = create_channel(&mut conn, "us-west-2", "bench").await;
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON answer");
+        body["channel"]["arn"]
+            .as_str()
+            .expect("channel arn")
+            .to_owned()
+    });
+    let get = {
+        let body = format!(r#"{{"arn": "{arn}"}}"#);
+        let mut request = support::raw_head("/GetChannel", "us-west-2", body.len()).into_bytes();
+        request.extend_from_slice(body.as_bytes());
+        Arc::new(request)
+    };
+    let measure = |addr| {
+        let before = server_cpu();
+        let (n, p50, p99, elapsed) = clients.block_on(run_load(addr, get.clone(), duration));
+        let cpu = (server_cpu() - before).as_secs_f64() * 1e6 / n as f64;
+        (n as f64 / elapsed.as_secs_f64(), p50, p99, cpu)
+    };
+    measure(bare);
+    measure(emulator.addr());
+    let rounds = if quick { 3 } else { 5 };
+    let (mut rps_ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let b = measure(bare);
+        let e = measure(emulator.addr());
+        for (name, f) in [("bare hyper (fixed body)", b), ("emulated GetChannel", e)] {
+            println!(
+                "round {round}: {name:<24} {:>7.0} req/s  p50 {:>6.1} µs  p99 {:>6.1} µs  server CPU {:>5.2} µs/req",
+                f.0, f.1, f.2, f.3
+            );
+        }
+        rps_ratios.push(e.0 / b.0);
+        cpu_ratios.push(b.3 / e.3);
+    }
+    let (rps, lo, hi) = support::spread(&rps_ratios);
+    let (cap, cap_lo, cap_hi) = support::spread(&cpu_ratios);
+    println!(
+        "emulated GetChannel / bare hyper, median of {rounds} rounds: saturation req/s {rps:.2} (rounds {lo:.2}–{hi:.2}), capacity {cap:.2} (rounds {cap_lo:.2}–{cap_hi:.2}) (target ≥ 0.8)"
+    );
+
+    // Growth: µs per call at 1k, 10k and 100k channels.
+    let grower = servers.block_on(ReplayServer::emulator());
+    clients.block_on(async {
+        let mut conn = support::RawConn::connect(grower.addr()).await;
+        let mut n_channels = 0;
+        for checkpoint in [1_000, 10_000, 100_000] {
+            let mut create_us = Vec::new();
+            while n_channels < checkpoint {
+                let region = format!("us-west-{}", n_channels / QUOTA + 1);
+                let started = Instant::now();
+                create_channel(&mut conn, &region, &format!("c{n_channels}")).await;
+                create_us.push(started.elapsed().as_secs_f64() * 1e6);
+                n_channels += 1;
+            }
+            let region = format!("us-west-{}", (n_channels - 1) / QUOTA + 1);
+            let first = list_page_us(&mut conn, &region, None).await;
+            // A page from the middle of the region's channels: its token is an id halfway along.
+            let token = middle_token(&mut conn, &region).await;
+            let middle = list_page_us(&mut conn, &region, token.as_deref()).await;
+            let last = &create_us[create_us.len().saturating_sub(500)..];
+            println!(
+                "{checkpoint:>6} channels ({} in the region measured): CreateChannel {:.1} µs (median of the last {}), ListChannels page of 100: first {first:.1} µs, from the middle {middle:.1} µs",
+                checkpoint.min(QUOTA),
+                support::spread(last).0,
+                last.len()
+            );
+        }
+    });
+    let _ = servers.block_on(grower.shutdown());
+    let _ = servers.block_on(emulator.shutdown());
+}
+
+/// A CreateChannel call; returns the answer's body.
+async fn create_channel(conn: &mut support::RawConn, region: &str, name: &str) -> Vec<u8> {
+    let body = format!(r#"{{"name": "{name}"}}"#);
+    let mut request = support::raw_head("/CreateChannel", region, body.len()).into_bytes();
+    request.extend_from_slice(body.as_bytes());
+    let (status, body) = conn.call(&request).await.expect("CreateChannel answers");
+    assert_eq!(
+        status,
+        200,
+        "CreateChannel: {}",
+        String::from_utf8_lossy(body)
+    );
+    body.to_vec()
+}
+
+fn list_request(region: &str, token: Option<&str>) -> Vec<u8> {
+    let body = match token {
+        None => r#"{"maxResults": 100}"#.to_owned(),
+        Some(token) => format!(r#"{{"maxResults": 100, "nextToken": "{token}"}}"#),
+    };
+    let mut request = support::raw_head("/ListChannels", region, body.len()).into_bytes();
+    request.extend_from_slice(body.as_bytes());
+    request
+}
+
+/// The median µs of 200 identical ListChannels calls.
+async fn list_page_us(conn: &mut support::RawConn, region: &str, token: Option<&str>) -> f64 {
+    let request = list_request(region, token);
+    let mut us = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        let (status, _) = conn.call(&request).await.expect("ListChannels answers");
+        assert_eq!(status, 200);
+        us.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    support::spread(&us).0
+}
+
+/// The token of the page that starts halfway through a region's channels, found by paging.
+async fn middle_token(conn: &mut support::RawConn, region: &str) -> Option<String> {
+    let mut token: Option<String> = None;
+    let mut seen = 0;
+    let total = {
+        // Count by paging with the largest page once.
+        let mut n = 0;
+        let mut t: Option<String> = None;
+        loop {
+            let (_, body) = conn.call(&list_request(region, t.as_deref())).await.ok()?;
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            n += v["channels"].as_array().map_or(0, Vec::len);
+            match v["nextToken"].as_str() {
+                Some(next) => t = Some(next.to_owned()),
+                None => break n,
+            }
+        }
+    };
+    while seen < total / 2 {
+        let (_, body) = conn
+            .call(&list_request(region, token.as_deref()))
+            .await
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        seen += v["channels"].as_array().map_or(0, Vec::len);
+        token = Some(v["nextToken"].as_str()?.to_owned());
+    }
+    token
+}
+
+/// 50 keep-alive connections sending `request` closed-loop for `duration`: requests answered,
+/// p50, p99 (µs) and the time taken.
+async fn run_load(
+    addr: SocketAddr,
+    request: Arc<Vec<u8>>,
+    duration: Duration,
+) -> (usize, f64, f64, Duration) {
+    let deadline = Instant::now() + duration;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = support::RawConn::connect(addr).await;
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                match conn.call(&request).await {
+                    Ok((200, _)) => latencies.push(sent.elapsed()),
+                    Ok((status, body)) => {
+                        panic!("status {status}: {}", String::from_utf8_lossy(body))
+                    }
+                    Err(_) => break,
+                }
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("load task"));
+    }
+    let elapsed = start.elapsed();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get((latencies.len() as f64 * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
+    (latencies.len(), pct(0.5), pct(0.99), elapsed)
+}
