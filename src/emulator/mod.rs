@@ -24,6 +24,7 @@ mod ops;
 mod resource;
 mod state;
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -86,6 +87,8 @@ impl ApiError {
 /// The emulator's answer to one request, before HTTP.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Answer {
+    /// The operation answered.
+    pub operation: &'static str,
     /// The HTTP status.
     pub status: u16,
     /// The error type for `x-amzn-ErrorType`, on errors.
@@ -95,8 +98,9 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn error(err: ApiError) -> Answer {
+    fn error(operation: &'static str, err: ApiError) -> Answer {
         Answer {
+            operation,
             status: err.kind.status(),
             error: Some(err.kind.name()),
             body: Some(serde_json::json!({
@@ -162,7 +166,12 @@ impl Emulator {
     pub(crate) fn with_region<T>(&self, region: &str, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
         let mut world = self.lock();
         let World { regions, ids } = &mut *world;
-        let state = regions.entry(region.to_owned()).or_default();
+        // Looked up before inserting, so that the common case allocates no key.
+        if !regions.contains_key(region) {
+            regions.insert(region.to_owned(), Region::default());
+        }
+        // Invariant: inserted just above when missing.
+        let state = regions.get_mut(region).expect("region exists");
         let mut ctx = Ctx {
             region: state,
             region_name: region,
@@ -178,16 +187,18 @@ impl Emulator {
         let op = ivs::check_route(&req.method, &req.path).ok()?;
         Some(match self.run(op, req) {
             Ok(_) if op.success_status == 204 => Answer {
+                operation: op.name,
                 status: 204,
                 error: None,
                 body: None,
             },
             Ok(body) => Answer {
+                operation: op.name,
                 status: op.success_status,
                 error: None,
                 body: Some(body),
             },
-            Err(err) => Answer::error(err),
+            Err(err) => Answer::error(op.name, err),
         })
     }
 
@@ -294,7 +305,17 @@ fn validation_message(problems: &[String]) -> String {
 
 /// The operation's input as one JSON object: the body's members, the `/tags/{resourceArn}` label
 /// (percent-decoded) and the `tagKeys` query values, under their member names.
-fn input_of(op: &Operation, req: &RecordedRequest) -> Result<Value, ApiError> {
+fn input_of<'r>(op: &Operation, req: &'r RecordedRequest) -> Result<Cow<'r, Value>, ApiError> {
+    if op.route != ivs::Route::Tags {
+        // The common case: the body is the input, borrowed as it is.
+        return match &req.body {
+            Some(body @ Value::Object(_)) => Ok(Cow::Borrowed(body)),
+            None => Ok(Cow::Owned(Value::Object(Default::default()))),
+            Some(_) => Err(ApiError::validation(
+                "the request body must be a JSON object",
+            )),
+        };
+    }
     let mut input = match &req.body {
         None => serde_json::Map::new(),
         Some(Value::Object(map)) => map.clone(),
@@ -304,18 +325,16 @@ fn input_of(op: &Operation, req: &RecordedRequest) -> Result<Value, ApiError> {
             ))
         }
     };
-    if op.route == ivs::Route::Tags {
-        let arn = normalize::decoded_path(&req.path);
-        let arn = arn.strip_prefix("/tags/").unwrap_or(&arn).to_owned();
-        input.insert("resourceArn".to_owned(), Value::String(arn));
-        if let Some(keys) = req.query.get("tagKeys") {
-            input.insert(
-                "tagKeys".to_owned(),
-                Value::Array(keys.iter().cloned().map(Value::String).collect()),
-            );
-        }
+    let arn = normalize::decoded_path(&req.path);
+    let arn = arn.strip_prefix("/tags/").unwrap_or(&arn).to_owned();
+    input.insert("resourceArn".to_owned(), Value::String(arn));
+    if let Some(keys) = req.query.get("tagKeys") {
+        input.insert(
+            "tagKeys".to_owned(),
+            Value::Array(keys.iter().cloned().map(Value::String).collect()),
+        );
     }
-    Ok(Value::Object(input))
+    Ok(Cow::Owned(Value::Object(input)))
 }
 
 #[cfg(test)]

@@ -152,13 +152,12 @@ impl ReplayState {
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
         };
-        let operation = normalize::operation_name(&request.method, &request.path);
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
         *self
             .emulated
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(operation)
+            .entry(answer.operation)
             .or_default() += 1;
         emulated_response(&answer)
     }

@@ -436,7 +436,7 @@ struct ReplayState {
     emulator: Option<Emulator>,
     on_miss: OnMiss,
     /// Requests the emulator answered, per operation.
-    emulated: Mutex<std::collections::BTreeMap<String, u64>>,
+    emulated: Mutex<std::collections::BTreeMap<&'static str, u64>>,
     faults: FaultSet,
     /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
     explaining: Arc<tokio::sync::Semaphore>,

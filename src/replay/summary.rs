@@ -260,7 +260,10 @@ impl ReplayState {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
         {
-            operations.entry(operation.clone()).or_default().emulated += n;
+            operations
+                .entry((*operation).to_owned())
+                .or_default()
+                .emulated += n;
         }
         ReplaySummary {
             operations,
