@@ -86,9 +86,10 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// Record-and-replay proxy for the Amazon IVS API: offline, fast, trustworthy tests
+/// A local Amazon IVS API: emulate it, replay it, record it, check it for drift
 ///
-/// Point any AWS client at ivs-vcr instead of ivs.<region>.amazonaws.com:
+/// `ivs-vcr replay` with no arguments is an empty IVS account in memory. Point any AWS client at
+/// it instead of ivs.<region>.amazonaws.com:
 ///   aws ivs list-channels --endpoint-url http://127.0.0.1:7474
 ///   boto3.client("ivs", endpoint_url="http://127.0.0.1:7474")
 ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474   (every SDK and the CLI)
