@@ -602,6 +602,89 @@ async fn a_normal_request_is_answered_promptly_while_hostile_misses_are_explaine
     assert_eq!(summary.operations["GetChannel"].unmatched, 2);
 }
 
+// §5 Limits and faults.
+
+/// Issue 11 §5: a cassette nested 100,000 deep (200 KB) or larger than the size limit is refused
+/// at once with its name and the limit: lenient loading serves the rest, strict loading refuses
+/// to start, and record refuses to append to it.
+#[tokio::test]
+async fn cassettes_beyond_the_limits_are_refused_fast_by_name() {
+    let bound = std::time::Duration::from_secs(20);
+    let dir = tempfile::tempdir().unwrap();
+    let flow = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    std::fs::write(dir.path().join("flow.yaml"), &flow).unwrap();
+    let depth = 100_000;
+    let deep = flow.replace("name: flow", "name: deep").replacen(
+        "body: {arn:",
+        &format!(
+            "body: {{deep: {}{}, arn:",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+        1,
+    );
+    std::fs::write(dir.path().join("deep.yaml"), &deep).unwrap();
+    let huge = std::fs::File::create(dir.path().join("huge.yaml")).unwrap();
+    huge.set_len(1 << 30).unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let deep_line = deep.lines().position(|l| l.contains("deep: [")).unwrap() + 1;
+    let expected = [
+        format!(
+            "refusing cassette `{}` at line {deep_line}: nested deeper than the limit of 128 levels",
+            p("deep.yaml")
+        ),
+        format!(
+            "refusing cassette `{}`: larger than the limit of 67108864 bytes",
+            p("huge.yaml")
+        ),
+    ];
+
+    let server = tokio::time::timeout(
+        bound,
+        ReplayServer::builder()
+            .dir(dir.path())
+            .lenient_load(true)
+            .start(),
+    )
+    .await
+    .expect("a lenient start skips the files at once")
+    .unwrap();
+    assert_eq!(server.cassette_names(), ["flow"]);
+    let summary = server.shutdown().await;
+    assert_eq!(summary.load_errors, expected, "{summary}");
+
+    let err = tokio::time::timeout(bound, ReplayServer::builder().dir(dir.path()).start())
+        .await
+        .expect("a strict start refuses at once")
+        .unwrap_err()
+        .to_string();
+    for expected in &expected {
+        assert!(err.contains(expected), "expected:\n{expected}\ngot:\n{err}");
+    }
+
+    let fake = FakeIvs::start(operator()).await;
+    std::fs::remove_file(dir.path().join("huge.yaml")).unwrap();
+    let record = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::NewEpisodes)
+        .start()
+        .await
+        .unwrap();
+    let addr = record.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/cassette/deep/ListChannels",
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await;
+    assert_eq!(error_of(&res), (500, expected[0].clone()));
+    record.shutdown().await;
+    assert_eq!(fake.n_requests(), 0);
+}
+
 // §6 Logs, reports and messages.
 
 /// Issue 11 §6: the warning for listening beyond loopback is printed whatever `RUST_LOG` says.
