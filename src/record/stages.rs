@@ -31,7 +31,10 @@ use crate::ivs;
 use crate::matcher::Fallback;
 use crate::normalize::{self, Fingerprint};
 use crate::redact;
-use crate::upstream::{sigv4, Outbound, UpstreamResponse};
+use crate::upstream::{sigv4, Outbound, UpstreamResponse, FORWARDED_HEADER};
+
+/// The error type of the answer to a request that went round a loop of recorders.
+const LOOP_ERROR_TYPE: &str = "IvsVcrForwardingLoopException";
 
 /// Response headers written to cassettes, with the spelling they are written in. Everything else
 /// (`Date`, `Content-Length`, `Connection`, CloudFront and tracing ids) changes per run or
@@ -106,10 +109,18 @@ impl Handler for RecordState {
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
+        let looped = req.headers().contains_key(FORWARDED_HEADER);
         let mut ctx = match self.read(req).await {
             Ok(ctx) => ctx,
             Err(response) => return response,
         };
+        if looped {
+            let operation = &ctx.operation;
+            let message = format!("refusing a request an ivs-vcr forwarded (it carries `{FORWARDED_HEADER}`): an --upstream leads back to a recorder, and forwarding it again would loop");
+            tracing::warn!(side = %Side::Downstream, operation = %operation, "{message}");
+            self.tally().refused(operation, message.clone());
+            return error_response(StatusCode::LOOP_DETECTED, LOOP_ERROR_TYPE, &message);
+        }
         let request = &ctx.downstream.request;
         if control::is_control(&request.path) {
             let (status, body) = control::handle(
@@ -292,6 +303,20 @@ impl RecordState {
             ctx.slot = Some(slot.clone());
             return ControlFlow::Continue(());
         }
+        if slots.len() >= super::MAX_CASSETTES {
+            let err = RecordError::TooManyCassettes {
+                name: name.into(),
+                limit: super::MAX_CASSETTES,
+            };
+            let message = err.to_string();
+            tracing::warn!(side = %Side::Downstream, operation, "{message}");
+            self.tally().over_cassette_limit(operation);
+            return ControlFlow::Break(error_response(
+                StatusCode::BAD_REQUEST,
+                "IvsVcrTooManyCassettesException",
+                &message,
+            ));
+        }
         match self.open_slot(name) {
             Ok(slot) => {
                 let slot = Arc::new(slot);
@@ -431,6 +456,13 @@ impl RecordState {
         let operation = &ctx.operation;
         let status = upstream.status.as_u16();
         let elapsed_ms = ctx.started.elapsed().as_secs_f64() * 1000.0;
+        let error_type = upstream.headers.get("x-amzn-ErrorType");
+        if error_type.is_some_and(|t| t.as_bytes() == LOOP_ERROR_TYPE.as_bytes()) {
+            let reason = "upstream is a recorder that leads back here (a forwarding loop)";
+            tracing::warn!(side = %Side::Upstream, operation = %operation, status, "not recorded: {reason}");
+            self.tally().not_recorded(operation, reason.into());
+            return ControlFlow::Continue(());
+        }
         if upstream.status.is_server_error() && !self.options.record.record_server_errors {
             tracing::warn!(side = %Side::Upstream, operation = %operation, status, elapsed_ms, "not recorded: upstream server error");
             self.tally().not_recorded(

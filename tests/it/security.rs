@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use crate::support::fake_ivs::FakeIvs;
 use crate::support::raw::{self, assert_aws_error, RawResponse};
 use crate::support::{fixture, operator, recorder};
-use ivs_vcr::{Cassette, RecordMode, ReplayServer};
+use ivs_vcr::{Cassette, RecordMode, RecordServer, ReplayServer};
 
 /// One request with this `Host`, these extra header lines and an optional `Content-Type`.
 async fn send(
@@ -683,6 +683,134 @@ async fn cassettes_beyond_the_limits_are_refused_fast_by_name() {
     assert_eq!(error_of(&res), (500, expected[0].clone()));
     record.shutdown().await;
     assert_eq!(fake.n_requests(), 0);
+}
+
+/// Issue 11 §5: a run opens at most 1,000 cassettes; the next name is refused with the limit, and
+/// the summary says so, while names already open keep working.
+#[tokio::test]
+async fn a_record_run_opens_at_most_a_thousand_cassettes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RecordServer::builder(dir.path())
+        .region("us-west-2")
+        .mode(RecordMode::None)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let host = addr.to_string();
+    let json = Some("application/json");
+    let no_cassette = |name: &str| {
+        format!(
+            "no cassette `{}` to replay, and record mode `none` never forwards",
+            dir.path().join(format!("{name}.yaml")).display()
+        )
+    };
+    for idx in 0..1_000 {
+        let path = format!("/cassette/c{idx}/ListChannels");
+        let res = send(addr, &host, &path, json, "", "{}").await;
+        assert_eq!(error_of(&res), (400, no_cassette(&format!("c{idx}"))));
+    }
+    let limit =
+        "refusing cassette `c1000`: this run already uses 1000 cassettes, the limit for one run";
+    let res = send(addr, &host, "/cassette/c1000/ListChannels", json, "", "{}").await;
+    assert_eq!(error_of(&res), (400, limit.to_owned()));
+    assert_eq!(
+        res.header("x-amzn-errortype"),
+        Some("IvsVcrTooManyCassettesException")
+    );
+    let res = send(addr, &host, "/cassette/c7/ListChannels", json, "", "{}").await;
+    assert_eq!(error_of(&res), (400, no_cassette("c7")));
+    let res = send(addr, &host, "/cassette/c1001/ListChannels", json, "", "{}").await;
+    assert_eq!(res.status, 400);
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_over_cassette_limit, 2);
+    assert!(
+        summary.to_string().contains("\nrefused past the cassette limit: 2 requests named a new cassette after this run had opened 1000 (the limit for one run)\n"),
+        "{summary}"
+    );
+}
+
+/// Issue 11 §5: an `--upstream` naming the recorder's own address is refused at start.
+#[tokio::test]
+async fn record_refuses_its_own_address_as_upstream() {
+    for upstream in ["http://127.0.0.1:{port}", "http://localhost:{port}/"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let upstream = upstream.replace("{port}", &addr.port().to_string());
+        let dir = tempfile::tempdir().unwrap();
+        let err = recorder(dir.path(), &upstream)
+            .listener(listener)
+            .start()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("`--upstream` `{}` is this record server's own address ({addr}): every request would loop back to it", upstream.trim_end_matches('/'))
+        );
+        // The port is free again: nothing is left listening.
+        std::net::TcpListener::bind(addr).unwrap();
+    }
+}
+
+/// Issue 11 §5: two recorders whose upstreams point at each other. Forwarded requests carry a
+/// mark, so the second refuses what the first forwards (508), the first passes that on without
+/// recording it, and nothing loops.
+#[tokio::test]
+async fn recorders_pointing_at_each_other_refuse_the_loop() {
+    let listener_a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener_b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (addr_a, addr_b) = (
+        listener_a.local_addr().unwrap(),
+        listener_b.local_addr().unwrap(),
+    );
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = recorder(dir_a.path(), &format!("http://{addr_b}"))
+        .listener(listener_a)
+        .region("us-west-2")
+        .record_server_errors(true)
+        .start()
+        .await
+        .unwrap();
+    let b = recorder(dir_b.path(), &format!("http://{addr_a}"))
+        .listener(listener_b)
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        send(
+            addr_a,
+            &addr_a.to_string(),
+            "/ListChannels",
+            Some("application/json"),
+            "",
+            "{}",
+        ),
+    )
+    .await
+    .expect("the loop is cut at the second recorder");
+    let message = "refusing a request an ivs-vcr forwarded (it carries `x-ivs-vcr-forwarded`): an --upstream leads back to a recorder, and forwarding it again would loop";
+    assert_eq!(error_of(&res), (508, message.to_owned()));
+    assert_eq!(
+        res.header("x-amzn-errortype"),
+        Some("IvsVcrForwardingLoopException")
+    );
+    let (summary_a, summary_b) = (a.shutdown().await, b.shutdown().await);
+    assert_eq!(summary_a.n_recorded(), 0, "{summary_a}");
+    assert!(
+        summary_a.to_string().contains(
+            "not recorded:\n  - ListChannels: upstream is a recorder that leads back here (a forwarding loop)\n"
+        ),
+        "{summary_a}"
+    );
+    assert!(
+        summary_b
+            .to_string()
+            .contains(&format!("refused:\n  - ListChannels: {message}\n")),
+        "{summary_b}"
+    );
+    assert!(summary_a.written.is_empty() && summary_b.written.is_empty());
 }
 
 // §6 Logs, reports and messages.
