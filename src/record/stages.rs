@@ -206,6 +206,8 @@ impl RecordState {
 
     /// Refuses a request at the door: counted, logged at `warn`, answered with an AWS-style 4xx.
     fn refuse(&self, operation: &str, error_type: &str, message: String) -> Stage {
+        // Refusals can quote the request (a region, a path): printed, so escaped first.
+        let message = redact::printable(&message).into_owned();
         tracing::warn!(side = %Side::Downstream, operation, "{message}");
         let response = error_response(StatusCode::BAD_REQUEST, error_type, &message);
         self.tally().refused(operation, message);
@@ -226,7 +228,7 @@ impl RecordState {
                 ControlFlow::Continue(())
             }
             Err(err) => {
-                let message = err.to_string();
+                let message = redact::printable(&err.to_string()).into_owned();
                 tracing::warn!(side = %Side::Downstream, operation, "{message}");
                 self.tally().refused(operation, message);
                 ControlFlow::Break(route_error_response(&err))

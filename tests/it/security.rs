@@ -843,3 +843,47 @@ fn the_beyond_loopback_warning_survives_any_log_filter() {
         finished.stderr
     );
 }
+
+/// Issue 11 §6: a decoded `/tags/` ARN holding a newline and an ANSI escape is printed escaped in
+/// the near-miss report, the answer and both servers' summaries: it cannot forge a summary line
+/// or reach the terminal.
+#[tokio::test]
+async fn request_text_is_escaped_wherever_it_is_printed() {
+    let arn =
+        "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fx%0A%20%20-%20forged%1B%5B31m";
+    let printed = "/tags/arn:aws:ivs:us-west-2:123456789012:channel/x\\n  - forged\\u{1b}[31m";
+    let check = |what: &str, text: &str| {
+        assert!(!text.contains('\u{1b}'), "{what}:\n{text}");
+        assert!(!text.contains("\n  - forged"), "{what}:\n{text}");
+        assert!(text.contains(printed), "{what}:\n{text}");
+    };
+    let request = |addr: SocketAddr| {
+        format!("GET /tags/{arn} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-west-2/ivs/aws4_request, SignedHeaders=host, Signature=00\r\nConnection: close\r\n\r\n")
+    };
+
+    let replay = ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await;
+    let res = raw::exchange(replay.addr(), request(replay.addr()).as_bytes()).await;
+    let (status, message) = error_of(&res);
+    assert_eq!(status, 400, "{}", res.body);
+    check("replay answer", &message);
+    let summary = replay.shutdown().await;
+    check("replay summary", &summary.to_string());
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("replay/flow.yaml"),
+        dir.path().join("recording.yaml"),
+    )
+    .unwrap();
+    let record = RecordServer::builder(dir.path())
+        .mode(RecordMode::None)
+        .start()
+        .await
+        .unwrap();
+    let res = raw::exchange(record.addr(), request(record.addr()).as_bytes()).await;
+    let (status, message) = error_of(&res);
+    assert_eq!(status, 400, "{}", res.body);
+    check("record answer", &message);
+    let summary = record.shutdown().await;
+    check("record summary", &summary.to_string());
+}
