@@ -813,6 +813,53 @@ async fn recorders_pointing_at_each_other_refuse_the_loop() {
     assert!(summary_a.written.is_empty() && summary_b.written.is_empty());
 }
 
+/// Issue 11 §5: a client that keeps sending a body over the limit still reads its 413: the
+/// server reads and discards what follows (a lingering close) instead of resetting the
+/// connection under it.
+#[tokio::test]
+async fn a_client_still_sending_a_large_body_reads_its_413() {
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let server = ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await;
+    let addr = server.addr();
+    let chunk = vec![b' '; 64 * 1024];
+    let head = format!(
+        "POST /CreateChannel HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        chunk.len() * 40
+    );
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        write.write_all(head.as_bytes()).await.unwrap();
+        for _ in 0..4 {
+            write.write_all(&chunk).await.unwrap();
+        }
+        // The 413 comes before the body is read; it must be readable, and so must the end of
+        // the stream, while the body is still unread on the server's side.
+        let mut reader = BufReader::new(read);
+        let res = raw::read_response(&mut reader)
+            .await
+            .expect("the 413 is read");
+        raw::read_to_close(&mut reader).await;
+        // The client goes on sending the rest of the body, as a client that writes the whole
+        // request before reading does; the server takes it rather than resetting the connection.
+        for idx in 4..40 {
+            if let Err(err) = write.write_all(&chunk).await {
+                panic!("chunk {idx} of the body: {err}");
+            }
+        }
+        res
+    };
+    let res = tokio::time::timeout(std::time::Duration::from_secs(20), exchange)
+        .await
+        .expect("the exchange ends");
+    assert_aws_error(
+        &res,
+        413,
+        "IvsVcrPayloadTooLargeException",
+        "request body is larger than 1048576 bytes",
+    );
+}
+
 // §6 Logs, reports and messages.
 
 /// Issue 11 §6: the warning for listening beyond loopback is printed whatever `RUST_LOG` says.
