@@ -363,6 +363,9 @@ impl RecordServerBuilder {
             slots: tokio::sync::Mutex::new(HashMap::new()),
             clock: AtomicU64::new(0),
             tally: Mutex::new(Tally::default()),
+            explaining: Arc::new(tokio::sync::Semaphore::new(
+                crate::replay::EXPLAIN_CONCURRENCY,
+            )),
         });
         let mut running = Running::start(
             self.listen,
@@ -513,6 +516,8 @@ struct RecordState {
     tally: Mutex<Tally>,
     /// Injected faults, checked before anything is forwarded.
     faults: crate::fault::FaultSet,
+    /// Near-miss reports in progress, built on the blocking pool as replay's are (`stages::replay`).
+    explaining: Arc<tokio::sync::Semaphore>,
 }
 
 impl crate::control::Plane for RecordState {

@@ -154,7 +154,7 @@ impl RecordState {
         self.route_operation(ctx)?;
         self.route_region(ctx)?;
         self.route_cassette(ctx).await?;
-        self.replay(ctx)?;
+        self.replay(ctx).await?;
         self.forward(ctx).await?;
         self.capture(ctx)?;
         self.append(ctx)
@@ -359,8 +359,12 @@ impl RecordState {
 
     /// Stage `replay`: the recorded answer, when the mode replays and the cassette has one, or a
     /// refusal when the mode forwards nothing. Going on means: forward.
-    fn replay(&self, ctx: &mut RecordCtx) -> Stage {
-        let slot = ctx.slot();
+    ///
+    /// The near-miss report of mode `once` or `none` compares the request with recorded
+    /// interactions, so it is built as replay builds its own: on the blocking pool, at most
+    /// `EXPLAIN_CONCURRENCY` at a time, never on the workers that answer everyone else.
+    async fn replay(&self, ctx: &mut RecordCtx) -> Stage {
+        let slot = ctx.slot().clone();
         let operation = &ctx.operation;
         if let (Some(index), Some(cassette)) = (&slot.replay, &slot.replay_cassette) {
             match index.lookup(&ctx.downstream.request, Some(0), Fallback::AsLevelAllows) {
@@ -386,7 +390,24 @@ impl RecordState {
                     if let Some(body) = &ctx.downstream.request.body {
                         secrets.collect_json(body);
                     }
-                    let report = index.explain(&ctx.downstream.request, Some(0), &miss);
+                    // Invariant: the semaphore is never closed.
+                    let permit = self
+                        .explaining
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("the explain semaphore is never closed");
+                    let (for_report, request) = (slot.clone(), ctx.downstream.request.clone());
+                    let report = tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        for_report
+                            .replay
+                            .as_ref()
+                            .map(|index| index.explain(&request, Some(0), &miss))
+                            .unwrap_or_default()
+                    })
+                    .await
+                    .unwrap_or_else(|err| format!("{operation}: no recorded interaction ({err})"));
                     let report = secrets.redact_str(&report).into_owned();
                     let why = if self.options.record.mode == RecordMode::None {
                         "record mode `none` never forwards"
