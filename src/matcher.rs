@@ -303,8 +303,8 @@ impl Index {
             None => report.push_str("; the cassettes hold no interaction to compare with"),
         }
         // The report is logged and kept for the summary: no stream key, wherever the request
-        // carried it.
-        redact::redact_text(&report).into_owned()
+        // carried it, and nothing that could forge a line or reach the terminal as a control.
+        redact::printable(&redact::redact_text(&report)).into_owned()
     }
 
     /// Rewinds every sequence to its first answer and forgets use counts (the control plane's

@@ -89,7 +89,8 @@ pub fn operation_name(method: &str, raw_path: &str) -> String {
     let name = raw_path.trim_start_matches('/');
     match ivs::operation(name) {
         Some(op) if op.route == Route::Post => op.name.to_owned(),
-        _ => name.split('/').next().unwrap_or_default().to_owned(),
+        // Printed in logs and summaries: a path may hold bytes a terminal would obey.
+        _ => redact::printable(name.split('/').next().unwrap_or_default()).into_owned(),
     }
 }
 

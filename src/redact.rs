@@ -35,7 +35,8 @@
 //!
 //! Text that is printed rather than written (near-miss reports, refusals in the summary) goes
 //! through [`redact_text`], which replaces stream keys and whole strings holding a private key,
-//! recognised by shape.
+//! recognised by shape, and through [`printable`], which escapes what a request could use to
+//! forge lines or drive a terminal (a `%0A` or `%1B` in a decoded `/tags/` ARN).
 //!
 //! # Account scrub
 //! With `matching.scrub_account: true` in a cassette (`record --scrub-account`), the 12-digit
@@ -222,6 +223,31 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
         return Cow::Owned(secret_placeholder(text));
     }
     redact_stream_keys(text)
+}
+
+/// `text` safe to print on one line of a log, a summary or a terminal: control characters (C0,
+/// DEL, C1, so newlines and ANSI escapes), line separators and bidirectional overrides become
+/// Rust-style escapes (`\n`, `\u{1b}`). Everything a request says passes through it before it
+/// is printed; printable text, `\` included, is left as it is.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    fn escaped(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if escaped(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `text` with every stream key replaced by its placeholder.
@@ -762,6 +788,23 @@ pub fn unfake(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(unfake),
         Value::Object(map) => map.values_mut().for_each(unfake),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    /// Issue 11 §6: nothing a request says can end a line or reach the terminal as a control.
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        let check = |text: &str, expected: &str| assert_eq!(printable(text), expected, "{text:?}");
+        check("GetChannel", "GetChannel");
+        check("a\\b \"q\" é ✓", "a\\b \"q\" é ✓");
+        check("x\n  - forged line", "x\\n  - forged line");
+        check("\u{1b}[31mred\r\t", "\\u{1b}[31mred\\r\\t");
+        check("\u{9b}31m\u{7f}\0", "\\u{9b}31m\\u{7f}\\u{0}");
+        check("a\u{2028}b\u{202e}c", "a\\u{2028}b\\u{202e}c");
     }
 }
 

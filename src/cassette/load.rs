@@ -4,6 +4,12 @@
 //! bytes, and `.nan` into a float. So the text is first scanned for core tags, then read through
 //! visitors that keep bodies, header and query maps as JSON and refuse what JSON cannot hold,
 //! then validated (header names and values, the format version).
+//!
+//! Before any of that, the file is held to [`Limits`]: its size is checked before it is read, and
+//! a lexical scan bounds its nesting, since the YAML parser's time grows with the square of the
+//! depth (a 200 KB file of `[` would stop a start for minutes) and serde_yaml would refuse more
+//! than 128 levels anyway, but only after parsing everything. The interaction count is taken
+//! from the same cheap first pass that peeks at `format`, before any interaction is built.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +20,29 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Cassette, CassetteError, FORMAT_VERSION};
+
+/// What one cassette file may hold; [`Limits::DEFAULT`] is what every loader uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The file's size in bytes.
+    pub(crate) bytes: u64,
+    /// The number of interactions.
+    pub(crate) interactions: usize,
+    /// Nested mappings and sequences, the cassette's own levels included.
+    pub(crate) depth: usize,
+}
+
+impl Limits {
+    /// 64 MiB and 100,000 interactions. A parsed YAML file takes about 40 times its size in
+    /// memory while it loads (a 148 MB file took 5.8 GB), so 64 MiB keeps one load to a few GB;
+    /// the largest real recordings are a few MB and a few thousand interactions. The depth is
+    /// serde_yaml's own limit, which matches serde_json's, so every body record can write loads.
+    pub(crate) const DEFAULT: Limits = Limits {
+        bytes: 64 * 1024 * 1024,
+        interactions: 100_000,
+        depth: 128,
+    };
+}
 
 impl Cassette {
     /// Reads and validates one cassette file.
@@ -30,12 +59,56 @@ impl Cassette {
                 path: path.to_owned(),
             });
         }
-        let text = std::io::read_to_string(file).map_err(io)?;
-        Cassette::from_yaml(&text, path)
+        Cassette::load_within(file, path, Limits::DEFAULT)
+    }
+
+    pub(crate) fn load_within(
+        file: std::fs::File,
+        path: &Path,
+        limits: Limits,
+    ) -> Result<Cassette, CassetteError> {
+        use std::io::Read;
+        let io = |source| CassetteError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if file.metadata().map_err(io)?.len() > limits.bytes {
+            return Err(CassetteError::TooLarge {
+                path: path.to_owned(),
+                limit: limits.bytes,
+            });
+        }
+        // The file may grow between the check and the read: never read past the limit.
+        let mut text = String::new();
+        file.take(limits.bytes + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        Cassette::from_yaml_within(&text, path, limits)
     }
 
     /// Parses and validates cassette text; `path` is used in error messages only.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Cassette, CassetteError> {
+        Cassette::from_yaml_within(text, path, Limits::DEFAULT)
+    }
+
+    pub(crate) fn from_yaml_within(
+        text: &str,
+        path: &Path,
+        limits: Limits,
+    ) -> Result<Cassette, CassetteError> {
+        if text.len() as u64 > limits.bytes {
+            return Err(CassetteError::TooLarge {
+                path: path.to_owned(),
+                limit: limits.bytes,
+            });
+        }
+        if let Some(line) = find_deep_nesting(text, limits.depth) {
+            return Err(CassetteError::TooDeep {
+                path: path.to_owned(),
+                line,
+                limit: limits.depth,
+            });
+        }
         let parse_error = |err: serde_yaml::Error| {
             let mut message = err.to_string();
             // The line goes in front; serde_yaml's own " at line L column C" would repeat it.
@@ -82,6 +155,13 @@ impl Cassette {
                 })
             }
             Some(_) => {}
+        }
+        let n_interactions = parsed.as_ref().map_or(0, |c| c.interactions.len());
+        if n_interactions > limits.interactions {
+            return Err(CassetteError::TooManyInteractions {
+                path: path.to_owned(),
+                limit: limits.interactions,
+            });
         }
         if let Some((line, tag)) = find_core_tag(text) {
             return Err(CassetteError::Parse {
@@ -188,19 +268,139 @@ fn find_core_tag(text: &str) -> Option<(usize, &str)> {
             i += 1;
         }
         // A block scalar (`key: |`, `- >-`) holds text, not nodes, on its more indented lines.
-        let head = line[..content_end].trim_end();
-        let indicator = head.rsplit([' ', ':']).next().unwrap_or_default();
-        if quote.is_none()
-            && head.len() > indicator.len()
-            && indicator.starts_with(['|', '>'])
-            && indicator[1..]
-                .bytes()
-                .all(|b| matches!(b, b'-' | b'+' | b'0'..=b'9'))
-        {
+        if quote.is_none() && starts_block_scalar(&line[..content_end]) {
             block_indent = Some(indent);
         }
     }
     None
+}
+
+/// The first line (1-based) where the nesting of mappings and sequences exceeds `limit`.
+///
+/// A lexical upper bound, linear in the text: block nodes are tracked by the column they start
+/// at (a sequence may sit at its parent key's column, as serde_yaml writes them), each compact
+/// `- ` on a line opens one more level, and every `[` or `{` outside quotes opens a flow level.
+/// Quoted text, comments and block scalars are skipped as in [`find_core_tag`]. A multi-line
+/// plain scalar may count as one level too many, never fewer.
+fn find_deep_nesting(text: &str, limit: usize) -> Option<usize> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Seq,
+        Map,
+    }
+    let mut block: Vec<(usize, Kind)> = Vec::new();
+    let mut flow = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut block_indent: Option<usize> = None;
+    for (line_idx, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        match block_indent {
+            Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => continue,
+            _ => block_indent = None,
+        }
+        let bytes = line.as_bytes();
+        let rest = &line[indent..];
+        if quote.is_none() && flow == 0 && !rest.is_empty() && !rest.starts_with('#') {
+            if indent == 0 && (rest.starts_with("---") || rest.starts_with("...")) {
+                block.clear();
+            }
+            while block.last().is_some_and(|&(col, _)| col > indent) {
+                block.pop();
+            }
+            // The nodes this line opens, left to right: compact `- ` entries, then maybe a key.
+            let mut col = indent;
+            let mut first = true;
+            loop {
+                let here = &line[col..];
+                let kind = if here.starts_with(['[', '{']) {
+                    break;
+                } else if here == "-" || here.starts_with("- ") || here.starts_with("? ") {
+                    Kind::Seq
+                } else if here.contains(": ") || here.ends_with(':') {
+                    Kind::Map
+                } else {
+                    break;
+                };
+                let top = block.last().copied();
+                match top {
+                    Some((c, k)) if first && c == col && k == kind => {}
+                    Some((c, Kind::Seq)) if first && c == col => {
+                        // A key at a sequence's column ends the sequence (`key:\n- a\nnext:`).
+                        block.pop();
+                        if block.last() != Some(&(col, kind)) {
+                            block.push((col, kind));
+                        }
+                    }
+                    _ => block.push((col, kind)),
+                }
+                first = false;
+                if block.len() > limit {
+                    return Some(line_idx + 1);
+                }
+                if kind == Kind::Map {
+                    break;
+                }
+                col += 1 + here[1..].len() - here[1..].trim_start_matches(' ').len();
+                if col >= line.len() {
+                    break;
+                }
+            }
+        }
+        let mut content_end = bytes.len();
+        let mut i = indent;
+        while i < bytes.len() {
+            let c = bytes[i];
+            let at_token_start =
+                i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            match quote {
+                Some(b'"') if c == b'\\' => i += 1,
+                Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if at_token_start && (c == b'"' || c == b'\'') => quote = Some(c),
+                None if at_token_start && c == b'#' => {
+                    content_end = i;
+                    break;
+                }
+                None if (c == b'[' || c == b'{') && (flow > 0 || opens_flow(&bytes[..i])) => {
+                    flow += 1;
+                    if block.len() + flow > limit {
+                        return Some(line_idx + 1);
+                    }
+                }
+                None if flow > 0 && (c == b']' || c == b'}') => flow -= 1,
+                None => {}
+            }
+            i += 1;
+        }
+        if flow == 0 && quote.is_none() && starts_block_scalar(&line[..content_end]) {
+            block_indent = Some(indent);
+        }
+    }
+    None
+}
+
+/// Whether a `[` or `{` after `before` (its line, outside flow) begins a flow collection: it
+/// must be where a node begins (the line's start, or after `- `, `? ` or `: `); elsewhere it is
+/// part of a plain scalar (`message: bad value [x`), which need not be balanced.
+fn opens_flow(before: &[u8]) -> bool {
+    let head = before.trim_ascii_end();
+    match head.last() {
+        None => true,
+        Some(b'-' | b'?' | b':') => head.len() < before.len(),
+        Some(_) => false,
+    }
+}
+
+/// Whether a line (without its comment) ends with a block scalar indicator (`key: |`, `- >-`).
+fn starts_block_scalar(content: &str) -> bool {
+    let head = content.trim_end();
+    let indicator = head.rsplit([' ', ':']).next().unwrap_or_default();
+    head.len() > indicator.len()
+        && indicator.starts_with(['|', '>'])
+        && indicator[1..]
+            .bytes()
+            .all(|b| matches!(b, b'-' | b'+' | b'0'..=b'9'))
 }
 
 /// Reads a `body:` as JSON, refusing what JSON cannot hold instead of changing it.
@@ -487,6 +687,139 @@ mod tests {
             "loaded",
         );
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// A cassette whose one request body is `body` (YAML text on the `body:` line).
+    fn with_request_body(body: &str) -> String {
+        MINIMAL.replace("body: {arn: x}}", &format!("body: {body}}}"))
+    }
+
+    /// Issue 11 §5: nesting is refused before parsing, fast, with the file, line and limit.
+    #[test]
+    fn nesting_beyond_the_json_limit_is_refused_before_parsing() {
+        let depth = 100_000;
+        let text = with_request_body(&format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
+        assert!(text.len() > 200_000);
+        let started = std::time::Instant::now();
+        let err = Cassette::from_yaml(&text, Path::new("deep.yaml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "refusing cassette `deep.yaml` at line 7: nested deeper than the limit of 128 levels"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Compact block sequences (`- - - …`) and indentation count too.
+        let compact = MINIMAL.replace(
+            "name: t\n",
+            &format!("name: t\ndescription:\n{}x\n", "- ".repeat(200)),
+        );
+        let err = Cassette::from_yaml(&compact, Path::new("deep.yaml")).unwrap_err();
+        assert!(
+            matches!(err, CassetteError::TooDeep { line: 7, .. }),
+            "{err}"
+        );
+        let mut indented = String::from("format: 1\n");
+        for level in 0..200 {
+            indented.push_str(&format!("{}k{level}:\n", "  ".repeat(level)));
+        }
+        let err = Cassette::from_yaml(&indented, Path::new("deep.yaml")).unwrap_err();
+        assert!(
+            matches!(err, CassetteError::TooDeep { line: 130, .. }),
+            "{err}"
+        );
+    }
+
+    /// The scan never refuses what serde_yaml reads: bodies as deep as serde_json allows, written
+    /// by `to_yaml` (block style, sequences at their key's column) or in flow style, load.
+    #[test]
+    fn nesting_within_the_limit_loads_whatever_the_style() {
+        let base = Cassette::from_yaml(MINIMAL, Path::new("t.yaml")).unwrap();
+        for depth in [1, 10, 60, 120] {
+            for object in [false, true] {
+                let mut body = serde_json::json!("leaf");
+                for level in 0..depth {
+                    body = if object || level % 2 == 0 {
+                        serde_json::json!({ "k": body, "s": [1, {"a": [2]}] })
+                    } else {
+                        serde_json::json!([body, "x", [3]])
+                    };
+                }
+                let mut c = base.clone();
+                c.interactions[0].request.body = Some(body.clone());
+                let text = c.to_yaml();
+                let back = Cassette::from_yaml(&text, Path::new("t.yaml"))
+                    .unwrap_or_else(|err| panic!("depth {depth}: {err}"));
+                assert_eq!(back.interactions[0].request.body, Some(body.clone()));
+                let flow = with_request_body(&serde_json::to_string(&body).unwrap());
+                Cassette::from_yaml(&flow, Path::new("t.yaml"))
+                    .unwrap_or_else(|err| panic!("flow depth {depth}: {err}"));
+            }
+        }
+        // Brackets inside plain and quoted scalars are text, not nesting.
+        let text = with_request_body(&format!(
+            "{{arn: \"{}\", b: '{}'}}",
+            "[".repeat(300),
+            "{".repeat(300)
+        ));
+        Cassette::from_yaml(&text, Path::new("t.yaml")).unwrap();
+        let text = MINIMAL.replace("name: t\n", "name: t\ndescription: a [b {c\n");
+        Cassette::from_yaml(&text, Path::new("t.yaml")).unwrap();
+    }
+
+    /// Issue 11 §5: size and interaction count are capped, with the file and the limit.
+    #[test]
+    fn size_and_interaction_count_are_capped() {
+        let interaction = MINIMAL.split_once("interactions:\n").unwrap().1;
+        let with = |n: usize| {
+            format!(
+                "{}{}",
+                MINIMAL.split_once("  - request").unwrap().0,
+                interaction.repeat(n)
+            )
+        };
+        let limits = Limits {
+            bytes: with(4).len() as u64,
+            interactions: 3,
+            depth: 128,
+        };
+        assert_eq!(
+            Cassette::from_yaml_within(&with(3), Path::new("t.yaml"), limits)
+                .unwrap()
+                .interactions
+                .len(),
+            3
+        );
+        let err = Cassette::from_yaml_within(&with(4), Path::new("many.yaml"), limits)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "refusing cassette `many.yaml`: more than the limit of 3 interactions"
+        );
+        let err = Cassette::from_yaml_within(&with(5), Path::new("big.yaml"), limits)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "refusing cassette `big.yaml`: larger than the limit of {} bytes",
+                limits.bytes
+            )
+        );
+        // A file is measured before it is read: a sparse 1 TiB file is refused at once.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.yaml");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(1 << 40)
+            .unwrap();
+        let err = Cassette::load(&path).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "refusing cassette `{}`: larger than the limit of 67108864 bytes",
+                path.display()
+            )
+        );
     }
 
     #[test]

@@ -296,6 +296,34 @@ pub enum CassetteError {
         /// The cassette path.
         path: PathBuf,
     },
+    /// The file is larger than a cassette may be.
+    #[error("refusing cassette `{path}`: larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The cassette file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The file nests mappings and sequences deeper than a cassette may.
+    #[error(
+        "refusing cassette `{path}` at line {line}: nested deeper than the limit of {limit} levels"
+    )]
+    TooDeep {
+        /// The cassette file.
+        path: PathBuf,
+        /// The 1-based line where the limit is passed.
+        line: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The file holds more interactions than a cassette may.
+    #[error("refusing cassette `{path}`: more than the limit of {limit} interactions")]
+    TooManyInteractions {
+        /// The cassette file.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
     /// A directory holds no cassette.
     #[error("no cassette (*.yaml, *.yml) found under `{path}`")]
     Empty {

@@ -1,4 +1,9 @@
 //! Rendering a [`DiffReport`]: text (coloured or not), JSON for tools, Markdown for a CI comment.
+//!
+//! What a finding shows comes from cassettes, which anyone can send in a pull request: the text
+//! form escapes control characters (`redact::printable`), so a cassette cannot drive the terminal
+//! or forge lines; the Markdown form also escapes HTML, `@mentions` and links, so it cannot
+//! change the CI comment it lands in or notify anyone.
 
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
@@ -7,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::shape::Kind;
 use super::{DiffReport, Entry, FailOn, Finding, FindingKind, Severity};
-use crate::normalize;
+use crate::{normalize, redact};
 
 impl DiffReport {
     /// The number of findings of a severity.
@@ -67,7 +72,7 @@ impl DiffReport {
                 if last_operation.is_some() {
                     out.push('\n');
                 }
-                out.push_str(&paint("1", &finding.operation));
+                out.push_str(&paint("1", &redact::printable(&finding.operation)));
                 out.push('\n');
                 last_operation = Some(&finding.operation);
                 last_files = None;
@@ -75,7 +80,7 @@ impl DiffReport {
             let files = (&finding.old_file, &finding.new_file);
             if last_files != Some(files) {
                 out.push_str("  ");
-                out.push_str(&paint("2", &files_text(finding)));
+                out.push_str(&paint("2", &redact::printable(&files_text(finding))));
                 out.push('\n');
                 last_files = Some(files);
             }
@@ -89,7 +94,7 @@ impl DiffReport {
                 out,
                 "    {severity}  {:<19}  {}",
                 finding.kind.label(),
-                detail_text(finding)
+                redact::printable(&detail_text(finding))
             );
         }
         if !self.findings.is_empty() {
@@ -147,7 +152,7 @@ impl DiffReport {
         out.push_str("|---|---|---|---|---|---|---|\n");
         for f in &self.findings {
             let code = |text: Option<&str>| {
-                text.map(|t| format!("`{}`", markdown_cell(t)))
+                text.map(|t| format!("`{}`", markdown_code(t)))
                     .unwrap_or_default()
             };
             let _ = writeln!(
@@ -235,10 +240,32 @@ pub(super) fn detail_text(f: &Finding) -> String {
     }
 }
 
-/// Text made safe for a Markdown table cell.
+/// Text made safe for a Markdown table cell: one line, no control character, and nothing that
+/// renders as HTML, a link or image, or an `@mention`.
 pub(super) fn markdown_cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('\n', " ")
+    let mut out = String::with_capacity(text.len());
+    for c in redact::printable(text).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '`' => out.push('\''),
+            '\\' => out.push_str("\\\\"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("&#64;"),
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text made safe inside a Markdown code span in a table cell: there HTML, links and mentions
+/// are shown as they are, so only what ends the span or the cell, and control characters, change.
+pub(super) fn markdown_code(text: &str) -> String {
+    redact::printable(text)
+        .replace('|', "\\|")
         .replace('`', "'")
 }
 
@@ -247,6 +274,43 @@ mod tests {
     use super::super::fixtures::*;
     use super::super::*;
     use serde_json::json;
+
+    /// Issue 11 §6: what a cassette says cannot drive a terminal, forge lines, or put HTML,
+    /// links or mentions into a CI comment.
+    #[test]
+    fn cassette_text_is_escaped_in_text_and_markdown() {
+        let hostile = "x\n\u{1b}[31m<img src=y>@team [a](b) |`";
+        let old = side(
+            "old.yaml",
+            vec![interaction("/GetChannel", json!({}), 200, json!({"a": 1}))],
+        );
+        let new = side(
+            "new.yaml",
+            vec![interaction(
+                "/GetChannel",
+                json!({}),
+                200,
+                json!({hostile: 1, "a": 1}),
+            )],
+        );
+        let report = diff(&old, &new);
+        let text = report.render_text(false);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.contains("x\\n\\u{1b}[31m<img src=y>@team [a](b) |`"),
+            "{text}"
+        );
+        let markdown = report.to_markdown();
+        assert!(!markdown.contains('\u{1b}'), "{markdown}");
+        assert!(
+            markdown.contains("`x\\n\\u{1b}[31m<img src=y>@team [a](b) \\|'`"),
+            "{markdown}"
+        );
+        assert_eq!(
+            super::markdown_cell(hostile),
+            "x\\\\n\\\\u{1b}\\[31m&lt;img src=y&gt;&#64;team \\[a\\](b) \\|'"
+        );
+    }
 
     #[test]
     fn text_is_coloured_only_when_asked() {

@@ -3,17 +3,27 @@
 //! [`serve`] takes a listener the caller bound (tests use `127.0.0.1:0`) and a shutdown future the
 //! caller chooses (Ctrl-C in the binary, dropping the handle in the library). A failure on one
 //! connection is logged and never stops the loop. `serve` returns once in-flight requests are done.
+//!
+//! A connection answered 413 is closed with a lingering close ([`Lingering`]): the server stops
+//! writing, then reads and discards what the client is still sending (at most [`LINGER_BYTES`],
+//! for at most [`LINGER_TIME`]) before it closes. Closing at once, with the body still arriving,
+//! makes the kernel reset the connection, and the client sees a broken pipe instead of the 413
+//! (botocore then retries the whole body).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
@@ -26,6 +36,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may take to send its request body once the headers are in, by default.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most a lingering close reads and discards.
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
+/// The longest a lingering close waits for the client to stop sending.
+const LINGER_TIME: Duration = Duration::from_secs(1);
 
 /// How long shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -139,8 +155,15 @@ pub(crate) async fn serve<H: Handler>(
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let handler = handler.clone();
         let guard = guard.clone();
+        let linger = Arc::new(AtomicBool::new(false));
+        let stream = Lingering {
+            stream,
+            linger: linger.clone(),
+            drain: None,
+        };
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let handler = handler.clone();
+            let linger = linger.clone();
             let span = request_span(H::NAME, peer);
             let refused = span.in_scope(|| guard.check(req.uri(), req.headers()));
             async move {
@@ -148,6 +171,9 @@ pub(crate) async fn serve<H: Handler>(
                     return Ok(refusal);
                 }
                 let response = handler.handle(req, peer).instrument(span).await;
+                if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                    linger.store(true, Ordering::Relaxed);
+                }
                 match response.extensions().get::<DropConnection>() {
                     None => Ok(response),
                     Some(DropConnection(fault)) => {
@@ -179,6 +205,82 @@ pub(crate) async fn serve<H: Handler>(
         .is_err()
     {
         tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// A downstream connection whose close lingers once `linger` is set (see the module doc).
+struct Lingering {
+    stream: TcpStream,
+    /// Set by the service when it answers 413.
+    linger: Arc<AtomicBool>,
+    /// The lingering close under way: its deadline and what it may still read.
+    drain: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
+}
+
+impl AsyncRead for Lingering {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Lingering {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    /// hyper calls this to close the connection, and waits for it: the lingering close runs here.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.drain.is_none() {
+            // Our side first: the client reads the answer, then the end of the stream.
+            ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+            if !this.linger.load(Ordering::Relaxed) {
+                return Poll::Ready(Ok(()));
+            }
+            this.drain = Some((Box::pin(tokio::time::sleep(LINGER_TIME)), LINGER_BYTES));
+        }
+        let Some((deadline, left)) = this.drain.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut scratch = [0u8; 16 * 1024];
+        loop {
+            if *left == 0 || deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.stream).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    *left = left.saturating_sub(buf.filled().len());
+                }
+                // The client is done sending (or the connection broke): close now.
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

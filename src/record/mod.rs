@@ -91,6 +91,10 @@ pub use summary::{RecordOperationSummary, RecordSummary, Skipped};
 /// The cassette name used when neither `--name` nor a `/cassette/<name>/` prefix gives one.
 pub const DEFAULT_CASSETTE_NAME: &str = "recording";
 
+/// How many cassettes one run may use. Each one held costs memory until the run ends, and a
+/// client could otherwise create a file per request; real sessions use a few dozen.
+pub(crate) const MAX_CASSETTES: usize = 1_000;
+
 /// When to forward and when to replay, as VCR tools name it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RecordMode {
@@ -153,6 +157,22 @@ pub enum RecordError {
     /// A cassette could not be read or written.
     #[error(transparent)]
     Cassette(#[from] CassetteError),
+    /// `--upstream` is this server's own address: every request would be forwarded to itself.
+    #[error("`--upstream` `{upstream}` is this record server's own address ({addr}): every request would loop back to it")]
+    UpstreamIsSelf {
+        /// The upstream as given.
+        upstream: String,
+        /// The address the server listens on.
+        addr: SocketAddr,
+    },
+    /// A run already uses as many cassettes as it may.
+    #[error("refusing cassette `{name}`: this run already uses {limit} cassettes, the limit for one run")]
+    TooManyCassettes {
+        /// The name asked for.
+        name: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A cassette still holds secret-looking values, so it was not written.
     #[error("refusing to write `{path}`: it holds {}", join_findings(.findings))]
     SecretFound {
@@ -343,13 +363,25 @@ impl RecordServerBuilder {
             slots: tokio::sync::Mutex::new(HashMap::new()),
             clock: AtomicU64::new(0),
             tally: Mutex::new(Tally::default()),
+            explaining: Arc::new(tokio::sync::Semaphore::new(
+                crate::replay::EXPLAIN_CONCURRENCY,
+            )),
         });
-        let running = Running::start(
+        let mut running = Running::start(
             self.listen,
             state.clone(),
             "anyone who can reach this address can send requests signed with your credentials",
         )
         .map_err(|(addr, source)| RecordError::Bind { addr, source })?;
+        // Known only once bound (port 0). A name other than `localhost` cannot be checked
+        // without DNS; the loop mark on forwarded requests catches those at the first request.
+        if state.upstream.is_some() && state.options.endpoint.is_address(running.addr) {
+            running.stop().await;
+            return Err(RecordError::UpstreamIsSelf {
+                upstream: state.options.endpoint.template().to_owned(),
+                addr: running.addr,
+            });
+        }
         Ok(RecordServer { running, state })
     }
 }
@@ -484,6 +516,8 @@ struct RecordState {
     tally: Mutex<Tally>,
     /// Injected faults, checked before anything is forwarded.
     faults: crate::fault::FaultSet,
+    /// Near-miss reports in progress, built on the blocking pool as replay's are (`stages::replay`).
+    explaining: Arc<tokio::sync::Semaphore>,
 }
 
 impl crate::control::Plane for RecordState {

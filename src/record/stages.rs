@@ -31,7 +31,10 @@ use crate::ivs;
 use crate::matcher::Fallback;
 use crate::normalize::{self, Fingerprint};
 use crate::redact;
-use crate::upstream::{sigv4, Outbound, UpstreamResponse};
+use crate::upstream::{sigv4, Outbound, UpstreamResponse, FORWARDED_HEADER};
+
+/// The error type of the answer to a request that went round a loop of recorders.
+const LOOP_ERROR_TYPE: &str = "IvsVcrForwardingLoopException";
 
 /// Response headers written to cassettes, with the spelling they are written in. Everything else
 /// (`Date`, `Content-Length`, `Connection`, CloudFront and tracing ids) changes per run or
@@ -106,10 +109,18 @@ impl Handler for RecordState {
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
+        let looped = req.headers().contains_key(FORWARDED_HEADER);
         let mut ctx = match self.read(req).await {
             Ok(ctx) => ctx,
             Err(response) => return response,
         };
+        if looped {
+            let operation = &ctx.operation;
+            let message = format!("refusing a request an ivs-vcr forwarded (it carries `{FORWARDED_HEADER}`): an --upstream leads back to a recorder, and forwarding it again would loop");
+            tracing::warn!(side = %Side::Downstream, operation = %operation, "{message}");
+            self.tally().refused(operation, message.clone());
+            return error_response(StatusCode::LOOP_DETECTED, LOOP_ERROR_TYPE, &message);
+        }
         let request = &ctx.downstream.request;
         if control::is_control(&request.path) {
             let (status, body) = control::handle(
@@ -143,7 +154,7 @@ impl RecordState {
         self.route_operation(ctx)?;
         self.route_region(ctx)?;
         self.route_cassette(ctx).await?;
-        self.replay(ctx)?;
+        self.replay(ctx).await?;
         self.forward(ctx).await?;
         self.capture(ctx)?;
         self.append(ctx)
@@ -195,6 +206,8 @@ impl RecordState {
 
     /// Refuses a request at the door: counted, logged at `warn`, answered with an AWS-style 4xx.
     fn refuse(&self, operation: &str, error_type: &str, message: String) -> Stage {
+        // Refusals can quote the request (a region, a path): printed, so escaped first.
+        let message = redact::printable(&message).into_owned();
         tracing::warn!(side = %Side::Downstream, operation, "{message}");
         let response = error_response(StatusCode::BAD_REQUEST, error_type, &message);
         self.tally().refused(operation, message);
@@ -215,7 +228,7 @@ impl RecordState {
                 ControlFlow::Continue(())
             }
             Err(err) => {
-                let message = err.to_string();
+                let message = redact::printable(&err.to_string()).into_owned();
                 tracing::warn!(side = %Side::Downstream, operation, "{message}");
                 self.tally().refused(operation, message);
                 ControlFlow::Break(route_error_response(&err))
@@ -292,6 +305,20 @@ impl RecordState {
             ctx.slot = Some(slot.clone());
             return ControlFlow::Continue(());
         }
+        if slots.len() >= super::MAX_CASSETTES {
+            let err = RecordError::TooManyCassettes {
+                name: name.into(),
+                limit: super::MAX_CASSETTES,
+            };
+            let message = err.to_string();
+            tracing::warn!(side = %Side::Downstream, operation, "{message}");
+            self.tally().over_cassette_limit(operation);
+            return ControlFlow::Break(error_response(
+                StatusCode::BAD_REQUEST,
+                "IvsVcrTooManyCassettesException",
+                &message,
+            ));
+        }
         match self.open_slot(name) {
             Ok(slot) => {
                 let slot = Arc::new(slot);
@@ -332,8 +359,12 @@ impl RecordState {
 
     /// Stage `replay`: the recorded answer, when the mode replays and the cassette has one, or a
     /// refusal when the mode forwards nothing. Going on means: forward.
-    fn replay(&self, ctx: &mut RecordCtx) -> Stage {
-        let slot = ctx.slot();
+    ///
+    /// The near-miss report of mode `once` or `none` compares the request with recorded
+    /// interactions, so it is built as replay builds its own: on the blocking pool, at most
+    /// `EXPLAIN_CONCURRENCY` at a time, never on the workers that answer everyone else.
+    async fn replay(&self, ctx: &mut RecordCtx) -> Stage {
+        let slot = ctx.slot().clone();
         let operation = &ctx.operation;
         if let (Some(index), Some(cassette)) = (&slot.replay, &slot.replay_cassette) {
             match index.lookup(&ctx.downstream.request, Some(0), Fallback::AsLevelAllows) {
@@ -359,7 +390,24 @@ impl RecordState {
                     if let Some(body) = &ctx.downstream.request.body {
                         secrets.collect_json(body);
                     }
-                    let report = index.explain(&ctx.downstream.request, Some(0), &miss);
+                    // Invariant: the semaphore is never closed.
+                    let permit = self
+                        .explaining
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("the explain semaphore is never closed");
+                    let (for_report, request) = (slot.clone(), ctx.downstream.request.clone());
+                    let report = tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        for_report
+                            .replay
+                            .as_ref()
+                            .map(|index| index.explain(&request, Some(0), &miss))
+                            .unwrap_or_default()
+                    })
+                    .await
+                    .unwrap_or_else(|err| format!("{operation}: no recorded interaction ({err})"));
                     let report = secrets.redact_str(&report).into_owned();
                     let why = if self.options.record.mode == RecordMode::None {
                         "record mode `none` never forwards"
@@ -431,6 +479,13 @@ impl RecordState {
         let operation = &ctx.operation;
         let status = upstream.status.as_u16();
         let elapsed_ms = ctx.started.elapsed().as_secs_f64() * 1000.0;
+        let error_type = upstream.headers.get("x-amzn-ErrorType");
+        if error_type.is_some_and(|t| t.as_bytes() == LOOP_ERROR_TYPE.as_bytes()) {
+            let reason = "upstream is a recorder that leads back here (a forwarding loop)";
+            tracing::warn!(side = %Side::Upstream, operation = %operation, status, "not recorded: {reason}");
+            self.tally().not_recorded(operation, reason.into());
+            return ControlFlow::Continue(());
+        }
         if upstream.status.is_server_error() && !self.options.record.record_server_errors {
             tracing::warn!(side = %Side::Upstream, operation = %operation, status, elapsed_ms, "not recorded: upstream server error");
             self.tally().not_recorded(

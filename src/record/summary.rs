@@ -29,6 +29,8 @@ pub(super) struct Tally {
     /// Unmatched requests of the replaying modes, with their cassette, for the control plane
     /// (the first [`MAX_REASONS`]).
     pub(super) unmatched: Vec<(String, String, String)>,
+    /// Requests refused because the run already used `MAX_CASSETTES` cassettes.
+    n_over_cassette_limit: u64,
 }
 
 /// Skipped requests grouped by operation and reason, in the order each group first appeared.
@@ -101,6 +103,7 @@ impl Tally {
         self.not_recorded = Reasons::default();
         self.refused = Reasons::default();
         self.unmatched.clear();
+        self.n_over_cassette_limit = 0;
     }
 
     /// Counts a request refused before forwarding, and why (without the operation).
@@ -109,11 +112,19 @@ impl Tally {
         self.refused.add(operation, reason);
     }
 
+    /// Counts a request refused because its cassette would pass the run's limit. Kept apart from
+    /// the reasons: each refusal names a new cassette, and would soon be lost among them.
+    pub(super) fn over_cassette_limit(&mut self, operation: &str) {
+        self.op(operation).refused += 1;
+        self.n_over_cassette_limit += 1;
+    }
+
     pub(super) fn summary(&self) -> RecordSummary {
         RecordSummary {
             operations: self.operations.clone(),
             not_recorded: self.not_recorded.groups.clone(),
             refused: self.refused.groups.clone(),
+            n_over_cassette_limit: self.n_over_cassette_limit,
             written: self.written.iter().cloned().collect(),
             write_errors: self
                 .write_errors
@@ -136,6 +147,8 @@ pub struct RecordSummary {
     /// Requests refused before forwarding (bad region, bad cassette name, unmatched in a mode
     /// that does not forward), grouped the same way.
     pub refused: Vec<Skipped>,
+    /// Requests refused because the run already used as many cassettes as it may (1,000).
+    pub n_over_cassette_limit: u64,
     /// Cassette files written.
     pub written: Vec<PathBuf>,
     /// Cassette files that could not be written, and why (the last error of each).
@@ -186,7 +199,10 @@ impl RecordSummary {
 
     /// True when every answer was recorded or replayed and every cassette written.
     pub fn is_clean(&self) -> bool {
-        self.not_recorded.is_empty() && self.refused.is_empty() && self.write_errors.is_empty()
+        self.not_recorded.is_empty()
+            && self.refused.is_empty()
+            && self.n_over_cassette_limit == 0
+            && self.write_errors.is_empty()
     }
 }
 
@@ -236,6 +252,14 @@ impl fmt::Display for RecordSummary {
                     writeln!(f, "  - {line}")?;
                 }
             }
+        }
+        if self.n_over_cassette_limit > 0 {
+            writeln!(
+                f,
+                "refused past the cassette limit: {} requests named a new cassette after this run had opened {} (the limit for one run)",
+                self.n_over_cassette_limit,
+                super::MAX_CASSETTES
+            )?;
         }
         if !self.write_errors.is_empty() {
             writeln!(f, "not written:")?;

@@ -25,7 +25,7 @@ use crate::http::{
     HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
 };
 use crate::matcher::{Fallback, Hit, Miss};
-use crate::{ivs, normalize};
+use crate::{ivs, normalize, redact};
 
 /// What replay knows about one request, filled in by the stages in order.
 #[derive(Debug)]
@@ -235,7 +235,10 @@ impl ReplayState {
     async fn explain(self: Arc<Self>, ctx: ReplayCtx, miss: Miss) -> HttpResponse {
         let route = ivs::check_route(&ctx.request.method, &ctx.request.path);
         let (response, report) = match route {
-            Err(route) => (route_error_response(&route), route.to_string()),
+            Err(route) => (
+                route_error_response(&route),
+                redact::printable(&route.to_string()).into_owned(),
+            ),
             Ok(_) => {
                 // Invariant: the semaphore is never closed.
                 let permit = self

@@ -50,7 +50,7 @@ impl Upstream for Aws {
 }
 
 /// The upstream request: raw path and query as received, `Host` of the upstream, the client's
-/// `Content-Type`, and nothing else of the client's (its signing headers least of all).
+/// `Content-Type`, our loop mark ([`super::FORWARDED_HEADER`]), and nothing else of the client's (its signing headers least of all).
 fn build_request(
     outbound: &Outbound<'_>,
     endpoint: &Endpoint,
@@ -79,7 +79,8 @@ fn build_request(
         .header(
             http::header::USER_AGENT,
             concat!("ivs-vcr/", env!("CARGO_PKG_VERSION")),
-        );
+        )
+        .header(super::FORWARDED_HEADER, "1");
     if let Some(content_type) = outbound.content_type {
         builder = builder.header(http::header::CONTENT_TYPE, content_type);
     }

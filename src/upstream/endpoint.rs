@@ -69,6 +69,33 @@ impl Endpoint {
         })
     }
 
+    /// Whether the endpoint names `addr`, a listening address, for any region: the same port,
+    /// and the same IP, or `localhost` (or a loopback IP) when `addr` is loopback or every interface.
+    pub(crate) fn is_address(&self, addr: std::net::SocketAddr) -> bool {
+        let probe = self.template.replace("{region}", "us-west-2");
+        let Ok(uri) = probe.parse::<Uri>() else {
+            return false;
+        };
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+        let local = addr.ip().is_loopback() || addr.ip().is_unspecified();
+        let same_host = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip == addr.ip() || (local && (ip.is_loopback() || ip.is_unspecified())),
+            Err(_) => local && (host == "localhost" || host.ends_with(".localhost")),
+        };
+        port == addr.port() && same_host
+    }
+
     /// The template as given, for provenance and messages.
     pub fn template(&self) -> &str {
         &self.template
@@ -91,6 +118,33 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 11 §5: the endpoints that name a listening address.
+    #[test]
+    fn an_endpoint_names_its_own_listening_address() {
+        let mut failures = Vec::new();
+        let mut check = |url: &str, addr: &str, expected: bool| {
+            let got = Endpoint::parse(url)
+                .unwrap()
+                .is_address(addr.parse().unwrap());
+            if got != expected {
+                failures.push(format!("{url} at {addr}: expected {expected}, got {got}"));
+            }
+        };
+        check("http://127.0.0.1:7474", "127.0.0.1:7474", true);
+        check("http://localhost:7474", "127.0.0.1:7474", true);
+        check("http://LOCALHOST.:7474", "[::1]:7474", true);
+        check("http://[::1]:7474", "0.0.0.0:7474", true);
+        check("http://127.0.0.1:7474", "0.0.0.0:7474", true);
+        check("http://192.168.1.5:7474", "192.168.1.5:7474", true);
+        check("http://127.0.0.1", "127.0.0.1:80", true);
+        check("http://127.0.0.1:7475", "127.0.0.1:7474", false);
+        check("https://127.0.0.1", "127.0.0.1:80", false);
+        check("http://192.168.1.5:7474", "127.0.0.1:7474", false);
+        check("http://localhost:7474", "192.168.1.5:7474", false);
+        check("https://ivs.{region}.amazonaws.com", "127.0.0.1:443", false);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 
     #[test]
     fn endpoints() {

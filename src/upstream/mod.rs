@@ -30,6 +30,11 @@ pub(crate) use client::{HttpsClient, Timeouts};
 pub use endpoint::{Endpoint, AWS_ENDPOINT};
 pub use sigv4::SignError;
 
+/// Marks every request ivs-vcr forwards. Record refuses a request that carries it: it came from
+/// an ivs-vcr, so an `--upstream` leads (perhaps through other recorders) back to a recorder,
+/// and forwarding it again would loop until file descriptors run out.
+pub(crate) const FORWARDED_HEADER: &str = "x-ivs-vcr-forwarded";
+
 /// Where record forwards requests. One method, so that an in-process emulator can stand in
 /// for AWS without record knowing which it talks to.
 pub(crate) trait Upstream: fmt::Debug + Send + Sync {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use crate::support::fake_ivs::FakeIvs;
 use crate::support::raw::{self, assert_aws_error, RawResponse};
 use crate::support::{fixture, operator, recorder};
-use ivs_vcr::{Cassette, RecordMode, ReplayServer};
+use ivs_vcr::{Cassette, RecordMode, RecordServer, ReplayServer};
 
 /// One request with this `Host`, these extra header lines and an optional `Content-Type`.
 async fn send(
@@ -602,6 +602,264 @@ async fn a_normal_request_is_answered_promptly_while_hostile_misses_are_explaine
     assert_eq!(summary.operations["GetChannel"].unmatched, 2);
 }
 
+// §5 Limits and faults.
+
+/// Issue 11 §5: a cassette nested 100,000 deep (200 KB) or larger than the size limit is refused
+/// at once with its name and the limit: lenient loading serves the rest, strict loading refuses
+/// to start, and record refuses to append to it.
+#[tokio::test]
+async fn cassettes_beyond_the_limits_are_refused_fast_by_name() {
+    let bound = std::time::Duration::from_secs(20);
+    let dir = tempfile::tempdir().unwrap();
+    let flow = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    std::fs::write(dir.path().join("flow.yaml"), &flow).unwrap();
+    let depth = 100_000;
+    let deep = flow.replace("name: flow", "name: deep").replacen(
+        "body: {arn:",
+        &format!(
+            "body: {{deep: {}{}, arn:",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+        1,
+    );
+    std::fs::write(dir.path().join("deep.yaml"), &deep).unwrap();
+    let huge = std::fs::File::create(dir.path().join("huge.yaml")).unwrap();
+    huge.set_len(1 << 30).unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let deep_line = deep.lines().position(|l| l.contains("deep: [")).unwrap() + 1;
+    let expected = [
+        format!(
+            "refusing cassette `{}` at line {deep_line}: nested deeper than the limit of 128 levels",
+            p("deep.yaml")
+        ),
+        format!(
+            "refusing cassette `{}`: larger than the limit of 67108864 bytes",
+            p("huge.yaml")
+        ),
+    ];
+
+    let server = tokio::time::timeout(
+        bound,
+        ReplayServer::builder()
+            .dir(dir.path())
+            .lenient_load(true)
+            .start(),
+    )
+    .await
+    .expect("a lenient start skips the files at once")
+    .unwrap();
+    assert_eq!(server.cassette_names(), ["flow"]);
+    let summary = server.shutdown().await;
+    assert_eq!(summary.load_errors, expected, "{summary}");
+
+    let err = tokio::time::timeout(bound, ReplayServer::builder().dir(dir.path()).start())
+        .await
+        .expect("a strict start refuses at once")
+        .unwrap_err()
+        .to_string();
+    for expected in &expected {
+        assert!(err.contains(expected), "expected:\n{expected}\ngot:\n{err}");
+    }
+
+    let fake = FakeIvs::start(operator()).await;
+    std::fs::remove_file(dir.path().join("huge.yaml")).unwrap();
+    let record = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::NewEpisodes)
+        .start()
+        .await
+        .unwrap();
+    let addr = record.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/cassette/deep/ListChannels",
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await;
+    assert_eq!(error_of(&res), (500, expected[0].clone()));
+    record.shutdown().await;
+    assert_eq!(fake.n_requests(), 0);
+}
+
+/// Issue 11 §5: a run opens at most 1,000 cassettes; the next name is refused with the limit, and
+/// the summary says so, while names already open keep working.
+#[tokio::test]
+async fn a_record_run_opens_at_most_a_thousand_cassettes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RecordServer::builder(dir.path())
+        .region("us-west-2")
+        .mode(RecordMode::None)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let host = addr.to_string();
+    let json = Some("application/json");
+    let no_cassette = |name: &str| {
+        format!(
+            "no cassette `{}` to replay, and record mode `none` never forwards",
+            dir.path().join(format!("{name}.yaml")).display()
+        )
+    };
+    for idx in 0..1_000 {
+        let path = format!("/cassette/c{idx}/ListChannels");
+        let res = send(addr, &host, &path, json, "", "{}").await;
+        assert_eq!(error_of(&res), (400, no_cassette(&format!("c{idx}"))));
+    }
+    let limit =
+        "refusing cassette `c1000`: this run already uses 1000 cassettes, the limit for one run";
+    let res = send(addr, &host, "/cassette/c1000/ListChannels", json, "", "{}").await;
+    assert_eq!(error_of(&res), (400, limit.to_owned()));
+    assert_eq!(
+        res.header("x-amzn-errortype"),
+        Some("IvsVcrTooManyCassettesException")
+    );
+    let res = send(addr, &host, "/cassette/c7/ListChannels", json, "", "{}").await;
+    assert_eq!(error_of(&res), (400, no_cassette("c7")));
+    let res = send(addr, &host, "/cassette/c1001/ListChannels", json, "", "{}").await;
+    assert_eq!(res.status, 400);
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_over_cassette_limit, 2);
+    assert!(
+        summary.to_string().contains("\nrefused past the cassette limit: 2 requests named a new cassette after this run had opened 1000 (the limit for one run)\n"),
+        "{summary}"
+    );
+}
+
+/// Issue 11 §5: an `--upstream` naming the recorder's own address is refused at start.
+#[tokio::test]
+async fn record_refuses_its_own_address_as_upstream() {
+    for upstream in ["http://127.0.0.1:{port}", "http://localhost:{port}/"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let upstream = upstream.replace("{port}", &addr.port().to_string());
+        let dir = tempfile::tempdir().unwrap();
+        let err = recorder(dir.path(), &upstream)
+            .listener(listener)
+            .start()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("`--upstream` `{}` is this record server's own address ({addr}): every request would loop back to it", upstream.trim_end_matches('/'))
+        );
+        // The port is free again: nothing is left listening.
+        std::net::TcpListener::bind(addr).unwrap();
+    }
+}
+
+/// Issue 11 §5: two recorders whose upstreams point at each other. Forwarded requests carry a
+/// mark, so the second refuses what the first forwards (508), the first passes that on without
+/// recording it, and nothing loops.
+#[tokio::test]
+async fn recorders_pointing_at_each_other_refuse_the_loop() {
+    let listener_a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener_b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (addr_a, addr_b) = (
+        listener_a.local_addr().unwrap(),
+        listener_b.local_addr().unwrap(),
+    );
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = recorder(dir_a.path(), &format!("http://{addr_b}"))
+        .listener(listener_a)
+        .region("us-west-2")
+        .record_server_errors(true)
+        .start()
+        .await
+        .unwrap();
+    let b = recorder(dir_b.path(), &format!("http://{addr_a}"))
+        .listener(listener_b)
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        send(
+            addr_a,
+            &addr_a.to_string(),
+            "/ListChannels",
+            Some("application/json"),
+            "",
+            "{}",
+        ),
+    )
+    .await
+    .expect("the loop is cut at the second recorder");
+    let message = "refusing a request an ivs-vcr forwarded (it carries `x-ivs-vcr-forwarded`): an --upstream leads back to a recorder, and forwarding it again would loop";
+    assert_eq!(error_of(&res), (508, message.to_owned()));
+    assert_eq!(
+        res.header("x-amzn-errortype"),
+        Some("IvsVcrForwardingLoopException")
+    );
+    let (summary_a, summary_b) = (a.shutdown().await, b.shutdown().await);
+    assert_eq!(summary_a.n_recorded(), 0, "{summary_a}");
+    assert!(
+        summary_a.to_string().contains(
+            "not recorded:\n  - ListChannels: upstream is a recorder that leads back here (a forwarding loop)\n"
+        ),
+        "{summary_a}"
+    );
+    assert!(
+        summary_b
+            .to_string()
+            .contains(&format!("refused:\n  - ListChannels: {message}\n")),
+        "{summary_b}"
+    );
+    assert!(summary_a.written.is_empty() && summary_b.written.is_empty());
+}
+
+/// Issue 11 §5: a client that keeps sending a body over the limit still reads its 413: the
+/// server reads and discards what follows (a lingering close) instead of resetting the
+/// connection under it.
+#[tokio::test]
+async fn a_client_still_sending_a_large_body_reads_its_413() {
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let server = ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await;
+    let addr = server.addr();
+    let chunk = vec![b' '; 64 * 1024];
+    let head = format!(
+        "POST /CreateChannel HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        chunk.len() * 40
+    );
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        write.write_all(head.as_bytes()).await.unwrap();
+        for _ in 0..4 {
+            write.write_all(&chunk).await.unwrap();
+        }
+        // The 413 comes before the body is read; it must be readable, and so must the end of
+        // the stream, while the body is still unread on the server's side.
+        let mut reader = BufReader::new(read);
+        let res = raw::read_response(&mut reader)
+            .await
+            .expect("the 413 is read");
+        raw::read_to_close(&mut reader).await;
+        // The client goes on sending the rest of the body, as a client that writes the whole
+        // request before reading does; the server takes it rather than resetting the connection.
+        for idx in 4..40 {
+            if let Err(err) = write.write_all(&chunk).await {
+                panic!("chunk {idx} of the body: {err}");
+            }
+        }
+        res
+    };
+    let res = tokio::time::timeout(std::time::Duration::from_secs(20), exchange)
+        .await
+        .expect("the exchange ends");
+    assert_aws_error(
+        &res,
+        413,
+        "IvsVcrPayloadTooLargeException",
+        "request body is larger than 1048576 bytes",
+    );
+}
+
 // §6 Logs, reports and messages.
 
 /// Issue 11 §6: the warning for listening beyond loopback is printed whatever `RUST_LOG` says.
@@ -631,4 +889,48 @@ fn the_beyond_loopback_warning_survives_any_log_filter() {
         "{}",
         finished.stderr
     );
+}
+
+/// Issue 11 §6: a decoded `/tags/` ARN holding a newline and an ANSI escape is printed escaped in
+/// the near-miss report, the answer and both servers' summaries: it cannot forge a summary line
+/// or reach the terminal.
+#[tokio::test]
+async fn request_text_is_escaped_wherever_it_is_printed() {
+    let arn =
+        "arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fx%0A%20%20-%20forged%1B%5B31m";
+    let printed = "/tags/arn:aws:ivs:us-west-2:123456789012:channel/x\\n  - forged\\u{1b}[31m";
+    let check = |what: &str, text: &str| {
+        assert!(!text.contains('\u{1b}'), "{what}:\n{text}");
+        assert!(!text.contains("\n  - forged"), "{what}:\n{text}");
+        assert!(text.contains(printed), "{what}:\n{text}");
+    };
+    let request = |addr: SocketAddr| {
+        format!("GET /tags/{arn} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-west-2/ivs/aws4_request, SignedHeaders=host, Signature=00\r\nConnection: close\r\n\r\n")
+    };
+
+    let replay = ReplayServer::start(Cassette::load(fixture("replay/flow.yaml")).unwrap()).await;
+    let res = raw::exchange(replay.addr(), request(replay.addr()).as_bytes()).await;
+    let (status, message) = error_of(&res);
+    assert_eq!(status, 400, "{}", res.body);
+    check("replay answer", &message);
+    let summary = replay.shutdown().await;
+    check("replay summary", &summary.to_string());
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("replay/flow.yaml"),
+        dir.path().join("recording.yaml"),
+    )
+    .unwrap();
+    let record = RecordServer::builder(dir.path())
+        .mode(RecordMode::None)
+        .start()
+        .await
+        .unwrap();
+    let res = raw::exchange(record.addr(), request(record.addr()).as_bytes()).await;
+    let (status, message) = error_of(&res);
+    assert_eq!(status, 400, "{}", res.body);
+    check("record answer", &message);
+    let summary = record.shutdown().await;
+    check("record summary", &summary.to_string());
 }
