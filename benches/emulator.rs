@@ -89,7 +89,7 @@ fn main() {
     });
     let get = {
         let body = format!(r#"{{"arn": "{arn}"}}"#);
-        let mut request = support::raw_head("/GetChannel", "us-west-2", body.len()).into_bytes();
+        let mut request = support::raw_head(emulator.addr(), "/GetChannel", "us-west-2", body.len()).into_bytes();
         request.extend_from_slice(body.as_bytes());
         Arc::new(request)
     };
@@ -156,7 +156,7 @@ fn main() {
 /// A CreateChannel call; returns the answer's body.
 async fn create_channel(conn: &mut support::RawConn, region: &str, name: &str) -> Vec<u8> {
     let body = format!(r#"{{"name": "{name}"}}"#);
-    let mut request = support::raw_head("/CreateChannel", region, body.len()).into_bytes();
+    let mut request = support::raw_head(conn.addr(), "/CreateChannel", region, body.len()).into_bytes();
     request.extend_from_slice(body.as_bytes());
     let (status, body) = conn.call(&request).await.expect("CreateChannel answers");
     assert_eq!(
@@ -168,19 +168,19 @@ async fn create_channel(conn: &mut support::RawConn, region: &str, name: &str) -
     body.to_vec()
 }
 
-fn list_request(region: &str, token: Option<&str>) -> Vec<u8> {
+fn list_request(addr: std::net::SocketAddr, region: &str, token: Option<&str>) -> Vec<u8> {
     let body = match token {
         None => r#"{"maxResults": 100}"#.to_owned(),
         Some(token) => format!(r#"{{"maxResults": 100, "nextToken": "{token}"}}"#),
     };
-    let mut request = support::raw_head("/ListChannels", region, body.len()).into_bytes();
+    let mut request = support::raw_head(addr, "/ListChannels", region, body.len()).into_bytes();
     request.extend_from_slice(body.as_bytes());
     request
 }
 
 /// The median µs of 200 identical ListChannels calls.
 async fn list_page_us(conn: &mut support::RawConn, region: &str, token: Option<&str>) -> f64 {
-    let request = list_request(region, token);
+    let request = list_request(conn.addr(), region, token);
     let mut us = Vec::new();
     for _ in 0..200 {
         let started = Instant::now();
@@ -200,7 +200,7 @@ async fn middle_token(conn: &mut support::RawConn, region: &str) -> Option<Strin
         let mut n = 0;
         let mut t: Option<String> = None;
         loop {
-            let (_, body) = conn.call(&list_request(region, t.as_deref())).await.ok()?;
+            let (_, body) = conn.call(&list_request(conn.addr(), region, t.as_deref())).await.ok()?;
             let v: serde_json::Value = serde_json::from_slice(body).ok()?;
             n += v["channels"].as_array().map_or(0, Vec::len);
             match v["nextToken"].as_str() {
@@ -211,7 +211,7 @@ async fn middle_token(conn: &mut support::RawConn, region: &str) -> Option<Strin
     };
     while seen < total / 2 {
         let (_, body) = conn
-            .call(&list_request(region, token.as_deref()))
+            .call(&list_request(conn.addr(), region, token.as_deref()))
             .await
             .ok()?;
         let v: serde_json::Value = serde_json::from_slice(body).ok()?;

@@ -335,7 +335,7 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
             let mut i = conn_idx;
             let mut request = Vec::new();
             // Every body has the same length: the ARN's number has a fixed width.
-            let head = support::raw_head("/GetChannel", "us-west-2", 66);
+            let head = support::raw_head(addr, "/GetChannel", "us-west-2", 66);
             while Instant::now() < deadline {
                 let body = format!(
                     r#"{{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/bench{:07}"}}"#,

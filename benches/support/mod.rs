@@ -85,11 +85,12 @@ pub fn get_channel(addr: SocketAddr, i: usize) -> Request<Full<Bytes>> {
         .expect("request")
 }
 
-/// The head of an SDK-like signed POST to `path` in `region`, with the same headers as
-/// [`get_channel`], for a body of `body_len` bytes.
-pub fn raw_head(path: &str, region: &str, body_len: usize) -> String {
+/// The head of an SDK-like signed POST to `path` in `region` on the server at `addr` (whose
+/// `host` it names, as SDKs do), with the same headers as [`get_channel`], for a body of
+/// `body_len` bytes.
+pub fn raw_head(addr: SocketAddr, path: &str, region: &str, body_len: usize) -> String {
     format!(
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nx-amz-date: 20261126T020014Z\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/ivs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000\r\namz-sdk-invocation-id: 6f3c5d1e-8a1b-4c2d-9e3f-4a5b6c7d8e9f\r\namz-sdk-request: attempt=1; max=3\r\ncontent-length: {body_len}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nx-amz-date: 20261126T020014Z\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/ivs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000\r\namz-sdk-invocation-id: 6f3c5d1e-8a1b-4c2d-9e3f-4a5b6c7d8e9f\r\namz-sdk-request: attempt=1; max=3\r\ncontent-length: {body_len}\r\n\r\n"
     )
 }
 
@@ -99,6 +100,7 @@ pub fn raw_head(path: &str, region: &str, body_len: usize) -> String {
 pub struct RawConn {
     stream: tokio::net::TcpStream,
     buf: Vec<u8>,
+    addr: SocketAddr,
 }
 
 impl RawConn {
@@ -109,7 +111,13 @@ impl RawConn {
         RawConn {
             stream,
             buf: Vec::with_capacity(8192),
+            addr,
         }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Sends one request (its whole bytes) and returns the answer's status and body.
