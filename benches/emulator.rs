@@ -89,7 +89,8 @@ fn main() {
     });
     let get = {
         let body = format!(r#"{{"arn": "{arn}"}}"#);
-        let mut request = support::raw_head(emulator.addr(), "/GetChannel", "us-west-2", body.len()).into_bytes();
+        let mut request =
+            support::raw_head(emulator.addr(), "/GetChannel", "us-west-2", body.len()).into_bytes();
         request.extend_from_slice(body.as_bytes());
         Arc::new(request)
     };
@@ -156,7 +157,8 @@ fn main() {
 /// A CreateChannel call; returns the answer's body.
 async fn create_channel(conn: &mut support::RawConn, region: &str, name: &str) -> Vec<u8> {
     let body = format!(r#"{{"name": "{name}"}}"#);
-    let mut request = support::raw_head(conn.addr(), "/CreateChannel", region, body.len()).into_bytes();
+    let mut request =
+        support::raw_head(conn.addr(), "/CreateChannel", region, body.len()).into_bytes();
     request.extend_from_slice(body.as_bytes());
     let (status, body) = conn.call(&request).await.expect("CreateChannel answers");
     assert_eq!(
@@ -200,7 +202,10 @@ async fn middle_token(conn: &mut support::RawConn, region: &str) -> Option<Strin
         let mut n = 0;
         let mut t: Option<String> = None;
         loop {
-            let (_, body) = conn.call(&list_request(conn.addr(), region, t.as_deref())).await.ok()?;
+            let (_, body) = conn
+                .call(&list_request(conn.addr(), region, t.as_deref()))
+                .await
+                .ok()?;
             let v: serde_json::Value = serde_json::from_slice(body).ok()?;
             n += v["channels"].as_array().map_or(0, Vec::len);
             match v["nextToken"].as_str() {

@@ -469,3 +469,106 @@ proptest! {
         prop_assert_eq!(request_fingerprint(&b, &Matching::default()), fp(&a));
     }
 }
+
+/// Issue 11 §7: a secret record sees in an exchange never reaches the written cassette, wherever
+/// upstream echoes it. The secret (a stream key, an SRT passphrase or a PutMetadata payload)
+/// travels at its own member, so record knows it, and is also planted at a random place of a
+/// random answer, whole or inside a longer string, or as a tag key; after `redact::exchange`,
+/// the cassette as written holds it nowhere, and the pre-write scan finds nothing to refuse.
+mod secrets_never_reach_the_cassette {
+    use super::*;
+    use ivs_vcr::__private::redact;
+    use ivs_vcr::cassette::{Cassette, Interaction, Provenance, ProvenanceKind};
+    use ivs_vcr::RecordedResponse;
+
+    #[derive(Debug, Clone)]
+    enum Secret {
+        StreamKey(String),
+        Passphrase(String),
+        Metadata(String),
+    }
+
+    fn secret() -> impl Strategy<Value = Secret> {
+        prop_oneof![
+            ("[a-zA-Z0-9]{12}", "[a-zA-Z0-9]{12}")
+                .prop_map(|(a, b)| Secret::StreamKey(format!("sk_us-west-2_{a}_{b}"))),
+            "[a-zA-Z0-9]{32,64}".prop_map(Secret::Passphrase),
+            "[a-zA-Z0-9 ={}:,\"]{8,40}".prop_map(Secret::Metadata),
+        ]
+    }
+
+    /// Plants `text` in `value` at the place `path` picks (indices wrap around each level).
+    fn plant(value: &mut Value, path: &[usize], text: &str) {
+        match (value, path.split_first()) {
+            (Value::Object(map), Some((&i, rest))) if !map.is_empty() => {
+                let key = map.keys().nth(i % map.len()).cloned().expect("a key");
+                plant(map.get_mut(&key).expect("the key"), rest, text);
+            }
+            (Value::Array(items), Some((&i, rest))) if !items.is_empty() => {
+                let n = items.len();
+                plant(&mut items[i % n], rest, text);
+            }
+            (Value::Object(map), _) => {
+                map.insert("echo".into(), Value::String(text.to_owned()));
+            }
+            (Value::Array(items), _) => items.push(Value::String(text.to_owned())),
+            (leaf, _) => *leaf = Value::String(text.to_owned()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn wherever_upstream_echoes_it(
+            secret in secret(),
+            answer in json_value(),
+            path in prop::collection::vec(any::<usize>(), 0..5),
+            embedded in any::<bool>(),
+            as_key in any::<bool>(),
+        ) {
+            let (text, request_body, own_member) = match &secret {
+                Secret::StreamKey(key) => (key.clone(), serde_json::json!({"arn": "arn:aws:ivs:us-west-2:123456789012:stream-key/abcdABCDefgh"}), serde_json::json!({"streamKey": {"value": key}})),
+                Secret::Passphrase(p) => (p.clone(), serde_json::json!({"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh"}), serde_json::json!({"channel": {"srt": {"passphrase": p}}})),
+                Secret::Metadata(m) => (m.clone(), serde_json::json!({"channelArn": "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh", "metadata": m}), serde_json::json!({})),
+            };
+            let mut body = serde_json::json!({"answer": answer});
+            let planted = if embedded { format!("see: {text} (echoed)") } else { text.clone() };
+            plant(&mut body, &path, &planted);
+            if as_key {
+                body["tags"] = serde_json::json!({ planted.clone(): "v" });
+            }
+            if let (Value::Object(body), Value::Object(own)) = (&mut body, own_member) {
+                body.extend(own);
+            }
+            let mut request = RecordedRequest {
+                method: "POST".into(),
+                path: "/GetStreamKey".into(),
+                query: BTreeMap::new(),
+                region: "us-west-2".into(),
+                headers: BTreeMap::new(),
+                body: Some(request_body),
+            };
+            let mut response = RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: Some(body),
+                body_text: None,
+            };
+            redact::exchange(&mut request, &mut response, false);
+            let mut cassette = Cassette::new("flow", Provenance {
+                kind: ProvenanceKind::Recorded,
+                source: "test".into(),
+                model: None,
+                recorded_on: None,
+            });
+            cassette.interactions.push(Interaction { request, response });
+            let written = cassette.to_yaml();
+            prop_assert!(!written.contains(&text), "the secret reached the cassette:\n{written}");
+            // What YAML escapes would hide from a plain search: look in the JSON form too.
+            let as_json = serde_json::to_string(&cassette.interactions[0].response.body).unwrap();
+            prop_assert!(!as_json.contains(&text), "{as_json}");
+            prop_assert!(redact::scan(&cassette).is_empty(), "{:?}", redact::scan(&cassette));
+        }
+    }
+}
