@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-targets=(cassette_load normalize_request)
+targets=(cassette_load normalize_request record_redaction)
 export RUSTC_BOOTSTRAP=1
 
 [ -d corpus/cassette_load ] || ./seed-corpus.sh
