@@ -93,8 +93,8 @@ pub(crate) struct Answer {
     pub status: u16,
     /// The error type for `x-amzn-ErrorType`, on errors.
     pub error: Option<&'static str>,
-    /// The JSON body; `None` for the 204 operations.
-    pub body: Option<Value>,
+    /// The JSON body, serialized; `None` for the 204 operations.
+    pub body: Option<bytes::Bytes>,
 }
 
 impl Answer {
@@ -103,11 +103,11 @@ impl Answer {
             operation,
             status: err.kind.status(),
             error: Some(err.kind.name()),
-            body: Some(serde_json::json!({
+            body: Some(json_bytes(&serde_json::json!({
                 "exceptionMessage": err.message,
                 // boto3 and the aws CLI show `message`, not `exceptionMessage` (CLIENTS.md).
                 "message": err.message,
-            })),
+            }))),
         }
     }
 }
@@ -185,6 +185,14 @@ impl Emulator {
     /// route check answers it).
     pub(crate) fn answer(&self, req: &RecordedRequest) -> Option<Answer> {
         let op = ivs::check_route(&req.method, &req.path).ok()?;
+        if let Some(body) = self.get_fast(op, req) {
+            return Some(Answer {
+                operation: op.name,
+                status: op.success_status,
+                error: None,
+                body: Some(body),
+            });
+        }
         Some(match self.run(op, req) {
             Ok(_) if op.success_status == 204 => Answer {
                 operation: op.name,
@@ -196,10 +204,40 @@ impl Emulator {
                 operation: op.name,
                 status: op.success_status,
                 error: None,
-                body: Some(body),
+                body: Some(json_bytes(&body)),
             },
             Err(err) => Answer::error(op.name, err),
         })
+    }
+
+    /// The Get calls of a resource by its `arn`, the bulk of what applications send, answered
+    /// without copying the resource: serialized straight from the store under the lock. `None`
+    /// sends the request down the general path, which also answers every error.
+    fn get_fast(&self, op: &'static Operation, req: &RecordedRequest) -> Option<bytes::Bytes> {
+        let family = resource::FAMILIES
+            .into_iter()
+            .find(|f| op.name.strip_prefix("Get") == Some(f.shape))?;
+        let Some(Value::Object(body)) = &req.body else {
+            return None;
+        };
+        let arn = match body.get("arn") {
+            Some(Value::String(arn)) if body.len() == 1 => arn,
+            _ => return None,
+        };
+        if !ivs::validate::problems(op.input?, req.body.as_ref()?).is_empty() {
+            return None;
+        }
+        let parsed = ivs::arn::parse_ivs(arn).filter(|a| {
+            a.resource_type == family.resource_type
+                && a.region == req.region
+                && a.account == self.options.account
+        })?;
+        let world = self.lock();
+        let resource = world
+            .regions
+            .get(parsed.region)?
+            .get(family.resource_type, parsed.resource_id)?;
+        Some(json_bytes(&Wrapped(family.member, resource)))
     }
 
     fn run(&self, op: &'static Operation, req: &RecordedRequest) -> Result<Value, ApiError> {
@@ -240,22 +278,56 @@ pub(crate) const IVS_HEADERS: [(&str, &str); 7] = [
     ("X-Frame-Options", "DENY"),
 ];
 
+/// `{member: value}`, serialized without building the object.
+struct Wrapped<'a>(&'a str, &'a Value);
+
+impl serde::Serialize for Wrapped<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
+    }
+}
+
+/// JSON bytes of a value.
+fn json_bytes(value: &impl serde::Serialize) -> bytes::Bytes {
+    // Invariant: a `Value` (or a map of one) always serializes: its keys are strings and its
+    // numbers finite. `to_vec` writes bytes directly, where `to_string` goes through `fmt::Write`.
+    bytes::Bytes::from(serde_json::to_vec(value).expect("JSON values serialize"))
+}
+
+/// The headers every JSON answer starts from, built once: `Content-Type` and [`IVS_HEADERS`].
+fn header_template() -> &'static http::HeaderMap {
+    static TEMPLATE: std::sync::OnceLock<http::HeaderMap> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let mut headers = http::HeaderMap::with_capacity(12);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in IVS_HEADERS {
+            headers.insert(
+                // Invariant: the names above are valid header names (a unit test sends them).
+                http::HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
+                http::HeaderValue::from_static(value),
+            );
+        }
+        headers
+    })
+}
+
 /// An answer as IVS sends it: status, `Content-Type` (when there is a body), a request id,
 /// `x-amzn-ErrorType` on errors, IVS's other headers, and the JSON body.
 pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
     use http::{HeaderName, HeaderValue};
-    let mut headers = http::HeaderMap::with_capacity(12);
+    let mut headers = header_template().clone();
     let body = match &answer.body {
-        Some(body) => {
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            // Invariant: serializing a `Value` cannot fail. `to_vec` writes bytes directly, where
-            // `to_string` would go through `fmt::Write` a piece at a time.
-            bytes::Bytes::from(serde_json::to_vec(body).expect("Value serializes"))
+        Some(body) => body.clone(),
+        None => {
+            headers.remove(http::header::CONTENT_TYPE);
+            bytes::Bytes::new()
         }
-        None => bytes::Bytes::new(),
     };
     if let Ok(id) = HeaderValue::from_str(&request_id()) {
         headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
@@ -266,31 +338,30 @@ pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap,
             HeaderValue::from_static(error),
         );
     }
-    for (name, value) in IVS_HEADERS {
-        headers.insert(
-            HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
-            HeaderValue::from_static(value),
-        );
-    }
     let status = http::StatusCode::from_u16(answer.status)
         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     (status, headers, body)
 }
 
-/// A fresh `x-amzn-RequestId`, in AWS's UUID form.
+/// A fresh `x-amzn-RequestId`, in AWS's UUID form (version 4, variant 1).
 pub(crate) fn request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut ids = Ids::new(NEXT.fetch_add(1, Ordering::Relaxed) ^ 0x05ee_d1d5);
     let (a, b) = (ids.next_u64(), ids.next_u64());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+    // 32 hex digits with the version and variant set, dashed 8-4-4-4-12.
+    let bits = (u128::from(a) << 64 | u128::from(b)) & !(0xf << 76) & !(0x3 << 62)
+        | (0x4 << 76)
+        | (0x2 << 62);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(HEX[((bits >> (124 - 4 * i)) & 0xf) as usize] as char);
+    }
+    out
 }
 
 /// IVS's own wording for the count, then each problem.

@@ -24,12 +24,15 @@ fn call(e: &Emulator, op: &str, body: Value) -> Answer {
 fn ok(e: &Emulator, op: &str, body: Value) -> Value {
     let answer = call(e, op, body);
     assert!(answer.error.is_none(), "{op}: {answer:?}");
-    answer.body.unwrap_or(Value::Null)
+    answer
+        .body
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or(Value::Null)
 }
 
 fn err(e: &Emulator, op: &str, body: Value) -> (u16, &'static str, String) {
     let answer = call(e, op, body);
-    let body = answer.body.unwrap();
+    let body: Value = serde_json::from_slice(&answer.body.unwrap()).unwrap();
     (
         answer.status,
         answer.error.unwrap_or("none"),
@@ -341,7 +344,7 @@ fn tags_read_back_as_written() {
     );
     assert_eq!(tags("DELETE", None, &["a"]).status, 200);
     assert_eq!(
-        tags("GET", None, &[]).body.unwrap(),
+        serde_json::from_slice::<Value>(&tags("GET", None, &[]).body.unwrap()).unwrap(),
         json!({"tags": {"b": "2"}})
     );
 }
@@ -360,4 +363,41 @@ fn responses_carry_the_models_header_members() {
     let mut ours: Vec<&str> = IVS_HEADERS.iter().map(|(name, _)| *name).collect();
     ours.sort_unstable();
     assert_eq!(ours, in_model);
+}
+
+#[test]
+fn request_ids_are_version_4_uuids() {
+    let id = request_id();
+    assert_eq!(id.len(), 36, "{id}");
+    let groups: Vec<&str> = id.split('-').collect();
+    assert_eq!(
+        groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12],
+        "{id}"
+    );
+    assert!(groups[2].starts_with('4'), "{id}");
+    assert!(
+        matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+        "{id}"
+    );
+    assert_ne!(request_id(), id);
+}
+
+#[test]
+fn the_get_fast_path_answers_as_the_general_one() {
+    let e = emulator();
+    let arn = ok(&e, "CreateChannel", json!({"name": "a"}))["channel"]["arn"].clone();
+    let fast = ok(&e, "GetChannel", json!({"arn": arn}));
+    // The same answer through the general path (an extra member the model ignores skips the fast one).
+    let general = ok(&e, "GetChannel", json!({"arn": arn, "unknownMember": 1}));
+    assert_eq!(fast, general);
+    assert_eq!(
+        err(
+            &e,
+            "GetChannel",
+            json!({"arn": "arn:aws:ivs:us-west-2:123456789012:channel/missingAAAAA"})
+        )
+        .1,
+        "ResourceNotFoundException"
+    );
 }

@@ -153,12 +153,9 @@ impl ReplayState {
             return route_error_response(&route);
         };
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
-        *self
-            .emulated
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(answer.operation)
-            .or_default() += 1;
+        if let Ok(idx) = ivs::OPERATIONS.binary_search_by(|op| op.name.cmp(answer.operation)) {
+            self.emulated[idx].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         emulated_response(&answer)
     }
 

@@ -436,7 +436,8 @@ struct ReplayState {
     emulator: Option<Emulator>,
     on_miss: OnMiss,
     /// Requests the emulator answered, per operation.
-    emulated: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Requests the emulator answered, per operation of the catalog (same order).
+    emulated: Vec<std::sync::atomic::AtomicU64>,
     faults: FaultSet,
     /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
     explaining: Arc<tokio::sync::Semaphore>,
@@ -485,7 +486,10 @@ impl ReplayState {
                 .collect(),
             emulator,
             on_miss: options.on_miss,
-            emulated: Default::default(),
+            emulated: crate::ivs::OPERATIONS
+                .iter()
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
             faults,
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
         }

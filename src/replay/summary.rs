@@ -222,10 +222,9 @@ impl ReplayState {
     /// Forgets what was served: unmatched reports and emulated counts (the index rewinds itself).
     pub(super) fn forget(&self) {
         *self.unmatched.lock().unwrap_or_else(|p| p.into_inner()) = Unmatched::default();
-        self.emulated
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        for n in &self.emulated {
+            n.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     pub(super) fn summary(&self) -> ReplaySummary {
@@ -254,16 +253,11 @@ impl ReplayState {
         for (operation, n) in &unmatched.per_operation {
             operations.entry(operation.clone()).or_default().unmatched += n;
         }
-        for (operation, n) in self
-            .emulated
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            operations
-                .entry((*operation).to_owned())
-                .or_default()
-                .emulated += n;
+        for (op, n) in crate::ivs::OPERATIONS.iter().zip(&self.emulated) {
+            let n = n.load(std::sync::atomic::Ordering::Relaxed);
+            if n > 0 {
+                operations.entry(op.name.to_owned()).or_default().emulated += n;
+            }
         }
         ReplaySummary {
             operations,
