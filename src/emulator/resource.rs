@@ -110,14 +110,28 @@ pub(crate) fn build(family: Family, input_shape: Option<ShapeId>, input: &Value)
     Value::Object(out)
 }
 
-/// Applies an update: every member of `input` that the resource shape has, except `arn`.
-pub(crate) fn update(family: Family, resource: &mut Value, input: &Value) {
+/// Applies an update: every member of `input` that both the update's input shape and the
+/// resource shape have, except `arn` (which names the resource). A member the update does not
+/// take (`tags` sent to UpdateChannel) changes nothing, as IVS ignores members it does not model.
+pub(crate) fn update(
+    family: Family,
+    input_shape: Option<ShapeId>,
+    resource: &mut Value,
+    input: &Value,
+) {
     let shape = shape(family.shape).get();
+    let Some(input_shape) = input_shape.map(ShapeId::get) else {
+        return;
+    };
     let (Value::Object(target), Value::Object(changes)) = (resource, input) else {
         return;
     };
     for (name, value) in changes {
-        if name != "arn" && !value.is_null() && shape.member(name).is_some() {
+        if name != "arn"
+            && !value.is_null()
+            && shape.member(name).is_some()
+            && input_shape.member(name).is_some()
+        {
             target.insert(name.clone(), value.clone());
         }
     }

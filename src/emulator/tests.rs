@@ -401,3 +401,18 @@ fn the_get_fast_path_answers_as_the_general_one() {
         "ResourceNotFoundException"
     );
 }
+
+#[test]
+fn an_update_changes_only_what_the_update_takes() {
+    let e = emulator();
+    let arn = ok(&e, "CreateChannel", json!({"tags": {"a": "1"}}))["channel"]["arn"].clone();
+    // UpdateChannel models no `tags` (TagResource changes them) and no `ingestEndpoint`.
+    let updated = ok(
+        &e,
+        "UpdateChannel",
+        json!({"arn": arn, "name": "b", "tags": {"x": "y"}, "ingestEndpoint": "evil.example"}),
+    );
+    assert_eq!(updated["channel"]["name"], "b");
+    assert_eq!(updated["channel"]["tags"], json!({"a": "1"}));
+    assert_ne!(updated["channel"]["ingestEndpoint"], "evil.example");
+}

@@ -258,7 +258,7 @@ fn live_conflict(ctx: &Ctx<'_>, id: &str, arn: &str, doing: &str) -> Result<(), 
     Ok(())
 }
 
-pub(super) fn update(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
+pub(super) fn update(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
     let arn = text(input, "arn");
     let id = resource::id_in(ctx, CHANNEL, arn)?.to_owned();
     if ctx.region.get(CHANNEL.resource_type, &id).is_none() {
@@ -271,7 +271,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
         .region
         .get_mut(CHANNEL.resource_type, &id)
         .expect("channel exists");
-    resource::update(CHANNEL, channel, input);
+    resource::update(CHANNEL, op.input, channel, input);
     settle_preset(channel);
     settle_multitrack(channel);
     Ok(resource::wrap("channel", channel.clone()))

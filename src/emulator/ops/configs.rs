@@ -141,14 +141,19 @@ pub(super) fn list(
     )
 }
 
-pub(super) fn update(ctx: &mut Ctx<'_>, family: Family, input: &Value) -> Result<Value, ApiError> {
+pub(super) fn update(
+    ctx: &mut Ctx<'_>,
+    family: Family,
+    op: &Operation,
+    input: &Value,
+) -> Result<Value, ApiError> {
     let arn = text(input, "arn");
     let id = resource::id_in(ctx, family, arn)?.to_owned();
     let found = ctx
         .region
         .get_mut(family.resource_type, &id)
         .ok_or_else(|| resource::not_found(family, arn))?;
-    resource::update(family, found, input);
+    resource::update(family, op.input, found, input);
     if family.resource_type == SLATE.resource_type {
         // Inferred from the state enum: an update answers UPDATING and is CREATED from the next
         // read on, as creation goes CREATING → CREATED.
