@@ -22,6 +22,8 @@ pub(crate) struct Region {
     pub sessions: HashMap<String, Vec<Session>>,
     /// Viewer-session revocations accepted: (channel ARN, viewer id, version).
     pub revocations: Vec<(String, String, i64)>,
+    /// When each channel's recent PutMetadata calls came, for its documented rate limit.
+    pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
 }
 
 impl Region {

@@ -416,3 +416,43 @@ fn an_update_changes_only_what_the_update_takes() {
     assert_eq!(updated["channel"]["tags"], json!({"a": "1"}));
     assert_ne!(updated["channel"]["ingestEndpoint"], "evil.example");
 }
+
+#[test]
+fn put_metadata_keeps_its_documented_limits() {
+    let e = emulator();
+    let arn = ok(&e, "CreateChannel", json!({}))["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    e.start_stream(&arn, None, 0).unwrap();
+    let (status, kind, message) = err(
+        &e,
+        "PutMetadata",
+        json!({"channelArn": arn, "metadata": "x".repeat(1025)}),
+    );
+    assert_eq!((status, kind), (400, "ValidationException"));
+    assert!(
+        message.contains("metadata: 1025 bytes, at most 1024"),
+        "{message}"
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            call(
+                &e,
+                "PutMetadata",
+                json!({"channelArn": arn, "metadata": "m"})
+            )
+            .status,
+            204
+        );
+    }
+    assert_eq!(
+        err(
+            &e,
+            "PutMetadata",
+            json!({"channelArn": arn, "metadata": "m"})
+        )
+        .1,
+        "ThrottlingException"
+    );
+}

@@ -5,7 +5,9 @@
 //! [`stop_stream`]. A start opens a stream session and a stop ends it.
 //!
 //! Documented: GetStream, StopStream, PutMetadata and InsertAdBreak on a channel that is not live
-//! are ChannelNotBroadcasting; GetStreamSession without `streamId` answers the latest session.
+//! are ChannelNotBroadcasting; GetStreamSession without `streamId` answers the latest session;
+//! PutMetadata takes at most 1 KB, at most 5 calls per second per channel (ThrottlingException
+//! beyond; the account-wide 155 per second is not enforced).
 //! Inferred: the session events' names (`Session Created`, `Stream Start`, `Stream End`,
 //! `Session Ended`, type `IVS Stream State Change`, as IVS's EventBridge events name them); an
 //! ad break on a channel with no ad configuration is a ConflictException.
@@ -162,8 +164,36 @@ pub(super) fn stop(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> 
     stop_stream(ctx, text(input, "channelArn"))
 }
 
+/// PutMetadata's documented limits: "at most 5 requests per second per channel are allowed, each
+/// with a maximum 1 KB payload" (the operation's documentation; the model bounds only the minimum).
+const METADATA_MAX_BYTES: usize = 1024;
+const METADATA_PER_SECOND: usize = 5;
+
 pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    live_of(ctx, text(input, "channelArn"))?;
+    let (id, _) = live_of(ctx, text(input, "channelArn"))?;
+    let n_bytes = text(input, "metadata").len();
+    if n_bytes > METADATA_MAX_BYTES {
+        return Err(ApiError::validation(format!(
+            "metadata: {n_bytes} bytes, at most {METADATA_MAX_BYTES} (1 KB)"
+        )));
+    }
+    let now = std::time::Instant::now();
+    let calls = ctx.region.metadata_calls.entry(id).or_default();
+    while calls
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+    {
+        calls.pop_front();
+    }
+    if calls.len() >= METADATA_PER_SECOND {
+        return Err(ApiError::new(
+            ErrorType::ThrottlingException,
+            format!(
+                "at most {METADATA_PER_SECOND} PutMetadata calls per second per channel; batch the data into fewer calls"
+            ),
+        ));
+    }
+    calls.push_back(now);
     Ok(object())
 }
 
