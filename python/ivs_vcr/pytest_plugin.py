@@ -206,6 +206,18 @@ class IvsVcr:
             report = entry.get("report") or "(no report)"
             problems.append(f"unmatched {entry.get('operation', '?')} request:\n{report}")
         if fail_on_unused:
+            opened = summary.get("opened")
+            never_used = (
+                isinstance(opened, list)
+                and self.cassette not in opened
+                and self.cassette_path is not None
+                and os.path.exists(self.cassette_path)
+            )
+            if never_used:
+                problems.append(
+                    f"`{self.cassette_path}` was never used: the test sent no request to its cassette, "
+                    "so every interaction in it went unused"
+                )
             for entry in self._mine(summary.get("unused", [])):
                 problems.append(
                     f"unused interaction #{entry.get('interaction')} ({entry.get('operation', '?')}) "

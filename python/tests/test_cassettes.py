@@ -140,6 +140,25 @@ def test_channel(ivs_vcr):
     result.stdout.fnmatch_lines(["*unused interaction #1 (GetChannel) of `*test_channel.yaml`*"])
 
 
+def test_a_cassette_the_test_never_used_fails_only_when_asked(
+    pytester: pytest.Pytester, upstream: Server, aws_env: None
+) -> None:
+    record(pytester, upstream)
+    pytester.makepyfile(
+        test_inner='''
+import pytest
+
+@pytest.mark.ivs_vcr(cassette="test_channel")
+def test_channel(ivs_vcr):
+    pass  # the code under test never calls IVS
+'''
+    )
+    run_inner(pytester).assert_outcomes(passed=1)
+    result = run_inner(pytester, "--ivs-fail-on-unused")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*test_channel.yaml` was never used*"])
+
+
 def test_injected_fault_is_absorbed_and_never_recorded(
     pytester: pytest.Pytester, upstream: Server, aws_env: None
 ) -> None:

@@ -561,7 +561,9 @@ impl crate::control::Plane for RecordState {
             .collect();
         drop(tally);
         let mut unused = Vec::new();
+        let mut opened = Vec::new();
         if let Ok(slots) = self.slots.try_lock() {
+            opened.extend(slots.keys().cloned());
             for slot in slots.values() {
                 if let Some(index) = &slot.replay {
                     for (operation, (_, entries)) in index.usage() {
@@ -583,6 +585,9 @@ impl crate::control::Plane for RecordState {
             "n_unmatched": unmatched.len(),
             "unmatched": unmatched,
             "unused": unused,
+            // The cassettes a request has used so far: one never opened had every
+            // interaction unused, which `unused` cannot list without opening it.
+            "opened": opened,
         })
     }
 
