@@ -211,8 +211,9 @@ impl Emulator {
     }
 
     /// The Get calls of a resource by its `arn`, the bulk of what applications send, answered
-    /// without copying the resource: serialized straight from the store under the lock. `None`
-    /// sends the request down the general path, which also answers every error.
+    /// without copying the resource: from the answer the region keeps for it since the last
+    /// change, or serialized straight from the store under the lock. `None` sends the request down
+    /// the general path, which also answers every error.
     fn get_fast(&self, op: &'static Operation, req: &RecordedRequest) -> Option<bytes::Bytes> {
         let family = resource::FAMILIES
             .into_iter()
@@ -232,12 +233,12 @@ impl Emulator {
                 && a.region == req.region
                 && a.account == self.options.account
         })?;
-        let world = self.lock();
-        let resource = world
-            .regions
-            .get(parsed.region)?
-            .get(family.resource_type, parsed.resource_id)?;
-        Some(json_bytes(&Wrapped(family.member, resource)))
+        let mut world = self.lock();
+        world.regions.get_mut(parsed.region)?.answer(
+            family.resource_type,
+            parsed.resource_id,
+            |resource| json_bytes(&Wrapped(family.member, resource)),
+        )
     }
 
     fn run(&self, op: &'static Operation, req: &RecordedRequest) -> Result<Value, ApiError> {

@@ -121,8 +121,7 @@ impl Emulator {
                 }
             }
             ctx.region
-                .store_mut(family.resource_type)
-                .insert(id, resource.clone());
+                .insert(family.resource_type, id, resource.clone());
         });
     }
 
@@ -148,9 +147,7 @@ impl Emulator {
             return;
         };
         self.with_region(parsed.region, |ctx| {
-            ctx.region
-                .store_mut(family.resource_type)
-                .remove(parsed.resource_id);
+            ctx.region.remove(family.resource_type, parsed.resource_id);
             if family.resource_type == CHANNEL.resource_type {
                 for key in ctx
                     .region
@@ -158,7 +155,7 @@ impl Emulator {
                     .remove(parsed.resource_id)
                     .unwrap_or_default()
                 {
-                    ctx.region.store_mut(STREAM_KEY.resource_type).remove(&key);
+                    ctx.region.remove(STREAM_KEY.resource_type, &key);
                 }
             }
         });

@@ -24,6 +24,10 @@ pub(crate) struct Region {
     pub revocations: Vec<(String, String, i64)>,
     /// When each channel's recent PutMetadata calls came, for its documented rate limit.
     pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the
+    /// first Get until the resource changes, so that reading a resource again costs no
+    /// serialization. Every change goes through `insert`, `remove` or `get_mut`, which drop it.
+    answers: HashMap<(&'static str, String), bytes::Bytes>,
 }
 
 impl Region {
@@ -31,18 +35,47 @@ impl Region {
         self.stores.get(resource_type)
     }
 
-    pub fn store_mut(&mut self, resource_type: &'static str) -> &mut BTreeMap<String, Value> {
-        self.stores.entry(resource_type).or_default()
+    /// Stores a resource, replacing any of the same id.
+    pub fn insert(&mut self, resource_type: &'static str, id: String, resource: Value) {
+        self.answers.remove(&(resource_type, id.clone()));
+        self.stores
+            .entry(resource_type)
+            .or_default()
+            .insert(id, resource);
+    }
+
+    /// Removes a resource, returning it.
+    pub fn remove(&mut self, resource_type: &'static str, id: &str) -> Option<Value> {
+        self.answers.remove(&(resource_type, id.to_owned()));
+        self.stores.get_mut(resource_type)?.remove(id)
     }
 
     pub fn get(&self, resource_type: &'static str, id: &str) -> Option<&Value> {
         self.store(resource_type).and_then(|s| s.get(id))
     }
 
+    /// A resource to change: its kept answer is dropped first.
     pub fn get_mut(&mut self, resource_type: &'static str, id: &str) -> Option<&mut Value> {
+        self.answers.remove(&(resource_type, id.to_owned()));
         self.stores
             .get_mut(resource_type)
             .and_then(|s| s.get_mut(id))
+    }
+
+    /// The Get answer of a resource, `{member: resource}` serialized, made on first use.
+    pub fn answer(
+        &mut self,
+        resource_type: &'static str,
+        id: &str,
+        make: impl FnOnce(&Value) -> bytes::Bytes,
+    ) -> Option<bytes::Bytes> {
+        let key = (resource_type, id.to_owned());
+        if let Some(bytes) = self.answers.get(&key) {
+            return Some(bytes.clone());
+        }
+        let bytes = make(self.get(resource_type, id)?);
+        self.answers.insert(key, bytes.clone());
+        Some(bytes)
     }
 
     pub fn count(&self, resource_type: &'static str) -> usize {

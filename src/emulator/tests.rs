@@ -400,6 +400,37 @@ fn the_get_fast_path_answers_as_the_general_one() {
         .1,
         "ResourceNotFoundException"
     );
+    // The kept answer follows every change: an update, a tag, a delete.
+    ok(&e, "UpdateChannel", json!({"arn": arn, "name": "b"}));
+    assert_eq!(
+        ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["name"],
+        "b"
+    );
+    let path = format!(
+        "/tags/{}",
+        arn.as_str()
+            .unwrap()
+            .replace(':', "%3A")
+            .replace('/', "%2F")
+    );
+    e.answer(&RecordedRequest {
+        method: "POST".into(),
+        path,
+        query: Default::default(),
+        region: "us-west-2".into(),
+        headers: Default::default(),
+        body: Some(json!({"tags": {"k": "v"}})),
+    })
+    .unwrap();
+    assert_eq!(
+        ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["tags"],
+        json!({"k": "v"})
+    );
+    assert_eq!(call(&e, "DeleteChannel", json!({"arn": arn})).status, 204);
+    assert_eq!(
+        err(&e, "GetChannel", json!({"arn": arn})).1,
+        "ResourceNotFoundException"
+    );
 }
 
 #[test]

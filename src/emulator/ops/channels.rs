@@ -91,8 +91,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
     let channel = new_channel(ctx, op, input, &arn, &id);
     let key = new_key(ctx, &arn, object());
     ctx.region
-        .store_mut(CHANNEL.resource_type)
-        .insert(id, channel.clone());
+        .insert(CHANNEL.resource_type, id, channel.clone());
     let mut out = resource::wrap("channel", channel);
     set(&mut out, "streamKey", key);
     Ok(out)
@@ -105,8 +104,7 @@ pub(crate) fn seed(ctx: &mut Ctx<'_>, id: &str) {
     let arn = crate::ivs::arn::mint(ctx.region_name, ctx.account, CHANNEL.resource_type, id);
     let channel = new_channel(ctx, op, &object(), &arn, id);
     ctx.region
-        .store_mut(CHANNEL.resource_type)
-        .insert(id.to_owned(), channel);
+        .insert(CHANNEL.resource_type, id.to_owned(), channel);
 }
 
 fn new_channel(ctx: &mut Ctx<'_>, op: &Operation, input: &Value, arn: &str, id: &str) -> Value {
@@ -177,9 +175,7 @@ fn new_key(ctx: &mut Ctx<'_>, channel_arn: &str, tags: Value) -> Value {
         .entry(channel_id)
         .or_default()
         .push(id.clone());
-    ctx.region
-        .store_mut(STREAM_KEY.resource_type)
-        .insert(id, key.clone());
+    ctx.region.insert(STREAM_KEY.resource_type, id, key.clone());
     key
 }
 
@@ -284,9 +280,9 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
         return Err(resource::not_found(CHANNEL, arn));
     }
     live_conflict(ctx, &id, arn, "delete")?;
-    ctx.region.store_mut(CHANNEL.resource_type).remove(&id);
+    ctx.region.remove(CHANNEL.resource_type, &id);
     for key in ctx.region.keys_by_channel.remove(&id).unwrap_or_default() {
-        ctx.region.store_mut(STREAM_KEY.resource_type).remove(&key);
+        ctx.region.remove(STREAM_KEY.resource_type, &key);
     }
     ctx.region.sessions.remove(&id);
     Ok(object())
@@ -361,8 +357,7 @@ pub(super) fn delete_key(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiE
     let id = resource::id_in(ctx, STREAM_KEY, arn)?.to_owned();
     let key = ctx
         .region
-        .store_mut(STREAM_KEY.resource_type)
-        .remove(&id)
+        .remove(STREAM_KEY.resource_type, &id)
         .ok_or_else(|| resource::not_found(STREAM_KEY, arn))?;
     let channel_id = text(&key, "channelArn")
         .rsplit('/')

@@ -69,9 +69,7 @@ pub(super) fn create(
     if let Some((_, settled)) = states(family) {
         set(&mut created, "state", Value::String(settled.to_owned()));
     }
-    ctx.region
-        .store_mut(family.resource_type)
-        .insert(id, created);
+    ctx.region.insert(family.resource_type, id, created);
     Ok(resource::wrap(family.member, answer))
 }
 
@@ -179,7 +177,7 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, family: Family, input: &Value) -> Result
             text(user, "arn")
         )));
     }
-    ctx.region.store_mut(family.resource_type).remove(&id);
+    ctx.region.remove(family.resource_type, &id);
     Ok(object())
 }
 

@@ -51,9 +51,7 @@ pub(super) fn import(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
     if pair.get("tags").is_none() {
         set(&mut pair, "tags", object());
     }
-    ctx.region
-        .store_mut(KEY_PAIR.resource_type)
-        .insert(id, pair.clone());
+    ctx.region.insert(KEY_PAIR.resource_type, id, pair.clone());
     Ok(resource::wrap("keyPair", pair))
 }
 
@@ -61,8 +59,7 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
     let arn = text(input, "arn");
     let id = resource::id_in(ctx, KEY_PAIR, arn)?.to_owned();
     ctx.region
-        .store_mut(KEY_PAIR.resource_type)
-        .remove(&id)
+        .remove(KEY_PAIR.resource_type, &id)
         .ok_or_else(|| resource::not_found(KEY_PAIR, arn))?;
     // DeletePlaybackKeyPair answers 200 with an empty object (its output shape has no members).
     Ok(object())
