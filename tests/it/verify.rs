@@ -242,3 +242,77 @@ fn upstream_goes_only_with_against_aws() {
         finished.stderr
     );
 }
+
+/// A flow this project records from the emulator verifies clean against the emulator: record,
+/// redaction, id mapping and the emulator agree with each other end to end.
+#[tokio::test]
+async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
+    let upstream = ReplayServer::emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = crate::support::recorder(dir.path(), &upstream.uri())
+        .name("flow")
+        .start()
+        .await
+        .unwrap();
+    let ivs = crate::support::ivs_client(&recorder.uri(), "us-west-2");
+    let arn = ivs
+        .create_channel()
+        .name("recorded")
+        .tags("env", "test")
+        .send()
+        .await
+        .unwrap()
+        .channel()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    ivs.get_channel().arn(&arn).send().await.unwrap();
+    ivs.tag_resource()
+        .resource_arn(&arn)
+        .tags("team", "video")
+        .send()
+        .await
+        .unwrap();
+    ivs.list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    ivs.list_stream_keys()
+        .channel_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let quota = ivs
+        .create_stream_key()
+        .channel_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(quota
+        .into_service_error()
+        .is_service_quota_exceeded_exception());
+    ivs.delete_channel().arn(&arn).send().await.unwrap();
+    let gone = ivs.get_channel().arn(&arn).send().await.unwrap_err();
+    assert!(gone.into_service_error().is_resource_not_found_exception());
+    let summary = recorder.shutdown().await;
+    assert_eq!(summary.written.len(), 1, "{summary}");
+
+    let recorded = ivs_vcr::diff::load_cassettes(&summary.written[0]).unwrap();
+    assert_eq!(recorded[0].1.interactions.len(), 8);
+    let verified = verify::run(
+        &recorded,
+        &Against::Emulator,
+        &VerifyOptions::default(),
+        |_, _, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        verified.transport_errors.is_empty(),
+        "{:?}",
+        verified.transport_errors
+    );
+    assert!(verified.report.findings.is_empty(), "{}", verified.report);
+}
