@@ -37,8 +37,8 @@ pub use ids::IdMap;
 pub enum Against {
     /// A fresh emulator per cassette.
     Emulator,
-    /// An IVS-compatible endpoint (`{region}` is substituted), signed with the credential
-    /// chain's credentials, or fixed test ones when the chain has none.
+    /// An IVS-compatible endpoint (`{region}` is substituted), signed with fixed test
+    /// credentials, never the operator's.
     Url(String),
     /// Real IVS at `https://ivs.<region>.amazonaws.com`, signed with the operator's credentials,
     /// as `record` forwards.
@@ -106,26 +106,18 @@ pub async fn run(
     let target = match against {
         Against::Emulator => Target::Emulator(EmulatorOptions::default()),
         Against::Url(url) => {
-            // Only the environment's credentials, if any: a URL target is a stand-in, not an
-            // account, and probing instance metadata for one would only stall and warn.
-            let env = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
-            let usable =
-                aws_credential_types::provider::ProvideCredentials::provide_credentials(&env)
-                    .await
-                    .is_ok();
-            let provider = match usable {
-                true => aws_credential_types::provider::SharedCredentialsProvider::new(env),
-                // A local stand-in rarely checks signatures, and never against real keys.
-                false => aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::new(
-                        "AKIAIVSVCRVERIFY0000",
-                        "ivs-vcr-verify-test-secret",
-                        None,
-                        None,
-                        "ivs-vcr verify",
-                    ),
+            // Fixed test credentials, never the operator's: a URL target is a stand-in, not an
+            // account, and the operator's credentials go only where `--against aws` sends them
+            // (AWS, or the `--upstream` the operator names for it).
+            let provider = aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    "AKIAIVSVCRVERIFY0000",
+                    "ivs-vcr-verify-test-secret",
+                    None,
+                    None,
+                    "ivs-vcr verify",
                 ),
-            };
+            );
             Target::Upstream(Arc::new(crate::upstream::Aws {
                 endpoint: crate::upstream::Endpoint::parse(url)?,
                 signer: crate::upstream::sigv4::Signer::new(provider),
