@@ -44,7 +44,7 @@ impl Chunking {
     pub(in crate::cassette) const DEFAULT: Chunking = Chunking {
         min_bytes: 256 * 1024,
         part_bytes: 128 * 1024,
-        threads_from_bytes: 4 * 1024 * 1024,
+        threads_from_bytes: 1024 * 1024,
     };
 }
 
@@ -324,6 +324,30 @@ fn parse_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large file is split, parsed on two threads, and its progress reported as it goes.
+    #[test]
+    fn large_files_load_by_parts_with_progress() {
+        let mut text = String::from("format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: test}\nname: t\ninteractions:\n");
+        let n = 20_000;
+        for i in 0..n {
+            text.push_str(&format!("  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/c{i:07}\"}}}}\n    response: {{status: 200, body: {{channel: {{name: n{i}}}}}}}\n"));
+        }
+        assert!(text.len() > Chunking::DEFAULT.threads_from_bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::write(&path, &text).unwrap();
+        let mut reports = Vec::new();
+        let c = Cassette::load_with_progress(&path, &mut |n| reports.push(n)).unwrap();
+        assert_eq!(c.interactions.len(), n);
+        assert_eq!(
+            c,
+            Cassette::parse_within(&text, &path, Limits::DEFAULT, None, &mut |_| {}).unwrap()
+        );
+        assert!(reports.len() > 2, "{reports:?}");
+        assert!(reports.windows(2).all(|w| w[0] < w[1]), "{reports:?}");
+        assert!(*reports.last().unwrap() <= n);
+    }
 
     #[test]
     fn splits_the_plain_block_form_only() {
