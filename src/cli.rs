@@ -602,6 +602,51 @@ fn parse_account(account: &str) -> Result<String, String> {
     }
 }
 
+/// What `replay` shows while a large cassette file loads: from one second into the file, about
+/// once a second, `loading <file>: 350,000 interactions…` on stderr. Smaller files show nothing.
+fn progress_line() -> impl Fn(&std::path::Path, usize) + Send + Sync + 'static {
+    use std::time::{Duration, Instant};
+    struct Shown {
+        file: std::path::PathBuf,
+        started: Instant,
+        last: Option<Instant>,
+    }
+    let shown: std::sync::Mutex<Option<Shown>> = std::sync::Mutex::new(None);
+    move |file, n| {
+        let now = Instant::now();
+        let Ok(mut shown) = shown.lock() else { return };
+        let state = match &mut *shown {
+            Some(state) if state.file == file => state,
+            other => other.insert(Shown {
+                file: file.to_owned(),
+                started: now,
+                last: None,
+            }),
+        };
+        let due = match state.last {
+            None => now - state.started >= Duration::from_secs(1),
+            Some(last) => now - last >= Duration::from_secs(1),
+        };
+        if due {
+            state.last = Some(now);
+            eprintln!("loading {}: {} interactions…", file.display(), thousands(n));
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 fn parse_fault(rule: &str) -> Result<FaultRule, String> {
     FaultRule::from_cli(rule).map_err(|e| e.to_string())
 }
@@ -636,6 +681,7 @@ impl ReplayArgs {
         for path in &self.cassettes {
             builder = builder.dir(path);
         }
+        builder = builder.load_progress(progress_line());
         let level = match self.match_level {
             Some(MatchArg::Exact) => MatchLevel::Exact,
             Some(MatchArg::Operation) => MatchLevel::Operation,
@@ -813,6 +859,15 @@ fn stdout_wants_color() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_counts_are_grouped_by_thousands() {
+        let shown: Vec<String> = [0, 7, 999, 1_000, 350_000, 1_234_567]
+            .into_iter()
+            .map(thousands)
+            .collect();
+        assert_eq!(shown, ["0", "7", "999", "1,000", "350,000", "1,234,567"]);
+    }
 
     #[test]
     fn bind_takes_addresses_and_localhost() {

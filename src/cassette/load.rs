@@ -21,6 +21,10 @@ use serde_json::Value;
 
 use super::{Cassette, CassetteError, FORMAT_VERSION};
 
+mod chunked;
+
+use chunked::Chunking;
+
 /// What one cassette file may hold; [`Limits::DEFAULT`] is what every loader uses.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -47,6 +51,15 @@ impl Limits {
 impl Cassette {
     /// Reads and validates one cassette file.
     pub fn load(path: impl AsRef<Path>) -> Result<Cassette, CassetteError> {
+        Cassette::load_with_progress(path, &mut |_| {})
+    }
+
+    /// Reads and validates one cassette file, calling `progress` with the number of interactions
+    /// read so far, from time to time while a large file loads.
+    pub fn load_with_progress(
+        path: impl AsRef<Path>,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Cassette, CassetteError> {
         let path = path.as_ref();
         let io = |source| CassetteError::Io {
             path: path.to_owned(),
@@ -59,13 +72,14 @@ impl Cassette {
                 path: path.to_owned(),
             });
         }
-        Cassette::load_within(file, path, Limits::DEFAULT)
+        Cassette::load_within(file, path, Limits::DEFAULT, progress)
     }
 
     pub(crate) fn load_within(
         file: std::fs::File,
         path: &Path,
         limits: Limits,
+        progress: &mut dyn FnMut(usize),
     ) -> Result<Cassette, CassetteError> {
         use std::io::Read;
         let io = |source| CassetteError::Io {
@@ -83,18 +97,31 @@ impl Cassette {
         file.take(limits.bytes + 1)
             .read_to_string(&mut text)
             .map_err(io)?;
-        Cassette::from_yaml_within(&text, path, limits)
+        Cassette::from_yaml_within(&text, path, limits, progress)
     }
 
     /// Parses and validates cassette text; `path` is used in error messages only.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Cassette, CassetteError> {
-        Cassette::from_yaml_within(text, path, Limits::DEFAULT)
+        Cassette::from_yaml_within(text, path, Limits::DEFAULT, &mut |_| {})
     }
 
     pub(crate) fn from_yaml_within(
         text: &str,
         path: &Path,
         limits: Limits,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Cassette, CassetteError> {
+        Cassette::parse_within(text, path, limits, Some(Chunking::DEFAULT), progress)
+    }
+
+    /// Parses `text`: item by item when `chunking` allows and the file has the plain block form
+    /// (see [`chunked`]), else as one document. Both give the same cassette or the same error.
+    pub(super) fn parse_within(
+        text: &str,
+        path: &Path,
+        limits: Limits,
+        chunking: Option<Chunking>,
+        progress: &mut dyn FnMut(usize),
     ) -> Result<Cassette, CassetteError> {
         if text.len() as u64 > limits.bytes {
             return Err(CassetteError::TooLarge {
@@ -108,6 +135,11 @@ impl Cassette {
                 line,
                 limit: limits.depth,
             });
+        }
+        let chunked = chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress));
+        if let Some(cassette) = chunked {
+            cassette.validate(path)?;
+            return Ok(cassette);
         }
         let parse_error = |err: serde_yaml::Error| {
             let mut message = err.to_string();
@@ -782,20 +814,20 @@ mod tests {
             depth: 128,
         };
         assert_eq!(
-            Cassette::from_yaml_within(&with(3), Path::new("t.yaml"), limits)
+            Cassette::from_yaml_within(&with(3), Path::new("t.yaml"), limits, &mut |_| {})
                 .unwrap()
                 .interactions
                 .len(),
             3
         );
-        let err = Cassette::from_yaml_within(&with(4), Path::new("many.yaml"), limits)
+        let err = Cassette::from_yaml_within(&with(4), Path::new("many.yaml"), limits, &mut |_| {})
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
             "refusing cassette `many.yaml`: more than the limit of 3 interactions"
         );
-        let err = Cassette::from_yaml_within(&with(5), Path::new("big.yaml"), limits)
+        let err = Cassette::from_yaml_within(&with(5), Path::new("big.yaml"), limits, &mut |_| {})
             .unwrap_err()
             .to_string();
         assert_eq!(

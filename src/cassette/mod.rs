@@ -60,7 +60,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use load::{json_body, unique_keys};
-pub use save::{confined_path, load_dir, remove_stale_temp_files, yaml_files};
+pub use save::{
+    confined_path, load_dir, load_dir_with_progress, remove_stale_temp_files, yaml_files,
+};
 
 /// The cassette format version this build writes, and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;

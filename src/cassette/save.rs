@@ -176,11 +176,20 @@ pub fn remove_stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError
 /// A file that fails to load is returned in the error list and the rest still load, so one bad
 /// file does not hide the others; the caller decides whether any error is fatal.
 pub fn load_dir(dir: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
+    load_dir_with_progress(dir, &mut |_, _| {})
+}
+
+/// [`load_dir`], calling `progress` with each file and the number of its interactions read so
+/// far, from time to time while a large file loads.
+pub fn load_dir_with_progress(
+    dir: &Path,
+    progress: &mut dyn FnMut(&Path, usize),
+) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
     let files = yaml_files(dir)?;
     let mut cassettes = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match Cassette::load(&file) {
+        match Cassette::load_with_progress(&file, &mut |n| progress(&file, n)) {
             Ok(cassette) => cassettes.push(cassette),
             Err(err) => errors.push(err),
         }

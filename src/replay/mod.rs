@@ -93,6 +93,20 @@ pub struct ReplayServerBuilder {
     dirs: Vec<PathBuf>,
     listen: ListenOptions,
     options: Options,
+    progress: Option<LoadProgress>,
+}
+
+/// A callback given a cassette file and the number of its interactions read so far.
+type ProgressFn = dyn Fn(&Path, usize) + Send + Sync;
+
+/// What [`ReplayServerBuilder::load_progress`] calls while a large cassette file loads.
+#[derive(Clone)]
+struct LoadProgress(Arc<ProgressFn>);
+
+impl std::fmt::Debug for LoadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoadProgress")
+    }
 }
 
 /// The options of serving that do not change while serving.
@@ -125,6 +139,17 @@ impl ReplayServerBuilder {
     /// Serves every cassette under this directory (loaded by `start`).
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dirs.push(dir.into());
+        self
+    }
+
+    /// Calls `progress` with a cassette file and the number of its interactions read so far,
+    /// from time to time while a large file given through [`dir`](Self::dir) loads (every few
+    /// hundred interactions: the caller decides what to show, and how often).
+    pub fn load_progress(
+        mut self,
+        progress: impl Fn(&Path, usize) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(LoadProgress(Arc::new(progress)));
         self
     }
 
@@ -234,7 +259,7 @@ impl ReplayServerBuilder {
         let mut cassettes = self.cassettes;
         let mut load_errors = Vec::new();
         for dir in &self.dirs {
-            let (loaded, errors) = load_source(dir)?;
+            let (loaded, errors) = load_source(dir, self.progress.as_ref())?;
             cassettes.extend(loaded);
             load_errors.extend(errors);
         }
@@ -301,17 +326,25 @@ fn release_freed_memory() {
 }
 
 /// Loads a cassette file or every cassette under a directory.
-fn load_source(path: &Path) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
+fn load_source(
+    path: &Path,
+    progress: Option<&LoadProgress>,
+) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
+    let mut report = |file: &Path, n: usize| {
+        if let Some(progress) = progress {
+            (progress.0)(file, n);
+        }
+    };
     if path.is_file() {
         // A file named directly is skipped like one found in a directory (unless strict); only a
         // path that cannot be read at all stops the start.
-        return match Cassette::load(path) {
+        return match Cassette::load_with_progress(path, &mut |n| report(path, n)) {
             Ok(cassette) => Ok((vec![cassette], Vec::new())),
             Err(err @ CassetteError::Io { .. }) => Err(err),
             Err(err) => Ok((Vec::new(), vec![err])),
         };
     }
-    let (cassettes, errors) = cassette::load_dir(path)?;
+    let (cassettes, errors) = cassette::load_dir_with_progress(path, &mut report)?;
     if cassettes.is_empty() && errors.is_empty() {
         return Err(CassetteError::Empty {
             path: path.to_owned(),

@@ -1,0 +1,635 @@
+//! Loading a cassette item by item, so that a large file never has all its YAML events in
+//! memory at once.
+//!
+//! serde_yaml builds the event list of a whole document before deserializing it, about 16 bytes
+//! of events per byte of YAML: a 63 MB file peaked at 1 GB. Here the header (everything before
+//! `interactions:`) is parsed on its own, and the `interactions` block sequence in groups of
+//! items cut at their `- ` lines, so the peak is the final structures plus one group's events.
+//!
+//! This is a fast path, never a second reading of the format: it returns a cassette only when
+//! every part parsed with the same strict machinery (the same types, `deny_unknown_fields`, the
+//! JSON visitors, the same nesting depth) and nothing in the file could make a part mean
+//! something else than it does in the whole document. Anything else (flow style
+//! `interactions: [...]`, directives, document markers, keys after the sequence, an alias to an
+//! anchor in another part, any error at all) returns `None`, and the caller parses the whole
+//! document as before, which gives every error with its usual message and line.
+//!
+//! Why a cut is safe: a line at the sequence's column that starts with `- ` outside quotes and
+//! flow collections is an entry of that sequence (block scalars and plain scalars continue only
+//! on lines indented deeper). The lexical scan may mistake the state (a quote it did not see
+//! open); then the part before the first wrong cut ends inside a quoted scalar or a flow
+//! collection, which fails to parse, and the whole document is parsed instead.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::Deserialize;
+
+use super::{starts_block_scalar, Limits};
+use crate::cassette::{Cassette, Interaction, FORMAT_VERSION};
+
+/// When a file is split, and in parts of what size.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::cassette) struct Chunking {
+    /// Below this size a file is parsed as one document: splitting would gain nothing.
+    min_bytes: usize,
+    /// About how much YAML one part holds: its events take about 16 times as much while it
+    /// parses.
+    part_bytes: usize,
+    /// From this size on, the parts are parsed on two threads.
+    threads_from_bytes: usize,
+}
+
+impl Chunking {
+    pub(in crate::cassette) const DEFAULT: Chunking = Chunking {
+        min_bytes: 256 * 1024,
+        part_bytes: 128 * 1024,
+        threads_from_bytes: 1024 * 1024,
+    };
+}
+
+/// The cassette in `text`, parsed part by part, or `None` when the file is not in the plain
+/// block form or anything fails (the caller then parses the whole document). `progress` is called
+/// with the number of interactions parsed so far, on the calling thread.
+pub(super) fn load(
+    text: &str,
+    limits: Limits,
+    tuning: Chunking,
+    progress: &mut dyn FnMut(usize),
+) -> Option<Cassette> {
+    if text.len() < tuning.min_bytes {
+        return None;
+    }
+    let split = split(text)?;
+    if split.items.len() > limits.interactions || super::find_core_tag(text).is_some() {
+        return None;
+    }
+    // The header, with the sequence replaced by an empty one: a second `interactions` key
+    // earlier in the file still makes it fail, as it makes the whole document fail.
+    let header = format!("{}interactions: []\n", &text[..split.header_end]);
+    let mut cassette: Cassette = serde_yaml::from_str(&header).ok()?;
+    if cassette.format > FORMAT_VERSION || !cassette.interactions.is_empty() {
+        return None;
+    }
+    let parts = parts(&split, text.len(), tuning.part_bytes);
+    let two_threads = text.len() >= tuning.threads_from_bytes;
+    let interactions = parse_parts(text, &parts, two_threads, progress)?;
+    if interactions.len() > limits.interactions {
+        return None;
+    }
+    cassette.interactions = interactions;
+    Some(cassette)
+}
+
+/// Where the interactions are: the header ends where the `interactions:` line begins, and each
+/// item begins at a byte offset; the last item runs to the end of the text.
+#[derive(Debug, PartialEq)]
+struct Split {
+    header_end: usize,
+    items: Vec<usize>,
+}
+
+/// Finds the `interactions:` block sequence and its items, or `None` when the file is not in
+/// the plain block form: `interactions:` alone on its line at column 0, then `- ` items at one
+/// column, then nothing but blank lines and comments.
+fn split(text: &str) -> Option<Split> {
+    enum Phase {
+        Header,
+        First,
+        Items(usize),
+    }
+    let mut phase = Phase::Header;
+    let mut header_end = 0;
+    let mut items = Vec::new();
+    let mut quote: Option<u8> = None;
+    let mut flow = 0usize;
+    let mut block_indent: Option<usize> = None;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        match block_indent {
+            Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => continue,
+            _ => block_indent = None,
+        }
+        let rest = &line[indent..];
+        let clean = quote.is_none() && flow == 0;
+        let blank = rest.trim().is_empty() || rest.starts_with('#');
+        if clean && !blank {
+            match phase {
+                Phase::Header => {
+                    if indent == 0
+                        && (rest.starts_with('%')
+                            || rest.starts_with("---")
+                            || rest.starts_with("..."))
+                    {
+                        return None;
+                    }
+                    if line.trim_end() == "interactions:" {
+                        header_end = start;
+                        phase = Phase::First;
+                        continue;
+                    }
+                }
+                Phase::First => {
+                    if !is_item(rest) {
+                        return None;
+                    }
+                    items.push(start);
+                    phase = Phase::Items(indent);
+                }
+                Phase::Items(column) => {
+                    if indent < column || (indent == column && !is_item(rest)) {
+                        // Keys, documents or anything else after the sequence.
+                        return None;
+                    }
+                    if indent == column {
+                        items.push(start);
+                    }
+                }
+            }
+        }
+        // Quotes, flow collections, comments and block scalars, as in `find_deep_nesting`.
+        let bytes = line.as_bytes();
+        let mut content_end = bytes.len();
+        let mut i = indent;
+        while i < bytes.len() {
+            let c = bytes[i];
+            let at_token_start =
+                i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            match quote {
+                None if (c == b'"' || c == b'\'') && at_node_start(&bytes[..i], flow > 0) => {
+                    quote = Some(c);
+                }
+                Some(b'"') if c == b'\\' => i += 1,
+                Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if at_token_start && c == b'#' => {
+                    content_end = i;
+                    break;
+                }
+                None if (c == b'[' || c == b'{')
+                    && (flow > 0 || at_node_start(&bytes[..i], false)) =>
+                {
+                    flow += 1;
+                }
+                None if flow > 0 && (c == b']' || c == b'}') => flow -= 1,
+                None => {}
+            }
+            i += 1;
+        }
+        if flow == 0 && quote.is_none() && starts_block_scalar(&line[..content_end]) {
+            block_indent = Some(indent);
+        }
+    }
+    // A quote or flow collection still open at the end is an error for the whole document.
+    let closed = quote.is_none() && flow == 0;
+    (closed && !items.is_empty()).then_some(Split { header_end, items })
+}
+
+/// Whether a node may begin after `before` (its line): a quote there opens a quoted scalar and
+/// a `[` or `{` a flow collection. That is the line's start, after `- `, `? `, `: `, a tag or an
+/// anchor, or in a flow collection after `[`, `{`, `,` or `:`; elsewhere the character is part
+/// of a plain scalar (`it's`, `-["`, `-- [`). Seeing a node where there is none would only cost
+/// the split (see the module doc), but cassettes holding such text should still be split.
+fn at_node_start(before: &[u8], in_flow: bool) -> bool {
+    let head = before.trim_ascii_end();
+    let spaced = head.len() < before.len();
+    match head.last() {
+        None => true,
+        Some(b'[' | b'{' | b',' | b':') if in_flow => true,
+        Some(_) if spaced => {
+            let token = &head[head
+                .iter()
+                .rposition(|&b| b == b' ' || b == b'\t')
+                .map_or(0, |p| p + 1)..];
+            token == b"-"
+                || token == b"?"
+                || token.ends_with(b":")
+                || token.starts_with(b"!")
+                || token.starts_with(b"&")
+        }
+        Some(_) => false,
+    }
+}
+
+/// Whether a line (from its first non-space) begins a block sequence entry.
+fn is_item(rest: &str) -> bool {
+    rest == "-" || rest.starts_with("- ")
+}
+
+/// Groups consecutive items into parts of about `part_bytes`: byte ranges of the text, each
+/// starting at an item.
+fn parts(split: &Split, end: usize, part_bytes: usize) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    let mut part_start = split.items[0];
+    for &item in &split.items[1..] {
+        if item - part_start >= part_bytes {
+            parts.push((part_start, item));
+            part_start = item;
+        }
+    }
+    parts.push((part_start, end));
+    parts
+}
+
+/// One part, parsed at the depth it has in the whole document (a mapping holding the sequence),
+/// so that serde_yaml's nesting limit applies alike.
+fn parse_part(text: &str) -> Option<Vec<Interaction>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Part {
+        interactions: Vec<Interaction>,
+    }
+    let mut doc = String::with_capacity(text.len() + 14);
+    doc.push_str("interactions:\n");
+    doc.push_str(text);
+    serde_yaml::from_str::<Part>(&doc)
+        .ok()
+        .map(|part| part.interactions)
+}
+
+/// Parses the parts in order, on two threads when the file is large and the machine has them.
+fn parse_parts(
+    text: &str,
+    parts: &[(usize, usize)],
+    two_threads: bool,
+    progress: &mut dyn FnMut(usize),
+) -> Option<Vec<Interaction>> {
+    let two_threads =
+        two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, Vec<Interaction>)>> = Mutex::new(Vec::new());
+    // Each thread takes the next part not yet taken, until none is left or one fails.
+    let work = |report: &mut dyn FnMut(usize)| {
+        let mut mine = Vec::new();
+        loop {
+            let idx = next.fetch_add(1, Ordering::Relaxed);
+            if idx >= parts.len() || failed.load(Ordering::Relaxed) {
+                break;
+            }
+            let (start, end) = parts[idx];
+            match parse_part(&text[start..end]) {
+                Some(items) => {
+                    let total = done.fetch_add(items.len(), Ordering::Relaxed) + items.len();
+                    report(total);
+                    mine.push((idx, items));
+                }
+                None => {
+                    failed.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        // Invariant: no thread panics while holding the lock (it only extends a vector).
+        results.lock().expect("not poisoned").extend(mine);
+    };
+    if two_threads {
+        std::thread::scope(|scope| {
+            let helper = std::thread::Builder::new()
+                .name("cassette-load".into())
+                .spawn_scoped(scope, || work(&mut |_| {}));
+            work(progress);
+            if let Ok(helper) = helper {
+                // A panic in the helper (none is expected) fails the fast path, not the load.
+                if helper.join().is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+    } else {
+        work(progress);
+    }
+    if failed.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mut results = results.into_inner().ok()?;
+    if results.len() != parts.len() {
+        return None;
+    }
+    results.sort_unstable_by_key(|(idx, _)| *idx);
+    let mut interactions = Vec::with_capacity(done.load(Ordering::Relaxed));
+    for (_, items) in results {
+        interactions.extend(items);
+    }
+    Some(interactions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large file is split, parsed on two threads, and its progress reported as it goes.
+    #[test]
+    fn large_files_load_by_parts_with_progress() {
+        let mut text = String::from("format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: test}\nname: t\ninteractions:\n");
+        let n = 20_000;
+        for i in 0..n {
+            text.push_str(&format!("  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/c{i:07}\"}}}}\n    response: {{status: 200, body: {{channel: {{name: n{i}}}}}}}\n"));
+        }
+        assert!(text.len() > Chunking::DEFAULT.threads_from_bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::write(&path, &text).unwrap();
+        let mut reports = Vec::new();
+        let c = Cassette::load_with_progress(&path, &mut |n| reports.push(n)).unwrap();
+        assert_eq!(c.interactions.len(), n);
+        assert_eq!(
+            c,
+            Cassette::parse_within(&text, &path, Limits::DEFAULT, None, &mut |_| {}).unwrap()
+        );
+        assert!(reports.len() > 2, "{reports:?}");
+        assert!(reports.windows(2).all(|w| w[0] < w[1]), "{reports:?}");
+        assert!(*reports.last().unwrap() <= n);
+    }
+
+    #[test]
+    fn splits_the_plain_block_form_only() {
+        let head = "format: 1\nname: t\n";
+        let text =
+            format!("{head}interactions:\n  - a: 1\n    b: [1,\n  - 2]\n\n  # c\n  - a: 2\n");
+        let found = split(&text).unwrap();
+        assert_eq!(found.header_end, head.len());
+        let items: Vec<&str> = found.items.iter().map(|&i| &text[i..i + 8]).collect();
+        assert_eq!(items, ["  - a: 1", "  - a: 2"]);
+        // The sequence at its key's column, and an item with its node on the next line.
+        let text = format!("{head}interactions:\n- a: 1\n-\n  a: 2\n# end\n");
+        assert_eq!(split(&text).unwrap().items.len(), 2);
+        // Quoted text and block scalars that look like items are not items.
+        let text = format!(
+            "{head}interactions:\n  - a: \"x\n  - y\"\n    b: |\n      - z\n  - c: '\n  - '\n"
+        );
+        assert_eq!(split(&text).unwrap().items.len(), 2);
+        for text in [
+            format!("{head}interactions: []\n"),
+            format!("{head}interactions:\n  [a]\n"),
+            format!("{head}interactions:\n  - a: 1\nafter: 1\n"),
+            format!("---\n{head}interactions:\n  - a: 1\n"),
+            format!("%YAML 1.1\n---\n{head}interactions:\n  - a: 1\n"),
+            format!("{head}interactions:\n  - a: 1\n---\n"),
+            format!("{head}interactions: # c\n  - a: 1\n"),
+            format!("{head}interactions:\n  - a: 1\n b: 2\n"),
+            format!("{head}interactions:\n  - a: \"1\n"),
+            format!("{head}interactions:\n"),
+            head.to_owned(),
+        ] {
+            assert_eq!(split(&text), None, "{text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::cassette::{
+        CassetteError, Matching, Provenance, ProvenanceKind, RecordedRequest, RecordedResponse,
+    };
+
+    /// Text that YAML writes plain, quoted or as a block scalar, with what looks like items,
+    /// comments, flow collections, tags and anchors inside.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[a-zA-Z0-9_:/.-]{0,10}",
+            2 => "[- #:'\"\\[\\]{},!&*|>a\n]{0,16}",
+            1 => Just("line one\n- line two\n  # three\n".to_owned()),
+            1 => Just("- not an item".to_owned()),
+            1 => any::<String>().prop_map(|s| s.chars().take(6).collect()),
+        ]
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(text(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn interaction() -> impl Strategy<Value = Interaction> {
+        (
+            prop_oneof![Just("POST"), Just("GET"), Just("B AD")],
+            prop_oneof![Just("/GetChannel".to_owned()), "/[a-z%:]{0,8}", text()],
+            prop::collection::btree_map("[a-z]{1,3}", prop::collection::vec(text(), 1..3), 0..2),
+            prop::option::of(json()),
+            prop_oneof![Just(200u16), Just(404), Just(99)],
+            prop::collection::btree_map("[A-Za-z-]{1,8}", "[ -~]{0,8}", 0..3),
+            prop::option::of(json()),
+            prop::option::of(text()),
+        )
+            .prop_map(
+                |(method, path, query, body, status, headers, res_body, body_text)| Interaction {
+                    request: RecordedRequest {
+                        method: method.to_owned(),
+                        path,
+                        query,
+                        region: "us-west-2".to_owned(),
+                        headers: BTreeMap::new(),
+                        body,
+                    },
+                    response: RecordedResponse {
+                        status,
+                        headers,
+                        body: res_body,
+                        body_text,
+                    },
+                },
+            )
+    }
+
+    fn cassette() -> impl Strategy<Value = Cassette> {
+        (
+            prop::option::of(text()),
+            any::<bool>(),
+            prop::collection::vec(interaction(), 0..12),
+        )
+            .prop_map(|(description, scrub, interactions)| {
+                let mut c = Cassette::new(
+                    "t",
+                    Provenance {
+                        kind: ProvenanceKind::Recorded,
+                        source: "https://ivs.us-west-2.amazonaws.com".into(),
+                        model: None,
+                        recorded_on: None,
+                    },
+                );
+                c.description = description;
+                c.matching = Matching {
+                    scrub_account: scrub,
+                    ..Matching::default()
+                };
+                c.interactions = interactions;
+                c
+            })
+    }
+
+    /// How the text written by `to_yaml` is restyled by hand before loading.
+    #[derive(Debug, Clone)]
+    enum Style {
+        AsWritten,
+        /// The sequence indented under its key.
+        Indented,
+        /// Every item as one line of JSON (flow style).
+        Flow,
+        /// Comments and blank lines between items and at the end.
+        Commented,
+        /// An anchor on the first item, and the second replaced by an alias to it.
+        Alias,
+        /// A key after the sequence.
+        KeyAfter,
+        /// One byte inserted somewhere.
+        Insert(usize, char),
+        /// One line dropped.
+        DropLine(usize),
+    }
+
+    fn style() -> impl Strategy<Value = Style> {
+        prop_oneof![
+            2 => Just(Style::AsWritten),
+            2 => Just(Style::Indented),
+            1 => Just(Style::Flow),
+            1 => Just(Style::Commented),
+            1 => Just(Style::Alias),
+            1 => Just(Style::KeyAfter),
+            2 => (any::<usize>(), prop::sample::select(vec!['-', ' ', '"', '\'', '#', '[', '{', '\n', ':', '&', '*', '!', '|']))
+                .prop_map(|(at, c)| Style::Insert(at, c)),
+            1 => any::<usize>().prop_map(Style::DropLine),
+        ]
+    }
+
+    fn restyle(c: &Cassette, style: &Style) -> String {
+        let text = c.to_yaml();
+        let (head, items) = text
+            .split_once("interactions:\n")
+            .unwrap_or((text.as_str(), ""));
+        let item_texts = || -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for line in items.lines() {
+                if line.starts_with("- ") || out.is_empty() {
+                    out.push(String::new());
+                }
+                let last = out.last_mut().expect("pushed");
+                last.push_str(line);
+                last.push('\n');
+            }
+            out
+        };
+        match style {
+            Style::AsWritten => text.clone(),
+            Style::Indented => {
+                let indented: String = items.lines().map(|l| format!("  {l}\n")).collect();
+                format!("{head}interactions:\n{indented}")
+            }
+            Style::Flow => {
+                let flow: String = c
+                    .interactions
+                    .iter()
+                    .map(|i| format!("- {}\n", serde_json::to_string(i).expect("json")))
+                    .collect();
+                format!("{head}interactions:\n{flow}")
+            }
+            Style::Commented => {
+                let joined = item_texts().join("\n# between\n\n");
+                format!("{head}interactions:\n# first\n{joined}  # end\n\n")
+            }
+            Style::Alias => {
+                let mut parts = item_texts();
+                if parts.len() >= 2 {
+                    parts[0] = parts[0].replacen("- ", "- &first\n  ", 1);
+                    parts[1] = "- *first\n".to_owned();
+                }
+                format!("{head}interactions:\n{}", parts.concat())
+            }
+            Style::KeyAfter => format!("{text}description: after\n"),
+            Style::Insert(at, ch) => {
+                let mut t = text.clone();
+                let mut at = at % (t.len() + 1);
+                while !t.is_char_boundary(at) {
+                    at -= 1;
+                }
+                t.insert(at, *ch);
+                t
+            }
+            Style::DropLine(n) => {
+                let lines: Vec<&str> = text.lines().collect();
+                let n = n % lines.len().max(1);
+                lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != n)
+                    .map(|(_, l)| format!("{l}\n"))
+                    .collect()
+            }
+        }
+    }
+
+    fn outcome(result: Result<Cassette, CassetteError>) -> Result<Cassette, String> {
+        result.map_err(|err| err.to_string())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Item by item or as one document, a text loads to the same cassette or fails with the
+        /// same error; a cassette as written is always split.
+        #[test]
+        fn chunked_load_equals_whole_document_load(
+            c in cassette(),
+            style in style(),
+            part_bytes in 1usize..600,
+            threads in any::<bool>(),
+        ) {
+            let text = restyle(&c, &style);
+            let tuning = Chunking {
+                min_bytes: 0,
+                part_bytes,
+                threads_from_bytes: if threads { 0 } else { usize::MAX },
+            };
+            let path = Path::new("t.yaml");
+            let limits = Limits::DEFAULT;
+            let whole = outcome(Cassette::parse_within(&text, path, limits, None, &mut |_| {}));
+            let mut reported = 0;
+            let chunked = outcome(Cassette::parse_within(
+                &text,
+                path,
+                limits,
+                Some(tuning),
+                &mut |n| reported = n,
+            ));
+            prop_assert_eq!(&chunked, &whole, "{}", text);
+            if matches!(style, Style::AsWritten | Style::Indented | Style::Commented)
+                && !c.interactions.is_empty()
+                && super::super::find_core_tag(&text).is_none()
+            {
+                let fast = load(&text, limits, tuning, &mut |_| {});
+                prop_assert!(fast.is_some(), "not split:\n{}", text);
+                if let Ok(whole) = &whole {
+                    prop_assert_eq!(fast.as_ref(), Some(whole));
+                }
+                if !threads {
+                    prop_assert_eq!(reported, c.interactions.len());
+                }
+            }
+        }
+    }
+}
