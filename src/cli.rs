@@ -200,9 +200,9 @@ pub enum Command {
 /// Arguments of `ivs-vcr verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The recorded flows: a cassette file, or a directory of cassettes.
-    #[arg(value_name = "CASSETTES")]
-    pub cassettes: PathBuf,
+    /// The recorded flows: cassette files or directories of cassettes (one or more).
+    #[arg(value_name = "CASSETTES", required = true, num_args = 1..)]
+    pub cassettes: Vec<PathBuf>,
 
     /// Where to play them: `emulator`, `aws`, or an http(s):// URL.
     #[arg(long, value_name = "TARGET", default_value = "emulator")]
@@ -236,8 +236,14 @@ impl VerifyArgs {
                 "--upstream goes with --against aws; for another target, give its URL to --against"
             );
         }
-        let recorded =
-            diff::load_cassettes(&self.cassettes).context("cannot load the cassettes")?;
+        let mut recorded = Vec::new();
+        for path in &self.cassettes {
+            recorded.extend(
+                diff::load_cassettes(path).with_context(|| {
+                    format!("cannot load the cassettes of `{}`", path.display())
+                })?,
+            );
+        }
         let mut options = ivs_vcr::verify::VerifyOptions::default();
         options.diff.values = self.values;
         options.upstream = self.upstream.clone();

@@ -299,9 +299,9 @@ fn quote_dates(yaml: &str) -> String {
         match value_at {
             Some(at) if looks_like_date(&body[at..]) => {
                 out.push_str(&body[..at]);
-                out.push('"');
-                out.push_str(&body[at..]);
-                out.push('"');
+                // A JSON string is a valid YAML double-quoted scalar: quotes and backslashes in
+                // the text are escaped, so it reads back as exactly what was written.
+                out.push_str(&serde_json::Value::from(&body[at..]).to_string());
                 out.push_str(newline);
             }
             _ => out.push_str(line),
@@ -329,6 +329,58 @@ fn looks_like_date(value: &str) -> bool {
 
 #[cfg(test)]
 mod date_tests {
+    #[test]
+    fn quoted_dates_read_back_as_written() {
+        use crate::cassette::{
+            Cassette, Interaction, Provenance, ProvenanceKind, RecordedRequest, RecordedResponse,
+        };
+        // Found in review: the quoting once left quotes and backslashes unescaped.
+        for text in [
+            r"2020-01-01 C:\new",
+            r#"2020-01-01 say "hi""#,
+            "2020-01-01T00:00:00Z",
+            "2020-01-01",
+        ] {
+            let mut cassette = Cassette::new(
+                "dates",
+                Provenance {
+                    kind: ProvenanceKind::Recorded,
+                    source: "test".into(),
+                    model: None,
+                    recorded_on: Some("2026-11-26".into()),
+                },
+            );
+            cassette.interactions.push(Interaction {
+                request: RecordedRequest {
+                    method: "POST".into(),
+                    path: "/CreateChannel".into(),
+                    query: Default::default(),
+                    region: "us-west-2".into(),
+                    headers: Default::default(),
+                    body: Some(serde_json::json!({"tags": {"when": text}})),
+                },
+                response: RecordedResponse {
+                    status: 200,
+                    headers: Default::default(),
+                    body: Some(serde_json::json!({"note": text})),
+                    body_text: None,
+                },
+            });
+            let yaml = cassette.to_yaml();
+            let back = Cassette::from_yaml(&yaml, "dates.yaml".as_ref())
+                .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            assert_eq!(
+                back.interactions[0].request.body, cassette.interactions[0].request.body,
+                "{yaml}"
+            );
+            assert_eq!(
+                back.interactions[0].response.body, cassette.interactions[0].response.body,
+                "{yaml}"
+            );
+            assert_eq!(back.provenance.recorded_on.as_deref(), Some("2026-11-26"));
+        }
+    }
+
     #[test]
     fn dates_and_times_are_quoted_for_yaml_1_1_readers() {
         let yaml = "format: 1\napi_version: 2020-07-14\nprovenance:\n  recorded_on: 2026-11-26\n  source: x\nlist:\n- 2020-05-05T21:55:38Z\n- plain\nname: 2020-07-14-flow\ntext: |-\n  when: 2020-01-01\n  - 2020-01-01\nafter: 2020-01-02\n";

@@ -162,6 +162,12 @@ impl Emulator {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Reads one region's state, if the region has any; never creates one (a lookup of an
+    /// unknown region must not leave state behind).
+    pub(crate) fn peek_region<T>(&self, region: &str, f: impl FnOnce(&Region) -> T) -> Option<T> {
+        self.lock().regions.get(region).map(f)
+    }
+
     /// Runs `f` on one region's state.
     pub(crate) fn with_region<T>(&self, region: &str, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
         let mut world = self.lock();

@@ -73,7 +73,9 @@ impl Emulator {
         else {
             return;
         };
-        if parsed.account != self.options.account {
+        if parsed.account != self.options.account
+            || !crate::normalize::is_valid_region(parsed.region)
+        {
             return;
         }
         self.with_region(parsed.region, |ctx| {
@@ -88,22 +90,26 @@ impl Emulator {
         let Some(parsed) = arn::parse_ivs(channel_arn) else {
             return (false, false);
         };
-        self.with_region(parsed.region, |ctx| {
+        self.peek_region(parsed.region, |region| {
             (
-                ctx.region.live.contains_key(parsed.resource_id),
-                ctx.region
+                region.live.contains_key(parsed.resource_id),
+                region
                     .sessions
                     .get(parsed.resource_id)
                     .is_some_and(|s| !s.is_empty()),
             )
         })
+        .unwrap_or((false, false))
     }
 
     fn learn(&self, family: Family, resource: &Value) {
         let Some(parsed) = arn::parse_ivs(text(resource, "arn")) else {
             return;
         };
-        if parsed.resource_type != family.resource_type || parsed.account != self.options.account {
+        if parsed.resource_type != family.resource_type
+            || parsed.account != self.options.account
+            || !crate::normalize::is_valid_region(parsed.region)
+        {
             return;
         }
         let id = parsed.resource_id.to_owned();
@@ -132,11 +138,12 @@ impl Emulator {
         let Some(family) = super::resource::family_of(parsed.resource_type) else {
             return true;
         };
-        self.with_region(parsed.region, |ctx| {
-            ctx.region
+        self.peek_region(parsed.region, |region| {
+            region
                 .get(family.resource_type, parsed.resource_id)
                 .is_some()
         })
+        .unwrap_or(false)
     }
 
     fn forget(&self, target: &str) {
@@ -146,16 +153,27 @@ impl Emulator {
         let Some(family) = super::resource::family_of(parsed.resource_type) else {
             return;
         };
+        if !crate::normalize::is_valid_region(parsed.region) {
+            return;
+        }
         self.with_region(parsed.region, |ctx| {
-            ctx.region.remove(family.resource_type, parsed.resource_id);
+            let removed = ctx.region.remove(family.resource_type, parsed.resource_id);
+            let id = parsed.resource_id;
             if family.resource_type == CHANNEL.resource_type {
-                for key in ctx
-                    .region
-                    .keys_by_channel
-                    .remove(parsed.resource_id)
-                    .unwrap_or_default()
-                {
+                // Everything a channel holds goes with it, as DeleteChannel takes it along.
+                for key in ctx.region.keys_by_channel.remove(id).unwrap_or_default() {
                     ctx.region.remove(STREAM_KEY.resource_type, &key);
+                }
+                ctx.region.live.remove(id);
+                ctx.region.sessions.remove(id);
+                ctx.region.metadata_calls.remove(id);
+            } else if family.resource_type == STREAM_KEY.resource_type {
+                let channel = removed
+                    .as_ref()
+                    .and_then(|key| arn::parse_ivs(text(key, "channelArn")))
+                    .map(|a| a.resource_id.to_owned());
+                if let Some(keys) = channel.and_then(|c| ctx.region.keys_by_channel.get_mut(&c)) {
+                    keys.retain(|k| k != id);
                 }
             }
         });

@@ -487,3 +487,66 @@ fn put_metadata_keeps_its_documented_limits() {
         "ThrottlingException"
     );
 }
+
+#[test]
+fn a_replayed_delete_takes_along_what_the_resource_held() {
+    // Found in review: a replayed DeleteStreamKey left the key counted against its channel.
+    let e = emulator();
+    let created = ok(&e, "CreateChannel", json!({}));
+    let channel = created["channel"]["arn"].as_str().unwrap().to_owned();
+    let key = created["streamKey"]["arn"].as_str().unwrap().to_owned();
+    let delete = RecordedRequest {
+        method: "POST".into(),
+        path: "/DeleteStreamKey".into(),
+        query: Default::default(),
+        region: "us-west-2".into(),
+        headers: Default::default(),
+        body: Some(json!({"arn": key})),
+    };
+    e.observe(&delete, 204, b"");
+    ok(&e, "CreateStreamKey", json!({"channelArn": channel}));
+    // A replayed DeleteChannel of a live channel leaves no stream behind.
+    e.start_stream(&channel, None, 0).unwrap();
+    let delete = RecordedRequest {
+        path: "/DeleteChannel".into(),
+        body: Some(json!({"arn": channel})),
+        ..delete
+    };
+    e.observe(&delete, 204, b"");
+    assert_eq!(ok(&e, "ListStreams", json!({}))["streams"], json!([]));
+}
+
+#[test]
+fn a_refused_tag_call_changes_nothing_and_unknown_regions_leave_no_state() {
+    let e = emulator();
+    let arn = ok(&e, "CreateChannel", json!({"tags": {"a": "1"}}))["channel"]["arn"].clone();
+    let path = format!(
+        "/tags/{}",
+        arn.as_str()
+            .unwrap()
+            .replace(':', "%3A")
+            .replace('/', "%2F")
+    );
+    let too_many: serde_json::Map<String, Value> =
+        (0..50).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let refused = e
+        .answer(&RecordedRequest {
+            method: "POST".into(),
+            path: path.clone(),
+            query: Default::default(),
+            region: "us-west-2".into(),
+            headers: Default::default(),
+            body: Some(json!({ "tags": too_many })),
+        })
+        .unwrap();
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["tags"],
+        json!({"a": "1"})
+    );
+    // Control calls naming a region that is not one create no state for it.
+    assert!(e
+        .start_stream("arn:aws:ivs:zz1:123456789012:channel/abcdABCDefgh", None, 0)
+        .is_err());
+    assert!(e.state()["regions"].get("zz1").is_none(), "{}", e.state());
+}

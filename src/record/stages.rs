@@ -129,7 +129,12 @@ impl Handler for RecordState {
                 &request.path,
                 &ctx.downstream.raw_body,
             );
-            return json_response(status, &body, None, "control");
+            return json_response(
+                status,
+                &body,
+                body.get("__type").and_then(serde_json::Value::as_str),
+                "control",
+            );
         }
         // Before anything is forwarded: an injected fault is never recorded.
         if !self.faults.is_empty() {

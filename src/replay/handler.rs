@@ -126,7 +126,12 @@ impl ReplayState {
         let (status, body) =
             control::handle(self, &ctx.request.method, &ctx.request.path, &ctx.raw_body);
         tracing::debug!(side = %Side::Downstream, path = %ctx.request.path, status, "control");
-        json_response(status, &body, None, "control")
+        json_response(
+            status,
+            &body,
+            body.get("__type").and_then(serde_json::Value::as_str),
+            "control",
+        )
     }
 
     /// Stage `faults`: an injected fault for this request, if a rule fires (see `http::inject`).

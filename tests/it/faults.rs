@@ -155,6 +155,11 @@ async fn bad_control_requests_say_what_to_send() {
     assert!(bad_rule.body.contains("NoSuchError"), "{}", bad_rule.body);
     let no_arn = raw::post(server.addr(), "/_ivs-vcr/streams/start", "{}").await;
     assert_eq!(no_arn.status, 400);
+    // Like every error ivs-vcr answers, a control-plane error names its type in the header.
+    assert_eq!(
+        no_arn.header("x-amzn-ErrorType"),
+        Some("ValidationException")
+    );
     assert!(no_arn.body.contains("channelArn"), "{}", no_arn.body);
     let wrong_method = raw::post(server.addr(), "/_ivs-vcr/health", "{}").await;
     assert_eq!(wrong_method.status, 405, "{}", wrong_method.body);

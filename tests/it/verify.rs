@@ -220,6 +220,29 @@ async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_regio
 }
 
 #[test]
+fn verify_takes_several_paths_as_a_shell_glob_gives_them() {
+    // README: `ivs-vcr verify cassettes/0*.yaml`.
+    let dir = tempfile::tempdir().unwrap();
+    let one = repo("cassettes/01-channel-lifecycle.yaml")
+        .display()
+        .to_string();
+    let five = repo("cassettes/05-tags.yaml").display().to_string();
+    let finished = run(&["verify", &one, &five], dir.path());
+    assert_eq!(
+        finished.status.code(),
+        Some(0),
+        "{}\n{}",
+        finished.stdout,
+        finished.stderr
+    );
+    assert!(
+        finished.stderr.contains("[2/2] 05-tags"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
 fn upstream_goes_only_with_against_aws() {
     let dir = tempfile::tempdir().unwrap();
     let finished = run(

@@ -31,6 +31,16 @@ fn locate(ctx: &Ctx<'_>, arn_text: &str) -> Result<(Family, String), ApiError> {
     Ok((family, id))
 }
 
+/// The tags of a located resource, read without touching it (an empty map when it has none).
+fn current_tags(ctx: &Ctx<'_>, family: Family, id: &str) -> Map<String, Value> {
+    ctx.region
+        .get(family.resource_type, id)
+        .and_then(|r| r.get("tags"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn tags_mut<'r>(ctx: &'r mut Ctx<'_>, family: Family, id: &str) -> &'r mut Map<String, Value> {
     // Invariant: `locate` found the resource; every stored resource is an object.
     let resource = ctx
@@ -53,14 +63,15 @@ pub(super) fn tag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let tags = tags_mut(ctx, family, &id);
-    let n_after = tags.len() + new.keys().filter(|k| !tags.contains_key(*k)).count();
+    // Checked on a read of the tags, so that a refused call changes nothing.
+    let current = current_tags(ctx, family, &id);
+    let n_after = current.len() + new.keys().filter(|k| !current.contains_key(*k)).count();
     if n_after > MAX_TAGS {
         return Err(ApiError::validation(format!(
             "tags: the resource would have {n_after} tags, at most {MAX_TAGS}"
         )));
     }
-    tags.extend(new);
+    tags_mut(ctx, family, &id).extend(new);
     Ok(object())
 }
 
@@ -82,6 +93,5 @@ pub(super) fn untag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError>
 
 pub(super) fn list(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
     let (family, id) = locate(ctx, text(input, "resourceArn"))?;
-    let tags = tags_mut(ctx, family, &id).clone();
-    Ok(serde_json::json!({ "tags": tags }))
+    Ok(serde_json::json!({ "tags": current_tags(ctx, family, &id) }))
 }
