@@ -257,10 +257,13 @@ const JSON_CORE_TAGS: &[&str] = &[
 /// serde_yaml reads such a node as a plain string or map and drops the tag, so `!!binary aGk=`
 /// would replay as the text `aGk=`; local tags (`!Ref`) reach the body visitor and are refused
 /// there with their path. This is a lexical scan: it skips quoted text, comments and block
-/// scalars, and looks for a tag only where a node can begin.
+/// scalars, and looks for a tag only where a node can begin: at a line's start, after `- `, `? `
+/// or a mapping's `: `, and in a flow collection after `[`, `{` and `,`.
 fn find_core_tag(text: &str) -> Option<(usize, &str)> {
     let mut quote: Option<u8> = None;
     let mut block_indent: Option<usize> = None;
+    // Open `[`/`{` collections: inside them `,` starts a node too.
+    let mut flow = 0usize;
     for (line_idx, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         match block_indent {
@@ -269,22 +272,30 @@ fn find_core_tag(text: &str) -> Option<(usize, &str)> {
         }
         let bytes = line.as_bytes();
         let mut content_end = bytes.len();
+        // Whether the next non-blank character begins a node (where a tag may stand): at a line's
+        // start, after `- `, `? ` or a mapping's `: `, and in a flow collection after `[`, `{`
+        // and `,`. Anywhere else a `!` or a quote is text of a plain scalar (`-[!!`, `a !!b`).
+        let mut node_start = quote.is_none();
         let mut i = 0;
         while i < bytes.len() {
             let c = bytes[i];
-            let at_token_start =
-                i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            let next = bytes.get(i + 1).copied();
+            let blank_next = matches!(next, None | Some(b' ' | b'\t'));
             match quote {
                 Some(b'"') if c == b'\\' => i += 1,
-                Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                Some(b'\'') if c == b'\'' && next == Some(b'\'') => i += 1,
                 Some(q) if c == q => quote = None,
                 Some(_) => {}
-                None if at_token_start && (c == b'"' || c == b'\'') => quote = Some(c),
-                None if at_token_start && c == b'#' => {
+                None if c == b' ' || c == b'\t' => {}
+                None if c == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t')) => {
                     content_end = i;
                     break;
                 }
-                None if at_token_start && c == b'!' => {
+                None if node_start && (c == b'"' || c == b'\'') => {
+                    quote = Some(c);
+                    node_start = false;
+                }
+                None if node_start && c == b'!' => {
                     let end = line[i..]
                         .find([' ', '\t', ',', ']', '}'])
                         .map_or(line.len(), |n| i + n);
@@ -294,8 +305,23 @@ fn find_core_tag(text: &str) -> Option<(usize, &str)> {
                     {
                         return Some((line_idx + 1, tag));
                     }
+                    // A tag is followed by its node.
+                    i = end;
+                    continue;
                 }
-                None => {}
+                None if node_start && (c == b'[' || c == b'{') => flow += 1,
+                None if node_start && matches!(c, b'-' | b'?') && blank_next => {}
+                None if flow > 0 && c == b',' => node_start = true,
+                None if flow > 0 && (c == b']' || c == b'}') => {
+                    flow -= 1;
+                    node_start = false;
+                }
+                None if c == b':'
+                    && (blank_next || (flow > 0 && matches!(next, Some(b',' | b']' | b'}')))) =>
+                {
+                    node_start = true;
+                }
+                None => node_start = false,
             }
             i += 1;
         }
@@ -714,6 +740,15 @@ mod tests {
         );
         check(("name: t", "name: t # !!binary"), "loaded");
         check(("{arn: x}", "{arn: a!!b}"), "loaded");
+        // Plain scalars whose text only looks like a tag after a bracket or a space, as
+        // `to_yaml` writes them unquoted (found in review: such a recording would not load).
+        check(("name: t", "name: -[!!"), "loaded");
+        check(("name: t", "name: hello !!world"), "loaded");
+        check(("{arn: x}", "{arn: x !!y}"), "loaded");
+        check(
+            ("{arn: x}", "{arn: [a, !!binary aGk=]}"),
+            "invalid cassette `t.yaml` at line 7: YAML tag `!!binary` has no JSON equivalent",
+        );
         check(
             ("    response: {status: 200, body: {channel: {}}}", "    response:\n      status: 502\n      body_text: |-\n        <!DOCTYPE html>\n        !!binary\n\n        !<x>"),
             "loaded",

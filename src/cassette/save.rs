@@ -325,6 +325,8 @@ fn looks_like_date(value: &str) -> bool {
         && digits(8..10)
         && (b.len() == 10 || matches!(b[10], b'T' | b't' | b' '))
         && !value.contains(": ")
+        // `: 2020-01-01:` opens a mapping whose key is the date (after a complex `? ` key).
+        && !value.ends_with(':')
 }
 
 #[cfg(test)]

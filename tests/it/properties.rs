@@ -572,3 +572,82 @@ mod secrets_never_reach_the_cassette {
         }
     }
 }
+
+/// Whatever a recording holds, the cassette `record` writes loads back as it was: text that
+/// looks like YAML syntax (tags, comments, brackets, quotes, dates) never makes a file unloadable
+/// or changes a value (two such bugs were found in review: `-[!!`, and quoted dates).
+mod written_cassettes_load_back {
+    use super::*;
+    use ivs_vcr::cassette::{Cassette, Interaction, Provenance, ProvenanceKind};
+    use ivs_vcr::RecordedResponse;
+
+    fn yamlish() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z !#:,\\[\\]{}'\"\\\\&*|>%@`-]{0,12}",
+            "2020-01-0[1-9]( [a-z\"\\\\:]{0,6})?",
+            "!![a-z]{1,6}( [a-zA-Z=]{0,6})?",
+            text(),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            yamlish().prop_map(Value::String),
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::Bool),
+        ];
+        let tree = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(yamlish(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        prop::collection::btree_map(yamlish(), tree, 0..4)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn as_they_were_written(request_body in body(), response_body in body(), text in yamlish()) {
+            let mut cassette = Cassette::new("flow", Provenance {
+                kind: ProvenanceKind::Recorded,
+                source: "test".into(),
+                model: None,
+                recorded_on: Some("2026-11-26".into()),
+            });
+            cassette.interactions.push(Interaction {
+                request: RecordedRequest {
+                    method: "POST".into(),
+                    path: "/CreateChannel".into(),
+                    query: BTreeMap::new(),
+                    region: "us-west-2".into(),
+                    headers: BTreeMap::new(),
+                    body: Some(request_body),
+                },
+                response: RecordedResponse {
+                    status: 502,
+                    headers: BTreeMap::new(),
+                    body: None,
+                    body_text: Some(text),
+                },
+            });
+            cassette.interactions.push(Interaction {
+                request: cassette.interactions[0].request.clone(),
+                response: RecordedResponse {
+                    status: 200,
+                    headers: BTreeMap::new(),
+                    body: Some(response_body),
+                    body_text: None,
+                },
+            });
+            let yaml = cassette.to_yaml();
+            let back = Cassette::from_yaml(&yaml, "flow.yaml".as_ref());
+            prop_assert!(back.is_ok(), "{}\n{yaml}", back.unwrap_err());
+            let back = back.unwrap();
+            prop_assert_eq!(&back.interactions, &cassette.interactions, "{}", yaml);
+        }
+    }
+}
