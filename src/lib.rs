@@ -104,6 +104,7 @@
 #![warn(missing_docs)]
 
 mod answer;
+mod body_path;
 
 mod bundled;
 pub mod cassette;

@@ -19,6 +19,8 @@ use crate::cassette::{Matching, RecordedRequest};
 use crate::ivs::{self, Route};
 use crate::redact;
 
+pub use crate::body_path::for_each_at;
+
 /// Request headers that never take part in matching, whatever a cassette says: they change on
 /// every call (signatures, dates, ids, retries), differ between SDKs, or describe the connection.
 pub const VOLATILE_HEADERS: &[&str] = &[
@@ -162,25 +164,7 @@ pub fn region_from_authorization(authorization: &str) -> Option<&str> {
     (!region.is_empty()).then_some(region)
 }
 
-/// True when `region` has AWS's region syntax: lowercase words and a final number joined by
-/// dashes, such as `us-west-2`, `us-gov-east-1` or `eu-isoe-west-1`.
-///
-/// Record mode builds the upstream host name from the region, so anything else must be refused:
-/// this is what stops a request from choosing where the operator's credentials go.
-pub fn is_valid_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    let Some((number, words)) = parts.split_last() else {
-        return false;
-    };
-    region.len() <= 32
-        && words.len() >= 2
-        && words
-            .iter()
-            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
-        && !number.is_empty()
-        && number.len() <= 2
-        && number.bytes().all(|b| b.is_ascii_digit())
-}
+pub use crate::ivs::arn::is_valid_region;
 
 /// Normalizes a request under a cassette's matching options.
 pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
@@ -419,40 +403,6 @@ fn write_members<'a>(
         write_canonical(v, out)?;
     }
     out.write_all(b"}")
-}
-
-/// Calls `f` on every value a dotted path reaches (`tags.run-id`, `viewerSessions.*.viewerId`).
-/// `*` stands for every element of a list or every member of an object, a number for one element
-/// of a list, any other segment for one member of an object. A path that is not there reaches
-/// nothing. Shared by `ignore_body_paths` ([`remove_path`]) and the secret members
-/// ([`redact::redact_secrets`]).
-pub fn for_each_at(value: &mut Value, path: &str, mut f: impl FnMut(&mut Value)) {
-    visit(value, path.split('.'), &mut f);
-}
-
-fn visit<'a>(
-    value: &mut Value,
-    mut segments: impl Iterator<Item = &'a str> + Clone,
-    f: &mut impl FnMut(&mut Value),
-) {
-    let Some(first) = segments.next() else {
-        return f(value);
-    };
-    match (value, first) {
-        (Value::Object(map), "*") => map.values_mut().for_each(|v| visit(v, segments.clone(), f)),
-        (Value::Array(items), "*") => items.iter_mut().for_each(|v| visit(v, segments.clone(), f)),
-        (Value::Object(map), key) => {
-            if let Some(v) = map.get_mut(key) {
-                visit(v, segments, f);
-            }
-        }
-        (Value::Array(items), index) => {
-            if let Some(v) = index.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                visit(v, segments, f);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Removes the value at a dotted path (see [`for_each_at`]): a member leaves its object, `*`

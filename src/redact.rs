@@ -59,7 +59,6 @@ use sha2::{Digest, Sha256};
 
 use crate::cassette::{Cassette, Interaction, RecordedRequest, RecordedResponse};
 use crate::ivs::{self, arn};
-use crate::normalize;
 
 /// What every secret placeholder starts with.
 pub const REDACTED_PREFIX: &str = "ivs-vcr-redacted:";
@@ -353,7 +352,7 @@ fn stream_keys(text: &str) -> Vec<std::ops::Range<usize>> {
         let Some(region_len) = rest.bytes().take(33).position(|b| b == b'_') else {
             continue;
         };
-        if !crate::normalize::is_valid_region(&rest[..region_len]) {
+        if !arn::is_valid_region(&rest[..region_len]) {
             continue;
         }
         let tail_start = at + 3 + region_len + 1;
@@ -375,7 +374,7 @@ pub fn redact_secrets(body: &mut Value) {
         return;
     }
     for path in ivs::SECRET_BODY_PATHS {
-        normalize::for_each_at(body, path, |value| {
+        crate::body_path::for_each_at(body, path, |value| {
             if let Value::String(s) = value {
                 if !is_placeholder(s) {
                     *s = secret_placeholder(s);
@@ -743,7 +742,7 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
         let Some((parent, member)) = path.rsplit_once('.') else {
             continue;
         };
-        normalize::for_each_at(body, parent, |object| {
+        crate::body_path::for_each_at(body, parent, |object| {
             let key_region = object
                 .get("channelArn")
                 .and_then(Value::as_str)

@@ -5,14 +5,12 @@
 //! or forge lines; the Markdown form also escapes HTML, `@mentions` and links, so it cannot
 //! change the CI comment it lands in or notify anyone.
 
-use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
 
 use serde_json::{json, Value};
 
-use super::shape::Kind;
-use super::{DiffReport, Entry, FailOn, Finding, FindingKind, Severity};
-use crate::{normalize, redact};
+use super::{DiffReport, FailOn, Finding, FindingKind, Severity};
+use crate::redact;
 
 impl DiffReport {
     /// The number of findings of a severity.
@@ -177,40 +175,12 @@ impl fmt::Display for DiffReport {
     }
 }
 
-pub(super) fn kinds_text(kinds: &BTreeSet<Kind>) -> String {
-    kinds
-        .iter()
-        .map(|k| k.name())
-        .collect::<Vec<_>>()
-        .join(" or ")
-}
-
 pub(super) fn interaction_count(n: usize) -> String {
     if n == 1 {
         "1 interaction".to_owned()
     } else {
         format!("{n} interactions")
     }
-}
-
-/// `interaction 3: POST /GetChannel {"arn":"…"}`, the body cut at 120 characters.
-pub(super) fn describe_interaction(entry: &Entry) -> String {
-    const MAX_BODY: usize = 120;
-    let req = &entry.interaction.request;
-    let mut text = format!(
-        "interaction {}: {} {}",
-        entry.interaction_idx,
-        req.method,
-        normalize::decoded_path(&req.path)
-    );
-    if let Some(body) = &req.body {
-        let _ = write!(
-            text,
-            " {}",
-            normalize::canonical_json_preview(body, MAX_BODY)
-        );
-    }
-    text
 }
 
 pub(super) fn files_text(f: &Finding) -> String {

@@ -2,14 +2,13 @@
 //! compared (see "Comparing" in the module doc of `diff`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::mask::{is_volatile_key, mask_value};
 use super::pair::pair;
-use super::report::describe_interaction;
-use super::report::kinds_text;
 use super::{display_path, join, DiffOptions, Entry, Finding, FindingKind};
 use crate::cassette::RecordedResponse;
 
@@ -388,6 +387,35 @@ pub(super) fn looks_like_enum_value(s: &str) -> bool {
     let mut bytes = s.bytes();
     bytes.next().is_some_and(|b| b.is_ascii_uppercase())
         && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The kinds a field had, as a finding shows them (`string or number`).
+pub(super) fn kinds_text(kinds: &BTreeSet<Kind>) -> String {
+    kinds
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// `interaction 3: POST /GetChannel {"arn":"…"}`, the body cut at 120 characters.
+pub(super) fn describe_interaction(entry: &Entry) -> String {
+    const MAX_BODY: usize = 120;
+    let req = &entry.interaction.request;
+    let mut text = format!(
+        "interaction {}: {} {}",
+        entry.interaction_idx,
+        req.method,
+        crate::normalize::decoded_path(&req.path)
+    );
+    if let Some(body) = &req.body {
+        let _ = write!(
+            text,
+            " {}",
+            crate::normalize::canonical_json_preview(body, MAX_BODY)
+        );
+    }
+    text
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ fn scrub_playback_account(text: &str) -> Cow<'_, str> {
             .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
             .next()
             .unwrap_or("");
-        if crate::normalize::is_valid_region(region) {
+        if is_valid_region(region) {
             spans.push(start..at);
         }
     }
@@ -243,6 +243,26 @@ pub fn parse_ivs(text: &str) -> Option<Arn<'_>> {
 /// Builds the ARN of an IVS resource.
 pub fn mint(region: &str, account: &str, resource_type: &str, id: &str) -> String {
     format!("arn:aws:ivs:{region}:{account}:{resource_type}/{id}")
+}
+
+/// True when `region` has AWS's region syntax: lowercase words and a final number joined by
+/// dashes, such as `us-west-2`, `us-gov-east-1` or `eu-isoe-west-1`.
+///
+/// Record mode builds the upstream host name from the region, so anything else must be refused:
+/// this is what stops a request from choosing where the operator's credentials go.
+pub fn is_valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    region.len() <= 32
+        && words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
