@@ -6,6 +6,9 @@
 //! `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`, and its body bytes, where a secret's
 //! placeholder is rendered as a fake in the secret's own format (a stream key as `sk_<region>_…`).
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
@@ -18,8 +21,57 @@ use crate::http::{HttpResponse, MATCH_HEADER, SOURCE_HEADER};
 #[derive(Debug)]
 pub(crate) struct Prepared {
     status: StatusCode,
-    headers: HeaderMap,
+    /// The recorded headers, `x-ivs-vcr-source` (a placeholder, when the answer has a source)
+    /// and `x-ivs-vcr-match: exact`: one map for every answer recorded with the same headers.
+    headers: Arc<HeaderMap>,
+    /// This answer's `x-ivs-vcr-source`, written over the placeholder in each response.
+    source: Option<HeaderValue>,
     body: Bytes,
+}
+
+/// The header maps already built, by recorded headers and whether they hold a source: answers
+/// prepared with the same `SharedHeaders` share their maps.
+#[derive(Debug, Default)]
+pub(crate) struct SharedHeaders([HashMap<BTreeMap<String, String>, Arc<HeaderMap>>; 2]);
+
+impl SharedHeaders {
+    fn get(&mut self, recorded: &BTreeMap<String, String>, with_source: bool) -> Arc<HeaderMap> {
+        let maps = &mut self.0[usize::from(with_source)];
+        if let Some(map) = maps.get(recorded) {
+            return map.clone();
+        }
+        let map = Arc::new(header_map(recorded, with_source));
+        maps.insert(recorded.clone(), map.clone());
+        map
+    }
+}
+
+/// The recorded headers (less `Content-Length`), a placeholder `x-ivs-vcr-source` when asked,
+/// and `x-ivs-vcr-match: exact`.
+fn header_map(recorded: &BTreeMap<String, String>, with_source: bool) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in recorded {
+        // Invariant: `Cassette::load` validated every header name and value; a cassette
+        // built in code with a bad one loses that header rather than the whole answer.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            // Content-Length is recomputed from the body we send.
+            if name != http::header::CONTENT_LENGTH {
+                headers.append(name, value);
+            }
+        }
+    }
+    if with_source {
+        // Where a recorded `x-ivs-vcr-source` was, or else after the recorded headers: each
+        // response overwrites the value in place, so the map's order is the answer's.
+        headers.insert(SOURCE_HEADER, HeaderValue::from_static(""));
+    }
+    // Present from the start, so that the per-request copy never has to grow: an answer by
+    // operation only overwrites the value.
+    headers.insert(MATCH_HEADER, HeaderValue::from_static("exact"));
+    headers
 }
 
 /// The body to send: the recorded one, with secret placeholders rendered as fakes in their own
@@ -40,29 +92,22 @@ impl Prepared {
     /// The answer of interaction `idx` of cassette `cassette`: recorded status, headers and body,
     /// with `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`.
     pub(crate) fn new(res: &RecordedResponse, cassette: &str, idx: usize) -> Prepared {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &res.headers {
-            // Invariant: `Cassette::load` validated every header name and value; a cassette
-            // built in code with a bad one loses that header rather than the whole answer.
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                // Content-Length is recomputed from the body we send.
-                if name != http::header::CONTENT_LENGTH {
-                    headers.append(name, value);
-                }
-            }
-        }
-        if let Ok(value) = HeaderValue::from_str(&format!("{cassette}#{idx}")) {
-            headers.insert(SOURCE_HEADER, value);
-        }
-        // Present from the start, so that the per-request copy never has to grow: an answer by
-        // operation only overwrites the value.
-        headers.insert(MATCH_HEADER, HeaderValue::from_static("exact"));
+        Prepared::sharing(res, cassette, idx, &mut SharedHeaders::default())
+    }
+
+    /// [`Prepared::new`], sharing its header map with answers prepared before through `shared`
+    /// that were recorded with the same headers.
+    pub(crate) fn sharing(
+        res: &RecordedResponse,
+        cassette: &str,
+        idx: usize,
+        shared: &mut SharedHeaders,
+    ) -> Prepared {
+        let source = HeaderValue::from_str(&format!("{cassette}#{idx}")).ok();
         Prepared {
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers,
+            headers: shared.get(&res.headers, source.is_some()),
+            source,
             body: rendered_body(res),
         }
     }
@@ -71,7 +116,11 @@ impl Prepared {
     pub(crate) fn to_response(&self) -> HttpResponse {
         let mut response = Response::new(Full::new(self.body.clone()));
         *response.status_mut() = self.status;
-        *response.headers_mut() = self.headers.clone();
+        let mut headers = HeaderMap::clone(&self.headers);
+        if let Some(source) = &self.source {
+            headers.insert(SOURCE_HEADER, source.clone());
+        }
+        *response.headers_mut() = headers;
         response
     }
 }
