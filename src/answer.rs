@@ -32,17 +32,15 @@ pub(crate) struct Prepared {
 /// The header maps already built, by recorded headers and whether they hold a source: answers
 /// prepared with the same `SharedHeaders` share their maps.
 #[derive(Debug, Default)]
-pub(crate) struct SharedHeaders([HashMap<BTreeMap<String, String>, Arc<HeaderMap>>; 2]);
+/// It borrows the recorded headers, so building it allocates nothing per answer beyond the maps.
+pub(crate) struct SharedHeaders<'a>([HashMap<&'a BTreeMap<String, String>, Arc<HeaderMap>>; 2]);
 
-impl SharedHeaders {
-    fn get(&mut self, recorded: &BTreeMap<String, String>, with_source: bool) -> Arc<HeaderMap> {
-        let maps = &mut self.0[usize::from(with_source)];
-        if let Some(map) = maps.get(recorded) {
-            return map.clone();
-        }
-        let map = Arc::new(header_map(recorded, with_source));
-        maps.insert(recorded.clone(), map.clone());
-        map
+impl<'a> SharedHeaders<'a> {
+    fn get(&mut self, recorded: &'a BTreeMap<String, String>, with_source: bool) -> Arc<HeaderMap> {
+        self.0[usize::from(with_source)]
+            .entry(recorded)
+            .or_insert_with(|| Arc::new(header_map(recorded, with_source)))
+            .clone()
     }
 }
 
@@ -97,11 +95,11 @@ impl Prepared {
 
     /// [`Prepared::new`], sharing its header map with answers prepared before through `shared`
     /// that were recorded with the same headers.
-    pub(crate) fn sharing(
-        res: &RecordedResponse,
+    pub(crate) fn sharing<'a>(
+        res: &'a RecordedResponse,
         cassette: &str,
         idx: usize,
-        shared: &mut SharedHeaders,
+        shared: &mut SharedHeaders<'a>,
     ) -> Prepared {
         let source = HeaderValue::from_str(&format!("{cassette}#{idx}")).ok();
         Prepared {
