@@ -6,6 +6,9 @@
 //! `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`, and its body bytes, where a secret's
 //! placeholder is rendered as a fake in the secret's own format (a stream key as `sk_<region>_…`).
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
@@ -18,8 +21,55 @@ use crate::http::{HttpResponse, MATCH_HEADER, SOURCE_HEADER};
 #[derive(Debug)]
 pub(crate) struct Prepared {
     status: StatusCode,
-    headers: HeaderMap,
+    /// The recorded headers, `x-ivs-vcr-source` (a placeholder, when the answer has a source)
+    /// and `x-ivs-vcr-match: exact`: one map for every answer recorded with the same headers.
+    headers: Arc<HeaderMap>,
+    /// This answer's `x-ivs-vcr-source`, written over the placeholder in each response.
+    source: Option<HeaderValue>,
     body: Bytes,
+}
+
+/// The header maps already built, by recorded headers and whether they hold a source: answers
+/// prepared with the same `SharedHeaders` share their maps.
+#[derive(Debug, Default)]
+/// It borrows the recorded headers, so building it allocates nothing per answer beyond the maps.
+pub(crate) struct SharedHeaders<'a>([HashMap<&'a BTreeMap<String, String>, Arc<HeaderMap>>; 2]);
+
+impl<'a> SharedHeaders<'a> {
+    fn get(&mut self, recorded: &'a BTreeMap<String, String>, with_source: bool) -> Arc<HeaderMap> {
+        self.0[usize::from(with_source)]
+            .entry(recorded)
+            .or_insert_with(|| Arc::new(header_map(recorded, with_source)))
+            .clone()
+    }
+}
+
+/// The recorded headers (less `Content-Length`), a placeholder `x-ivs-vcr-source` when asked,
+/// and `x-ivs-vcr-match: exact`.
+fn header_map(recorded: &BTreeMap<String, String>, with_source: bool) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in recorded {
+        // Invariant: `Cassette::load` validated every header name and value; a cassette
+        // built in code with a bad one loses that header rather than the whole answer.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            // Content-Length is recomputed from the body we send.
+            if name != http::header::CONTENT_LENGTH {
+                headers.append(name, value);
+            }
+        }
+    }
+    if with_source {
+        // Where a recorded `x-ivs-vcr-source` was, or else after the recorded headers: each
+        // response overwrites the value in place, so the map's order is the answer's.
+        headers.insert(SOURCE_HEADER, HeaderValue::from_static(""));
+    }
+    // Present from the start, so that the per-request copy never has to grow: an answer by
+    // operation only overwrites the value.
+    headers.insert(MATCH_HEADER, HeaderValue::from_static("exact"));
+    headers
 }
 
 /// The body to send: the recorded one, with secret placeholders rendered as fakes in their own
@@ -40,29 +90,22 @@ impl Prepared {
     /// The answer of interaction `idx` of cassette `cassette`: recorded status, headers and body,
     /// with `x-ivs-vcr-source` and `x-ivs-vcr-match: exact`.
     pub(crate) fn new(res: &RecordedResponse, cassette: &str, idx: usize) -> Prepared {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &res.headers {
-            // Invariant: `Cassette::load` validated every header name and value; a cassette
-            // built in code with a bad one loses that header rather than the whole answer.
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                // Content-Length is recomputed from the body we send.
-                if name != http::header::CONTENT_LENGTH {
-                    headers.append(name, value);
-                }
-            }
-        }
-        if let Ok(value) = HeaderValue::from_str(&format!("{cassette}#{idx}")) {
-            headers.insert(SOURCE_HEADER, value);
-        }
-        // Present from the start, so that the per-request copy never has to grow: an answer by
-        // operation only overwrites the value.
-        headers.insert(MATCH_HEADER, HeaderValue::from_static("exact"));
+        Prepared::sharing(res, cassette, idx, &mut SharedHeaders::default())
+    }
+
+    /// [`Prepared::new`], sharing its header map with answers prepared before through `shared`
+    /// that were recorded with the same headers.
+    pub(crate) fn sharing<'a>(
+        res: &'a RecordedResponse,
+        cassette: &str,
+        idx: usize,
+        shared: &mut SharedHeaders<'a>,
+    ) -> Prepared {
+        let source = HeaderValue::from_str(&format!("{cassette}#{idx}")).ok();
         Prepared {
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers,
+            headers: shared.get(&res.headers, source.is_some()),
+            source,
             body: rendered_body(res),
         }
     }
@@ -71,7 +114,11 @@ impl Prepared {
     pub(crate) fn to_response(&self) -> HttpResponse {
         let mut response = Response::new(Full::new(self.body.clone()));
         *response.status_mut() = self.status;
-        *response.headers_mut() = self.headers.clone();
+        let mut headers = HeaderMap::clone(&self.headers);
+        if let Some(source) = &self.source {
+            headers.insert(SOURCE_HEADER, source.clone());
+        }
+        *response.headers_mut() = headers;
         response
     }
 }

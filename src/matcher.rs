@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -42,10 +43,29 @@ pub enum SequenceEnd {
 }
 
 /// The interactions recorded for one fingerprint, in order, and how many have been served.
+/// Almost every sequence has one interaction, kept inline: only a repeated request allocates.
 #[derive(Debug)]
 pub(crate) struct Sequence {
-    entries: Vec<usize>,
+    first: usize,
+    rest: Vec<usize>,
     cursor: AtomicUsize,
+}
+
+impl Sequence {
+    fn get(&self, n: usize) -> Option<usize> {
+        match n {
+            0 => Some(self.first),
+            n => self.rest.get(n - 1).copied(),
+        }
+    }
+
+    fn last(&self) -> usize {
+        self.rest.last().copied().unwrap_or(self.first)
+    }
+
+    fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
 }
 
 /// One interaction in the index.
@@ -55,8 +75,12 @@ pub(crate) struct Entry {
     pub cassette_idx: usize,
     /// Its position in that cassette.
     pub interaction_idx: usize,
-    /// The request, normalized under its cassette's options.
-    pub normalized: Normalized,
+    /// The operation of the request, shared by every entry of that operation.
+    pub operation: Arc<str>,
+    /// The rest of the request, normalized under its cassette's options, as compact JSON: only
+    /// a near-miss report reads it (see [`Entry::normalized`]), so it is kept small rather than
+    /// ready to use.
+    stored: Box<str>,
     /// The recorded status, to prefer successes for operation-level answers.
     pub status: u16,
     /// How many times it has been served.
@@ -75,7 +99,7 @@ struct Group {
 struct Scope {
     groups: Vec<Group>,
     /// Operation name → entries, in order, for operation-level answers and near-miss reports.
-    by_operation: HashMap<String, Vec<usize>>,
+    by_operation: HashMap<Arc<str>, Vec<usize>>,
 }
 
 /// The replay index over a set of cassettes.
@@ -132,28 +156,41 @@ pub(crate) struct Hit {
 impl Index {
     /// Builds the index; entries are numbered across cassettes in load order.
     pub fn build(cassettes: &[Cassette], level: MatchLevel, sequence_end: SequenceEnd) -> Index {
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(cassettes.iter().map(|c| c.interactions.len()).sum());
         let mut all = Scope::default();
         let mut per_cassette = Vec::with_capacity(cassettes.len());
+        // One `Arc<str>` per operation name, shared by its entries and both scopes.
+        let mut operations: HashMap<String, Arc<str>> = HashMap::new();
         for (cassette_idx, cassette) in cassettes.iter().enumerate() {
             let mut scope = Scope::default();
             for (interaction_idx, interaction) in cassette.interactions.iter().enumerate() {
                 let entry_idx = entries.len();
                 let normalized = normalize::request(&interaction.request, &cassette.matching);
                 let fp = normalize::fingerprint(&normalized);
+                let operation = match operations.get(&normalized.operation) {
+                    Some(op) => op.clone(),
+                    None => {
+                        let op: Arc<str> = Arc::from(normalized.operation.as_str());
+                        operations.insert(normalized.operation.clone(), op.clone());
+                        op
+                    }
+                };
                 for scope in [&mut all, &mut scope] {
-                    scope.insert(&cassette.matching, fp, &normalized.operation, entry_idx);
+                    scope.insert(&cassette.matching, fp, &operation, entry_idx);
                 }
                 entries.push(Entry {
                     cassette_idx,
                     interaction_idx,
-                    normalized,
+                    operation,
+                    stored: store(&normalized),
                     status: interaction.response.status,
                     uses: AtomicU64::new(0),
                 });
             }
+            scope.shrink();
             per_cassette.push(scope);
         }
+        all.shrink();
         Index {
             entries,
             cassette_names: cassettes.iter().map(|c| c.name.clone()).collect(),
@@ -189,7 +226,7 @@ impl Index {
                     Some(entry_idx) => {
                         return Ok(self.hit(entry_idx, false));
                     }
-                    None => exhausted = Some(seq.entries.len()),
+                    None => exhausted = Some(seq.len()),
                 }
             }
         }
@@ -222,9 +259,9 @@ impl Index {
 
     fn take(&self, seq: &Sequence) -> Option<usize> {
         let n = seq.cursor.fetch_add(1, Ordering::Relaxed);
-        match seq.entries.get(n) {
-            Some(&entry_idx) => Some(entry_idx),
-            None if self.sequence_end == SequenceEnd::RepeatLast => seq.entries.last().copied(),
+        match seq.get(n) {
+            Some(entry_idx) => Some(entry_idx),
+            None if self.sequence_end == SequenceEnd::RepeatLast => Some(seq.last()),
             None => None,
         }
     }
@@ -264,7 +301,7 @@ impl Index {
         let _ = write!(report, " for {}", describe(&got));
         // Comparing costs a walk of both bodies per candidate, so a request of an operation the
         // cassettes never saw is compared with a bounded number of others.
-        let candidates: Vec<usize> = match scope.by_operation.get(operation) {
+        let candidates: Vec<usize> = match scope.by_operation.get(operation.as_str()) {
             Some(same_op) => same_op
                 .iter()
                 .copied()
@@ -280,7 +317,7 @@ impl Index {
         };
         let nearest = candidates
             .into_iter()
-            .map(|idx| (differences(&self.entries[idx].normalized, &got), idx))
+            .filter_map(|idx| Some((differences(&self.entries[idx].normalized()?, &got), idx)))
             .filter(|(diffs, _)| !diffs.is_empty())
             .min_by_key(|(diffs, idx)| (diffs.len(), *idx));
         match nearest {
@@ -291,7 +328,7 @@ impl Index {
                     "; nearest is {} #{} ({}), which differs at {}",
                     self.cassette_names[entry.cassette_idx],
                     entry.interaction_idx,
-                    entry.normalized.operation,
+                    entry.operation,
                     diffs[0]
                 );
                 if diffs.len() >= DIFFERENCE_LIMIT {
@@ -326,7 +363,7 @@ impl Index {
     pub fn usage(&self) -> BTreeMap<String, (u64, Vec<usize>)> {
         let mut usage: BTreeMap<String, (u64, Vec<usize>)> = BTreeMap::new();
         for (idx, entry) in self.entries.iter().enumerate() {
-            let slot = usage.entry(entry.normalized.operation.clone()).or_default();
+            let slot = usage.entry(entry.operation.to_string()).or_default();
             let uses = entry.uses.load(Ordering::Relaxed);
             slot.0 += uses;
             if uses == 0 {
@@ -338,7 +375,13 @@ impl Index {
 }
 
 impl Scope {
-    fn insert(&mut self, matching: &Matching, fp: Fingerprint, operation: &str, entry_idx: usize) {
+    fn insert(
+        &mut self,
+        matching: &Matching,
+        fp: Fingerprint,
+        operation: &Arc<str>,
+        entry_idx: usize,
+    ) {
         let group_idx = match self.groups.iter().position(|g| &g.matching == matching) {
             Some(idx) => idx,
             None => {
@@ -349,19 +392,84 @@ impl Scope {
                 self.groups.len() - 1
             }
         };
-        self.groups[group_idx]
-            .sequences
-            .entry(fp)
-            .or_insert_with(|| Sequence {
-                entries: Vec::new(),
-                cursor: AtomicUsize::new(0),
-            })
-            .entries
-            .push(entry_idx);
-        self.by_operation
-            .entry(operation.to_owned())
-            .or_default()
-            .push(entry_idx);
+        match self.groups[group_idx].sequences.entry(fp) {
+            std::collections::hash_map::Entry::Occupied(mut seq) => {
+                seq.get_mut().rest.push(entry_idx)
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Sequence {
+                    first: entry_idx,
+                    rest: Vec::new(),
+                    cursor: AtomicUsize::new(0),
+                });
+            }
+        }
+        match self.by_operation.get_mut(&**operation) {
+            Some(entries) => entries.push(entry_idx),
+            None => {
+                self.by_operation.insert(operation.clone(), vec![entry_idx]);
+            }
+        }
+    }
+
+    /// Gives back what growing the lists left unused, once every entry is in.
+    fn shrink(&mut self) {
+        for group in &mut self.groups {
+            group.sequences.shrink_to_fit();
+            for seq in group.sequences.values_mut() {
+                seq.rest.shrink_to_fit();
+            }
+        }
+        self.by_operation.shrink_to_fit();
+        for entries in self.by_operation.values_mut() {
+            entries.shrink_to_fit();
+        }
+    }
+}
+
+/// The normalized request of an entry, less its operation, in the compact JSON that
+/// [`Entry::normalized`] reads back. The body is wrapped in a list so that a JSON `null` body
+/// stays apart from no body; `float_roundtrip` makes every number read back as it was.
+type Stored = (
+    String,
+    String,
+    BTreeMap<String, Vec<String>>,
+    String,
+    Option<Vec<Value>>,
+    BTreeMap<String, String>,
+);
+
+fn store(n: &Normalized) -> Box<str> {
+    let stored = (
+        &n.method,
+        &n.path,
+        &n.query,
+        &n.region,
+        n.body.as_ref().map(std::slice::from_ref),
+        &n.headers,
+    );
+    // Invariant: a tuple of strings, string-keyed maps and JSON values always serializes.
+    serde_json::to_string(&stored)
+        .unwrap_or_default()
+        .into_boxed_str()
+}
+
+impl Entry {
+    /// The request, normalized under its cassette's options, read back from its compact form.
+    /// `None` only for a body nested deeper than JSON is read (a cassette built in code; a loaded
+    /// one is limited to less), which is then left out of the comparison.
+    pub(crate) fn normalized(&self) -> Option<Normalized> {
+        let (method, path, query, region, body, headers): Stored =
+            serde_json::from_str(&self.stored).ok()?;
+        Some(Normalized {
+            operation: self.operation.to_string(),
+            method,
+            path,
+            query,
+            region,
+            body: body.and_then(|b| b.into_iter().next()),
+            headers,
+        })
     }
 }
 

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::answer::Prepared;
+use crate::answer::{Prepared, SharedHeaders};
 use crate::cassette::{self, Cassette, CassetteError};
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::fault::{FaultRule, FaultSet};
@@ -490,18 +490,21 @@ impl ReplayState {
         let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate)
             .then(|| Emulator::new(options.emulator.clone()));
         let index = Index::build(&cassettes, options.level, options.sequence_end);
-        let prepared = cassettes
-            .iter()
-            .flat_map(|c| {
-                c.interactions
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, it)| (c, i, it))
-            })
-            .map(|(cassette, idx, interaction)| {
-                Prepared::new(&interaction.response, &cassette.name, idx)
-            })
-            .collect();
+        // Built in place, one per interaction, with header maps shared between answers
+        // recorded with the same headers.
+        let mut prepared = Vec::with_capacity(index.entries.len());
+        let mut shared = SharedHeaders::default();
+        for cassette in &cassettes {
+            for (idx, interaction) in cassette.interactions.iter().enumerate() {
+                prepared.push(Prepared::sharing(
+                    &interaction.response,
+                    &cassette.name,
+                    idx,
+                    &mut shared,
+                ));
+            }
+        }
+        drop(shared);
         ReplayState {
             keep_headers: cassettes.iter().any(|c| !c.matching.headers.is_empty()),
             index,

@@ -245,7 +245,7 @@ impl ReplayState {
                 UnusedInteraction {
                     cassette: self.index.cassette_names[entry.cassette_idx].clone(),
                     interaction_idx: entry.interaction_idx,
-                    operation: entry.normalized.operation.clone(),
+                    operation: entry.operation.to_string(),
                 }
             })
             .collect();
