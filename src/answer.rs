@@ -78,7 +78,7 @@ fn rendered_body(res: &RecordedResponse) -> Bytes {
     if let Some(body) = &res.body {
         if body.to_string().contains(crate::redact::REDACTED_PREFIX) {
             let mut body = body.clone();
-            if crate::redact::render_fakes(&mut body, crate::replay::DEFAULT_REGION) {
+            if crate::redact::render_fakes(&mut body, crate::http::DEFAULT_REGION) {
                 return Bytes::from(body.to_string());
             }
         }

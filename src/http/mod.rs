@@ -36,6 +36,10 @@ pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
 pub(crate) use serve::{DropConnection, Handler, ListenOptions, ReadTimeouts, Running};
 pub(crate) use span::{request_span, Side};
 
+/// The region assumed for a request that carries no SigV4 credential scope (replay's default;
+/// record refuses such requests unless `--region` names one).
+pub const DEFAULT_REGION: &str = "us-west-2";
+
 /// The response header that says how ivs-vcr answered: `exact`, `operation` or `none`.
 pub const MATCH_HEADER: &str = "x-ivs-vcr-match";
 

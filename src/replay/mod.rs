@@ -33,8 +33,7 @@ use crate::matcher::{Index, MatchLevel, SequenceEnd};
 use summary::Unmatched;
 pub use summary::{ReplayOperationSummary, ReplaySummary, UnusedInteraction};
 
-/// The region assumed for a request that carries no SigV4 credential scope.
-pub const DEFAULT_REGION: &str = "us-west-2";
+pub use crate::http::DEFAULT_REGION;
 
 /// What a replay server does with a request no cassette answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
