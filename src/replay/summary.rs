@@ -111,44 +111,57 @@ impl fmt::Display for ReplaySummary {
             .unwrap_or(9)
             .max(9);
         let n_emulated: u64 = self.operations.values().map(|o| o.emulated).sum();
-        if n_emulated == 0 {
-            writeln!(
-                f,
-                "{:<width$}  {:>7}  {:>9}  {:>6}",
-                "operation", "matched", "unmatched", "unused"
-            )?;
+        // An emulator without cassettes has only emulated answers: a table of zeros would hide them.
+        let emulated_only = n_emulated > 0
+            && self.n_matched() == 0
+            && self.n_unmatched == 0
+            && self.unused.is_empty();
+        if emulated_only {
+            writeln!(f, "{:<width$}  {:>8}", "operation", "emulated")?;
             for (op, s) in &self.operations {
-                writeln!(
-                    f,
-                    "{op:<width$}  {:>7}  {:>9}  {:>6}",
-                    s.matched, s.unmatched, s.unused
-                )?;
+                writeln!(f, "{op:<width$}  {:>8}", s.emulated)?;
             }
+            writeln!(f, "total: {n_emulated} emulated")?;
         } else {
-            writeln!(
-                f,
-                "{:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
-                "operation", "matched", "unmatched", "unused", "emulated"
-            )?;
-            for (op, s) in &self.operations {
+            if n_emulated == 0 {
                 writeln!(
                     f,
-                    "{op:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
-                    s.matched, s.unmatched, s.unused, s.emulated
+                    "{:<width$}  {:>7}  {:>9}  {:>6}",
+                    "operation", "matched", "unmatched", "unused"
                 )?;
+                for (op, s) in &self.operations {
+                    writeln!(
+                        f,
+                        "{op:<width$}  {:>7}  {:>9}  {:>6}",
+                        s.matched, s.unmatched, s.unused
+                    )?;
+                }
+            } else {
+                writeln!(
+                    f,
+                    "{:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
+                    "operation", "matched", "unmatched", "unused", "emulated"
+                )?;
+                for (op, s) in &self.operations {
+                    writeln!(
+                        f,
+                        "{op:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
+                        s.matched, s.unmatched, s.unused, s.emulated
+                    )?;
+                }
             }
+            write!(
+                f,
+                "total: {} matched, {} unmatched, {} unused interaction(s)",
+                self.n_matched(),
+                self.n_unmatched,
+                self.unused.len()
+            )?;
+            if n_emulated > 0 {
+                write!(f, ", {n_emulated} emulated")?;
+            }
+            writeln!(f)?;
         }
-        write!(
-            f,
-            "total: {} matched, {} unmatched, {} unused interaction(s)",
-            self.n_matched(),
-            self.n_unmatched,
-            self.unused.len()
-        )?;
-        if n_emulated > 0 {
-            write!(f, ", {n_emulated} emulated")?;
-        }
-        writeln!(f)?;
         if !self.unmatched.is_empty() {
             writeln!(f, "unmatched requests:")?;
             for report in &self.unmatched {

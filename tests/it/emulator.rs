@@ -398,6 +398,12 @@ async fn the_binary_without_cassettes_is_an_empty_ivs_account() {
     );
     let finished = server.stop();
     assert!(finished.status.success(), "{}", finished.stderr);
+    // The summary shows what an emulator did: emulated answers, per operation.
+    assert!(
+        finished.stdout.contains("operation      emulated\nCreateChannel         1\nGetChannel            1\nListChannels          1\ntotal: 3 emulated\n"),
+        "{}",
+        finished.stdout
+    );
 }
 
 proptest! {
