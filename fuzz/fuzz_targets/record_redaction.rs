@@ -4,7 +4,8 @@
 //! The input is split on the first newline: the secret's tail (alphanumeric characters are kept,
 //! at least 8 of them), then a JSON answer. The secret `sk_us-west-2_<tail>` is planted in every
 //! string of the answer and at `streamKey.value`; after `redact::exchange` the cassette's YAML
-//! must not hold it, and the pre-write scan must have nothing to refuse.
+//! must not hold it (the pre-write scan may refuse other text that looks secret; record then
+//! writes nothing).
 
 #![no_main]
 
@@ -65,6 +66,8 @@ fuzz_target!(|data: &[u8]| {
         },
     );
     cassette.interactions.push(Interaction { request, response });
+    // The secret is gone from what would be written. The pre-write scan may still flag other
+    // text that merely looks secret (a run of 40 base64 characters in the answer): record then
+    // refuses to write at all, which keeps secrets out too.
     assert!(!cassette.to_yaml().contains(&secret), "a secret reached the cassette");
-    assert!(redact::scan(&cassette).is_empty());
 });
