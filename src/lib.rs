@@ -108,6 +108,7 @@ mod body_path;
 
 mod bundled;
 pub mod cassette;
+mod clock;
 mod control;
 pub mod diff;
 mod emulator;

@@ -17,7 +17,6 @@
 //! it is implemented, and behaviour that is inferred says so. A second IVS API (Chat, Real-Time:
 //! same rest-json, same SigV4) would be another model and another `ops/`, not a rewrite.
 
-mod clock;
 pub(crate) mod control;
 mod observe;
 mod ops;

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use super::{RecordMode, RecordState};
 use crate::cassette::{Cassette, CassetteError, Interaction, Provenance, ProvenanceKind};
@@ -83,7 +82,7 @@ impl RecordState {
                 existing.provenance.kind = ProvenanceKind::Recorded;
                 existing.provenance.source = self.options.endpoint.template().to_owned();
                 if existing.provenance.recorded_on.is_none() {
-                    existing.provenance.recorded_on = Some(today());
+                    existing.provenance.recorded_on = Some(crate::clock::today());
                 }
                 existing
             }
@@ -93,7 +92,7 @@ impl RecordState {
                     kind: ProvenanceKind::Recorded,
                     source: self.options.endpoint.template().to_owned(),
                     model: None,
-                    recorded_on: Some(today()),
+                    recorded_on: Some(crate::clock::today()),
                 },
             ),
         };
@@ -162,43 +161,9 @@ fn order(captured: &[Captured]) -> Vec<&Captured> {
     out
 }
 
-/// Today's date in UTC, `YYYY-MM-DD`.
-fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0) as i64;
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        let check = |days: i64, expected: (i64, u32, u32)| {
-            assert_eq!(civil_from_days(days), expected, "{days}");
-        };
-        check(0, (1970, 1, 1));
-        check(19_782, (2024, 2, 29));
-        check(20_788, (2026, 12, 1));
-    }
 
     fn captured(arrived: u64, completed: u64, key: &str) -> Captured {
         Captured {

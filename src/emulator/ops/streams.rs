@@ -14,7 +14,7 @@
 
 use serde_json::Value;
 
-use crate::emulator::clock;
+use crate::clock;
 use crate::emulator::resource::{self, CHANNEL, RECORDING};
 use crate::emulator::state::{object, set, text, Live, Session};
 use crate::emulator::{ApiError, Ctx};
