@@ -74,16 +74,19 @@ fn header_map(recorded: &BTreeMap<String, String>, with_source: bool) -> HeaderM
 
 /// The body to send: the recorded one, with secret placeholders rendered as fakes in their own
 /// format (`redact::render_fakes`): a replayed stream key looks like one.
+/// The body is serialized once; only one that holds a placeholder is copied and rendered.
 fn rendered_body(res: &RecordedResponse) -> Bytes {
+    let bytes = res.body_bytes();
+    let prefix = crate::redact::REDACTED_PREFIX.as_bytes();
     if let Some(body) = &res.body {
-        if body.to_string().contains(crate::redact::REDACTED_PREFIX) {
+        if bytes.windows(prefix.len()).any(|w| w == prefix) {
             let mut body = body.clone();
             if crate::redact::render_fakes(&mut body, crate::http::DEFAULT_REGION) {
                 return Bytes::from(body.to_string());
             }
         }
     }
-    res.body_bytes()
+    bytes
 }
 
 impl Prepared {
