@@ -228,8 +228,7 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     pub async fn run(self) -> anyhow::Result<Outcome> {
-        use ivs_vcr::diff::{self, FailOn};
-        use std::io::Write as _;
+        use ivs_vcr::diff;
 
         if self.upstream.is_some() && self.against != ivs_vcr::verify::Against::Aws {
             anyhow::bail!(
@@ -261,23 +260,9 @@ impl VerifyArgs {
             verified.n_requests,
             recorded.len()
         );
-        let report = verified.report;
-        let text = match self.format {
-            DiffFormatArg::Text => report.render_text(stdout_wants_color()),
-            DiffFormatArg::Json => report.to_json(),
-            DiffFormatArg::Markdown => report.to_markdown(),
-        };
-        std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .and_then(|()| std::io::stdout().flush())
-            .context("cannot write the report")?;
-        let fail_on = match self.fail_on {
-            FailOnArg::Any => FailOn::Any,
-            FailOnArg::Breaking => FailOn::Breaking,
-        };
+        let drift = print_report(&verified.report, self.format, self.fail_on)?;
         Ok(
-            if report.fails(fail_on) || !verified.transport_errors.is_empty() {
+            if drift == Outcome::Findings || !verified.transport_errors.is_empty() {
                 Outcome::Findings
             } else {
                 Outcome::Clean
@@ -826,34 +811,46 @@ pub struct DiffArgs {
 
 impl DiffArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
-        use ivs_vcr::diff::{self, FailOn};
-        use std::io::Write as _;
+        use ivs_vcr::diff;
 
         let old = diff::load_cassettes(&self.old).context("cannot load the OLD cassettes")?;
         let new = diff::load_cassettes(&self.new).context("cannot load the NEW cassettes")?;
         let mut options = diff::DiffOptions::default();
         options.values = self.values;
         let report = diff::diff_with(&old, &new, &options);
-        let text = match self.format {
-            DiffFormatArg::Text => report.render_text(stdout_wants_color()),
-            DiffFormatArg::Json => report.to_json(),
-            DiffFormatArg::Markdown => report.to_markdown(),
-        };
-        std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .and_then(|()| std::io::stdout().flush())
-            .context("cannot write the report")?;
-        let fail_on = match self.fail_on {
-            FailOnArg::Any => FailOn::Any,
-            FailOnArg::Breaking => FailOn::Breaking,
-        };
-        Ok(if report.fails(fail_on) {
-            Outcome::Findings
-        } else {
-            Outcome::Clean
-        })
+        print_report(&report, self.format, self.fail_on)
     }
+}
+
+/// Prints a drift report (`diff`'s and `verify`'s) in the chosen format, and says whether it
+/// fails the run under `--fail-on`.
+fn print_report(
+    report: &ivs_vcr::diff::DiffReport,
+    format: DiffFormatArg,
+    fail_on: FailOnArg,
+) -> anyhow::Result<Outcome> {
+    use ivs_vcr::diff::FailOn;
+    use std::io::Write as _;
+
+    let text = match format {
+        DiffFormatArg::Text => report.render_text(stdout_wants_color()),
+        DiffFormatArg::Json => report.to_json(),
+        DiffFormatArg::Markdown => report.to_markdown(),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .and_then(|()| std::io::stdout().flush())
+        .context("cannot write the report")?;
+    let fail_on = match fail_on {
+        FailOnArg::Any => FailOn::Any,
+        FailOnArg::Breaking => FailOn::Breaking,
+    };
+    Ok(if report.fails(fail_on) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }
 
 /// Colour only for a terminal, and never when NO_COLOR is set to anything (no-color.org).
