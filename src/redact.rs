@@ -72,12 +72,9 @@ pub use crate::ivs::arn::ACCOUNT_PLACEHOLDER;
 /// True for exactly what [`secret_placeholder`] makes: the prefix and 16 lowercase hex digits. A
 /// value that merely starts with the prefix is still a value, to redact and to scan.
 pub fn is_placeholder(value: &str) -> bool {
-    value.strip_prefix(REDACTED_PREFIX).is_some_and(|hex| {
-        hex.len() == 16
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
+    value
+        .strip_prefix(REDACTED_PREFIX)
+        .is_some_and(|hex| is_hex(hex, 16))
 }
 
 /// The placeholder of a secret value: `ivs-vcr-redacted:` and 16 hex digits of its HMAC.

@@ -314,24 +314,14 @@ fn answer_of(answer: UpstreamResponse) -> RecordedResponse {
     }
 }
 
-/// HTTP/1 header names arrive lowercased; cassettes write IVS's headers as IVS names them.
+/// HTTP/1 header names arrive lowercased; cassettes write IVS's headers as IVS names them (the
+/// header members of the model, as the emulator sends them, and the three every answer has).
 fn header_case(name: &str) -> String {
-    const KNOWN: &[&str] = &[
-        "Content-Type",
-        "x-amzn-RequestId",
-        "x-amzn-ErrorType",
-        "Access-Control-Allow-Origin",
-        "Access-Control-Expose-Headers",
-        "Cache-Control",
-        "Content-Security-Policy",
-        "Strict-Transport-Security",
-        "X-Content-Type-Options",
-        "X-Frame-Options",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(name))
-        .map_or_else(|| name.to_owned(), |k| (*k).to_owned())
+    ["Content-Type", "x-amzn-RequestId", "x-amzn-ErrorType"]
+        .into_iter()
+        .chain(crate::emulator::IVS_HEADERS.iter().map(|(known, _)| *known))
+        .find(|known| known.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_owned(), str::to_owned)
 }
 
 /// The emulator as an upstream: answers in-process, as IVS would over the wire.
