@@ -59,7 +59,7 @@ impl Handler for ReplayState {
         if let Some(response) = self.inject(&ctx).await {
             return response;
         }
-        if self.index.entries.is_empty() && self.emulator.is_some() {
+        if self.emulates_only() {
             return self.emulate(&ctx);
         }
         match self.lookup(&mut ctx) {

@@ -531,8 +531,13 @@ impl ReplayState {
     }
 
     /// `emulate` when there are no cassettes, else `replay`.
+    /// True when the emulator answers everything: there are no cassettes to match.
+    fn emulates_only(&self) -> bool {
+        self.index.entries.is_empty() && self.emulator.is_some()
+    }
+
     fn mode(&self) -> &'static str {
-        if self.index.entries.is_empty() && self.emulator.is_some() {
+        if self.emulates_only() {
             "emulate"
         } else {
             "replay"

@@ -111,45 +111,37 @@ impl fmt::Display for ReplaySummary {
             .unwrap_or(9)
             .max(9);
         let n_emulated: u64 = self.operations.values().map(|o| o.emulated).sum();
-        // An emulator without cassettes has only emulated answers: a table of zeros would hide them.
+        // An emulator without cassettes has only emulated answers: a table of zeros would hide
+        // them. The emulated column shows only when something was emulated.
         let emulated_only = n_emulated > 0
             && self.n_matched() == 0
             && self.n_unmatched == 0
             && self.unused.is_empty();
-        if emulated_only {
-            writeln!(f, "{:<width$}  {:>8}", "operation", "emulated")?;
-            for (op, s) in &self.operations {
-                writeln!(f, "{op:<width$}  {:>8}", s.emulated)?;
+        type Column = (&'static str, fn(&ReplayOperationSummary) -> u64);
+        let mut columns: Vec<Column> = Vec::new();
+        if !emulated_only {
+            columns.push(("matched", |s| s.matched));
+            columns.push(("unmatched", |s| s.unmatched));
+            columns.push(("unused", |s| s.unused));
+        }
+        if n_emulated > 0 {
+            columns.push(("emulated", |s| s.emulated));
+        }
+        write!(f, "{:<width$}", "operation")?;
+        for (name, _) in &columns {
+            write!(f, "  {name:>w$}", w = name.len().max(6))?;
+        }
+        writeln!(f)?;
+        for (op, s) in &self.operations {
+            write!(f, "{op:<width$}")?;
+            for (name, value) in &columns {
+                write!(f, "  {:>w$}", value(s), w = name.len().max(6))?;
             }
+            writeln!(f)?;
+        }
+        if emulated_only {
             writeln!(f, "total: {n_emulated} emulated")?;
         } else {
-            if n_emulated == 0 {
-                writeln!(
-                    f,
-                    "{:<width$}  {:>7}  {:>9}  {:>6}",
-                    "operation", "matched", "unmatched", "unused"
-                )?;
-                for (op, s) in &self.operations {
-                    writeln!(
-                        f,
-                        "{op:<width$}  {:>7}  {:>9}  {:>6}",
-                        s.matched, s.unmatched, s.unused
-                    )?;
-                }
-            } else {
-                writeln!(
-                    f,
-                    "{:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
-                    "operation", "matched", "unmatched", "unused", "emulated"
-                )?;
-                for (op, s) in &self.operations {
-                    writeln!(
-                        f,
-                        "{op:<width$}  {:>7}  {:>9}  {:>6}  {:>8}",
-                        s.matched, s.unmatched, s.unused, s.emulated
-                    )?;
-                }
-            }
             write!(
                 f,
                 "total: {} matched, {} unmatched, {} unused interaction(s)",
