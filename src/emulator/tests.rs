@@ -9,15 +9,33 @@ fn emulator() -> Emulator {
     Emulator::new(EmulatorOptions::default())
 }
 
-fn call(e: &Emulator, op: &str, body: Value) -> Answer {
-    let req = RecordedRequest {
-        method: "POST".into(),
-        path: format!("/{op}"),
+/// A request in us-west-2, as the server hands it over.
+fn request(method: &str, path: &str, body: Option<Value>) -> RecordedRequest {
+    RecordedRequest {
+        method: method.into(),
+        path: path.into(),
         query: Default::default(),
         region: "us-west-2".into(),
         headers: Default::default(),
-        body: Some(body),
-    };
+        body,
+    }
+}
+
+fn call(e: &Emulator, op: &str, body: Value) -> Answer {
+    e.answer(&request("POST", &format!("/{op}"), Some(body)))
+        .expect("an IVS operation")
+}
+
+/// A call on `/tags/{arn}` (the ARN percent-encoded as SDKs send it), with `tagKeys` in the query.
+fn tags_call(e: &Emulator, method: &str, arn: &str, body: Option<Value>, keys: &[&str]) -> Answer {
+    let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
+    let mut req = request(method, &path, body);
+    if !keys.is_empty() {
+        req.query.insert(
+            "tagKeys".to_owned(),
+            keys.iter().map(|k| k.to_string()).collect(),
+        );
+    }
     e.answer(&req).expect("an IVS operation")
 }
 
@@ -319,25 +337,8 @@ fn tags_read_back_as_written() {
         .as_str()
         .unwrap()
         .to_owned();
-    let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
-    let tags = |method: &str, body: Option<Value>, keys: &[&str]| {
-        let mut query = std::collections::BTreeMap::new();
-        if !keys.is_empty() {
-            query.insert(
-                "tagKeys".to_owned(),
-                keys.iter().map(|k| k.to_string()).collect(),
-            );
-        }
-        e.answer(&RecordedRequest {
-            method: method.into(),
-            path: path.clone(),
-            query,
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body,
-        })
-        .unwrap()
-    };
+    let tags =
+        |method: &str, body: Option<Value>, keys: &[&str]| tags_call(&e, method, &arn, body, keys);
     assert_eq!(
         tags("POST", Some(json!({"tags": {"b": "2"}})), &[]).status,
         200
@@ -406,22 +407,13 @@ fn the_get_fast_path_answers_as_the_general_one() {
         ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["name"],
         "b"
     );
-    let path = format!(
-        "/tags/{}",
-        arn.as_str()
-            .unwrap()
-            .replace(':', "%3A")
-            .replace('/', "%2F")
+    tags_call(
+        &e,
+        "POST",
+        arn.as_str().unwrap(),
+        Some(json!({"tags": {"k": "v"}})),
+        &[],
     );
-    e.answer(&RecordedRequest {
-        method: "POST".into(),
-        path,
-        query: Default::default(),
-        region: "us-west-2".into(),
-        headers: Default::default(),
-        body: Some(json!({"tags": {"k": "v"}})),
-    })
-    .unwrap();
     assert_eq!(
         ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["tags"],
         json!({"k": "v"})
@@ -495,24 +487,19 @@ fn a_replayed_delete_takes_along_what_the_resource_held() {
     let created = ok(&e, "CreateChannel", json!({}));
     let channel = created["channel"]["arn"].as_str().unwrap().to_owned();
     let key = created["streamKey"]["arn"].as_str().unwrap().to_owned();
-    let delete = RecordedRequest {
-        method: "POST".into(),
-        path: "/DeleteStreamKey".into(),
-        query: Default::default(),
-        region: "us-west-2".into(),
-        headers: Default::default(),
-        body: Some(json!({"arn": key})),
-    };
-    e.observe(&delete, 204, b"");
+    e.observe(
+        &request("POST", "/DeleteStreamKey", Some(json!({"arn": key}))),
+        204,
+        b"",
+    );
     ok(&e, "CreateStreamKey", json!({"channelArn": channel}));
     // A replayed DeleteChannel of a live channel leaves no stream behind.
     e.start_stream(&channel, None, 0).unwrap();
-    let delete = RecordedRequest {
-        path: "/DeleteChannel".into(),
-        body: Some(json!({"arn": channel})),
-        ..delete
-    };
-    e.observe(&delete, 204, b"");
+    e.observe(
+        &request("POST", "/DeleteChannel", Some(json!({"arn": channel}))),
+        204,
+        b"",
+    );
     assert_eq!(ok(&e, "ListStreams", json!({}))["streams"], json!([]));
 }
 
@@ -520,25 +507,15 @@ fn a_replayed_delete_takes_along_what_the_resource_held() {
 fn a_refused_tag_call_changes_nothing_and_unknown_regions_leave_no_state() {
     let e = emulator();
     let arn = ok(&e, "CreateChannel", json!({"tags": {"a": "1"}}))["channel"]["arn"].clone();
-    let path = format!(
-        "/tags/{}",
-        arn.as_str()
-            .unwrap()
-            .replace(':', "%3A")
-            .replace('/', "%2F")
-    );
     let too_many: serde_json::Map<String, Value> =
         (0..50).map(|i| (format!("k{i}"), json!("v"))).collect();
-    let refused = e
-        .answer(&RecordedRequest {
-            method: "POST".into(),
-            path: path.clone(),
-            query: Default::default(),
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body: Some(json!({ "tags": too_many })),
-        })
-        .unwrap();
+    let refused = tags_call(
+        &e,
+        "POST",
+        arn.as_str().unwrap(),
+        Some(json!({ "tags": too_many })),
+        &[],
+    );
     assert_eq!(refused.status, 400);
     assert_eq!(
         ok(&e, "GetChannel", json!({"arn": arn}))["channel"]["tags"],

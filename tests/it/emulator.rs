@@ -8,7 +8,7 @@ use aws_sdk_ivs::types::{
 use ivs_vcr::ReplayServer;
 use proptest::prelude::*;
 
-use crate::support::{ivs_client, raw};
+use crate::support::{ivs_client, new_channel, raw};
 
 /// A P-384 public key (public material only; its private half was never kept).
 const P384: &str = "-----BEGIN PUBLIC KEY-----
@@ -257,16 +257,7 @@ async fn a_control_call_takes_a_channel_live_and_stop_stream_ends_the_session() 
 async fn reset_empties_the_account_and_moto_reset_is_the_same_call() {
     let server = ReplayServer::emulator().await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
-    let first = ivs
-        .create_channel()
-        .send()
-        .await
-        .unwrap()
-        .channel()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let first = new_channel(&ivs).await;
     assert_eq!(control(&server, "/moto-api/reset", "").await.0, 200);
     assert!(ivs
         .list_channels()
@@ -275,16 +266,7 @@ async fn reset_empties_the_account_and_moto_reset_is_the_same_call() {
         .unwrap()
         .channels()
         .is_empty());
-    let again = ivs
-        .create_channel()
-        .send()
-        .await
-        .unwrap()
-        .channel()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let again = new_channel(&ivs).await;
     assert_eq!(again, first, "ids restart from the seed");
     assert_eq!(control(&server, "/_ivs-vcr/reset", "").await.0, 200);
     let (status, body) = control(&server, "/_ivs-vcr/nope", "").await;
@@ -422,7 +404,7 @@ proptest! {
             for (action, pick, page) in steps {
                 match action {
                     0 => {
-                        let arn = ivs.create_channel().send().await.unwrap().channel().unwrap().arn().unwrap().to_owned();
+                        let arn = new_channel(&ivs).await;
                         alive.push((arn, None));
                     }
                     1 if !alive.is_empty() => {
@@ -476,16 +458,7 @@ async fn state_is_per_region_and_account() {
         .unwrap();
     let west = ivs_client(&server.uri(), "us-west-2");
     let east = ivs_client(&server.uri(), "us-east-1");
-    let arn = west
-        .create_channel()
-        .send()
-        .await
-        .unwrap()
-        .channel()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let arn = new_channel(&west).await;
     assert!(
         arn.starts_with("arn:aws:ivs:us-west-2:210987654321:channel/"),
         "{arn}"
@@ -675,16 +648,7 @@ async fn key_pairs_are_limited_to_three_per_region_and_revocations_report_missin
         3
     );
 
-    let channel = ivs
-        .create_channel()
-        .send()
-        .await
-        .unwrap()
-        .channel()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let channel = new_channel(&ivs).await;
     let missing = "arn:aws:ivs:us-west-2:123456789012:channel/missingAAAAA";
     let session = |arn: &str| {
         aws_sdk_ivs::types::BatchStartViewerSessionRevocationViewerSession::builder()

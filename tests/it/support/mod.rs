@@ -68,3 +68,17 @@ pub fn ivs_client(endpoint: &str, region: &str) -> aws_sdk_ivs::Client {
         .build();
     aws_sdk_ivs::Client::from_conf(config)
 }
+
+/// Creates a channel with IVS's defaults and returns its ARN.
+pub async fn new_channel(ivs: &aws_sdk_ivs::Client) -> String {
+    let created = ivs
+        .create_channel()
+        .send()
+        .await
+        .expect("CreateChannel answers");
+    created
+        .channel()
+        .and_then(|c| c.arn())
+        .expect("a created channel has an ARN")
+        .to_owned()
+}
