@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 
 use crate::emulator::Emulator;
 use crate::fault::{FaultRule, FaultSet};
+use crate::http::{error_response, json_response, HttpResponse};
+use http::StatusCode;
 
 /// The path prefix of the control plane.
 pub const PREFIX: &str = "/_ivs-vcr/";
@@ -45,19 +47,37 @@ pub(crate) trait Plane: Send + Sync {
     fn faults(&self) -> &FaultSet;
 }
 
-/// A control-plane answer: status and JSON body.
-pub(crate) type Reply = (u16, Value);
+/// A control-plane answer: status and JSON body, or a refusal.
+type Reply = Result<(u16, Value), Refusal>;
 
-fn bad(status: u16, error: &str, message: impl Into<String>) -> Reply {
-    let message = message.into();
-    (
+/// A bad control request: answered as every ivs-vcr error is (`http::error_response`).
+struct Refusal {
+    status: u16,
+    error: &'static str,
+    message: String,
+}
+
+fn bad(status: u16, error: &'static str, message: impl Into<String>) -> Reply {
+    Err(Refusal {
         status,
-        json!({"__type": error, "message": message, "exceptionMessage": message}),
-    )
+        error,
+        message: message.into(),
+    })
 }
 
 /// Answers one control-plane request.
-pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
+pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> HttpResponse {
+    match reply(plane, method, path, raw) {
+        Ok((status, body)) => json_response(status, &body, None, "control"),
+        Err(refusal) => error_response(
+            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST),
+            refusal.error,
+            &refusal.message,
+        ),
+    }
+}
+
+fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
     let route = if path == MOTO_RESET {
         "reset"
     } else {
@@ -80,17 +100,17 @@ pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) ->
         }
     };
     match (method, route) {
-        ("GET", "health") => (200, json!({"status": "ok", "mode": plane.mode()})),
+        ("GET", "health") => Ok((200, json!({"status": "ok", "mode": plane.mode()}))),
         ("POST", "reset") => {
             if let Some(emulator) = plane.emulator() {
                 emulator.reset();
             }
             plane.rewind();
             plane.faults().clear();
-            (200, json!({"reset": true}))
+            Ok((200, json!({"reset": true})))
         }
         ("GET", "state") => match plane.emulator() {
-            Some(emulator) => (200, emulator.state()),
+            Some(emulator) => Ok((200, emulator.state())),
             None => no_emulator(),
         },
         ("POST", "streams/start") | ("POST", "streams/stop") => {
@@ -111,18 +131,18 @@ pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) ->
                 emulator.stop_stream(arn)
             };
             match result {
-                Ok(value) => (200, value),
+                Ok(value) => Ok((200, value)),
                 Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
             }
         }
-        ("GET", "summary") => (200, plane.summary()),
-        ("GET", "faults") => (200, json!({"faults": plane.faults().list()})),
+        ("GET", "summary") => Ok((200, plane.summary())),
+        ("GET", "faults") => Ok((200, json!({"faults": plane.faults().list()}))),
         ("DELETE", "faults") => {
             plane.faults().clear();
-            (200, json!({"faults": []}))
+            Ok((200, json!({"faults": []})))
         }
         ("POST", "faults") => match FaultRule::from_json(raw).and_then(|rule| plane.faults().add(rule)) {
-            Ok(view) => (201, serde_json::to_value(view).unwrap_or_default()),
+            Ok(view) => Ok((201, serde_json::to_value(view).unwrap_or_default())),
             Err(err) => bad(400, "ValidationException", err.to_string()),
         },
         (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "summary" | "faults") => bad(

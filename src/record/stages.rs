@@ -24,8 +24,8 @@ use crate::answer::Prepared;
 use crate::cassette::{CassetteError, Interaction, RecordedResponse};
 use crate::control;
 use crate::http::{
-    error_chain, error_response, inject, json_response, read_request, route_error_response,
-    Downstream, Handler, HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
+    error_chain, error_response, inject, read_request, route_error_response, Downstream, Handler,
+    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
 };
 use crate::ivs;
 use crate::matcher::Fallback;
@@ -123,17 +123,11 @@ impl Handler for RecordState {
         }
         let request = &ctx.downstream.request;
         if control::is_control(&request.path) {
-            let (status, body) = control::handle(
+            return control::handle(
                 self.as_ref(),
                 &request.method,
                 &request.path,
                 &ctx.downstream.raw_body,
-            );
-            return json_response(
-                status,
-                &body,
-                body.get("__type").and_then(serde_json::Value::as_str),
-                "control",
             );
         }
         // Before anything is forwarded: an injected fault is never recorded.

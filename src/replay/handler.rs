@@ -21,8 +21,8 @@ use crate::cassette::RecordedRequest;
 use crate::control;
 use crate::emulator::Answer;
 use crate::http::{
-    error_response, inject, json_response, read_request, route_error_response, Handler,
-    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
+    error_response, inject, read_request, route_error_response, Handler, HttpResponse, ReadOptions,
+    ReadTimeouts, Side, MATCH_HEADER,
 };
 use crate::matcher::{Fallback, Hit, Miss};
 use crate::{ivs, normalize, redact};
@@ -123,15 +123,9 @@ impl ReplayState {
 
     /// Stage `control`: a `/_ivs-vcr/…` call, answered by the control plane.
     fn control(&self, ctx: &ReplayCtx) -> HttpResponse {
-        let (status, body) =
-            control::handle(self, &ctx.request.method, &ctx.request.path, &ctx.raw_body);
-        tracing::debug!(side = %Side::Downstream, path = %ctx.request.path, status, "control");
-        json_response(
-            status,
-            &body,
-            body.get("__type").and_then(serde_json::Value::as_str),
-            "control",
-        )
+        let response = control::handle(self, &ctx.request.method, &ctx.request.path, &ctx.raw_body);
+        tracing::debug!(side = %Side::Downstream, path = %ctx.request.path, status = response.status().as_u16(), "control");
+        response
     }
 
     /// Stage `faults`: an injected fault for this request, if a rule fires (see `http::inject`).
