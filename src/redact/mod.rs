@@ -49,16 +49,29 @@
 //! headers, bodies) for AWS access key ids, secret-looking keys, session tokens, SigV4 signatures
 //! and PEM private keys, and reports where each is without repeating the value.
 //!
+//! The split: this file has the placeholders, the per-exchange redaction ([`exchange`],
+//! [`Secrets`]), printed-text redaction and escaping, and the account scrub; `fake` renders
+//! placeholders in their secrets' own formats and back; `scan` is the pre-write scan.
+//!
 //! Everything here is pure: no IO, no logging.
 
+mod fake;
+mod scan;
+
 use std::borrow::Cow;
-use std::fmt;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::cassette::{Cassette, Interaction, RecordedRequest, RecordedResponse};
+use crate::cassette::{RecordedRequest, RecordedResponse};
 use crate::ivs::{self, arn};
+
+pub use fake::{
+    fake_passphrase, fake_stream_key, has_fake, placeholder_of_fake, render_fakes, unfake,
+};
+pub use scan::{scan, scan_interaction, Finding, SecretKind};
+#[cfg(test)]
+use scan::{scan_json, scan_str};
 
 /// What every secret placeholder starts with.
 pub const REDACTED_PREFIX: &str = "ivs-vcr-redacted:";
@@ -453,211 +466,11 @@ pub fn response(res: &mut RecordedResponse, scrub: bool) {
         }
     }
 }
-
-/// What kind of secret the scan found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SecretKind {
-    /// An AWS access key id (`AKIA…`, `ASIA…`).
-    AccessKeyId,
-    /// 40 base64 characters under a key-ish name, like an AWS secret access key.
-    SecretKey,
-    /// An STS session token, or a header that carries one.
-    SessionToken,
-    /// A SigV4 signature or `Authorization` header.
-    Signature,
-    /// A private key (PEM, SSH2 or PuTTY).
-    PrivateKey,
-    /// An IVS stream key (`sk_<region>_…`).
-    StreamKey,
-}
-
-impl fmt::Display for SecretKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SecretKind::AccessKeyId => "an AWS access key id",
-            SecretKind::SecretKey => "a secret-looking key",
-            SecretKind::SessionToken => "a session token",
-            SecretKind::Signature => "a SigV4 signature",
-            SecretKind::PrivateKey => "a private key",
-            SecretKind::StreamKey => "an IVS stream key",
-        })
-    }
-}
-
-/// One secret-looking value, located without repeating it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// The 0-based interaction.
-    pub interaction_idx: usize,
-    /// Where in the interaction: `response.body.streamKey.value`, `request.headers.authorization`.
-    pub location: String,
-    /// What it looks like.
-    pub kind: SecretKind,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "interaction {}: {} at `{}`",
-            self.interaction_idx, self.kind, self.location
-        )
-    }
-}
-
-/// Every secret-looking value in a cassette, in interaction order.
-pub fn scan(cassette: &Cassette) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (idx, interaction) in cassette.interactions.iter().enumerate() {
-        findings.extend(scan_interaction(idx, interaction));
-    }
-    findings
-}
-
-/// Every secret-looking value in one interaction, numbered `interaction_idx`.
-pub fn scan_interaction(interaction_idx: usize, interaction: &Interaction) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut report = |location: String, kind| {
-        out.push(Finding {
-            interaction_idx,
-            location,
-            kind,
-        })
-    };
-    let req = &interaction.request;
-    scan_str("request.path", "path", &req.path, &mut report);
-    for (key, values) in &req.query {
-        for (i, v) in values.iter().enumerate() {
-            scan_str(&format!("request.query.{key}[{i}]"), key, v, &mut report);
-        }
-    }
-    for (name, value) in &req.headers {
-        let location = format!("request.headers.{name}");
-        match name.to_ascii_lowercase().as_str() {
-            "authorization" => report(location, SecretKind::Signature),
-            "x-amz-security-token" => report(location, SecretKind::SessionToken),
-            _ => scan_str(&location, name, value, &mut report),
-        }
-    }
-    if let Some(body) = &req.body {
-        scan_json("request.body", "body", body, &mut report);
-    }
-    let res = &interaction.response;
-    for (name, value) in &res.headers {
-        scan_str(
-            &format!("response.headers.{name}"),
-            name,
-            value,
-            &mut report,
-        );
-    }
-    if let Some(body) = &res.body {
-        scan_json("response.body", "body", body, &mut report);
-    }
-    if let Some(text) = &res.body_text {
-        scan_str("response.body_text", "body_text", text, &mut report);
-    }
-    out
-}
-
-fn scan_json(
-    location: &str,
-    name: &str,
-    value: &Value,
-    report: &mut impl FnMut(String, SecretKind),
-) {
-    match value {
-        Value::String(s) => scan_str(location, name, s, report),
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                scan_json(&format!("{location}[{i}]"), name, v, report);
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                scan_json(&format!("{location}.{k}"), k, v, report);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Looks at one string, `value`, found under the member or header `name`.
-fn scan_str(location: &str, name: &str, value: &str, report: &mut impl FnMut(String, SecretKind)) {
-    if is_placeholder(value) {
-        return;
-    }
-    let lower_name = name.to_ascii_lowercase();
-    // An SRT passphrase is random text with no recognizable shape: any value under that name is one.
-    if lower_name == "passphrase" && !value.is_empty() {
-        report(location.to_owned(), SecretKind::SecretKey);
-    }
-    if has_access_key_id(value) {
-        report(location.to_owned(), SecretKind::AccessKeyId);
-    }
-    if has_private_key(value) {
-        report(location.to_owned(), SecretKind::PrivateKey);
-    }
-    if !stream_keys(value).is_empty() {
-        report(location.to_owned(), SecretKind::StreamKey);
-    }
-    if value.contains("AWS4-HMAC-SHA256")
-        || value.contains("X-Amz-Signature=")
-        || signature_after(value, "Signature=")
-    {
-        report(location.to_owned(), SecretKind::Signature);
-    }
-    let token_name = [
-        "sessiontoken",
-        "session-token",
-        "session_token",
-        "securitytoken",
-        "security-token",
-    ]
-    .iter()
-    .any(|t| lower_name.contains(t));
-    // STS tokens are base64 of a protobuf-like blob that starts the same way every time.
-    let token_value = ["FQoGZXIvYXdz", "IQoJb3JpZ2lu"]
-        .iter()
-        .any(|p| value.contains(p));
-    if token_value || (token_name && !value.is_empty()) {
-        report(location.to_owned(), SecretKind::SessionToken);
-    }
-    let key_name = ["secret", "password", "credential"]
-        .iter()
-        .any(|k| lower_name.contains(k))
-        || lower_name.ends_with("key");
-    if key_name && has_base64_run_of_40(value) {
-        report(location.to_owned(), SecretKind::SecretKey);
-    }
-}
-
-fn has_access_key_id(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    bytes.windows(20).enumerate().any(|(i, w)| {
-        (w.starts_with(b"AKIA") || w.starts_with(b"ASIA"))
-            && w[4..]
-                .iter()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            && !bytes.get(i + 20).is_some_and(u8::is_ascii_alphanumeric)
-            && !(i > 0 && bytes[i - 1].is_ascii_alphanumeric())
-    })
-}
-
-fn signature_after(value: &str, marker: &str) -> bool {
-    value.match_indices(marker).any(|(at, _)| {
-        let hex = &value[at + marker.len()..];
-        hex.len() >= 64 && hex.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit)
-    })
-}
-
-fn has_base64_run_of_40(value: &str) -> bool {
-    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
-    value
-        .as_bytes()
-        .split(|b| !is_b64(*b))
-        .any(|run| run.len() == 40)
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// HMAC-SHA256 (RFC 2104), small enough to spare a dependency.
@@ -681,112 +494,6 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .into()
 }
 
-/// What marks a fake: a placeholder rendered in its secret's own format (see [`render_fakes`]).
-const FAKE_MARK: &str = "ivsvcrFake";
-
-/// The 16 hex digits of a placeholder.
-fn placeholder_hex(placeholder: &str) -> Option<&str> {
-    is_placeholder(placeholder).then(|| &placeholder[REDACTED_PREFIX.len()..])
-}
-
-/// A stream key in IVS's format (`sk_<region>_<12>_<tail>`, alphanumeric) standing for a
-/// placeholder; the same placeholder always gives the same key, and [`placeholder_of_fake`]
-/// gives the placeholder back.
-pub fn fake_stream_key(placeholder: &str, region: &str) -> Option<String> {
-    let hex = placeholder_hex(placeholder)?;
-    Some(format!(
-        "sk_{region}_{}_{}{FAKE_MARK}",
-        &hex[..12],
-        &hex[12..]
-    ))
-}
-
-/// An SRT passphrase (alphanumeric, as IVS's are) standing for a placeholder.
-pub fn fake_passphrase(placeholder: &str) -> Option<String> {
-    let hex = placeholder_hex(placeholder)?;
-    Some(format!("{FAKE_MARK}{hex}{hex}"))
-}
-
-fn is_hex(text: &str, len: usize) -> bool {
-    text.len() == len
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// The placeholder a fake stands for, when `text` is exactly one.
-pub fn placeholder_of_fake(text: &str) -> Option<String> {
-    if let Some(rest) = text.strip_prefix(FAKE_MARK) {
-        return (is_hex(rest, 32) && rest[..16] == rest[16..])
-            .then(|| format!("{REDACTED_PREFIX}{}", &rest[..16]));
-    }
-    let rest = text.strip_prefix("sk_")?.strip_suffix(FAKE_MARK)?;
-    let mut parts = rest.rsplitn(3, '_');
-    let (tail, head, region) = (parts.next()?, parts.next()?, parts.next()?);
-    (!region.is_empty() && is_hex(head, 12) && is_hex(tail, 4))
-        .then(|| format!("{REDACTED_PREFIX}{head}{tail}"))
-}
-
-/// Renders the placeholders of a recorded answer as fakes in their secrets' own formats: stream
-/// key values (`streamKey.value`, `streamKeys.*.value`) as `sk_<region>_…` keys, in the region of
-/// the key's own `channelArn`, else `region`; SRT passphrases as alphanumeric passphrases. So an
-/// application that checks a stream key's format, or hands it to an encoder, works on replay.
-/// Returns whether anything changed. Other placeholders (PutMetadata payloads, private keys) are
-/// request members, never answered, and stay as they are.
-pub fn render_fakes(body: &mut Value, region: &str) -> bool {
-    let mut changed = false;
-    for path in ivs::SECRET_BODY_PATHS {
-        let Some((parent, member)) = path.rsplit_once('.') else {
-            continue;
-        };
-        crate::body_path::for_each_at(body, parent, |object| {
-            let key_region = object
-                .get("channelArn")
-                .and_then(Value::as_str)
-                .and_then(arn::parse_ivs)
-                .map(|a| a.region.to_owned())
-                .unwrap_or_else(|| region.to_owned());
-            if let Some(Value::String(s)) = object.get_mut(member) {
-                let fake = match member {
-                    "value" => fake_stream_key(s, &key_region),
-                    "passphrase" => fake_passphrase(s),
-                    _ => None,
-                };
-                if let Some(fake) = fake {
-                    *s = fake;
-                    changed = true;
-                }
-            }
-        });
-    }
-    changed
-}
-
-/// Whether any string in `value` is a fake, so [`unfake`] has work to do.
-pub fn has_fake(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains(FAKE_MARK) && placeholder_of_fake(s).is_some(),
-        Value::Array(items) => items.iter().any(has_fake),
-        Value::Object(map) => map.values().any(has_fake),
-        _ => false,
-    }
-}
-
-/// Turns every fake in `value` back into its placeholder: a request presenting a fake it was
-/// given on replay matches, and is recorded, as the placeholder it stands for.
-pub fn unfake(value: &mut Value) {
-    match value {
-        Value::String(s) => {
-            if let Some(placeholder) = placeholder_of_fake(s) {
-                *s = placeholder;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(unfake),
-        Value::Object(map) => map.values_mut().for_each(unfake),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod printable_tests {
     use super::printable;
@@ -807,6 +514,7 @@ mod printable_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cassette::Interaction;
     use serde_json::json;
 
     #[test]
