@@ -30,10 +30,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::ivs::{self, ErrorType};
+use crate::seeded::SplitMix64;
 
 /// The `x-amzn-ErrorType` of an error given by `status` alone.
 pub const GENERIC_ERROR_TYPE: &str = "IvsVcrInjectedFaultException";
@@ -444,22 +445,17 @@ pub fn error_parts(
     message: &str,
     retry_after: Option<Duration>,
 ) -> (StatusCode, HeaderMap, Bytes) {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+    // The same form as the emulator's own errors, so an injected fault looks like IVS's.
+    let (status, mut headers, body) = crate::http::ivs_answer(
+        status,
+        Some(error_type),
+        Some(crate::http::ivs_error_body(message)),
     );
-    // A name that is not a valid header value (only possible for a hand-built FaultResponse) is
-    // left out rather than sent mangled; the body still carries the message.
-    if let Ok(value) = HeaderValue::from_str(error_type) {
-        headers.insert(HeaderName::from_static("x-amzn-errortype"), value);
-    }
     if let Some(retry_after) = retry_after {
         let millis = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
         headers.insert(HeaderName::from_static(RETRY_AFTER_HEADER), millis.into());
     }
-    let body = serde_json::json!({ "exceptionMessage": message, "message": message });
-    (status, headers, Bytes::from(body.to_string()))
+    (status, headers, body)
 }
 
 impl FaultSet {
@@ -590,31 +586,6 @@ impl Entry {
             remaining: self.remaining,
             hits: self.hits,
         }
-    }
-}
-
-/// splitmix64 (Steele, Lea and Flood, 2014): tiny, fast, and the same sequence on every platform.
-#[derive(Debug, Clone)]
-struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    fn new(seed: u64) -> SplitMix64 {
-        SplitMix64 { state: seed }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A draw in [0, 1) from the top 53 bits, so `rate: 1` always fires and `rate: 0` never does.
-    fn next_unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -960,15 +931,6 @@ mod tests {
             .map(|&hit| if hit { 'x' } else { '.' })
             .collect();
         assert_eq!(pattern, "..x.x.x.x.......");
-    }
-
-    #[test]
-    fn splitmix64_matches_the_reference_sequence() {
-        // Reference values of splitmix64 seeded with 0 (as in Vigna's splitmix64.c).
-        let mut rng = SplitMix64::new(0);
-        assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
-        assert_eq!(rng.next_u64(), 0x06C4_5D18_8009_454F);
     }
 
     #[test]

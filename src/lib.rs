@@ -122,6 +122,7 @@ mod normalize;
 mod record;
 mod redact;
 mod replay;
+mod seeded;
 mod upstream;
 #[doc(hidden)]
 pub mod verify;

@@ -102,11 +102,7 @@ impl Answer {
             operation,
             status: err.kind.status(),
             error: Some(err.kind.name()),
-            body: Some(json_bytes(&serde_json::json!({
-                "exceptionMessage": err.message,
-                // boto3 and the aws CLI show `message`, not `exceptionMessage` (CLIENTS.md).
-                "message": err.message,
-            }))),
+            body: Some(crate::http::ivs_error_body(&err.message)),
         }
     }
 }
@@ -264,26 +260,6 @@ impl Emulator {
     }
 }
 
-/// The headers IVS sends with every answer. The names are the response header members the model
-/// declares on every error shape and on the BatchGet outputs (`responses_carry_the_models_header_members`
-/// checks them); the values are inferred (the model names the headers, not their values) and are
-/// those the bundled cassettes carry.
-pub(crate) const IVS_HEADERS: [(&str, &str); 7] = [
-    ("Access-Control-Allow-Origin", "*"),
-    (
-        "Access-Control-Expose-Headers",
-        "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date",
-    ),
-    ("Cache-Control", "no-store, no-cache"),
-    ("Content-Security-Policy", "default-src 'self'"),
-    (
-        "Strict-Transport-Security",
-        "max-age=47304000; includeSubDomains",
-    ),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-];
-
 /// `{member: value}`, serialized without building the object.
 struct Wrapped<'a>(&'a str, &'a Value);
 
@@ -303,71 +279,11 @@ fn json_bytes(value: &impl serde::Serialize) -> bytes::Bytes {
     bytes::Bytes::from(serde_json::to_vec(value).expect("JSON values serialize"))
 }
 
-/// The headers every JSON answer starts from, built once: `Content-Type` and [`IVS_HEADERS`].
-fn header_template() -> &'static http::HeaderMap {
-    static TEMPLATE: std::sync::OnceLock<http::HeaderMap> = std::sync::OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        let mut headers = http::HeaderMap::with_capacity(12);
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        for (name, value) in IVS_HEADERS {
-            headers.insert(
-                // Invariant: the names above are valid header names (a unit test sends them).
-                http::HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
-                http::HeaderValue::from_static(value),
-            );
-        }
-        headers
-    })
-}
-
-/// An answer as IVS sends it: status, `Content-Type` (when there is a body), a request id,
-/// `x-amzn-ErrorType` on errors, IVS's other headers, and the JSON body.
+/// An answer as IVS sends it (see `http::ivs_answer`).
 pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
-    use http::{HeaderName, HeaderValue};
-    let mut headers = header_template().clone();
-    let body = match &answer.body {
-        Some(body) => body.clone(),
-        None => {
-            headers.remove(http::header::CONTENT_TYPE);
-            bytes::Bytes::new()
-        }
-    };
-    if let Ok(id) = HeaderValue::from_str(&request_id()) {
-        headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
-    }
-    if let Some(error) = answer.error {
-        headers.insert(
-            HeaderName::from_static("x-amzn-errortype"),
-            HeaderValue::from_static(error),
-        );
-    }
     let status = http::StatusCode::from_u16(answer.status)
         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    (status, headers, body)
-}
-
-/// A fresh `x-amzn-RequestId`, in AWS's UUID form (version 4, variant 1).
-pub(crate) fn request_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let mut ids = Ids::new(NEXT.fetch_add(1, Ordering::Relaxed) ^ 0x05ee_d1d5);
-    let (a, b) = (ids.next_u64(), ids.next_u64());
-    // 32 hex digits with the version and variant set, dashed 8-4-4-4-12.
-    let bits = (u128::from(a) << 64 | u128::from(b)) & !(0xf << 76) & !(0x3 << 62)
-        | (0x4 << 76)
-        | (0x2 << 62);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(HEX[((bits >> (124 - 4 * i)) & 0xf) as usize] as char);
-    }
-    out
+    crate::http::ivs_answer(status, answer.error, answer.body.clone())
 }
 
 /// IVS's own wording for the count, then each problem.

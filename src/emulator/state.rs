@@ -106,42 +106,9 @@ pub(crate) struct Session {
     pub events: Vec<Value>,
 }
 
-/// The seeded generator of ids and secrets: splitmix64, so that the same calls in the same order
-/// give the same ids for the same seed, on every platform.
-#[derive(Debug, Clone)]
-pub(crate) struct Ids {
-    state: u64,
-}
-
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-impl Ids {
-    pub fn new(seed: u64) -> Ids {
-        Ids { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// `n` characters of `[A-Za-z0-9]`: resource ids are 12 of them, as in IVS's examples.
-    pub fn alnum(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| ALNUM[(self.next_u64() % ALNUM.len() as u64) as usize] as char)
-            .collect()
-    }
-
-    /// `n` lowercase hex digits (ingest and playback host prefixes).
-    pub fn hex(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from_digit((self.next_u64() % 16) as u32, 16).unwrap_or('0'))
-            .collect()
-    }
-}
+/// The seeded generator of ids and secrets: the same calls in the same order give the same ids
+/// for the same seed, on every platform.
+pub(crate) type Ids = crate::seeded::SplitMix64;
 
 /// Sets `member` of a JSON object (resources are always objects).
 pub(crate) fn set(resource: &mut Value, member: &str, value: Value) {

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::http::{request_id, IVS_HEADERS};
 use crate::ivs::OPERATIONS;
 
 fn emulator() -> Emulator {

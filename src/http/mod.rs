@@ -11,6 +11,8 @@
 //! - `guard`: who may talk to a server, checked on each request's head before the handler runs:
 //!   the `Host` must name this server (against DNS rebinding), and record refuses browsers.
 //! - `span`: the per-request tracing span and [`Side`], who a log line is about.
+//! - `ivs_answer`: answers in IVS's own form (headers, request id, error body), for the emulator
+//!   and injected faults.
 //! - `inject`: injected faults (delays, IVS-style errors, dropped connections) and JSON answers.
 //!
 //! Nothing here knows cassettes' matching or upstream: the servers' handlers do.
@@ -20,6 +22,7 @@
 mod error;
 mod guard;
 mod inject;
+mod ivs_answer;
 mod request;
 mod serve;
 mod span;
@@ -31,6 +34,9 @@ use http_body_util::Full;
 pub use error::error_response;
 pub(crate) use error::{error_chain, route_error_response};
 pub(crate) use inject::{inject, json_response};
+#[cfg(test)]
+pub(crate) use ivs_answer::request_id;
+pub(crate) use ivs_answer::{ivs_answer, ivs_error_body, IVS_HEADERS};
 pub(crate) use request::{read_request, Downstream, ReadOptions};
 pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
 pub(crate) use serve::{DropConnection, Handler, ListenOptions, ReadTimeouts, Running};

@@ -319,7 +319,7 @@ fn answer_of(answer: UpstreamResponse) -> RecordedResponse {
 fn header_case(name: &str) -> String {
     ["Content-Type", "x-amzn-RequestId", "x-amzn-ErrorType"]
         .into_iter()
-        .chain(crate::emulator::IVS_HEADERS.iter().map(|(known, _)| *known))
+        .chain(crate::http::IVS_HEADERS.iter().map(|(known, _)| *known))
         .find(|known| known.eq_ignore_ascii_case(name))
         .map_or_else(|| name.to_owned(), str::to_owned)
 }

@@ -1,0 +1,99 @@
+//! Answers in IVS's own form, for what ivs-vcr answers as IVS (the emulator, injected faults):
+//! IVS's headers, a request id, `x-amzn-ErrorType` on errors, and error bodies with IVS's
+//! `exceptionMessage` beside the `message` SDKs show.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use crate::seeded::SplitMix64;
+
+/// The headers IVS sends with every answer. The names are the response header members the model
+/// declares on every error shape and on the BatchGet outputs (the emulator's test
+/// `responses_carry_the_models_header_members` checks them); the values are inferred (the model
+/// names the headers, not their values) and are those the bundled cassettes carry.
+pub(crate) const IVS_HEADERS: [(&str, &str); 7] = [
+    ("Access-Control-Allow-Origin", "*"),
+    (
+        "Access-Control-Expose-Headers",
+        "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date",
+    ),
+    ("Cache-Control", "no-store, no-cache"),
+    ("Content-Security-Policy", "default-src 'self'"),
+    (
+        "Strict-Transport-Security",
+        "max-age=47304000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+];
+
+/// The headers every JSON answer starts from, built once: `Content-Type` and [`IVS_HEADERS`].
+fn header_template() -> &'static HeaderMap {
+    static TEMPLATE: OnceLock<HeaderMap> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let mut headers = HeaderMap::with_capacity(12);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in IVS_HEADERS {
+            headers.insert(
+                // Invariant: the names above are valid header names (a unit test sends them).
+                HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
+                HeaderValue::from_static(value),
+            );
+        }
+        headers
+    })
+}
+
+/// An answer as IVS sends it: `Content-Type` (when there is a body), a request id,
+/// `x-amzn-ErrorType` on errors (left out if it is no valid header value), IVS's other headers.
+pub(crate) fn ivs_answer(
+    status: StatusCode,
+    error: Option<&str>,
+    body: Option<Bytes>,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let mut headers = header_template().clone();
+    let body = body.unwrap_or_else(|| {
+        headers.remove(http::header::CONTENT_TYPE);
+        Bytes::new()
+    });
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+        headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
+    }
+    if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
+        headers.insert(HeaderName::from_static("x-amzn-errortype"), error);
+    }
+    (status, headers, body)
+}
+
+/// An IVS error body: `exceptionMessage` (IVS's member) and `message` (what boto3, the aws CLI,
+/// the JS SDK and aws-sdk-rust show; CLIENTS.md).
+pub(crate) fn ivs_error_body(message: &str) -> Bytes {
+    let body = serde_json::json!({ "exceptionMessage": message, "message": message });
+    Bytes::from(body.to_string())
+}
+
+/// A fresh `x-amzn-RequestId`, in AWS's UUID form (version 4, variant 1).
+pub(crate) fn request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut ids = SplitMix64::new(NEXT.fetch_add(1, Ordering::Relaxed) ^ 0x05ee_d1d5);
+    let (a, b) = (ids.next_u64(), ids.next_u64());
+    // 32 hex digits with the version and variant set, dashed 8-4-4-4-12.
+    let bits = (u128::from(a) << 64 | u128::from(b)) & !(0xf << 76) & !(0x3 << 62)
+        | (0x4 << 76)
+        | (0x2 << 62);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(HEX[((bits >> (124 - 4 * i)) & 0xf) as usize] as char);
+    }
+    out
+}
