@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from ivs_vcr import ControlPlaneMissing, Server
+from ivs_vcr import Server
 
 pytest_plugins = ["pytester"]
 
@@ -47,41 +47,5 @@ def ivs(ivs_vcr: Any) -> Any:
 def upstream() -> Iterator[Server]:
     """A second, independent ivs-vcr emulator: the "AWS" that record mode forwards to."""
     with Server("replay") as server:
-        require_control_plane(server, "POST", "reset")
         yield server
 
-
-def require_control_plane(server: Server, method: str, endpoint: str) -> None:
-    """Skips the test when the ivs-vcr binary has no such control-plane endpoint (it answers 404
-    as to an unknown IVS operation): the emulator and control plane are newer than that binary."""
-    try:
-        server.request(method, endpoint, {} if method == "POST" else None)
-    except ControlPlaneMissing as err:
-        pytest.skip(f"needs the ivs-vcr control plane: {err}")
-
-
-@pytest.fixture(scope="session")
-def control_plane() -> Iterator[Callable[[str, str], None]]:
-    """``control_plane(method, endpoint)`` skips the test unless a fresh emulator serves that
-    control-plane endpoint; for tests whose servers run in an inner pytest session."""
-    with Server("replay") as server:
-        yield lambda method, endpoint: require_control_plane(server, method, endpoint)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """The plugin's fixture resets the emulator before each test; on an ivs-vcr without the
-    control plane that call 404s, and the test is skipped naming the missing endpoint."""
-    try:
-        return (yield)
-    except ControlPlaneMissing as err:
-        pytest.skip(f"needs the ivs-vcr control plane: {err}")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """The same, for a control-plane call made by the test body (a fault, a stream)."""
-    try:
-        return (yield)
-    except ControlPlaneMissing as err:
-        pytest.skip(f"needs the ivs-vcr control plane: {err}")
