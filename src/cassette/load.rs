@@ -19,7 +19,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Cassette, CassetteError, FORMAT_VERSION};
+use super::{Cassette, CassetteError, Interaction, FORMAT_VERSION};
 
 mod chunked;
 
@@ -129,17 +129,18 @@ impl Cassette {
                 limit: limits.bytes,
             });
         }
+        // The fast path checks nesting, tags and each interaction part by part, on the parts'
+        // threads, and gives up on any finding: the whole-document path then reports it.
+        let chunked = chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress));
+        if let Some(cassette) = chunked {
+            return Ok(cassette);
+        }
         if let Some(line) = find_deep_nesting(text, limits.depth) {
             return Err(CassetteError::TooDeep {
                 path: path.to_owned(),
                 line,
                 limit: limits.depth,
             });
-        }
-        let chunked = chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress));
-        if let Some(cassette) = chunked {
-            cassette.validate(path)?;
-            return Ok(cassette);
         }
         let parse_error = |err: serde_yaml::Error| {
             let mut message = err.to_string();
@@ -208,38 +209,44 @@ impl Cassette {
     }
 
     fn validate(&self, path: &Path) -> Result<(), CassetteError> {
-        let invalid = |interaction_idx, message: String| CassetteError::Invalid {
-            path: path.to_owned(),
-            interaction_idx,
-            message,
-        };
         for (idx, interaction) in self.interactions.iter().enumerate() {
-            let req = &interaction.request;
-            let res = &interaction.response;
-            if http::Method::from_bytes(req.method.as_bytes()).is_err() {
-                return Err(invalid(idx, format!("bad method `{}`", req.method)));
+            interaction
+                .check()
+                .map_err(|message| CassetteError::Invalid {
+                    path: path.to_owned(),
+                    interaction_idx: idx,
+                    message,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+impl Interaction {
+    /// What the types cannot say: a method, path, status and headers HTTP accepts, and one body.
+    fn check(&self) -> Result<(), String> {
+        let req = &self.request;
+        let res = &self.response;
+        if http::Method::from_bytes(req.method.as_bytes()).is_err() {
+            return Err(format!("bad method `{}`", req.method));
+        }
+        if !req.path.starts_with('/') {
+            return Err(format!("path `{}` must start with `/`", req.path));
+        }
+        if !(100..=599).contains(&res.status) {
+            return Err(format!("bad status {}", res.status));
+        }
+        if res.body.is_some() && res.body_text.is_some() {
+            return Err("both `body` and `body_text` are set".into());
+        }
+        for name in res.headers.keys() {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("bad response header name `{name}`"));
             }
-            if !req.path.starts_with('/') {
-                return Err(invalid(
-                    idx,
-                    format!("path `{}` must start with `/`", req.path),
-                ));
-            }
-            if !(100..=599).contains(&res.status) {
-                return Err(invalid(idx, format!("bad status {}", res.status)));
-            }
-            if res.body.is_some() && res.body_text.is_some() {
-                return Err(invalid(idx, "both `body` and `body_text` are set".into()));
-            }
-            for name in res.headers.keys() {
-                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                    return Err(invalid(idx, format!("bad response header name `{name}`")));
-                }
-            }
-            for value in res.headers.values() {
-                if http::HeaderValue::from_str(value).is_err() {
-                    return Err(invalid(idx, format!("bad response header value `{value}`")));
-                }
+        }
+        for value in res.headers.values() {
+            if http::HeaderValue::from_str(value).is_err() {
+                return Err(format!("bad response header value `{value}`"));
             }
         }
         Ok(())
@@ -260,6 +267,11 @@ const JSON_CORE_TAGS: &[&str] = &[
 /// scalars, and looks for a tag only where a node can begin: at a line's start, after `- `, `? `
 /// or a mapping's `: `, and in a flow collection after `[`, `{` and `,`.
 fn find_core_tag(text: &str) -> Option<(usize, &str)> {
+    // Every tag begins with `!`; most cassettes hold none, and a byte search is much faster
+    // than the scan.
+    if !text.as_bytes().contains(&b'!') {
+        return None;
+    }
     let mut quote: Option<u8> = None;
     let mut block_indent: Option<usize> = None;
     // Open `[`/`{` collections: inside them `,` starts a node too.

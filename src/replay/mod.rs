@@ -21,7 +21,7 @@ mod summary;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::answer::{Prepared, SharedHeaders};
 use crate::cassette::{self, Cassette, CassetteError};
@@ -283,14 +283,16 @@ impl ReplayServerBuilder {
         for rule in &self.options.faults {
             faults.add(rule.clone()).map_err(ReplayError::Fault)?;
         }
+        let built = Instant::now();
         let state = Arc::new(ReplayState::new(
-            cassettes,
+            &cassettes,
             load_errors,
             &self.options,
             &self.listen,
             faults,
         ));
-        release_freed_memory();
+        tracing::debug!(side = %Side::Internal, interactions = state.index.entries.len(), elapsed = ?built.elapsed(), "index and answers built");
+        free_in_background(cassettes);
         let running = Running::start(
             self.listen,
             state.clone(),
@@ -305,6 +307,31 @@ impl ReplayServerBuilder {
         })
     }
 }
+
+/// Frees the parsed cassettes, which serving no longer needs, then hands the memory back to the
+/// operating system. With 100,000 interactions that took a fifth of the start, so from
+/// [`BACKGROUND_FREE_FROM`] interactions it runs on a thread of its own while the server listens.
+fn free_in_background(cassettes: Vec<Cassette>) {
+    let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
+    if n < BACKGROUND_FREE_FROM {
+        drop(cassettes);
+        release_freed_memory();
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("cassette-free".into())
+        .spawn(move || {
+            drop(cassettes);
+            release_freed_memory();
+        });
+    // A thread that could not start dropped its closure, and the cassettes with it, here.
+    if spawned.is_err() {
+        release_freed_memory();
+    }
+}
+
+/// From how many interactions the parsed cassettes are freed in the background.
+const BACKGROUND_FREE_FROM: usize = 10_000;
 
 /// Hands the memory freed after loading back to the operating system. Parsing a cassette holds
 /// its whole YAML event stream and value tree while the index and the prepared answers are built
@@ -467,7 +494,6 @@ struct ReplayState {
     /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
     emulator: Option<Emulator>,
     on_miss: OnMiss,
-    /// Requests the emulator answered, per operation.
     /// Requests the emulator answered, per operation of the catalog (same order).
     emulated: Vec<std::sync::atomic::AtomicU64>,
     faults: FaultSet,
@@ -475,12 +501,33 @@ struct ReplayState {
     explaining: Arc<tokio::sync::Semaphore>,
 }
 
+/// From how many interactions the index and the answers are built on two threads.
+const PARALLEL_BUILD_FROM: usize = 10_000;
+
+/// One prepared answer per interaction, in index order, with header maps shared between answers
+/// recorded with the same headers.
+fn prepare_answers(cassettes: &[Cassette], n: usize) -> Vec<Prepared> {
+    let mut prepared = Vec::with_capacity(n);
+    let mut shared = SharedHeaders::default();
+    for cassette in cassettes {
+        for (idx, interaction) in cassette.interactions.iter().enumerate() {
+            prepared.push(Prepared::sharing(
+                &interaction.response,
+                &cassette.name,
+                idx,
+                &mut shared,
+            ));
+        }
+    }
+    prepared
+}
+
 /// How many near-miss reports are built at once, on the blocking pool.
 pub(crate) const EXPLAIN_CONCURRENCY: usize = 2;
 
 impl ReplayState {
     fn new(
-        cassettes: Vec<Cassette>,
+        cassettes: &[Cassette],
         load_errors: Vec<CassetteError>,
         options: &Options,
         listen: &ListenOptions,
@@ -488,22 +535,27 @@ impl ReplayState {
     ) -> ReplayState {
         let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate)
             .then(|| Emulator::new(options.emulator.clone()));
-        let index = Index::build(&cassettes, options.level, options.sequence_end);
-        // Built in place, one per interaction, with header maps shared between answers
-        // recorded with the same headers.
-        let mut prepared = Vec::with_capacity(index.entries.len());
-        let mut shared = SharedHeaders::default();
-        for cassette in &cassettes {
-            for (idx, interaction) in cassette.interactions.iter().enumerate() {
-                prepared.push(Prepared::sharing(
-                    &interaction.response,
-                    &cassette.name,
-                    idx,
-                    &mut shared,
-                ));
-            }
-        }
-        drop(shared);
+        let build_index = || Index::build(cassettes, options.level, options.sequence_end);
+        let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
+        // The index and the answers read the cassettes and nothing else: with many interactions
+        // they are built side by side.
+        let (index, prepared) = if n >= PARALLEL_BUILD_FROM {
+            std::thread::scope(|scope| {
+                let index = std::thread::Builder::new()
+                    .name("replay-index".into())
+                    .spawn_scoped(scope, build_index);
+                let prepared = prepare_answers(cassettes, n);
+                let index = match index {
+                    Ok(thread) => thread
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(_) => build_index(),
+                };
+                (index, prepared)
+            })
+        } else {
+            (build_index(), prepare_answers(cassettes, n))
+        };
         ReplayState {
             keep_headers: cassettes.iter().any(|c| !c.matching.headers.is_empty()),
             index,
@@ -530,12 +582,12 @@ impl ReplayState {
         }
     }
 
-    /// `emulate` when there are no cassettes, else `replay`.
     /// True when the emulator answers everything: there are no cassettes to match.
     fn emulates_only(&self) -> bool {
         self.index.entries.is_empty() && self.emulator.is_some()
     }
 
+    /// `emulate` when there are no cassettes, else `replay`.
     fn mode(&self) -> &'static str {
         if self.emulates_only() {
             "emulate"

@@ -61,7 +61,12 @@ pub(super) fn load(
         return None;
     }
     let split = split(text)?;
-    if split.items.len() > limits.interactions || super::find_core_tag(text).is_some() {
+    // The header is checked here, each part where it is parsed (see `parse_part`).
+    let head = &text[..split.header_end];
+    if split.items.len() > limits.interactions
+        || super::find_core_tag(head).is_some()
+        || super::find_deep_nesting(head, limits.depth).is_some()
+    {
         return None;
     }
     // The header, with the sequence replaced by an empty one: a second `interactions` key
@@ -73,7 +78,7 @@ pub(super) fn load(
     }
     let parts = parts(&split, text.len(), tuning.part_bytes);
     let two_threads = text.len() >= tuning.threads_from_bytes;
-    let interactions = parse_parts(text, &parts, two_threads, progress)?;
+    let interactions = parse_parts(text, &parts, limits.depth, two_threads, progress)?;
     if interactions.len() > limits.interactions {
         return None;
     }
@@ -237,9 +242,12 @@ fn parts(split: &Split, end: usize, part_bytes: usize) -> Vec<(usize, usize)> {
     parts
 }
 
-/// One part, parsed at the depth it has in the whole document (a mapping holding the sequence),
-/// so that serde_yaml's nesting limit applies alike.
-fn parse_part(text: &str) -> Option<Vec<Interaction>> {
+/// One part, parsed and checked at the depth it has in the whole document (a mapping holding the
+/// sequence), so that serde_yaml's nesting limit and `find_deep_nesting` count alike. A part
+/// begins at an item, where no quote, flow collection or block scalar is open, so the lexical
+/// scans see it as they see it in the whole text; a finding (too deep, a core tag, an invalid
+/// interaction) gives up the fast path, and the whole document reports it.
+fn parse_part(text: &str, depth: usize) -> Option<Vec<Interaction>> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Part {
@@ -248,15 +256,21 @@ fn parse_part(text: &str) -> Option<Vec<Interaction>> {
     let mut doc = String::with_capacity(text.len() + 14);
     doc.push_str("interactions:\n");
     doc.push_str(text);
-    serde_yaml::from_str::<Part>(&doc)
-        .ok()
-        .map(|part| part.interactions)
+    if super::find_deep_nesting(&doc, depth).is_some() || super::find_core_tag(&doc).is_some() {
+        return None;
+    }
+    let interactions = serde_yaml::from_str::<Part>(&doc).ok()?.interactions;
+    interactions
+        .iter()
+        .all(|interaction| interaction.check().is_ok())
+        .then_some(interactions)
 }
 
 /// Parses the parts in order, on two threads when the file is large and the machine has them.
 fn parse_parts(
     text: &str,
     parts: &[(usize, usize)],
+    depth: usize,
     two_threads: bool,
     progress: &mut dyn FnMut(usize),
 ) -> Option<Vec<Interaction>> {
@@ -275,7 +289,7 @@ fn parse_parts(
                 break;
             }
             let (start, end) = parts[idx];
-            match parse_part(&text[start..end]) {
+            match parse_part(&text[start..end], depth) {
                 Some(items) => {
                     let total = done.fetch_add(items.len(), Ordering::Relaxed) + items.len();
                     report(total);
@@ -591,7 +605,8 @@ mod properties {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
         /// Item by item or as one document, a text loads to the same cassette or fails with the
-        /// same error; a cassette as written is always split.
+        /// same error; a valid cassette as written is always split (an invalid one falls back to
+        /// the whole document, which reports it).
         #[test]
         fn chunked_load_equals_whole_document_load(
             c in cassette(),
@@ -619,7 +634,7 @@ mod properties {
             prop_assert_eq!(&chunked, &whole, "{}", text);
             if matches!(style, Style::AsWritten | Style::Indented | Style::Commented)
                 && !c.interactions.is_empty()
-                && super::super::find_core_tag(&text).is_none()
+                && whole.is_ok()
             {
                 let fast = load(&text, limits, tuning, &mut |_| {});
                 prop_assert!(fast.is_some(), "not split:\n{}", text);
