@@ -162,7 +162,7 @@ impl Cassette {
         match chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress)) {
             Some(Chunked::Loaded(cassette)) => {
                 cassette.validate(path)?;
-                return Ok(cassette);
+                return Ok(*cassette);
             }
             Some(Chunked::TooMany(found)) => {
                 return Err(CassetteError::TooManyInteractions {

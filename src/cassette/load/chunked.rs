@@ -52,7 +52,7 @@ impl Chunking {
 #[derive(Debug, PartialEq)]
 pub(super) enum Chunked {
     /// The cassette, not yet validated.
-    Loaded(Cassette),
+    Loaded(Box<Cassette>),
     /// The file parsed, with this many interactions: more than the limit. The whole document
     /// parses to the same ones, so its verdict would be the same.
     TooMany(usize),
@@ -93,7 +93,7 @@ pub(super) fn load(
         return Some(Chunked::TooMany(interactions.len()));
     }
     cassette.interactions = interactions;
-    Some(Chunked::Loaded(cassette))
+    Some(Chunked::Loaded(Box::new(cassette)))
 }
 
 /// Where the interactions are: the header ends where the `interactions:` line begins, and each
@@ -640,7 +640,7 @@ mod properties {
                 let fast = load(&text, limits, tuning, &mut |_| {});
                 prop_assert!(fast.is_some(), "not split:\n{}", text);
                 match &whole {
-                    Ok(whole) => prop_assert_eq!(fast, Some(Chunked::Loaded(whole.clone()))),
+                    Ok(whole) => prop_assert_eq!(fast, Some(Chunked::Loaded(Box::new(whole.clone())))),
                     Err(_) if c.interactions.len() > max_interactions => {
                         prop_assert_eq!(fast, Some(Chunked::TooMany(c.interactions.len())));
                     }
