@@ -11,7 +11,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use ivs_vcr::__private::FaultRule;
-use ivs_vcr::__private::{bundled, normalize, AWS_ENDPOINT, DEFAULT_CASSETTE_NAME, DEFAULT_REGION};
+use ivs_vcr::__private::{
+    bundled, load_cassettes_limited, normalize, thousands, AWS_ENDPOINT, DEFAULT_CASSETTE_NAME,
+    DEFAULT_REGION,
+};
 use ivs_vcr::{MatchLevel, OnMiss, RecordMode, RecordServer, ReplayServer};
 
 /// Prints a line on stdout, returning the error println! would panic with. A closed pipe
@@ -224,12 +227,13 @@ pub struct VerifyArgs {
     /// (`{region}` is substituted), still signed with your credentials; for a local stand-in.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
+
+    #[command(flatten)]
+    pub limits: CassetteLimitArgs,
 }
 
 impl VerifyArgs {
     pub async fn run(self) -> anyhow::Result<Outcome> {
-        use ivs_vcr::diff;
-
         if self.upstream.is_some() && self.against != ivs_vcr::verify::Against::Aws {
             anyhow::bail!(
                 "--upstream goes with --against aws; for another target, give its URL to --against"
@@ -238,7 +242,7 @@ impl VerifyArgs {
         let mut recorded = Vec::new();
         for path in &self.cassettes {
             recorded.extend(
-                diff::load_cassettes(path).with_context(|| {
+                self.limits.load(path).with_context(|| {
                     format!("cannot load the cassettes of `{}`", path.display())
                 })?,
             );
@@ -326,6 +330,54 @@ impl ListenArgs {
     /// The address to bind.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.bind, self.port)
+    }
+}
+
+/// What one cassette file may hold: the arguments of every command that loads cassettes
+/// (`replay`, `diff`, `verify`). The nesting depth (128 levels) is fixed.
+#[derive(Debug, clap::Args)]
+pub struct CassetteLimitArgs {
+    /// Refuse cassette files larger than this, in MiB (1 MiB = 1,048,576 bytes). Cassettes come
+    /// from public repositories, and this keeps one file from taking the machine's memory: a
+    /// cassette as ivs-vcr writes it takes about 8 times its size in memory while it loads (a
+    /// 630 MB file of 1,000,000 interactions about 5 GB), one in another YAML style up to 40
+    /// times. Raise it only for files you trust, with that memory to spare.
+    #[arg(long, value_name = "MIB", env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
+          value_parser = parse_mib)]
+    pub max_cassette_mib: u64,
+
+    /// Refuse cassette files holding more interactions than this. Real recordings hold a few
+    /// thousand; replay keeps about 1.2 KB resident per interaction it serves. A file past
+    /// --max-cassette-mib is refused first, so raise both for a large cassette.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IVS_VCR_MAX_INTERACTIONS",
+        default_value_t = 100_000
+    )]
+    pub max_interactions: usize,
+}
+
+/// A positive whole number of MiB.
+fn parse_mib(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(mib) if mib > 0 => Ok(mib),
+        _ => Err("expected a positive whole number of MiB, like 64".into()),
+    }
+}
+
+impl CassetteLimitArgs {
+    /// The size limit in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_cassette_mib.saturating_mul(1024 * 1024)
+    }
+
+    /// The cassettes of a file or directory, as `diff` and `verify` read them.
+    fn load(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Vec<(PathBuf, ivs_vcr::Cassette)>, ivs_vcr::CassetteError> {
+        load_cassettes_limited(path, self.max_bytes(), self.max_interactions)
     }
 }
 
@@ -565,6 +617,9 @@ pub struct ReplayArgs {
     /// Refuse to start when any cassette file fails to load (by default it is skipped with an error).
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub limits: CassetteLimitArgs,
 }
 
 /// What a finished command asks of the process.
@@ -620,22 +675,13 @@ fn progress_line() -> impl Fn(&std::path::Path, usize) + Send + Sync + 'static {
         };
         if due {
             state.last = Some(now);
-            eprintln!("loading {}: {} interactions…", file.display(), thousands(n));
+            eprintln!(
+                "loading {}: {} interactions…",
+                file.display(),
+                thousands(n as u64)
+            );
         }
     }
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 fn parse_fault(rule: &str) -> Result<FaultRule, String> {
@@ -652,6 +698,8 @@ impl ReplayArgs {
             .strict_sequence(self.strict_sequence)
             .fail_on_unused(self.fail_on_unused)
             .lenient_load(!self.strict)
+            .max_cassette_bytes(self.limits.max_bytes())
+            .max_interactions(self.limits.max_interactions)
             .on_miss(match self.on_miss {
                 OnMissArg::Error => OnMiss::Error,
                 OnMissArg::Emulate => OnMiss::Emulate,
@@ -807,14 +855,21 @@ pub struct DiffArgs {
     /// that change on every recording are still left out.
     #[arg(long)]
     pub values: bool,
+
+    #[command(flatten)]
+    pub limits: CassetteLimitArgs,
 }
 
 impl DiffArgs {
     pub fn run(self) -> anyhow::Result<Outcome> {
         use ivs_vcr::diff;
 
-        let old = diff::load_cassettes(&self.old).context("cannot load the OLD cassettes")?;
-        let new = diff::load_cassettes(&self.new).context("cannot load the NEW cassettes")?;
+        let old = (self.limits)
+            .load(&self.old)
+            .context("cannot load the OLD cassettes")?;
+        let new = (self.limits)
+            .load(&self.new)
+            .context("cannot load the NEW cassettes")?;
         let mut options = diff::DiffOptions::default();
         options.values = self.values;
         let report = diff::diff_with(&old, &new, &options);

@@ -166,4 +166,24 @@ pub mod __private {
     pub use crate::record::{is_valid_cassette_name, DEFAULT_CASSETTE_NAME};
     pub use crate::replay::DEFAULT_REGION;
     pub use crate::upstream::{Endpoint, AWS_ENDPOINT};
+
+    /// `1234567` as `1,234,567`, as cassette errors write counts.
+    pub fn thousands(n: u64) -> String {
+        crate::cassette::thousands(n)
+    }
+
+    /// [`crate::diff::load_cassettes`] holding each file to at most `max_bytes` and
+    /// `max_interactions` (`--max-cassette-mib` and `--max-interactions` of `diff` and `verify`).
+    pub fn load_cassettes_limited(
+        path: &std::path::Path,
+        max_bytes: u64,
+        max_interactions: usize,
+    ) -> Result<Vec<(std::path::PathBuf, crate::Cassette)>, crate::CassetteError> {
+        let limits = crate::cassette::Limits {
+            bytes: max_bytes,
+            interactions: max_interactions,
+            ..crate::cassette::Limits::DEFAULT
+        };
+        crate::diff::load_cassettes_limited(path, limits)
+    }
 }

@@ -8,8 +8,9 @@
 //! Before any of that, the file is held to [`Limits`]: its size is checked before it is read, and
 //! a lexical scan bounds its nesting, since the YAML parser's time grows with the square of the
 //! depth (a 200 KB file of `[` would stop a start for minutes) and serde_yaml would refuse more
-//! than 128 levels anyway, but only after parsing everything. The interaction count is taken
-//! from the same cheap first pass that peeks at `format`, before any interaction is built.
+//! than 128 levels anyway, but only after parsing everything. The interaction count is checked
+//! once the file has parsed, item by item when it can be (see [`chunked`]): a file over the count
+//! then costs no more memory than one within it of the same size.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,10 +24,12 @@ use super::{Cassette, CassetteError, Interaction, FORMAT_VERSION};
 
 mod chunked;
 
-use chunked::Chunking;
+use chunked::{Chunked, Chunking};
 
-/// What one cassette file may hold; [`Limits::DEFAULT`] is what every loader uses.
-#[derive(Debug, Clone, Copy)]
+/// What one cassette file may hold: [`Limits::DEFAULT`] unless the operator chose otherwise
+/// (`ReplayServerBuilder::max_cassette_bytes` and `max_interactions`, and the `--max-cassette-mib`
+/// and `--max-interactions` flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
     /// The file's size in bytes.
     pub(crate) bytes: u64,
@@ -37,15 +40,24 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    /// 64 MiB and 100,000 interactions. A parsed YAML file takes about 40 times its size in
-    /// memory while it loads (a 148 MB file took 5.8 GB), so 64 MiB keeps one load to a few GB;
-    /// the largest real recordings are a few MB and a few thousand interactions. The depth is
-    /// serde_yaml's own limit, which matches serde_json's, so every body record can write loads.
+    /// 64 MiB and 100,000 interactions: cassettes come from public repositories, and a file must
+    /// not take a start's memory or minutes of it. A cassette as ivs-vcr writes it (the plain
+    /// block form) loads item by item in about 8 times its size at the peak, index included (a
+    /// 63 MB file peaks at 480 MB); another style is parsed as one document, 16 to 40 times. The
+    /// largest real recordings are a few MB and a few thousand interactions. The depth is
+    /// serde_yaml's own limit, which matches serde_json's, so every body record can write loads;
+    /// it is never raised.
     pub(crate) const DEFAULT: Limits = Limits {
         bytes: 64 * 1024 * 1024,
         interactions: 100_000,
         depth: 128,
     };
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::DEFAULT
+    }
 }
 
 impl Cassette {
@@ -60,7 +72,15 @@ impl Cassette {
         path: impl AsRef<Path>,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Cassette, CassetteError> {
-        let path = path.as_ref();
+        Cassette::load_limited(path.as_ref(), Limits::DEFAULT, progress)
+    }
+
+    /// [`Cassette::load_with_progress`] held to `limits` instead of the default ones.
+    pub(crate) fn load_limited(
+        path: &Path,
+        limits: Limits,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Cassette, CassetteError> {
         let io = |source| CassetteError::Io {
             path: path.to_owned(),
             source,
@@ -72,7 +92,7 @@ impl Cassette {
                 path: path.to_owned(),
             });
         }
-        Cassette::load_within(file, path, Limits::DEFAULT, progress)
+        Cassette::load_within(file, path, limits, progress)
     }
 
     pub(crate) fn load_within(
@@ -86,9 +106,11 @@ impl Cassette {
             path: path.to_owned(),
             source,
         };
-        if file.metadata().map_err(io)?.len() > limits.bytes {
+        let size = file.metadata().map_err(io)?.len();
+        if size > limits.bytes {
             return Err(CassetteError::TooLarge {
                 path: path.to_owned(),
+                size,
                 limit: limits.bytes,
             });
         }
@@ -126,14 +148,22 @@ impl Cassette {
         if text.len() as u64 > limits.bytes {
             return Err(CassetteError::TooLarge {
                 path: path.to_owned(),
+                size: text.len() as u64,
                 limit: limits.bytes,
             });
         }
         // The fast path checks nesting, tags and each interaction part by part, on the parts'
         // threads, and gives up on any finding: the whole-document path then reports it.
-        let chunked = chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress));
-        if let Some(cassette) = chunked {
-            return Ok(cassette);
+        match chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress)) {
+            Some(Chunked::Loaded(cassette)) => return Ok(*cassette),
+            Some(Chunked::TooMany(found)) => {
+                return Err(CassetteError::TooManyInteractions {
+                    path: path.to_owned(),
+                    found,
+                    limit: limits.interactions,
+                })
+            }
+            None => {}
         }
         if let Some(line) = find_deep_nesting(text, limits.depth) {
             return Err(CassetteError::TooDeep {
@@ -193,6 +223,7 @@ impl Cassette {
         if n_interactions > limits.interactions {
             return Err(CassetteError::TooManyInteractions {
                 path: path.to_owned(),
+                found: n_interactions,
                 limit: limits.interactions,
             });
         }
@@ -872,17 +903,37 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "refusing cassette `many.yaml`: more than the limit of 3 interactions"
+            "refusing cassette `many.yaml`: 4 interactions is over the limit of 3 (raise it with `--max-interactions 4`, or `max_interactions` on `ReplayServerBuilder`)"
         );
-        let err = Cassette::from_yaml_within(&with(5), Path::new("big.yaml"), limits, &mut |_| {})
+        let big = with(5);
+        let err = Cassette::from_yaml_within(&big, Path::new("big.yaml"), limits, &mut |_| {})
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
             format!(
-                "refusing cassette `big.yaml`: larger than the limit of {} bytes",
+                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1`, or `max_cassette_bytes` on `ReplayServerBuilder`; a load takes about 8 times the file's size in memory)",
+                big.len(),
                 limits.bytes
             )
+        );
+        // A file large enough to load item by item is refused for its count by that path, with
+        // the same message, rather than parsed again as one document.
+        let many = with(3_000);
+        let limits = Limits {
+            interactions: 2_999,
+            ..Limits::DEFAULT
+        };
+        assert!(matches!(
+            chunked::load(&many, limits, Chunking::DEFAULT, &mut |_| {}),
+            Some(Chunked::TooMany(3_000))
+        ));
+        let err = Cassette::from_yaml_within(&many, Path::new("many.yaml"), limits, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("refusing cassette `many.yaml`: 3,000 interactions is over the limit of 2,999 (raise it with `--max-interactions 3000`"),
+            "{err}"
         );
         // A file is measured before it is read: a sparse 1 TiB file is refused at once.
         let dir = tempfile::tempdir().unwrap();
@@ -892,13 +943,37 @@ mod tests {
             .set_len(1 << 40)
             .unwrap();
         let err = Cassette::load(&path).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!(
-                "refusing cassette `{}`: larger than the limit of 67108864 bytes",
+        assert!(
+            err.starts_with(&format!(
+                "refusing cassette `{}`: 1,099,511,627,776 bytes is over the limit of 67,108,864 bytes (raise it with `--max-cassette-mib 1048576`",
                 path.display()
-            )
+            )),
+            "{err}"
         );
+        // Limits given to the loader are the ones it holds a file to, either way.
+        let text = with(3);
+        std::fs::write(&path, &text).unwrap();
+        let limited = |bytes: u64, interactions: usize| {
+            let limits = Limits {
+                bytes,
+                interactions,
+                ..Limits::DEFAULT
+            };
+            Cassette::load_limited(&path, limits, &mut |_| {}).map(|c| c.interactions.len())
+        };
+        assert_eq!(limited(text.len() as u64, 3).unwrap(), 3);
+        assert!(matches!(
+            limited(text.len() as u64 - 1, 3),
+            Err(CassetteError::TooLarge { size, .. }) if size == text.len() as u64
+        ));
+        assert!(matches!(
+            limited(text.len() as u64, 2),
+            Err(CassetteError::TooManyInteractions {
+                found: 3,
+                limit: 2,
+                ..
+            })
+        ));
     }
 
     #[test]

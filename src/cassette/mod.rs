@@ -59,7 +59,9 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use load::Limits;
 use load::{json_body, unique_keys};
+pub(crate) use save::load_dir_limited;
 pub use save::{
     confined_path, load_dir, load_dir_with_progress, remove_stale_temp_files, yaml_files,
 };
@@ -298,11 +300,20 @@ pub enum CassetteError {
         /// The cassette path.
         path: PathBuf,
     },
-    /// The file is larger than a cassette may be.
-    #[error("refusing cassette `{path}`: larger than the limit of {limit} bytes")]
+    /// The file is larger than a cassette may be: [`Cassette::load`] takes up to 64 MiB, and
+    /// [`ReplayServerBuilder::max_cassette_bytes`](crate::ReplayServerBuilder::max_cassette_bytes)
+    /// (`ivs-vcr replay --max-cassette-mib`) sets another limit.
+    #[error(
+        "refusing cassette `{path}`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib {}`, or `max_cassette_bytes` on `ReplayServerBuilder`; a load takes about 8 times the file's size in memory)",
+        thousands(*.size),
+        thousands(*.limit),
+        size.div_ceil(1024 * 1024)
+    )]
     TooLarge {
         /// The cassette file.
         path: PathBuf,
+        /// The file's size in bytes (at least this much, for a file that grew while it was read).
+        size: u64,
         /// The limit, in bytes.
         limit: u64,
     },
@@ -318,11 +329,20 @@ pub enum CassetteError {
         /// The limit.
         limit: usize,
     },
-    /// The file holds more interactions than a cassette may.
-    #[error("refusing cassette `{path}`: more than the limit of {limit} interactions")]
+    /// The file holds more interactions than a cassette may: [`Cassette::load`] takes up to
+    /// 100,000, and
+    /// [`ReplayServerBuilder::max_interactions`](crate::ReplayServerBuilder::max_interactions)
+    /// (`ivs-vcr replay --max-interactions`) sets another limit.
+    #[error(
+        "refusing cassette `{path}`: {} interactions is over the limit of {} (raise it with `--max-interactions {found}`, or `max_interactions` on `ReplayServerBuilder`)",
+        thousands(*.found as u64),
+        thousands(*.limit as u64)
+    )]
     TooManyInteractions {
         /// The cassette file.
         path: PathBuf,
+        /// The number of interactions in the file.
+        found: usize,
         /// The limit.
         limit: usize,
     },
@@ -336,6 +356,19 @@ pub enum CassetteError {
 
 fn line_suffix(line: Option<usize>) -> String {
     line.map(|l| format!(" at line {l}")).unwrap_or_default()
+}
+
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 impl Cassette {

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Cassette, CassetteError};
+use super::{Cassette, CassetteError, Limits};
 
 impl Cassette {
     /// The cassette as YAML text, deterministic for the same content.
@@ -185,11 +185,20 @@ pub fn load_dir_with_progress(
     dir: &Path,
     progress: &mut dyn FnMut(&Path, usize),
 ) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
+    load_dir_limited(dir, Limits::DEFAULT, progress)
+}
+
+/// [`load_dir_with_progress`], holding each file to `limits` instead of the default ones.
+pub(crate) fn load_dir_limited(
+    dir: &Path,
+    limits: Limits,
+    progress: &mut dyn FnMut(&Path, usize),
+) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
     let files = yaml_files(dir)?;
     let mut cassettes = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match Cassette::load_with_progress(&file, &mut |n| progress(&file, n)) {
+        match Cassette::load_limited(&file, limits, &mut |n| progress(&file, n)) {
             Ok(cassette) => cassettes.push(cassette),
             Err(err) => errors.push(err),
         }

@@ -292,12 +292,23 @@ pub fn diff_with(
 /// Unlike replay, a diff refuses a side with any bad file: a silently skipped cassette would hide
 /// drift. A directory without cassettes is an error too, as it is most likely a wrong path.
 pub fn load_cassettes(path: &Path) -> Result<Vec<(PathBuf, Cassette)>, CassetteError> {
+    load_cassettes_limited(path, cassette::Limits::DEFAULT)
+}
+
+/// [`load_cassettes`], holding each file to `limits` instead of the default ones.
+pub(crate) fn load_cassettes_limited(
+    path: &Path,
+    limits: cassette::Limits,
+) -> Result<Vec<(PathBuf, Cassette)>, CassetteError> {
     let io = |source| CassetteError::Io {
         path: path.to_owned(),
         source,
     };
     if !std::fs::metadata(path).map_err(io)?.is_dir() {
-        return Ok(vec![(path.to_owned(), Cassette::load(path)?)]);
+        return Ok(vec![(
+            path.to_owned(),
+            Cassette::load_limited(path, limits, &mut |_| {})?,
+        )]);
     }
     let files = cassette::yaml_files(path)?;
     if files.is_empty() {
@@ -307,7 +318,9 @@ pub fn load_cassettes(path: &Path) -> Result<Vec<(PathBuf, Cassette)>, CassetteE
     }
     files
         .into_iter()
-        .map(|file| Cassette::load(&file).map(|cassette| (file, cassette)))
+        .map(|file| {
+            Cassette::load_limited(&file, limits, &mut |_| {}).map(|cassette| (file, cassette))
+        })
         .collect()
 }
 

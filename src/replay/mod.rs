@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::answer::{Prepared, SharedHeaders};
-use crate::cassette::{self, Cassette, CassetteError};
+use crate::cassette::{self, Cassette, CassetteError, Limits};
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::fault::{FaultRule, FaultSet};
 use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
@@ -93,6 +93,7 @@ pub struct ReplayServerBuilder {
     listen: ListenOptions,
     options: Options,
     progress: Option<LoadProgress>,
+    limits: Limits,
 }
 
 /// A callback given a cassette file and the number of its interactions read so far.
@@ -149,6 +150,33 @@ impl ReplayServerBuilder {
         progress: impl Fn(&Path, usize) + Send + Sync + 'static,
     ) -> Self {
         self.progress = Some(LoadProgress(Arc::new(progress)));
+        self
+    }
+
+    /// The largest cassette file [`dir`](Self::dir) loads, in bytes (default 64 MiB); a larger
+    /// file is refused with its size and this limit, like any other bad file (see
+    /// [`lenient_load`](Self::lenient_load)).
+    ///
+    /// Cassettes come from public repositories, so a file must not be able to take a start's
+    /// memory: a cassette as ivs-vcr writes it takes about 8 times its size in memory at the peak
+    /// of its load (a 630 MB file, 1,000,000 interactions, about 5 GB), a hand-written one in
+    /// another YAML style up to 40 times. Raise it for the large cassettes you trust; lower it to
+    /// hold untrusted ones to less.
+    pub fn max_cassette_bytes(mut self, bytes: u64) -> Self {
+        self.limits.bytes = bytes;
+        self
+    }
+
+    /// The most interactions one cassette file loaded through [`dir`](Self::dir) may hold
+    /// (default 100,000); a file with more is refused with its count and this limit, like any
+    /// other bad file.
+    ///
+    /// Each interaction served keeps about 1.2 KB resident (an index entry and a prepared
+    /// answer), besides what its load takes (see
+    /// [`max_cassette_bytes`](Self::max_cassette_bytes), which bounds that first), and the
+    /// largest real recordings hold a few thousand.
+    pub fn max_interactions(mut self, interactions: usize) -> Self {
+        self.limits.interactions = interactions;
         self
     }
 
@@ -258,7 +286,7 @@ impl ReplayServerBuilder {
         let mut cassettes = self.cassettes;
         let mut load_errors = Vec::new();
         for dir in &self.dirs {
-            let (loaded, errors) = load_source(dir, self.progress.as_ref())?;
+            let (loaded, errors) = load_source(dir, self.limits, self.progress.as_ref())?;
             cassettes.extend(loaded);
             load_errors.extend(errors);
         }
@@ -351,9 +379,10 @@ fn release_freed_memory() {
     }
 }
 
-/// Loads a cassette file or every cassette under a directory.
+/// Loads a cassette file or every cassette under a directory, each held to `limits`.
 fn load_source(
     path: &Path,
+    limits: Limits,
     progress: Option<&LoadProgress>,
 ) -> Result<(Vec<Cassette>, Vec<CassetteError>), CassetteError> {
     let mut report = |file: &Path, n: usize| {
@@ -364,13 +393,13 @@ fn load_source(
     if path.is_file() {
         // A file named directly is skipped like one found in a directory (unless strict); only a
         // path that cannot be read at all stops the start.
-        return match Cassette::load_with_progress(path, &mut |n| report(path, n)) {
+        return match Cassette::load_limited(path, limits, &mut |n| report(path, n)) {
             Ok(cassette) => Ok((vec![cassette], Vec::new())),
             Err(err @ CassetteError::Io { .. }) => Err(err),
             Err(err) => Ok((Vec::new(), vec![err])),
         };
     }
-    let (cassettes, errors) = cassette::load_dir_with_progress(path, &mut report)?;
+    let (cassettes, errors) = cassette::load_dir_limited(path, limits, &mut report)?;
     if cassettes.is_empty() && errors.is_empty() {
         return Err(CassetteError::Empty {
             path: path.to_owned(),
@@ -617,5 +646,65 @@ impl crate::control::Plane for ReplayState {
 
     fn faults(&self) -> &FaultSet {
         &self.faults
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts `builder` on the replay fixture (five interactions, strict loading): the number of
+    /// interactions served, or the load errors.
+    async fn served(builder: ReplayServerBuilder) -> Result<usize, Vec<CassetteError>> {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/flow.yaml");
+        match builder.dir(fixture).start().await {
+            Ok(server) => {
+                let n = server.n_interactions();
+                server.shutdown().await;
+                Ok(n)
+            }
+            Err(ReplayError::Cassettes(errors)) => Err(errors),
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// The builder's limits are the ones `start` loads cassette files under, either way.
+    #[tokio::test]
+    async fn builder_limits_reach_the_loader() {
+        let size = std::fs::metadata(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/flow.yaml"),
+        )
+        .unwrap()
+        .len();
+        let builder = ReplayServer::builder;
+        assert_eq!(served(builder()).await.unwrap(), 5);
+        assert_eq!(served(builder().max_interactions(5)).await.unwrap(), 5);
+        assert!(matches!(
+            served(builder().max_interactions(4))
+                .await
+                .unwrap_err()
+                .as_slice(),
+            [CassetteError::TooManyInteractions {
+                found: 5,
+                limit: 4,
+                ..
+            }]
+        ));
+        assert_eq!(served(builder().max_cassette_bytes(size)).await.unwrap(), 5);
+        let errors = served(builder().max_cassette_bytes(size - 1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                errors.as_slice(),
+                [CassetteError::TooLarge { size: s, limit, .. }] if *s == size && *limit == size - 1
+            ),
+            "{errors:?}"
+        );
+        // Raised far beyond the defaults, a small file loads as before.
+        let raised = builder()
+            .max_cassette_bytes(1 << 40)
+            .max_interactions(10_000_000);
+        assert_eq!(served(raised).await.unwrap(), 5);
     }
 }

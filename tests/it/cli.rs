@@ -25,6 +25,8 @@ fn help_teaches_how_to_point_clients_at_ivs_vcr() {
         "--cassettes",
         "--strict-sequence",
         "--fail-on-unused",
+        "--max-cassette-mib <MIB>",
+        "--max-interactions <N>",
         "[env: IVS_VCR_PORT=]",
         "Exit status",
     ] {
@@ -372,4 +374,179 @@ fn record_reads_ivs_vcr_cassettes_as_a_list_and_wants_one_directory() {
         stderr.contains("record writes to one directory, but --cassettes (or IVS_VCR_CASSETTES) names 2: one, two"),
         "{stderr}"
     );
+}
+
+/// The replay fixture (five interactions) with a sixth, a ListChannels of one, named `six`.
+fn six_interactions() -> String {
+    let flow = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    let six = format!(
+        "{}  - request:\n      method: POST\n      path: /ListChannels\n      region: us-west-2\n      body: {{maxResults: 1}}\n    response:\n      status: 200\n      headers: {{Content-Type: application/json}}\n      body: {{channels: []}}\n",
+        flow.replace("name: flow", "name: six")
+    );
+    assert_eq!(six.matches("  - request:").count(), 6);
+    six
+}
+
+/// `--max-interactions` refuses a cassette with more, naming the flag and the value that would
+/// load it: skipped by default (the rest is served), fatal with `--strict`; raised to the count,
+/// the cassette loads and answers.
+#[tokio::test]
+async fn max_interactions_refuses_a_larger_cassette_until_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    std::fs::write(dir.path().join("flow.yaml"), flow).unwrap();
+    std::fs::write(dir.path().join("six.yaml"), six_interactions()).unwrap();
+    let refusal = "refusing cassette `./six.yaml`: 6 interactions is over the limit of 5 (raise it with `--max-interactions 6`";
+
+    let server = IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "-c",
+            ".",
+            "--max-interactions",
+            "5",
+        ],
+        dir.path(),
+    );
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    assert!(ivs.list_channels().max_results(1).send().await.is_err());
+    let finished = server.stop();
+    assert!(
+        finished
+            .stdout
+            .contains("serving 5 interaction(s) from 1 cassette(s)"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished
+            .stdout
+            .contains(&format!("cassettes skipped at load:\n  - {refusal}")),
+        "{}",
+        finished.stdout
+    );
+    assert!(finished.stderr.contains(refusal), "{}", finished.stderr);
+
+    let strict = run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "-c",
+            ".",
+            "--strict",
+            "--max-interactions",
+            "5",
+        ],
+        dir.path(),
+    );
+    assert_eq!(strict.status.code(), Some(2), "{strict:?}");
+    assert!(strict.stderr.contains(refusal), "{}", strict.stderr);
+
+    let server = IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "-c",
+            ".",
+            "--max-interactions",
+            "6",
+        ],
+        dir.path(),
+    );
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    let page = ivs.list_channels().max_results(1).send().await.unwrap();
+    assert!(page.channels().is_empty());
+    let finished = server.stop();
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .contains("serving 11 interaction(s) from 2 cassette(s)"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        !finished.stdout.contains("skipped at load"),
+        "{}",
+        finished.stdout
+    );
+}
+
+/// `--max-cassette-mib` below a file's size refuses it with its size and the value that would
+/// load it; the default limit loads the same file.
+#[tokio::test]
+async fn max_cassette_mib_lowered_below_a_file_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    // Just over 1 MiB, the smallest limit, padded with comment lines.
+    let padding = format!("# {}\n", "x".repeat(98)).repeat(10_600);
+    let big = format!("{flow}{padding}");
+    assert!(big.len() > 1 << 20 && big.len() < 2 << 20);
+    std::fs::write(dir.path().join("big.yaml"), &big).unwrap();
+
+    let refused = run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "-c",
+            "big.yaml",
+            "--max-cassette-mib",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let expected = format!(
+        "refusing cassette `big.yaml`: {} bytes is over the limit of 1,048,576 bytes (raise it with `--max-cassette-mib 2`",
+        ivs_vcr::__private::thousands(big.len() as u64)
+    );
+    assert!(
+        refused.stderr.contains(&expected),
+        "expected:\n{expected}\ngot:\n{}",
+        refused.stderr
+    );
+
+    let server = IvsVcr::start(&["replay", "--port", "0", "-c", "big.yaml"], dir.path());
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap();
+    let finished = server.stop();
+    assert!(
+        finished
+            .stdout
+            .contains("serving 5 interaction(s) from 1 cassette(s)"),
+        "{}",
+        finished.stdout
+    );
+}
+
+/// `diff` and `verify` load cassettes under the same flags as `replay`.
+#[test]
+fn diff_and_verify_take_the_cassette_limits_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("six.yaml"), six_interactions()).unwrap();
+    let refusal = "refusing cassette `six.yaml`: 6 interactions is over the limit of 5 (raise it with `--max-interactions 6`";
+    for args in [
+        &["diff", "six.yaml", "six.yaml"][..],
+        &["verify", "six.yaml", "--against", "emulator"][..],
+    ] {
+        let refused = run(&[args, &["--max-interactions", "5"]].concat(), dir.path());
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {refused:?}");
+        assert!(
+            refused.stderr.contains(refusal),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        let loaded = run(args, dir.path());
+        assert!(
+            !loaded.stderr.contains("refusing cassette"),
+            "{args:?}: {}",
+            loaded.stderr
+        );
+        assert_ne!(loaded.status.code(), Some(2), "{args:?}: {loaded:?}");
+    }
 }

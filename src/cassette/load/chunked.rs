@@ -48,25 +48,37 @@ impl Chunking {
     };
 }
 
+/// What [`load`] found in a file it could split.
+#[derive(Debug, PartialEq)]
+pub(super) enum Chunked {
+    /// The cassette, not yet validated.
+    Loaded(Box<Cassette>),
+    /// The file parsed, with this many interactions: more than the limit. The whole document
+    /// parses to the same ones, so its verdict would be the same.
+    TooMany(usize),
+}
+
 /// The cassette in `text`, parsed part by part, or `None` when the file is not in the plain
 /// block form or anything fails (the caller then parses the whole document). `progress` is called
 /// with the number of interactions parsed so far, on the calling thread.
+///
+/// A file with more interactions than `limits` allows is parsed all the same, so that it is
+/// refused for its count only when the whole document would be (not when a part fails to parse),
+/// and in memory proportional to its size: handing it to the whole-document parse instead would
+/// take 16 to 40 times its size, which `limits.bytes` may have been raised to allow.
 pub(super) fn load(
     text: &str,
     limits: Limits,
     tuning: Chunking,
     progress: &mut dyn FnMut(usize),
-) -> Option<Cassette> {
+) -> Option<Chunked> {
     if text.len() < tuning.min_bytes {
         return None;
     }
     let split = split(text)?;
     // The header is checked here, each part where it is parsed (see `parse_part`).
     let head = &text[..split.header_end];
-    if split.items.len() > limits.interactions
-        || super::find_core_tag(head).is_some()
-        || super::find_deep_nesting(head, limits.depth).is_some()
-    {
+    if super::find_deep_nesting(head, limits.depth).is_some() {
         return None;
     }
     // The header, with the sequence replaced by an empty one: a second `interactions` key
@@ -78,12 +90,15 @@ pub(super) fn load(
     }
     let parts = parts(&split, text.len(), tuning.part_bytes);
     let two_threads = text.len() >= tuning.threads_from_bytes;
-    let interactions = parse_parts(text, &parts, limits.depth, two_threads, progress)?;
+    let (interactions, clean) = parse_parts(text, &parts, limits.depth, two_threads, progress)?;
     if interactions.len() > limits.interactions {
+        return Some(Chunked::TooMany(interactions.len()));
+    }
+    if !clean || super::find_core_tag(head).is_some() {
         return None;
     }
     cassette.interactions = interactions;
-    Some(cassette)
+    Some(Chunked::Loaded(Box::new(cassette)))
 }
 
 /// Where the interactions are: the header ends where the `interactions:` line begins, and each
@@ -245,9 +260,11 @@ fn parts(split: &Split, end: usize, part_bytes: usize) -> Vec<(usize, usize)> {
 /// One part, parsed and checked at the depth it has in the whole document (a mapping holding the
 /// sequence), so that serde_yaml's nesting limit and `find_deep_nesting` count alike. A part
 /// begins at an item, where no quote, flow collection or block scalar is open, so the lexical
-/// scans see it as they see it in the whole text; a finding (too deep, a core tag, an invalid
-/// interaction) gives up the fast path, and the whole document reports it.
-fn parse_part(text: &str, depth: usize) -> Option<Vec<Interaction>> {
+/// scans see it as they see it in the whole text. Nesting too deep or a parse error gives up the
+/// fast path (`None`); a core tag or an invalid interaction marks the part as not clean, which
+/// gives it up too unless the file has too many interactions, a verdict the whole document gives
+/// before those.
+fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool)> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Part {
@@ -256,29 +273,32 @@ fn parse_part(text: &str, depth: usize) -> Option<Vec<Interaction>> {
     let mut doc = String::with_capacity(text.len() + 14);
     doc.push_str("interactions:\n");
     doc.push_str(text);
-    if super::find_deep_nesting(&doc, depth).is_some() || super::find_core_tag(&doc).is_some() {
+    if super::find_deep_nesting(&doc, depth).is_some() {
         return None;
     }
     let interactions = serde_yaml::from_str::<Part>(&doc).ok()?.interactions;
-    interactions
-        .iter()
-        .all(|interaction| interaction.check().is_ok())
-        .then_some(interactions)
+    let clean = super::find_core_tag(&doc).is_none()
+        && interactions
+            .iter()
+            .all(|interaction| interaction.check().is_ok());
+    Some((interactions, clean))
 }
 
-/// Parses the parts in order, on two threads when the file is large and the machine has them.
+/// Parses the parts in order, on two threads when the file is large and the machine has them;
+/// the flag says whether every part was clean (see `parse_part`).
 fn parse_parts(
     text: &str,
     parts: &[(usize, usize)],
     depth: usize,
     two_threads: bool,
     progress: &mut dyn FnMut(usize),
-) -> Option<Vec<Interaction>> {
+) -> Option<(Vec<Interaction>, bool)> {
     let two_threads =
         two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    let unclean = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Vec<Interaction>)>> = Mutex::new(Vec::new());
     // Each thread takes the next part not yet taken, until none is left or one fails.
     let work = |report: &mut dyn FnMut(usize)| {
@@ -290,7 +310,10 @@ fn parse_parts(
             }
             let (start, end) = parts[idx];
             match parse_part(&text[start..end], depth) {
-                Some(items) => {
+                Some((items, clean)) => {
+                    if !clean {
+                        unclean.store(true, Ordering::Relaxed);
+                    }
                     let total = done.fetch_add(items.len(), Ordering::Relaxed) + items.len();
                     report(total);
                     mine.push((idx, items));
@@ -332,7 +355,7 @@ fn parse_parts(
     for (_, items) in results {
         interactions.extend(items);
     }
-    Some(interactions)
+    Some((interactions, !unclean.load(Ordering::Relaxed)))
 }
 
 #[cfg(test)]
@@ -605,14 +628,15 @@ mod properties {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
         /// Item by item or as one document, a text loads to the same cassette or fails with the
-        /// same error; a valid cassette as written is always split (an invalid one falls back to
-        /// the whole document, which reports it).
+        /// same error, the interaction limit's included; a valid cassette as written is always
+        /// split (an invalid one falls back to the whole document, which reports it).
         #[test]
         fn chunked_load_equals_whole_document_load(
             c in cassette(),
             style in style(),
             part_bytes in 1usize..600,
             threads in any::<bool>(),
+            max_interactions in prop_oneof![3 => Just(Limits::DEFAULT.interactions), 1 => 0usize..14],
         ) {
             let text = restyle(&c, &style);
             let tuning = Chunking {
@@ -621,7 +645,7 @@ mod properties {
                 threads_from_bytes: if threads { 0 } else { usize::MAX },
             };
             let path = Path::new("t.yaml");
-            let limits = Limits::DEFAULT;
+            let limits = Limits { interactions: max_interactions, ..Limits::DEFAULT };
             let whole = outcome(Cassette::parse_within(&text, path, limits, None, &mut |_| {}));
             let mut reported = 0;
             let chunked = outcome(Cassette::parse_within(
@@ -638,8 +662,12 @@ mod properties {
             {
                 let fast = load(&text, limits, tuning, &mut |_| {});
                 prop_assert!(fast.is_some(), "not split:\n{}", text);
-                if let Ok(whole) = &whole {
-                    prop_assert_eq!(fast.as_ref(), Some(whole));
+                match &whole {
+                    Ok(whole) => prop_assert_eq!(fast, Some(Chunked::Loaded(Box::new(whole.clone())))),
+                    Err(_) if c.interactions.len() > max_interactions => {
+                        prop_assert_eq!(fast, Some(Chunked::TooMany(c.interactions.len())));
+                    }
+                    Err(_) => {}
                 }
                 if !threads {
                     prop_assert_eq!(reported, c.interactions.len());
