@@ -30,9 +30,9 @@ pub(crate) struct Prepared {
 }
 
 /// The header maps already built, by recorded headers and whether they hold a source: answers
-/// prepared with the same `SharedHeaders` share their maps.
+/// prepared with the same `SharedHeaders` share their maps. It borrows the recorded headers, so
+/// building it allocates nothing per answer beyond the maps.
 #[derive(Debug, Default)]
-/// It borrows the recorded headers, so building it allocates nothing per answer beyond the maps.
 pub(crate) struct SharedHeaders<'a>([HashMap<&'a BTreeMap<String, String>, Arc<HeaderMap>>; 2]);
 
 impl<'a> SharedHeaders<'a> {

@@ -21,7 +21,7 @@
 //! collection, which fails to parse, and the whole document is parsed instead.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 
 use serde::Deserialize;
 
@@ -75,22 +75,21 @@ pub(super) fn load(
     if text.len() < tuning.min_bytes {
         return None;
     }
-    let split = split(text)?;
+    let two_threads = text.len() >= tuning.threads_from_bytes;
+    let (header_end, interactions, clean) =
+        split_and_parse(text, tuning.part_bytes, limits.depth, two_threads, progress)?;
     // The header is checked here, each part where it is parsed (see `parse_part`).
-    let head = &text[..split.header_end];
+    let head = &text[..header_end];
     if super::find_deep_nesting(head, limits.depth).is_some() {
         return None;
     }
     // The header, with the sequence replaced by an empty one: a second `interactions` key
     // earlier in the file still makes it fail, as it makes the whole document fail.
-    let header = format!("{}interactions: []\n", &text[..split.header_end]);
+    let header = format!("{head}interactions: []\n");
     let mut cassette: Cassette = serde_yaml::from_str(&header).ok()?;
     if cassette.format > FORMAT_VERSION || !cassette.interactions.is_empty() {
         return None;
     }
-    let parts = parts(&split, text.len(), tuning.part_bytes);
-    let two_threads = text.len() >= tuning.threads_from_bytes;
-    let (interactions, clean) = parse_parts(text, &parts, limits.depth, two_threads, progress)?;
     if interactions.len() > limits.interactions {
         return Some(Chunked::TooMany(interactions.len()));
     }
@@ -103,16 +102,26 @@ pub(super) fn load(
 
 /// Where the interactions are: the header ends where the `interactions:` line begins, and each
 /// item begins at a byte offset; the last item runs to the end of the text.
+#[cfg(test)]
 #[derive(Debug, PartialEq)]
 struct Split {
     header_end: usize,
     items: Vec<usize>,
 }
 
-/// Finds the `interactions:` block sequence and its items, or `None` when the file is not in
-/// the plain block form: `interactions:` alone on its line at column 0, then `- ` items at one
-/// column, then nothing but blank lines and comments.
+/// [`split_with`], collecting the items.
+#[cfg(test)]
 fn split(text: &str) -> Option<Split> {
+    let mut items = Vec::new();
+    let header_end = split_with(text, &mut |item| items.push(item))?;
+    Some(Split { header_end, items })
+}
+
+/// Finds the `interactions:` block sequence, calling `on_item` with the offset of each of its
+/// items as it goes, and returns where the header ends; `None` when the file is not in the plain
+/// block form: `interactions:` alone on its line at column 0, then `- ` items at one column, then
+/// nothing but blank lines and comments (items already reported are then to be disregarded).
+fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
     enum Phase {
         Header,
         First,
@@ -120,7 +129,7 @@ fn split(text: &str) -> Option<Split> {
     }
     let mut phase = Phase::Header;
     let mut header_end = 0;
-    let mut items = Vec::new();
+    let mut n_items = 0usize;
     let mut quote: Option<u8> = None;
     let mut flow = 0usize;
     let mut block_indent: Option<usize> = None;
@@ -158,7 +167,8 @@ fn split(text: &str) -> Option<Split> {
                     if !is_item(rest) {
                         return None;
                     }
-                    items.push(start);
+                    on_item(start);
+                    n_items += 1;
                     phase = Phase::Items(indent);
                 }
                 Phase::Items(column) => {
@@ -167,7 +177,8 @@ fn split(text: &str) -> Option<Split> {
                         return None;
                     }
                     if indent == column {
-                        items.push(start);
+                        on_item(start);
+                        n_items += 1;
                     }
                 }
             }
@@ -208,7 +219,7 @@ fn split(text: &str) -> Option<Split> {
     }
     // A quote or flow collection still open at the end is an error for the whole document.
     let closed = quote.is_none() && flow == 0;
-    (closed && !items.is_empty()).then_some(Split { header_end, items })
+    (closed && n_items > 0).then_some(header_end)
 }
 
 /// Whether a node may begin after `before` (its line): a quote there opens a quoted scalar and
@@ -242,21 +253,6 @@ fn is_item(rest: &str) -> bool {
     rest == "-" || rest.starts_with("- ")
 }
 
-/// Groups consecutive items into parts of about `part_bytes`: byte ranges of the text, each
-/// starting at an item.
-fn parts(split: &Split, end: usize, part_bytes: usize) -> Vec<(usize, usize)> {
-    let mut parts = Vec::new();
-    let mut part_start = split.items[0];
-    for &item in &split.items[1..] {
-        if item - part_start >= part_bytes {
-            parts.push((part_start, item));
-            part_start = item;
-        }
-    }
-    parts.push((part_start, end));
-    parts
-}
-
 /// One part, parsed and checked at the depth it has in the whole document (a mapping holding the
 /// sequence), so that serde_yaml's nesting limit and `find_deep_nesting` count alike. A part
 /// begins at an item, where no quote, flow collection or block scalar is open, so the lexical
@@ -284,18 +280,22 @@ fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool)> {
     Some((interactions, clean))
 }
 
-/// Parses the parts in order, on two threads when the file is large and the machine has them;
-/// the flag says whether every part was clean (see `parse_part`).
-fn parse_parts(
+/// Splits the text (see [`split_with`]) into parts of consecutive items of about `part_bytes`,
+/// and parses the parts in order as they are found: on two threads when the file is large and
+/// the machine has them, one parsing while the other is still splitting. Returns where the
+/// header ends, the interactions, and whether every part was clean (see [`parse_part`]).
+fn split_and_parse(
     text: &str,
-    parts: &[(usize, usize)],
+    part_bytes: usize,
     depth: usize,
     two_threads: bool,
     progress: &mut dyn FnMut(usize),
-) -> Option<(Vec<Interaction>, bool)> {
+) -> Option<(usize, Vec<Interaction>, bool)> {
     let two_threads =
         two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let next = AtomicUsize::new(0);
+    // Parts as `(number, start, end)`, sent as the split finds them.
+    let (parts, to_parse) = mpsc::channel::<(usize, usize, usize)>();
+    let to_parse = Mutex::new(to_parse);
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let unclean = AtomicBool::new(false);
@@ -303,12 +303,12 @@ fn parse_parts(
     // Each thread takes the next part not yet taken, until none is left or one fails.
     let work = |report: &mut dyn FnMut(usize)| {
         let mut mine = Vec::new();
-        loop {
-            let idx = next.fetch_add(1, Ordering::Relaxed);
-            if idx >= parts.len() || failed.load(Ordering::Relaxed) {
+        while !failed.load(Ordering::Relaxed) {
+            // Invariant: no thread panics while holding either lock (they only receive a
+            // message or extend a vector).
+            let Ok((number, start, end)) = to_parse.lock().expect("not poisoned").recv() else {
                 break;
-            }
-            let (start, end) = parts[idx];
+            };
             match parse_part(&text[start..end], depth) {
                 Some((items, clean)) => {
                     if !clean {
@@ -316,7 +316,7 @@ fn parse_parts(
                     }
                     let total = done.fetch_add(items.len(), Ordering::Relaxed) + items.len();
                     report(total);
-                    mine.push((idx, items));
+                    mine.push((number, items));
                 }
                 None => {
                     failed.store(true, Ordering::Relaxed);
@@ -324,14 +324,38 @@ fn parse_parts(
                 }
             }
         }
-        // Invariant: no thread panics while holding the lock (it only extends a vector).
         results.lock().expect("not poisoned").extend(mine);
     };
-    if two_threads {
+    // Sends the parts, then drops the sender, which ends the work once they are taken.
+    let split = |parts: mpsc::Sender<(usize, usize, usize)>| -> Option<(usize, usize)> {
+        let mut n_parts = 0;
+        let mut part_start = None;
+        let header_end = split_with(text, &mut |item| match part_start {
+            None => part_start = Some(item),
+            Some(start) if item - start >= part_bytes => {
+                let _ = parts.send((n_parts, start, item));
+                n_parts += 1;
+                part_start = Some(item);
+            }
+            Some(_) => {}
+        });
+        match (header_end, part_start) {
+            (Some(header_end), Some(start)) => {
+                let _ = parts.send((n_parts, start, text.len()));
+                Some((header_end, n_parts + 1))
+            }
+            _ => {
+                failed.store(true, Ordering::Relaxed);
+                None
+            }
+        }
+    };
+    let split = if two_threads {
         std::thread::scope(|scope| {
             let helper = std::thread::Builder::new()
                 .name("cassette-load".into())
                 .spawn_scoped(scope, || work(&mut |_| {}));
+            let split = split(parts);
             work(progress);
             if let Ok(helper) = helper {
                 // A panic in the helper (none is expected) fails the fast path, not the load.
@@ -339,23 +363,27 @@ fn parse_parts(
                     failed.store(true, Ordering::Relaxed);
                 }
             }
-        });
+            split
+        })
     } else {
+        let split = split(parts);
         work(progress);
-    }
+        split
+    };
+    let (header_end, n_parts) = split?;
     if failed.load(Ordering::Relaxed) {
         return None;
     }
     let mut results = results.into_inner().ok()?;
-    if results.len() != parts.len() {
+    if results.len() != n_parts {
         return None;
     }
-    results.sort_unstable_by_key(|(idx, _)| *idx);
+    results.sort_unstable_by_key(|(number, _)| *number);
     let mut interactions = Vec::with_capacity(done.load(Ordering::Relaxed));
     for (_, items) in results {
         interactions.extend(items);
     }
-    Some((interactions, !unclean.load(Ordering::Relaxed)))
+    Some((header_end, interactions, !unclean.load(Ordering::Relaxed)))
 }
 
 #[cfg(test)]
