@@ -48,9 +48,14 @@ pub(crate) struct Guard {
 
 impl Guard {
     /// Checks a request's head: `None` admits it, else the 403 saying why it is refused.
-    pub fn check(&self, uri: &http::Uri, headers: &HeaderMap) -> Option<HttpResponse> {
+    pub fn check(
+        &self,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+    ) -> Option<HttpResponse> {
         let reason = self.refusal(uri, headers).err()?;
-        tracing::warn!(side = %super::Side::Downstream, "refused: {reason}");
+        tracing::warn!(side = %super::Side::Downstream, %peer, "refused: {reason}");
         Some(error_response(
             StatusCode::FORBIDDEN,
             FORBIDDEN,

@@ -109,6 +109,9 @@ pub(crate) trait Handler: Send + Sync + 'static {
     /// signs with the operator's credentials, refuses them.
     const SERVES_BROWSERS: bool = true;
 
+    /// Whether each request's span is at `info` rather than `debug` (see `request_span`).
+    const SPAN_AT_INFO: bool = false;
+
     /// The read timeouts of this server's connections.
     fn read_timeouts(&self) -> ReadTimeouts {
         ReadTimeouts::default()
@@ -164,8 +167,8 @@ pub(crate) async fn serve<H: Handler>(
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let handler = handler.clone();
             let linger = linger.clone();
-            let span = request_span(H::NAME, peer);
-            let refused = span.in_scope(|| guard.check(req.uri(), req.headers()));
+            let span = request_span(H::NAME, peer, H::SPAN_AT_INFO);
+            let refused = span.in_scope(|| guard.check(req.uri(), req.headers(), peer));
             async move {
                 if let Some(refusal) = refused {
                     return Ok(refusal);

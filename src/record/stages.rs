@@ -103,6 +103,8 @@ impl RecordCtx {
 impl Handler for RecordState {
     const NAME: &'static str = "record";
     const SERVES_BROWSERS: bool = false;
+    // Each forwarded call's upstream events name the request they belong to.
+    const SPAN_AT_INFO: bool = true;
 
     fn read_timeouts(&self) -> ReadTimeouts {
         self.options.read_timeouts
