@@ -155,9 +155,16 @@ pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
 /// The region from a SigV4 `Authorization` header's credential scope
 /// (`Credential=AKID/20261126/us-west-2/ivs/aws4_request`), if there is one.
 pub fn region_from_authorization(authorization: &str) -> Option<&str> {
-    let scope = authorization.split("Credential=").nth(1)?;
-    let scope = scope.split([',', ' ']).next()?;
-    let mut parts = scope.split('/');
+    // Byte searches, on every replayed request: the scope runs from the first `Credential=` to
+    // the next `,`, space or `Credential=`.
+    const KEY: &str = "Credential=";
+    let scope = &authorization[authorization.find(KEY)? + KEY.len()..];
+    let scope = &scope[..scope.find(KEY).unwrap_or(scope.len())];
+    let end = scope
+        .bytes()
+        .position(|b| b == b',' || b == b' ')
+        .unwrap_or(scope.len());
+    let mut parts = scope[..end].split('/');
     let _access_key = parts.next()?;
     let _date = parts.next()?;
     let region = parts.next()?;
@@ -500,6 +507,23 @@ mod tests {
         );
         check("AWS4-HMAC-SHA256 Credential=AKID/20261126", None);
         check("Bearer x", None);
+        check("Credential=a/b/Credential=x", None);
+        check("Credential=a/b/c,Credential=x/y/z", Some("c"));
+    }
+
+    proptest::proptest! {
+        /// The byte search finds what splitting at `Credential=`, then at `,` or a space, finds.
+        #[test]
+        fn region_search_equals_splitting(auth in "[A-Za-z =,/-]{0,12}(Credential=)?[a-z0-9 =,/-]{0,24}(Credential=)?[a-z/ ,]{0,8}") {
+            let reference = (|| {
+                let scope = auth.split("Credential=").nth(1)?;
+                let scope = scope.split([',', ' ']).next()?;
+                let mut parts = scope.split('/');
+                let (_key, _date, region) = (parts.next()?, parts.next()?, parts.next()?);
+                (!region.is_empty()).then_some(region)
+            })();
+            proptest::prop_assert_eq!(region_from_authorization(&auth), reference);
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -51,7 +51,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// and the body timeout answers 408 and closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ReadTimeouts {
-    /// For the request line and headers (enforced by hyper).
+    /// For the request line and headers, from the previous answer (or the accept) on.
     pub header: Duration,
     /// For the whole body, once the headers are in.
     pub body: Duration,
@@ -135,10 +135,11 @@ pub(crate) async fn serve<H: Handler>(
     let guard = Arc::new(guard);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(handler.read_timeouts().header)
-        .keep_alive(true);
+    // hyper's own header timeout arms, polls and drops a timer for every request, about 5% of a
+    // replayed answer's cost; `HeadWatch` keeps one per connection instead.
+    builder.keep_alive(true);
+    let header_timeout = handler.read_timeouts().header;
+    let epoch = tokio::time::Instant::now();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -158,6 +159,8 @@ pub(crate) async fn serve<H: Handler>(
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let handler = handler.clone();
         let guard = guard.clone();
+        let head_watch = Arc::new(HeadWatch::new(epoch));
+        let watch = head_watch.clone();
         let linger = Arc::new(AtomicBool::new(false));
         let stream = Lingering {
             stream,
@@ -165,15 +168,18 @@ pub(crate) async fn serve<H: Handler>(
             drain: None,
         };
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            head_watch.head_read();
+            let head_watch = head_watch.clone();
             let handler = handler.clone();
             let linger = linger.clone();
             let span = request_span(H::NAME, peer, H::SPAN_AT_INFO);
             let refused = span.in_scope(|| guard.check(req.uri(), req.headers(), peer));
             async move {
-                if let Some(refusal) = refused {
-                    return Ok(refusal);
-                }
-                let response = handler.handle(req, peer).instrument(span).await;
+                let response = match refused {
+                    Some(refusal) => refusal,
+                    None => handler.handle(req, peer).instrument(span).await,
+                };
+                head_watch.answered();
                 if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
                     linger.store(true, Ordering::Relaxed);
                 }
@@ -197,8 +203,14 @@ pub(crate) async fn serve<H: Handler>(
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(err) = conn.await {
-                tracing::debug!(side = %Side::Downstream, %peer, error = %err, "connection ended with an error");
+            tokio::select! {
+                biased;
+                result = conn => if let Err(err) = result {
+                    tracing::debug!(side = %Side::Downstream, %peer, error = %err, "connection ended with an error");
+                },
+                () = watch.expired(header_timeout) => {
+                    tracing::debug!(side = %Side::Downstream, %peer, "closing: no request head within {header_timeout:?}");
+                }
             }
         });
     }
@@ -208,6 +220,62 @@ pub(crate) async fn serve<H: Handler>(
         .is_err()
     {
         tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// When a connection began waiting for its next request head: at accept, then each time an
+/// answer is handed to hyper. A connection that waits longer than the header timeout (a head that
+/// stalls, or an idle keep-alive) is closed, as hyper's own header timeout would close it; while a
+/// request is being answered it never times out (the body has its own timeout, in
+/// `read_request`). One timer per connection, which fires at most once per timeout, instead of
+/// hyper's timer per request.
+#[derive(Debug)]
+struct HeadWatch {
+    epoch: tokio::time::Instant,
+    /// Milliseconds from `epoch` to when the wait began, or [`HeadWatch::ANSWERING`].
+    waiting_since: std::sync::atomic::AtomicU64,
+}
+
+impl HeadWatch {
+    const ANSWERING: u64 = u64::MAX;
+
+    fn new(epoch: tokio::time::Instant) -> HeadWatch {
+        let watch = HeadWatch {
+            epoch,
+            waiting_since: std::sync::atomic::AtomicU64::new(0),
+        };
+        watch.answered();
+        watch
+    }
+
+    fn millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    /// A request head arrived: no timeout until it is answered.
+    fn head_read(&self) {
+        self.waiting_since.store(Self::ANSWERING, Ordering::Relaxed);
+    }
+
+    /// The answer is handed to hyper: the wait for the next head begins.
+    fn answered(&self) {
+        self.waiting_since.store(self.millis(), Ordering::Relaxed);
+    }
+
+    /// Resolves once the connection has waited `timeout` for a request head.
+    async fn expired(&self, timeout: Duration) {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX / 2);
+        loop {
+            let since = self.waiting_since.load(Ordering::Relaxed);
+            let check_at_ms = if since == Self::ANSWERING {
+                self.millis().saturating_add(timeout_ms)
+            } else if self.millis() >= since.saturating_add(timeout_ms) {
+                return;
+            } else {
+                since.saturating_add(timeout_ms)
+            };
+            tokio::time::sleep_until(self.epoch + Duration::from_millis(check_at_ms)).await;
+        }
     }
 }
 

@@ -375,6 +375,47 @@ async fn fifty_stalled_connections_do_not_delay_anyone_else_and_are_closed() {
 }
 
 #[tokio::test]
+async fn the_header_timeout_runs_between_requests_never_while_one_is_answered() {
+    let server = ReplayServer::builder()
+        .cassette(Cassette::load(fixture("replay/flow.yaml")).unwrap())
+        .read_timeouts(Duration::from_millis(300), Duration::from_secs(5))
+        .start()
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /ListChannels HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+        server.addr()
+    );
+    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let mut stream = BufReader::new(stream);
+    // The head is in; the body comes later than the header timeout, within the body timeout:
+    // the request is answered, and the connection kept alive.
+    stream.get_mut().write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stream.get_mut().write_all(b"{}").await.unwrap();
+    let res = bounded("the answer", raw::read_response(&mut stream))
+        .await
+        .expect("an answer to a body slower than the header timeout");
+    assert_eq!(res.status, 200, "{}", res.body);
+    // Another request on the same connection, at once, is answered too.
+    stream.get_mut().write_all(head.as_bytes()).await.unwrap();
+    stream.get_mut().write_all(b"{}").await.unwrap();
+    let res = bounded("the second answer", raw::read_response(&mut stream))
+        .await
+        .expect("a second answer");
+    assert_eq!(res.status, 200, "{}", res.body);
+    // Then the connection waits for a head: it is closed once the header timeout has passed.
+    let waited = std::time::Instant::now();
+    let rest = bounded("the close", raw::read_to_close(&mut stream)).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    assert!(
+        waited.elapsed() >= Duration::from_millis(250),
+        "closed after {:?}",
+        waited.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
     let server = replay_flow().await;
     let stream = TcpStream::connect(server.addr()).await.unwrap();
