@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
 use crate::cassette::RecordedResponse;
-use crate::http::{HttpResponse, MATCH_HEADER, SOURCE_HEADER};
+use crate::http::{HttpResponse, MATCH_NAME, SOURCE_NAME};
 
 /// A prepared answer: built once at start, cloned per request. Record's replayed answers are
 /// built the same way, so both servers answer a recorded interaction alike.
@@ -64,11 +64,11 @@ fn header_map(recorded: &BTreeMap<String, String>, with_source: bool) -> HeaderM
     if with_source {
         // Where a recorded `x-ivs-vcr-source` was, or else after the recorded headers: each
         // response overwrites the value in place, so the map's order is the answer's.
-        headers.insert(SOURCE_HEADER, HeaderValue::from_static(""));
+        headers.insert(SOURCE_NAME, HeaderValue::from_static(""));
     }
     // Present from the start, so that the per-request copy never has to grow: an answer by
     // operation only overwrites the value.
-    headers.insert(MATCH_HEADER, HeaderValue::from_static("exact"));
+    headers.insert(MATCH_NAME, HeaderValue::from_static("exact"));
     headers
 }
 
@@ -119,7 +119,7 @@ impl Prepared {
         *response.status_mut() = self.status;
         let mut headers = HeaderMap::clone(&self.headers);
         if let Some(source) = &self.source {
-            headers.insert(SOURCE_HEADER, source.clone());
+            headers.insert(SOURCE_NAME, source.clone());
         }
         *response.headers_mut() = headers;
         response

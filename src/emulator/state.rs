@@ -27,7 +27,7 @@ pub(crate) struct Region {
     /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the
     /// first Get until the resource changes, so that reading a resource again costs no
     /// serialization. Every change goes through `insert`, `remove` or `get_mut`, which drop it.
-    answers: HashMap<(&'static str, String), bytes::Bytes>,
+    answers: HashMap<&'static str, HashMap<String, bytes::Bytes>>,
 }
 
 impl Region {
@@ -37,7 +37,7 @@ impl Region {
 
     /// Stores a resource, replacing any of the same id.
     pub fn insert(&mut self, resource_type: &'static str, id: String, resource: Value) {
-        self.answers.remove(&(resource_type, id.clone()));
+        self.forget_answer(resource_type, &id);
         self.stores
             .entry(resource_type)
             .or_default()
@@ -46,7 +46,7 @@ impl Region {
 
     /// Removes a resource, returning it.
     pub fn remove(&mut self, resource_type: &'static str, id: &str) -> Option<Value> {
-        self.answers.remove(&(resource_type, id.to_owned()));
+        self.forget_answer(resource_type, id);
         self.stores.get_mut(resource_type)?.remove(id)
     }
 
@@ -56,10 +56,16 @@ impl Region {
 
     /// A resource to change: its kept answer is dropped first.
     pub fn get_mut(&mut self, resource_type: &'static str, id: &str) -> Option<&mut Value> {
-        self.answers.remove(&(resource_type, id.to_owned()));
+        self.forget_answer(resource_type, id);
         self.stores
             .get_mut(resource_type)
             .and_then(|s| s.get_mut(id))
+    }
+
+    fn forget_answer(&mut self, resource_type: &'static str, id: &str) {
+        if let Some(answers) = self.answers.get_mut(resource_type) {
+            answers.remove(id);
+        }
     }
 
     /// The Get answer of a resource, `{member: resource}` serialized, made on first use.
@@ -69,12 +75,15 @@ impl Region {
         id: &str,
         make: impl FnOnce(&Value) -> bytes::Bytes,
     ) -> Option<bytes::Bytes> {
-        let key = (resource_type, id.to_owned());
-        if let Some(bytes) = self.answers.get(&key) {
+        // Looked up by the borrowed id: a kept answer costs no allocation.
+        if let Some(bytes) = self.answers.get(resource_type).and_then(|a| a.get(id)) {
             return Some(bytes.clone());
         }
         let bytes = make(self.get(resource_type, id)?);
-        self.answers.insert(key, bytes.clone());
+        self.answers
+            .entry(resource_type)
+            .or_default()
+            .insert(id.to_owned(), bytes.clone());
         Some(bytes)
     }
 

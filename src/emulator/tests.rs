@@ -528,3 +528,28 @@ fn a_refused_tag_call_changes_nothing_and_unknown_regions_leave_no_state() {
         .is_err());
     assert!(e.state()["regions"].get("zz1").is_none(), "{}", e.state());
 }
+
+/// What lets the Get fast path skip validation: the ARN of any resource the emulator can store,
+/// in any region and account it serves, passes the model's checks of its Get input.
+#[test]
+fn stored_arns_pass_their_gets_validation() {
+    let mut ids = crate::seeded::SplitMix64::new(7);
+    for family in resource::FAMILIES {
+        let get = ivs::operation(&format!("Get{}", family.shape)).expect("a Get per family");
+        let input = get.input.expect("a Get takes an input");
+        for region in [
+            "us-west-2",
+            "eu-central-1",
+            "ap-southeast-5",
+            "us-gov-east-1",
+        ] {
+            for account in [DEFAULT_ACCOUNT, "000000000000", "999999999999"] {
+                for _ in 0..50 {
+                    let arn = ivs::arn::mint(region, account, family.resource_type, &ids.alnum(12));
+                    let problems = ivs::validate::problems(input, &json!({ "arn": arn }));
+                    assert!(problems.is_empty(), "{arn}: {problems:?}");
+                }
+            }
+        }
+    }
+}

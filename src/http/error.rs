@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
-use super::{HttpResponse, MATCH_HEADER};
+use super::{HttpResponse, MATCH_NAME};
 use crate::ivs;
 
 /// An error and its sources in one line (`a: b: c`), for logs and summaries.
@@ -68,6 +68,6 @@ pub fn error_response(status: StatusCode, error_type: &str, message: &str) -> Ht
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-RequestId", value);
     }
-    headers.insert(MATCH_HEADER, HeaderValue::from_static("none"));
+    headers.insert(MATCH_NAME, HeaderValue::from_static("none"));
     response
 }

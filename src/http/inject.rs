@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
-use super::{DropConnection, HttpResponse, Side, MATCH_HEADER};
+use super::{DropConnection, HttpResponse, Side, MATCH_NAME};
 use crate::fault::{FaultOutcome, FaultSet};
 
 /// What a request for `operation` meets: `None` to go on (after any injected delay), or the
@@ -54,6 +54,6 @@ pub(crate) fn json_response(
     if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
         headers.insert("x-amzn-ErrorType", error);
     }
-    headers.insert(MATCH_HEADER, HeaderValue::from_static(matched));
+    headers.insert(MATCH_NAME, HeaderValue::from_static(matched));
     response
 }

@@ -30,6 +30,9 @@ pub(crate) const IVS_HEADERS: [(&str, &str); 7] = [
     ("X-Frame-Options", "DENY"),
 ];
 
+const REQUEST_ID_NAME: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const ERROR_TYPE_NAME: HeaderName = HeaderName::from_static("x-amzn-errortype");
+
 /// The headers every JSON answer starts from, built once: `Content-Type` and [`IVS_HEADERS`].
 fn header_template() -> &'static HeaderMap {
     static TEMPLATE: OnceLock<HeaderMap> = OnceLock::new();
@@ -63,10 +66,10 @@ pub(crate) fn ivs_answer(
         Bytes::new()
     });
     if let Ok(id) = HeaderValue::from_str(&request_id()) {
-        headers.insert(HeaderName::from_static("x-amzn-requestid"), id);
+        headers.insert(REQUEST_ID_NAME, id);
     }
     if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
-        headers.insert(HeaderName::from_static("x-amzn-errortype"), error);
+        headers.insert(ERROR_TYPE_NAME, error);
     }
     (status, headers, body)
 }

@@ -52,5 +52,10 @@ pub const MATCH_HEADER: &str = "x-ivs-vcr-match";
 /// The response header that names the interaction that answered (`<cassette>#<index>`).
 pub const SOURCE_HEADER: &str = "x-ivs-vcr-source";
 
+/// [`MATCH_HEADER`] and [`SOURCE_HEADER`] as header names, made at compile time: inserting by
+/// the `&str` parses the name on every answer.
+pub(crate) const MATCH_NAME: http::HeaderName = http::HeaderName::from_static(MATCH_HEADER);
+pub(crate) const SOURCE_NAME: http::HeaderName = http::HeaderName::from_static(SOURCE_HEADER);
+
 /// The full response type of both servers.
 pub type HttpResponse = Response<Full<Bytes>>;

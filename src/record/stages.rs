@@ -25,7 +25,7 @@ use crate::cassette::{CassetteError, Interaction, RecordedResponse};
 use crate::control;
 use crate::http::{
     error_chain, error_response, inject, read_request, route_error_response, Downstream, Handler,
-    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_HEADER,
+    HttpResponse, ReadOptions, ReadTimeouts, Side, MATCH_NAME,
 };
 use crate::ivs;
 use crate::matcher::Fallback;
@@ -574,7 +574,7 @@ fn downstream_response(upstream: &UpstreamResponse) -> HttpResponse {
     }
     response
         .headers_mut()
-        .insert(MATCH_HEADER, HeaderValue::from_static("forwarded"));
+        .insert(MATCH_NAME, HeaderValue::from_static("forwarded"));
     response
 }
 

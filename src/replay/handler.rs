@@ -22,7 +22,7 @@ use crate::control;
 use crate::emulator::Answer;
 use crate::http::{
     error_response, inject, read_request, route_error_response, Handler, HttpResponse, ReadOptions,
-    ReadTimeouts, Side, MATCH_HEADER,
+    ReadTimeouts, Side, MATCH_NAME,
 };
 use crate::matcher::{Fallback, Hit, Miss};
 use crate::{ivs, normalize, redact};
@@ -215,7 +215,7 @@ impl ReplayState {
         if hit.by_operation {
             response
                 .headers_mut()
-                .insert(MATCH_HEADER, HeaderValue::from_static("operation"));
+                .insert(MATCH_NAME, HeaderValue::from_static("operation"));
         }
         response
     }
@@ -279,7 +279,7 @@ impl ReplayState {
 /// The HTTP form of an emulator answer, marked `x-ivs-vcr-match: emulated`.
 fn emulated_response(answer: &Answer) -> HttpResponse {
     let (status, mut headers, body) = crate::emulator::http_parts(answer);
-    headers.insert(MATCH_HEADER, HeaderValue::from_static("emulated"));
+    headers.insert(MATCH_NAME, HeaderValue::from_static("emulated"));
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
