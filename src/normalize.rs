@@ -159,12 +159,16 @@ pub fn region_from_authorization(authorization: &str) -> Option<&str> {
     // the next `,`, space or `Credential=`.
     const KEY: &str = "Credential=";
     let scope = &authorization[authorization.find(KEY)? + KEY.len()..];
-    let scope = &scope[..scope.find(KEY).unwrap_or(scope.len())];
     let end = scope
         .bytes()
         .position(|b| b == b',' || b == b' ')
         .unwrap_or(scope.len());
-    let mut parts = scope[..end].split('/');
+    let mut scope = &scope[..end];
+    // A scope holds no `=`, unless a second `Credential=` ends it.
+    if scope.as_bytes().contains(&b'=') {
+        scope = &scope[..scope.find(KEY).unwrap_or(scope.len())];
+    }
+    let mut parts = scope.split('/');
     let _access_key = parts.next()?;
     let _date = parts.next()?;
     let region = parts.next()?;
@@ -291,10 +295,17 @@ fn may_hold_secrets(body: &Value) -> bool {
     let Value::Object(map) = body else {
         return false;
     };
-    ivs::SECRET_BODY_PATHS.iter().any(|path| {
-        let first = path.split('.').next().unwrap_or(path);
-        map.contains_key(first)
-    })
+    // The top-level members of the secret paths, worked out once.
+    static FIRST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let first = FIRST.get_or_init(|| {
+        let mut first: Vec<&'static str> = ivs::SECRET_BODY_PATHS
+            .iter()
+            .map(|path| path.split('.').next().unwrap_or(path))
+            .collect();
+        first.dedup();
+        first
+    });
+    first.iter().any(|member| map.contains_key(*member))
 }
 
 fn hash_parts<'a>(

@@ -44,10 +44,22 @@ pub(crate) struct Guard {
     /// Whether requests that look like a browser's (`Origin`, `Sec-Fetch-Site`, a body that is not
     /// JSON) are served. Replay serves them; record, which signs, does not.
     pub browsers: bool,
+    /// `bound` as SDKs write it in `Host` (`127.0.0.1:PORT`): admitted without parsing it again.
+    bound_host: String,
 }
 
 impl Guard {
     /// Checks a request's head: `None` admits it, else the 403 saying why it is refused.
+    /// A guard for a server bound to `bound`.
+    pub fn new(bound: SocketAddr, allowed_hosts: Vec<String>, browsers: bool) -> Guard {
+        Guard {
+            bound,
+            allowed_hosts,
+            browsers,
+            bound_host: bound.to_string(),
+        }
+    }
+
     pub fn check(
         &self,
         uri: &http::Uri,
@@ -65,16 +77,14 @@ impl Guard {
 
     /// Why a request is refused, if it is.
     fn refusal(&self, uri: &http::Uri, headers: &HeaderMap) -> Result<(), String> {
-        let hosts = headers
-            .get_all(http::header::HOST)
-            .iter()
-            .collect::<Vec<_>>();
-        let host = match hosts.as_slice() {
-            [] => return Err("the request has no `Host` header".into()),
-            [one] => one.to_str().unwrap_or("\u{fffd}"),
-            _ => return Err("the request has more than one `Host` header".into()),
+        let mut hosts = headers.get_all(http::header::HOST).iter();
+        let host = match (hosts.next(), hosts.next()) {
+            (None, _) => return Err("the request has no `Host` header".into()),
+            (Some(one), None) => one.to_str().unwrap_or("\u{fffd}"),
+            (Some(_), Some(_)) => return Err("the request has more than one `Host` header".into()),
         };
-        if !host_allowed(host, self.bound, &self.allowed_hosts) {
+        // The bound address itself is what nearly every client sends, and `host_allowed` admits it.
+        if host != self.bound_host && !host_allowed(host, self.bound, &self.allowed_hosts) {
             return Err(format!(
                 "`Host` {} is not this server's address ({}) or a loopback name for it; \
                  address it as http://{}, or start it with --allow-host",

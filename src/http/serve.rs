@@ -396,11 +396,7 @@ impl Running {
             eprintln!("warning: ivs-vcr is listening beyond loopback on {addr}: {exposure}");
             tracing::warn!(side = %Side::Internal, %addr, "listening beyond loopback: {exposure}");
         }
-        let guard = Guard {
-            bound: addr,
-            allowed_hosts,
-            browsers: H::SERVES_BROWSERS,
-        };
+        let guard = Guard::new(addr, allowed_hosts, H::SERVES_BROWSERS);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, handler, guard, async {
             let _ = rx.await;
