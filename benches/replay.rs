@@ -289,7 +289,11 @@ fn load_figures(n: usize) {
         std::thread::sleep(Duration::from_millis(200));
         let (now, _) = support::rss_mb(&pid);
         dropped |= now < at_listen * 0.9;
-        stable_readings = if (rss - now).abs() <= rss * 0.01 { stable_readings + 1 } else { 0 };
+        stable_readings = if (rss - now).abs() <= rss * 0.01 {
+            stable_readings + 1
+        } else {
+            0
+        };
         rss = now;
         if dropped && stable_readings >= 5 {
             break;

@@ -65,7 +65,8 @@ pub(crate) fn ivs_answer(
         headers.remove(http::header::CONTENT_TYPE);
         Bytes::new()
     });
-    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+    // The id's own buffer becomes the header value: no copy.
+    if let Ok(id) = HeaderValue::from_maybe_shared(Bytes::from(request_id())) {
         headers.insert(REQUEST_ID_NAME, id);
     }
     if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
