@@ -903,7 +903,7 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "refusing cassette `many.yaml`: 4 interactions is over the limit of 3 (raise it with `--max-interactions 4`, or `max_interactions` on `ReplayServerBuilder`)"
+            "refusing cassette `many.yaml`: 4 interactions is over the limit of 3 (raise it with `--max-interactions 4` on `ivs-vcr replay`, `diff` or `verify`, or `max_interactions` on `ReplayServerBuilder`)"
         );
         let big = with(5);
         let err = Cassette::from_yaml_within(&big, Path::new("big.yaml"), limits, &mut |_| {})
@@ -912,7 +912,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1`, or `max_cassette_bytes` on `ReplayServerBuilder`; a load takes about 8 times the file's size in memory)",
+                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1` on `ivs-vcr replay`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder`; a load takes about 8 times the file's size in memory)",
                 big.len(),
                 limits.bytes
             )
