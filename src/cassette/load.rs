@@ -152,10 +152,14 @@ impl Cassette {
                 limit: limits.bytes,
             });
         }
-        // The fast path checks nesting, tags and each interaction part by part, on the parts'
-        // threads, and gives up on any finding: the whole-document path then reports it.
+        // The fast path checks nesting and tags part by part, on the parts' threads, and gives
+        // up on any finding: the whole-document path then reports it. Its interactions are
+        // validated here, as the whole document's are last.
         match chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress)) {
-            Some(Chunked::Loaded(cassette)) => return Ok(*cassette),
+            Some(Chunked::Loaded(cassette)) => {
+                cassette.validate(path)?;
+                return Ok(*cassette);
+            }
             Some(Chunked::TooMany(found)) => {
                 return Err(CassetteError::TooManyInteractions {
                     path: path.to_owned(),
