@@ -382,3 +382,87 @@ interactions:
         .unwrap();
     server.verify();
 }
+
+/// From 10,000 interactions the index and the answers are built on two threads and the parsed
+/// cassettes freed on a third: every interaction still answers with its own body, headers and
+/// source, and the summary counts what was used.
+#[tokio::test]
+async fn a_large_set_built_in_parallel_answers_each_interaction_as_recorded() {
+    use ivs_vcr::cassette::{
+        Interaction, Provenance, ProvenanceKind, RecordedRequest, RecordedResponse,
+    };
+    const N: usize = 12_000;
+    let arn = |i: usize| format!("arn:aws:ivs:us-west-2:123456789012:channel/large{i:07}");
+    let mut cassette = Cassette::new(
+        "large",
+        Provenance {
+            kind: ProvenanceKind::Authored,
+            source: "test".into(),
+            model: None,
+            recorded_on: None,
+        },
+    );
+    for i in 0..N {
+        // Every other answer carries its own request id, so that some answers share their
+        // header map and some do not.
+        let mut headers = std::collections::BTreeMap::from([(
+            "Content-Type".to_owned(),
+            "application/json".to_owned(),
+        )]);
+        if i % 2 == 1 {
+            headers.insert("x-amzn-RequestId".into(), format!("req-{i}"));
+        }
+        cassette.interactions.push(Interaction {
+            request: RecordedRequest {
+                method: "POST".into(),
+                path: "/GetChannel".into(),
+                query: Default::default(),
+                region: "us-west-2".into(),
+                headers: Default::default(),
+                body: Some(serde_json::json!({ "arn": arn(i) })),
+            },
+            response: RecordedResponse {
+                status: 200,
+                headers,
+                body: Some(
+                    serde_json::json!({ "channel": { "arn": arn(i), "name": format!("c{i}") } }),
+                ),
+                body_text: None,
+            },
+        });
+    }
+    let server = ReplayServer::builder()
+        .cassette(cassette)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(server.n_interactions(), N);
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    for i in [0, 1, N / 2, N - 2, N - 1] {
+        let channel = ivs.get_channel().arn(arn(i)).send().await.unwrap();
+        assert_eq!(
+            channel.channel().and_then(|c| c.name()),
+            Some(format!("c{i}").as_str())
+        );
+        let raw = raw::post(
+            server.addr(),
+            "/GetChannel",
+            &format!(r#"{{"arn":"{}"}}"#, arn(i)),
+        )
+        .await;
+        assert_eq!(
+            raw.header("x-ivs-vcr-source"),
+            Some(format!("large#{i}").as_str())
+        );
+        assert_eq!(raw.header("x-ivs-vcr-match"), Some("exact"));
+        let request_id = (i % 2 == 1).then(|| format!("req-{i}"));
+        assert_eq!(
+            raw.header("x-amzn-requestid"),
+            request_id.as_deref(),
+            "answer {i}"
+        );
+    }
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_unmatched, 0, "{summary}");
+    assert_eq!(summary.unused.len(), N - 5);
+}
