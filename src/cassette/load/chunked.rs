@@ -411,6 +411,65 @@ mod tests {
         assert!(*reports.last().unwrap() <= n);
     }
 
+    /// A large file with one body nested too deep (block or flow), a core tag or an invalid
+    /// interaction in a late part gets the whole document's error, line included.
+    #[test]
+    fn findings_in_a_late_part_get_the_whole_documents_error() {
+        let item = |i: usize| {
+            format!("  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"c{i:07}\"}}}}\n    response: {{status: 200, body: {{name: n{i}}}}}\n")
+        };
+        let head = "format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: test}\nname: t\ninteractions:\n";
+        let deep_block: String = (0..140).fold(String::from("  - request:\n      method: POST\n      path: /GetChannel\n      region: us-west-2\n      body:\n"), |mut acc, level| {
+            acc.push_str(&" ".repeat(8 + 2 * level));
+            acc.push_str("k:\n");
+            acc
+        }) + &" ".repeat(8 + 2 * 140) + "v: 1\n    response: {status: 200}\n";
+        let deep_flow = format!("  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {}{}}}\n    response: {{status: 200}}\n", "[".repeat(140), "]".repeat(140));
+        let tagged = "  - request: {method: POST, path: /GetChannel, region: us-west-2, body: {b: !!binary aGk=}}\n    response: {status: 200}\n".to_owned();
+        let invalid = "  - request: {method: POST, path: GetChannel, region: us-west-2}\n    response: {status: 200}\n".to_owned();
+        for (what, odd, expected) in [
+            (
+                "deep block",
+                deep_block,
+                "at line 18136: nested deeper than the limit of 128 levels",
+            ),
+            (
+                "deep flow",
+                deep_flow,
+                "at line 18007: nested deeper than the limit of 128 levels",
+            ),
+            (
+                "tag",
+                tagged,
+                "at line 18007: YAML tag `!!binary` has no JSON equivalent",
+            ),
+            (
+                "invalid",
+                invalid,
+                "interaction 9000: path `GetChannel` must start with `/`",
+            ),
+        ] {
+            let mut text = String::from(head);
+            for i in 0..9_000 {
+                text.push_str(&item(i));
+            }
+            text.push_str(&odd);
+            for i in 9_000..9_100 {
+                text.push_str(&item(i));
+            }
+            assert!(text.len() > Chunking::DEFAULT.threads_from_bytes, "{what}");
+            let path = std::path::Path::new("t.yaml");
+            let whole = Cassette::parse_within(&text, path, Limits::DEFAULT, None, &mut |_| {})
+                .expect_err(what)
+                .to_string();
+            let chunked = Cassette::from_yaml_within(&text, path, Limits::DEFAULT, &mut |_| {})
+                .expect_err(what)
+                .to_string();
+            assert_eq!(chunked, whole, "{what}");
+            assert!(whole.contains(expected), "{what}: {whole}");
+        }
+    }
+
     #[test]
     fn splits_the_plain_block_form_only() {
         let head = "format: 1\nname: t\n";
