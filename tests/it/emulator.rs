@@ -148,8 +148,7 @@ async fn invalid_and_conflicting_requests_fail_as_ivs_fails_them() {
         .into_service_error();
     assert!(err.is_conflict_exception(), "{err:?}");
 
-    let channel = ivs.create_channel().send().await.unwrap();
-    let arn = channel.channel().unwrap().arn().unwrap().to_owned();
+    let arn = new_channel(&ivs).await;
     let err = ivs
         .create_stream_key()
         .channel_arn(&arn)
@@ -183,17 +182,7 @@ async fn invalid_and_conflicting_requests_fail_as_ivs_fails_them() {
 async fn a_control_call_takes_a_channel_live_and_stop_stream_ends_the_session() {
     let server = ReplayServer::emulator().await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
-    let arn = ivs
-        .create_channel()
-        .name("live")
-        .send()
-        .await
-        .unwrap()
-        .channel()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let arn = new_channel(&ivs).await;
 
     let (status, started) = control(
         &server,

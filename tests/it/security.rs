@@ -10,6 +10,19 @@ use crate::support::{fixture, operator, recorder};
 use ivs_vcr::{Cassette, RecordMode, RecordServer, ReplayServer};
 
 /// One request with this `Host`, these extra header lines and an optional `Content-Type`.
+/// An SDK-like call: `{}` as JSON to `path`, addressed to the server itself.
+async fn post_json(addr: SocketAddr, path: &str) -> RawResponse {
+    send(
+        addr,
+        &addr.to_string(),
+        path,
+        Some("application/json"),
+        "",
+        "{}",
+    )
+    .await
+}
+
 async fn send(
     addr: SocketAddr,
     host: &str,
@@ -432,15 +445,7 @@ async fn a_planted_link_at_the_temporary_name_is_not_followed() {
         .await
         .unwrap();
     let addr = server.addr();
-    let res = send(
-        addr,
-        &addr.to_string(),
-        "/ListChannels",
-        Some("application/json"),
-        "",
-        "{}",
-    )
-    .await;
+    let res = post_json(addr, "/ListChannels").await;
     assert_eq!(res.status, 200, "{res:?}");
     let summary = server.shutdown().await;
     assert!(summary.write_errors.is_empty(), "{summary}");
@@ -466,15 +471,7 @@ async fn a_cassette_that_does_not_load_is_never_quoted_to_the_client() {
         .await
         .unwrap();
     let addr = server.addr();
-    let res = send(
-        addr,
-        &addr.to_string(),
-        "/cassette/notes/ListChannels",
-        Some("application/json"),
-        "",
-        "{}",
-    )
-    .await;
+    let res = post_json(addr, "/cassette/notes/ListChannels").await;
     let message = format!(
         "cassette `{}/notes.yaml` cannot be loaded (line 1); the record log says why",
         dir.path().display()
@@ -671,15 +668,7 @@ async fn cassettes_beyond_the_limits_are_refused_fast_by_name() {
         .await
         .unwrap();
     let addr = record.addr();
-    let res = send(
-        addr,
-        &addr.to_string(),
-        "/cassette/deep/ListChannels",
-        Some("application/json"),
-        "",
-        "{}",
-    )
-    .await;
+    let res = post_json(addr, "/cassette/deep/ListChannels").await;
     assert_eq!(error_of(&res), (500, expected[0].clone()));
     record.shutdown().await;
     assert_eq!(fake.n_requests(), 0);

@@ -17,6 +17,24 @@ fn repo(path: &str) -> PathBuf {
 
 /// The bundled stories: every cassette but the `errors-*` catalogues, whose triggers for errors
 /// IVS documents no cause for (AccessDenied, throttling, outages) are invented.
+/// Verifies recorded flows against the emulator; no exchange may fail on the way.
+async fn against_the_emulator(recorded: &[(PathBuf, ivs_vcr::Cassette)]) -> verify::Verified {
+    let verified = verify::run(
+        recorded,
+        &Against::Emulator,
+        &VerifyOptions::default(),
+        |_, _, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        verified.transport_errors.is_empty(),
+        "{:?}",
+        verified.transport_errors
+    );
+    verified
+}
+
 fn stories() -> Vec<PathBuf> {
     let mut stories: Vec<PathBuf> = std::fs::read_dir(repo("cassettes"))
         .unwrap()
@@ -38,19 +56,7 @@ async fn every_bundled_story_verifies_clean_against_the_emulator() {
     let mut failures = Vec::new();
     for story in stories() {
         let recorded = ivs_vcr::diff::load_cassettes(&story).unwrap();
-        let verified = verify::run(
-            &recorded,
-            &Against::Emulator,
-            &VerifyOptions::default(),
-            |_, _, _| {},
-        )
-        .await
-        .unwrap();
-        assert!(
-            verified.transport_errors.is_empty(),
-            "{:?}",
-            verified.transport_errors
-        );
+        let verified = against_the_emulator(&recorded).await;
         if !verified.report.findings.is_empty() {
             failures.push(format!("{}:\n{}", story.display(), verified.report));
         }
@@ -324,18 +330,6 @@ async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
 
     let recorded = ivs_vcr::diff::load_cassettes(&summary.written[0]).unwrap();
     assert_eq!(recorded[0].1.interactions.len(), 8);
-    let verified = verify::run(
-        &recorded,
-        &Against::Emulator,
-        &VerifyOptions::default(),
-        |_, _, _| {},
-    )
-    .await
-    .unwrap();
-    assert!(
-        verified.transport_errors.is_empty(),
-        "{:?}",
-        verified.transport_errors
-    );
+    let verified = against_the_emulator(&recorded).await;
     assert!(verified.report.findings.is_empty(), "{}", verified.report);
 }
