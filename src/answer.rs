@@ -18,15 +18,20 @@ use crate::http::{HttpResponse, MATCH_NAME, SOURCE_NAME};
 
 /// A prepared answer: built once at start, cloned per request. Record's replayed answers are
 /// built the same way, so both servers answer a recorded interaction alike.
+///
+/// It fills one cache line, and what it sends sits in one buffer: with 100,000 answers, a hit
+/// reads this line, one reference count and the bytes it sends, which are mostly out of cache.
 #[derive(Debug)]
+#[repr(align(64))]
 pub(crate) struct Prepared {
+    /// This answer's `x-ivs-vcr-source` value, then its body.
+    bytes: Bytes,
+    /// Where the body starts in `bytes`: 0 for an answer without a source.
+    body_at: u32,
     status: StatusCode,
     /// The recorded headers, `x-ivs-vcr-source` (a placeholder, when the answer has a source)
     /// and `x-ivs-vcr-match: exact`: one map for every answer recorded with the same headers.
     headers: Arc<HeaderMap>,
-    /// This answer's `x-ivs-vcr-source`, written over the placeholder in each response.
-    source: Option<HeaderValue>,
-    body: Bytes,
 }
 
 /// The header maps already built, by recorded headers and whether they hold a source: answers
@@ -104,22 +109,39 @@ impl Prepared {
         idx: usize,
         shared: &mut SharedHeaders<'a>,
     ) -> Prepared {
-        let source = HeaderValue::from_str(&format!("{cassette}#{idx}")).ok();
+        let source = format!("{cassette}#{idx}");
+        // A name that is no header value (it has a control character) leaves the answer without
+        // a source rather than without its other headers.
+        let source = HeaderValue::from_str(&source).is_ok().then_some(source);
+        let body = rendered_body(res);
+        let source_len = source.as_ref().map_or(0, String::len);
+        let mut bytes = Vec::with_capacity(source_len + body.len());
+        bytes.extend_from_slice(source.as_deref().unwrap_or("").as_bytes());
+        bytes.extend_from_slice(&body);
+        let bytes = Bytes::from(bytes);
+        // The first clone allocates the shared reference count; taking it now puts it beside the
+        // bytes in memory, and off the first request.
+        drop(bytes.clone());
         Prepared {
+            bytes,
+            // Invariant: a cassette is at most a few GiB, so one body is far under 4 GiB.
+            body_at: u32::try_from(source_len).expect("a source name under 4 GiB"),
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers: shared.get(&res.headers, source.is_some()),
-            source,
-            body: rendered_body(res),
         }
     }
 
     /// The answer as a response, unchanged.
     pub(crate) fn to_response(&self) -> HttpResponse {
-        let mut response = Response::new(Full::new(self.body.clone()));
+        let body_at = self.body_at as usize;
+        let mut response = Response::new(Full::new(self.bytes.slice(body_at..)));
         *response.status_mut() = self.status;
         let mut headers = HeaderMap::clone(&self.headers);
-        if let Some(source) = &self.source {
-            headers.insert(SOURCE_NAME, source.clone());
+        if body_at > 0 {
+            // Invariant: `sharing` kept only a source that is a header value.
+            if let Ok(source) = HeaderValue::from_maybe_shared(self.bytes.slice(..body_at)) {
+                headers.insert(SOURCE_NAME, source);
+            }
         }
         *response.headers_mut() = headers;
         response
@@ -132,7 +154,7 @@ impl Prepared {
         self.status
     }
 
-    pub(crate) fn body(&self) -> &Bytes {
-        &self.body
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.bytes[self.body_at as usize..]
     }
 }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -42,31 +42,130 @@ pub enum SequenceEnd {
     Strict,
 }
 
-/// The interactions recorded for one fingerprint, in order, and how many have been served.
-/// Almost every sequence has one interaction, kept inline: only a repeated request allocates.
+/// The interactions recorded for one fingerprint, in order, and how many times it was asked for.
+/// With its key it fills 32 bytes, so a probe reads one cache line and the hit path touches
+/// nothing else of the index: use counts are worked out from `asked` when the summary wants them
+/// (see [`Index::usage`]). Almost every sequence has one interaction, kept inline; a repeated
+/// request keeps the rest in its group's `repeats`.
 #[derive(Debug)]
 pub(crate) struct Sequence {
-    first: usize,
-    rest: Vec<usize>,
-    cursor: AtomicUsize,
+    /// How many lookups reached it: the n-th (from 0) gets the n-th answer.
+    asked: AtomicU64,
+    /// Its first entry.
+    first: u32,
+    /// Where the rest are in the group's `repeats`, or [`Sequence::NO_REPEATS`].
+    rest: u32,
 }
 
 impl Sequence {
-    fn get(&self, n: usize) -> Option<usize> {
-        match n {
-            0 => Some(self.first),
-            n => self.rest.get(n - 1).copied(),
+    const NO_REPEATS: u32 = u32::MAX;
+
+    fn new(entry_idx: usize) -> Sequence {
+        Sequence {
+            asked: AtomicU64::new(0),
+            first: entry_u32(entry_idx),
+            rest: Sequence::NO_REPEATS,
         }
     }
 
-    fn last(&self) -> usize {
-        self.rest.last().copied().unwrap_or(self.first)
+    /// Its entries after the first.
+    fn rest<'a>(&self, repeats: &'a [Vec<u32>]) -> &'a [u32] {
+        match self.rest {
+            Sequence::NO_REPEATS => &[],
+            idx => &repeats[idx as usize],
+        }
     }
 
-    fn len(&self) -> usize {
-        1 + self.rest.len()
+    fn get(&self, n: u64, repeats: &[Vec<u32>]) -> Option<usize> {
+        match n {
+            0 => Some(self.first as usize),
+            n => {
+                let idx = usize::try_from(n - 1).ok()?;
+                self.rest(repeats).get(idx).map(|&e| e as usize)
+            }
+        }
+    }
+
+    fn last(&self, repeats: &[Vec<u32>]) -> usize {
+        self.rest(repeats).last().copied().unwrap_or(self.first) as usize
+    }
+
+    fn len(&self, repeats: &[Vec<u32>]) -> usize {
+        1 + self.rest(repeats).len()
+    }
+
+    /// Its entries, in order.
+    fn entries<'a>(&self, repeats: &'a [Vec<u32>]) -> impl Iterator<Item = usize> + 'a {
+        std::iter::once(self.first)
+            .chain(self.rest(repeats).iter().copied())
+            .map(|e| e as usize)
     }
 }
+
+/// An entry's number as the index keeps it.
+fn entry_u32(entry_idx: usize) -> u32 {
+    // Invariant: memory runs out long before four billion interactions load (each keeps at
+    // least a prepared answer of over a hundred bytes).
+    u32::try_from(entry_idx).expect("fewer than 2^32 interactions")
+}
+
+/// How many answers position `k` of a sequence of `len` gave, when it was asked `asked` times:
+/// one each, except that the last repeats for every extra request unless the sequence is strict.
+fn served(asked: u64, k: usize, len: usize, end: SequenceEnd) -> u64 {
+    let (k, last) = (k as u64, len as u64 - 1);
+    if asked <= k {
+        0
+    } else if k < last || end == SequenceEnd::Strict {
+        1
+    } else {
+        asked - last
+    }
+}
+
+/// The index's key: the first 128 bits of a request's SHA-256 [`Fingerprint`]. Two requests
+/// that differ would have to collide on 128 bits of SHA-256 to share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key(u128);
+
+impl Key {
+    fn of(fp: &Fingerprint) -> Key {
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&fp.0[..16]);
+        Key(u128::from_le_bytes(first))
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The key is a digest already: its low 64 bits are as good a hash as any.
+        state.write_u64(self.0 as u64);
+    }
+}
+
+/// Passes a [`Key`]'s own bits through as its hash, where SipHash would hash a digest again. The
+/// table's keys come from the operator's cassettes and are SHA-256 outputs, so no request can
+/// crowd a bucket on purpose.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `Key` is hashed with it, through `write_u64`; anything else still hashes.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type SequenceMap = HashMap<Key, Sequence, std::hash::BuildHasherDefault<DigestHasher>>;
 
 /// One interaction in the index.
 #[derive(Debug)]
@@ -83,15 +182,17 @@ pub(crate) struct Entry {
     stored: Box<str>,
     /// The recorded status, to prefer successes for operation-level answers.
     pub status: u16,
-    /// How many times it has been served.
-    pub uses: AtomicU64,
+    /// How many times it answered by operation; exact answers are counted by their sequence.
+    operation_uses: AtomicU64,
 }
 
 /// One set of matching options and the sequences filed under it.
 #[derive(Debug)]
 struct Group {
     matching: Matching,
-    sequences: HashMap<Fingerprint, Sequence>,
+    sequences: SequenceMap,
+    /// The entries after the first of every sequence that has more than one.
+    repeats: Vec<Vec<u32>>,
 }
 
 /// The interactions a client can reach: every cassette, or one selected through the URL.
@@ -184,7 +285,7 @@ impl Index {
                     operation,
                     stored: store(&normalized),
                     status: interaction.response.status,
-                    uses: AtomicU64::new(0),
+                    operation_uses: AtomicU64::new(0),
                 });
             }
             scope.shrink();
@@ -221,19 +322,28 @@ impl Index {
         let mut exhausted = None;
         for group in &scope.groups {
             let fp = normalize::request_fingerprint(req, &group.matching);
-            if let Some(seq) = group.sequences.get(&fp) {
-                match self.take(seq) {
+            if let Some(seq) = group.sequences.get(&Key::of(&fp)) {
+                match self.take(seq, &group.repeats) {
                     Some(entry_idx) => {
-                        return Ok(self.hit(entry_idx, false));
+                        return Ok(Hit {
+                            entry_idx,
+                            by_operation: false,
+                        });
                     }
-                    None => exhausted = Some(seq.len()),
+                    None => exhausted = Some(seq.len(&group.repeats)),
                 }
             }
         }
         let operation = normalize::operation_name(&req.method, &req.path);
         if by_operation && self.level == MatchLevel::Operation {
             if let Some(entry_idx) = self.operation_answer(scope, &operation) {
-                return Ok(self.hit(entry_idx, true));
+                self.entries[entry_idx]
+                    .operation_uses
+                    .fetch_add(1, Ordering::Relaxed);
+                return Ok(Hit {
+                    entry_idx,
+                    by_operation: true,
+                });
             }
         }
         Err(Miss {
@@ -249,21 +359,20 @@ impl Index {
         }
     }
 
-    fn hit(&self, entry_idx: usize, by_operation: bool) -> Hit {
-        self.entries[entry_idx].uses.fetch_add(1, Ordering::Relaxed);
-        Hit {
-            entry_idx,
-            by_operation,
+    fn take(&self, seq: &Sequence, repeats: &[Vec<u32>]) -> Option<usize> {
+        let n = seq.asked.fetch_add(1, Ordering::Relaxed);
+        match seq.get(n, repeats) {
+            Some(entry_idx) => Some(entry_idx),
+            None if self.sequence_end == SequenceEnd::RepeatLast => Some(seq.last(repeats)),
+            None => None,
         }
     }
 
-    fn take(&self, seq: &Sequence) -> Option<usize> {
-        let n = seq.cursor.fetch_add(1, Ordering::Relaxed);
-        match seq.get(n) {
-            Some(entry_idx) => Some(entry_idx),
-            None if self.sequence_end == SequenceEnd::RepeatLast => Some(seq.last()),
-            None => None,
-        }
+    /// Every scope's groups.
+    fn groups(&self) -> impl Iterator<Item = &Group> {
+        std::iter::once(&self.all)
+            .chain(&self.per_cassette)
+            .flat_map(|scope| &scope.groups)
     }
 
     fn operation_answer(&self, scope: &Scope, operation: &str) -> Option<usize> {
@@ -347,24 +456,44 @@ impl Index {
     /// Rewinds every sequence to its first answer and forgets use counts (the control plane's
     /// reset, so a suite can run again on the same server).
     pub fn rewind(&self) {
-        for scope in std::iter::once(&self.all).chain(&self.per_cassette) {
-            for group in &scope.groups {
-                for sequence in group.sequences.values() {
-                    sequence.cursor.store(0, Ordering::Relaxed);
-                }
+        for group in self.groups() {
+            for sequence in group.sequences.values() {
+                sequence.asked.store(0, Ordering::Relaxed);
             }
         }
         for entry in &self.entries {
-            entry.uses.store(0, Ordering::Relaxed);
+            entry.operation_uses.store(0, Ordering::Relaxed);
         }
+    }
+
+    /// How many times each entry answered: by operation, plus what its sequences in every scope
+    /// served (see [`served`]).
+    fn uses(&self) -> Vec<u64> {
+        let mut uses: Vec<u64> = self
+            .entries
+            .iter()
+            .map(|entry| entry.operation_uses.load(Ordering::Relaxed))
+            .collect();
+        for group in self.groups() {
+            for seq in group.sequences.values() {
+                let asked = seq.asked.load(Ordering::Relaxed);
+                if asked == 0 {
+                    continue;
+                }
+                let len = seq.len(&group.repeats);
+                for (k, entry_idx) in seq.entries(&group.repeats).enumerate() {
+                    uses[entry_idx] += served(asked, k, len, self.sequence_end);
+                }
+            }
+        }
+        uses
     }
 
     /// Per-operation use counts: (operation, matched, never-used interactions).
     pub fn usage(&self) -> BTreeMap<String, (u64, Vec<usize>)> {
         let mut usage: BTreeMap<String, (u64, Vec<usize>)> = BTreeMap::new();
-        for (idx, entry) in self.entries.iter().enumerate() {
+        for ((idx, entry), uses) in self.entries.iter().enumerate().zip(self.uses()) {
             let slot = usage.entry(entry.operation.to_string()).or_default();
-            let uses = entry.uses.load(Ordering::Relaxed);
             slot.0 += uses;
             if uses == 0 {
                 slot.1.push(idx);
@@ -387,21 +516,24 @@ impl Scope {
             None => {
                 self.groups.push(Group {
                     matching: matching.clone(),
-                    sequences: HashMap::new(),
+                    sequences: SequenceMap::default(),
+                    repeats: Vec::new(),
                 });
                 self.groups.len() - 1
             }
         };
-        match self.groups[group_idx].sequences.entry(fp) {
+        let group = &mut self.groups[group_idx];
+        match group.sequences.entry(Key::of(&fp)) {
             std::collections::hash_map::Entry::Occupied(mut seq) => {
-                seq.get_mut().rest.push(entry_idx)
+                let seq = seq.get_mut();
+                if seq.rest == Sequence::NO_REPEATS {
+                    seq.rest = entry_u32(group.repeats.len());
+                    group.repeats.push(Vec::new());
+                }
+                group.repeats[seq.rest as usize].push(entry_u32(entry_idx));
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(Sequence {
-                    first: entry_idx,
-                    rest: Vec::new(),
-                    cursor: AtomicUsize::new(0),
-                });
+                slot.insert(Sequence::new(entry_idx));
             }
         }
         match self.by_operation.get_mut(&**operation) {
@@ -416,8 +548,9 @@ impl Scope {
     fn shrink(&mut self) {
         for group in &mut self.groups {
             group.sequences.shrink_to_fit();
-            for seq in group.sequences.values_mut() {
-                seq.rest.shrink_to_fit();
+            group.repeats.shrink_to_fit();
+            for rest in &mut group.repeats {
+                rest.shrink_to_fit();
             }
         }
         self.by_operation.shrink_to_fit();
@@ -802,5 +935,54 @@ mod tests {
         let usage = index.usage();
         assert_eq!(usage["GetChannel"], (2, vec![]));
         assert_eq!(usage["ListChannels"], (0, vec![1]));
+    }
+    #[test]
+    fn a_sequence_and_its_key_fill_half_a_cache_line() {
+        // What the hit path reads of the index is one slot: keep it from straddling two lines.
+        assert_eq!(std::mem::size_of::<(Key, Sequence)>(), 32);
+    }
+
+    proptest::proptest! {
+        /// The use counts worked out from the sequences equal the answers each entry gave,
+        /// whatever the mix of repeated requests, scopes, levels, strictness and rewinds.
+        #[test]
+        fn derived_use_counts_equal_the_answers_given(
+            recorded in proptest::collection::vec((0u8..4, 0usize..2), 1..12),
+            asked in proptest::collection::vec((0u8..6, 0usize..3, proptest::bool::ANY), 0..40),
+            strict in proptest::bool::ANY,
+            by_operation in proptest::bool::ANY,
+            rewind_at in proptest::option::of(0usize..40),
+        ) {
+            let arn = |i: u8| format!("arn:aws:ivs:us-west-2:1:channel/{i}");
+            let mut interactions: [Vec<(RecordedRequest, u16)>; 2] = Default::default();
+            for (i, (arn_no, cassette)) in recorded.iter().enumerate() {
+                let status = if i % 3 == 2 { 404 } else { 200 };
+                interactions[*cassette].push((get(&arn(*arn_no)), status));
+            }
+            let cassettes: Vec<Cassette> = interactions
+                .iter()
+                .enumerate()
+                .filter(|(_, list)| !list.is_empty())
+                .map(|(n, list)| cassette(&format!("c{n}"), list))
+                .collect();
+            let index = Index::build(
+                &cassettes,
+                if by_operation { MatchLevel::Operation } else { MatchLevel::Exact },
+                if strict { SequenceEnd::Strict } else { SequenceEnd::RepeatLast },
+            );
+            let mut counted = vec![0u64; index.entries.len()];
+            for (n, (arn_no, scope, exact_only)) in asked.iter().enumerate() {
+                if rewind_at == Some(n) {
+                    index.rewind();
+                    counted.iter_mut().for_each(|c| *c = 0);
+                }
+                let cassette = (*scope < cassettes.len()).then_some(*scope).filter(|_| *scope < 2);
+                let fallback = if *exact_only { Fallback::ExactOnly } else { Fallback::AsLevelAllows };
+                if let Ok(hit) = index.lookup(&get(&arn(*arn_no)), cassette, fallback) {
+                    counted[hit.entry_idx] += 1;
+                }
+            }
+            proptest::prop_assert_eq!(index.uses(), counted);
+        }
     }
 }

@@ -44,12 +44,7 @@ fn replace_in_strings(value: &mut serde_json::Value, from: &str, to: &str) {
 /// Puts the client's `region` back wherever the answer names `home`, in headers and body. Both
 /// are valid region names (letters, digits and dashes), so the textual replacement cannot break
 /// the JSON.
-pub(super) fn translate_answer(
-    response: &mut HttpResponse,
-    body: &Bytes,
-    home: &str,
-    region: &str,
-) {
+pub(super) fn translate_answer(response: &mut HttpResponse, body: &[u8], home: &str, region: &str) {
     for value in response.headers_mut().values_mut() {
         let translated = value
             .to_str()
