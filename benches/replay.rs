@@ -330,7 +330,8 @@ fn report(name: &str, f: &Figures, baseline: Option<&Figures>) {
     println!();
 }
 
-/// A cassette of `n` GetChannel interactions on distinct ARNs.
+/// A cassette of `n` GetChannel interactions on distinct ARNs, each answer with its own request
+/// id, as recorded answers have.
 fn bench_cassette(n: usize) -> Cassette {
     Cassette::from_yaml(&cassette_yaml(n), "bench.yaml".as_ref()).expect("bench cassette parses")
 }
@@ -342,8 +343,8 @@ fn cassette_yaml(n: usize) -> String {
     );
     for i in 0..n {
         yaml.push_str(&format!(
-            "  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}\"}}}}\n    response: {{status: 200, headers: {{Content-Type: application/json, x-amzn-RequestId: {}}}, body: {}}}\n",
-            support::REQUEST_ID,
+            "  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}\"}}}}\n    response: {{status: 200, headers: {{Content-Type: application/json, x-amzn-RequestId: {}{i:012}}}, body: {}}}\n",
+            &support::REQUEST_ID[..24],
             support::CHANNEL_BODY
         ));
     }

@@ -21,37 +21,69 @@ use crate::http::{HttpResponse, MATCH_NAME, SOURCE_NAME};
 ///
 /// It fills one cache line, and what it sends sits in one buffer: with 100,000 answers, a hit
 /// reads this line, one reference count and the bytes it sends, which are mostly out of cache.
+/// The header values that differ from one answer to the next (its request id, its source) are
+/// kept in that buffer too, so the header map is shared by every answer recorded with the same
+/// other headers rather than built once per answer.
 #[derive(Debug)]
 #[repr(align(64))]
 pub(crate) struct Prepared {
-    /// This answer's `x-ivs-vcr-source` value, then its body.
+    /// This answer's own header values, in the order of `values`, then its body.
     bytes: Bytes,
-    /// Where the body starts in `bytes`: 0 for an answer without a source.
-    body_at: u32,
-    status: StatusCode,
-    /// The recorded headers, `x-ivs-vcr-source` (a placeholder, when the answer has a source)
-    /// and `x-ivs-vcr-match: exact`: one map for every answer recorded with the same headers.
+    /// The recorded headers, `x-ivs-vcr-source` (when the answer has a source) and
+    /// `x-ivs-vcr-match: exact`, with an empty placeholder for each of this answer's own values.
     headers: Arc<HeaderMap>,
+    /// This answer's own header values: which header ([`own_name`]) and how many bytes.
+    values: [(u8, u16); MAX_OWN_VALUES],
+    /// How many of `values` are used.
+    n_values: u8,
+    status: StatusCode,
 }
 
-/// The header maps already built, by recorded headers and whether they hold a source: answers
-/// prepared with the same `SharedHeaders` share their maps. It borrows the recorded headers, so
-/// building it allocates nothing per answer beyond the maps.
+/// How many header values an answer keeps of its own: its source and two recorded ids. A
+/// recorded answer with more ids than that keeps the others in its map.
+const MAX_OWN_VALUES: usize = 3;
+
+/// Recorded response headers whose value changes with every call (the lowercase names, as
+/// `diff` ignores them too). Their values are kept per answer; number 0 is `x-ivs-vcr-source`.
+const OWN_NAMES: [HeaderName; 7] = [
+    SOURCE_NAME,
+    HeaderName::from_static("x-amzn-requestid"),
+    HeaderName::from_static("x-amz-request-id"),
+    HeaderName::from_static("x-amz-id-2"),
+    HeaderName::from_static("x-amz-apigw-id"),
+    HeaderName::from_static("x-amz-cf-id"),
+    HeaderName::from_static("x-amzn-trace-id"),
+];
+
+/// The header an answer's own value `n` belongs to.
+fn own_name(n: u8) -> HeaderName {
+    OWN_NAMES[usize::from(n)].clone()
+}
+
+/// The recorded headers with this answer's own values left out (their names stay, with an empty
+/// value, where they were), and whether the map has a source: what answers sharing a map share.
+type MapKey<'a> = (Vec<(&'a str, &'a str)>, bool);
+
+/// The header maps already built, by [`MapKey`]: answers prepared with the same `SharedHeaders`
+/// share their maps. It borrows the recorded headers, so building it allocates nothing per answer
+/// beyond its key and the maps.
 #[derive(Debug, Default)]
-pub(crate) struct SharedHeaders<'a>([HashMap<&'a BTreeMap<String, String>, Arc<HeaderMap>>; 2]);
+pub(crate) struct SharedHeaders<'a>(HashMap<MapKey<'a>, Arc<HeaderMap>>);
 
 impl<'a> SharedHeaders<'a> {
-    fn get(&mut self, recorded: &'a BTreeMap<String, String>, with_source: bool) -> Arc<HeaderMap> {
-        self.0[usize::from(with_source)]
-            .entry(recorded)
-            .or_insert_with(|| Arc::new(header_map(recorded, with_source)))
-            .clone()
+    fn get(&mut self, key: MapKey<'a>) -> Arc<HeaderMap> {
+        if let Some(map) = self.0.get(&key) {
+            return map.clone();
+        }
+        let map = Arc::new(header_map(&key.0, key.1));
+        self.0.insert(key, map.clone());
+        map
     }
 }
 
-/// The recorded headers (less `Content-Length`), a placeholder `x-ivs-vcr-source` when asked,
-/// and `x-ivs-vcr-match: exact`.
-fn header_map(recorded: &BTreeMap<String, String>, with_source: bool) -> HeaderMap {
+/// The headers (less `Content-Length`), an empty `x-ivs-vcr-source` when asked, and
+/// `x-ivs-vcr-match: exact`.
+fn header_map(recorded: &[(&str, &str)], with_source: bool) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in recorded {
         // Invariant: `Cassette::load` validated every header name and value; a cassette
@@ -75,6 +107,21 @@ fn header_map(recorded: &BTreeMap<String, String>, with_source: bool) -> HeaderM
     // operation only overwrites the value.
     headers.insert(MATCH_NAME, HeaderValue::from_static("exact"));
     headers
+}
+
+/// Which of [`OWN_NAMES`] a recorded header is, when its value can be kept per answer: it is a
+/// header value, short enough, and the only header of that name in `recorded`.
+fn own_value(recorded: &BTreeMap<String, String>, name: &str, value: &str) -> Option<u8> {
+    let n = OWN_NAMES[1..]
+        .iter()
+        .position(|own| own.as_str().eq_ignore_ascii_case(name))?;
+    let alone = recorded
+        .keys()
+        .filter(|other| other.eq_ignore_ascii_case(name))
+        .count()
+        == 1;
+    (alone && u16::try_from(value.len()).is_ok() && HeaderValue::from_str(value).is_ok())
+        .then_some(n as u8 + 1)
 }
 
 /// The body to send: the recorded one, with secret placeholders rendered as fakes in their own
@@ -109,14 +156,34 @@ impl Prepared {
         idx: usize,
         shared: &mut SharedHeaders<'a>,
     ) -> Prepared {
+        let mut own: Vec<(u8, &str)> = Vec::with_capacity(MAX_OWN_VALUES);
         let source = format!("{cassette}#{idx}");
-        // A name that is no header value (it has a control character) leaves the answer without
-        // a source rather than without its other headers.
-        let source = HeaderValue::from_str(&source).is_ok().then_some(source);
+        // A name that is no header value (it has a control character), or too long a one, leaves
+        // the answer without a source rather than without its other headers.
+        let with_source =
+            u16::try_from(source.len()).is_ok() && HeaderValue::from_str(&source).is_ok();
+        if with_source {
+            own.push((0, &source));
+        }
+        let mut key = Vec::with_capacity(res.headers.len());
+        for (name, value) in &res.headers {
+            match own_value(&res.headers, name, value) {
+                Some(n) if own.len() < MAX_OWN_VALUES => {
+                    own.push((n, value));
+                    key.push((name.as_str(), ""));
+                }
+                _ => key.push((name.as_str(), value.as_str())),
+            }
+        }
         let body = rendered_body(res);
-        let source_len = source.as_ref().map_or(0, String::len);
-        let mut bytes = Vec::with_capacity(source_len + body.len());
-        bytes.extend_from_slice(source.as_deref().unwrap_or("").as_bytes());
+        let mut bytes =
+            Vec::with_capacity(own.iter().map(|(_, v)| v.len()).sum::<usize>() + body.len());
+        let mut values = [(0, 0); MAX_OWN_VALUES];
+        for (slot, (n, value)) in values.iter_mut().zip(&own) {
+            bytes.extend_from_slice(value.as_bytes());
+            // Invariant: `own_value` and the source's check kept only values under 64 KiB.
+            *slot = (*n, u16::try_from(value.len()).expect("checked above"));
+        }
         bytes.extend_from_slice(&body);
         let bytes = Bytes::from(bytes);
         // The first clone allocates the shared reference count; taking it now puts it beside the
@@ -124,23 +191,41 @@ impl Prepared {
         drop(bytes.clone());
         Prepared {
             bytes,
-            // Invariant: a cassette is at most a few GiB, so one body is far under 4 GiB.
-            body_at: u32::try_from(source_len).expect("a source name under 4 GiB"),
+            headers: shared.get((key, with_source)),
+            values,
+            n_values: own.len() as u8,
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: shared.get(&res.headers, source.is_some()),
         }
+    }
+
+    /// This answer's own header values, as slices of its buffer, and where its body starts.
+    fn own_values(
+        &self,
+    ) -> (
+        impl Iterator<Item = (u8, std::ops::Range<usize>)> + '_,
+        usize,
+    ) {
+        let lens = &self.values[..usize::from(self.n_values)];
+        let body_at = lens.iter().map(|&(_, len)| usize::from(len)).sum();
+        let mut at = 0;
+        let values = lens.iter().map(move |&(n, len)| {
+            let start = at;
+            at += usize::from(len);
+            (n, start..at)
+        });
+        (values, body_at)
     }
 
     /// The answer as a response, unchanged.
     pub(crate) fn to_response(&self) -> HttpResponse {
-        let body_at = self.body_at as usize;
+        let (values, body_at) = self.own_values();
         let mut response = Response::new(Full::new(self.bytes.slice(body_at..)));
         *response.status_mut() = self.status;
         let mut headers = HeaderMap::clone(&self.headers);
-        if body_at > 0 {
-            // Invariant: `sharing` kept only a source that is a header value.
-            if let Ok(source) = HeaderValue::from_maybe_shared(self.bytes.slice(..body_at)) {
-                headers.insert(SOURCE_NAME, source);
+        for (n, range) in values {
+            // Invariant: `sharing` kept only values that are header values.
+            if let Ok(value) = HeaderValue::from_maybe_shared(self.bytes.slice(range)) {
+                headers.insert(own_name(n), value);
             }
         }
         *response.headers_mut() = headers;
@@ -155,6 +240,150 @@ impl Prepared {
     }
 
     pub(crate) fn body(&self) -> &[u8] {
-        &self.bytes[self.body_at as usize..]
+        &self.bytes[self.own_values().1..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(headers: &[(&str, &str)], body: serde_json::Value) -> RecordedResponse {
+        RecordedResponse {
+            status: 200,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: Some(body),
+            body_text: None,
+        }
+    }
+
+    /// The response's headers, in order, and its body.
+    fn sent(prepared: &Prepared) -> (Vec<(String, String)>, Bytes) {
+        let response = prepared.to_response();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let body = collect_body(response);
+        (headers, body)
+    }
+
+    fn collect_body(response: HttpResponse) -> Bytes {
+        use http_body_util::BodyExt;
+        let collected = block_on(response.into_body().collect());
+        collected.expect("a full body is infallible").to_bytes()
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn answers_that_differ_in_ids_share_a_map_and_send_their_own() {
+        let a = response(
+            &[
+                ("Content-Type", "application/json"),
+                ("x-amzn-RequestId", "id-a"),
+                ("x-amz-apigw-id", "gw-a"),
+            ],
+            serde_json::json!({"n": 1}),
+        );
+        let b = response(
+            &[
+                ("Content-Type", "application/json"),
+                ("x-amzn-RequestId", "id-bb"),
+                ("x-amz-apigw-id", "gw-b"),
+            ],
+            serde_json::json!({"n": 2}),
+        );
+        let mut shared = SharedHeaders::default();
+        let pa = Prepared::sharing(&a, "flow", 0, &mut shared);
+        let pb = Prepared::sharing(&b, "flow", 1, &mut shared);
+        assert!(Arc::ptr_eq(&pa.headers, &pb.headers));
+        // In the recorded order (names sorted as the cassette keeps them), then the source and
+        // the match, each answer with its own values and body.
+        assert_eq!(
+            sent(&pa),
+            (
+                pairs(&[
+                    ("content-type", "application/json"),
+                    ("x-amz-apigw-id", "gw-a"),
+                    ("x-amzn-requestid", "id-a"),
+                    ("x-ivs-vcr-source", "flow#0"),
+                    ("x-ivs-vcr-match", "exact"),
+                ]),
+                Bytes::from_static(br#"{"n":1}"#)
+            )
+        );
+        assert_eq!(
+            sent(&pb),
+            (
+                pairs(&[
+                    ("content-type", "application/json"),
+                    ("x-amz-apigw-id", "gw-b"),
+                    ("x-amzn-requestid", "id-bb"),
+                    ("x-ivs-vcr-source", "flow#1"),
+                    ("x-ivs-vcr-match", "exact"),
+                ]),
+                Bytes::from_static(br#"{"n":2}"#)
+            )
+        );
+        assert_eq!(pb.body(), br#"{"n":2}"#);
+    }
+
+    #[test]
+    fn ids_beyond_the_answers_own_and_repeated_names_stay_in_the_map() {
+        let recorded = response(
+            &[
+                ("X-Amzn-RequestId", "upper"),
+                ("x-amzn-requestid", "lower"),
+                ("x-amz-apigw-id", "gw"),
+                ("x-amz-cf-id", "cf"),
+                ("x-amz-id-2", "id2"),
+            ],
+            serde_json::json!({}),
+        );
+        let prepared = Prepared::new(&recorded, "flow", 3);
+        // Source, then two ids of its own; the third id and the repeated name keep their
+        // recorded values in the map.
+        assert_eq!(prepared.n_values, 3);
+        let (headers, body) = sent(&prepared);
+        assert_eq!(
+            headers,
+            pairs(&[
+                ("x-amzn-requestid", "upper"),
+                ("x-amzn-requestid", "lower"),
+                ("x-amz-apigw-id", "gw"),
+                ("x-amz-cf-id", "cf"),
+                ("x-amz-id-2", "id2"),
+                ("x-ivs-vcr-source", "flow#3"),
+                ("x-ivs-vcr-match", "exact"),
+            ])
+        );
+        assert_eq!(body, Bytes::from_static(b"{}"));
+    }
+
+    #[test]
+    fn a_source_that_is_no_header_value_is_left_out() {
+        let recorded = response(&[("x-amzn-RequestId", "id")], serde_json::json!({}));
+        let prepared = Prepared::new(&recorded, "bad\nname", 0);
+        let (headers, _) = sent(&prepared);
+        assert_eq!(
+            headers,
+            pairs(&[("x-amzn-requestid", "id"), ("x-ivs-vcr-match", "exact")])
+        );
     }
 }
