@@ -60,23 +60,42 @@ fn own_name(n: u8) -> HeaderName {
     OWN_NAMES[usize::from(n)].clone()
 }
 
-/// The recorded headers with this answer's own values left out (their names stay, with an empty
-/// value, where they were), and whether the map has a source: what answers sharing a map share.
-type MapKey<'a> = (Vec<(&'a str, &'a str)>, bool);
+/// Recorded headers as a map's key: names with their values, or an empty value for an answer's
+/// own, in the recorded order.
+type HeaderKey<'a> = Vec<(&'a str, &'a str)>;
 
-/// The header maps already built, by [`MapKey`]: answers prepared with the same `SharedHeaders`
-/// share their maps. It borrows the recorded headers, so building it allocates nothing per answer
-/// beyond its key and the maps.
+/// The header maps already built, by key and whether they hold a source: answers prepared
+/// with the same `SharedHeaders` share their maps. It borrows the recorded headers, and a run of
+/// answers with the same key (the usual cassette) reuses the last map without hashing, so
+/// building it allocates nothing per answer beyond the maps.
 #[derive(Debug, Default)]
-pub(crate) struct SharedHeaders<'a>(HashMap<MapKey<'a>, Arc<HeaderMap>>);
+pub(crate) struct SharedHeaders<'a> {
+    maps: [HashMap<HeaderKey<'a>, Arc<HeaderMap>>; 2],
+    /// The last answer's key, whether it had a source, and its map.
+    last: Option<(HeaderKey<'a>, bool, Arc<HeaderMap>)>,
+    /// The key being built: the recorded headers with the answer's own values left out (their
+    /// names stay, with an empty value, where they were). Reused from one answer to the next.
+    scratch: HeaderKey<'a>,
+}
 
 impl<'a> SharedHeaders<'a> {
-    fn get(&mut self, key: MapKey<'a>) -> Arc<HeaderMap> {
-        if let Some(map) = self.0.get(&key) {
-            return map.clone();
+    /// The map for the key in `scratch`.
+    fn get(&mut self, with_source: bool) -> Arc<HeaderMap> {
+        if let Some((key, source, map)) = &self.last {
+            if *source == with_source && key[..] == self.scratch[..] {
+                return map.clone();
+            }
         }
-        let map = Arc::new(header_map(&key.0, key.1));
-        self.0.insert(key, map.clone());
+        let maps = &mut self.maps[usize::from(with_source)];
+        let map = match maps.get(&self.scratch[..]) {
+            Some(map) => map.clone(),
+            None => {
+                let map = Arc::new(header_map(&self.scratch, with_source));
+                maps.insert(self.scratch.clone(), map.clone());
+                map
+            }
+        };
+        self.last = Some((self.scratch.clone(), with_source, map.clone()));
         map
     }
 }
@@ -124,21 +143,28 @@ fn own_value(recorded: &BTreeMap<String, String>, name: &str, value: &str) -> Op
         .then_some(n as u8 + 1)
 }
 
-/// The body to send: the recorded one, with secret placeholders rendered as fakes in their own
-/// format (`redact::render_fakes`): a replayed stream key looks like one.
-/// The body is serialized once; only one that holds a placeholder is copied and rendered.
-fn rendered_body(res: &RecordedResponse) -> Bytes {
-    let bytes = res.body_bytes();
-    let prefix = crate::redact::REDACTED_PREFIX.as_bytes();
-    if let Some(body) = &res.body {
-        if bytes.windows(prefix.len()).any(|w| w == prefix) {
-            let mut body = body.clone();
-            if crate::redact::render_fakes(&mut body, crate::http::DEFAULT_REGION) {
-                return Bytes::from(body.to_string());
-            }
+/// Writes the body to send: the recorded one, with secret placeholders rendered as fakes in
+/// their own format (`redact::render_fakes`): a replayed stream key looks like one. The body is
+/// serialized once; only one that holds a placeholder is serialized again, rendered.
+fn write_body(res: &RecordedResponse, out: &mut Vec<u8>) {
+    let start = out.len();
+    match (&res.body, &res.body_text) {
+        // Invariant: serializing a `serde_json::Value` into memory cannot fail.
+        (Some(json), _) => serde_json::to_writer(&mut *out, json).expect("Value serializes"),
+        (None, Some(text)) => out.extend_from_slice(text.as_bytes()),
+        (None, None) => {}
+    }
+    let Some(body) = &res.body else {
+        return;
+    };
+    let written = std::str::from_utf8(&out[start..]).unwrap_or_default();
+    if written.contains(crate::redact::REDACTED_PREFIX) {
+        let mut body = body.clone();
+        if crate::redact::render_fakes(&mut body, crate::http::DEFAULT_REGION) {
+            out.truncate(start);
+            serde_json::to_writer(&mut *out, &body).expect("Value serializes");
         }
     }
-    bytes
 }
 
 impl Prepared {
@@ -156,44 +182,50 @@ impl Prepared {
         idx: usize,
         shared: &mut SharedHeaders<'a>,
     ) -> Prepared {
-        let mut own: Vec<(u8, &str)> = Vec::with_capacity(MAX_OWN_VALUES);
-        let source = format!("{cassette}#{idx}");
+        use std::io::Write as _;
+        // This answer's own values, then its body, written in place.
+        let mut bytes = Vec::with_capacity(512);
+        let mut values = [(0, 0); MAX_OWN_VALUES];
+        let mut n_values = 0;
+        // Invariant: writing into memory cannot fail.
+        write!(bytes, "{cassette}#{idx}").expect("writing into memory");
         // A name that is no header value (it has a control character), or too long a one, leaves
         // the answer without a source rather than without its other headers.
-        let with_source =
-            u16::try_from(source.len()).is_ok() && HeaderValue::from_str(&source).is_ok();
-        if with_source {
-            own.push((0, &source));
-        }
-        let mut key = Vec::with_capacity(res.headers.len());
+        let with_source = match u16::try_from(bytes.len()) {
+            Ok(len) if HeaderValue::from_bytes(&bytes).is_ok() => {
+                values[0] = (0, len);
+                n_values = 1;
+                true
+            }
+            _ => {
+                bytes.clear();
+                false
+            }
+        };
+        shared.scratch.clear();
         for (name, value) in &res.headers {
             match own_value(&res.headers, name, value) {
-                Some(n) if own.len() < MAX_OWN_VALUES => {
-                    own.push((n, value));
-                    key.push((name.as_str(), ""));
+                Some(n) if n_values < MAX_OWN_VALUES => {
+                    // Invariant: `own_value` keeps only values under 64 KiB.
+                    values[n_values] = (n, u16::try_from(value.len()).expect("checked"));
+                    n_values += 1;
+                    bytes.extend_from_slice(value.as_bytes());
+                    shared.scratch.push((name.as_str(), ""));
                 }
-                _ => key.push((name.as_str(), value.as_str())),
+                _ => shared.scratch.push((name.as_str(), value.as_str())),
             }
         }
-        let body = rendered_body(res);
-        let mut bytes =
-            Vec::with_capacity(own.iter().map(|(_, v)| v.len()).sum::<usize>() + body.len());
-        let mut values = [(0, 0); MAX_OWN_VALUES];
-        for (slot, (n, value)) in values.iter_mut().zip(&own) {
-            bytes.extend_from_slice(value.as_bytes());
-            // Invariant: `own_value` and the source's check kept only values under 64 KiB.
-            *slot = (*n, u16::try_from(value.len()).expect("checked above"));
-        }
-        bytes.extend_from_slice(&body);
+        write_body(res, &mut bytes);
+        bytes.shrink_to_fit();
         let bytes = Bytes::from(bytes);
         // The first clone allocates the shared reference count; taking it now puts it beside the
         // bytes in memory, and off the first request.
         drop(bytes.clone());
         Prepared {
             bytes,
-            headers: shared.get((key, with_source)),
+            headers: shared.get(with_source),
             values,
-            n_values: own.len() as u8,
+            n_values: n_values as u8,
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
