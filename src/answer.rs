@@ -76,6 +76,8 @@ pub(crate) struct SharedHeaders<'a> {
     /// The key being built: the recorded headers with the answer's own values left out (their
     /// names stay, with an empty value, where they were). Reused from one answer to the next.
     scratch: HeaderKey<'a>,
+    /// The answer being written.
+    buffer: Vec<u8>,
 }
 
 impl<'a> SharedHeaders<'a> {
@@ -183,8 +185,10 @@ impl Prepared {
         shared: &mut SharedHeaders<'a>,
     ) -> Prepared {
         use std::io::Write as _;
-        // This answer's own values, then its body, written in place.
-        let mut bytes = Vec::with_capacity(512);
+        // This answer's own values, then its body, written in a buffer reused from one answer
+        // to the next and copied out at its exact size.
+        let mut bytes = std::mem::take(&mut shared.buffer);
+        bytes.clear();
         let mut values = [(0, 0); MAX_OWN_VALUES];
         let mut n_values = 0;
         // Invariant: writing into memory cannot fail.
@@ -216,8 +220,9 @@ impl Prepared {
             }
         }
         write_body(res, &mut bytes);
-        bytes.shrink_to_fit();
-        let bytes = Bytes::from(bytes);
+        let written = Bytes::copy_from_slice(&bytes);
+        shared.buffer = bytes;
+        let bytes = written;
         // The first clone allocates the shared reference count; taking it now puts it beside the
         // bytes in memory, and off the first request.
         drop(bytes.clone());
