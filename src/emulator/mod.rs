@@ -287,6 +287,16 @@ pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap,
     crate::http::ivs_answer(status, answer.error, answer.body.clone())
 }
 
+/// [`http_parts`], marked `x-ivs-vcr-match: <matched>`.
+pub(crate) fn http_parts_marked(
+    answer: &Answer,
+    matched: &'static str,
+) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
+    let status = http::StatusCode::from_u16(answer.status)
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    crate::http::ivs_answer_marked(status, answer.error, answer.body.clone(), matched)
+}
+
 /// IVS's own wording for the count, then each problem.
 fn validation_message(problems: &[String]) -> String {
     let n = problems.len();

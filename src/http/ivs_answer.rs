@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use super::MATCH_NAME;
 use crate::seeded::SplitMix64;
 
 /// The headers IVS sends with every answer. The names are the response header members the model
@@ -33,10 +34,13 @@ pub(crate) const IVS_HEADERS: [(&str, &str); 7] = [
 const REQUEST_ID_NAME: HeaderName = HeaderName::from_static("x-amzn-requestid");
 const ERROR_TYPE_NAME: HeaderName = HeaderName::from_static("x-amzn-errortype");
 
-/// The headers every JSON answer starts from, built once: `Content-Type` and [`IVS_HEADERS`].
-fn header_template() -> &'static HeaderMap {
-    static TEMPLATE: OnceLock<HeaderMap> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
+/// The headers every JSON answer starts from, built once: `Content-Type`, [`IVS_HEADERS`] and an
+/// empty request id, then, for an answer marked with `x-ivs-vcr-match`, an empty mark. Each answer
+/// fills the empty values in place, so the per-answer copy of the map never grows (a copy has
+/// room for exactly what it holds).
+fn header_template(marked: bool) -> &'static HeaderMap {
+    static TEMPLATES: OnceLock<[HeaderMap; 2]> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
         let mut headers = HeaderMap::with_capacity(12);
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -49,8 +53,12 @@ fn header_template() -> &'static HeaderMap {
                 HeaderValue::from_static(value),
             );
         }
-        headers
-    })
+        headers.insert(REQUEST_ID_NAME, HeaderValue::from_static(""));
+        let mut marked = headers.clone();
+        marked.insert(MATCH_NAME, HeaderValue::from_static(""));
+        [headers, marked]
+    });
+    &templates[usize::from(marked)]
 }
 
 /// An answer as IVS sends it: `Content-Type` (when there is a body), a request id,
@@ -60,14 +68,37 @@ pub(crate) fn ivs_answer(
     error: Option<&str>,
     body: Option<Bytes>,
 ) -> (StatusCode, HeaderMap, Bytes) {
-    let mut headers = header_template().clone();
+    answer(status, error, body, None)
+}
+
+/// [`ivs_answer`], marked `x-ivs-vcr-match: <matched>`.
+pub(crate) fn ivs_answer_marked(
+    status: StatusCode,
+    error: Option<&str>,
+    body: Option<Bytes>,
+    matched: &'static str,
+) -> (StatusCode, HeaderMap, Bytes) {
+    answer(status, error, body, Some(matched))
+}
+
+fn answer(
+    status: StatusCode,
+    error: Option<&str>,
+    body: Option<Bytes>,
+    matched: Option<&'static str>,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let mut headers = header_template(matched.is_some()).clone();
     let body = body.unwrap_or_else(|| {
         headers.remove(http::header::CONTENT_TYPE);
         Bytes::new()
     });
-    // The id's own buffer becomes the header value: no copy.
+    // The id's own buffer becomes the header value: no copy. Invariant: an id is hex and
+    // dashes, a valid header value.
     if let Ok(id) = HeaderValue::from_maybe_shared(Bytes::from(request_id())) {
         headers.insert(REQUEST_ID_NAME, id);
+    }
+    if let Some(matched) = matched {
+        headers.insert(MATCH_NAME, HeaderValue::from_static(matched));
     }
     if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
         headers.insert(ERROR_TYPE_NAME, error);
