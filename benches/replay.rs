@@ -1,5 +1,7 @@
 //! Replay benchmark: the replay server against a bare hyper server that returns a fixed body,
-//! measured in the same run, and how fast a large cassette set loads.
+//! measured in the same run, and how fast a large cassette set loads. A second bare server sends
+//! the same body with the headers replay adds (a request id, `x-ivs-vcr-source`,
+//! `x-ivs-vcr-match`), which shows what an answer of replay's size costs hyper itself.
 //!
 //! Run with `cargo bench --bench replay` (add `-- --quick` for a short run, `-- --small` to skip
 //! the 100,000-interaction index and the load figures, `-- --huge` to also load 1,000,000
@@ -104,6 +106,13 @@ fn main() {
         support::thread_cpu_time(&std::path::Path::new("/proc").join(task))
     };
     let bare_addr = servers.block_on(support::fixed_answer_server(&[]));
+    // Bare hyper sending the headers replay adds to the recorded ones (the recorded request id,
+    // `x-ivs-vcr-source`, `x-ivs-vcr-match`): what an answer of replay's size costs hyper itself.
+    let bare_same_addr = servers.block_on(support::fixed_answer_server(&[
+        ("x-amzn-requestid", support::REQUEST_ID),
+        ("x-ivs-vcr-source", "bench#1"),
+        ("x-ivs-vcr-match", "exact"),
+    ]));
     let small = servers
         .block_on(ReplayServer::builder().cassette(bench_cassette(10)).start())
         .expect("replay server starts");
@@ -140,6 +149,7 @@ fn main() {
     };
     for addr in [
         Some(bare_addr),
+        Some(bare_same_addr),
         Some(small.addr()),
         big.as_ref().map(|b| b.addr()),
     ]
@@ -157,6 +167,12 @@ fn main() {
             &bare,
             None,
         );
+        let bare_same = measure(bare_same_addr, 1);
+        report(
+            &format!("round {round}: bare hyper (replay's headers)"),
+            &bare_same,
+            Some(&bare),
+        );
         let replay = measure(small.addr(), 10);
         report(
             &format!("round {round}: ivs-vcr replay (10 interactions)"),
@@ -164,6 +180,8 @@ fn main() {
             Some(&bare),
         );
         ratios.small.push(&replay, &bare);
+        ratios.bare_same.push(&bare_same, &bare);
+        ratios.small_vs_same.push(&replay, &bare_same);
         if let Some(big) = &big {
             let figures = measure(big.addr(), 100_000);
             report(
@@ -178,6 +196,13 @@ fn main() {
     ratios
         .small
         .print("replay (10 interactions) / bare hyper", rounds);
+    ratios
+        .bare_same
+        .print("bare hyper with replay's headers / bare hyper", rounds);
+    ratios.small_vs_same.print(
+        "replay (10 interactions) / bare hyper with replay's headers",
+        rounds,
+    );
     if big.is_some() {
         ratios
             .big
@@ -231,6 +256,8 @@ impl Ratio {
 #[derive(Default)]
 struct Ratios {
     small: Ratio,
+    bare_same: Ratio,
+    small_vs_same: Ratio,
     big: Ratio,
     big_vs_small: Ratio,
 }
