@@ -329,6 +329,12 @@ mod tests {
     }
 
     #[test]
+    fn a_prepared_answer_fills_one_cache_line() {
+        // A hit reads this struct: keep it from growing into a second line.
+        assert_eq!(std::mem::size_of::<Prepared>(), 64);
+    }
+
+    #[test]
     fn answers_that_differ_in_ids_share_a_map_and_send_their_own() {
         let a = response(
             &[
