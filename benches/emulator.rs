@@ -1,5 +1,6 @@
-//! Emulator benchmark: emulated GetChannel against a bare hyper server in the same run, and the
-//! cost of CreateChannel and of one ListChannels page as the account grows.
+//! Emulator benchmark: emulated GetChannel against a bare hyper server in the same run (and
+//! against one sending IVS's headers, as the emulator does), and the cost of CreateChannel and of
+//! one ListChannels page as the account grows.
 //!
 //! Run with `cargo bench --bench emulator` (add `-- --quick` for a short run). It prints figures
 //! and ratios and asserts nothing, because timing depends on the machine.
@@ -87,6 +88,12 @@ fn main() {
             .expect("channel arn")
             .to_owned()
     });
+    // Bare hyper sending the headers the emulator sends (IVS's): what an answer of the
+    // emulator's size costs hyper itself.
+    let bare_same = {
+        let headers = clients.block_on(emulated_headers(emulator.addr(), &arn));
+        servers.block_on(support::fixed_answer_server(headers))
+    };
     let get = {
         let body = format!(r#"{{"arn": "{arn}"}}"#);
         let mut request =
@@ -101,25 +108,39 @@ fn main() {
         (n as f64 / elapsed.as_secs_f64(), p50, p99, cpu)
     };
     measure(bare);
+    measure(bare_same);
     measure(emulator.addr());
     let rounds = if quick { 3 } else { 5 };
     let (mut rps_ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
+    let (mut same_ratios, mut vs_same_ratios) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
         let b = measure(bare);
+        let s = measure(bare_same);
         let e = measure(emulator.addr());
-        for (name, f) in [("bare hyper (fixed body)", b), ("emulated GetChannel", e)] {
+        for (name, f) in [
+            ("bare hyper (fixed body)", b),
+            ("bare hyper (IVS's headers)", s),
+            ("emulated GetChannel", e),
+        ] {
             println!(
-                "round {round}: {name:<24} {:>7.0} req/s  p50 {:>6.1} µs  p99 {:>6.1} µs  server CPU {:>5.2} µs/req",
+                "round {round}: {name:<26} {:>7.0} req/s  p50 {:>6.1} µs  p99 {:>6.1} µs  server CPU {:>5.2} µs/req",
                 f.0, f.1, f.2, f.3
             );
         }
         rps_ratios.push(e.0 / b.0);
         cpu_ratios.push(b.3 / e.3);
+        same_ratios.push(s.0 / b.0);
+        vs_same_ratios.push(e.0 / s.0);
     }
     let (rps, lo, hi) = support::spread(&rps_ratios);
     let (cap, cap_lo, cap_hi) = support::spread(&cpu_ratios);
     println!(
         "emulated GetChannel / bare hyper, median of {rounds} rounds: saturation req/s {rps:.2} (rounds {lo:.2}–{hi:.2}), capacity {cap:.2} (rounds {cap_lo:.2}–{cap_hi:.2}) (target ≥ 0.8)"
+    );
+    let (same, same_lo, same_hi) = support::spread(&same_ratios);
+    let (vs, vs_lo, vs_hi) = support::spread(&vs_same_ratios);
+    println!(
+        "bare hyper with IVS's headers / bare hyper: saturation req/s {same:.2} (rounds {same_lo:.2}–{same_hi:.2}); emulated GetChannel / bare hyper with IVS's headers: {vs:.2} (rounds {vs_lo:.2}–{vs_hi:.2})"
     );
 
     // Growth: µs per call at 1k, 10k and 100k channels.
@@ -266,4 +287,39 @@ async fn run_load(
             .map_or(0.0, |d| d.as_secs_f64() * 1e6)
     };
     (latencies.len(), pct(0.5), pct(0.99), elapsed)
+}
+
+/// The headers of an emulated GetChannel answer, less those hyper or the bare server write
+/// themselves (`content-type`, `content-length`, `date`), leaked for the bare server's
+/// `'static` list.
+async fn emulated_headers(addr: SocketAddr, arn: &str) -> &'static [(&'static str, &'static str)] {
+    let mut sender = support::connect(addr).await;
+    let body = format!(r#"{{"arn": "{arn}"}}"#);
+    let request = hyper::Request::post("/GetChannel")
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-west-2/ivs/aws4_request, SignedHeaders=content-type;host, Signature=00")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .expect("request");
+    let response = sender
+        .send_request(request)
+        .await
+        .expect("emulated GetChannel");
+    assert_eq!(response.status(), 200, "the bench's channel exists");
+    let headers: Vec<(&'static str, &'static str)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "content-type" | "content-length" | "date"))
+        .map(|(name, value)| {
+            let value = value
+                .to_str()
+                .expect("emulated headers are text")
+                .to_owned();
+            (
+                &*Box::leak(name.as_str().to_owned().into_boxed_str()),
+                &*Box::leak(value.into_boxed_str()),
+            )
+        })
+        .collect();
+    Box::leak(headers.into_boxed_slice())
 }
