@@ -280,21 +280,15 @@ fn json_bytes(value: &impl serde::Serialize) -> bytes::Bytes {
     bytes::Bytes::from(serde_json::to_vec(value).expect("JSON values serialize"))
 }
 
-/// An answer as IVS sends it (see `http::ivs_answer`).
-pub(crate) fn http_parts(answer: &Answer) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
-    let status = http::StatusCode::from_u16(answer.status)
-        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    crate::http::ivs_answer(status, answer.error, answer.body.clone())
-}
-
-/// [`http_parts`], marked `x-ivs-vcr-match: <matched>`.
-pub(crate) fn http_parts_marked(
+/// An answer as IVS sends it, marked `x-ivs-vcr-match: <matched>` when given (see
+/// `http::ivs_answer`).
+pub(crate) fn http_parts(
     answer: &Answer,
-    matched: &'static str,
+    matched: Option<&'static str>,
 ) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
     let status = http::StatusCode::from_u16(answer.status)
         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    crate::http::ivs_answer_marked(status, answer.error, answer.body.clone(), matched)
+    crate::http::ivs_answer(status, answer.error, answer.body.clone(), matched)
 }
 
 /// IVS's own wording for the count, then each problem.

@@ -450,6 +450,7 @@ pub fn error_parts(
         status,
         Some(error_type),
         Some(crate::http::ivs_error_body(message)),
+        None,
     );
     if let Some(retry_after) = retry_after {
         let millis = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);

@@ -62,26 +62,9 @@ fn header_template(marked: bool) -> &'static HeaderMap {
 }
 
 /// An answer as IVS sends it: `Content-Type` (when there is a body), a request id,
-/// `x-amzn-ErrorType` on errors (left out if it is no valid header value), IVS's other headers.
+/// `x-amzn-ErrorType` on errors (left out if it is no valid header value), IVS's other headers,
+/// and `x-ivs-vcr-match: <matched>` when given.
 pub(crate) fn ivs_answer(
-    status: StatusCode,
-    error: Option<&str>,
-    body: Option<Bytes>,
-) -> (StatusCode, HeaderMap, Bytes) {
-    answer(status, error, body, None)
-}
-
-/// [`ivs_answer`], marked `x-ivs-vcr-match: <matched>`.
-pub(crate) fn ivs_answer_marked(
-    status: StatusCode,
-    error: Option<&str>,
-    body: Option<Bytes>,
-    matched: &'static str,
-) -> (StatusCode, HeaderMap, Bytes) {
-    answer(status, error, body, Some(matched))
-}
-
-fn answer(
     status: StatusCode,
     error: Option<&str>,
     body: Option<Bytes>,

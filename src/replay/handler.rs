@@ -278,7 +278,7 @@ impl ReplayState {
 
 /// The HTTP form of an emulator answer, marked `x-ivs-vcr-match: emulated`.
 fn emulated_response(answer: &Answer) -> HttpResponse {
-    let (status, headers, body) = crate::emulator::http_parts_marked(answer, "emulated");
+    let (status, headers, body) = crate::emulator::http_parts(answer, Some("emulated"));
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;

@@ -358,7 +358,7 @@ impl Upstream for EmulatorUpstream {
                 body,
             };
             let response = match self.0.answer(&recorded) {
-                Some(answer) => crate::emulator::http_parts(&answer),
+                Some(answer) => crate::emulator::http_parts(&answer, None),
                 None => {
                     let route = crate::ivs::check_route(request.method, request.path)
                         .expect_err("the emulator answers every IVS route");
