@@ -26,7 +26,7 @@ mod chunked;
 mod scan;
 
 use chunked::{Chunked, Chunking};
-use scan::{find_core_tag, find_deep_nesting, starts_block_scalar};
+use scan::{find_core_tag, find_deep_nesting};
 
 /// What one cassette file may hold: [`Limits::DEFAULT`] unless the operator chose otherwise
 /// (`ReplayServerBuilder::max_cassette_bytes` and `max_interactions`, and the `--max-cassette-mib`

@@ -25,7 +25,8 @@ use std::sync::{mpsc, Mutex};
 
 use serde::Deserialize;
 
-use super::{starts_block_scalar, Limits};
+use super::scan::{continues_block_scalar, starts_block_scalar, step_quoted};
+use super::Limits;
 use crate::cassette::{Cassette, Interaction, FORMAT_VERSION};
 
 /// When a file is split, and in parts of what size.
@@ -140,9 +141,8 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
         let line = raw.strip_suffix('\n').unwrap_or(raw);
         let line = line.strip_suffix('\r').unwrap_or(line);
         let indent = line.len() - line.trim_start_matches(' ').len();
-        match block_indent {
-            Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => continue,
-            _ => block_indent = None,
+        if continues_block_scalar(line, indent, quote, &mut block_indent) {
+            continue;
         }
         let rest = &line[indent..];
         let clean = quote.is_none() && flow == 0;
@@ -195,10 +195,7 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
                 None if (c == b'"' || c == b'\'') && at_node_start(&bytes[..i], flow > 0) => {
                     quote = Some(c);
                 }
-                Some(b'"') if c == b'\\' => i += 1,
-                Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
+                Some(q) => i += step_quoted(bytes, i, q, &mut quote),
                 None if at_token_start && c == b'#' => {
                     content_end = i;
                     break;

@@ -27,9 +27,8 @@ pub(super) fn find_core_tag(text: &str) -> Option<(usize, &str)> {
     let mut flow = 0usize;
     for (line_idx, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
-        match block_indent {
-            Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => continue,
-            _ => block_indent = None,
+        if continues_block_scalar(line, indent, quote, &mut block_indent) {
+            continue;
         }
         let bytes = line.as_bytes();
         let mut content_end = bytes.len();
@@ -43,10 +42,7 @@ pub(super) fn find_core_tag(text: &str) -> Option<(usize, &str)> {
             let next = bytes.get(i + 1).copied();
             let blank_next = matches!(next, None | Some(b' ' | b'\t'));
             match quote {
-                Some(b'"') if c == b'\\' => i += 1,
-                Some(b'\'') if c == b'\'' && next == Some(b'\'') => i += 1,
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
+                Some(q) => i += step_quoted(bytes, i, q, &mut quote),
                 None if c == b' ' || c == b'\t' => {}
                 None if c == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t')) => {
                     content_end = i;
@@ -113,9 +109,8 @@ pub(super) fn find_deep_nesting(text: &str, limit: usize) -> Option<usize> {
     let mut block_indent: Option<usize> = None;
     for (line_idx, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
-        match block_indent {
-            Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => continue,
-            _ => block_indent = None,
+        if continues_block_scalar(line, indent, quote, &mut block_indent) {
+            continue;
         }
         let bytes = line.as_bytes();
         let rest = &line[indent..];
@@ -172,10 +167,7 @@ pub(super) fn find_deep_nesting(text: &str, limit: usize) -> Option<usize> {
             let at_token_start =
                 i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
             match quote {
-                Some(b'"') if c == b'\\' => i += 1,
-                Some(b'\'') if c == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
+                Some(q) => i += step_quoted(bytes, i, q, &mut quote),
                 None if at_token_start && (c == b'"' || c == b'\'') => quote = Some(c),
                 None if at_token_start && c == b'#' => {
                     content_end = i;
@@ -197,6 +189,38 @@ pub(super) fn find_deep_nesting(text: &str, limit: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether a line is text of a block scalar opened above it: blank, or indented past the line that
+/// opened it, outside quotes. Otherwise the block scalar, if any, has ended.
+pub(super) fn continues_block_scalar(
+    line: &str,
+    indent: usize,
+    quote: Option<u8>,
+    block_indent: &mut Option<usize>,
+) -> bool {
+    match *block_indent {
+        Some(b) if quote.is_none() && (line.trim().is_empty() || indent > b) => true,
+        _ => {
+            *block_indent = None;
+            false
+        }
+    }
+}
+
+/// Steps over byte `i` of a line inside a scalar quoted with `q`: closes `quote` at the closing
+/// quote, and returns how many more bytes to skip (one after a `\` escape in double quotes, or
+/// the second `'` of a doubled `''` in single quotes).
+pub(super) fn step_quoted(bytes: &[u8], i: usize, q: u8, quote: &mut Option<u8>) -> usize {
+    match bytes[i] {
+        b'\\' if q == b'"' => 1,
+        b'\'' if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') => 1,
+        c if c == q => {
+            *quote = None;
+            0
+        }
+        _ => 0,
+    }
 }
 
 /// Whether a `[` or `{` after `before` (its line, outside flow) begins a flow collection: it
