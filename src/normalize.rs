@@ -155,24 +155,38 @@ pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
 /// The region from a SigV4 `Authorization` header's credential scope
 /// (`Credential=AKID/20261126/us-west-2/ivs/aws4_request`), if there is one.
 pub fn region_from_authorization(authorization: &str) -> Option<&str> {
-    // Byte searches, on every replayed request: the scope runs from the first `Credential=` to
-    // the next `,`, space or `Credential=`.
-    const KEY: &str = "Credential=";
-    let scope = &authorization[authorization.find(KEY)? + KEY.len()..];
-    let end = scope
-        .bytes()
-        .position(|b| b == b',' || b == b' ')
-        .unwrap_or(scope.len());
-    let mut scope = &scope[..end];
-    // A scope holds no `=`, unless a second `Credential=` ends it.
-    if scope.as_bytes().contains(&b'=') {
-        scope = &scope[..scope.find(KEY).unwrap_or(scope.len())];
+    // One pass over the bytes, on every replayed request: the scope runs from the first
+    // `Credential=` to the next `,`, space or `Credential=`, and the region is its third
+    // `/`-separated field. Every cut falls on an ASCII byte, so each slice of the `str` is on a
+    // character boundary.
+    const KEY: &[u8] = b"Credential=";
+    let bytes = authorization.as_bytes();
+    // A plain window scan: the key comes a few bytes in, and `str::find` spends more setting up
+    // its search than this spends finding it.
+    let start = bytes.windows(KEY.len()).position(|window| window == KEY)? + KEY.len();
+    let rest = &bytes[start..];
+    let (mut slashes, mut region, mut end) = (0, None, rest.len());
+    for (i, &b) in rest.iter().enumerate() {
+        end = match b {
+            b',' | b' ' => i,
+            // A scope holds no `=`, unless a second `Credential=` ends it.
+            b'=' if rest[..=i].ends_with(KEY) => i + 1 - KEY.len(),
+            b'/' => {
+                slashes += 1;
+                if slashes == 2 {
+                    region = Some(i + 1);
+                }
+                if slashes < 3 {
+                    continue;
+                }
+                i
+            }
+            _ => continue,
+        };
+        break;
     }
-    let mut parts = scope.split('/');
-    let _access_key = parts.next()?;
-    let _date = parts.next()?;
-    let region = parts.next()?;
-    (!region.is_empty()).then_some(region)
+    let region = region?;
+    (end > region).then(|| &authorization[start + region..start + end])
 }
 
 pub use crate::ivs::arn::is_valid_region;
