@@ -32,12 +32,16 @@ pub(crate) struct Prepared {
     /// The recorded headers, `x-ivs-vcr-source` (when the answer has a source) and
     /// `x-ivs-vcr-match: exact`, with an empty placeholder for each of this answer's own values.
     headers: Arc<HeaderMap>,
-    /// This answer's own header values: which header ([`own_name`]) and how many bytes.
+    /// This answer's own header values: where each goes among the map's values (in iteration
+    /// order, which the map shares with every answer that shares it) and how many bytes it has.
     values: [(u8, u16); MAX_OWN_VALUES],
     /// How many of `values` are used.
     n_values: u8,
     status: StatusCode,
 }
+
+/// The place of an own value that is not sent.
+const NOT_SENT: u8 = u8::MAX;
 
 /// How many header values an answer keeps of its own: its source and two recorded ids. A
 /// recorded answer with more ids than that keeps the others in its map.
@@ -55,9 +59,26 @@ const OWN_NAMES: [HeaderName; 7] = [
     HeaderName::from_static("x-amzn-trace-id"),
 ];
 
-/// The header an answer's own value `n` belongs to.
-fn own_name(n: u8) -> HeaderName {
-    OWN_NAMES[usize::from(n)].clone()
+/// Response header values common enough to keep as static values: a copy of the map takes and
+/// drops no reference count for them.
+const STATIC_VALUES: [&str; 3] = ["", "application/json", "exact"];
+
+/// A recorded header name, as a static name when it is one the map will hold often.
+fn header_name(name: &str) -> Option<HeaderName> {
+    for known in OWN_NAMES.into_iter().chain([MATCH_NAME]) {
+        if known.as_str().eq_ignore_ascii_case(name) {
+            return Some(known);
+        }
+    }
+    HeaderName::from_bytes(name.as_bytes()).ok()
+}
+
+/// A recorded header value, as a static value when it is one of [`STATIC_VALUES`].
+fn header_value(value: &str) -> Option<HeaderValue> {
+    match STATIC_VALUES.iter().find(|known| **known == value) {
+        Some(known) => Some(HeaderValue::from_static(known)),
+        None => HeaderValue::from_str(value).ok(),
+    }
 }
 
 /// Recorded headers as a map's key: names with their values, or an empty value for an answer's
@@ -109,10 +130,7 @@ fn header_map(recorded: &[(&str, &str)], with_source: bool) -> HeaderMap {
     for (name, value) in recorded {
         // Invariant: `Cassette::load` validated every header name and value; a cassette
         // built in code with a bad one loses that header rather than the whole answer.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+        if let (Some(name), Some(value)) = (header_name(name), header_value(value)) {
             // Content-Length is recomputed from the body we send.
             if name != http::header::CONTENT_LENGTH {
                 headers.append(name, value);
@@ -226,9 +244,18 @@ impl Prepared {
         // The first clone allocates the shared reference count; taking it now puts it beside the
         // bytes in memory, and off the first request.
         drop(bytes.clone());
+        let headers = shared.get(with_source);
+        // Each own value's name becomes its place among the map's values, where its empty
+        // placeholder is: `own_value` keeps only names recorded once. A value whose place is past
+        // what a byte counts (a map of over 254 values) is not sent.
+        for (n, _) in &mut values[..n_values] {
+            let name = &OWN_NAMES[usize::from(*n)];
+            let place = headers.iter().position(|(key, _)| key == name);
+            *n = place.map_or(NOT_SENT, |place| u8::try_from(place).unwrap_or(NOT_SENT));
+        }
         Prepared {
             bytes,
-            headers: shared.get(with_source),
+            headers,
             values,
             n_values: n_values as u8,
             status: StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -259,13 +286,17 @@ impl Prepared {
         let mut response = Response::new(Full::new(self.bytes.slice(body_at..)));
         *response.status_mut() = self.status;
         let mut headers = HeaderMap::clone(&self.headers);
-        for (n, range) in values {
+        for (place, range) in values {
             // Invariant: `sharing` kept only values that are header values. They are checked
             // again here (a few dozen bytes), because keeping them as `HeaderValue`s (40 bytes
             // each) would take the answer past one cache line, and the check cannot be skipped
-            // without `unsafe`.
-            if let Ok(value) = HeaderValue::from_maybe_shared(self.bytes.slice(range)) {
-                headers.insert(own_name(n), value);
+            // without `unsafe`. The value goes in by its place: no name is hashed.
+            let slot = headers.values_mut().nth(usize::from(place));
+            if let (Some(slot), Ok(value)) = (
+                slot.filter(|_| place != NOT_SENT),
+                HeaderValue::from_maybe_shared(self.bytes.slice(range)),
+            ) {
+                *slot = value;
             }
         }
         *response.headers_mut() = headers;
