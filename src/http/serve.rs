@@ -119,7 +119,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
 
     /// Answers one request; errors are already turned into responses.
     fn handle(
-        self: Arc<Self>,
+        self: &Arc<Self>,
         req: Request<Incoming>,
         peer: SocketAddr,
     ) -> impl Future<Output = HttpResponse> + Send;
@@ -157,31 +157,31 @@ pub(crate) async fn serve<H: Handler>(
         let _ = stream.set_nodelay(true);
         #[cfg(unix)]
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let handler = handler.clone();
         let guard = guard.clone();
-        let head_watch = Arc::new(HeadWatch::new(epoch));
-        let watch = head_watch.clone();
-        let linger = Arc::new(AtomicBool::new(false));
+        let conn = Arc::new(Conn {
+            handler: handler.clone(),
+            head_watch: HeadWatch::new(epoch),
+            linger: Arc::new(AtomicBool::new(false)),
+        });
+        let watch = conn.clone();
         let stream = Lingering {
             stream,
-            linger: linger.clone(),
+            linger: conn.linger.clone(),
             drain: None,
         };
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            head_watch.head_read();
-            let head_watch = head_watch.clone();
-            let handler = handler.clone();
-            let linger = linger.clone();
+            conn.head_watch.head_read();
+            let conn = conn.clone();
             let span = request_span(H::NAME, peer, H::SPAN_AT_INFO);
             let refused = span.in_scope(|| guard.check(req.uri(), req.headers(), peer));
             async move {
                 let response = match refused {
                     Some(refusal) => refusal,
-                    None => handler.handle(req, peer).instrument(span).await,
+                    None => conn.handler.handle(req, peer).instrument(span).await,
                 };
-                head_watch.answered();
+                conn.head_watch.answered();
                 if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                    linger.store(true, Ordering::Relaxed);
+                    conn.linger.store(true, Ordering::Relaxed);
                 }
                 match response.extensions().get::<DropConnection>() {
                     None => Ok(response),
@@ -208,7 +208,7 @@ pub(crate) async fn serve<H: Handler>(
                 result = conn => if let Err(err) = result {
                     tracing::debug!(side = %Side::Downstream, %peer, error = %err, "connection ended with an error");
                 },
-                () = watch.expired(header_timeout) => {
+                () = watch.head_watch.expired(header_timeout) => {
                     tracing::debug!(side = %Side::Downstream, %peer, "closing: no request head within {header_timeout:?}");
                 }
             }
@@ -221,6 +221,14 @@ pub(crate) async fn serve<H: Handler>(
     {
         tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
     }
+}
+
+/// What a connection's requests share: one reference count taken per request.
+struct Conn<H> {
+    handler: Arc<H>,
+    head_watch: HeadWatch,
+    /// Set when the connection answers 413; its stream then closes lingering.
+    linger: Arc<AtomicBool>,
 }
 
 /// When a connection began waiting for its next request head: at accept, then each time an

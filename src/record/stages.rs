@@ -110,7 +110,7 @@ impl Handler for RecordState {
         self.options.read_timeouts
     }
 
-    async fn handle(self: Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
+    async fn handle(self: &Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
         let looped = req.headers().contains_key(FORWARDED_HEADER);
         let mut ctx = match self.read(req).await {
             Ok(ctx) => ctx,

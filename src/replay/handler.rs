@@ -48,7 +48,7 @@ impl Handler for ReplayState {
         self.read_timeouts
     }
 
-    async fn handle(self: Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
+    async fn handle(self: &Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
         let mut ctx = match self.read(req).await {
             Ok(ctx) => ctx,
             Err(response) => return response,
@@ -73,7 +73,7 @@ impl Handler for ReplayState {
             {
                 self.emulate(&ctx)
             }
-            Err(miss) => self.explain(ctx, miss).await,
+            Err(miss) => self.clone().explain(ctx, miss).await,
         }
     }
 }
