@@ -264,7 +264,7 @@ pub fn fingerprint(n: &Normalized) -> Fingerprint {
         &n.path,
         query,
         &n.region,
-        n.body.as_ref(),
+        n.body.as_ref().map_or(Body::Absent, Body::Json),
         headers,
     )
 }
@@ -299,9 +299,139 @@ pub fn request_fingerprint(req: &RecordedRequest, matching: &Matching) -> Finger
         &decoded_path_cow(&req.path),
         query,
         &req.region,
-        body,
+        body.map_or(Body::Absent, Body::Json),
         std::iter::empty(),
     )
+}
+
+/// The most members [`flat_request_fingerprint`] takes in a body; a larger one is parsed.
+const FLAT_MEMBERS: usize = 8;
+
+/// The fingerprint of a request as read, before its body is parsed, under the default matching
+/// options (no ignored paths, no account scrubbing, no headers): equal to [`request_fingerprint`]
+/// of the request parsed from the same parts, when it answers at all.
+///
+/// It answers for the shape nearly every IVS call has: no query, an uppercase method, a path
+/// outside `/tags/`, and a body that is empty or a flat JSON object of up to [`FLAT_MEMBERS`]
+/// members whose names and values are strings of printable ASCII without escapes, no two
+/// members of one name, no member where a secret may sit and no value that may be a fake
+/// (`{"arn": "arn:aws:ivs:…"}`). Its canonical form is then its members sorted by name and
+/// written compactly, and it is hashed as such, with no `Value` built. For anything else it
+/// returns `None`, and the caller parses the request.
+pub fn flat_request_fingerprint(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    region: &str,
+    body: &[u8],
+) -> Option<Fingerprint> {
+    let plain = query.is_none_or(str::is_empty)
+        && !method.bytes().any(|b| b.is_ascii_lowercase())
+        && !path.starts_with("/tags/");
+    if !plain || (body.is_empty() && method != "POST") {
+        return None;
+    }
+    let mut members = [(&[][..], &[][..]); FLAT_MEMBERS];
+    let n = if body.is_empty() {
+        0
+    } else {
+        flat_members(body, &mut members)?
+    };
+    let members = &mut members[..n];
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let clean = members.windows(2).all(|pair| pair[0].0 != pair[1].0)
+        && members.iter().all(|(name, value)| {
+            // Invariant: `flat_members` keeps only printable ASCII.
+            let (name, value) = (ascii(name), ascii(value));
+            !is_secret_member(name) && !redact::contains_mark(value)
+        });
+    clean.then(|| {
+        hash_parts(
+            method,
+            path,
+            std::iter::empty(),
+            region,
+            Body::Flat(members),
+            std::iter::empty(),
+        )
+    })
+}
+
+/// Bytes that [`flat_members`] checked are printable ASCII, as text.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("printable ASCII is UTF-8")
+}
+
+/// The members of `body` when it is a flat object of plain strings (see
+/// [`flat_request_fingerprint`]), in their order, and how many there are; `None` for any other
+/// body, valid JSON or not.
+fn flat_members<'a>(
+    body: &'a [u8],
+    out: &mut [(&'a [u8], &'a [u8]); FLAT_MEMBERS],
+) -> Option<usize> {
+    fn skip_space(body: &[u8], at: &mut usize) {
+        while body
+            .get(*at)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            *at += 1;
+        }
+    }
+    fn expect(body: &[u8], at: &mut usize, byte: u8) -> Option<()> {
+        skip_space(body, at);
+        (body.get(*at) == Some(&byte)).then(|| *at += 1)
+    }
+    fn string<'a>(body: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+        expect(body, at, b'"')?;
+        let start = *at;
+        let len = body[start..].iter().position(|&b| b == b'"')?;
+        let text = &body[start..start + len];
+        // Printable ASCII only: no escape, control character or byte beyond ASCII to decode.
+        if !text
+            .iter()
+            .all(|&b| (b' '..=b'~').contains(&b) && b != b'\\')
+        {
+            return None;
+        }
+        *at = start + len + 1;
+        Some(text)
+    }
+    let mut at = 0;
+    expect(body, &mut at, b'{')?;
+    let mut n = 0;
+    skip_space(body, &mut at);
+    if body.get(at) == Some(&b'}') {
+        at += 1;
+    } else {
+        loop {
+            let name = string(body, &mut at)?;
+            expect(body, &mut at, b':')?;
+            let value = string(body, &mut at)?;
+            *out.get_mut(n)? = (name, value);
+            n += 1;
+            skip_space(body, &mut at);
+            match body.get(at)? {
+                b',' => at += 1,
+                b'}' => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    skip_space(body, &mut at);
+    (at == body.len()).then_some(n)
+}
+
+/// A request body as the fingerprint takes it.
+enum Body<'a> {
+    /// No body (a request other than a POST outside `/tags/`).
+    Absent,
+    /// A parsed body, written as canonical JSON.
+    Json(&'a Value),
+    /// A flat object's members, sorted by name: canonical JSON once written compactly.
+    Flat(&'a [(&'a [u8], &'a [u8])]),
 }
 
 /// True when a body has a member where a secret may sit, so `redact` must rewrite it first.
@@ -309,6 +439,11 @@ fn may_hold_secrets(body: &Value) -> bool {
     let Value::Object(map) = body else {
         return false;
     };
+    map.keys().any(|member| is_secret_member(member))
+}
+
+/// True when a top-level member of this name is where a secret may sit.
+fn is_secret_member(name: &str) -> bool {
     // The top-level members of the secret paths, worked out once.
     static FIRST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     let first = FIRST.get_or_init(|| {
@@ -319,7 +454,7 @@ fn may_hold_secrets(body: &Value) -> bool {
         first.dedup();
         first
     });
-    first.iter().any(|member| map.contains_key(*member))
+    first.contains(&name)
 }
 
 fn hash_parts<'a>(
@@ -327,7 +462,7 @@ fn hash_parts<'a>(
     path: &str,
     query: impl Iterator<Item = (&'a str, &'a str)>,
     region: &str,
-    body: Option<&Value>,
+    body: Body<'_>,
     headers: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Fingerprint {
     let mut hasher = HashWriter(Sha256::new());
@@ -351,8 +486,22 @@ fn hash_parts<'a>(
     field(&mut hasher, region.as_bytes());
     match body {
         // Invariant: writing into a hasher cannot fail.
-        Some(body) => write_canonical(body, &mut hasher).expect("hashing cannot fail"),
-        None => hasher.0.update(NO_BODY.to_le_bytes()),
+        Body::Json(body) => write_canonical(body, &mut hasher).expect("hashing cannot fail"),
+        Body::Flat(members) => {
+            // What `write_canonical` writes for the same members: a plain string prints as
+            // itself between quotes.
+            hasher.0.update(b"{");
+            for (i, (name, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    hasher.0.update(b",");
+                }
+                for part in [&b"\""[..], name, b"\":\"", value, b"\""] {
+                    hasher.0.update(part);
+                }
+            }
+            hasher.0.update(b"}");
+        }
+        Body::Absent => hasher.0.update(NO_BODY.to_le_bytes()),
     }
     for (k, v) in headers {
         field(&mut hasher, k.as_bytes());
@@ -534,6 +683,99 @@ mod tests {
         check("Bearer x", None);
         check("Credential=a/b/Credential=x", None);
         check("Credential=a/b/c,Credential=x/y/z", Some("c"));
+    }
+
+    /// A body as `flat_request_fingerprint` may meet it: mostly flat objects of strings, with any
+    /// JSON whitespace, member names that repeat or may hold secrets, values with escapes,
+    /// non-ASCII text or fakes, other JSON values, and broken JSON.
+    fn body_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let space = "[ \t\r\n]{0,2}";
+        let name = prop_oneof![
+            Just("arn".to_owned()),
+            Just("name".to_owned()),
+            Just("privateKey".to_owned()),
+            Just("latencyMode".to_owned()),
+            Just("a b".to_owned()),
+            "[ -~&&[^\"\\\\]]{0,4}",
+        ];
+        let text = prop_oneof![
+            24 => "[ -~&&[^\"\\\\]]{0,12}".prop_map(|t| format!("\"{t}\"")),
+            1 => Just("\"a\\u0041\"".to_owned()),
+            1 => Just("\"\\\"\"".to_owned()),
+            1 => Just("\"é\"".to_owned()),
+            1 => Just("\"ivsvcrFake0123456789abcdef0123456789abcdef\"".to_owned()),
+            1 => Just("\"sk_us-west-2_0123456789ab_cdefivsvcrFake\"".to_owned()),
+            1 => Just("1".to_owned()),
+            1 => Just("{}".to_owned()),
+            1 => Just("\"unterminated".to_owned()),
+        ];
+        let member = (name, space, text, space)
+            .prop_map(|(name, s1, value, s2)| format!("{s1}\"{name}\"{s2}:{s1}{value}{s2}"));
+        let object = (
+            space,
+            proptest::collection::vec(member, 0..5),
+            space,
+            proptest::bool::weighted(0.05),
+        )
+            .prop_map(|(s1, members, s2, broken)| {
+                let tail = if broken { ",}" } else { "}" };
+                format!("{s1}{{{}{s2}{tail}{s1}", members.join(","))
+            });
+        prop_oneof![8 => object, 1 => Just(String::new()), 1 => "[ -~]{0,16}"]
+    }
+
+    proptest::proptest! {
+        /// Whenever the flat fingerprint answers, it is the fingerprint of the parsed request.
+        #[test]
+        fn flat_fingerprint_equals_the_parsed_ones(
+            body in body_strategy(),
+            method in "(POST|GET|Post)",
+            path in "(/GetChannel|/tags/arn%3Aaws|/ListChannels)",
+            query in proptest::option::of("(|maxResults=1)"),
+        ) {
+            let region = "us-west-2";
+            let fast = flat_request_fingerprint(&method, &path, query.as_deref(), region, body.as_bytes());
+            if let Some(fast) = fast {
+                let parsed = (!body.is_empty())
+                    .then(|| serde_json::from_str(&body).expect("the flat path takes only JSON"));
+                let request = RecordedRequest {
+                    method,
+                    path,
+                    query: query.as_deref().map(parse_query).unwrap_or_default(),
+                    region: region.to_owned(),
+                    headers: Default::default(),
+                    body: parsed,
+                };
+                proptest::prop_assert_eq!(fast, request_fingerprint(&request, &Matching::default()));
+            }
+        }
+    }
+
+    #[test]
+    fn the_bodies_sdks_send_take_the_flat_path() {
+        let flat = |body: &str| {
+            flat_request_fingerprint("POST", "/GetChannel", None, "us-west-2", body.as_bytes())
+        };
+        let boto3 = flat(r#"{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);
+        let compact = flat(r#"{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);
+        assert!(boto3.is_some());
+        assert_eq!(boto3, compact);
+        let two = flat(r#"{"name": "a", "latencyMode": "LOW"}"#);
+        assert_eq!(two, flat(r#"{"latencyMode":"LOW","name":"a"}"#));
+        assert!(two.is_some());
+        assert!(flat("").is_some());
+        assert_eq!(flat(""), flat("{}"));
+        // Not flat: a number, an escape, a repeated name, a secret's member, a trailing comma.
+        for body in [
+            r#"{"maxResults": 1}"#,
+            r#"{"name": "a\u0041"}"#,
+            r#"{"name": "a", "name": "b"}"#,
+            r#"{"privateKey": "x"}"#,
+            r#"{"name": "a",}"#,
+        ] {
+            assert_eq!(flat(body), None, "{body}");
+        }
     }
 
     proptest::proptest! {

@@ -53,44 +53,27 @@ pub(crate) struct ReadOptions<'a> {
 /// an error response; one whose body was left unread (too large, too slow, malformed framing) also
 /// closes its connection, since the rest of the stream cannot be trusted to start a new request.
 ///
+/// It is [`read_body`], then [`RawRequest::parse`]; replay looks a hit up in between.
 pub(crate) async fn read_request(
     req: Request<Incoming>,
     options: ReadOptions<'_>,
 ) -> Result<Downstream, HttpResponse> {
-    let ReadOptions {
-        default_region,
-        keep_headers,
-        body_timeout,
-    } = options;
-    let (parts, body) = req.into_parts();
-    let method = parts.method.as_str().to_owned();
-    let raw_path = parts.uri.path();
-    let (cassette, path) = split_cassette_prefix(raw_path);
-    let query = parts
-        .uri
-        .query()
-        .map(normalize::parse_query)
-        .unwrap_or_default();
-    let authorization = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let scope_region = authorization.and_then(normalize::region_from_authorization);
-    let region = scope_region.unwrap_or(default_region).to_owned();
-    let signed = scope_region.is_some();
-    let headers = if keep_headers {
-        parts
-            .headers
-            .iter()
-            .filter(|(name, _)| !normalize::VOLATILE_HEADERS.contains(&name.as_str()))
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
+    read_body(req, options.body_timeout).await?.parse(options)
+}
 
+/// A request whose body is read, and nothing else yet worked out.
+#[derive(Debug)]
+pub(crate) struct RawRequest {
+    pub parts: http::request::Parts,
+    pub body: Bytes,
+}
+
+/// Reads a request's body under the size limit and within `body_timeout` (see [`read_request`]).
+pub(crate) async fn read_body(
+    req: Request<Incoming>,
+    body_timeout: Duration,
+) -> Result<RawRequest, HttpResponse> {
+    let (parts, body) = req.into_parts();
     // A declared length over the limit is refused before a byte of the body is read.
     if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
         return Err(too_large());
@@ -110,7 +93,7 @@ pub(crate) async fn read_request(
         Some(result) => Ok(result),
         None => tokio::time::timeout(body_timeout, collect).await,
     };
-    let raw_body = match read {
+    let body = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
             return Err(too_large());
@@ -130,33 +113,86 @@ pub(crate) async fn read_request(
             )));
         }
     };
-    let body = if raw_body.is_empty() {
-        None
-    } else {
-        match serde_json::from_slice(&raw_body) {
-            Ok(json) => Some(json),
-            Err(err) => {
-                return Err(error_response(
-                    StatusCode::BAD_REQUEST,
-                    "IvsVcrBadRequestException",
-                    &format!("request body is not JSON: {err}"),
-                ));
+    Ok(RawRequest { parts, body })
+}
+
+impl RawRequest {
+    /// The cassette a `/cassette/<name>/` prefix names, and the path after it.
+    pub fn cassette_and_path(&self) -> (Option<&str>, &str) {
+        split_cassette_prefix(self.parts.uri.path())
+    }
+
+    /// The region of the SigV4 credential scope, if the request carries one.
+    pub fn scope_region(&self) -> Option<&str> {
+        self.parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(normalize::region_from_authorization)
+    }
+
+    /// The request as matching and forwarding see it: the cassette prefix split off, the query
+    /// and region worked out, the body parsed. A body that is not JSON is answered 400.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is an answer, as `read_request`'s is; the request is larger still"
+    )]
+    pub fn parse(self, options: ReadOptions<'_>) -> Result<Downstream, HttpResponse> {
+        let ReadOptions {
+            default_region,
+            keep_headers,
+            ..
+        } = options;
+        let scope_region = self.scope_region();
+        let region = scope_region.unwrap_or(default_region).to_owned();
+        let signed = scope_region.is_some();
+        let (cassette, path) = self.cassette_and_path();
+        let parts = &self.parts;
+        let query = parts
+            .uri
+            .query()
+            .map(normalize::parse_query)
+            .unwrap_or_default();
+        let headers = if keep_headers {
+            parts
+                .headers
+                .iter()
+                .filter(|(name, _)| !normalize::VOLATILE_HEADERS.contains(&name.as_str()))
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let body = if self.body.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice(&self.body) {
+                Ok(json) => Some(json),
+                Err(err) => {
+                    return Err(error_response(
+                        StatusCode::BAD_REQUEST,
+                        "IvsVcrBadRequestException",
+                        &format!("request body is not JSON: {err}"),
+                    ));
+                }
             }
-        }
-    };
-    Ok(Downstream {
-        cassette: cassette.map(str::to_owned),
-        request: RecordedRequest {
-            method,
-            path: path.to_owned(),
-            query,
-            region,
-            headers,
-            body,
-        },
-        raw_body,
-        signed,
-    })
+        };
+        Ok(Downstream {
+            cassette: cassette.map(str::to_owned),
+            request: RecordedRequest {
+                method: parts.method.as_str().to_owned(),
+                path: path.to_owned(),
+                query,
+                region,
+                headers,
+                body,
+            },
+            raw_body: self.body.clone(),
+            signed,
+        })
+    }
 }
 
 /// The 413 answer; the connection closes after it, so the rest of the body is never read.

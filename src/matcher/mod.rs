@@ -200,6 +200,8 @@ struct Group {
 #[derive(Debug, Default)]
 struct Scope {
     groups: Vec<Group>,
+    /// True when every group matches under the default options.
+    plain: bool,
     /// Operation name → entries, in order, for operation-level answers and near-miss reports.
     by_operation: HashMap<Arc<str>, Vec<usize>>,
 }
@@ -318,11 +320,44 @@ impl Index {
         cassette: Option<usize>,
         fallback: Fallback,
     ) -> Result<Hit, Miss> {
+        let fingerprint = |matching: &Matching| normalize::request_fingerprint(req, matching);
+        self.lookup_by(fingerprint, (&req.method, &req.path), cassette, fallback)
+    }
+
+    /// Whether every cassette in reach (one, or all of them) matches under the default options,
+    /// so that one fingerprint stands for a request in all of them ([`Index::lookup_flat`]).
+    pub fn is_plain(&self, cassette: Option<usize>) -> bool {
+        self.scope(cassette).plain
+    }
+
+    /// [`Index::lookup`] for a request whose fingerprint under the default options is known
+    /// (`normalize::flat_request_fingerprint`), within a scope that [`Index::is_plain`].
+    pub fn lookup_flat(
+        &self,
+        fingerprint: Fingerprint,
+        (method, path): (&str, &str),
+        cassette: Option<usize>,
+        fallback: Fallback,
+    ) -> Result<Hit, Miss> {
+        debug_assert!(
+            self.is_plain(cassette),
+            "a flat lookup in a scope with options"
+        );
+        self.lookup_by(|_| fingerprint, (method, path), cassette, fallback)
+    }
+
+    fn lookup_by(
+        &self,
+        fingerprint: impl Fn(&Matching) -> Fingerprint,
+        (method, path): (&str, &str),
+        cassette: Option<usize>,
+        fallback: Fallback,
+    ) -> Result<Hit, Miss> {
         let by_operation = fallback == Fallback::AsLevelAllows;
         let scope = self.scope(cassette);
         let mut exhausted = None;
         for group in &scope.groups {
-            let fp = normalize::request_fingerprint(req, &group.matching);
+            let fp = fingerprint(&group.matching);
             if let Some(seq) = group.sequences.get(&Key::of(&fp)) {
                 match self.take(seq, &group.repeats) {
                     Some(entry_idx) => {
@@ -335,7 +370,7 @@ impl Index {
                 }
             }
         }
-        let operation = normalize::operation_name(&req.method, &req.path);
+        let operation = normalize::operation_name(method, path);
         if by_operation && self.level == MatchLevel::Operation {
             if let Some(entry_idx) = self.operation_answer(scope, &operation) {
                 self.entries[entry_idx]
@@ -545,8 +580,13 @@ impl Scope {
         }
     }
 
-    /// Gives back what growing the lists left unused, once every entry is in.
+    /// Once every entry is in: gives back what growing the lists left unused, and notes whether
+    /// the scope is plain.
     fn shrink(&mut self) {
+        self.plain = self
+            .groups
+            .iter()
+            .all(|g| g.matching == Matching::default());
         for group in &mut self.groups {
             group.sequences.shrink_to_fit();
             group.repeats.shrink_to_fit();

@@ -83,7 +83,7 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
 
 /// Whether `s` holds [`FAKE_MARK`]: a byte search for its first letter, then a comparison, which
 /// on the short strings of a request costs less than setting up a substring search.
-fn contains_mark(s: &str) -> bool {
+pub fn contains_mark(s: &str) -> bool {
     let (mark, bytes) = (FAKE_MARK.as_bytes(), s.as_bytes());
     bytes
         .iter()

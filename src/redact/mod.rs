@@ -67,7 +67,8 @@ use crate::cassette::{RecordedRequest, RecordedResponse};
 use crate::ivs::{self, arn};
 
 pub use fake::{
-    fake_passphrase, fake_stream_key, has_fake, placeholder_of_fake, render_fakes, unfake,
+    contains_mark, fake_passphrase, fake_stream_key, has_fake, placeholder_of_fake, render_fakes,
+    unfake,
 };
 pub use scan::{scan, scan_interaction, Finding, SecretKind};
 #[cfg(test)]

@@ -21,8 +21,8 @@ use crate::cassette::RecordedRequest;
 use crate::control;
 use crate::emulator::Answer;
 use crate::http::{
-    error_response, inject, read_request, route_error_response, Handler, HttpResponse, ReadOptions,
-    ReadTimeouts, Side, MATCH_NAME,
+    error_response, inject, read_body, route_error_response, Handler, HttpResponse, RawRequest,
+    ReadOptions, ReadTimeouts, Side, MATCH_NAME,
 };
 use crate::matcher::{Fallback, Hit, Miss};
 use crate::{ivs, normalize, redact};
@@ -49,10 +49,22 @@ impl Handler for ReplayState {
     }
 
     async fn handle(self: &Arc<Self>, req: Request<Incoming>, _peer: SocketAddr) -> HttpResponse {
-        let mut ctx = match self.read(req).await {
+        let raw = match read_body(req, self.read_timeouts.body).await {
+            Ok(raw) => raw,
+            Err(response) => return response,
+        };
+        let flat_miss = match self.lookup_flat(&raw) {
+            Some(Ok(response)) => return response,
+            Some(Err(miss)) => Some(miss),
+            None => None,
+        };
+        let mut ctx = match self.read(raw) {
             Ok(ctx) => ctx,
             Err(response) => return response,
         };
+        if let Some(miss) = flat_miss {
+            return self.clone().explain(ctx, miss).await;
+        }
         if control::is_control(&ctx.request.path) {
             return self.control(&ctx);
         }
@@ -65,7 +77,8 @@ impl Handler for ReplayState {
         match self.lookup(&mut ctx) {
             Ok(hit) => {
                 self.feed(&ctx, hit);
-                self.respond(&ctx, hit)
+                let request = (ctx.request.method.as_str(), ctx.request.path.as_str());
+                self.respond(request, ctx.translation.as_ref(), hit)
             }
             Err(_)
                 if self.on_miss == OnMiss::Emulate
@@ -79,22 +92,60 @@ impl Handler for ReplayState {
 }
 
 impl ReplayState {
-    /// Stage `read`: the request, read once, and the cassette its prefix names. An unreadable
-    /// request or an unknown cassette is answered here.
-    async fn read(&self, req: Request<Incoming>) -> Result<ReplayCtx, HttpResponse> {
+    /// Stage `lookup`, before the body is parsed: a request of the shape nearly every SDK call
+    /// has (`normalize::flat_request_fingerprint`) is looked up by the fingerprint of its bytes,
+    /// and a hit is answered without the request being parsed at all. `None` sends the request
+    /// the whole way: when the server has an emulator (to answer misses or to feed), faults to
+    /// inject, or a cassette in reach with matching options; when the request is a control call,
+    /// names an unknown cassette, comes from a region to translate, or has another shape.
+    fn lookup_flat(&self, raw: &RawRequest) -> Option<Result<HttpResponse, Miss>> {
+        if self.emulator.is_some() || !self.faults.is_empty() {
+            return None;
+        }
+        let (cassette, path) = raw.cassette_and_path();
+        if control::is_control(path) {
+            return None;
+        }
+        let cassette_idx = match cassette {
+            None => None,
+            Some(name) => Some(self.index.cassette_idx(name)?),
+        };
+        let region = raw.scope_region().unwrap_or(&self.default_region);
+        let foreign = self
+            .home_region
+            .as_deref()
+            .is_some_and(|home| region != home && normalize::is_valid_region(region));
+        if foreign || !self.index.is_plain(cassette_idx) {
+            return None;
+        }
+        let method = raw.parts.method.as_str();
+        let query = raw.parts.uri.query();
+        let fingerprint =
+            normalize::flat_request_fingerprint(method, path, query, region, &raw.body)?;
+        note_operation(method, path);
+        let lookup = self.index.lookup_flat(
+            fingerprint,
+            (method, path),
+            cassette_idx,
+            Fallback::AsLevelAllows,
+        );
+        Some(lookup.map(|hit| self.respond((method, path), None, hit)))
+    }
+
+    /// Stage `read`: the request parsed, and the cassette its prefix names. A body that is not
+    /// JSON or an unknown cassette is answered here.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is an answer, as `read_request`'s is; the request is larger still"
+    )]
+    fn read(&self, raw: RawRequest) -> Result<ReplayCtx, HttpResponse> {
         let options = ReadOptions {
             default_region: &self.default_region,
             keep_headers: self.keep_headers,
             body_timeout: self.read_timeouts.body,
         };
-        let downstream = read_request(req, options).await?;
-        // The operation is worked out only for a span that is on: the hot path skips it otherwise.
-        let span = tracing::Span::current();
-        if !span.is_disabled() {
-            let request = &downstream.request;
-            let operation = normalize::operation_name(&request.method, &request.path);
-            span.record("operation", operation.as_str());
-        }
+        let downstream = raw.parse(options)?;
+        note_operation(&downstream.request.method, &downstream.request.path);
         let cassette_idx = match downstream.cassette.as_deref() {
             None => None,
             Some(name) => match self.index.cassette_idx(name) {
@@ -196,20 +247,25 @@ impl ReplayState {
             })
     }
 
-    /// Stage `respond`: the prepared answer, with the client's region put back and an answer by
-    /// operation marked as such.
-    fn respond(&self, ctx: &ReplayCtx, hit: Hit) -> HttpResponse {
+    /// Stage `respond`: the prepared answer to `(method, path)`, with the client's region put
+    /// back (`translation`: home and client region) and an answer by operation marked as such.
+    fn respond(
+        &self,
+        (method, path): (&str, &str),
+        translation: Option<&(String, String)>,
+        hit: Hit,
+    ) -> HttpResponse {
         tracing::debug!(
             side = %Side::Downstream,
-            method = %ctx.request.method,
-            path = %ctx.request.path,
+            method,
+            path,
             entry = hit.entry_idx,
             by_operation = hit.by_operation,
             "replayed"
         );
         let prepared = &self.prepared[hit.entry_idx];
         let mut response = prepared.to_response();
-        if let Some((home, region)) = &ctx.translation {
+        if let Some((home, region)) = translation {
             region::translate_answer(&mut response, prepared.body(), home, region);
         }
         if hit.by_operation {
@@ -273,6 +329,16 @@ impl ReplayState {
                 report,
             );
         response
+    }
+}
+
+/// Names the request's operation in its span, when the span is on: the hot path skips working it
+/// out otherwise.
+fn note_operation(method: &str, path: &str) {
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        let operation = normalize::operation_name(method, path);
+        span.record("operation", operation.as_str());
     }
 }
 

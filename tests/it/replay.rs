@@ -466,3 +466,78 @@ async fn a_large_set_built_in_parallel_answers_each_interaction_as_recorded() {
     assert_eq!(summary.n_unmatched, 0, "{summary}");
     assert_eq!(summary.unused.len(), N - 5);
 }
+
+/// A hit is found the same way whatever shape the body has: a flat body is looked up from its
+/// bytes, one with an escape, a number or a nested member is parsed first, and either finds the
+/// interaction recorded for the same call.
+#[tokio::test]
+async fn the_same_call_hits_the_same_interaction_whether_its_body_is_parsed_or_not() {
+    let yaml = format!(
+        "format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {{kind: authored, source: test}}\nname: shapes\ninteractions:\n\
+         - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"{ARN}\"}}}}\n  response: {{status: 200, body: {{channel: {{arn: \"{ARN}\"}}}}}}\n\
+         - request: {{method: POST, path: /CreateChannel, region: us-west-2, body: {{name: a, latencyMode: LOW}}}}\n  response: {{status: 200, body: {{channel: {{name: a}}}}}}\n\
+         - request: {{method: POST, path: /ListChannels, region: us-west-2}}\n  response: {{status: 200, body: {{channels: []}}}}\n"
+    );
+    let cassette = Cassette::from_yaml(&yaml, "shapes.yaml".as_ref()).unwrap();
+    let server = ReplayServer::builder()
+        .cassette(cassette)
+        .start()
+        .await
+        .unwrap();
+    let escaped = ARN.replacen('a', "\\u0061", 1);
+    let calls: [(&str, &[String], &str); 3] = [
+        (
+            "/GetChannel",
+            &[
+                format!(r#"{{"arn":"{ARN}"}}"#),
+                format!(r#" {{ "arn" : "{ARN}" }} "#),
+                format!(r#"{{"arn":"{escaped}"}}"#),
+            ],
+            "shapes#0",
+        ),
+        (
+            "/CreateChannel",
+            &[
+                r#"{"name": "a", "latencyMode": "LOW"}"#.to_owned(),
+                r#"{"latencyMode":"LOW","name":"\u0061"}"#.to_owned(),
+            ],
+            "shapes#1",
+        ),
+        (
+            "/ListChannels",
+            &[String::new(), "{}".to_owned()],
+            "shapes#2",
+        ),
+    ];
+    for (path, bodies, source) in calls {
+        for body in bodies {
+            let answer = raw::post(server.addr(), path, body).await;
+            assert_eq!(answer.status, 200, "{path} {body}: {}", answer.body);
+            assert_eq!(
+                answer.header("x-ivs-vcr-source"),
+                Some(source),
+                "{path} {body}"
+            );
+            assert_eq!(
+                answer.header("x-ivs-vcr-match"),
+                Some("exact"),
+                "{path} {body}"
+            );
+        }
+    }
+    let miss = raw::post(
+        server.addr(),
+        "/GetChannel",
+        r#"{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/other"}"#,
+    )
+    .await;
+    assert_eq!(miss.status, 400, "{}", miss.body);
+    assert!(
+        miss.body
+            .contains("nearest is shapes #0 (GetChannel), which differs at body.arn"),
+        "{}",
+        miss.body
+    );
+    let summary = server.shutdown().await;
+    assert_eq!(summary.unmatched.len(), 1);
+}
