@@ -312,7 +312,7 @@ const FLAT_MEMBERS: usize = 8;
 /// of the request parsed from the same parts, when it answers at all.
 ///
 /// It answers for the shape nearly every IVS call has: no query, an uppercase method, a path
-/// outside `/tags/`, and a body that is empty or a flat JSON object of up to [`FLAT_MEMBERS`]
+/// outside `/tags/`, and a body that is empty or a flat JSON object of up to `FLAT_MEMBERS` (eight)
 /// members whose names and values are strings of printable ASCII without escapes, no two
 /// members of one name, no member where a secret may sit and no value that may be a fake
 /// (`{"arn": "arn:aws:ivs:…"}`). Its canonical form is then its members sorted by name and

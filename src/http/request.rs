@@ -1,8 +1,10 @@
 //! Reading a downstream request, once, into a [`RecordedRequest`].
 //!
-//! Both servers call [`read_request`] first: it splits off the `/cassette/<name>/` prefix, finds
-//! the region in the SigV4 credential scope, and reads the body under [`MAX_BODY_BYTES`] and the
-//! body timeout. Matching and forwarding never see a hyper `Incoming`.
+//! Both servers read a request first: [`read_body`] reads the body under [`MAX_BODY_BYTES`] and
+//! the body timeout into a [`RawRequest`], and [`RawRequest::parse`] splits off the
+//! `/cassette/<name>/` prefix, finds the region in the SigV4 credential scope and parses the
+//! JSON ([`read_request`] does both; replay looks a hit up in between). Matching and forwarding
+//! never see a hyper `Incoming`.
 
 use std::collections::BTreeMap;
 use std::future::Future;

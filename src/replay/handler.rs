@@ -1,7 +1,10 @@
-//! Replay's per-request stages: `read → control? → faults → (region translation) → lookup →
-//! respond | emulate | explain`.
+//! Replay's per-request stages: `read body → flat lookup? → read → control? → faults → (region
+//! translation) → lookup → respond | emulate | explain`.
 //!
-//! One [`ReplayCtx`] carries what the stages learn about a request. A control-plane path is
+//! A request of the shape nearly every SDK call has is looked up from its bytes first
+//! (`lookup_flat`): a hit is answered without the request being parsed, a miss goes on to be
+//! parsed and explained. Any other request, or any server that needs more than plain matching,
+//! takes the whole way. One [`ReplayCtx`] carries what the stages learn about a request. A control-plane path is
 //! answered before anything else; an injected fault comes next, so it is never matched or fed to
 //! the emulator. A server without cassettes emulates every request; with cassettes, a miss is
 //! emulated only with `OnMiss::Emulate`, and replayed answers feed the emulator's state. A miss is
