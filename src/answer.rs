@@ -291,9 +291,12 @@ impl Prepared {
             // again here (a few dozen bytes), because keeping them as `HeaderValue`s (40 bytes
             // each) would take the answer past one cache line, and the check cannot be skipped
             // without `unsafe`. The value goes in by its place: no name is hashed.
+            if place == NOT_SENT {
+                continue;
+            }
             let slot = headers.values_mut().nth(usize::from(place));
             if let (Some(slot), Ok(value)) = (
-                slot.filter(|_| place != NOT_SENT),
+                slot,
                 HeaderValue::from_maybe_shared(self.bytes.slice(range)),
             ) {
                 *slot = value;
