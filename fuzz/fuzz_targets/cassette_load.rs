@@ -1,10 +1,10 @@
 //! Fuzz target for the cassette loader: any text given to `Cassette::from_yaml` is either refused
 //! with an error or loads into a cassette that saves and loads back equal, whose every
-//! interaction can be fingerprinted (in place and normalized, with the same result) and served.
+//! interaction can be keyed (in place and normalized, with the same result) and served.
 
 #![no_main]
 
-use ivs_vcr::__private::normalize::{fingerprint, request, request_fingerprint};
+use ivs_vcr::__private::normalize::{match_key, request, request_match_key};
 use ivs_vcr::Cassette;
 use libfuzzer_sys::fuzz_target;
 
@@ -18,9 +18,9 @@ fuzz_target!(|data: &[u8]| {
     for interaction in &cassette.interactions {
         let req = &interaction.request;
         assert_eq!(
-            request_fingerprint(req, &cassette.matching),
-            fingerprint(&request(req, &cassette.matching)),
-            "in-place and normalized fingerprints differ for {req:?}"
+            request_match_key(req, &cassette.matching),
+            match_key(&request(req, &cassette.matching)),
+            "in-place and normalized keys differ for {req:?}"
         );
         let _ = interaction.response.body_bytes();
     }

@@ -6,15 +6,15 @@
 //! ```
 //!
 //! `flags` bit 0 turns on the account scrub and bit 1 matches on the `x-tenant` header. The
-//! target checks that nothing panics and that replay's in-place fingerprint always equals the
-//! fingerprint of the normalized request.
+//! target checks that nothing panics and that replay's in-place index key always equals the key
+//! of the normalized request.
 
 #![no_main]
 
 use std::collections::BTreeMap;
 
 use ivs_vcr::cassette::Matching;
-use ivs_vcr::__private::normalize::{self, canonical_json, fingerprint, request_fingerprint};
+use ivs_vcr::__private::normalize::{self, canonical_json, match_key, request_match_key};
 use ivs_vcr::RecordedRequest;
 use libfuzzer_sys::fuzz_target;
 
@@ -72,9 +72,9 @@ fuzz_target!(|data: &[u8]| {
     for matching in [&Matching::default(), &matching] {
         let normalized = normalize::request(&req, matching);
         assert_eq!(
-            request_fingerprint(&req, matching),
-            fingerprint(&normalized),
-            "in-place and normalized fingerprints differ for {req:?} under {matching:?}"
+            request_match_key(&req, matching),
+            match_key(&normalized),
+            "in-place and normalized keys differ for {req:?} under {matching:?}"
         );
         if let Some(body) = &normalized.body {
             let canonical = canonical_json(body);

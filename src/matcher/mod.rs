@@ -1,7 +1,7 @@
 //! Matching: choose the recorded interaction that answers a request, or explain why none does.
 //!
 //! [`Index`] is built once from the loaded cassettes. Every interaction is normalized under its
-//! cassette's [`Matching`] options and filed under its [`Fingerprint`], so a lookup is one hash per
+//! cassette's [`Matching`] options and filed under its [`MatchKey`](normalize::MatchKey), so a lookup is one hash per
 //! distinct set of options (almost always one) plus a hash-map probe, whatever the number of
 //! interactions. Identical requests form a [`Sequence`]: the n-th identical request gets the n-th
 //! recorded answer, through an atomic count of lookups, so parallel clients each get a whole, distinct
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::cassette::{Cassette, Matching, RecordedRequest};
-use crate::normalize::{self, Fingerprint, Normalized};
+use crate::normalize::{self, MatchKey, Normalized};
 use crate::redact;
 
 /// How strictly requests are matched.
@@ -43,7 +43,7 @@ pub enum SequenceEnd {
     Strict,
 }
 
-/// The interactions recorded for one fingerprint, in order, and how many times it was asked for.
+/// The interactions recorded for one request key, in order, and how many times it was asked for.
 /// With its key it fills 32 bytes, so a probe reads one cache line and the hit path touches
 /// nothing else of the index: use counts are worked out from `asked` when the summary wants them
 /// (see [`Index::usage`]). Almost every sequence has one interaction, kept inline; a repeated
@@ -123,35 +123,14 @@ fn served(asked: u64, k: usize, len: usize, end: SequenceEnd) -> u64 {
     }
 }
 
-/// The index's key: the first 128 bits of a request's SHA-256 [`Fingerprint`]. Two requests
-/// that differ would have to collide on 128 bits of SHA-256 to share it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key(u128);
-
-impl Key {
-    fn of(fp: &Fingerprint) -> Key {
-        let mut first = [0u8; 16];
-        first.copy_from_slice(&fp.0[..16]);
-        Key(u128::from_le_bytes(first))
-    }
-}
-
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // The key is a digest already: its low 64 bits are as good a hash as any.
-        state.write_u64(self.0 as u64);
-    }
-}
-
-/// Passes a [`Key`]'s own bits through as its hash, where SipHash would hash a digest again. The
-/// table's keys come from the operator's cassettes and are SHA-256 outputs, so no request can
-/// crowd a bucket on purpose.
+/// Passes a [`MatchKey`]'s own bits through as its hash, where SipHash would hash a hash again.
+/// The table's keys come from the operator's cassettes, so no request can crowd a bucket.
 #[derive(Debug, Default)]
 struct DigestHasher(u64);
 
 impl std::hash::Hasher for DigestHasher {
     fn write(&mut self, bytes: &[u8]) {
-        // Only `Key` is hashed with it, through `write_u64`; anything else still hashes.
+        // Only `MatchKey` is hashed with it, through `write_u64`; anything else still hashes.
         for &b in bytes {
             self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
@@ -166,7 +145,7 @@ impl std::hash::Hasher for DigestHasher {
     }
 }
 
-type SequenceMap = HashMap<Key, Sequence, std::hash::BuildHasherDefault<DigestHasher>>;
+type SequenceMap = HashMap<MatchKey, Sequence, std::hash::BuildHasherDefault<DigestHasher>>;
 
 /// One interaction in the index.
 #[derive(Debug)]
@@ -270,7 +249,7 @@ impl Index {
             for (interaction_idx, interaction) in cassette.interactions.iter().enumerate() {
                 let entry_idx = entries.len();
                 let normalized = normalize::request(&interaction.request, &cassette.matching);
-                let fp = normalize::fingerprint(&normalized);
+                let key = normalize::match_key(&normalized);
                 let operation = match operations.get(&normalized.operation) {
                     Some(op) => op.clone(),
                     None => {
@@ -280,7 +259,7 @@ impl Index {
                     }
                 };
                 for scope in [&mut all, &mut scope] {
-                    scope.insert(&cassette.matching, fp, &operation, entry_idx);
+                    scope.insert(&cassette.matching, key, &operation, entry_idx);
                 }
                 entries.push(Entry {
                     cassette_idx,
@@ -320,21 +299,21 @@ impl Index {
         cassette: Option<usize>,
         fallback: Fallback,
     ) -> Result<Hit, Miss> {
-        let fingerprint = |matching: &Matching| normalize::request_fingerprint(req, matching);
-        self.lookup_by(fingerprint, (&req.method, &req.path), cassette, fallback)
+        let key = |matching: &Matching| normalize::request_match_key(req, matching);
+        self.lookup_by(key, (&req.method, &req.path), cassette, fallback)
     }
 
     /// Whether every cassette in reach (one, or all of them) matches under the default options,
-    /// so that one fingerprint stands for a request in all of them ([`Index::lookup_flat`]).
+    /// so that one key stands for a request in all of them ([`Index::lookup_flat`]).
     pub fn is_plain(&self, cassette: Option<usize>) -> bool {
         self.scope(cassette).plain
     }
 
-    /// [`Index::lookup`] for a request whose fingerprint under the default options is known
-    /// (`normalize::flat_request_fingerprint`), within a scope that [`Index::is_plain`].
+    /// [`Index::lookup`] for a request whose key under the default options is known
+    /// (`normalize::flat_request_match_key`), within a scope that [`Index::is_plain`].
     pub fn lookup_flat(
         &self,
-        fingerprint: Fingerprint,
+        key: MatchKey,
         (method, path): (&str, &str),
         cassette: Option<usize>,
         fallback: Fallback,
@@ -343,12 +322,12 @@ impl Index {
             self.is_plain(cassette),
             "a flat lookup in a scope with options"
         );
-        self.lookup_by(|_| fingerprint, (method, path), cassette, fallback)
+        self.lookup_by(|_| key, (method, path), cassette, fallback)
     }
 
     fn lookup_by(
         &self,
-        fingerprint: impl Fn(&Matching) -> Fingerprint,
+        key: impl Fn(&Matching) -> MatchKey,
         (method, path): (&str, &str),
         cassette: Option<usize>,
         fallback: Fallback,
@@ -357,8 +336,7 @@ impl Index {
         let scope = self.scope(cassette);
         let mut exhausted = None;
         for group in &scope.groups {
-            let fp = fingerprint(&group.matching);
-            if let Some(seq) = group.sequences.get(&Key::of(&fp)) {
+            if let Some(seq) = group.sequences.get(&key(&group.matching)) {
                 match self.take(seq, &group.repeats) {
                     Some(entry_idx) => {
                         return Ok(Hit {
@@ -543,7 +521,7 @@ impl Scope {
     fn insert(
         &mut self,
         matching: &Matching,
-        fp: Fingerprint,
+        key: MatchKey,
         operation: &Arc<str>,
         entry_idx: usize,
     ) {
@@ -559,7 +537,7 @@ impl Scope {
             }
         };
         let group = &mut self.groups[group_idx];
-        match group.sequences.entry(Key::of(&fp)) {
+        match group.sequences.entry(key) {
             std::collections::hash_map::Entry::Occupied(mut seq) => {
                 let seq = seq.get_mut();
                 if seq.rest == Sequence::NO_REPEATS {

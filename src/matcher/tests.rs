@@ -197,7 +197,7 @@ fn usage_counts_matches_and_unused_interactions() {
 #[test]
 fn a_sequence_and_its_key_fill_half_a_cache_line() {
     // What the hit path reads of the index is one slot: keep it from straddling two lines.
-    assert_eq!(std::mem::size_of::<(Key, Sequence)>(), 32);
+    assert_eq!(std::mem::size_of::<(normalize::MatchKey, Sequence)>(), 32);
 }
 
 proptest::proptest! {

@@ -1,5 +1,5 @@
 //! Unit and property tests of normalization: operation names, regions, canonical JSON, fingerprints
-//! (the flat one against the parsed one) and body paths.
+//! and index keys (the flat key against the parsed one), and body paths.
 
 use super::*;
 use serde_json::json;
@@ -17,6 +17,11 @@ fn req(method: &str, path: &str, body: Option<Value>) -> RecordedRequest {
 
 fn fp(r: &RecordedRequest) -> Fingerprint {
     fingerprint(&request(r, &Matching::default()))
+}
+
+/// The index key: it must tell requests apart exactly as [`fp`] does.
+fn key(r: &RecordedRequest) -> MatchKey {
+    match_key(&request(r, &Matching::default()))
 }
 
 #[test]
@@ -71,7 +76,7 @@ fn region_from_credential_scope() {
     check("Credential=a/b/c,Credential=x/y/z", Some("c"));
 }
 
-/// A body as `flat_request_fingerprint` may meet it: mostly flat objects of strings, with any
+/// A body as `flat_request_match_key` may meet it: mostly flat objects of strings, with any
 /// JSON whitespace, member names that repeat or may hold secrets, values with escapes,
 /// non-ASCII text or fakes, other JSON values, and broken JSON.
 fn body_strategy() -> impl proptest::strategy::Strategy<Value = String> {
@@ -112,16 +117,16 @@ fn body_strategy() -> impl proptest::strategy::Strategy<Value = String> {
 }
 
 proptest::proptest! {
-    /// Whenever the flat fingerprint answers, it is the fingerprint of the parsed request.
+    /// Whenever the flat key answers, it is the key of the parsed request.
     #[test]
-    fn flat_fingerprint_equals_the_parsed_ones(
+    fn flat_key_equals_the_parsed_ones(
         body in body_strategy(),
         method in "(POST|GET|Post)",
         path in "(/GetChannel|/tags/arn%3Aaws|/ListChannels)",
         query in proptest::option::of("(|maxResults=1)"),
     ) {
         let region = "us-west-2";
-        let fast = flat_request_fingerprint(&method, &path, query.as_deref(), region, body.as_bytes());
+        let fast = flat_request_match_key(&method, &path, query.as_deref(), region, body.as_bytes());
         if let Some(fast) = fast {
             let parsed = (!body.is_empty())
                 .then(|| serde_json::from_str(&body).expect("the flat path takes only JSON"));
@@ -133,7 +138,7 @@ proptest::proptest! {
                 headers: Default::default(),
                 body: parsed,
             };
-            proptest::prop_assert_eq!(fast, request_fingerprint(&request, &Matching::default()));
+            proptest::prop_assert_eq!(fast, request_match_key(&request, &Matching::default()));
         }
     }
 }
@@ -141,7 +146,7 @@ proptest::proptest! {
 #[test]
 fn the_bodies_sdks_send_take_the_flat_path() {
     let flat = |body: &str| {
-        flat_request_fingerprint("POST", "/GetChannel", None, "us-west-2", body.as_bytes())
+        flat_request_match_key("POST", "/GetChannel", None, "us-west-2", body.as_bytes())
     };
     let boto3 = flat(r#"{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);
     let compact = flat(r#"{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);
@@ -212,11 +217,13 @@ fn fingerprint_ignores_what_clients_vary() {
         Some(json!({"tags": {"b": "2", "a": "1"}, "name": "c"})),
     );
     assert_eq!(fp(&boto), fp(&rust));
+    assert_eq!(key(&boto), key(&rust));
     let mut with_noise = rust.clone();
     with_noise
         .headers
         .insert("X-Amz-Date".into(), "20261126T020014Z".into());
     assert_eq!(fp(&boto), fp(&with_noise));
+    assert_eq!(key(&boto), key(&with_noise));
     // An empty POST body asks the same as `{}`.
     assert_eq!(
         fp(&req("POST", "/ListChannels", None)),
@@ -225,7 +232,7 @@ fn fingerprint_ignores_what_clients_vary() {
 }
 
 #[test]
-fn in_place_fingerprint_equals_the_normalized_one() {
+fn in_place_key_equals_the_normalized_one() {
     let mut untag = req(
         "DELETE",
         "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A1%3Achannel%2Fx",
@@ -262,8 +269,8 @@ fn in_place_fingerprint_equals_the_normalized_one() {
     for case in &cases {
         for matching in [&Matching::default(), &with_options] {
             assert_eq!(
-                request_fingerprint(case, matching),
-                fingerprint(&request(case, matching)),
+                request_match_key(case, matching),
+                match_key(&request(case, matching)),
                 "{case:?}"
             );
         }
@@ -284,6 +291,7 @@ fn fingerprint_sees_every_significant_difference() {
     ];
     for v in &variants {
         assert_ne!(fp(&base), fp(v), "{v:?}");
+        assert_ne!(key(&base), key(v), "{v:?}");
     }
 }
 
@@ -295,6 +303,12 @@ fn nul_bytes_in_fields_cannot_make_two_requests_collide() {
     let mut b = req("DELETE", "/tags/x", None);
     b.query = parse_query("a%00b=c");
     assert_ne!(fp(&a), fp(&b));
+    assert_ne!(key(&a), key(&b));
+    // With no separator at all, `a`=`bc` and `ab`=`c` would.
+    a.query = parse_query("a=bc");
+    b.query = parse_query("ab=c");
+    assert_ne!(fp(&a), fp(&b));
+    assert_ne!(key(&a), key(&b));
 }
 
 #[test]

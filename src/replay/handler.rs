@@ -96,7 +96,7 @@ impl Handler for ReplayState {
 
 impl ReplayState {
     /// Stage `lookup`, before the body is parsed: a request of the shape nearly every SDK call
-    /// has (`normalize::flat_request_fingerprint`) is looked up by the fingerprint of its bytes,
+    /// has (`normalize::flat_request_match_key`) is looked up by the key of its bytes,
     /// and a hit is answered without the request being parsed at all. `None` sends the request
     /// the whole way: when the server has an emulator (to answer misses or to feed), faults to
     /// inject, or a cassette in reach with matching options; when the request is a control call,
@@ -123,15 +123,11 @@ impl ReplayState {
         }
         let method = raw.parts.method.as_str();
         let query = raw.parts.uri.query();
-        let fingerprint =
-            normalize::flat_request_fingerprint(method, path, query, region, &raw.body)?;
+        let key = normalize::flat_request_match_key(method, path, query, region, &raw.body)?;
         note_operation(method, path);
-        let lookup = self.index.lookup_flat(
-            fingerprint,
-            (method, path),
-            cassette_idx,
-            Fallback::AsLevelAllows,
-        );
+        let lookup =
+            self.index
+                .lookup_flat(key, (method, path), cassette_idx, Fallback::AsLevelAllows);
         Some(lookup.map(|hit| self.respond((method, path), None, hit)))
     }
 

@@ -1,12 +1,12 @@
-//! Property tests of normalization: what the fingerprint ignores (key order, whitespace, escapes,
-//! the order and repetition of `tagKeys`), what it never ignores (any significant value), and that
-//! replay's in-place fingerprint always equals the normalized one.
+//! Property tests of normalization: what the fingerprint and the index key ignore (key order,
+//! whitespace, escapes, the order and repetition of `tagKeys`), what they never ignore (any
+//! significant value), and that replay's in-place key always equals the normalized one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use ivs_vcr::__private::normalize::{
-    self, canonical_json, fingerprint, request_fingerprint, Fingerprint,
+    self, canonical_json, fingerprint, match_key, request_match_key, Fingerprint, MatchKey,
 };
 use ivs_vcr::cassette::Matching;
 use ivs_vcr::RecordedRequest;
@@ -190,6 +190,11 @@ fn fp(req: &RecordedRequest) -> Fingerprint {
     fingerprint(&normalize::request(req, &Matching::default()))
 }
 
+/// The replay index's key of a request: it must tell requests apart exactly as [`fp`] does.
+fn key(req: &RecordedRequest) -> MatchKey {
+    match_key(&normalize::request(req, &Matching::default()))
+}
+
 fn post(body: Value) -> RecordedRequest {
     RecordedRequest {
         method: "POST".into(),
@@ -369,6 +374,7 @@ proptest! {
         let reparsed: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("rendering does not parse: {e}\n{text}"));
         prop_assert_eq!(canonical_json(&reparsed), canonical_json(&body), "{}", text);
+        prop_assert_eq!(key(&post(reparsed.clone())), key(&post(body.clone())), "{}", text);
         prop_assert_eq!(fp(&post(reparsed)), fp(&post(body)), "{}", text);
     }
 
@@ -380,6 +386,7 @@ proptest! {
         let mut other = body.clone();
         let leaf = other.pointer_mut(pointer).expect("pointer from leaves");
         *leaf = changed(leaf);
+        prop_assert_ne!(key(&post(other.clone())), key(&post(body.clone())), "{} → {}", body, other);
         prop_assert_ne!(fp(&post(other.clone())), fp(&post(body.clone())), "{} → {}", body, other);
     }
 
@@ -417,17 +424,18 @@ proptest! {
             }
             _ => other.region.push('x'),
         }
+        prop_assert_ne!(key(&other), key(&req), "{:?} → {:?}", req, other);
         prop_assert_ne!(fp(&other), fp(&req), "{:?} → {:?}", req, other);
     }
 
     #[test]
-    fn in_place_fingerprint_always_equals_the_normalized_one(
+    fn in_place_key_always_equals_the_normalized_one(
         req in recorded_request(),
         matching in prop_oneof![Just(Matching::default()), matching()],
     ) {
         prop_assert_eq!(
-            request_fingerprint(&req, &matching),
-            fingerprint(&normalize::request(&req, &matching)),
+            request_match_key(&req, &matching),
+            match_key(&normalize::request(&req, &matching)),
             "{:?} {:?}", req, matching
         );
     }
@@ -466,7 +474,7 @@ proptest! {
         let a = untag(query(&in_order, &mut c));
         let b = untag(query(&wire, &mut c));
         prop_assert_eq!(fp(&a), fp(&b), "{:?} vs {:?}", a.query, b.query);
-        prop_assert_eq!(request_fingerprint(&b, &Matching::default()), fp(&a));
+        prop_assert_eq!(request_match_key(&b, &Matching::default()), key(&a));
     }
 }
 
