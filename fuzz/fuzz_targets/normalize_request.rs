@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     };
-    let region = normalize::region_from_authorization(&region_or_auth)
+    let region = normalize::region_from_authorization(region_or_auth.as_bytes())
         .unwrap_or(&region_or_auth)
         .to_owned();
     let _ = normalize::is_valid_region(&region);

@@ -129,8 +129,7 @@ impl RawRequest {
         self.parts
             .headers
             .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(normalize::region_from_authorization)
+            .and_then(|v| normalize::region_from_authorization(v.as_bytes()))
     }
 
     /// The request as matching and forwarding see it: the cassette prefix split off, the query

@@ -172,14 +172,15 @@ pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The region from a SigV4 `Authorization` header's credential scope
-/// (`Credential=AKID/20261126/us-west-2/ivs/aws4_request`), if there is one.
-pub fn region_from_authorization(authorization: &str) -> Option<&str> {
+/// (`Credential=AKID/20261126/us-west-2/ivs/aws4_request`), if there is one and it is visible
+/// ASCII. The header is taken as bytes: only the region needs to be text, so the rest (a
+/// signature, say) is never checked.
+pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
     // One pass over the bytes, on every replayed request: the scope runs from the first
     // `Credential=` to the next `,`, space or `Credential=`, and the region is its third
-    // `/`-separated field. Every cut falls on an ASCII byte, so each slice of the `str` is on a
-    // character boundary.
+    // `/`-separated field.
     const KEY: &[u8] = b"Credential=";
-    let bytes = authorization.as_bytes();
+    let bytes = authorization;
     // A plain window scan: the key comes a few bytes in, and `str::find` spends more setting up
     // its search than this spends finding it.
     let start = bytes.windows(KEY.len()).position(|window| window == KEY)? + KEY.len();
@@ -204,8 +205,10 @@ pub fn region_from_authorization(authorization: &str) -> Option<&str> {
         };
         break;
     }
-    let region = region?;
-    (end > region).then(|| &authorization[start + region..start + end])
+    let region = rest.get(region?..end)?;
+    // Printed in logs and miss reports: no control character, space or byte beyond ASCII.
+    let visible = !region.is_empty() && region.iter().all(u8::is_ascii_graphic);
+    visible.then(|| std::str::from_utf8(region).expect("visible ASCII is UTF-8"))
 }
 
 pub use crate::ivs::arn::is_valid_region;
@@ -377,11 +380,9 @@ pub fn flat_request_match_key(
     let members = &mut members[..n];
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let clean = members.windows(2).all(|pair| pair[0].0 != pair[1].0)
-        && members.iter().all(|(name, value)| {
-            // Invariant: `flat_members` keeps only printable ASCII.
-            let (name, value) = (ascii(name), ascii(value));
-            !is_secret_member(name) && !redact::contains_mark(value)
-        });
+        && members
+            .iter()
+            .all(|(name, value)| !is_secret_member(name) && !redact::contains_mark(value));
     clean.then(|| {
         let mut hasher = Xxh3Default::new();
         hash_parts(
@@ -395,11 +396,6 @@ pub fn flat_request_match_key(
         );
         MatchKey(hasher.digest128())
     })
-}
-
-/// Bytes that [`flat_members`] checked are printable ASCII, as text.
-fn ascii(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).expect("printable ASCII is UTF-8")
 }
 
 /// The members of `body` when it is a flat object of plain strings (see
@@ -424,17 +420,13 @@ fn flat_members<'a>(
     fn string<'a>(body: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
         expect(body, at, b'"')?;
         let start = *at;
-        let len = body[start..].iter().position(|&b| b == b'"')?;
-        let text = &body[start..start + len];
-        // Printable ASCII only: no escape, control character or byte beyond ASCII to decode.
-        if !text
-            .iter()
-            .all(|&b| (b' '..=b'~').contains(&b) && b != b'\\')
-        {
-            return None;
-        }
-        *at = start + len + 1;
-        Some(text)
+        let len = plain_run(&body[start..]);
+        // Printable ASCII only, up to the closing quote: no escape, control character or byte
+        // beyond ASCII to decode.
+        (body.get(start + len) == Some(&b'"')).then(|| {
+            *at = start + len + 1;
+            &body[start..start + len]
+        })
     }
     let mut at = 0;
     expect(body, &mut at, b'{')?;
@@ -464,6 +456,39 @@ fn flat_members<'a>(
     (at == body.len()).then_some(n)
 }
 
+/// How many bytes `bytes` starts with that may stand in a JSON string as themselves: printable
+/// ASCII other than `"` and `\`. Eight bytes at a time while none of them is another byte.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether any byte of `w` is zero, or is below `n` (for `n` ≤ 128), or has its high bit set:
+    // exact as to whether one exists, which is all that is asked here.
+    const fn has_zero(w: u64) -> bool {
+        w.wrapping_sub(ONES) & !w & HIGH != 0
+    }
+    const fn has_below(w: u64, n: u8) -> bool {
+        w.wrapping_sub(ONES * n as u64) & !w & HIGH != 0
+    }
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("a chunk of 8"));
+        if w & HIGH != 0
+            || has_below(w, b' ')
+            || has_zero(w ^ (ONES * u64::from(b'"')))
+            || has_zero(w ^ (ONES * u64::from(b'\\')))
+            || has_zero(w ^ (ONES * 0x7f))
+        {
+            break;
+        }
+        at += 8;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|&b| !plain(b))
+        .unwrap_or(bytes.len() - at)
+}
+
 /// A request body as the fingerprint takes it.
 enum Body<'a> {
     /// No body (a request other than a POST outside `/tags/`).
@@ -479,17 +504,17 @@ fn may_hold_secrets(body: &Value) -> bool {
     let Value::Object(map) = body else {
         return false;
     };
-    map.keys().any(|member| is_secret_member(member))
+    map.keys().any(|member| is_secret_member(member.as_bytes()))
 }
 
 /// True when a top-level member of this name is where a secret may sit.
-fn is_secret_member(name: &str) -> bool {
+fn is_secret_member(name: &[u8]) -> bool {
     // The top-level members of the secret paths, worked out once.
-    static FIRST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    static FIRST: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
     let first = FIRST.get_or_init(|| {
-        let mut first: Vec<&'static str> = ivs::SECRET_BODY_PATHS
+        let mut first: Vec<&'static [u8]> = ivs::SECRET_BODY_PATHS
             .iter()
-            .map(|path| path.split('.').next().unwrap_or(path))
+            .map(|path| path.split('.').next().unwrap_or(path).as_bytes())
             .collect();
         first.dedup();
         first

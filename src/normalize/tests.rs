@@ -64,7 +64,11 @@ fn regions() {
 #[test]
 fn region_from_credential_scope() {
     let check = |auth: &str, expected: Option<&str>| {
-        assert_eq!(region_from_authorization(auth), expected, "{auth}");
+        assert_eq!(
+            region_from_authorization(auth.as_bytes()),
+            expected,
+            "{auth}"
+        );
     };
     check(
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/eu-west-1/ivs/aws4_request, SignedHeaders=host, Signature=ab",
@@ -73,6 +77,13 @@ fn region_from_credential_scope() {
     check("AWS4-HMAC-SHA256 Credential=AKID/20261126", None);
     check("Bearer x", None);
     check("Credential=a/b/Credential=x", None);
+    // Only the region must be text, and visible: it is printed.
+    check(
+        "Credential=a/b/us-west-2/ivs, Signature=\u{e9}",
+        Some("us-west-2"),
+    );
+    check("Credential=a/b/us\u{1b}[31m/ivs", None);
+    check("Credential=a/b/us-w\u{e9}st-2/ivs", None);
     check("Credential=a/b/c,Credential=x/y/z", Some("c"));
 }
 
@@ -91,8 +102,10 @@ fn body_strategy() -> impl proptest::strategy::Strategy<Value = String> {
         "[ -~&&[^\"\\\\]]{0,4}",
     ];
     let text = prop_oneof![
-        24 => "[ -~&&[^\"\\\\]]{0,12}".prop_map(|t| format!("\"{t}\"")),
+        24 => "[ -~&&[^\"\\\\]]{0,24}".prop_map(|t| format!("\"{t}\"")),
         1 => Just("\"a\\u0041\"".to_owned()),
+        1 => Just("\"arn:aws:ivs:us-west-2:1\\/x\"".to_owned()),
+        1 => Just("\"arn:aws:ivs:us-west-2:1:channel/é\"".to_owned()),
         1 => Just("\"\\\"\"".to_owned()),
         1 => Just("\"é\"".to_owned()),
         1 => Just("\"ivsvcrFake0123456789abcdef0123456789abcdef\"".to_owned()),
@@ -117,6 +130,21 @@ fn body_strategy() -> impl proptest::strategy::Strategy<Value = String> {
 }
 
 proptest::proptest! {
+    /// The word-at-a-time scan finds the first byte a plain string may not hold, as a byte
+    /// loop would: an ASCII control character, DEL, `"`, `\\` or a byte beyond ASCII, wherever it
+    /// falls in a word.
+    #[test]
+    fn plain_run_stops_where_a_byte_loop_stops(
+        bytes in proptest::collection::vec(
+            proptest::prop_oneof![12 => 0x20u8..0x7f, 1 => proptest::num::u8::ANY],
+            0..40,
+        ),
+    ) {
+        let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
+        let expected = bytes.iter().position(|b| !plain(b)).unwrap_or(bytes.len());
+        proptest::prop_assert_eq!(plain_run(&bytes), expected, "{:?}", bytes);
+    }
+
     /// Whenever the flat key answers, it is the key of the parsed request.
     #[test]
     fn flat_key_equals_the_parsed_ones(
@@ -180,7 +208,7 @@ proptest::proptest! {
             let (_key, _date, region) = (parts.next()?, parts.next()?, parts.next()?);
             (!region.is_empty()).then_some(region)
         })();
-        proptest::prop_assert_eq!(region_from_authorization(&auth), reference);
+        proptest::prop_assert_eq!(region_from_authorization(auth.as_bytes()), reference);
     }
 }
 

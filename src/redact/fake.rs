@@ -84,8 +84,8 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
 /// Whether `s` holds the mark every fake carries (`FAKE_MARK`): a byte search for its first
 /// letter, then a comparison, which on the short strings of a request costs less than setting up
 /// a substring search.
-pub fn contains_mark(s: &str) -> bool {
-    let (mark, bytes) = (FAKE_MARK.as_bytes(), s.as_bytes());
+pub fn contains_mark(s: impl AsRef<[u8]>) -> bool {
+    let (mark, bytes) = (FAKE_MARK.as_bytes(), s.as_ref());
     bytes
         .iter()
         .enumerate()
