@@ -176,36 +176,19 @@ pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
 /// ASCII. The header is taken as bytes: only the region needs to be text, so the rest (a
 /// signature, say) is never checked.
 pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
-    // One pass over the bytes, on every replayed request: the scope runs from the first
-    // `Credential=` to the next `,`, space or `Credential=`, and the region is its third
-    // `/`-separated field.
-    const KEY: &[u8] = b"Credential=";
-    let bytes = authorization;
-    // A plain window scan: the key comes a few bytes in, and `str::find` spends more setting up
-    // its search than this spends finding it.
-    let start = bytes.windows(KEY.len()).position(|window| window == KEY)? + KEY.len();
-    let rest = &bytes[start..];
-    let (mut slashes, mut region, mut end) = (0, None, rest.len());
-    for (i, &b) in rest.iter().enumerate() {
-        end = match b {
-            b',' | b' ' => i,
-            // A scope holds no `=`, unless a second `Credential=` ends it.
-            b'=' if rest[..=i].ends_with(KEY) => i + 1 - KEY.len(),
-            b'/' => {
-                slashes += 1;
-                if slashes == 2 {
-                    region = Some(i + 1);
-                }
-                if slashes < 3 {
-                    continue;
-                }
-                i
-            }
-            _ => continue,
-        };
-        break;
-    }
-    let region = rest.get(region?..end)?;
+    // On every replayed request: the scope runs from the first `Credential=` to the next `,`,
+    // space or `Credential=`, and the region is its third `/`-separated field. Byte searches
+    // (SIMD where the CPU has it) rather than a loop over every byte.
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Credential="));
+    let start = KEY.find(authorization)? + KEY.needle().len();
+    let rest = &authorization[start..];
+    let scope = &rest[..memchr::memchr2(b',', b' ', rest).unwrap_or(rest.len())];
+    let scope = &scope[..KEY.find(scope).unwrap_or(scope.len())];
+    let after_key = memchr::memchr(b'/', scope)? + 1;
+    let after_date = after_key + memchr::memchr(b'/', &scope[after_key..])? + 1;
+    let tail = &scope[after_date..];
+    let region = &tail[..memchr::memchr(b'/', tail).unwrap_or(tail.len())];
     // Printed in logs and miss reports: no control character, space or byte beyond ASCII.
     let visible = !region.is_empty() && region.iter().all(u8::is_ascii_graphic);
     visible.then(|| std::str::from_utf8(region).expect("visible ASCII is UTF-8"))
@@ -461,24 +444,29 @@ fn flat_members<'a>(
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Whether any byte of `w` is zero, or is below `n` (for `n` ≤ 128), or has its high bit set:
-    // exact as to whether one exists, which is all that is asked here.
-    const fn has_zero(w: u64) -> bool {
-        w.wrapping_sub(ONES) & !w & HIGH != 0
+    // Each mask has a high bit set where some byte of the word is of its kind, exactly as to
+    // whether one is (a borrow may mark a byte after a true one, never before): a zero byte, a
+    // byte below a space, a byte of 0x7f or more.
+    const fn zero(w: u64) -> u64 {
+        w.wrapping_sub(ONES) & !w & HIGH
     }
-    const fn has_below(w: u64, n: u8) -> bool {
-        w.wrapping_sub(ONES * n as u64) & !w & HIGH != 0
+    const fn below_space(w: u64) -> u64 {
+        w.wrapping_sub(ONES * 0x20) & !w & HIGH
+    }
+    const fn del_or_more(w: u64) -> u64 {
+        // A byte of 0x80 or more has its high bit already; 0x7f gains it by the increment, and
+        // the only carry out of a byte comes from 0xff, itself marked.
+        (w | w.wrapping_add(ONES)) & HIGH
     }
     let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
     let mut at = 0;
     while let Some(chunk) = bytes.get(at..at + 8) {
         let w = u64::from_le_bytes(chunk.try_into().expect("a chunk of 8"));
-        if w & HIGH != 0
-            || has_below(w, b' ')
-            || has_zero(w ^ (ONES * u64::from(b'"')))
-            || has_zero(w ^ (ONES * u64::from(b'\\')))
-            || has_zero(w ^ (ONES * 0x7f))
-        {
+        let special = below_space(w)
+            | del_or_more(w)
+            | zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
             break;
         }
         at += 8;

@@ -136,7 +136,11 @@ proptest::proptest! {
     #[test]
     fn plain_run_stops_where_a_byte_loop_stops(
         bytes in proptest::collection::vec(
-            proptest::prop_oneof![12 => 0x20u8..0x7f, 1 => proptest::num::u8::ANY],
+            proptest::prop_oneof![
+                24 => 0x20u8..0x7f,
+                1 => proptest::sample::select(vec![0, b'\t', 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff]),
+                1 => proptest::num::u8::ANY,
+            ],
             0..40,
         ),
     ) {
