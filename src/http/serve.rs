@@ -4,6 +4,11 @@
 //! caller chooses (Ctrl-C in the binary, dropping the handle in the library). A failure on one
 //! connection is logged and never stops the loop. `serve` returns once in-flight requests are done.
 //!
+//! Each connection runs as one task, [`Supervised`]: hyper's connection future, watched for the
+//! header timeout ([`HeadWatch`]) and for the server's shutdown. Those two are rarely due, so they
+//! have a waker of their own and are polled only when it fires, not on each of the connection's
+//! wake-ups.
+//!
 //! A connection answered 413 is closed with a lingering close ([`Lingering`]): the server stops
 //! writing, then reads and discards what the client is still sending (at most [`LINGER_BYTES`],
 //! for at most [`LINGER_TIME`]) before it closes. Closing at once, with the body still arriving,
@@ -14,17 +19,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::futures::OwnedNotified;
+use tokio::sync::{oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
@@ -133,7 +138,10 @@ pub(crate) async fn serve<H: Handler>(
     shutdown: impl Future<Output = ()>,
 ) {
     let guard = Arc::new(guard);
-    let graceful = GracefulShutdown::new();
+    // Shutdown tells every connection at once; each holds a receiver of `live` until it ends, so
+    // that `live.closed()` is when the last one has.
+    let stop = Arc::new(Notify::new());
+    let (live, _) = watch::channel(());
     let mut builder = hyper::server::conn::http1::Builder::new();
     // hyper's own header timeout arms, polls and drops a timer for every request, about 5% of a
     // replayed answer's cost; `HeadWatch` keeps one per connection instead.
@@ -163,7 +171,7 @@ pub(crate) async fn serve<H: Handler>(
             head_watch: HeadWatch::new(epoch),
             linger: Arc::new(AtomicBool::new(false)),
         });
-        let watch = conn.clone();
+        let state = conn.clone();
         let stream = Lingering {
             stream,
             linger: conn.linger.clone(),
@@ -201,21 +209,17 @@ pub(crate) async fn serve<H: Handler>(
             }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            tokio::select! {
-                biased;
-                result = conn => if let Err(err) = result {
-                    tracing::debug!(side = %Side::Downstream, %peer, error = %err, "connection ended with an error");
-                },
-                () = watch.head_watch.expired(header_timeout) => {
-                    tracing::debug!(side = %Side::Downstream, %peer, "closing: no request head within {header_timeout:?}");
-                }
-            }
-        });
+        tokio::spawn(Supervised::new(
+            conn,
+            state,
+            header_timeout,
+            peer,
+            (stop.clone(), live.subscribe()),
+        ));
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    stop.notify_waiters();
+    if tokio::time::timeout(SHUTDOWN_GRACE, live.closed())
         .await
         .is_err()
     {
@@ -235,8 +239,8 @@ struct Conn<H> {
 /// answer is handed to hyper. A connection that waits longer than the header timeout (a head that
 /// stalls, or an idle keep-alive) is closed, as hyper's own header timeout would close it; while a
 /// request is being answered it never times out (the body has its own timeout, in
-/// `read_request`). One timer per connection, which fires at most once per timeout, instead of
-/// hyper's timer per request.
+/// `read_body`). One timer per connection (its [`Supervised`] task's), which fires at most once
+/// per timeout, instead of hyper's timer per request.
 #[derive(Debug)]
 struct HeadWatch {
     epoch: tokio::time::Instant,
@@ -270,20 +274,155 @@ impl HeadWatch {
         self.waiting_since.store(self.millis(), Ordering::Relaxed);
     }
 
-    /// Resolves once the connection has waited `timeout` for a request head.
-    async fn expired(&self, timeout: Duration) {
-        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX / 2);
-        loop {
-            let since = self.waiting_since.load(Ordering::Relaxed);
-            let check_at_ms = if since == Self::ANSWERING {
-                self.millis().saturating_add(timeout_ms)
-            } else if self.millis() >= since.saturating_add(timeout_ms) {
-                return;
-            } else {
-                since.saturating_add(timeout_ms)
-            };
-            tokio::time::sleep_until(self.epoch + Duration::from_millis(check_at_ms)).await;
+    /// When the header timeout should next be checked, in milliseconds from `epoch`, or `None`
+    /// once the connection has waited `timeout_ms` for a request head.
+    fn next_check(&self, timeout_ms: u64) -> Option<u64> {
+        let since = self.waiting_since.load(Ordering::Relaxed);
+        let now = self.millis();
+        if since == Self::ANSWERING {
+            Some(now.saturating_add(timeout_ms))
+        } else if now >= since.saturating_add(timeout_ms) {
+            None
+        } else {
+            Some(since.saturating_add(timeout_ms))
         }
+    }
+}
+
+/// One connection's task: hyper's connection, the header timeout and the server's shutdown.
+///
+/// `tokio::select!` over the three, as this once was, polled the timer and the shutdown signal on
+/// every wake-up of the connection, about 500 instructions a request. Here they are polled with
+/// a waker of their own ([`Beside`]), and only when it has fired.
+struct Supervised<C, H> {
+    conn: Pin<Box<C>>,
+    state: Arc<Conn<H>>,
+    header_timeout_ms: u64,
+    peer: SocketAddr,
+    /// Due when the header timeout should be checked.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// Fires when the server shuts down.
+    stop: Pin<Box<OwnedNotified>>,
+    /// Set once the connection was told to finish its request in flight and close.
+    stopping: bool,
+    beside: Arc<Beside>,
+    beside_waker: Waker,
+    /// The waker `beside` wakes, as last seen: compared on each poll, stored again only when it
+    /// changes.
+    task: Option<Waker>,
+    /// Held until the connection ends: shutdown waits for every receiver to be dropped.
+    _live: watch::Receiver<()>,
+}
+
+/// The waker of what a connection rarely needs to poll: firing marks it due and wakes the
+/// connection's task.
+#[derive(Debug, Default)]
+struct Beside {
+    due: AtomicBool,
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for Beside {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.due.store(true, Ordering::Release);
+        // A poisoned lock only means another wake panicked; the waker in it is still whole.
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(task) = task.as_ref() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+/// What `Supervised` needs of hyper's connection.
+trait Connection: Future<Output = hyper::Result<()>> {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+impl<I, B, S> Connection for hyper::server::conn::http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http1::Connection::graceful_shutdown(self);
+    }
+}
+
+impl<C: Connection, H> Supervised<C, H> {
+    fn new(
+        conn: C,
+        state: Arc<Conn<H>>,
+        header_timeout: Duration,
+        peer: SocketAddr,
+        (stop, live): (Arc<Notify>, watch::Receiver<()>),
+    ) -> Self {
+        let beside = Arc::new(Beside::default());
+        Supervised {
+            conn: Box::pin(conn),
+            state,
+            header_timeout_ms: u64::try_from(header_timeout.as_millis()).unwrap_or(u64::MAX / 2),
+            peer,
+            timer: Box::pin(tokio::time::sleep(header_timeout)),
+            // Created before `serve` can call `notify_waiters`, so it sees that call even if it
+            // is first polled after it.
+            stop: Box::pin(stop.notified_owned()),
+            stopping: false,
+            beside_waker: Waker::from(beside.clone()),
+            beside,
+            task: None,
+            _live: live,
+        }
+    }
+
+    /// Polls the timer and the shutdown signal; true when the connection is to close at once.
+    fn poll_beside(&mut self) -> bool {
+        let mut cx = Context::from_waker(&self.beside_waker);
+        if !self.stopping && self.stop.as_mut().poll(&mut cx).is_ready() {
+            self.stopping = true;
+            self.conn.as_mut().graceful_shutdown();
+        }
+        let watch = &self.state.head_watch;
+        while self.timer.as_mut().poll(&mut cx).is_ready() {
+            let Some(check_at_ms) = watch.next_check(self.header_timeout_ms) else {
+                let timeout = Duration::from_millis(self.header_timeout_ms);
+                tracing::debug!(side = %Side::Downstream, peer = %self.peer, "closing: no request head within {timeout:?}");
+                return true;
+            };
+            let at = watch.epoch + Duration::from_millis(check_at_ms);
+            self.timer.as_mut().reset(at);
+        }
+        false
+    }
+}
+
+impl<C: Connection, H> Future for Supervised<C, H> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if !this.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+            this.task = Some(cx.waker().clone());
+            *this.beside.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+            // A first poll, or a new waker: register the timer and the signal with ours.
+            this.beside.due.store(true, Ordering::Relaxed);
+        }
+        if this.beside.due.swap(false, Ordering::AcqRel) && this.poll_beside() {
+            return Poll::Ready(());
+        }
+        match ready!(this.conn.as_mut().poll(cx)) {
+            Ok(()) => {}
+            Err(err) => {
+                tracing::debug!(side = %Side::Downstream, peer = %this.peer, error = %err, "connection ended with an error");
+            }
+        }
+        Poll::Ready(())
     }
 }
 

@@ -416,6 +416,49 @@ async fn the_header_timeout_runs_between_requests_never_while_one_is_answered() 
 }
 
 #[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish_and_closes_idle_connections() {
+    let server = ReplayServer::builder()
+        .cassette(Cassette::load(fixture("replay/flow.yaml")).unwrap())
+        .fault(
+            ivs_vcr::__private::FaultRule::from_cli("operation=ListChannels,delay_ms=400").unwrap(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let list = format!(
+        "POST /ListChannels HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+    );
+    // One connection idle after an answer, one with a request in flight.
+    let mut idle = BufReader::new(TcpStream::connect(addr).await.unwrap());
+    idle.get_mut().write_all(list.as_bytes()).await.unwrap();
+    let res = bounded("the first answer", raw::read_response(&mut idle))
+        .await
+        .expect("an answer");
+    assert_eq!(res.status, 200, "{}", res.body);
+    let mut busy = BufReader::new(TcpStream::connect(addr).await.unwrap());
+    busy.get_mut().write_all(list.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let stopped = tokio::spawn(server.shutdown());
+    let res = bounded("the answer in flight", raw::read_response(&mut busy))
+        .await
+        .expect("the request in flight is answered");
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("connection"), Some("close"), "{:?}", res.headers);
+    let rest = bounded("the idle close", raw::read_to_close(&mut idle)).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    let summary = bounded("the shutdown", stopped).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "shutdown returned before the answer in flight: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(summary.operations["ListChannels"].matched, 2, "{summary}");
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+}
+
+#[tokio::test]
 async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
     let server = replay_flow().await;
     let stream = TcpStream::connect(server.addr()).await.unwrap();
