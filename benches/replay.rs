@@ -268,7 +268,7 @@ struct Ratios {
 fn load_figures(n: usize) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("bench.yaml");
-    let yaml = cassette_yaml(n);
+    let yaml = support::cassette_yaml(n);
     std::fs::write(&path, &yaml).expect("write the cassette");
     let yaml_mb = yaml.len() as f64 / 1e6;
     // The default limits (64 MiB, 100,000 interactions) hold the 100,000-interaction file; a
@@ -360,22 +360,8 @@ fn report(name: &str, f: &Figures, baseline: Option<&Figures>) {
 /// A cassette of `n` GetChannel interactions on distinct ARNs, each answer with its own request
 /// id, as recorded answers have.
 fn bench_cassette(n: usize) -> Cassette {
-    Cassette::from_yaml(&cassette_yaml(n), "bench.yaml".as_ref()).expect("bench cassette parses")
-}
-
-/// The text of [`bench_cassette`].
-fn cassette_yaml(n: usize) -> String {
-    let mut yaml = String::from(
-        "format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: benchmark}\nname: bench\ninteractions:\n",
-    );
-    for i in 0..n {
-        yaml.push_str(&format!(
-            "  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}\"}}}}\n    response: {{status: 200, headers: {{Content-Type: application/json, x-amzn-RequestId: {}{i:012}}}, body: {}}}\n",
-            &support::REQUEST_ID[..24],
-            support::CHANNEL_BODY
-        ));
-    }
-    yaml
+    Cassette::from_yaml(&support::cassette_yaml(n), "bench.yaml".as_ref())
+        .expect("bench cassette parses")
 }
 
 /// Drives `load.connections` keep-alive connections for `load.duration`, closed-loop, each

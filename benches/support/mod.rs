@@ -17,6 +17,22 @@ pub const CHANNEL_BODY: &str = r#"{"channel":{"arn":"arn:aws:ivs:us-west-2:12345
 /// The request id every fixed answer carries.
 pub const REQUEST_ID: &str = "0f0e0d0c-0b0a-4908-8706-050403020100";
 
+/// A cassette of `n` GetChannel interactions on distinct ARNs (`channel/bench<i>`), each answer
+/// with its own request id, as recorded answers have.
+pub fn cassette_yaml(n: usize) -> String {
+    let mut yaml = String::from(
+        "format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: benchmark}\nname: bench\ninteractions:\n",
+    );
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - request: {{method: POST, path: /GetChannel, region: us-west-2, body: {{arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}\"}}}}\n    response: {{status: 200, headers: {{Content-Type: application/json, x-amzn-RequestId: {}{i:012}}}, body: {}}}\n",
+            &REQUEST_ID[..24],
+            CHANNEL_BODY
+        ));
+    }
+    yaml
+}
+
 /// A bare hyper server on a free loopback port: it reads each request's body, as any real
 /// server must, and answers [`CHANNEL_BODY`] with `Content-Type` and these extra headers.
 pub async fn fixed_answer_server(
