@@ -7,12 +7,11 @@
 //! never see a hyper `Incoming`.
 
 use std::collections::BTreeMap;
-use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as _, Incoming};
 
 use super::{error_response, HttpResponse};
@@ -82,25 +81,26 @@ pub(crate) async fn read_body(
     }
     // SDK bodies are small and usually arrive with the headers, so the body is first read
     // without arming a timer; only a body still in flight gets the timeout.
-    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
-    tokio::pin!(collect);
+    let mut read = BodyRead {
+        body,
+        first: None,
+        more: Vec::new(),
+    };
     let ready = std::future::poll_fn(|cx| {
-        std::task::Poll::Ready(match collect.as_mut().poll(cx) {
-            std::task::Poll::Ready(result) => Some(result),
-            std::task::Poll::Pending => None,
+        Poll::Ready(match read.poll(cx) {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
         })
     })
     .await;
     let read = match ready {
         Some(result) => Ok(result),
-        None => tokio::time::timeout(body_timeout, collect).await,
+        None => tokio::time::timeout(body_timeout, std::future::poll_fn(|cx| read.poll(cx))).await,
     };
     let body = match read {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
-            return Err(too_large());
-        }
-        Ok(Err(err)) => {
+        Ok(Ok(body)) => body,
+        Ok(Err(BodyError::TooLarge)) => return Err(too_large()),
+        Ok(Err(BodyError::Read(err))) => {
             return Err(closing(error_response(
                 StatusCode::BAD_REQUEST,
                 "IvsVcrBadRequestException",
@@ -116,6 +116,64 @@ pub(crate) async fn read_body(
         }
     };
     Ok(RawRequest { parts, body })
+}
+
+/// A body being read whole, under [`MAX_BODY_BYTES`]. A body that comes in one frame, as an SDK's
+/// does, is kept as that frame's bytes: nothing is copied or allocated for it, where
+/// `http_body_util`'s `Collect` queued it in a list first.
+struct BodyRead {
+    body: Incoming,
+    /// The first frame's bytes.
+    first: Option<Bytes>,
+    /// The first frame's bytes and every later frame's, once there is a second.
+    more: Vec<u8>,
+}
+
+/// Why a body could not be read whole.
+enum BodyError {
+    TooLarge,
+    Read(hyper::Error),
+}
+
+impl BodyRead {
+    fn poll(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Bytes, BodyError>> {
+        loop {
+            let frame = match std::pin::Pin::new(&mut self.body).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    let body = match self.first.take() {
+                        Some(first) if self.more.is_empty() => first,
+                        Some(_) => Bytes::from(std::mem::take(&mut self.more)),
+                        None => Bytes::new(),
+                    };
+                    return Poll::Ready(Ok(body));
+                }
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(BodyError::Read(err))),
+                Poll::Ready(Some(Ok(frame))) => frame,
+            };
+            // Trailers are not part of the body; IVS clients send none.
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let so_far = match &self.first {
+                None => 0,
+                Some(first) if self.more.is_empty() => first.len(),
+                Some(_) => self.more.len(),
+            };
+            if so_far + data.len() > MAX_BODY_BYTES {
+                return Poll::Ready(Err(BodyError::TooLarge));
+            }
+            match &self.first {
+                None => self.first = Some(data),
+                Some(first) => {
+                    if self.more.is_empty() {
+                        self.more.extend_from_slice(first);
+                    }
+                    self.more.extend_from_slice(&data);
+                }
+            }
+        }
+    }
 }
 
 impl RawRequest {

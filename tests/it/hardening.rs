@@ -109,6 +109,35 @@ async fn a_chunked_body_over_the_limit_gets_413_once_the_limit_is_passed() {
 }
 
 #[tokio::test]
+async fn a_body_sent_in_several_chunks_is_read_whole_and_matched() {
+    let server = replay_flow().await;
+    let stream = TcpStream::connect(server.addr()).await.unwrap();
+    let mut reader = BufReader::new(stream);
+    let head = format!("POST /GetChannel HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", server.addr());
+    reader.get_mut().write_all(head.as_bytes()).await.unwrap();
+    let body = format!("{{\"arn\": \"{ARN}\"}}");
+    // Three chunks, apart in time, so that the server reads them as three frames.
+    for part in [&body[..5], &body[5..30], &body[30..]] {
+        let chunk = format!("{:x}\r\n{part}\r\n", part.len());
+        reader.get_mut().write_all(chunk.as_bytes()).await.unwrap();
+        reader.get_mut().flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    reader.get_mut().write_all(b"0\r\n\r\n").await.unwrap();
+    let res = bounded("the answer", raw::read_response(&mut reader))
+        .await
+        .expect("an answer");
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.header("x-ivs-vcr-match"),
+        Some("exact"),
+        "{:?}",
+        res.headers
+    );
+    assert!(res.body.contains(ARN), "{}", res.body);
+}
+
+#[tokio::test]
 async fn malformed_json_and_invalid_utf8_get_400_with_the_reason() {
     let server = replay_flow().await;
     let cases: [(&[u8], &str); 3] = [
