@@ -181,10 +181,20 @@ pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
     // (SIMD where the CPU has it) rather than a loop over every byte.
     static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Credential="));
-    let start = KEY.find(authorization)? + KEY.needle().len();
+    // How every SDK starts the header: the key is then found without a search.
+    const USUAL: &[u8] = b"AWS4-HMAC-SHA256 Credential=";
+    let start = if authorization.starts_with(USUAL) {
+        USUAL.len()
+    } else {
+        KEY.find(authorization)? + KEY.needle().len()
+    };
     let rest = &authorization[start..];
     let scope = &rest[..memchr::memchr2(b',', b' ', rest).unwrap_or(rest.len())];
-    let scope = &scope[..KEY.find(scope).unwrap_or(scope.len())];
+    // A second key ends the scope; without an `=` there is none to look for.
+    let scope = match memchr::memchr(b'=', scope) {
+        None => scope,
+        Some(_) => &scope[..KEY.find(scope).unwrap_or(scope.len())],
+    };
     let after_key = memchr::memchr(b'/', scope)? + 1;
     let after_date = after_key + memchr::memchr(b'/', &scope[after_key..])? + 1;
     let tail = &scope[after_date..];

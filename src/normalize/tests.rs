@@ -204,7 +204,7 @@ fn the_bodies_sdks_send_take_the_flat_path() {
 proptest::proptest! {
     /// The byte search finds what splitting at `Credential=`, then at `,` or a space, finds.
     #[test]
-    fn region_search_equals_splitting(auth in "[A-Za-z =,/-]{0,12}(Credential=)?[a-z0-9 =,/-]{0,24}(Credential=)?[a-z/ ,]{0,8}") {
+    fn region_search_equals_splitting(auth in "(AWS4-HMAC-SHA256 Credential=|[A-Za-z =,/-]{0,12}(Credential=)?)[a-z0-9 =,/-]{0,24}(Credential=)?[a-z/ ,]{0,8}") {
         let reference = (|| {
             let scope = auth.split("Credential=").nth(1)?;
             let scope = scope.split([',', ' ']).next()?;
