@@ -81,16 +81,12 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
     changed
 }
 
-/// Whether `s` holds the mark every fake carries (`FAKE_MARK`): a byte search for its first
-/// letter, then a comparison, which on the short strings of a request costs less than setting up
-/// a substring search.
+/// Whether `s` holds the mark every fake carries (`FAKE_MARK`), by a substring search set up
+/// once: on every flat value replay reads, where a loop over the bytes cost three times as much.
 pub fn contains_mark(s: impl AsRef<[u8]>) -> bool {
-    let (mark, bytes) = (FAKE_MARK.as_bytes(), s.as_ref());
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == mark[0])
-        .any(|(at, _)| bytes[at..].starts_with(mark))
+    static MARK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(FAKE_MARK));
+    MARK.find(s.as_ref()).is_some()
 }
 
 /// Whether any string in `value` is a fake, so [`unfake`] has work to do.
