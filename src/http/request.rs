@@ -70,52 +70,62 @@ pub(crate) struct RawRequest {
 }
 
 /// Reads a request's body under the size limit and within `body_timeout` (see [`read_request`]).
-pub(crate) async fn read_body(
+///
+/// The request is taken apart before the future is made, so that the future holds its parts
+/// once rather than also the request they came from (264 bytes, copied with every move of the
+/// handler's future).
+pub(crate) fn read_body(
     req: Request<Incoming>,
     body_timeout: Duration,
-) -> Result<RawRequest, HttpResponse> {
+) -> impl std::future::Future<Output = Result<RawRequest, HttpResponse>> + Send {
     let (parts, body) = req.into_parts();
     // A declared length over the limit is refused before a byte of the body is read.
-    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
-        return Err(too_large());
-    }
-    // SDK bodies are small and usually arrive with the headers, so the body is first read
-    // without arming a timer; only a body still in flight gets the timeout.
+    let declared_too_large = body.size_hint().lower() > MAX_BODY_BYTES as u64;
     let mut read = BodyRead {
         body,
         first: None,
         more: Vec::new(),
     };
-    let ready = std::future::poll_fn(|cx| {
-        Poll::Ready(match read.poll(cx) {
-            Poll::Ready(result) => Some(result),
-            Poll::Pending => None,
+    // A block, not an `async fn`: an `async fn` would keep its arguments and their copies.
+    async move {
+        if declared_too_large {
+            return Err(too_large());
+        }
+        // SDK bodies are small and usually arrive with the headers, so the body is first read
+        // without arming a timer; only a body still in flight gets the timeout.
+        let ready = std::future::poll_fn(|cx| {
+            Poll::Ready(match read.poll(cx) {
+                Poll::Ready(result) => Some(result),
+                Poll::Pending => None,
+            })
         })
-    })
-    .await;
-    let read = match ready {
-        Some(result) => Ok(result),
-        None => tokio::time::timeout(body_timeout, std::future::poll_fn(|cx| read.poll(cx))).await,
-    };
-    let body = match read {
-        Ok(Ok(body)) => body,
-        Ok(Err(BodyError::TooLarge)) => return Err(too_large()),
-        Ok(Err(BodyError::Read(err))) => {
-            return Err(closing(error_response(
-                StatusCode::BAD_REQUEST,
-                "IvsVcrBadRequestException",
-                &format!("cannot read request body: {err}"),
-            )));
-        }
-        Err(_) => {
-            return Err(closing(error_response(
-                StatusCode::REQUEST_TIMEOUT,
-                "IvsVcrRequestTimeoutException",
-                &format!("request body not received within {body_timeout:?}"),
-            )));
-        }
-    };
-    Ok(RawRequest { parts, body })
+        .await;
+        let read = match ready {
+            Some(result) => Ok(result),
+            None => {
+                tokio::time::timeout(body_timeout, std::future::poll_fn(|cx| read.poll(cx))).await
+            }
+        };
+        let body = match read {
+            Ok(Ok(body)) => body,
+            Ok(Err(BodyError::TooLarge)) => return Err(too_large()),
+            Ok(Err(BodyError::Read(err))) => {
+                return Err(closing(error_response(
+                    StatusCode::BAD_REQUEST,
+                    "IvsVcrBadRequestException",
+                    &format!("cannot read request body: {err}"),
+                )));
+            }
+            Err(_) => {
+                return Err(closing(error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "IvsVcrRequestTimeoutException",
+                    &format!("request body not received within {body_timeout:?}"),
+                )));
+            }
+        };
+        Ok(RawRequest { parts, body })
+    }
 }
 
 /// A body being read whole, under [`MAX_BODY_BYTES`]. A body that comes in one frame, as an SDK's

@@ -66,7 +66,7 @@ impl Handler for ReplayState {
             Err(response) => return response,
         };
         if let Some(miss) = flat_miss {
-            return self.clone().explain(ctx, miss).await;
+            return self.explain_boxed(ctx, miss).await;
         }
         if control::is_control(&ctx.request.path) {
             return self.control(&ctx);
@@ -89,7 +89,7 @@ impl Handler for ReplayState {
             {
                 self.emulate(&ctx)
             }
-            Err(miss) => self.clone().explain(ctx, miss).await,
+            Err(miss) => self.explain_boxed(ctx, miss).await,
         }
     }
 }
@@ -273,6 +273,16 @@ impl ReplayState {
                 .insert(MATCH_NAME, HeaderValue::from_static("operation"));
         }
         response
+    }
+
+    /// [`ReplayState::explain`] on the heap: a miss is rare and its report costs far more than
+    /// an allocation, while its 760-byte future inline would be copied with every hit's.
+    fn explain_boxed(
+        self: &Arc<Self>,
+        ctx: ReplayCtx,
+        miss: Miss,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = HttpResponse> + Send>> {
+        Box::pin(self.clone().explain(ctx, miss))
     }
 
     /// Stage `log` of a miss: the route check first (a method IVS does not use gets 405, a path
