@@ -10,7 +10,7 @@
 //!
 //! The difference between the two totals over 4,000 is the instructions a request costs, client
 //! included; run `bare` and `bare-headers` (bare hyper, with replay's headers) the same way for
-//! the baseline. `callgrind_annotate` on the two outputs shows where the difference goes. User
+//! the baseline, and `emulator` for emulated GetChannel (after ten CreateChannel calls). `callgrind_annotate` on the two outputs shows where the difference goes. User
 //! space only: the kernel's share, most of a request on loopback, is not counted. Run without
 //! valgrind it just serves and exits.
 
@@ -20,7 +20,7 @@ use ivs_vcr::{Cassette, ReplayServer};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: instructions (replay | bare | bare-headers) REQUESTS";
+    let usage = "usage: instructions (replay | emulator | bare | bare-headers) REQUESTS";
     let which = args.get(1).expect(usage).clone();
     let n: usize = args.get(2).and_then(|n| n.parse().ok()).expect(usage);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -52,14 +52,39 @@ fn main() {
                 _server = Some(server);
                 addr
             }
+            "emulator" => {
+                let server = ReplayServer::emulator().await;
+                let addr = server.addr();
+                _server = Some(server);
+                addr
+            }
             other => panic!("{other}? {usage}"),
         };
         let mut conn = support::RawConn::connect(addr).await;
-        let requests: Vec<Vec<u8>> = (0..10)
-            .map(|i| {
-                let body = format!(
-                    r#"{{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}"}}"#
-                );
+        // The emulator answers for the channels it was asked to create.
+        let mut arns: Vec<String> = (0..10)
+            .map(|i| format!("arn:aws:ivs:us-west-2:123456789012:channel/bench{i:07}"))
+            .collect();
+        if which == "emulator" {
+            for (i, arn) in arns.iter_mut().enumerate() {
+                let body = format!(r#"{{"name": "bench{i}"}}"#);
+                let mut request =
+                    support::raw_head(addr, "/CreateChannel", "us-west-2", body.len()).into_bytes();
+                request.extend_from_slice(body.as_bytes());
+                let (status, answer) = conn.call(&request).await.expect("CreateChannel answers");
+                assert_eq!(status, 200, "{}", String::from_utf8_lossy(answer));
+                let answer: serde_json::Value =
+                    serde_json::from_slice(answer).expect("a JSON answer");
+                *arn = answer["channel"]["arn"]
+                    .as_str()
+                    .expect("an ARN")
+                    .to_owned();
+            }
+        }
+        let requests: Vec<Vec<u8>> = arns
+            .iter()
+            .map(|arn| {
+                let body = format!(r#"{{"arn": "{arn}"}}"#);
                 let mut request =
                     support::raw_head(addr, "/GetChannel", "us-west-2", body.len()).into_bytes();
                 request.extend_from_slice(body.as_bytes());
