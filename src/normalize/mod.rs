@@ -79,6 +79,15 @@ pub struct Fingerprint(pub [u8; 32]);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct MatchKey(pub u128);
 
+impl MatchKey {
+    /// The key of what `write` puts into the hash.
+    fn of(write: impl FnOnce(&mut Xxh3Default)) -> MatchKey {
+        let mut hasher = Xxh3Default::new();
+        write(&mut hasher);
+        MatchKey(hasher.digest128())
+    }
+}
+
 impl std::hash::Hash for MatchKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         // The key is a hash already: its low 64 bits are as good a hash as any.
@@ -277,9 +286,7 @@ pub fn fingerprint(n: &Normalized) -> Fingerprint {
 /// The index key of a normalized request: equal for two requests exactly when their
 /// [`fingerprint`]s are.
 pub fn match_key(n: &Normalized) -> MatchKey {
-    let mut hasher = Xxh3Default::new();
-    hash_normalized(&mut hasher, n);
-    MatchKey(hasher.digest128())
+    MatchKey::of(|hasher| hash_normalized(hasher, n))
 }
 
 fn hash_normalized(sink: &mut impl Sink, n: &Normalized) {
@@ -324,17 +331,17 @@ pub fn request_match_key(req: &RecordedRequest, matching: &Matching) -> MatchKey
         .query
         .iter()
         .flat_map(|(k, values)| values.iter().map(move |v| (k.as_str(), v.as_str())));
-    let mut hasher = Xxh3Default::new();
-    hash_parts(
-        &mut hasher,
-        &req.method,
-        &decoded_path_cow(&req.path),
-        query,
-        &req.region,
-        body.map_or(Body::Absent, Body::Json),
-        std::iter::empty(),
-    );
-    MatchKey(hasher.digest128())
+    MatchKey::of(|hasher| {
+        hash_parts(
+            hasher,
+            &req.method,
+            &decoded_path_cow(&req.path),
+            query,
+            &req.region,
+            body.map_or(Body::Absent, Body::Json),
+            std::iter::empty(),
+        );
+    })
 }
 
 /// The most members [`flat_request_match_key`] takes in a body; a larger one is parsed.
@@ -377,17 +384,17 @@ pub fn flat_request_match_key(
             .iter()
             .all(|(name, value)| !is_secret_member(name) && !redact::contains_mark(value));
     clean.then(|| {
-        let mut hasher = Xxh3Default::new();
-        hash_parts(
-            &mut hasher,
-            method,
-            path,
-            std::iter::empty(),
-            region,
-            Body::Flat(members),
-            std::iter::empty(),
-        );
-        MatchKey(hasher.digest128())
+        MatchKey::of(|hasher| {
+            hash_parts(
+                hasher,
+                method,
+                path,
+                std::iter::empty(),
+                region,
+                Body::Flat(members),
+                std::iter::empty(),
+            );
+        })
     })
 }
 
