@@ -10,9 +10,10 @@
 //!
 //! The difference between the two totals over 4,000 is the instructions a request costs, client
 //! included; run `bare` and `bare-headers` (bare hyper, with replay's headers) the same way for
-//! the baseline, and `emulator` for emulated GetChannel (after ten CreateChannel calls). `callgrind_annotate` on the two outputs shows where the difference goes. User
-//! space only: the kernel's share, most of a request on loopback, is not counted. Run without
-//! valgrind it just serves and exits.
+//! the baseline, and `emulator` for emulated GetChannel (after ten CreateChannel calls).
+//! `callgrind_annotate` on the two outputs shows where the difference goes. User space only: the
+//! kernel's share, most of a request on loopback, is not counted. Run without valgrind it just
+//! serves and exits.
 
 mod support;
 

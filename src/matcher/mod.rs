@@ -1,9 +1,9 @@
 //! Matching: choose the recorded interaction that answers a request, or explain why none does.
 //!
 //! [`Index`] is built once from the loaded cassettes. Every interaction is normalized under its
-//! cassette's [`Matching`] options and filed under its [`MatchKey`](normalize::MatchKey), so a lookup is one hash per
-//! distinct set of options (almost always one) plus a hash-map probe, whatever the number of
-//! interactions. Identical requests form a [`Sequence`]: the n-th identical request gets the n-th
+//! cassette's [`Matching`] options and filed under its [`MatchKey`](normalize::MatchKey), so a
+//! lookup is one hash per distinct set of options (almost always one) plus a hash-map probe,
+//! whatever the number of interactions. Identical requests form a [`Sequence`]: the n-th identical request gets the n-th
 //! recorded answer, through an atomic count of lookups, so parallel clients each get a whole, distinct
 //! answer.
 //!
@@ -126,9 +126,9 @@ fn served(asked: u64, k: usize, len: usize, end: SequenceEnd) -> u64 {
 /// Passes a [`MatchKey`]'s own bits through as its hash, where SipHash would hash a hash again.
 /// The table's keys come from the operator's cassettes, so no request can crowd a bucket.
 #[derive(Debug, Default)]
-struct DigestHasher(u64);
+struct KeyHasher(u64);
 
-impl std::hash::Hasher for DigestHasher {
+impl std::hash::Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
         // Only `MatchKey` is hashed with it, through `write_u64`; anything else still hashes.
         for &b in bytes {
@@ -145,7 +145,7 @@ impl std::hash::Hasher for DigestHasher {
     }
 }
 
-type SequenceMap = HashMap<MatchKey, Sequence, std::hash::BuildHasherDefault<DigestHasher>>;
+type SequenceMap = HashMap<MatchKey, Sequence, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// One interaction in the index.
 #[derive(Debug)]

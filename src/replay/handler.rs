@@ -4,9 +4,9 @@
 //! A request of the shape nearly every SDK call has is looked up from its bytes first
 //! (`lookup_flat`): a hit is answered without the request being parsed, a miss goes on to be
 //! parsed and explained. Any other request, or any server that needs more than plain matching,
-//! takes the whole way. One [`ReplayCtx`] carries what the stages learn about a request. A control-plane path is
-//! answered before anything else; an injected fault comes next, so it is never matched or fed to
-//! the emulator. A server without cassettes emulates every request; with cassettes, a miss is
+//! takes the whole way. One [`ReplayCtx`] carries what the stages learn about a request. A
+//! control-plane path is answered before anything else; an injected fault comes next, so it is
+//! never matched or fed to the emulator. A server without cassettes emulates every request; with cassettes, a miss is
 //! emulated only with `OnMiss::Emulate`, and replayed answers feed the emulator's state. A miss is
 //! answered only after the route check, so that a cassette recorded with an operation newer than
 //! the catalog still answers; the miss report is built only then, since a miss must cost nothing.
