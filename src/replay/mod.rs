@@ -537,7 +537,7 @@ const PARALLEL_BUILD_FROM: usize = 10_000;
 /// recorded with the same headers.
 fn prepare_answers(cassettes: &[Cassette], n: usize) -> Vec<Prepared> {
     let mut prepared = Vec::with_capacity(n);
-    let mut shared = SharedHeaders::default();
+    let mut shared = SharedHeaders::packing();
     for cassette in cassettes {
         for (idx, interaction) in cassette.interactions.iter().enumerate() {
             prepared.push(Prepared::sharing(
