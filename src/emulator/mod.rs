@@ -211,28 +211,52 @@ impl Emulator {
         })
     }
 
-    /// The Get calls of a resource by its `arn`, the bulk of what applications send, answered
-    /// without copying the resource: from the answer the region keeps for it since the last
-    /// change, or serialized straight from the store under the lock. `None` sends the request down
-    /// the general path, which also answers every error.
+    /// [`Emulator::answer`] for a request not yet parsed, when it is a Get call of a stored
+    /// resource by its `arn` (`{"arn": …}`, the body's only member) in `region`: the bulk of what
+    /// applications send. `None` for anything else, which the general path answers, errors
+    /// included; where both answer, they answer alike (`get_by_arn` serves both).
+    pub(crate) fn answer_get(
+        &self,
+        (method, path): (&str, &str),
+        region: &str,
+        arn: &str,
+    ) -> Option<Answer> {
+        let op = ivs::check_route(method, path).ok()?;
+        let body = self.get_by_arn(op, region, arn)?;
+        Some(Answer {
+            operation: op.name,
+            status: op.success_status,
+            error: None,
+            body: Some(body),
+        })
+    }
+
+    /// The Get calls of a resource by its `arn`, answered without copying the resource: from the
+    /// answer the region keeps for it since the last change, or serialized straight from the store
+    /// under the lock. `None` sends the request down the general path.
     fn get_fast(&self, op: &'static Operation, req: &RecordedRequest) -> Option<bytes::Bytes> {
-        let family = resource::FAMILIES
-            .into_iter()
-            .find(|f| op.name.strip_prefix("Get") == Some(f.shape))?;
         let Some(Value::Object(body)) = &req.body else {
             return None;
         };
-        let arn = match body.get("arn") {
-            Some(Value::String(arn)) if body.len() == 1 => arn,
-            _ => return None,
-        };
+        match body.get("arn") {
+            Some(Value::String(arn)) if body.len() == 1 => self.get_by_arn(op, &req.region, arn),
+            _ => None,
+        }
+    }
+
+    /// The answer to Get call `op` of the stored resource `arn` in `region`, or `None` when `op`
+    /// is no Get call or no such resource is stored.
+    fn get_by_arn(&self, op: &'static Operation, region: &str, arn: &str) -> Option<bytes::Bytes> {
+        let family = resource::FAMILIES
+            .into_iter()
+            .find(|f| op.name.strip_prefix("Get") == Some(f.shape))?;
         // No validation here: only a stored resource is answered, and an `arn` that parses to a
         // stored resource's region, account, type and id is that resource's own ARN, which
         // passes the model's checks of the Get input (`stored_arns_pass_their_gets_validation`).
         // Anything else goes down the general path, which validates.
         let parsed = ivs::arn::parse_ivs(arn).filter(|a| {
             a.resource_type == family.resource_type
-                && a.region == req.region
+                && a.region == region
                 && a.account == self.options.account
         })?;
         let mut world = self.lock();

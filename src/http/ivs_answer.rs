@@ -61,6 +61,11 @@ fn header_template(marked: bool) -> &'static HeaderMap {
     &templates[usize::from(marked)]
 }
 
+/// Where the template's request id is among its values (after `Content-Type` and
+/// [`IVS_HEADERS`]), and its match mark right after it: each answer fills them by place, with no
+/// name hashed (`templates_hold_the_request_id_and_mark_at_their_places` checks them).
+const REQUEST_ID_PLACE: usize = 1 + IVS_HEADERS.len();
+
 /// An answer as IVS sends it: `Content-Type` (when there is a body), a request id,
 /// `x-amzn-ErrorType` on errors (left out if it is no valid header value), IVS's other headers,
 /// and `x-ivs-vcr-match: <matched>` when given.
@@ -71,18 +76,23 @@ pub(crate) fn ivs_answer(
     matched: Option<&'static str>,
 ) -> (StatusCode, HeaderMap, Bytes) {
     let mut headers = header_template(matched.is_some()).clone();
+    let mut values = headers.values_mut().skip(REQUEST_ID_PLACE);
+    // The id's own buffer becomes the header value: no copy. Invariant: an id is hex and
+    // dashes, a valid header value.
+    if let (Some(slot), Ok(id)) = (
+        values.next(),
+        HeaderValue::from_maybe_shared(Bytes::copy_from_slice(&request_id_bytes())),
+    ) {
+        *slot = id;
+    }
+    if let (Some(slot), Some(matched)) = (values.next(), matched) {
+        *slot = HeaderValue::from_static(matched);
+    }
+    // Removing a header reorders the map: only once the places are filled.
     let body = body.unwrap_or_else(|| {
         headers.remove(http::header::CONTENT_TYPE);
         Bytes::new()
     });
-    // The id's own buffer becomes the header value: no copy. Invariant: an id is hex and
-    // dashes, a valid header value.
-    if let Ok(id) = HeaderValue::from_maybe_shared(Bytes::from(request_id())) {
-        headers.insert(REQUEST_ID_NAME, id);
-    }
-    if let Some(matched) = matched {
-        headers.insert(MATCH_NAME, HeaderValue::from_static(matched));
-    }
     if let Some(error) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
         headers.insert(ERROR_TYPE_NAME, error);
     }
@@ -96,22 +106,86 @@ pub(crate) fn ivs_error_body(message: &str) -> Bytes {
     Bytes::from(body.to_string())
 }
 
-/// A fresh `x-amzn-RequestId`, in AWS's UUID form (version 4, variant 1).
+/// A fresh `x-amzn-RequestId`, in AWS's UUID form (version 4, variant 1), as text for tests.
+#[cfg(test)]
 pub(crate) fn request_id() -> String {
+    // Invariant: the bytes are hex digits and dashes.
+    String::from_utf8(request_id_bytes().to_vec()).expect("hex and dashes are text")
+}
+
+/// [`request_id`] as bytes, written in place: 32 hex digits with the version and variant set,
+/// dashed 8-4-4-4-12.
+fn request_id_bytes() -> [u8; 36] {
     static NEXT: AtomicU64 = AtomicU64::new(0);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut ids = SplitMix64::new(NEXT.fetch_add(1, Ordering::Relaxed) ^ 0x05ee_d1d5);
     let (a, b) = (ids.next_u64(), ids.next_u64());
-    // 32 hex digits with the version and variant set, dashed 8-4-4-4-12.
     let bits = (u128::from(a) << 64 | u128::from(b)) & !(0xf << 76) & !(0x3 << 62)
         | (0x4 << 76)
         | (0x2 << 62);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
+    let mut out = [b'-'; 36];
+    let mut digit = 0;
+    for (at, byte) in out.iter_mut().enumerate() {
+        if !matches!(at, 8 | 13 | 18 | 23) {
+            *byte = HEX[((bits >> (124 - 4 * digit)) & 0xf) as usize];
+            digit += 1;
         }
-        out.push(HEX[((bits >> (124 - 4 * i)) & 0xf) as usize] as char);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_hold_the_request_id_and_mark_at_their_places() {
+        for marked in [false, true] {
+            let names: Vec<_> = header_template(marked).keys().cloned().collect();
+            assert_eq!(names[REQUEST_ID_PLACE], REQUEST_ID_NAME);
+            assert_eq!(
+                names.get(REQUEST_ID_PLACE + 1),
+                marked.then_some(&MATCH_NAME)
+            );
+        }
+    }
+
+    #[test]
+    fn every_answer_has_its_own_id_and_its_mark_whatever_its_body_and_error() {
+        let mut ids = std::collections::HashSet::new();
+        for (error, body, matched) in [
+            (None, Some(Bytes::from_static(b"{}")), None),
+            (None, Some(Bytes::from_static(b"{}")), Some("emulated")),
+            (
+                Some("ValidationException"),
+                Some(Bytes::from_static(b"{}")),
+                Some("emulated"),
+            ),
+            (None, None, Some("emulated")),
+            (None, None, None),
+        ] {
+            let (_, headers, sent) = ivs_answer(StatusCode::OK, error, body.clone(), matched);
+            let id = headers[&REQUEST_ID_NAME].to_str().unwrap().to_owned();
+            assert_eq!(id.len(), 36, "{id}");
+            assert!(ids.insert(id), "a fresh id per answer");
+            assert_eq!(
+                headers.get(MATCH_NAME).map(|v| v.to_str().unwrap()),
+                matched
+            );
+            assert_eq!(
+                headers.get(ERROR_TYPE_NAME).map(|v| v.to_str().unwrap()),
+                error
+            );
+            assert_eq!(
+                headers.contains_key(http::header::CONTENT_TYPE),
+                body.is_some()
+            );
+            assert_eq!(sent, body.unwrap_or_default());
+            for (name, value) in IVS_HEADERS {
+                assert_eq!(headers[name], value, "{name}");
+            }
+            // Every value is filled: no empty placeholder is sent.
+            assert!(headers.values().all(|v| !v.is_empty()), "{headers:?}");
+        }
+    }
 }

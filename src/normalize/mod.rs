@@ -398,6 +398,18 @@ pub fn flat_request_match_key(
     })
 }
 
+/// The value of `body`'s only member when `body` is a flat object of one plain string member
+/// named `name` (`{"arn": "arn:aws:ivs:…"}`), as [`flat_request_match_key`] reads flat bodies;
+/// `None` for any other body, valid JSON or not.
+pub fn flat_only_member<'a>(body: &'a [u8], name: &str) -> Option<&'a str> {
+    let mut members = [(&[][..], &[][..]); FLAT_MEMBERS];
+    match flat_members(body, &mut members)? {
+        // A plain string is printable ASCII, so it is text.
+        1 if members[0].0 == name.as_bytes() => std::str::from_utf8(members[0].1).ok(),
+        _ => None,
+    }
+}
+
 /// The members of `body` when it is a flat object of plain strings (see
 /// [`flat_request_match_key`]), in their order, and how many there are; `None` for any other
 /// body, valid JSON or not.

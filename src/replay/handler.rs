@@ -1,9 +1,10 @@
-//! Replay's per-request stages: `read body → flat lookup? → read → control? → faults → (region
-//! translation) → lookup → respond | emulate | explain`.
+//! Replay's per-request stages: `read body → flat emulate? → flat lookup? → read → control? →
+//! faults → (region translation) → lookup → respond | emulate | explain`.
 //!
 //! A request of the shape nearly every SDK call has is looked up from its bytes first
 //! (`lookup_flat`): a hit is answered without the request being parsed, a miss goes on to be
-//! parsed and explained. Any other request, or any server that needs more than plain matching,
+//! parsed and explained. On a server that only emulates, a Get call by ARN of a stored resource
+//! is answered from its bytes the same way (`emulate_flat`). Any other request, or any server that needs more than plain matching,
 //! takes the whole way. One [`ReplayCtx`] carries what the stages learn about a request. A
 //! control-plane path is answered before anything else; an injected fault comes next, so it is
 //! never matched or fed to the emulator. A server without cassettes emulates every request; with cassettes, a miss is
@@ -56,6 +57,9 @@ impl Handler for ReplayState {
             Ok(raw) => raw,
             Err(response) => return response,
         };
+        if let Some(response) = self.emulate_flat(&raw) {
+            return response;
+        }
         let flat_miss = match self.lookup_flat(&raw) {
             Some(Ok(response)) => return response,
             Some(Err(miss)) => Some(miss),
@@ -131,6 +135,29 @@ impl ReplayState {
         Some(lookup.map(|hit| self.respond((method, path), None, hit)))
     }
 
+    /// Stage `emulate`, before the body is parsed, on a server that only emulates: a Get call of
+    /// a stored resource by its ARN, as SDKs send it (`normalize::flat_only_member`), is answered
+    /// from its bytes. `None` sends the request the whole way: when there are faults to inject, a
+    /// cassette prefix or a query, or the request is anything else, errors included.
+    fn emulate_flat(&self, raw: &RawRequest) -> Option<HttpResponse> {
+        let emulator = self.emulator.as_ref()?;
+        if !self.emulates_only() || !self.faults.is_empty() || raw.parts.uri.query().is_some() {
+            return None;
+        }
+        let (None, path) = raw.cassette_and_path() else {
+            return None;
+        };
+        if control::is_control(path) {
+            return None;
+        }
+        let arn = normalize::flat_only_member(&raw.body, "arn")?;
+        let region = raw.scope_region().unwrap_or(&self.default_region);
+        let method = raw.parts.method.as_str();
+        let answer = emulator.answer_get((method, path), region, arn)?;
+        note_operation(method, path);
+        Some(self.emulated(&answer))
+    }
+
     /// Stage `read`: the request parsed, and the cassette its prefix names. A body that is not
     /// JSON or an unknown cassette is answered here.
     #[expect(
@@ -201,11 +228,16 @@ impl ReplayState {
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
         };
+        self.emulated(&answer)
+    }
+
+    /// An emulator answer, logged, counted for the summary and made HTTP.
+    fn emulated(&self, answer: &Answer) -> HttpResponse {
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
         if let Ok(idx) = ivs::OPERATIONS.binary_search_by(|op| op.name.cmp(answer.operation)) {
             self.emulated[idx].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        emulated_response(&answer)
+        emulated_response(answer)
     }
 
     /// Feeds a replayed answer to the emulator, when there is one, so that what a cassette

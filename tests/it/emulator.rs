@@ -705,3 +705,53 @@ async fn on_miss_emulate_answers_from_state_that_replayed_answers_fed() {
     assert_eq!(summary.operations["TagResource"].emulated, 1);
     assert_eq!(summary.n_unmatched, 0);
 }
+
+/// A Get call by ARN of the shape SDKs send is answered from its bytes, before the request is
+/// parsed; every other spelling of the same call takes the general path. Both must answer alike,
+/// for a stored resource and for a missing one, whoever answers.
+#[tokio::test]
+async fn a_get_by_arn_answers_alike_whether_read_from_its_bytes_or_parsed() {
+    let server = ReplayServer::emulator().await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let stored = new_channel(&ivs).await;
+    let missing = stored.replace("channel/", "channel/AAAA");
+    for arn in [&stored, &missing] {
+        // As an SDK writes it: one plain member.
+        let flat = format!(r#"{{"arn":"{arn}"}}"#);
+        // The same request, spelled so that only a JSON parser reads it: an escaped `/`, a
+        // member split over lines, a query string.
+        let spelled = [
+            (
+                "/GetChannel",
+                format!(r#"{{"arn":"{}"}}"#, arn.replace('/', "\\/")),
+            ),
+            ("/GetChannel", format!("{{\n  \"arn\":\n  \"{arn}\"\n}}")),
+            ("/GetChannel?", flat.clone()),
+        ];
+        let answer = raw::post(server.addr(), "/GetChannel", &flat).await;
+        assert_eq!(
+            answer.status,
+            if arn == &stored { 200 } else { 404 },
+            "{answer:?}"
+        );
+        for (path, body) in spelled {
+            let other = raw::post(server.addr(), path, &body).await;
+            assert_eq!(other.status, answer.status, "{body}: {other:?}");
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&other.body).unwrap(),
+                serde_json::from_str::<serde_json::Value>(&answer.body).unwrap(),
+                "{body}"
+            );
+            // The same headers in the same order; only the request id is new each time.
+            let without_id = |r: &raw::RawResponse| -> Vec<(String, String)> {
+                r.headers
+                    .iter()
+                    .filter(|(n, _)| n != "x-amzn-requestid" && n != "date")
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(without_id(&other), without_id(&answer), "{body}");
+            assert!(other.header("x-amzn-requestid").is_some());
+        }
+    }
+}
