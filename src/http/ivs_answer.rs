@@ -123,13 +123,12 @@ fn request_id_bytes() -> [u8; 36] {
     let bits = (u128::from(a) << 64 | u128::from(b)) & !(0xf << 76) & !(0x3 << 62)
         | (0x4 << 76)
         | (0x2 << 62);
+    // Where each of the 16 bytes' two digits go: the dashes sit at 8, 13, 18 and 23.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let mut out = [b'-'; 36];
-    let mut digit = 0;
-    for (at, byte) in out.iter_mut().enumerate() {
-        if !matches!(at, 8 | 13 | 18 | 23) {
-            *byte = HEX[((bits >> (124 - 4 * digit)) & 0xf) as usize];
-            digit += 1;
-        }
+    for (&at, byte) in AT.iter().zip(bits.to_be_bytes()) {
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0xf)];
     }
     out
 }
