@@ -1,7 +1,10 @@
 //! Replay benchmark: the replay server against a bare hyper server that returns a fixed body,
 //! measured in the same run, and how fast a large cassette set loads. A second bare server sends
 //! the same body with the headers replay adds (a request id, `x-ivs-vcr-source`,
-//! `x-ivs-vcr-match`), which shows what an answer of replay's size costs hyper itself.
+//! `x-ivs-vcr-match`), which shows what an answer of replay's size costs hyper itself. The
+//! 100,000-interaction server is measured twice: asked for all of its interactions in turn, and
+//! for 10 of them, which tells what the index's size costs a lookup apart from the cache misses
+//! of answers spread over 100,000.
 //!
 //! Run with `cargo bench --bench replay` (add `-- --quick` for a short run, `-- --small` to skip
 //! the 100,000-interaction index and the load figures, `-- --huge` to also load 1,000,000
