@@ -104,6 +104,7 @@ pub(crate) struct SharedHeaders<'a> {
     /// Where answers' buffers are copied to once written: a chunk that later answers fill, when
     /// [`SharedHeaders::packing`], else one buffer per answer.
     arena: BytesMut,
+    /// Whether answers share chunks ([`SharedHeaders::packing`]) or each get a buffer of its own.
     packing: bool,
 }
 

@@ -77,8 +77,8 @@ pub(crate) fn ivs_answer(
 ) -> (StatusCode, HeaderMap, Bytes) {
     let mut headers = header_template(matched.is_some()).clone();
     let mut values = headers.values_mut().skip(REQUEST_ID_PLACE);
-    // The id's own buffer becomes the header value: no copy. Invariant: an id is hex and
-    // dashes, a valid header value.
+    // The id is written in place and copied once, into the value's own buffer. Invariant: an
+    // id is hex and dashes, a valid header value.
     if let (Some(slot), Ok(id)) = (
         values.next(),
         HeaderValue::from_maybe_shared(Bytes::copy_from_slice(&request_id_bytes())),
@@ -113,8 +113,8 @@ pub(crate) fn request_id() -> String {
     String::from_utf8(request_id_bytes().to_vec()).expect("hex and dashes are text")
 }
 
-/// [`request_id`] as bytes, written in place: 32 hex digits with the version and variant set,
-/// dashed 8-4-4-4-12.
+/// A fresh `x-amzn-RequestId` as bytes, written in place: 32 hex digits with the version and
+/// variant set, dashed 8-4-4-4-12.
 fn request_id_bytes() -> [u8; 36] {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -2,15 +2,16 @@
 //! faults → (region translation) → lookup → respond | emulate | explain`.
 //!
 //! A request of the shape nearly every SDK call has is looked up from its bytes first
-//! (`lookup_flat`): a hit is answered without the request being parsed, a miss goes on to be
-//! parsed and explained. On a server that only emulates, a Get call by ARN of a stored resource
-//! is answered from its bytes the same way (`emulate_flat`). Any other request, or any server that needs more than plain matching,
-//! takes the whole way. One [`ReplayCtx`] carries what the stages learn about a request. A
-//! control-plane path is answered before anything else; an injected fault comes next, so it is
-//! never matched or fed to the emulator. A server without cassettes emulates every request; with cassettes, a miss is
-//! emulated only with `OnMiss::Emulate`, and replayed answers feed the emulator's state. A miss is
-//! answered only after the route check, so that a cassette recorded with an operation newer than
-//! the catalog still answers; the miss report is built only then, since a miss must cost nothing.
+//! (`lookup_flat`): a hit is answered without the request being parsed, a miss goes on to be parsed
+//! and explained. On a server that only emulates, a Get call by ARN of a stored resource is
+//! answered from its bytes the same way (`emulate_flat`). Any other request, or any server that
+//! needs more than plain matching, takes the whole way. One [`ReplayCtx`] carries what the stages
+//! learn about a request. A control-plane path is answered before anything else; an injected fault
+//! comes next, so it is never matched or fed to the emulator. A server without cassettes emulates
+//! every request; with cassettes, a miss is emulated only with `OnMiss::Emulate`, and replayed
+//! answers feed the emulator's state. A miss is answered only after the route check, so that a
+//! cassette recorded with an operation newer than the catalog still answers; the miss report is
+//! built only then, since a miss must cost nothing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -155,7 +156,7 @@ impl ReplayState {
         let method = raw.parts.method.as_str();
         let answer = emulator.answer_get((method, path), region, arn)?;
         note_operation(method, path);
-        Some(self.emulated(&answer))
+        Some(self.answer_emulated(&answer))
     }
 
     /// Stage `read`: the request parsed, and the cassette its prefix names. A body that is not
@@ -228,11 +229,11 @@ impl ReplayState {
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
         };
-        self.emulated(&answer)
+        self.answer_emulated(&answer)
     }
 
     /// An emulator answer, logged, counted for the summary and made HTTP.
-    fn emulated(&self, answer: &Answer) -> HttpResponse {
+    fn answer_emulated(&self, answer: &Answer) -> HttpResponse {
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
         if let Ok(idx) = ivs::OPERATIONS.binary_search_by(|op| op.name.cmp(answer.operation)) {
             self.emulated[idx].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
