@@ -334,7 +334,7 @@ impl ListenArgs {
 }
 
 /// What one cassette file may hold: the arguments of every command that loads cassettes
-/// (`replay`, `diff`, `verify`). The nesting depth (128 levels) is fixed.
+/// (`replay`, `record`, `diff`, `verify`). The nesting depth (128 levels) is fixed.
 #[derive(Debug, clap::Args)]
 pub struct CassetteLimitArgs {
     /// Refuse cassette files larger than this, in MiB (1 MiB = 1,048,576 bytes). Cassettes come
@@ -445,6 +445,10 @@ pub struct RecordArgs {
     /// recorded. Rules can also be added while serving: POST /_ivs-vcr/faults.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
+
+    /// What an existing cassette may hold, for the modes that read it (once, new-episodes, none).
+    #[command(flatten)]
+    pub limits: CassetteLimitArgs,
 }
 
 fn parse_cassette_name(name: &str) -> Result<String, String> {
@@ -508,7 +512,9 @@ impl RecordArgs {
             .record_server_errors(self.record_server_errors)
             .scrub_account(self.scrub_account)
             .connect_timeout(self.connect_timeout)
-            .upstream_timeout(self.upstream_timeout);
+            .upstream_timeout(self.upstream_timeout)
+            .max_cassette_bytes(self.limits.max_bytes())
+            .max_interactions(self.limits.max_interactions);
         for host in &self.listen.allowed_hosts {
             builder = builder.allow_host(host);
         }

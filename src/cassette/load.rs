@@ -29,8 +29,8 @@ use chunked::{Chunked, Chunking};
 use scan::{find_core_tag, find_deep_nesting};
 
 /// What one cassette file may hold: [`Limits::DEFAULT`] unless the operator chose otherwise
-/// (`ReplayServerBuilder::max_cassette_bytes` and `max_interactions`, and the `--max-cassette-mib`
-/// and `--max-interactions` flags).
+/// (`max_cassette_bytes` and `max_interactions` on `ReplayServerBuilder` and `RecordServerBuilder`,
+/// and the `--max-cassette-mib` and `--max-interactions` flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
     /// The file's size in bytes.
@@ -689,7 +689,7 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "refusing cassette `many.yaml`: 4 interactions is over the limit of 3 (raise it with `--max-interactions 4` on `ivs-vcr replay`, `diff` or `verify`, or `max_interactions` on `ReplayServerBuilder`)"
+            "refusing cassette `many.yaml`: 4 interactions is over the limit of 3 (raise it with `--max-interactions 4` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_interactions` on `ReplayServerBuilder` or `RecordServerBuilder`)"
         );
         let big = with(5);
         let err = Cassette::from_yaml_within(&big, Path::new("big.yaml"), limits, &mut |_| {})
@@ -698,7 +698,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1` on `ivs-vcr replay`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder`; a load takes about 8 times the file's size in memory)",
+                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 8 times the file's size in memory)",
                 big.len(),
                 limits.bytes
             )

@@ -77,7 +77,7 @@ use std::time::Duration;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
-use crate::cassette::CassetteError;
+use crate::cassette::{CassetteError, Limits};
 use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
 use crate::normalize;
 use crate::redact::Finding;
@@ -210,6 +210,8 @@ struct RecordOptions {
     mode: RecordMode,
     record_server_errors: bool,
     scrub_account: bool,
+    /// What an existing cassette may hold for the modes that read it.
+    limits: Limits,
 }
 
 impl RecordServerBuilder {
@@ -264,6 +266,23 @@ impl RecordServerBuilder {
     /// Records upstream 5xx answers too (by default they are passed downstream only).
     pub fn record_server_errors(mut self, yes: bool) -> Self {
         self.options.record_server_errors = yes;
+        self
+    }
+
+    /// The largest existing cassette file the modes that read one (`once`, `new-episodes`,
+    /// `none`) load, in bytes (default 64 MiB, as replay's); a larger file is refused, and the
+    /// requests for it are answered with a 500 that says so. See
+    /// [`ReplayServerBuilder::max_cassette_bytes`](crate::ReplayServerBuilder::max_cassette_bytes)
+    /// for what a load costs.
+    pub fn max_cassette_bytes(mut self, bytes: u64) -> Self {
+        self.options.limits.bytes = bytes;
+        self
+    }
+
+    /// The most interactions an existing cassette file may hold (default 100,000, as replay's);
+    /// a file with more is refused as [`max_cassette_bytes`](Self::max_cassette_bytes) says.
+    pub fn max_interactions(mut self, interactions: usize) -> Self {
+        self.options.limits.interactions = interactions;
         self
     }
 

@@ -50,7 +50,11 @@ impl RecordState {
     pub(super) fn open_slot(&self, name: &str) -> Result<Slot, CassetteError> {
         let path = self.options.confined_path_of(name)?;
         let existing = if path.exists() {
-            Some(Cassette::load(&path)?)
+            Some(Cassette::load_limited(
+                &path,
+                self.options.record.limits,
+                &mut |_| {},
+            )?)
         } else {
             None
         };

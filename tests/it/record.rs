@@ -882,3 +882,66 @@ mod moto {
         server.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn record_reads_an_existing_cassette_within_its_limits_and_names_the_flag_that_raises_them() {
+    let fake = FakeIvs::start(operator()).await;
+    let arn = fake.seed_channel("us-west-2", "seeded");
+    let dir = tempfile::tempdir().unwrap();
+    let server = recorder(dir.path(), &fake.uri()).start().await.unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    ivs.get_channel().arn(&arn).send().await.unwrap();
+    ivs.list_channels().send().await.unwrap();
+    server.shutdown().await;
+    let size = std::fs::metadata(dir.path().join("recording.yaml"))
+        .unwrap()
+        .len();
+
+    // Two interactions, over a limit of one; then a file over a limit of its size less a byte.
+    let over = [
+        (
+            recorder(dir.path(), &fake.uri()).max_interactions(1),
+            "2 interactions is over the limit of 1 (raise it with `--max-interactions 2` on `ivs-vcr replay`, `record`",
+        ),
+        (
+            recorder(dir.path(), &fake.uri()).max_cassette_bytes(size - 1),
+            "bytes is over the limit of",
+        ),
+    ];
+    for (builder, says) in over {
+        let server = builder.mode(RecordMode::None).start().await.unwrap();
+        let err = ivs_client(&server.uri(), "us-west-2")
+            .get_channel()
+            .arn(&arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("IvsVcrCassetteException"), "{err:?}");
+        let message = err.message().unwrap_or_default().to_owned();
+        assert!(message.contains(says), "{message}");
+        assert!(message.contains("RecordServerBuilder"), "{message}");
+        server.shutdown().await;
+    }
+
+    // At its own count and size, it replays.
+    let server = recorder(dir.path(), &fake.uri())
+        .mode(RecordMode::None)
+        .max_interactions(2)
+        .max_cassette_bytes(size)
+        .start()
+        .await
+        .unwrap();
+    ivs_client(&server.uri(), "us-west-2")
+        .get_channel()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let summary = server.shutdown().await;
+    assert_eq!(summary.operations["GetChannel"].replayed, 1);
+    assert_eq!(
+        fake.n_requests(),
+        2,
+        "nothing forwarded after the recording"
+    );
+}
