@@ -446,7 +446,8 @@ pub struct RecordArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// What an existing cassette may hold, for the modes that read it (once, new-episodes, none).
+    /// What an existing cassette may hold: every mode reads it (once, new-episodes and none replay
+    /// from it; all keeps its matching options).
     #[command(flatten)]
     pub limits: CassetteLimitArgs,
 }

@@ -210,7 +210,7 @@ struct RecordOptions {
     mode: RecordMode,
     record_server_errors: bool,
     scrub_account: bool,
-    /// What an existing cassette may hold for the modes that read it.
+    /// What an existing cassette may hold; every mode reads one that exists.
     limits: Limits,
 }
 
@@ -269,8 +269,9 @@ impl RecordServerBuilder {
         self
     }
 
-    /// The largest existing cassette file the modes that read one (`once`, `new-episodes`,
-    /// `none`) load, in bytes (default 64 MiB, as replay's); a larger file is refused, and the
+    /// The largest existing cassette file loaded, in bytes (default 64 MiB, as replay's): every
+    /// mode reads the file it records into when it exists (`once`, `new-episodes` and `none`
+    /// replay from it, `all` keeps its matching options). A larger file is refused, and the
     /// requests for it are answered with a 500 that says so. See
     /// [`ReplayServerBuilder::max_cassette_bytes`](crate::ReplayServerBuilder::max_cassette_bytes)
     /// for what a load costs.
