@@ -113,6 +113,9 @@ pub(crate) struct Ctx<'a> {
     pub region_name: &'a str,
     pub account: &'a str,
     pub ids: &'a mut Ids,
+    /// When the account's PutMetadata calls of the last second came, across its regions: IVS
+    /// allows 155 a second per account.
+    pub account_metadata_calls: &'a mut std::collections::VecDeque<std::time::Instant>,
 }
 
 /// The emulated account, shared by every connection.
@@ -126,6 +129,8 @@ pub struct Emulator {
 struct World {
     regions: std::collections::BTreeMap<String, Region>,
     ids: Ids,
+    /// The account's recent PutMetadata calls (see [`Ctx::account_metadata_calls`]).
+    metadata_calls: std::collections::VecDeque<std::time::Instant>,
 }
 
 impl World {
@@ -133,6 +138,7 @@ impl World {
         World {
             regions: Default::default(),
             ids: Ids::new(seed),
+            metadata_calls: Default::default(),
         }
     }
 }
@@ -166,7 +172,11 @@ impl Emulator {
     /// Runs `f` on one region's state.
     pub(crate) fn with_region<T>(&self, region: &str, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
         let mut world = self.lock();
-        let World { regions, ids } = &mut *world;
+        let World {
+            regions,
+            ids,
+            metadata_calls,
+        } = &mut *world;
         // Looked up before inserting, so that the common case allocates no key.
         if !regions.contains_key(region) {
             regions.insert(region.to_owned(), Region::default());
@@ -178,6 +188,7 @@ impl Emulator {
             region_name: region,
             account: &self.options.account,
             ids,
+            account_metadata_calls: metadata_calls,
         };
         f(&mut ctx)
     }

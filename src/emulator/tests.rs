@@ -482,6 +482,55 @@ fn put_metadata_keeps_its_documented_limits() {
 }
 
 #[test]
+fn put_metadata_is_limited_per_account_across_its_regions() {
+    let e = emulator();
+    let call_in = |region: &str, op: &str, body: Value| {
+        let mut req = request("POST", &format!("/{op}"), Some(body));
+        req.region = region.into();
+        e.answer(&req).expect("an IVS operation")
+    };
+    // 32 live channels, one in two in another region.
+    let channels: Vec<(&str, String)> = (0..32)
+        .map(|i| {
+            let region = if i % 2 == 0 { "us-west-2" } else { "eu-west-1" };
+            let created = call_in(region, "CreateChannel", json!({}));
+            let body: Value = serde_json::from_slice(&created.body.unwrap()).unwrap();
+            let arn = body["channel"]["arn"].as_str().unwrap().to_owned();
+            e.start_stream(&arn, None, 0).unwrap();
+            (region, arn)
+        })
+        .collect();
+    // Five a second on each of 31 channels: the account's 155.
+    for (region, arn) in &channels[..31] {
+        for _ in 0..5 {
+            let answer = call_in(
+                region,
+                "PutMetadata",
+                json!({"channelArn": arn, "metadata": "m"}),
+            );
+            assert_eq!(answer.status, 204, "{answer:?}");
+        }
+    }
+    // The 32nd channel has made no call, but the account is at its limit.
+    let (region, arn) = &channels[31];
+    let answer = call_in(
+        region,
+        "PutMetadata",
+        json!({"channelArn": arn, "metadata": "m"}),
+    );
+    assert_eq!(
+        (answer.status, answer.error),
+        (429, Some("ThrottlingException"))
+    );
+    let body: Value = serde_json::from_slice(&answer.body.unwrap()).unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("155 PutMetadata calls per second per account"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_replayed_delete_takes_along_what_the_resource_held() {
     // Found in review: a replayed DeleteStreamKey left the key counted against its channel.
     let e = emulator();

@@ -100,11 +100,13 @@ pub(crate) fn run(
 pub(crate) fn covers(name: &str) -> bool {
     let mut probe = crate::emulator::state::Region::default();
     let mut ids = crate::emulator::state::Ids::new(0);
+    let mut calls = Default::default();
     let mut ctx = Ctx {
         region: &mut probe,
         region_name: "us-west-2",
         account: "123456789012",
         ids: &mut ids,
+        account_metadata_calls: &mut calls,
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(

@@ -6,8 +6,8 @@
 //!
 //! Documented: GetStream, StopStream, PutMetadata and InsertAdBreak on a channel that is not live
 //! are ChannelNotBroadcasting; GetStreamSession without `streamId` answers the latest session;
-//! PutMetadata takes at most 1 KB, at most 5 calls per second per channel (ThrottlingException
-//! beyond; the account-wide 155 per second is not enforced).
+//! PutMetadata takes at most 1 KB, at most 5 calls per second per channel and 155 per second per
+//! account, across its regions (ThrottlingException beyond either).
 //! Inferred: the session events' names (`Session Created`, `Stream Start`, `Stream End`,
 //! `Session Ended`, type `IVS Stream State Change`, as IVS's EventBridge events name them); an
 //! ad break on a channel with no ad configuration is a ConflictException.
@@ -165,9 +165,25 @@ pub(super) fn stop(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> 
 }
 
 /// PutMetadata's documented limits: "at most 5 requests per second per channel are allowed, each
-/// with a maximum 1 KB payload" (the operation's documentation; the model bounds only the minimum).
+/// with a maximum 1 KB payload", and "at most 155 requests per second per account" (the
+/// operation's documentation; the model bounds only the minimum).
 const METADATA_MAX_BYTES: usize = 1024;
 const METADATA_PER_SECOND: usize = 5;
+const METADATA_PER_SECOND_PER_ACCOUNT: usize = 155;
+
+/// Drops the calls of `calls` older than a second before `now`; how many are left.
+fn calls_in_the_last_second(
+    calls: &mut std::collections::VecDeque<std::time::Instant>,
+    now: std::time::Instant,
+) -> usize {
+    while calls
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+    {
+        calls.pop_front();
+    }
+    calls.len()
+}
 
 pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
     let (id, _) = live_of(ctx, text(input, "channelArn"))?;
@@ -179,13 +195,7 @@ pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, Ap
     }
     let now = std::time::Instant::now();
     let calls = ctx.region.metadata_calls.entry(id).or_default();
-    while calls
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
-    {
-        calls.pop_front();
-    }
-    if calls.len() >= METADATA_PER_SECOND {
+    if calls_in_the_last_second(calls, now) >= METADATA_PER_SECOND {
         return Err(ApiError::new(
             ErrorType::ThrottlingException,
             format!(
@@ -193,7 +203,17 @@ pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, Ap
             ),
         ));
     }
+    if calls_in_the_last_second(ctx.account_metadata_calls, now) >= METADATA_PER_SECOND_PER_ACCOUNT
+    {
+        return Err(ApiError::new(
+            ErrorType::ThrottlingException,
+            format!(
+                "at most {METADATA_PER_SECOND_PER_ACCOUNT} PutMetadata calls per second per account; batch the data into fewer calls"
+            ),
+        ));
+    }
     calls.push_back(now);
+    ctx.account_metadata_calls.push_back(now);
     Ok(object())
 }
 
