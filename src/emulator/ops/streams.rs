@@ -7,7 +7,9 @@
 //! Documented: GetStream, StopStream, PutMetadata and InsertAdBreak on a channel that is not live
 //! are ChannelNotBroadcasting; GetStreamSession without `streamId` answers the latest session;
 //! PutMetadata takes at most 1 KB, at most 5 calls per second per channel and 155 per second per
-//! account, across its regions (ThrottlingException beyond either).
+//! account (ThrottlingException beyond either).
+//! Inferred: the account's 155 are counted across its regions, as "per account" reads; the
+//! documentation does not say whether IVS counts them per region, as it does its quotas.
 //! Inferred: the session events' names (`Session Created`, `Stream Start`, `Stream End`,
 //! `Session Ended`, type `IVS Stream State Change`, as IVS's EventBridge events name them); an
 //! ad break on a channel with no ad configuration is a ConflictException.
