@@ -223,17 +223,21 @@ impl Emulator {
     }
 
     /// [`Emulator::answer`] for a request not yet parsed, when it is a Get call of a stored
-    /// resource by its `arn` (`{"arn": …}`, the body's only member) in `region`: the bulk of what
-    /// applications send. `None` for anything else, which the general path answers, errors
-    /// included; where both answer, they answer alike (`get_by_arn` serves both).
-    pub(crate) fn answer_get(
+    /// resource by its `arn`, the body's only member, read from the bytes
+    /// (`normalize::flat_only_member`): the bulk of what applications send. `None` for anything
+    /// else, which the general path answers, errors included; where both answer, they answer
+    /// alike (`get_by_arn` serves both). Neither the body nor the region (`region`, asked only
+    /// then) is read for a call that is no Get.
+    pub(crate) fn answer_get<'r>(
         &self,
         (method, path): (&str, &str),
-        region: &str,
-        arn: &str,
+        body: &[u8],
+        region: impl FnOnce() -> &'r str,
     ) -> Option<Answer> {
         let op = ivs::check_route(method, path).ok()?;
-        let body = self.get_by_arn(op, region, arn)?;
+        let family = get_family(op)?;
+        let arn = normalize::flat_only_member(body, "arn")?;
+        let body = self.get_by_arn(family, region(), arn)?;
         Some(Answer {
             operation: op.name,
             status: op.success_status,
@@ -246,21 +250,26 @@ impl Emulator {
     /// answer the region keeps for it since the last change, or serialized straight from the store
     /// under the lock. `None` sends the request down the general path.
     fn get_fast(&self, op: &'static Operation, req: &RecordedRequest) -> Option<bytes::Bytes> {
+        let family = get_family(op)?;
         let Some(Value::Object(body)) = &req.body else {
             return None;
         };
         match body.get("arn") {
-            Some(Value::String(arn)) if body.len() == 1 => self.get_by_arn(op, &req.region, arn),
+            Some(Value::String(arn)) if body.len() == 1 => {
+                self.get_by_arn(family, &req.region, arn)
+            }
             _ => None,
         }
     }
 
-    /// The answer to Get call `op` of the stored resource `arn` in `region`, or `None` when `op`
-    /// is no Get call or no such resource is stored.
-    fn get_by_arn(&self, op: &'static Operation, region: &str, arn: &str) -> Option<bytes::Bytes> {
-        let family = resource::FAMILIES
-            .into_iter()
-            .find(|f| op.name.strip_prefix("Get") == Some(f.shape))?;
+    /// The answer to the Get call of `family`'s stored resource `arn` in `region`, or `None` when
+    /// no such resource is stored.
+    fn get_by_arn(
+        &self,
+        family: resource::Family,
+        region: &str,
+        arn: &str,
+    ) -> Option<bytes::Bytes> {
         // No validation here: only a stored resource is answered, and an `arn` that parses to a
         // stored resource's region, account, type and id is that resource's own ARN, which
         // passes the model's checks of the Get input (`stored_arns_pass_their_gets_validation`).
@@ -294,6 +303,13 @@ impl Emulator {
         }
         self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))
     }
+}
+
+/// The family whose Get call `op` is (`GetChannel`: channels), if it is one.
+fn get_family(op: &Operation) -> Option<resource::Family> {
+    resource::FAMILIES
+        .into_iter()
+        .find(|f| op.name.strip_prefix("Get") == Some(f.shape))
 }
 
 /// `{member: value}`, serialized without building the object.

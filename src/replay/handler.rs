@@ -137,8 +137,8 @@ impl ReplayState {
     }
 
     /// Stage `emulate`, before the body is parsed, on a server that only emulates: a Get call of
-    /// a stored resource by its ARN, as SDKs send it (`normalize::flat_only_member`), is answered
-    /// from its bytes. `None` sends the request the whole way: when there are faults to inject, a
+    /// a stored resource by its ARN, as SDKs send it, is answered from its bytes
+    /// (`Emulator::answer_get`). `None` sends the request the whole way: when there are faults to inject, a
     /// cassette prefix or a query, or the request is anything else, errors included.
     fn emulate_flat(&self, raw: &RawRequest) -> Option<HttpResponse> {
         let emulator = self.emulator.as_ref()?;
@@ -151,10 +151,9 @@ impl ReplayState {
         if control::is_control(path) {
             return None;
         }
-        let arn = normalize::flat_only_member(&raw.body, "arn")?;
-        let region = raw.scope_region().unwrap_or(&self.default_region);
         let method = raw.parts.method.as_str();
-        let answer = emulator.answer_get((method, path), region, arn)?;
+        let region = || raw.scope_region().unwrap_or(&self.default_region);
+        let answer = emulator.answer_get((method, path), &raw.body, region)?;
         note_operation(method, path);
         Some(self.answer_emulated(&answer))
     }
