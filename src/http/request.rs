@@ -83,8 +83,7 @@ pub(crate) fn read_body(
     let declared_too_large = body.size_hint().lower() > MAX_BODY_BYTES as u64;
     let mut read = BodyRead {
         body,
-        first: None,
-        more: Vec::new(),
+        read: Collected::Nothing,
     };
     // A block, not an `async fn`: an `async fn` would keep its arguments and their copies.
     async move {
@@ -133,10 +132,47 @@ pub(crate) fn read_body(
 /// `http_body_util`'s `Collect` queued it in a list first.
 struct BodyRead {
     body: Incoming,
-    /// The first frame's bytes.
-    first: Option<Bytes>,
-    /// The first frame's bytes and every later frame's, once there is a second.
-    more: Vec<u8>,
+    read: Collected,
+}
+
+/// What a body has sent so far.
+#[derive(Default)]
+enum Collected {
+    #[default]
+    Nothing,
+    /// One frame, kept as it came.
+    One(Bytes),
+    /// Several, copied end to end.
+    Many(Vec<u8>),
+}
+
+impl Collected {
+    fn len(&self) -> usize {
+        match self {
+            Collected::Nothing => 0,
+            Collected::One(bytes) => bytes.len(),
+            Collected::Many(bytes) => bytes.len(),
+        }
+    }
+
+    fn push(&mut self, data: Bytes) {
+        *self = match std::mem::take(self) {
+            Collected::Nothing => Collected::One(data),
+            Collected::One(first) => Collected::Many([&first[..], &data[..]].concat()),
+            Collected::Many(mut bytes) => {
+                bytes.extend_from_slice(&data);
+                Collected::Many(bytes)
+            }
+        };
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Collected::Nothing => Bytes::new(),
+            Collected::One(bytes) => bytes,
+            Collected::Many(bytes) => Bytes::from(bytes),
+        }
+    }
 }
 
 /// Why a body could not be read whole.
@@ -151,12 +187,7 @@ impl BodyRead {
             let frame = match std::pin::Pin::new(&mut self.body).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
-                    let body = match self.first.take() {
-                        Some(first) if self.more.is_empty() => first,
-                        Some(_) => Bytes::from(std::mem::take(&mut self.more)),
-                        None => Bytes::new(),
-                    };
-                    return Poll::Ready(Ok(body));
+                    return Poll::Ready(Ok(std::mem::take(&mut self.read).into_bytes()));
                 }
                 Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(BodyError::Read(err))),
                 Poll::Ready(Some(Ok(frame))) => frame,
@@ -165,23 +196,10 @@ impl BodyRead {
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            let so_far = match &self.first {
-                None => 0,
-                Some(first) if self.more.is_empty() => first.len(),
-                Some(_) => self.more.len(),
-            };
-            if so_far + data.len() > MAX_BODY_BYTES {
+            if self.read.len() + data.len() > MAX_BODY_BYTES {
                 return Poll::Ready(Err(BodyError::TooLarge));
             }
-            match &self.first {
-                None => self.first = Some(data),
-                Some(first) => {
-                    if self.more.is_empty() {
-                        self.more.extend_from_slice(first);
-                    }
-                    self.more.extend_from_slice(&data);
-                }
-            }
+            self.read.push(data);
         }
     }
 }
