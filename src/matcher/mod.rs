@@ -3,9 +3,9 @@
 //! [`Index`] is built once from the loaded cassettes. Every interaction is normalized under its
 //! cassette's [`Matching`] options and filed under its [`MatchKey`](normalize::MatchKey), so a
 //! lookup is one hash per distinct set of options (almost always one) plus a hash-map probe,
-//! whatever the number of interactions. Identical requests form a [`Sequence`]: the n-th identical request gets the n-th
-//! recorded answer, through an atomic count of lookups, so parallel clients each get a whole, distinct
-//! answer.
+//! whatever the number of interactions. Identical requests form a [`Sequence`]: the n-th identical
+//! request gets the n-th recorded answer, through an atomic count of lookups, so parallel clients
+//! each get a whole, distinct answer.
 //!
 //! The slow path, for a request nothing matches, compares it field by field with the interactions
 //! of the same operation and reports the nearest one and its first difference. This module does no

@@ -138,8 +138,8 @@ impl ReplayState {
 
     /// Stage `emulate`, before the body is parsed, on a server that only emulates: a Get call of
     /// a stored resource by its ARN, as SDKs send it, is answered from its bytes
-    /// (`Emulator::answer_get`). `None` sends the request the whole way: when there are faults to inject, a
-    /// cassette prefix or a query, or the request is anything else, errors included.
+    /// (`Emulator::answer_get`). `None` sends the request the whole way: when there are faults to
+    /// inject, a cassette prefix or a query, or the request is anything else, errors included.
     fn emulate_flat(&self, raw: &RawRequest) -> Option<HttpResponse> {
         let emulator = self.emulator.as_ref()?;
         if !self.emulates_only() || !self.faults.is_empty() || raw.parts.uri.query().is_some() {
