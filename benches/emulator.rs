@@ -261,11 +261,11 @@ async fn run_load(
         let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = support::RawConn::connect(addr).await;
-            let mut latencies = Vec::new();
+            let mut latencies = support::Latencies::default();
             while Instant::now() < deadline {
                 let sent = Instant::now();
                 match conn.call(&request).await {
-                    Ok((200, _)) => latencies.push(sent.elapsed()),
+                    Ok((200, _)) => latencies.record(sent.elapsed()),
                     Ok((status, body)) => {
                         panic!("status {status}: {}", String::from_utf8_lossy(body))
                     }
@@ -275,17 +275,12 @@ async fn run_load(
             latencies
         }));
     }
-    let mut latencies = Vec::new();
+    let mut latencies = support::Latencies::default();
     for task in tasks {
-        latencies.extend(task.await.expect("load task"));
+        latencies.merge(&task.await.expect("load task"));
     }
     let elapsed = start.elapsed();
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get((latencies.len() as f64 * p) as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
-    };
+    let pct = |p: f64| latencies.percentile(p).as_secs_f64() * 1e6;
     (latencies.len(), pct(0.5), pct(0.99), elapsed)
 }
 

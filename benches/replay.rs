@@ -390,7 +390,7 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
     for conn_idx in 0..load.connections {
         tasks.push(tokio::spawn(async move {
             let mut conn = support::RawConn::connect(addr).await;
-            let mut latencies = Vec::new();
+            let mut latencies = support::Latencies::default();
             let mut errors = 0usize;
             let mut i = conn_idx;
             let mut request = Vec::new();
@@ -409,7 +409,7 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
                 let sent = Instant::now();
                 match conn.call(&request).await {
                     Ok((status, _)) => {
-                        latencies.push(sent.elapsed());
+                        latencies.record(sent.elapsed());
                         if !(200..300).contains(&status) {
                             errors += 1;
                         }
@@ -423,28 +423,21 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
             (latencies, errors)
         }));
     }
-    let mut latencies = Vec::new();
+    let mut latencies = support::Latencies::default();
     let mut n_errors = 0;
     for task in tasks {
         let (l, e) = task.await.expect("load task");
-        latencies.extend(l);
+        latencies.merge(&l);
         n_errors += e;
     }
     let elapsed = start.elapsed();
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64) * p) as usize)
-            .copied()
-            .unwrap_or_default()
-    };
     Figures {
         server_cpu: Duration::ZERO,
         n_requests: latencies.len(),
         n_errors,
         elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
+        p50: latencies.percentile(0.50),
+        p99: latencies.percentile(0.99),
     }
 }
 
