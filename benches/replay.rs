@@ -16,8 +16,8 @@
 //! generator on another pinned to the second. The load is closed-loop and saturating: 50
 //! keep-alive connections, each sending its next request as soon as the answer is in, written as
 //! bytes and read with just enough parsing to find the answer's end, so that one core of load
-//! outruns one core of server. Each round measures every server in turn, so a burst of noise
-//! from elsewhere on the machine hits them alike. Two figures per server: requests/s at
+//! outruns one core of server. Each round gives every server its time in five slices, taken in
+//! turn, so that noise from elsewhere on the machine falls on them alike. Two figures per server: requests/s at
 //! saturation, and server CPU per request (which does not depend on the load generator keeping up).
 
 mod support;
@@ -27,24 +27,36 @@ use std::time::{Duration, Instant};
 
 use ivs_vcr::{Cassette, ReplayServer};
 
+/// How many slices a round gives each server its time in.
+const SLICES: usize = 5;
+
 /// One benchmark configuration.
 struct Load {
     connections: usize,
     duration: Duration,
 }
 
-/// What one run measured.
+/// What one run measured, or several runs of one server added up.
+#[derive(Default)]
 struct Figures {
     n_requests: usize,
     n_errors: usize,
     elapsed: Duration,
-    p50: Duration,
-    p99: Duration,
+    latencies: support::Latencies,
     /// CPU time the server thread spent during the run.
     server_cpu: Duration,
 }
 
 impl Figures {
+    /// Adds another run of the same server.
+    fn add(&mut self, other: &Figures) {
+        self.n_requests += other.n_requests;
+        self.n_errors += other.n_errors;
+        self.elapsed += other.elapsed;
+        self.latencies.merge(&other.latencies);
+        self.server_cpu += other.server_cpu;
+    }
+
     fn rps(&self) -> f64 {
         self.n_requests as f64 / self.elapsed.as_secs_f64()
     }
@@ -139,70 +151,64 @@ fn main() {
             "could not pin threads: figures are noisier"
         }
     );
-    let measure = |addr, n_arns| {
+    let measure = |addr, n_arns, load: &Load| {
         let before = server_cpu();
-        let mut figures = clients.block_on(run_load(addr, &load, n_arns));
+        let mut figures = clients.block_on(run_load(addr, load, n_arns));
         figures.server_cpu = server_cpu() - before;
         figures
     };
+    // What is measured, in order: a server and how many of its interactions are asked for.
+    let mut runs = vec![
+        ("bare hyper (fixed body)", bare_addr, 1),
+        ("bare hyper (replay's headers)", bare_same_addr, 1),
+        ("ivs-vcr replay (10 interactions)", small.addr(), 10),
+    ];
+    if let Some(big) = &big {
+        runs.push(("ivs-vcr replay (100000 interactions)", big.addr(), 100_000));
+        // The same index asked for 10 of its interactions: what its size costs a lookup, apart
+        // from the cache misses of answers spread over 100,000.
+        runs.push(("ivs-vcr replay (100000, 10 asked)", big.addr(), 10));
+    }
     // Warm-up: connections, allocator and caches, as wrk's warm-up does.
     let warm = Load {
         connections: load.connections,
         duration: Duration::from_millis(500),
     };
-    for addr in [
-        Some(bare_addr),
-        Some(bare_same_addr),
-        Some(small.addr()),
-        big.as_ref().map(|b| b.addr()),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for &(_, addr, _) in &runs {
         clients.block_on(run_load(addr, &warm, 10));
     }
+    // A round gives each server its time in slices, taken in turn (and in a rotated order from
+    // one slice to the next): noise from elsewhere on the machine, which comes and goes over
+    // seconds, then falls on every server alike rather than on whichever ran at the time.
+    let slice = Load {
+        connections: load.connections,
+        duration: load.duration / SLICES as u32,
+    };
     let rounds = if quick { 3 } else { 5 };
     let mut ratios = Ratios::default();
     for round in 1..=rounds {
-        let bare = measure(bare_addr, 1);
-        report(
-            &format!("round {round}: bare hyper (fixed body)"),
-            &bare,
-            None,
-        );
-        let bare_same = measure(bare_same_addr, 1);
-        report(
-            &format!("round {round}: bare hyper (replay's headers)"),
-            &bare_same,
-            Some(&bare),
-        );
-        let replay = measure(small.addr(), 10);
-        report(
-            &format!("round {round}: ivs-vcr replay (10 interactions)"),
-            &replay,
-            Some(&bare),
-        );
-        ratios.small.push(&replay, &bare);
-        ratios.bare_same.push(&bare_same, &bare);
-        ratios.small_vs_same.push(&replay, &bare_same);
-        if let Some(big) = &big {
-            let figures = measure(big.addr(), 100_000);
-            report(
-                &format!("round {round}: ivs-vcr replay (100000 interactions)"),
-                &figures,
-                Some(&bare),
-            );
-            ratios.big.push(&figures, &bare);
-            ratios.big_vs_small.push(&figures, &replay);
-            // The same index asked for 10 of its interactions: what its size costs a lookup,
-            // apart from the cache misses of answers spread over 100,000.
-            let hot = measure(big.addr(), 10);
-            report(
-                &format!("round {round}: ivs-vcr replay (100000, 10 asked)"),
-                &hot,
-                Some(&bare),
-            );
-            ratios.big_hot_vs_small.push(&hot, &replay);
+        let mut figures: Vec<Figures> = runs.iter().map(|_| Figures::default()).collect();
+        for turn in 0..SLICES {
+            for k in 0..runs.len() {
+                let idx = (k + turn) % runs.len();
+                let (_, addr, n_arns) = runs[idx];
+                figures[idx].add(&measure(addr, n_arns, &slice));
+            }
+        }
+        for (idx, (name, _, _)) in runs.iter().enumerate() {
+            let baseline = (idx > 0).then(|| &figures[0]);
+            report(&format!("round {round}: {name}"), &figures[idx], baseline);
+        }
+        let [bare, bare_same, replay, rest @ ..] = &figures[..] else {
+            unreachable!("three servers are always measured")
+        };
+        ratios.small.push(replay, bare);
+        ratios.bare_same.push(bare_same, bare);
+        ratios.small_vs_same.push(replay, bare_same);
+        if let [spread, hot] = rest {
+            ratios.big.push(spread, bare);
+            ratios.big_vs_small.push(spread, replay);
+            ratios.big_hot_vs_small.push(hot, replay);
         }
     }
     ratios
@@ -358,8 +364,8 @@ fn report(name: &str, f: &Figures, baseline: Option<&Figures>) {
     print!(
         "{name:<44} {:>7.0} req/s  p50 {:>6.1} µs  p99 {:>6.1} µs  server CPU {:>5.2} µs/req  errors {}",
         f.rps(),
-        f.p50.as_secs_f64() * 1e6,
-        f.p99.as_secs_f64() * 1e6,
+        f.latencies.percentile(0.50).as_secs_f64() * 1e6,
+        f.latencies.percentile(0.99).as_secs_f64() * 1e6,
         f.cpu_per_request(),
         f.n_errors
     );
@@ -436,8 +442,7 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
         n_requests: latencies.len(),
         n_errors,
         elapsed,
-        p50: latencies.percentile(0.50),
-        p99: latencies.percentile(0.99),
+        latencies,
     }
 }
 
