@@ -6,11 +6,12 @@
 //! and ratios and asserts nothing, because timing depends on the machine.
 //!
 //! Throughput is measured as in `benches/replay.rs`: servers on one pinned core, a closed-loop
-//! raw-bytes load of 50 connections on the other, rounds alternating. The growth figures come
-//! from one connection calling one request at a time. IVS allows 5,000 channels per region, so
-//! the account grows past that across regions (`us-west-1` … `us-west-20`, each a SigV4 scope of
-//! its own), filled one after the other: at 1,000 channels one region holds them all; at 10,000
-//! and 100,000 the region measured holds 5,000 and the account the rest.
+//! raw-bytes load of 50 connections on the other, each round giving every server its time in
+//! slices taken in turn. The growth figures come from one connection calling one request at a
+//! time. IVS allows 5,000 channels per region, so the account grows past that across regions
+//! (`us-west-1` … `us-west-20`, each a SigV4 scope of its own), filled one after the other: at
+//! 1,000 channels one region holds them all; at 10,000 and 100,000 the region measured holds
+//! 5,000 and the account the rest.
 
 mod support;
 
@@ -101,22 +102,43 @@ fn main() {
         request.extend_from_slice(body.as_bytes());
         Arc::new(request)
     };
-    let measure = |addr| {
+    // One run: latencies, time taken and the server's CPU time.
+    let measure = |addr, duration| {
         let before = server_cpu();
-        let (n, p50, p99, elapsed) = clients.block_on(run_load(addr, get.clone(), duration));
-        let cpu = (server_cpu() - before).as_secs_f64() * 1e6 / n as f64;
-        (n as f64 / elapsed.as_secs_f64(), p50, p99, cpu)
+        let (latencies, elapsed) = clients.block_on(run_load(addr, get.clone(), duration));
+        (latencies, elapsed, server_cpu() - before)
     };
-    measure(bare);
-    measure(bare_same);
-    measure(emulator.addr());
+    let targets = [bare, bare_same, emulator.addr()];
+    for addr in targets {
+        measure(addr, duration);
+    }
     let rounds = if quick { 3 } else { 5 };
     let (mut rps_ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
     let (mut same_ratios, mut vs_same_ratios) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
-        let b = measure(bare);
-        let s = measure(bare_same);
-        let e = measure(emulator.addr());
+        // Each server's time in slices taken in turn, as in `benches/replay.rs`.
+        let mut runs: [(support::Latencies, Duration, Duration); 3] = Default::default();
+        for turn in 0..support::SLICES {
+            for k in 0..targets.len() {
+                let idx = (k + turn) % targets.len();
+                let (latencies, elapsed, cpu) =
+                    measure(targets[idx], duration / support::SLICES as u32);
+                runs[idx].0.merge(&latencies);
+                runs[idx].1 += elapsed;
+                runs[idx].2 += cpu;
+            }
+        }
+        // Requests/s, p50 and p99 (µs), server CPU per request (µs).
+        let [b, s, e] = runs.map(|(latencies, elapsed, cpu)| {
+            let n = latencies.len() as f64;
+            let pct = |p: f64| latencies.percentile(p).as_secs_f64() * 1e6;
+            (
+                n / elapsed.as_secs_f64(),
+                pct(0.5),
+                pct(0.99),
+                cpu.as_secs_f64() * 1e6 / n,
+            )
+        });
         for (name, f) in [
             ("bare hyper (fixed body)", b),
             ("bare hyper (IVS's headers)", s),
@@ -247,13 +269,13 @@ async fn middle_token(conn: &mut support::RawConn, region: &str) -> Option<Strin
     token
 }
 
-/// 50 keep-alive connections sending `request` closed-loop for `duration`: requests answered,
-/// p50, p99 (µs) and the time taken.
+/// 50 keep-alive connections sending `request` closed-loop for `duration`: their latencies and
+/// the time taken.
 async fn run_load(
     addr: SocketAddr,
     request: Arc<Vec<u8>>,
     duration: Duration,
-) -> (usize, f64, f64, Duration) {
+) -> (support::Latencies, Duration) {
     let deadline = Instant::now() + duration;
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -279,9 +301,7 @@ async fn run_load(
     for task in tasks {
         latencies.merge(&task.await.expect("load task"));
     }
-    let elapsed = start.elapsed();
-    let pct = |p: f64| latencies.percentile(p).as_secs_f64() * 1e6;
-    (latencies.len(), pct(0.5), pct(0.99), elapsed)
+    (latencies, start.elapsed())
 }
 
 /// The headers of an emulated GetChannel answer, less those hyper or the bare server write

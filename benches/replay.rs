@@ -27,9 +27,6 @@ use std::time::{Duration, Instant};
 
 use ivs_vcr::{Cassette, ReplayServer};
 
-/// How many slices a round gives each server its time in.
-const SLICES: usize = 5;
-
 /// One benchmark configuration.
 struct Load {
     connections: usize,
@@ -182,13 +179,13 @@ fn main() {
     // seconds, then falls on every server alike rather than on whichever ran at the time.
     let slice = Load {
         connections: load.connections,
-        duration: load.duration / SLICES as u32,
+        duration: load.duration / support::SLICES as u32,
     };
     let rounds = if quick { 3 } else { 5 };
     let mut ratios = Ratios::default();
     for round in 1..=rounds {
         let mut figures: Vec<Figures> = runs.iter().map(|_| Figures::default()).collect();
-        for turn in 0..SLICES {
+        for turn in 0..support::SLICES {
             for k in 0..runs.len() {
                 let idx = (k + turn) % runs.len();
                 let (_, addr, n_arns) = runs[idx];

@@ -12,6 +12,10 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+/// How many slices a throughput round gives each server its time in, taken in turn: noise from
+/// elsewhere on the machine, which comes and goes over seconds, then falls on every server alike.
+pub const SLICES: usize = 5;
+
 /// A realistic GetChannel answer.
 pub const CHANNEL_BODY: &str = r#"{"channel":{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234","name":"bench","latencyMode":"LOW","type":"STANDARD","authorized":false,"ingestEndpoint":"a1b2c3d4e5f6.global-contribute.live-video.net","playbackUrl":"https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.abcdEFGH1234.m3u8","tags":{}}}"#;
 
