@@ -17,8 +17,9 @@
 //! keep-alive connections, each sending its next request as soon as the answer is in, written as
 //! bytes and read with just enough parsing to find the answer's end, so that one core of load
 //! outruns one core of server. Each round gives every server its time in five slices, taken in
-//! turn, so that noise from elsewhere on the machine falls on them alike. Two figures per server: requests/s at
-//! saturation, and server CPU per request (which does not depend on the load generator keeping up).
+//! turn, so that noise from elsewhere on the machine falls on them alike. Two figures per server:
+//! requests/s at saturation, and server CPU per request (which does not depend on the load
+//! generator keeping up). Latencies are kept in a histogram per connection (`support::Latencies`).
 
 mod support;
 
