@@ -102,16 +102,28 @@ fn main() {
         request.extend_from_slice(body.as_bytes());
         Arc::new(request)
     };
-    // One run: latencies, time taken and the server's CPU time.
-    let measure = |addr, duration| {
+    // One run of a server's connections: latencies, time taken, the server's CPU time and the
+    // connections back.
+    let measure = |conns, duration| {
         let before = server_cpu();
-        let (latencies, elapsed) = clients.block_on(run_load(addr, get.clone(), duration));
-        (latencies, elapsed, server_cpu() - before)
+        let (latencies, elapsed, conns) = clients.block_on(run_load(conns, get.clone(), duration));
+        (latencies, elapsed, server_cpu() - before, conns)
     };
+    // Each server's 50 connections, opened once and warmed up for half a second.
     let targets = [bare, bare_same, emulator.addr()];
-    for addr in targets {
-        measure(addr, duration);
-    }
+    let mut pools: Vec<Vec<support::RawConn>> = targets
+        .iter()
+        .map(|&addr| {
+            let conns = clients.block_on(async {
+                let mut conns = Vec::new();
+                for _ in 0..50 {
+                    conns.push(support::RawConn::connect(addr).await);
+                }
+                conns
+            });
+            measure(conns, Duration::from_millis(500)).3
+        })
+        .collect();
     let rounds = if quick { 3 } else { 5 };
     let (mut rps_ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
     let (mut same_ratios, mut vs_same_ratios) = (Vec::new(), Vec::new());
@@ -121,8 +133,11 @@ fn main() {
         for turn in 0..support::SLICES {
             for k in 0..targets.len() {
                 let idx = (k + turn) % targets.len();
-                let (latencies, elapsed, cpu) =
-                    measure(targets[idx], duration / support::SLICES as u32);
+                let (latencies, elapsed, cpu, conns) = measure(
+                    std::mem::take(&mut pools[idx]),
+                    duration / support::SLICES as u32,
+                );
+                pools[idx] = conns;
                 runs[idx].0.merge(&latencies);
                 runs[idx].1 += elapsed;
                 runs[idx].2 += cpu;
@@ -164,6 +179,9 @@ fn main() {
     println!(
         "bare hyper with IVS's headers / bare hyper: saturation req/s {same:.2} (rounds {same_lo:.2}–{same_hi:.2}); emulated GetChannel / bare hyper with IVS's headers: {vs:.2} (rounds {vs_lo:.2}–{vs_hi:.2})"
     );
+
+    // The load's connections close before the growth figures are taken.
+    drop(pools);
 
     // Growth: µs per call at 1k, 10k and 100k channels.
     let grower = servers.block_on(ReplayServer::emulator());
@@ -269,20 +287,19 @@ async fn middle_token(conn: &mut support::RawConn, region: &str) -> Option<Strin
     token
 }
 
-/// 50 keep-alive connections sending `request` closed-loop for `duration`: their latencies and
-/// the time taken.
+/// `conns` sending `request` closed-loop for `duration`: their latencies, the time taken, and
+/// the connections back (kept from one slice to the next, as wrk keeps its own).
 async fn run_load(
-    addr: SocketAddr,
+    conns: Vec<support::RawConn>,
     request: Arc<Vec<u8>>,
     duration: Duration,
-) -> (support::Latencies, Duration) {
+) -> (support::Latencies, Duration, Vec<support::RawConn>) {
     let deadline = Instant::now() + duration;
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..50 {
+    for mut conn in conns {
         let request = request.clone();
         tasks.push(tokio::spawn(async move {
-            let mut conn = support::RawConn::connect(addr).await;
             let mut latencies = support::Latencies::default();
             while Instant::now() < deadline {
                 let sent = Instant::now();
@@ -291,17 +308,25 @@ async fn run_load(
                     Ok((status, body)) => {
                         panic!("status {status}: {}", String::from_utf8_lossy(body))
                     }
-                    Err(_) => break,
+                    Err(_) => {
+                        // Opened anew for the next slice (a server closes a connection idle
+                        // beyond its header timeout).
+                        conn = support::RawConn::connect(conn.addr()).await;
+                        break;
+                    }
                 }
             }
-            latencies
+            (latencies, conn)
         }));
     }
     let mut latencies = support::Latencies::default();
+    let mut conns = Vec::with_capacity(tasks.len());
     for task in tasks {
-        latencies.merge(&task.await.expect("load task"));
+        let (l, conn) = task.await.expect("load task");
+        latencies.merge(&l);
+        conns.push(conn);
     }
-    (latencies, start.elapsed())
+    (latencies, start.elapsed(), conns)
 }
 
 /// The headers of an emulated GetChannel answer, less those hyper or the bare server write

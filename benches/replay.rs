@@ -149,11 +149,12 @@ fn main() {
             "could not pin threads: figures are noisier"
         }
     );
-    let measure = |addr, n_arns, load: &Load| {
+    // One run of a server's connections for `duration`, with the server's CPU time.
+    let measure = |conns, duration, n_arns| {
         let before = server_cpu();
-        let mut figures = clients.block_on(run_load(addr, load, n_arns));
+        let (mut figures, conns) = clients.block_on(run_load(conns, duration, n_arns));
         figures.server_cpu = server_cpu() - before;
-        figures
+        (figures, conns)
     };
     // What is measured, in order: a server and how many of its interactions are asked for.
     let mut runs = vec![
@@ -167,21 +168,17 @@ fn main() {
         // from the cache misses of answers spread over 100,000.
         runs.push(("ivs-vcr replay (100000, 10 asked)", big.addr(), 10));
     }
-    // Warm-up: connections, allocator and caches, as wrk's warm-up does.
-    let warm = Load {
-        connections: load.connections,
-        duration: Duration::from_millis(500),
-    };
+    // Each run's connections, opened once. Warm-up: connections, allocator and caches, as wrk's
+    // warm-up does.
+    let mut pools: Vec<Vec<LoadConn>> = Vec::new();
     for &(_, addr, _) in &runs {
-        clients.block_on(run_load(addr, &warm, 10));
+        let conns = clients.block_on(open_conns(addr, load.connections));
+        pools.push(measure(conns, Duration::from_millis(500), 10).1);
     }
     // A round gives each server its time in slices, taken in turn (and in a rotated order from
     // one slice to the next): noise from elsewhere on the machine, which comes and goes over
     // seconds, then falls on every server alike rather than on whichever ran at the time.
-    let slice = Load {
-        connections: load.connections,
-        duration: load.duration / support::SLICES as u32,
-    };
+    let slice = load.duration / support::SLICES as u32;
     let rounds = if quick { 3 } else { 5 };
     let mut ratios = Ratios::default();
     for round in 1..=rounds {
@@ -189,8 +186,10 @@ fn main() {
         for turn in 0..support::SLICES {
             for k in 0..runs.len() {
                 let idx = (k + turn) % runs.len();
-                let (_, addr, n_arns) = runs[idx];
-                figures[idx].add(&measure(addr, n_arns, &slice));
+                let (_, _, n_arns) = runs[idx];
+                let (run, conns) = measure(std::mem::take(&mut pools[idx]), slice, n_arns);
+                figures[idx].add(&run);
+                pools[idx] = conns;
             }
         }
         for (idx, (name, _, _)) in runs.iter().enumerate() {
@@ -232,6 +231,8 @@ fn main() {
             rounds,
         );
     }
+    // The load's connections close first, so that each server shuts down with none open.
+    drop(pools);
     for server in std::iter::once(small).chain(big) {
         let summary = servers.block_on(server.shutdown());
         assert!(
@@ -385,33 +386,55 @@ fn bench_cassette(n: usize) -> Cassette {
         .expect("bench cassette parses")
 }
 
-/// Drives `load.connections` keep-alive connections for `load.duration`, closed-loop, each
-/// sending SDK-like signed GetChannel requests spread over `n_arns` ARNs.
-async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
-    let deadline = Instant::now() + load.duration;
+/// One keep-alive load connection and the next ARN it asks for. Connections are kept from one
+/// slice to the next, as wrk keeps its own, so that the figures hold no connection set-up.
+struct LoadConn {
+    conn: support::RawConn,
+    next: usize,
+}
+
+/// `n` connections to `addr`, the i-th starting at ARN i.
+async fn open_conns(addr: SocketAddr, n: usize) -> Vec<LoadConn> {
+    let mut conns = Vec::with_capacity(n);
+    for next in 0..n {
+        conns.push(LoadConn {
+            conn: support::RawConn::connect(addr).await,
+            next,
+        });
+    }
+    conns
+}
+
+/// Drives `conns` for `duration`, closed-loop, each sending SDK-like signed GetChannel requests
+/// spread over `n_arns` ARNs, and gives them back (a connection that failed is opened anew).
+async fn run_load(
+    conns: Vec<LoadConn>,
+    duration: Duration,
+    n_arns: usize,
+) -> (Figures, Vec<LoadConn>) {
+    let deadline = Instant::now() + duration;
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for conn_idx in 0..load.connections {
+    for mut load in conns {
         tasks.push(tokio::spawn(async move {
-            let mut conn = support::RawConn::connect(addr).await;
+            let addr = load.conn.addr();
             let mut latencies = support::Latencies::default();
             let mut errors = 0usize;
-            let mut i = conn_idx;
             let mut request = Vec::new();
             // Every body has the same length: the ARN's number has a fixed width.
             let head = support::raw_head(addr, "/GetChannel", "us-west-2", 66);
             while Instant::now() < deadline {
                 let body = format!(
                     r#"{{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/bench{:07}"}}"#,
-                    i % n_arns
+                    load.next % n_arns
                 );
                 request.clear();
                 debug_assert_eq!(body.len(), 66);
                 request.extend_from_slice(head.as_bytes());
                 request.extend_from_slice(body.as_bytes());
-                i += load_stride();
+                load.next += load_stride();
                 let sent = Instant::now();
-                match conn.call(&request).await {
+                match load.conn.call(&request).await {
                     Ok((status, _)) => {
                         latencies.record(sent.elapsed());
                         if !(200..300).contains(&status) {
@@ -419,29 +442,34 @@ async fn run_load(addr: SocketAddr, load: &Load, n_arns: usize) -> Figures {
                         }
                     }
                     Err(_) => {
+                        // Counted, and opened anew for the next slice.
                         errors += 1;
+                        load.conn = support::RawConn::connect(addr).await;
                         break;
                     }
                 }
             }
-            (latencies, errors)
+            (latencies, errors, load)
         }));
     }
     let mut latencies = support::Latencies::default();
     let mut n_errors = 0;
+    let mut conns = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let (l, e) = task.await.expect("load task");
+        let (l, e, load) = task.await.expect("load task");
         latencies.merge(&l);
         n_errors += e;
+        conns.push(load);
     }
     let elapsed = start.elapsed();
-    Figures {
+    let figures = Figures {
         server_cpu: Duration::ZERO,
         n_requests: latencies.len(),
         n_errors,
         elapsed,
         latencies,
-    }
+    };
+    (figures, conns)
 }
 
 /// Step between ARNs a connection asks for: a prime, so connections spread over the whole index.
