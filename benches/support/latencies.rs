@@ -19,7 +19,7 @@ pub(crate) const SUB: u64 = 1 << SUB_BITS;
 
 impl Default for Latencies {
     fn default() -> Latencies {
-        // Nanoseconds up to 2^40 (about 18 minutes): 35 powers of two above the linear range.
+        // Nanoseconds up to 2^40 (about 18 minutes): the linear range, then 34 powers of two.
         Latencies {
             counts: vec![0; ((40 - SUB_BITS as usize) + 1) * SUB as usize],
             n: 0,
