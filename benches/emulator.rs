@@ -114,13 +114,7 @@ fn main() {
     let mut pools: Vec<Vec<support::RawConn>> = targets
         .iter()
         .map(|&addr| {
-            let conns = clients.block_on(async {
-                let mut conns = Vec::new();
-                for _ in 0..50 {
-                    conns.push(support::RawConn::connect(addr).await);
-                }
-                conns
-            });
+            let conns = clients.block_on(support::RawConn::connect_all(addr, 50));
             measure(conns, Duration::from_millis(500)).3
         })
         .collect();
@@ -130,18 +124,15 @@ fn main() {
     for round in 1..=rounds {
         // Each server's time in slices taken in turn, as in `benches/replay.rs`.
         let mut runs: [(support::Latencies, Duration, Duration); 3] = Default::default();
-        for turn in 0..support::SLICES {
-            for k in 0..targets.len() {
-                let idx = (k + turn) % targets.len();
-                let (latencies, elapsed, cpu, conns) = measure(
-                    std::mem::take(&mut pools[idx]),
-                    duration / support::SLICES as u32,
-                );
-                pools[idx] = conns;
-                runs[idx].0.merge(&latencies);
-                runs[idx].1 += elapsed;
-                runs[idx].2 += cpu;
-            }
+        for idx in support::slice_order(targets.len()) {
+            let (latencies, elapsed, cpu, conns) = measure(
+                std::mem::take(&mut pools[idx]),
+                duration / support::SLICES as u32,
+            );
+            pools[idx] = conns;
+            runs[idx].0.merge(&latencies);
+            runs[idx].1 += elapsed;
+            runs[idx].2 += cpu;
         }
         // Requests/s, p50 and p99 (µs), server CPU per request (µs).
         let [b, s, e] = runs.map(|(latencies, elapsed, cpu)| {

@@ -175,22 +175,19 @@ fn main() {
         let conns = clients.block_on(open_conns(addr, load.connections));
         pools.push(measure(conns, Duration::from_millis(500), 10).1);
     }
-    // A round gives each server its time in slices, taken in turn (and in a rotated order from
-    // one slice to the next): noise from elsewhere on the machine, which comes and goes over
-    // seconds, then falls on every server alike rather than on whichever ran at the time.
+    // A round gives each server its time in slices, taken in turn (`support::slice_order`):
+    // noise from elsewhere on the machine, which comes and goes over seconds, then falls on
+    // every server alike rather than on whichever ran at the time.
     let slice = load.duration / support::SLICES as u32;
     let rounds = if quick { 3 } else { 5 };
     let mut ratios = Ratios::default();
     for round in 1..=rounds {
         let mut figures: Vec<Figures> = runs.iter().map(|_| Figures::default()).collect();
-        for turn in 0..support::SLICES {
-            for k in 0..runs.len() {
-                let idx = (k + turn) % runs.len();
-                let (_, _, n_arns) = runs[idx];
-                let (run, conns) = measure(std::mem::take(&mut pools[idx]), slice, n_arns);
-                figures[idx].add(&run);
-                pools[idx] = conns;
-            }
+        for idx in support::slice_order(runs.len()) {
+            let (_, _, n_arns) = runs[idx];
+            let (run, conns) = measure(std::mem::take(&mut pools[idx]), slice, n_arns);
+            figures[idx].add(&run);
+            pools[idx] = conns;
         }
         for (idx, (name, _, _)) in runs.iter().enumerate() {
             let baseline = (idx > 0).then(|| &figures[0]);
@@ -395,14 +392,12 @@ struct LoadConn {
 
 /// `n` connections to `addr`, the i-th starting at ARN i.
 async fn open_conns(addr: SocketAddr, n: usize) -> Vec<LoadConn> {
-    let mut conns = Vec::with_capacity(n);
-    for next in 0..n {
-        conns.push(LoadConn {
-            conn: support::RawConn::connect(addr).await,
-            next,
-        });
-    }
-    conns
+    support::RawConn::connect_all(addr, n)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(next, conn)| LoadConn { conn, next })
+        .collect()
 }
 
 /// Drives `conns` for `duration`, closed-loop, each sending SDK-like signed GetChannel requests

@@ -20,6 +20,12 @@ pub use latencies::Latencies;
 /// elsewhere on the machine, which comes and goes over seconds, then falls on every server alike.
 pub const SLICES: usize = 5;
 
+/// The order a round runs `n` servers in, by index: [`SLICES`] turns over every server, each
+/// turn starting one further on, so that no server always runs right after the same other.
+pub fn slice_order(n: usize) -> impl Iterator<Item = usize> {
+    (0..SLICES).flat_map(move |turn| (0..n).map(move |k| (k + turn) % n))
+}
+
 /// A realistic GetChannel answer.
 pub const CHANNEL_BODY: &str = r#"{"channel":{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234","name":"bench","latencyMode":"LOW","type":"STANDARD","authorized":false,"ingestEndpoint":"a1b2c3d4e5f6.global-contribute.live-video.net","playbackUrl":"https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.abcdEFGH1234.m3u8","tags":{}}}"#;
 
@@ -138,6 +144,15 @@ impl RawConn {
             buf: Vec::with_capacity(8192),
             addr,
         }
+    }
+
+    /// `n` connections to `addr`, opened one after another.
+    pub async fn connect_all(addr: SocketAddr, n: usize) -> Vec<RawConn> {
+        let mut conns = Vec::with_capacity(n);
+        for _ in 0..n {
+            conns.push(RawConn::connect(addr).await);
+        }
+        conns
     }
 
     /// The server's address.
