@@ -180,37 +180,96 @@ pub fn parse_query(raw_query: &str) -> BTreeMap<String, Vec<String>> {
     query
 }
 
+/// The key before a SigV4 credential scope, searched for once set up.
+static CREDENTIAL_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Credential="));
+
 /// The region from a SigV4 `Authorization` header's credential scope
 /// (`Credential=AKID/20261126/us-west-2/ivs/aws4_request`), if there is one and it is visible
 /// ASCII. The header is taken as bytes: only the region needs to be text, so the rest (a
 /// signature, say) is never checked.
 pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
     // On every replayed request: the scope runs from the first `Credential=` to the next `,`,
-    // space or `Credential=`, and the region is its third `/`-separated field. Byte searches
-    // (SIMD where the CPU has it) rather than a loop over every byte.
-    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Credential="));
-    // How every SDK starts the header: the key is then found without a search.
+    // space or `Credential=`, and the region is its third `/`-separated field. `USUAL` is how
+    // every SDK starts the header: the key is then found without a search.
     const USUAL: &[u8] = b"AWS4-HMAC-SHA256 Credential=";
     let start = if authorization.starts_with(USUAL) {
         USUAL.len()
     } else {
-        KEY.find(authorization)? + KEY.needle().len()
+        CREDENTIAL_KEY.find(authorization)? + CREDENTIAL_KEY.needle().len()
     };
-    let rest = &authorization[start..];
+    let scope = &authorization[start..];
+    // One pass over the scope for the bytes that end a field or the scope, eight at a time: an
+    // SDK's scope (`AKID/20261126/us-west-2/…`) holds three before the region's end.
+    let mut slashes = [0; 2];
+    let mut n_slashes = 0;
+    let mut at = 0;
+    let region_end = loop {
+        let Some(found) = next_scope_byte(scope, at) else {
+            break scope.len();
+        };
+        match scope[found] {
+            b'/' if n_slashes < 2 => {
+                slashes[n_slashes] = found;
+                n_slashes += 1;
+            }
+            b'/' | b',' | b' ' => break found,
+            // `=` may begin a second key, which ends the scope: rare enough to search for it.
+            _ => return region_in_scope_by_searches(scope),
+        }
+        at = found + 1;
+    };
+    if n_slashes < 2 {
+        return None;
+    }
+    visible(&scope[slashes[1] + 1..region_end])
+}
+
+/// `region` as text when it is visible ASCII: it is printed in logs and miss reports, so no
+/// control character, space or byte beyond ASCII.
+fn visible(region: &[u8]) -> Option<&str> {
+    let visible = !region.is_empty() && region.iter().all(u8::is_ascii_graphic);
+    // SAFETY: every byte of `region` is visible ASCII (checked just above), and ASCII is UTF-8.
+    // `from_utf8` would check it again, at about 120 instructions on every replayed request.
+    visible.then(|| unsafe { std::str::from_utf8_unchecked(region) })
+}
+
+/// [`region_from_authorization`] after the key, for a scope that may hold a second key: byte
+/// searches, one after another.
+fn region_in_scope_by_searches(rest: &[u8]) -> Option<&str> {
     let scope = &rest[..memchr::memchr2(b',', b' ', rest).unwrap_or(rest.len())];
-    // A second key ends the scope; without an `=` there is none to look for.
-    let scope = match memchr::memchr(b'=', scope) {
-        None => scope,
-        Some(_) => &scope[..KEY.find(scope).unwrap_or(scope.len())],
-    };
+    let scope = &scope[..CREDENTIAL_KEY.find(scope).unwrap_or(scope.len())];
     let after_key = memchr::memchr(b'/', scope)? + 1;
     let after_date = after_key + memchr::memchr(b'/', &scope[after_key..])? + 1;
     let tail = &scope[after_date..];
-    let region = &tail[..memchr::memchr(b'/', tail).unwrap_or(tail.len())];
-    // Printed in logs and miss reports: no control character, space or byte beyond ASCII.
-    let visible = !region.is_empty() && region.iter().all(u8::is_ascii_graphic);
-    visible.then(|| std::str::from_utf8(region).expect("visible ASCII is UTF-8"))
+    visible(&tail[..memchr::memchr(b'/', tail).unwrap_or(tail.len())])
+}
+
+/// Where the first of `/`, `,`, space or `=` is in `bytes` from `at` on: eight bytes at a time,
+/// the last few one by one.
+fn next_scope_byte(bytes: &[u8], mut at: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A high bit set where a byte of the word is zero; a borrow may mark a byte after a true
+    // one, never before, so the lowest mark is exact.
+    const fn zero(w: u64) -> u64 {
+        w.wrapping_sub(ONES) & !w & HIGH
+    }
+    const fn is(w: u64, byte: u8) -> u64 {
+        zero(w ^ (ONES * byte as u64))
+    }
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("a chunk of 8"));
+        let found = is(w, b'/') | is(w, b',') | is(w, b' ') | is(w, b'=');
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..)?;
+    rest.iter()
+        .position(|b| matches!(b, b'/' | b',' | b' ' | b'='))
+        .map(|found| at + found)
 }
 
 pub use crate::ivs::arn::is_valid_region;
@@ -469,7 +528,8 @@ fn flat_members<'a>(
 }
 
 /// How many bytes `bytes` starts with that may stand in a JSON string as themselves: printable
-/// ASCII other than `"` and `\`. Eight bytes at a time while none of them is another byte.
+/// ASCII other than `"` and `\`. Eight bytes at a time; the word that holds another byte says
+/// where it is, so only the last few bytes of `bytes` are looked at one by one.
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -496,7 +556,9 @@ fn plain_run(bytes: &[u8]) -> usize {
             | zero(w ^ (ONES * u64::from(b'"')))
             | zero(w ^ (ONES * u64::from(b'\\')));
         if special != 0 {
-            break;
+            // The lowest marked byte is a true one (a mark is only ever wrong after a true one),
+            // and the word is read little-endian, so it is the first such byte of the word.
+            return at + (special.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
