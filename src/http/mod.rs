@@ -37,7 +37,7 @@ pub(crate) use inject::{inject, json_response};
 #[cfg(test)]
 pub(crate) use ivs_answer::request_id;
 pub(crate) use ivs_answer::{ivs_answer, ivs_error_body, IVS_HEADERS};
-pub(crate) use request::{read_body, read_request, Downstream, RawRequest, ReadOptions};
+pub(crate) use request::{read_body, read_request, Downstream, RawRequest, ReadBody, ReadOptions};
 pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
 pub(crate) use serve::{DropConnection, Handler, ListenOptions, ReadTimeouts, Running};
 pub(crate) use span::{request_span, Side};
