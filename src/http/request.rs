@@ -87,7 +87,7 @@ pub(crate) fn read_body(req: Request<Incoming>, body_timeout: Duration) -> ReadB
 }
 
 /// The future of [`read_body`]: written out rather than an `async` block, whose layout kept the
-/// request, its parts and the timer's future side by side (488 bytes, where this is about 330).
+/// request, its parts and the timer's future side by side (488 bytes, where this is 336).
 /// Every request's future holds one and is moved a few times by hyper.
 pub(crate) struct ReadBody {
     /// Until the body is read.
