@@ -60,7 +60,7 @@ impl Handler for ReplayState {
         self: &Arc<Self>,
         req: Request<Incoming>,
         _peer: SocketAddr,
-    ) -> impl std::future::Future<Output = HttpResponse> + Send {
+    ) -> impl Future<Output = HttpResponse> + Send {
         Handling {
             state: self,
             read: read_body(req, self.read_timeouts.body),
