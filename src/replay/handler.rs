@@ -151,6 +151,7 @@ impl ReplayState {
             }
         })
     }
+
     /// Stage `lookup`, before the body is parsed: a request of the shape nearly every SDK call
     /// has (`normalize::flat_request_match_key`) is looked up by the key of its bytes,
     /// and a hit is answered without the request being parsed at all. `None` sends the request
