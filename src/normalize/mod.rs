@@ -199,13 +199,21 @@ pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
         CREDENTIAL_KEY.find(authorization)? + CREDENTIAL_KEY.needle().len()
     };
     let scope = &authorization[start..];
-    // One pass over the scope for the bytes that end a field or the scope, eight at a time: an
-    // SDK's scope (`AKID/20261126/us-west-2/…`) holds three before the region's end.
+    let key = CREDENTIAL_KEY.needle();
+    // One pass over the scope for the bytes that end a field or the scope: an SDK's scope
+    // (`AKID/20261126/us-west-2/…`) holds three before the region's end.
+    let is_mark = |b: u8| matches!(b, b'/' | b',' | b' ' | b'=');
+    let marks = |w: u64| {
+        words::equal(w, b'/')
+            | words::equal(w, b',')
+            | words::equal(w, b' ')
+            | words::equal(w, b'=')
+    };
     let mut slashes = [0; 2];
     let mut n_slashes = 0;
     let mut at = 0;
     let region_end = loop {
-        let Some(found) = next_scope_byte(scope, at) else {
+        let Some(found) = words::find(scope, at, marks, is_mark) else {
             break scope.len();
         };
         match scope[found] {
@@ -214,62 +222,62 @@ pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
                 n_slashes += 1;
             }
             b'/' | b',' | b' ' => break found,
-            // `=` may begin a second key, which ends the scope: rare enough to search for it.
-            _ => return region_in_scope_by_searches(scope),
+            // A second key ends the scope where it starts. `Credential` holds none of the
+            // marks, so no mark was passed on the way through it.
+            _ if scope[..=found].ends_with(key) => break found + 1 - key.len(),
+            _ => {}
         }
         at = found + 1;
     };
     if n_slashes < 2 {
         return None;
     }
-    visible(&scope[slashes[1] + 1..region_end])
-}
-
-/// `region` as text when it is visible ASCII: it is printed in logs and miss reports, so no
-/// control character, space or byte beyond ASCII.
-fn visible(region: &[u8]) -> Option<&str> {
+    // Printed in logs and miss reports: no control character, space or byte beyond ASCII.
+    let region = &scope[slashes[1] + 1..region_end];
     let visible = !region.is_empty() && region.iter().all(u8::is_ascii_graphic);
     // SAFETY: every byte of `region` is visible ASCII (checked just above), and ASCII is UTF-8.
     // `from_utf8` would check it again, at about 120 instructions on every replayed request.
     visible.then(|| unsafe { std::str::from_utf8_unchecked(region) })
 }
 
-/// [`region_from_authorization`] after the key, for a scope that may hold a second key: byte
-/// searches, one after another.
-fn region_in_scope_by_searches(rest: &[u8]) -> Option<&str> {
-    let scope = &rest[..memchr::memchr2(b',', b' ', rest).unwrap_or(rest.len())];
-    let scope = &scope[..CREDENTIAL_KEY.find(scope).unwrap_or(scope.len())];
-    let after_key = memchr::memchr(b'/', scope)? + 1;
-    let after_date = after_key + memchr::memchr(b'/', &scope[after_key..])? + 1;
-    let tail = &scope[after_date..];
-    visible(&tail[..memchr::memchr(b'/', tail).unwrap_or(tail.len())])
-}
+/// Finding a byte of a kind eight bytes at a time, by masks with the high bit of each byte of a
+/// word set where that byte is of the kind. A mask may also mark a byte after a true one (a
+/// borrow carries upwards), never before, so its lowest mark is exact; the word is read
+/// little-endian, so the lowest mark is the first such byte.
+mod words {
+    pub(super) const ONES: u64 = 0x0101_0101_0101_0101;
+    pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Where the first of `/`, `,`, space or `=` is in `bytes` from `at` on: eight bytes at a time,
-/// the last few one by one.
-fn next_scope_byte(bytes: &[u8], mut at: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A high bit set where a byte of the word is zero; a borrow may mark a byte after a true
-    // one, never before, so the lowest mark is exact.
-    const fn zero(w: u64) -> u64 {
+    /// Marks the zero bytes of `w`.
+    pub(super) const fn zero(w: u64) -> u64 {
         w.wrapping_sub(ONES) & !w & HIGH
     }
-    const fn is(w: u64, byte: u8) -> u64 {
+
+    /// Marks the bytes of `w` equal to `byte`.
+    pub(super) const fn equal(w: u64, byte: u8) -> u64 {
         zero(w ^ (ONES * byte as u64))
     }
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().expect("a chunk of 8"));
-        let found = is(w, b'/') | is(w, b',') | is(w, b' ') | is(w, b'=');
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
+
+    /// Where the first byte of `bytes` from `at` on is that `marks` marks in its word and `is`
+    /// says is of the kind (the two must agree): eight bytes at a time, the last few one by one.
+    #[inline(always)]
+    pub(super) fn find(
+        bytes: &[u8],
+        mut at: usize,
+        marks: impl Fn(u64) -> u64,
+        is: impl Fn(u8) -> bool,
+    ) -> Option<usize> {
+        while let Some(chunk) = bytes.get(at..at + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("a chunk of 8"));
+            let found = marks(w);
+            if found != 0 {
+                return Some(at + (found.trailing_zeros() / 8) as usize);
+            }
+            at += 8;
         }
-        at += 8;
+        let rest = bytes.get(at..)?;
+        rest.iter().position(|&b| is(b)).map(|found| at + found)
     }
-    let rest = bytes.get(at..)?;
-    rest.iter()
-        .position(|b| matches!(b, b'/' | b',' | b' ' | b'='))
-        .map(|found| at + found)
 }
 
 pub use crate::ivs::arn::is_valid_region;
@@ -528,44 +536,17 @@ fn flat_members<'a>(
 }
 
 /// How many bytes `bytes` starts with that may stand in a JSON string as themselves: printable
-/// ASCII other than `"` and `\`. Eight bytes at a time; the word that holds another byte says
-/// where it is, so only the last few bytes of `bytes` are looked at one by one.
+/// ASCII other than `"` and `\`, found eight bytes at a time ([`words`]).
 fn plain_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Each mask has a high bit set where some byte of the word is of its kind, exactly as to
-    // whether one is (a borrow may mark a byte after a true one, never before): a zero byte, a
-    // byte below a space, a byte of 0x7f or more.
-    const fn zero(w: u64) -> u64 {
-        w.wrapping_sub(ONES) & !w & HIGH
-    }
-    const fn below_space(w: u64) -> u64 {
-        w.wrapping_sub(ONES * 0x20) & !w & HIGH
-    }
-    const fn del_or_more(w: u64) -> u64 {
-        // A byte of 0x80 or more has its high bit already; 0x7f gains it by the increment, and
-        // the only carry out of a byte comes from 0xff, itself marked.
-        (w | w.wrapping_add(ONES)) & HIGH
-    }
-    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
-    let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().expect("a chunk of 8"));
-        let special = below_space(w)
-            | del_or_more(w)
-            | zero(w ^ (ONES * u64::from(b'"')))
-            | zero(w ^ (ONES * u64::from(b'\\')));
-        if special != 0 {
-            // The lowest marked byte is a true one (a mark is only ever wrong after a true one),
-            // and the word is read little-endian, so it is the first such byte of the word.
-            return at + (special.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    at + bytes[at..]
-        .iter()
-        .position(|&b| !plain(b))
-        .unwrap_or(bytes.len() - at)
+    use words::{equal, HIGH, ONES};
+    // A byte below a space, and a byte of 0x7f or more, marked as `words` asks. A byte of 0x80
+    // or more has its high bit already; 0x7f gains it by the increment, and the only carry out
+    // of a byte comes from 0xff, itself marked.
+    let below_space = |w: u64| w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let del_or_more = |w: u64| (w | w.wrapping_add(ONES)) & HIGH;
+    let marks = |w: u64| below_space(w) | del_or_more(w) | equal(w, b'"') | equal(w, b'\\');
+    let special = |b: u8| !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\';
+    words::find(bytes, 0, marks, special).unwrap_or(bytes.len())
 }
 
 /// A request body as the fingerprint takes it.
