@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds the fuzzers' seed corpora from the repository's own cassettes: each cassette file seeds
-# `cassette_load`, and each recorded request (rendered in the target's line format) seeds
+# `cassette_load` and its items `cassette_items`, and each recorded request (rendered in the target's line format) seeds
 # `normalize_request`. Corpora live under fuzz/corpus/ and are never committed.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-mkdir -p corpus/cassette_load corpus/normalize_request
+mkdir -p corpus/cassette_load corpus/cassette_items corpus/normalize_request
 
+# `cassette_items` gets what follows a cassette's `interactions:` line, as the loader's parts are.
 find "$root/cassettes" "$root/tests/fixtures" -name '*.yaml' -print0 |
     while IFS= read -r -d '' file; do
-        cp "$file" "corpus/cassette_load/seed-$(basename "$(dirname "$file")")-$(basename "$file")"
+        seed_name="seed-$(basename "$(dirname "$file")")-$(basename "$file")"
+        cp "$file" "corpus/cassette_load/$seed_name"
+        sed '1,/^interactions:/d' "$file" >"corpus/cassette_items/$seed_name"
     done
 
 # Hand-written requests cover what the cassettes may not: tags routes, repeated keys, secrets,

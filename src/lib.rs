@@ -167,6 +167,18 @@ pub mod __private {
     pub use crate::replay::DEFAULT_REGION;
     pub use crate::upstream::{Endpoint, AWS_ENDPOINT};
 
+    /// The interactions of a part of a large cassette (the items of its `interactions`
+    /// sequence), as the fast reader reads them and as serde_yaml does: the first is `None`
+    /// or equal to the second (the `cassette_items` fuzz target holds it to that).
+    pub fn cassette_part_readings(
+        part: &str,
+    ) -> (
+        Option<Vec<crate::Interaction>>,
+        Option<Vec<crate::Interaction>>,
+    ) {
+        crate::cassette::part_readings(part)
+    }
+
     /// `1234567` as `1,234,567`, as cassette errors write counts.
     pub fn thousands(n: u64) -> String {
         crate::cassette::thousands(n)

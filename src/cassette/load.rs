@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::{Cassette, CassetteError, Interaction, FORMAT_VERSION};
 
 mod chunked;
+mod fast;
 mod scan;
 
 use chunked::{Chunked, Chunking};
@@ -288,6 +289,14 @@ impl Interaction {
         }
         Ok(())
     }
+}
+
+/// A part's interactions as [`fast::items`] reads them and as serde_yaml does.
+pub(crate) fn part_readings(part: &str) -> (Option<Vec<Interaction>>, Option<Vec<Interaction>>) {
+    (
+        fast::items(part),
+        chunked::parse_part_by_serde(&format!("interactions:\n{part}")),
+    )
 }
 
 /// Reads a `body:` as JSON, refusing what JSON cannot hold instead of changing it.

@@ -59,8 +59,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub(crate) use load::Limits;
 use load::{json_body, unique_keys};
+pub(crate) use load::{part_readings, Limits};
 pub(crate) use save::load_dir_limited;
 pub use save::{
     confined_path, load_dir, load_dir_with_progress, remove_stale_temp_files, yaml_files,

@@ -257,21 +257,32 @@ fn is_item(rest: &str) -> bool {
 /// fast path (`None`); a core tag marks the part as not clean, which gives it up too unless the
 /// file has too many interactions, a verdict the whole document gives before that one. The
 /// interactions are validated by the caller, once they are all in.
+///
+/// The part is read by [`fast::items`] when it is in the form that reader takes, else by
+/// serde_yaml; both give the same interactions.
 fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool)> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Part {
-        interactions: Vec<Interaction>,
-    }
     let mut doc = String::with_capacity(text.len() + 14);
     doc.push_str("interactions:\n");
     doc.push_str(text);
     if super::find_deep_nesting(&doc, depth).is_some() {
         return None;
     }
-    let interactions = serde_yaml::from_str::<Part>(&doc).ok()?.interactions;
+    let interactions = match super::fast::items(text) {
+        Some(interactions) => interactions,
+        None => parse_part_by_serde(&doc)?,
+    };
     let clean = super::find_core_tag(&doc).is_none();
     Some((interactions, clean))
+}
+
+/// The interactions of `doc`, a part after an `interactions:` line, read by serde_yaml.
+pub(super) fn parse_part_by_serde(doc: &str) -> Option<Vec<Interaction>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Part {
+        interactions: Vec<Interaction>,
+    }
+    Some(serde_yaml::from_str::<Part>(doc).ok()?.interactions)
 }
 
 /// Splits the text (see [`split_with`]) into parts of consecutive items of about `part_bytes`,
@@ -701,12 +712,134 @@ mod properties {
         }
     }
 
+    /// A cassette as recordings are: bodies are objects of strings, integers, booleans, nulls,
+    /// arrays and objects; no floats, no `body_text`.
+    fn realistic_cassette() -> impl Strategy<Value = Cassette> {
+        let word = "[a-zA-Z0-9_:/. +-]{0,12}";
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            word.prop_map(Value::String),
+        ];
+        let json = leaf.prop_recursive(4, 32, 5, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(word, inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let object = prop::collection::btree_map(word, json, 0..6)
+            .prop_map(|m| Value::Object(m.into_iter().collect()));
+        let interaction = (
+            "/[A-Za-z]{1,12}",
+            prop::collection::btree_map("[a-z]{1,3}", prop::collection::vec(word, 0..3), 0..2),
+            prop::option::of(object.clone()),
+            100u16..600,
+            prop::collection::btree_map("[A-Za-z-]{1,8}", "[ -~]{0,8}", 0..3),
+            prop::option::of(object),
+        )
+            .prop_map(
+                |(path, query, body, status, headers, res_body)| Interaction {
+                    request: RecordedRequest {
+                        method: "POST".to_owned(),
+                        path,
+                        query,
+                        region: "us-west-2".to_owned(),
+                        headers: BTreeMap::new(),
+                        body,
+                    },
+                    response: RecordedResponse {
+                        status,
+                        headers,
+                        body: res_body,
+                        body_text: None,
+                    },
+                },
+            );
+        prop::collection::vec(interaction, 1..6).prop_map(|interactions| Cassette {
+            interactions,
+            ..Cassette::new(
+                "t",
+                Provenance {
+                    kind: ProvenanceKind::Recorded,
+                    source: "https://ivs.us-west-2.amazonaws.com".into(),
+                    model: None,
+                    recorded_on: None,
+                },
+            )
+        })
+    }
+
+    /// The items of a restyled cassette, as `parse_part` gets them.
+    fn part_of(text: &str) -> &str {
+        text.split_once("interactions:\n")
+            .map_or(text, |(_, part)| part)
+    }
+
+    /// A change to a part: a character put in, taken out, or put in place of another.
+    fn mutation() -> impl Strategy<Value = (usize, Option<char>, bool)> {
+        let chars = prop::sample::select(vec![
+            '-', ' ', '"', '\'', '#', '[', ']', '{', '}', ',', '\n', ':', '&', '*', '!', '|', '>',
+            '?', '\\', '\t', '\r', '0', '.', '~', 'x', '\u{85}', '\u{2028}', '\u{feff}', 'é',
+        ]);
+        (any::<usize>(), prop::option::of(chars), any::<bool>())
+    }
+
+    fn mutate(text: &mut String, (at, insert, replace): (usize, Option<char>, bool)) {
+        if text.is_empty() {
+            return;
+        }
+        let mut at = at % text.len();
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        if insert.is_none() || replace {
+            text.remove(at);
+        }
+        if let Some(c) = insert {
+            text.insert(at, c);
+        }
+    }
+
     fn outcome(result: Result<Cassette, CassetteError>) -> Result<Cassette, String> {
         result.map_err(|err| err.to_string())
     }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// What `record` writes, by hand restyled or as JSON, is read by the fast reader, and
+        /// as serde_yaml reads it.
+        #[test]
+        fn recorded_forms_are_read_by_the_fast_reader(
+            c in realistic_cassette(),
+            style in prop_oneof![Just(Style::AsWritten), Just(Style::Indented), Just(Style::Flow), Just(Style::Commented)],
+        ) {
+            let text = restyle(&c, &style);
+            let part = part_of(&text);
+            let fast = super::super::fast::items(part);
+            prop_assert_eq!(fast.as_ref(), Some(&c.interactions), "{}", part);
+        }
+
+        /// Whatever a part holds, the fast reader reads it as serde_yaml reads it, or leaves it
+        /// to serde_yaml.
+        #[test]
+        fn the_fast_reader_agrees_with_serde_yaml_or_refuses(
+            c in prop_oneof![cassette(), realistic_cassette()],
+            style in style(),
+            mutations in prop::collection::vec(mutation(), 0..4),
+        ) {
+            let mut part = part_of(&restyle(&c, &style)).to_owned();
+            for m in mutations {
+                mutate(&mut part, m);
+            }
+            if let Some(fast) = super::super::fast::items(&part) {
+                let serde = parse_part_by_serde(&format!("interactions:\n{part}"));
+                prop_assert_eq!(Some(fast), serde, "{}", part);
+            }
+        }
 
         /// Item by item or as one document, a text loads to the same cassette or fails with the
         /// same error, the interaction limit's included; a cassette as written is always split.

@@ -1,0 +1,1101 @@
+//! A reader of the interactions as cassettes are written, for the item-by-item load of large files.
+//!
+//! serde_yaml spends most of a large start turning YAML into events and events into values:
+//! about 16 µs of CPU for a 620-byte interaction. This reader takes the same text straight to
+//! [`Interaction`]s, many times faster (docs/BENCHMARKS.md, "tenth pass").
+//!
+//! Like [`super::chunked`], it is a fast path, never a second reading of the format. It reads a
+//! subset of YAML in which every text means exactly what it means to serde_yaml (libyaml's scanner
+//! and serde_yaml's scalar resolution, whose rules are cited where they are followed), and returns
+//! `None` for anything outside it; the part is then parsed by serde_yaml as before, which gives
+//! every error its usual message. The subset is what `record` writes and what people write by
+//! hand:
+//! - block mappings and block sequences (a sequence may sit at its key's column), with compact
+//!   items (`- request:`);
+//! - flow mappings and sequences on one line (`{arn: "…"}`, and JSON);
+//! - plain scalars on one line, and single- and double-quoted scalars on one line, with every
+//!   escape libyaml knows;
+//! - blank lines and comments.
+//!
+//! Refused, so read by serde_yaml: tabs, carriage returns and other characters libyaml treats
+//! apart; block scalars (`|`, `>`), multi-line scalars and flow collections; tags, anchors and
+//! aliases; complex and empty keys, empty values, explicit `null` bodies, `body_text`; integers
+//! past 64 bits; keys longer than libyaml's simple-key limit; nesting beyond [`MAX_DEPTH`]; and
+//! any text serde_yaml would refuse (a duplicate or unknown key, a missing field, a value of the
+//! wrong type).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::cassette::{Interaction, RecordedRequest, RecordedResponse};
+
+/// The deepest nesting followed, counted from the part's sequence (1). That sequence sits one
+/// level down in its document, and serde_yaml's limit is 128.
+const MAX_DEPTH: usize = 120;
+
+/// The longest key taken, in bytes: libyaml refuses a simple key that spans more than 1024
+/// characters to its `:`.
+const MAX_KEY_BYTES: usize = 1000;
+
+/// The interactions of a part: the items of a block sequence, from its first line to the end of
+/// `text`, or `None` when any of it is outside the subset (see the module doc).
+pub(super) fn items(text: &str) -> Option<Vec<Interaction>> {
+    if !plain_text(text) {
+        return None;
+    }
+    let mut parser = Parser {
+        text,
+        lines: content_lines(text)?,
+        i: 0,
+        depth: 0,
+    };
+    let column = parser.lines.first()?.indent;
+    let mut interactions = Vec::new();
+    parser.sequence(column, &mut |node| {
+        interactions.push(interaction(node)?);
+        Some(())
+    })?;
+    (parser.i == parser.lines.len()).then_some(interactions)
+}
+
+/// Whether every character of `text` reads the same to libyaml as it does here: printable, with
+/// `\n` the only line break and no tab or byte-order mark. libyaml also breaks lines at `\r`,
+/// U+0085, U+2028 and U+2029, refuses control characters, and skips a byte-order mark.
+fn plain_text(text: &str) -> bool {
+    if text
+        .bytes()
+        .all(|b| b == b'\n' || (b' '..=b'~').contains(&b))
+    {
+        return true;
+    }
+    text.chars().all(|c| match c {
+        '\n' | ' '..='~' => true,
+        '\u{a0}'..='\u{d7ff}' => !matches!(c, '\u{2028}' | '\u{2029}'),
+        '\u{e000}'..='\u{fffd}' => c != '\u{feff}',
+        '\u{10000}'.. => true,
+        _ => false,
+    })
+}
+
+/// A line with something on it: where it starts and ends (before its `\n`), and its indent.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    end: usize,
+    indent: usize,
+}
+
+/// The lines of `text` that are neither blank nor only a comment, or `None` when one is a
+/// document marker (`---` or `...` at the line's start), which ends or starts a document.
+fn content_lines(text: &str) -> Option<Vec<Line>> {
+    let mut lines = Vec::with_capacity(text.len() / 24);
+    let mut start = 0;
+    while start < text.len() {
+        let end =
+            memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |n| start + n);
+        let line = &text.as_bytes()[start..end];
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        if indent < line.len() && line[indent] != b'#' {
+            if indent == 0 && (line.starts_with(b"---") || line.starts_with(b"...")) {
+                return None;
+            }
+            lines.push(Line { start, end, indent });
+        }
+        start = end + 1;
+    }
+    Some(lines)
+}
+
+/// A scalar as written: its text, and whether it was plain (then it may read as a number, a
+/// boolean or null) rather than quoted (always a string).
+#[derive(Debug)]
+struct Scalar<'a> {
+    text: Cow<'a, str>,
+    plain: bool,
+}
+
+/// A node of the subset.
+#[derive(Debug)]
+enum Node<'a> {
+    Scalar(Scalar<'a>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Scalar<'a>, Node<'a>)>),
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    lines: Vec<Line>,
+    /// The first line not yet read.
+    i: usize,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn line(&self) -> Option<&'a str> {
+        let line = self.lines.get(self.i)?;
+        Some(&self.text[line.start..line.end])
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// The node that starts on the current line at `column` (its indent, or the column after a
+    /// `- ` for a compact one), through the lines that belong to it.
+    fn block(&mut self, column: usize) -> Option<Node<'a>> {
+        let line = self.line()?;
+        let rest = &line.as_bytes()[column..];
+        if is_item(rest) {
+            let mut items = Vec::new();
+            self.sequence(column, &mut |node| {
+                items.push(node);
+                Some(())
+            })?;
+            return Some(Node::Seq(items));
+        }
+        if let Some((key, after)) = key(line, column) {
+            return self.mapping(column, key, after);
+        }
+        let node = inline(line, column, self.depth)?;
+        self.i += 1;
+        Some(node)
+    }
+
+    /// A block sequence whose `-` entries stand at `column`, the first on the current line.
+    fn sequence(
+        &mut self,
+        column: usize,
+        on_item: &mut dyn FnMut(Node<'a>) -> Option<()>,
+    ) -> Option<()> {
+        self.enter()?;
+        loop {
+            let line = self.line()?;
+            if !is_item(&line.as_bytes()[column..]) {
+                return None;
+            }
+            // `- ` then the item on the same line; an entry alone on its line (an item on the
+            // lines below, or null) is refused.
+            let at = column + 1 + leading_spaces(&line.as_bytes()[column + 1..]);
+            if at == line.len() || at == column + 1 || line.as_bytes()[at] == b'#' {
+                return None;
+            }
+            on_item(self.block(at)?)?;
+            let Some(next) = self.lines.get(self.i) else {
+                break;
+            };
+            let next_rest = &self.text.as_bytes()[next.start + next.indent..next.end];
+            if next.indent < column || (next.indent == column && !is_item(next_rest)) {
+                break;
+            }
+            if next.indent > column {
+                return None;
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// A block mapping whose keys stand at `column`, the first on the current line, already
+    /// read up to `after` (past its `:`).
+    fn mapping(
+        &mut self,
+        column: usize,
+        mut key_here: Scalar<'a>,
+        mut after: usize,
+    ) -> Option<Node<'a>> {
+        self.enter()?;
+        let mut entries = Vec::new();
+        loop {
+            let line = self.line()?;
+            let at = after + leading_spaces(&line.as_bytes()[after..]);
+            let value = if at == line.len() || line.as_bytes()[at] == b'#' {
+                // The value is on the lines below: deeper, or a sequence at the key's column.
+                self.i += 1;
+                let next = *self.lines.get(self.i)?;
+                let next_rest = &self.text.as_bytes()[next.start + next.indent..next.end];
+                if next.indent > column {
+                    self.block(next.indent)?
+                } else if next.indent == column && is_item(next_rest) {
+                    let mut items = Vec::new();
+                    self.sequence(column, &mut |node| {
+                        items.push(node);
+                        Some(())
+                    })?;
+                    Node::Seq(items)
+                } else {
+                    return None;
+                }
+            } else {
+                let value = inline(line, at, self.depth)?;
+                self.i += 1;
+                value
+            };
+            entries.push((key_here, value));
+            let Some(next) = self.lines.get(self.i) else {
+                break;
+            };
+            if next.indent < column {
+                break;
+            }
+            if next.indent > column {
+                return None;
+            }
+            let line = self.line()?;
+            (key_here, after) = key(line, column)?;
+        }
+        self.depth -= 1;
+        Some(Node::Map(entries))
+    }
+}
+
+/// The number of spaces `bytes` starts with.
+fn leading_spaces(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|&&b| b == b' ').count()
+}
+
+/// Whether `rest` starts a block sequence entry: `-` then a space or the line's end.
+fn is_item(rest: &[u8]) -> bool {
+    rest.first() == Some(&b'-') && matches!(rest.get(1), None | Some(b' '))
+}
+
+/// A block mapping's key at `at` in `line`: the key and where its `:` ends, or `None` when the
+/// line holds no simple key there.
+fn key(line: &str, at: usize) -> Option<(Scalar<'_>, usize)> {
+    let bytes = line.as_bytes();
+    let (text, plain, end) = match bytes.get(at)? {
+        b'"' => {
+            let (text, end) = double_quoted(line, at)?;
+            (text, false, end)
+        }
+        b'\'' => {
+            let (text, end) = single_quoted(line, at)?;
+            (text, false, end)
+        }
+        _ => {
+            let (text, end) = plain(line, at, false)?;
+            (Cow::Borrowed(text), true, end)
+        }
+    };
+    // A plain key ends at its `:`; a quoted one must be followed by it.
+    let colon = if plain {
+        end + leading_spaces(&bytes[end..])
+    } else {
+        end
+    };
+    let key_ends = bytes.get(colon) == Some(&b':')
+        && matches!(bytes.get(colon + 1), None | Some(b' '))
+        && colon - at <= MAX_KEY_BYTES;
+    key_ends.then_some((Scalar { text, plain }, colon + 1))
+}
+
+/// A scalar or flow collection from `at` to the end of `line` (spaces and a comment may follow).
+fn inline(line: &str, at: usize, depth: usize) -> Option<Node<'_>> {
+    let bytes = line.as_bytes();
+    let (node, end) = match bytes[at] {
+        b'{' | b'[' => {
+            let mut flow = Flow { line, at, depth };
+            let node = flow.collection()?;
+            (node, flow.at)
+        }
+        b'"' => {
+            let (text, end) = double_quoted(line, at)?;
+            (Node::Scalar(Scalar { text, plain: false }), end)
+        }
+        b'\'' => {
+            let (text, end) = single_quoted(line, at)?;
+            (Node::Scalar(Scalar { text, plain: false }), end)
+        }
+        _ => {
+            let (text, end) = plain(line, at, false)?;
+            let scalar = Scalar {
+                text: Cow::Borrowed(text),
+                plain: true,
+            };
+            (Node::Scalar(scalar), end)
+        }
+    };
+    let spaces = leading_spaces(&bytes[end..]);
+    let rest = end + spaces;
+    let ends = rest == bytes.len() || (spaces > 0 && bytes[rest] == b'#');
+    ends.then_some(node)
+}
+
+/// A plain scalar from `at`: its text without trailing spaces, and where that ends. It ends at
+/// the line's end, at a space followed by `#`, at a `:` followed by a space or the line's end,
+/// and in a flow collection at `,[]{}` (libyaml's `yaml_parser_scan_plain_scalar`; a flow `:`
+/// followed by `,?[]{}` is an error there, and refused here).
+fn plain(line: &str, at: usize, flow: bool) -> Option<(&str, usize)> {
+    let bytes = line.as_bytes();
+    let first = bytes[at];
+    // libyaml (`yaml_parser_fetch_next_token`) starts a plain scalar on any character but an
+    // indicator, on `-` followed by something, and outside flow collections on `?` or `:`
+    // followed by something; here that something must not be an indicator in a flow collection.
+    let followed = || match bytes.get(at + 1) {
+        None | Some(b' ') => false,
+        Some(b',' | b'[' | b']' | b'{' | b'}') => !flow,
+        Some(_) => true,
+    };
+    let starts = match first {
+        b'-' => followed(),
+        b'?' | b':' => !flow && followed(),
+        b' ' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>'
+        | b'\'' | b'"' | b'%' | b'@' | b'`' => false,
+        _ => true,
+    };
+    if !starts {
+        return None;
+    }
+    let mut i = at;
+    let mut end = at;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' => {
+                if bytes.get(i + 1) == Some(&b'#') {
+                    break;
+                }
+                i += 1;
+                continue;
+            }
+            b':' => match bytes.get(i + 1) {
+                None | Some(b' ') => break,
+                Some(b',' | b'?' | b'[' | b']' | b'{' | b'}') if flow => return None,
+                Some(_) => {}
+            },
+            b',' | b'[' | b']' | b'{' | b'}' if flow => break,
+            _ => {}
+        }
+        i += 1;
+        end = i;
+    }
+    Some((&line[at..end], end))
+}
+
+/// A single-quoted scalar at `at` closed on the same line (`''` is a quote), and where it ends.
+fn single_quoted(line: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
+    let bytes = line.as_bytes();
+    let start = at + 1;
+    let close = start + memchr::memchr(b'\'', &bytes[start..])?;
+    if bytes.get(close + 1) != Some(&b'\'') {
+        return Some((Cow::Borrowed(&line[start..close]), close + 1));
+    }
+    let mut out = String::new();
+    let mut i = start;
+    loop {
+        let quote = i + memchr::memchr(b'\'', &bytes[i..])?;
+        out.push_str(&line[i..quote]);
+        if bytes.get(quote + 1) == Some(&b'\'') {
+            out.push('\'');
+            i = quote + 2;
+        } else {
+            return Some((Cow::Owned(out), quote + 1));
+        }
+    }
+}
+
+/// A double-quoted scalar at `at` closed on the same line, its escapes read as libyaml reads
+/// them (`yaml_parser_scan_flow_scalar`), and where it ends.
+fn double_quoted(line: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
+    let bytes = line.as_bytes();
+    let start = at + 1;
+    let stop = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
+    if bytes[stop] == b'"' {
+        return Some((Cow::Borrowed(&line[start..stop]), stop + 1));
+    }
+    let mut out = String::with_capacity(stop - start + 16);
+    let mut i = start;
+    loop {
+        let stop = i + memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+        out.push_str(&line[i..stop]);
+        if bytes[stop] == b'"' {
+            return Some((Cow::Owned(out), stop + 1));
+        }
+        let escape = *bytes.get(stop + 1)?;
+        let digits = match escape {
+            b'x' => 2,
+            b'u' => 4,
+            b'U' => 8,
+            _ => 0,
+        };
+        i = stop + 2;
+        if digits > 0 {
+            let hex = line.get(i..i + digits)?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let code = u32::from_str_radix(hex, 16).ok()?;
+            // Surrogates and values past U+10FFFF are errors in libyaml; `from_u32` refuses the
+            // same ones.
+            out.push(char::from_u32(code)?);
+            i += digits;
+            continue;
+        }
+        out.push(match escape {
+            b'0' => '\0',
+            b'a' => '\u{7}',
+            b'b' => '\u{8}',
+            b't' => '\t',
+            b'n' => '\n',
+            b'v' => '\u{b}',
+            b'f' => '\u{c}',
+            b'r' => '\r',
+            b'e' => '\u{1b}',
+            b' ' => ' ',
+            b'"' => '"',
+            b'/' => '/',
+            b'\\' => '\\',
+            b'N' => '\u{85}',
+            b'_' => '\u{a0}',
+            b'L' => '\u{2028}',
+            b'P' => '\u{2029}',
+            _ => return None,
+        });
+    }
+}
+
+/// A flow collection on one line.
+struct Flow<'a> {
+    line: &'a str,
+    at: usize,
+    depth: usize,
+}
+
+impl<'a> Flow<'a> {
+    fn skip_spaces(&mut self) {
+        self.at += leading_spaces(&self.line.as_bytes()[self.at..]);
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.line.as_bytes().get(self.at).copied()
+    }
+
+    /// `{…}` or `[…]` at the current position.
+    fn collection(&mut self) -> Option<Node<'a>> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let open = self.peek()?;
+        self.at += 1;
+        self.skip_spaces();
+        let node = if open == b'{' {
+            let mut entries = Vec::new();
+            if self.peek() != Some(b'}') {
+                loop {
+                    let key_at = self.at;
+                    let key = self.scalar()?;
+                    if self.at - key_at > MAX_KEY_BYTES {
+                        return None;
+                    }
+                    // A plain key ends at `: `; a quoted one may be followed by `:` at once, as
+                    // in JSON (libyaml takes any `:` there as the value indicator).
+                    if self.peek() != Some(b':') {
+                        return None;
+                    }
+                    self.at += 1;
+                    if key.plain && self.peek() != Some(b' ') {
+                        return None;
+                    }
+                    self.skip_spaces();
+                    let value = self.node()?;
+                    entries.push((key, value));
+                    if !self.separator(b'}')? {
+                        break;
+                    }
+                }
+            }
+            Node::Map(entries)
+        } else {
+            let mut items = Vec::new();
+            if self.peek() != Some(b']') {
+                loop {
+                    items.push(self.node()?);
+                    if !self.separator(b']')? {
+                        break;
+                    }
+                }
+            }
+            Node::Seq(items)
+        };
+        // The closing bracket, checked by `separator` or just seen.
+        self.at += 1;
+        self.depth -= 1;
+        Some(node)
+    }
+
+    /// After an entry: `Some(true)` past a `,` with another entry to come, `Some(false)` at the
+    /// closing bracket, `None` for anything else (a trailing comma, a pair in a sequence, the
+    /// line's end, a comment).
+    fn separator(&mut self, close: u8) -> Option<bool> {
+        self.skip_spaces();
+        match self.peek()? {
+            b',' => {
+                self.at += 1;
+                self.skip_spaces();
+                (!matches!(self.peek()?, b'}' | b']' | b',')).then_some(true)
+            }
+            c if c == close => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A value in a flow collection.
+    fn node(&mut self) -> Option<Node<'a>> {
+        match self.peek()? {
+            b'{' | b'[' => self.collection(),
+            _ => {
+                let scalar = self.scalar()?;
+                Some(Node::Scalar(scalar))
+            }
+        }
+    }
+
+    /// A scalar in a flow collection, with the spaces after it skipped.
+    fn scalar(&mut self) -> Option<Scalar<'a>> {
+        let (text, plain, end) = match self.peek()? {
+            b'"' => {
+                let (text, end) = double_quoted(self.line, self.at)?;
+                (text, false, end)
+            }
+            b'\'' => {
+                let (text, end) = single_quoted(self.line, self.at)?;
+                (text, false, end)
+            }
+            _ => {
+                let (text, end) = plain(self.line, self.at, true)?;
+                (Cow::Borrowed(text), true, end)
+            }
+        };
+        self.at = end;
+        self.skip_spaces();
+        Some(Scalar { text, plain })
+    }
+}
+
+/// What a plain scalar is to serde_yaml 0.9 (`de.rs`, `visit_untagged_scalar`).
+#[derive(Debug, PartialEq)]
+enum Plain {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    Float(f64),
+    /// An integer past `u64` and `i64`: serde_yaml hands it over as a 128-bit one, which the
+    /// loader's visitors refuse.
+    Wide,
+    String,
+}
+
+/// serde_yaml's reading of a plain scalar, rule for rule: null and boolean words, then
+/// integers (`visit_int`: decimal, `0x`, `0o` and `0b`, with a sign), then finite floats, and
+/// the rest are strings.
+fn resolve(text: &str) -> Plain {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
+        "true" | "True" | "TRUE" => return Plain::Bool(true),
+        "false" | "False" | "FALSE" => return Plain::Bool(false),
+        _ => {}
+    }
+    // Every number starts with a digit, a sign or a point. Rust's float parsing also reads
+    // `inf`, `infinity` and `nan`, but serde_yaml keeps only finite floats: those are strings.
+    if !matches!(
+        text.as_bytes().first(),
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.')
+    ) {
+        return Plain::String;
+    }
+    if let Some(n) = unsigned_int(text, u64::from_str_radix) {
+        return Plain::U64(n);
+    }
+    if let Some(n) = negative_int(text, i64::from_str_radix) {
+        return Plain::I64(n);
+    }
+    if unsigned_int(text, u128::from_str_radix).is_some()
+        || negative_int(text, i128::from_str_radix).is_some()
+    {
+        return Plain::Wide;
+    }
+    if !digits_but_not_number(text) {
+        if let Some(float) = float(text) {
+            return Plain::Float(float);
+        }
+    }
+    Plain::String
+}
+
+/// serde_yaml's `parse_unsigned_int`.
+fn unsigned_int<T>(
+    text: &str,
+    radix: fn(&str, u32) -> Result<T, std::num::ParseIntError>,
+) -> Option<T> {
+    let unpositive = text.strip_prefix('+').unwrap_or(text);
+    for (prefix, base) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = unpositive.strip_prefix(prefix) {
+            if rest.starts_with(['+', '-']) {
+                return None;
+            }
+            if let Ok(n) = radix(rest, base) {
+                return Some(n);
+            }
+        }
+    }
+    if unpositive.starts_with(['+', '-']) || digits_but_not_number(text) {
+        return None;
+    }
+    radix(unpositive, 10).ok()
+}
+
+/// serde_yaml's `parse_negative_int`.
+fn negative_int<T>(
+    text: &str,
+    radix: fn(&str, u32) -> Result<T, std::num::ParseIntError>,
+) -> Option<T> {
+    for (prefix, base) in [("-0x", 16), ("-0o", 8), ("-0b", 2)] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            if let Ok(n) = radix(&format!("-{rest}"), base) {
+                return Some(n);
+            }
+        }
+    }
+    if digits_but_not_number(text) {
+        return None;
+    }
+    radix(text, 10).ok()
+}
+
+/// serde_yaml's `parse_f64`.
+fn float(text: &str) -> Option<f64> {
+    let unpositive = match text.strip_prefix('+') {
+        Some(rest) if rest.starts_with(['+', '-']) => return None,
+        Some(rest) => rest,
+        None => text,
+    };
+    if matches!(unpositive, ".inf" | ".Inf" | ".INF")
+        || matches!(text, "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN")
+    {
+        // Not finite: the loader refuses them, so they are never read here.
+        return Some(f64::NAN);
+    }
+    unpositive.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// serde_yaml's `digits_but_not_number`: a leading zero followed by digits is a string.
+fn digits_but_not_number(text: &str) -> bool {
+    let text = text.strip_prefix(['-', '+']).unwrap_or(text);
+    text.len() > 1 && text.starts_with('0') && text[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A plain scalar as JSON (the loader's `JsonVisitor`), or `None` for what it refuses.
+fn plain_json(text: &str) -> Option<Value> {
+    Some(match resolve(text) {
+        Plain::Null => Value::Null,
+        Plain::Bool(b) => Value::Bool(b),
+        Plain::U64(n) => Value::from(n),
+        Plain::I64(n) => Value::from(n),
+        Plain::Float(f) => Value::Number(serde_json::Number::from_f64(f)?),
+        Plain::Wide => return None,
+        Plain::String => Value::String(text.to_owned()),
+    })
+}
+
+/// Whether a plain scalar is a string to serde_yaml, as a map key in a body or a header or query
+/// map must be.
+fn plain_is_string(text: &str) -> bool {
+    resolve(text) == Plain::String
+}
+
+/// A map key that must be a string (the loader's `Key`).
+fn string_key(key: Scalar<'_>) -> Option<String> {
+    (!key.plain || plain_is_string(&key.text)).then(|| key.text.into_owned())
+}
+
+/// A body as JSON (the loader's `JsonVisitor`).
+fn json(node: Node<'_>) -> Option<Value> {
+    Some(match node {
+        Node::Scalar(Scalar { text, plain: true }) => plain_json(&text)?,
+        Node::Scalar(Scalar { text, plain: false }) => Value::String(text.into_owned()),
+        Node::Seq(items) => Value::Array(items.into_iter().map(json).collect::<Option<_>>()?),
+        Node::Map(entries) => {
+            let mut object = Map::new();
+            for (key, value) in entries {
+                let key = string_key(key)?;
+                if object.contains_key(&key) {
+                    return None;
+                }
+                object.insert(key, json(value)?);
+            }
+            Value::Object(object)
+        }
+    })
+}
+
+/// A `body:`: serde_yaml reads a plain null as no body, which is refused here.
+fn body(node: Node<'_>) -> Option<Value> {
+    match &node {
+        Node::Scalar(Scalar { plain: true, text }) if plain_json(text) == Some(Value::Null) => None,
+        _ => json(node),
+    }
+}
+
+/// A `String` field: serde_yaml's `deserialize_str` takes any scalar's text.
+fn string(node: Node<'_>) -> Option<String> {
+    match node {
+        Node::Scalar(scalar) => Some(scalar.text.into_owned()),
+        _ => None,
+    }
+}
+
+/// A string-keyed map with unique keys (the loader's `unique_keys`).
+fn unique_map<T>(
+    node: Node<'_>,
+    value: impl Fn(Node<'_>) -> Option<T>,
+) -> Option<BTreeMap<String, T>> {
+    let Node::Map(entries) = node else {
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    for (key, node) in entries {
+        let key = string_key(key)?;
+        if out.contains_key(&key) {
+            return None;
+        }
+        out.insert(key, value(node)?);
+    }
+    Some(out)
+}
+
+/// Sets a field read once: a second one is serde's "duplicate field" error.
+fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value?);
+    Some(())
+}
+
+fn interaction(node: Node<'_>) -> Option<Interaction> {
+    let Node::Map(entries) = node else {
+        return None;
+    };
+    let (mut request, mut response) = (None, None);
+    for (key, value) in entries {
+        match &*key.text {
+            "request" => once(&mut request, recorded_request(value))?,
+            "response" => once(&mut response, recorded_response(value))?,
+            _ => return None,
+        }
+    }
+    Some(Interaction {
+        request: request?,
+        response: response?,
+    })
+}
+
+fn recorded_request(node: Node<'_>) -> Option<RecordedRequest> {
+    let Node::Map(entries) = node else {
+        return None;
+    };
+    let (mut method, mut path, mut query, mut region, mut headers, mut body_) =
+        (None, None, None, None, None, None);
+    for (key, value) in entries {
+        match &*key.text {
+            "method" => once(&mut method, string(value))?,
+            "path" => once(&mut path, string(value))?,
+            "query" => once(
+                &mut query,
+                unique_map(value, |values| match values {
+                    Node::Seq(items) => items.into_iter().map(string).collect(),
+                    _ => None,
+                }),
+            )?,
+            "region" => once(&mut region, string(value))?,
+            "headers" => once(&mut headers, unique_map(value, string))?,
+            "body" => once(&mut body_, body(value))?,
+            _ => return None,
+        }
+    }
+    Some(RecordedRequest {
+        method: method?,
+        path: path?,
+        query: query.unwrap_or_default(),
+        region: region?,
+        headers: headers.unwrap_or_default(),
+        body: body_,
+    })
+}
+
+fn recorded_response(node: Node<'_>) -> Option<RecordedResponse> {
+    let Node::Map(entries) = node else {
+        return None;
+    };
+    let (mut status, mut headers, mut body_) = (None, None, None);
+    for (key, value) in entries {
+        match &*key.text {
+            "status" => once(&mut status, self::status(value))?,
+            "headers" => once(&mut headers, unique_map(value, string))?,
+            "body" => once(&mut body_, body(value))?,
+            _ => return None,
+        }
+    }
+    Some(RecordedResponse {
+        status: status?,
+        headers: headers.unwrap_or_default(),
+        body: body_,
+        body_text: None,
+    })
+}
+
+/// A `status:`: serde_yaml reads a `u16` from a plain scalar only (`deserialize_u64`).
+fn status(node: Node<'_>) -> Option<u16> {
+    match node {
+        Node::Scalar(Scalar { text, plain: true }) => {
+            u16::try_from(unsigned_int(&text, u64::from_str_radix)?).ok()
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use crate::cassette::load::chunked::parse_part_by_serde;
+    use crate::cassette::Interaction;
+
+    /// serde_yaml's reading of the items in `part`.
+    pub(super) fn by_serde(part: &str) -> Option<Vec<Interaction>> {
+        parse_part_by_serde(&format!("interactions:\n{part}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::by_serde;
+    use super::*;
+
+    /// `part` is read, and as serde_yaml reads it.
+    #[track_caller]
+    fn read_alike(part: &str) -> Vec<Interaction> {
+        let fast = items(part).unwrap_or_else(|| panic!("refused:\n{part}"));
+        assert_eq!(Some(&fast), by_serde(part).as_ref(), "{part}");
+        fast
+    }
+
+    /// `part` is refused, and so left to serde_yaml.
+    #[track_caller]
+    fn refused(part: &str) {
+        assert_eq!(items(part), None, "read:\n{part}");
+    }
+
+    fn item(request_body: &str, response: &str) -> String {
+        format!("- request:\n    method: POST\n    path: /GetChannel\n    region: us-west-2\n    body:{request_body}\n  response:\n{response}")
+    }
+
+    /// The bundled cassettes are read as serde_yaml reads them, comments and all; those with
+    /// anchors (`&validation`) or block scalars (a PEM key) are left to serde_yaml.
+    #[test]
+    fn the_bundled_cassettes_are_read_as_serde_yaml_reads_them() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes");
+        let (mut read, mut left) = (0, 0);
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (_, part) = text.split_once("interactions:\n").unwrap();
+            let part = part.trim_start_matches('\n');
+            if text.contains(": &") || text.contains(": |") {
+                refused(part);
+                left += 1;
+            } else {
+                assert!(!read_alike(part).is_empty(), "{}", path.display());
+                read += 1;
+            }
+        }
+        assert!(read >= 10 && left >= 5, "{read} read, {left} left");
+    }
+
+    /// What `record` writes (serde_yaml's own output) and the flow form of the benchmarks and
+    /// hand-written cassettes are read.
+    #[test]
+    fn written_and_flow_forms_are_read() {
+        let c = crate::cassette::Cassette {
+            interactions: read_alike(&item(
+                "\n      arn: \"arn:aws:ivs:us-west-2:123456789012:channel/abc\"\n      x: [1, -2, true, ~, 'it''s', \"tab\\there \\u00e9\\x41\\/\"]",
+                "    status: 200\n    headers:\n      Content-Type: application/json\n      x-amzn-RequestId: \"0123\"\n    body:\n      channel: {}\n      tags: []\n      n: 18446744073709551615\n",
+            )),
+            ..crate::cassette::Cassette::new("t", crate::cassette::Provenance {
+                kind: crate::cassette::ProvenanceKind::Recorded,
+                source: "s".into(),
+                model: None,
+                recorded_on: None,
+            })
+        };
+        let written = c.to_yaml();
+        let (_, part) = written.split_once("interactions:\n").unwrap();
+        assert_eq!(read_alike(part), c.interactions);
+        read_alike(
+            "  - request: {method: POST, path: /GetChannel, region: us-west-2, body: {arn: \"arn:aws:ivs:us-west-2:123456789012:channel/bench0000001\"}}\n    response: {status: 200, headers: {Content-Type: application/json, x-amzn-RequestId: 0f0e0d0c-0b0a-4908-000000000001}, body: {\"channel\":{\"arn\":\"a\",\"authorized\":false,\"tags\":{}}}}\n",
+        );
+        read_alike("- {request: {method: GET, path: /p, region: r, query: {a: [x, 'y']}}, response: {status: 404}} # done\n\n# end\n");
+        // Numbers as serde_yaml reads them, and strings that only start like one.
+        read_alike(&item(
+            "\n      a: [1.5, 0x10, -0o7, 0123, -0, +1, 1e3, 0A, 2nd, -x, .5, 1_000, 0b2]",
+            "    status: 0xC8\n",
+        ));
+        // A sequence at its key's column, and nested compact items.
+        read_alike("- request:\n    method: POST\n    path: /p\n    region: r\n    body:\n      a:\n      - - 1\n        - 2\n      - b: c\n        d: e\n  response:\n    status: 200\n");
+    }
+
+    /// What serde_yaml reads differently than a plain look suggests, or refuses, is left to it.
+    #[test]
+    fn what_might_read_otherwise_is_refused() {
+        let with_body = |body: &str| item(body, "    status: 200\n");
+        for body in [
+            " 18446744073709551616", // past u64
+            " .inf",                 // not a JSON number
+            " ~",                    // no body
+            " null",                 // no body
+            " |\n      text",        // a block scalar
+            " \"two\n      lines\"",
+            " plain\n      continued",
+            " {a: 1,\n      b: 2}", // a flow collection over lines
+            " &anchor {a: 1}",
+            " !!binary aGk=",
+            " {a: 1,}",                 // a trailing comma
+            " [a: 1]",                  // a pair in a sequence
+            " {a:1}",                   // a key `a:1` without a value
+            " {? a: 1}",                // an explicit key
+            " \"\\q\"",                 // an unknown escape
+            " \"\\ud800\"",             // a surrogate
+            "\n      a: 1\n      a: 2", // a duplicate key
+            "\n      1: a",             // a key that is a number
+            "\n      true: a",
+            "\n      a: b: c",
+            "\n      a: 1\n       b: 2", // a deeper line after a value
+            "\n      a:\n      b: 1",    // an empty value
+            "\n      a:\tb",
+            "\n      a: b\r",
+            "\n      a: \u{2028}",
+            "\n      a: \u{85}",
+            "\n      ? a\n      : b",
+        ] {
+            refused(&with_body(body));
+        }
+        refused(&item(" {}", "    status: \"200\"\n"));
+        refused(&item(" {}", "    status: 70000\n"));
+        refused(&item(" {}", "    status: 200\n    body_text: hi\n"));
+        refused(&item(" {}", "    status: 200\n    extra: 1\n"));
+        refused(&item(" {}", "    status: 200\n    status: 201\n"));
+        refused("- request: {method: POST, path: /p, region: r}\n");
+        refused("- request: {method: POST, path: /p, region: r}\n  response: {status: 200}\n---\n");
+        refused(&format!("- request: {{method: POST, path: /p, region: r, body: {{{}: 1}}}}\n  response: {{status: 200}}\n", "k".repeat(1100)));
+        let deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+        refused(&format!("- request: {{method: POST, path: /p, region: r, body: {deep}}}\n  response: {{status: 200}}\n"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::tests_support::by_serde;
+    use super::*;
+
+    /// Words that may read as null, a boolean or a number, or only start like one.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[-+.0-9a-fA-FxobeE_~nulTRUEFASrsi:]{1,8}",
+            1 => prop::sample::select(vec![
+                "~", "null", "Null", "NULL", "nULL", "true", "True", "TRUE", "tRUE", "false",
+                "False", "FALSE", "yes", "no", "on", "off", ".inf", "-.Inf", "+.INF", ".nan",
+                ".NaN", "inf", "nan", "infinity", "-0", "+0", "00", "-00", "0x", "0x-1", "+-1",
+                "-0x1F", "0o17", "-0b101", "1e400", "-1e400", "1.0e+3", "18446744073709551616",
+                "-9223372036854775809", "340282366920938463463374607431768211456",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// The inside of a double-quoted scalar: text, and every escape libyaml knows, a few it
+    /// refuses, and a surrogate.
+    fn double_quoted_text() -> impl Strategy<Value = String> {
+        let token = prop::sample::select(vec![
+            "a",
+            " ",
+            "'",
+            "#",
+            ": ",
+            "é",
+            "\\0",
+            "\\a",
+            "\\b",
+            "\\t",
+            "\\n",
+            "\\v",
+            "\\f",
+            "\\r",
+            "\\e",
+            "\\ ",
+            "\\\"",
+            "\\/",
+            "\\\\",
+            "\\N",
+            "\\_",
+            "\\L",
+            "\\P",
+            "\\x41",
+            "\\xe9",
+            "\\x7F",
+            "\\u00e9",
+            "\\u2028",
+            "\\U0001F600",
+            "\\ud800",
+            "\\q",
+            "\\x4",
+            "\\U00110000",
+        ]);
+        prop::collection::vec(token, 0..8).prop_map(|tokens| tokens.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// A double-quoted scalar reads as serde_yaml reads it, escapes and all, and is read
+        /// whenever serde_yaml reads it; so is a single-quoted one.
+        #[test]
+        fn quoted_scalars_read_as_serde_yaml_reads_them(
+            inside in double_quoted_text(),
+            single in "[a' #:\\\"é]{0,8}",
+        ) {
+            let single = single.replace('\'', "''");
+            for part in [
+                format!("- request:\n    method: POST\n    path: /p\n    region: r\n    body:\n      \"{inside}\": \"{inside}\"\n  response:\n    status: 200\n"),
+                format!("- request: {{method: POST, path: /p, region: r, body: {{'{single}': ['{single}']}}}}\n  response: {{status: 200}}\n"),
+            ] {
+                prop_assert_eq!(items(&part), by_serde(&part), "{}", part);
+            }
+        }
+
+        /// A plain word as a value and as a key, in block and flow style, reads as serde_yaml
+        /// reads it; `status` too. A word without `:` that is not a lone `-` is always read
+        /// when serde_yaml reads it.
+        #[test]
+        fn plain_words_read_as_serde_yaml_reads_them(word in word()) {
+            let always = !word.contains(':') && word != "-";
+            let parts = [
+                format!("- request:\n    method: POST\n    path: /p\n    region: r\n    body:\n      k: {word}\n  response:\n    status: 200\n"),
+                format!("- request:\n    method: POST\n    path: /p\n    region: r\n    body:\n      {word}: 1\n  response:\n    status: 200\n"),
+                format!("- request: {{method: POST, path: /p, region: r, body: {{k: [{word}]}}}}\n  response: {{status: 200}}\n"),
+                format!("- request: {{method: POST, path: /p, region: r, body: {{k: 1}}}}\n  response: {{status: {word}}}\n"),
+            ];
+            for part in parts {
+                let (fast, serde) = (items(&part), by_serde(&part));
+                if fast.is_some() || always {
+                    prop_assert_eq!(fast, serde, "{}", part);
+                }
+            }
+        }
+    }
+}
