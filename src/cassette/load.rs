@@ -156,10 +156,12 @@ impl Cassette {
             });
         }
         // The fast path checks nesting and tags part by part, on the parts' threads, and gives
-        // up on any finding: the whole-document path then reports it. Its interactions are
-        // validated here, as the whole document's are last.
+        // up on any finding: the whole-document path then reports it. It checks interactions
+        // there too; when one fails, validation here names the first, as the whole document's
+        // does last.
         match chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress)) {
-            Some(Chunked::Loaded(cassette)) => {
+            Some(Chunked::Loaded(cassette)) => return Ok(*cassette),
+            Some(Chunked::Invalid(cassette)) => {
                 cassette.validate(path)?;
                 return Ok(*cassette);
             }

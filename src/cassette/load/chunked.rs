@@ -8,8 +8,9 @@
 //!
 //! This is a fast path, never a second reading of the format: it returns a cassette only when
 //! every part parsed with the same strict machinery (the same types, `deny_unknown_fields`, the
-//! JSON visitors, the same nesting depth) and nothing in the file could make a part mean
-//! something else than it does in the whole document. Anything else (flow style
+//! JSON visitors, the same nesting depth), or was read by [`super::fast`], which reads only what
+//! it reads as that machinery does, and nothing in the file could make a part mean something
+//! else than it does in the whole document. Anything else (flow style
 //! `interactions: [...]`, directives, document markers, keys after the sequence, an alias to an
 //! anchor in another part, any error at all) returns `None`, and the caller parses the whole
 //! document as before, which gives every error with its usual message and line.
@@ -25,7 +26,7 @@ use std::sync::{mpsc, Mutex};
 
 use serde::Deserialize;
 
-use super::scan::{continues_block_scalar, starts_block_scalar, step_quoted};
+use super::scan::{continues_block_scalar, next_structural, starts_block_scalar, step_quoted};
 use super::Limits;
 use crate::cassette::{Cassette, Interaction, FORMAT_VERSION};
 
@@ -52,8 +53,11 @@ impl Chunking {
 /// What [`load`] found in a file it could split.
 #[derive(Debug, PartialEq)]
 pub(super) enum Chunked {
-    /// The cassette, not yet validated.
+    /// The cassette, every interaction of which passed its check (on the parts' threads).
     Loaded(Box<Cassette>),
+    /// The cassette, with at least one interaction that fails its check: the caller's
+    /// validation names the first.
+    Invalid(Box<Cassette>),
     /// The file parsed, with this many interactions: more than the limit. The whole document
     /// parses to the same ones, so its verdict would be the same.
     TooMany(usize),
@@ -77,7 +81,7 @@ pub(super) fn load(
         return None;
     }
     let two_threads = text.len() >= tuning.threads_from_bytes;
-    let (header_end, interactions, clean) =
+    let (header_end, interactions, clean, valid) =
         split_and_parse(text, tuning.part_bytes, limits.depth, two_threads, progress)?;
     // The header is checked here, each part where it is parsed (see `parse_part`).
     let head = &text[..header_end];
@@ -98,7 +102,11 @@ pub(super) fn load(
         return None;
     }
     cassette.interactions = interactions;
-    Some(Chunked::Loaded(Box::new(cassette)))
+    Some(if valid {
+        Chunked::Loaded(Box::new(cassette))
+    } else {
+        Chunked::Invalid(Box::new(cassette))
+    })
 }
 
 /// Where the interactions are: the header ends where the `interactions:` line begins, and each
@@ -187,7 +195,11 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
         let bytes = line.as_bytes();
         let mut content_end = bytes.len();
         let mut i = indent;
-        while i < bytes.len() {
+        loop {
+            i = next_structural(bytes, i, quote);
+            if i >= bytes.len() {
+                break;
+            }
             let c = bytes[i];
             let at_token_start =
                 i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
@@ -255,12 +267,13 @@ fn is_item(rest: &str) -> bool {
 /// begins at an item, where no quote, flow collection or block scalar is open, so the lexical
 /// scans see it as they see it in the whole text. Nesting too deep or a parse error gives up the
 /// fast path (`None`); a core tag marks the part as not clean, which gives it up too unless the
-/// file has too many interactions, a verdict the whole document gives before that one. The
-/// interactions are validated by the caller, once they are all in.
+/// file has too many interactions, a verdict the whole document gives before that one. Each
+/// interaction is checked here too (the last bool): when one fails, the caller validates the
+/// whole cassette, which names the first that fails.
 ///
 /// The part is read by [`fast::items`] when it is in the form that reader takes, else by
 /// serde_yaml; both give the same interactions.
-fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool)> {
+fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool, bool)> {
     let mut doc = String::with_capacity(text.len() + 14);
     doc.push_str("interactions:\n");
     doc.push_str(text);
@@ -272,7 +285,8 @@ fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool)> {
         None => parse_part_by_serde(&doc)?,
     };
     let clean = super::find_core_tag(&doc).is_none();
-    Some((interactions, clean))
+    let valid = interactions.iter().all(|i| i.check().is_ok());
+    Some((interactions, clean, valid))
 }
 
 /// The interactions of `doc`, a part after an `interactions:` line, read by serde_yaml.
@@ -288,14 +302,15 @@ pub(super) fn parse_part_by_serde(doc: &str) -> Option<Vec<Interaction>> {
 /// Splits the text (see [`split_with`]) into parts of consecutive items of about `part_bytes`,
 /// and parses the parts in order as they are found: on two threads when the file is large and
 /// the machine has them, one parsing while the other is still splitting. Returns where the
-/// header ends, the interactions, and whether every part was clean (see [`parse_part`]).
+/// header ends, the interactions, and whether every part was clean and every interaction
+/// passed its check (see [`parse_part`]).
 fn split_and_parse(
     text: &str,
     part_bytes: usize,
     depth: usize,
     two_threads: bool,
     progress: &mut dyn FnMut(usize),
-) -> Option<(usize, Vec<Interaction>, bool)> {
+) -> Option<(usize, Vec<Interaction>, bool, bool)> {
     let two_threads =
         two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     // Parts as `(number, start, end)`, sent as the split finds them.
@@ -304,6 +319,7 @@ fn split_and_parse(
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let unclean = AtomicBool::new(false);
+    let invalid = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Vec<Interaction>)>> = Mutex::new(Vec::new());
     // Each thread takes the next part not yet taken, until none is left or one fails.
     let work = |report: &mut dyn FnMut(usize)| {
@@ -315,9 +331,12 @@ fn split_and_parse(
                 break;
             };
             match parse_part(&text[start..end], depth) {
-                Some((items, clean)) => {
+                Some((items, clean, valid)) => {
                     if !clean {
                         unclean.store(true, Ordering::Relaxed);
+                    }
+                    if !valid {
+                        invalid.store(true, Ordering::Relaxed);
                     }
                     let total = done.fetch_add(items.len(), Ordering::Relaxed) + items.len();
                     report(total);
@@ -388,7 +407,12 @@ fn split_and_parse(
     for (_, items) in results {
         interactions.extend(items);
     }
-    Some((header_end, interactions, !unclean.load(Ordering::Relaxed)))
+    Some((
+        header_end,
+        interactions,
+        !unclean.load(Ordering::Relaxed),
+        !invalid.load(Ordering::Relaxed),
+    ))
 }
 
 #[cfg(test)]

@@ -720,11 +720,10 @@ fn json(node: Node<'_>) -> Option<Value> {
         Node::Map(entries) => {
             let mut object = Map::new();
             for (key, value) in entries {
-                let key = string_key(key)?;
-                if object.contains_key(&key) {
-                    return None;
-                }
-                object.insert(key, json(value)?);
+                match object.entry(string_key(key)?) {
+                    serde_json::map::Entry::Vacant(slot) => slot.insert(json(value)?),
+                    serde_json::map::Entry::Occupied(_) => return None,
+                };
             }
             Value::Object(object)
         }
@@ -757,11 +756,10 @@ fn unique_map<T>(
     };
     let mut out = BTreeMap::new();
     for (key, node) in entries {
-        let key = string_key(key)?;
-        if out.contains_key(&key) {
-            return None;
-        }
-        out.insert(key, value(node)?);
+        match out.entry(string_key(key)?) {
+            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(value(node)?),
+            std::collections::btree_map::Entry::Occupied(_) => return None,
+        };
     }
     Some(out)
 }
