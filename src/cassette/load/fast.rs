@@ -50,12 +50,15 @@ pub(super) fn items(text: &str) -> Option<Vec<Interaction>> {
         lines: content_lines(text)?,
         i: 0,
         depth: 0,
+        events: Vec::new(),
     };
     let column = parser.lines.first()?.indent;
     let mut interactions = Vec::new();
-    parser.sequence(column, &mut |node| {
-        interactions.push(interaction(node)?);
-        Some(())
+    parser.sequence(column, &mut |events| {
+        let mut events = events.drain(..);
+        interactions.push(interaction(&mut events)?);
+        // An item is one node: its reading takes every event.
+        events.next().is_none().then_some(())
     })?;
     (parser.i == parser.lines.len()).then_some(interactions)
 }
@@ -116,13 +119,18 @@ struct Scalar<'a> {
     plain: bool,
 }
 
-/// A node of the subset.
+/// A node of the subset as the reader lists it, in one list an item's reading reuses: a
+/// collection comes before its contents and says how many it has (a mapping's contents are key,
+/// value, key, value…).
 #[derive(Debug)]
-enum Node<'a> {
+enum Event<'a> {
     Scalar(Scalar<'a>),
-    Seq(Vec<Node<'a>>),
-    Map(Vec<(Scalar<'a>, Node<'a>)>),
+    Seq(usize),
+    Map(usize),
 }
+
+/// The events of one item, taken by its reading.
+type Events<'d, 'a> = std::vec::Drain<'d, Event<'a>>;
 
 struct Parser<'a> {
     text: &'a str,
@@ -130,6 +138,8 @@ struct Parser<'a> {
     /// The first line not yet read.
     i: usize,
     depth: usize,
+    /// The current item's events.
+    events: Vec<Event<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -143,32 +153,41 @@ impl<'a> Parser<'a> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    /// The node that starts on the current line at `column` (its indent, or the column after a
-    /// `- ` for a compact one), through the lines that belong to it.
-    fn block(&mut self, column: usize) -> Option<Node<'a>> {
+    /// Lists the node that starts on the current line at `column` (its indent, or the column
+    /// after a `- ` for a compact one), through the lines that belong to it.
+    fn block(&mut self, column: usize) -> Option<()> {
         let line = self.line()?;
         let rest = &line.as_bytes()[column..];
         if is_item(rest) {
-            let mut items = Vec::new();
-            self.sequence(column, &mut |node| {
-                items.push(node);
-                Some(())
-            })?;
-            return Some(Node::Seq(items));
+            return self.nested_sequence(column);
         }
         if let Some((key, after)) = key(line, column) {
             return self.mapping(column, key, after);
         }
-        let node = inline(line, column, self.depth)?;
+        inline(line, column, self.depth, &mut self.events)?;
         self.i += 1;
-        Some(node)
+        Some(())
     }
 
-    /// A block sequence whose `-` entries stand at `column`, the first on the current line.
+    /// Lists a block sequence inside an item, with its count.
+    fn nested_sequence(&mut self, column: usize) -> Option<()> {
+        let at = self.events.len();
+        self.events.push(Event::Seq(0));
+        let mut n = 0;
+        self.sequence(column, &mut |_| {
+            n += 1;
+            Some(())
+        })?;
+        self.events[at] = Event::Seq(n);
+        Some(())
+    }
+
+    /// A block sequence whose `-` entries stand at `column`, the first on the current line:
+    /// `on_item` is called with the events once each item is listed.
     fn sequence(
         &mut self,
         column: usize,
-        on_item: &mut dyn FnMut(Node<'a>) -> Option<()>,
+        on_item: &mut dyn FnMut(&mut Vec<Event<'a>>) -> Option<()>,
     ) -> Option<()> {
         self.enter()?;
         loop {
@@ -182,7 +201,8 @@ impl<'a> Parser<'a> {
             if at == line.len() || at == column + 1 || line.as_bytes()[at] == b'#' {
                 return None;
             }
-            on_item(self.block(at)?)?;
+            self.block(at)?;
+            on_item(&mut self.events)?;
             let Some(next) = self.lines.get(self.i) else {
                 break;
             };
@@ -198,42 +218,34 @@ impl<'a> Parser<'a> {
         Some(())
     }
 
-    /// A block mapping whose keys stand at `column`, the first on the current line, already
-    /// read up to `after` (past its `:`).
-    fn mapping(
-        &mut self,
-        column: usize,
-        mut key_here: Scalar<'a>,
-        mut after: usize,
-    ) -> Option<Node<'a>> {
+    /// Lists a block mapping whose keys stand at `column`, the first on the current line,
+    /// already read up to `after` (past its `:`).
+    fn mapping(&mut self, column: usize, mut key_here: Scalar<'a>, mut after: usize) -> Option<()> {
         self.enter()?;
-        let mut entries = Vec::new();
+        let map_at = self.events.len();
+        self.events.push(Event::Map(0));
+        let mut n = 0;
         loop {
             let line = self.line()?;
             let at = after + leading_spaces(&line.as_bytes()[after..]);
-            let value = if at == line.len() || line.as_bytes()[at] == b'#' {
+            self.events.push(Event::Scalar(key_here));
+            if at == line.len() || line.as_bytes()[at] == b'#' {
                 // The value is on the lines below: deeper, or a sequence at the key's column.
                 self.i += 1;
                 let next = *self.lines.get(self.i)?;
                 let next_rest = &self.text.as_bytes()[next.start + next.indent..next.end];
                 if next.indent > column {
-                    self.block(next.indent)?
+                    self.block(next.indent)?;
                 } else if next.indent == column && is_item(next_rest) {
-                    let mut items = Vec::new();
-                    self.sequence(column, &mut |node| {
-                        items.push(node);
-                        Some(())
-                    })?;
-                    Node::Seq(items)
+                    self.nested_sequence(column)?;
                 } else {
                     return None;
                 }
             } else {
-                let value = inline(line, at, self.depth)?;
+                inline(line, at, self.depth, &mut self.events)?;
                 self.i += 1;
-                value
-            };
-            entries.push((key_here, value));
+            }
+            n += 1;
             let Some(next) = self.lines.get(self.i) else {
                 break;
             };
@@ -246,8 +258,9 @@ impl<'a> Parser<'a> {
             let line = self.line()?;
             (key_here, after) = key(line, column)?;
         }
+        self.events[map_at] = Event::Map(n);
         self.depth -= 1;
-        Some(Node::Map(entries))
+        Some(())
     }
 }
 
@@ -291,36 +304,43 @@ fn key(line: &str, at: usize) -> Option<(Scalar<'_>, usize)> {
     key_ends.then_some((Scalar { text, plain }, colon + 1))
 }
 
-/// A scalar or flow collection from `at` to the end of `line` (spaces and a comment may follow).
-fn inline(line: &str, at: usize, depth: usize) -> Option<Node<'_>> {
+/// Lists a scalar or flow collection from `at` to the end of `line` (spaces and a comment may
+/// follow).
+fn inline<'a>(line: &'a str, at: usize, depth: usize, events: &mut Vec<Event<'a>>) -> Option<()> {
     let bytes = line.as_bytes();
-    let (node, end) = match bytes[at] {
+    let end = match bytes[at] {
         b'{' | b'[' => {
-            let mut flow = Flow { line, at, depth };
-            let node = flow.collection()?;
-            (node, flow.at)
+            let mut flow = Flow {
+                line,
+                at,
+                depth,
+                events,
+            };
+            flow.collection()?;
+            flow.at
         }
         b'"' => {
             let (text, end) = double_quoted(line, at)?;
-            (Node::Scalar(Scalar { text, plain: false }), end)
+            events.push(Event::Scalar(Scalar { text, plain: false }));
+            end
         }
         b'\'' => {
             let (text, end) = single_quoted(line, at)?;
-            (Node::Scalar(Scalar { text, plain: false }), end)
+            events.push(Event::Scalar(Scalar { text, plain: false }));
+            end
         }
         _ => {
             let (text, end) = plain(line, at, false)?;
-            let scalar = Scalar {
+            events.push(Event::Scalar(Scalar {
                 text: Cow::Borrowed(text),
                 plain: true,
-            };
-            (Node::Scalar(scalar), end)
+            }));
+            end
         }
     };
     let spaces = leading_spaces(&bytes[end..]);
     let rest = end + spaces;
-    let ends = rest == bytes.len() || (spaces > 0 && bytes[rest] == b'#');
-    ends.then_some(node)
+    (rest == bytes.len() || (spaces > 0 && bytes[rest] == b'#')).then_some(())
 }
 
 /// A plain scalar from `at`: its text without trailing spaces, and where that ends. It ends at
@@ -455,14 +475,15 @@ fn double_quoted(line: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
     }
 }
 
-/// A flow collection on one line.
-struct Flow<'a> {
+/// A flow collection on one line, listed into `events`.
+struct Flow<'a, 'e> {
     line: &'a str,
     at: usize,
     depth: usize,
+    events: &'e mut Vec<Event<'a>>,
 }
 
-impl<'a> Flow<'a> {
+impl<'a> Flow<'a, '_> {
     fn skip_spaces(&mut self) {
         self.at += leading_spaces(&self.line.as_bytes()[self.at..]);
     }
@@ -471,8 +492,8 @@ impl<'a> Flow<'a> {
         self.line.as_bytes().get(self.at).copied()
     }
 
-    /// `{…}` or `[…]` at the current position.
-    fn collection(&mut self) -> Option<Node<'a>> {
+    /// Lists `{…}` or `[…]` at the current position.
+    fn collection(&mut self) -> Option<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
@@ -480,8 +501,10 @@ impl<'a> Flow<'a> {
         let open = self.peek()?;
         self.at += 1;
         self.skip_spaces();
-        let node = if open == b'{' {
-            let mut entries = Vec::new();
+        let event_at = self.events.len();
+        self.events.push(Event::Seq(0));
+        let mut n = 0;
+        if open == b'{' {
             if self.peek() != Some(b'}') {
                 loop {
                     let key_at = self.at;
@@ -499,30 +522,31 @@ impl<'a> Flow<'a> {
                         return None;
                     }
                     self.skip_spaces();
-                    let value = self.node()?;
-                    entries.push((key, value));
+                    self.events.push(Event::Scalar(key));
+                    self.node()?;
+                    n += 1;
                     if !self.separator(b'}')? {
                         break;
                     }
                 }
             }
-            Node::Map(entries)
+            self.events[event_at] = Event::Map(n);
         } else {
-            let mut items = Vec::new();
             if self.peek() != Some(b']') {
                 loop {
-                    items.push(self.node()?);
+                    self.node()?;
+                    n += 1;
                     if !self.separator(b']')? {
                         break;
                     }
                 }
             }
-            Node::Seq(items)
-        };
+            self.events[event_at] = Event::Seq(n);
+        }
         // The closing bracket, checked by `separator` or just seen.
         self.at += 1;
         self.depth -= 1;
-        Some(node)
+        Some(())
     }
 
     /// After an entry: `Some(true)` past a `,` with another entry to come, `Some(false)` at the
@@ -541,13 +565,14 @@ impl<'a> Flow<'a> {
         }
     }
 
-    /// A value in a flow collection.
-    fn node(&mut self) -> Option<Node<'a>> {
+    /// Lists a value in a flow collection.
+    fn node(&mut self) -> Option<()> {
         match self.peek()? {
             b'{' | b'[' => self.collection(),
             _ => {
                 let scalar = self.scalar()?;
-                Some(Node::Scalar(scalar))
+                self.events.push(Event::Scalar(scalar));
+                Some(())
             }
         }
     }
@@ -711,17 +736,31 @@ fn string_key(key: Scalar<'_>) -> Option<String> {
     (!key.plain || plain_is_string(&key.text)).then(|| key.text.into_owned())
 }
 
+/// The next scalar, or `None` when the next node is a collection.
+fn scalar<'a>(events: &mut Events<'_, 'a>) -> Option<Scalar<'a>> {
+    match events.next()? {
+        Event::Scalar(scalar) => Some(scalar),
+        _ => None,
+    }
+}
+
 /// A body as JSON (the loader's `JsonVisitor`).
-fn json(node: Node<'_>) -> Option<Value> {
-    Some(match node {
-        Node::Scalar(Scalar { text, plain: true }) => plain_json(&text)?,
-        Node::Scalar(Scalar { text, plain: false }) => Value::String(text.into_owned()),
-        Node::Seq(items) => Value::Array(items.into_iter().map(json).collect::<Option<_>>()?),
-        Node::Map(entries) => {
+fn json(events: &mut Events<'_, '_>) -> Option<Value> {
+    let first = events.next()?;
+    json_from(first, events)
+}
+
+/// The JSON of the node that `first` begins.
+fn json_from<'a>(first: Event<'a>, events: &mut Events<'_, 'a>) -> Option<Value> {
+    Some(match first {
+        Event::Scalar(Scalar { text, plain: true }) => plain_json(&text)?,
+        Event::Scalar(Scalar { text, plain: false }) => Value::String(text.into_owned()),
+        Event::Seq(n) => Value::Array((0..n).map(|_| json(events)).collect::<Option<_>>()?),
+        Event::Map(n) => {
             let mut object = Map::new();
-            for (key, value) in entries {
-                match object.entry(string_key(key)?) {
-                    serde_json::map::Entry::Vacant(slot) => slot.insert(json(value)?),
+            for _ in 0..n {
+                match object.entry(string_key(scalar(events)?)?) {
+                    serde_json::map::Entry::Vacant(slot) => slot.insert(json(events)?),
                     serde_json::map::Entry::Occupied(_) => return None,
                 };
             }
@@ -731,33 +770,33 @@ fn json(node: Node<'_>) -> Option<Value> {
 }
 
 /// A `body:`: serde_yaml reads a plain null as no body, which is refused here.
-fn body(node: Node<'_>) -> Option<Value> {
-    match &node {
-        Node::Scalar(Scalar { plain: true, text }) if plain_json(text) == Some(Value::Null) => None,
-        _ => json(node),
+fn body(events: &mut Events<'_, '_>) -> Option<Value> {
+    let first = events.next()?;
+    if let Event::Scalar(Scalar { plain: true, text }) = &first {
+        if resolve(text) == Plain::Null {
+            return None;
+        }
     }
+    json_from(first, events)
 }
 
 /// A `String` field: serde_yaml's `deserialize_str` takes any scalar's text.
-fn string(node: Node<'_>) -> Option<String> {
-    match node {
-        Node::Scalar(scalar) => Some(scalar.text.into_owned()),
-        _ => None,
-    }
+fn string(events: &mut Events<'_, '_>) -> Option<String> {
+    Some(scalar(events)?.text.into_owned())
 }
 
 /// A string-keyed map with unique keys (the loader's `unique_keys`).
-fn unique_map<T>(
-    node: Node<'_>,
-    value: impl Fn(Node<'_>) -> Option<T>,
+fn unique_map<'a, T>(
+    events: &mut Events<'_, 'a>,
+    value: impl Fn(&mut Events<'_, 'a>) -> Option<T>,
 ) -> Option<BTreeMap<String, T>> {
-    let Node::Map(entries) = node else {
+    let Event::Map(n) = events.next()? else {
         return None;
     };
     let mut out = BTreeMap::new();
-    for (key, node) in entries {
-        match out.entry(string_key(key)?) {
-            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(value(node)?),
+    for _ in 0..n {
+        match out.entry(string_key(scalar(events)?)?) {
+            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(value(events)?),
             std::collections::btree_map::Entry::Occupied(_) => return None,
         };
     }
@@ -773,47 +812,52 @@ fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
     Some(())
 }
 
-fn interaction(node: Node<'_>) -> Option<Interaction> {
-    let Node::Map(entries) = node else {
+/// The fields of a mapping, each key given to `field` with the events at its value.
+fn fields<'a>(
+    events: &mut Events<'_, 'a>,
+    mut field: impl FnMut(&str, &mut Events<'_, 'a>) -> Option<()>,
+) -> Option<()> {
+    let Event::Map(n) = events.next()? else {
         return None;
     };
-    let (mut request, mut response) = (None, None);
-    for (key, value) in entries {
-        match &*key.text {
-            "request" => once(&mut request, recorded_request(value))?,
-            "response" => once(&mut response, recorded_response(value))?,
-            _ => return None,
-        }
+    for _ in 0..n {
+        let key = scalar(events)?;
+        field(&key.text, events)?;
     }
+    Some(())
+}
+
+fn interaction(events: &mut Events<'_, '_>) -> Option<Interaction> {
+    let (mut request, mut response) = (None, None);
+    fields(events, |key, events| match key {
+        "request" => once(&mut request, recorded_request(events)),
+        "response" => once(&mut response, recorded_response(events)),
+        _ => None,
+    })?;
     Some(Interaction {
         request: request?,
         response: response?,
     })
 }
 
-fn recorded_request(node: Node<'_>) -> Option<RecordedRequest> {
-    let Node::Map(entries) = node else {
-        return None;
-    };
+fn recorded_request(events: &mut Events<'_, '_>) -> Option<RecordedRequest> {
     let (mut method, mut path, mut query, mut region, mut headers, mut body_) =
         (None, None, None, None, None, None);
-    for (key, value) in entries {
-        match &*key.text {
-            "method" => once(&mut method, string(value))?,
-            "path" => once(&mut path, string(value))?,
-            "query" => once(
-                &mut query,
-                unique_map(value, |values| match values {
-                    Node::Seq(items) => items.into_iter().map(string).collect(),
-                    _ => None,
-                }),
-            )?,
-            "region" => once(&mut region, string(value))?,
-            "headers" => once(&mut headers, unique_map(value, string))?,
-            "body" => once(&mut body_, body(value))?,
-            _ => return None,
-        }
-    }
+    fields(events, |key, events| match key {
+        "method" => once(&mut method, string(events)),
+        "path" => once(&mut path, string(events)),
+        "query" => once(
+            &mut query,
+            unique_map(events, |events| match events.next()? {
+                Event::Seq(n) => (0..n).map(|_| string(events)).collect(),
+                _ => None,
+            }),
+        ),
+        "region" => once(&mut region, string(events)),
+        "headers" => once(&mut headers, unique_map(events, string)),
+        "body" => once(&mut body_, body(events)),
+        _ => None,
+    })?;
     Some(RecordedRequest {
         method: method?,
         path: path?,
@@ -824,19 +868,14 @@ fn recorded_request(node: Node<'_>) -> Option<RecordedRequest> {
     })
 }
 
-fn recorded_response(node: Node<'_>) -> Option<RecordedResponse> {
-    let Node::Map(entries) = node else {
-        return None;
-    };
+fn recorded_response(events: &mut Events<'_, '_>) -> Option<RecordedResponse> {
     let (mut status, mut headers, mut body_) = (None, None, None);
-    for (key, value) in entries {
-        match &*key.text {
-            "status" => once(&mut status, self::status(value))?,
-            "headers" => once(&mut headers, unique_map(value, string))?,
-            "body" => once(&mut body_, body(value))?,
-            _ => return None,
-        }
-    }
+    fields(events, |key, events| match key {
+        "status" => once(&mut status, self::status(events)),
+        "headers" => once(&mut headers, unique_map(events, string)),
+        "body" => once(&mut body_, body(events)),
+        _ => None,
+    })?;
     Some(RecordedResponse {
         status: status?,
         headers: headers.unwrap_or_default(),
@@ -846,12 +885,12 @@ fn recorded_response(node: Node<'_>) -> Option<RecordedResponse> {
 }
 
 /// A `status:`: serde_yaml reads a `u16` from a plain scalar only (`deserialize_u64`).
-fn status(node: Node<'_>) -> Option<u16> {
-    match node {
-        Node::Scalar(Scalar { text, plain: true }) => {
+fn status(events: &mut Events<'_, '_>) -> Option<u16> {
+    match scalar(events)? {
+        Scalar { text, plain: true } => {
             u16::try_from(unsigned_int(&text, u64::from_str_radix)?).ok()
         }
-        _ => None,
+        Scalar { plain: false, .. } => None,
     }
 }
 
