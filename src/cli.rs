@@ -339,8 +339,8 @@ impl ListenArgs {
 pub struct CassetteLimitArgs {
     /// Refuse cassette files larger than this, in MiB (1 MiB = 1,048,576 bytes). Cassettes come
     /// from public repositories, and this keeps one file from taking the machine's memory: a
-    /// cassette as ivs-vcr writes it takes about 8 times its size in memory while it loads (a
-    /// 630 MB file of 1,000,000 interactions about 5 GB), one in another YAML style up to 40
+    /// cassette as ivs-vcr writes it takes about 7 times its size in memory while it loads (a
+    /// 630 MB file of 1,000,000 interactions about 4.5 GB), one in another YAML style up to 40
     /// times. Raise it only for files you trust, with that memory to spare.
     #[arg(long, value_name = "MIB", env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
           value_parser = parse_mib)]

@@ -45,8 +45,8 @@ pub(crate) struct Limits {
 impl Limits {
     /// 64 MiB and 100,000 interactions: cassettes come from public repositories, and a file must
     /// not take a start's memory or minutes of it. A cassette as ivs-vcr writes it (the plain
-    /// block form) loads item by item in about 8 times its size at the peak, index included (a
-    /// 63 MB file peaks at 480 MB); another style is parsed as one document, 16 to 40 times. The
+    /// block form) loads item by item in about 7 times its size at the peak, index included (a
+    /// 63 MB file peaks at 453 MB); another style is parsed as one document, 16 to 40 times. The
     /// largest real recordings are a few MB and a few thousand interactions. The depth is
     /// serde_yaml's own limit, which matches serde_json's, so every body record can write loads;
     /// it is never raised.
@@ -709,7 +709,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 8 times the file's size in memory)",
+                "refusing cassette `big.yaml`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib 1` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 7 times the file's size in memory)",
                 big.len(),
                 limits.bytes
             )

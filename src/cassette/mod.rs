@@ -304,7 +304,7 @@ pub enum CassetteError {
     /// [`ReplayServerBuilder::max_cassette_bytes`](crate::ReplayServerBuilder::max_cassette_bytes)
     /// (`ivs-vcr replay --max-cassette-mib`) sets another limit.
     #[error(
-        "refusing cassette `{path}`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib {}` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 8 times the file's size in memory)",
+        "refusing cassette `{path}`: {} bytes is over the limit of {} bytes (raise it with `--max-cassette-mib {}` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 7 times the file's size in memory)",
         thousands(*.size),
         thousands(*.limit),
         size.div_ceil(1024 * 1024)

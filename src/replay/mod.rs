@@ -158,8 +158,8 @@ impl ReplayServerBuilder {
     /// [`lenient_load`](Self::lenient_load)).
     ///
     /// Cassettes come from public repositories, so a file must not be able to take a start's
-    /// memory: a cassette as ivs-vcr writes it takes about 8 times its size in memory at the peak
-    /// of its load (a 630 MB file, 1,000,000 interactions, about 5 GB), a hand-written one in
+    /// memory: a cassette as ivs-vcr writes it takes about 7 times its size in memory at the peak
+    /// of its load (a 630 MB file, 1,000,000 interactions, about 4.5 GB), a hand-written one in
     /// another YAML style up to 40 times. Raise it for the large cassettes you trust; lower it to
     /// hold untrusted ones to less.
     pub fn max_cassette_bytes(mut self, bytes: u64) -> Self {

@@ -631,7 +631,7 @@ async fn cassettes_beyond_the_limits_are_refused_fast_by_name() {
             p("deep.yaml")
         ),
         format!(
-            "refusing cassette `{}`: 1,073,741,824 bytes is over the limit of 67,108,864 bytes (raise it with `--max-cassette-mib 1024` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 8 times the file's size in memory)",
+            "refusing cassette `{}`: 1,073,741,824 bytes is over the limit of 67,108,864 bytes (raise it with `--max-cassette-mib 1024` on `ivs-vcr replay`, `record`, `diff` or `verify`, or `max_cassette_bytes` on `ReplayServerBuilder` or `RecordServerBuilder`; a load takes about 7 times the file's size in memory)",
             p("huge.yaml")
         ),
     ];
