@@ -81,8 +81,12 @@ pub(super) fn load(
         return None;
     }
     let two_threads = text.len() >= tuning.threads_from_bytes;
-    let (header_end, interactions, clean, valid) =
-        split_and_parse(text, tuning.part_bytes, limits.depth, two_threads, progress)?;
+    let Parsed {
+        header_end,
+        interactions,
+        clean,
+        valid,
+    } = split_and_parse(text, tuning.part_bytes, limits.depth, two_threads, progress)?;
     // The header is checked here, each part where it is parsed (see `parse_part`).
     let head = &text[..header_end];
     if super::find_deep_nesting(head, limits.depth).is_some() {
@@ -268,12 +272,12 @@ fn is_item(rest: &str) -> bool {
 /// scans see it as they see it in the whole text. Nesting too deep or a parse error gives up the
 /// fast path (`None`); a core tag marks the part as not clean, which gives it up too unless the
 /// file has too many interactions, a verdict the whole document gives before that one. Each
-/// interaction is checked here too (the last bool): when one fails, the caller validates the
-/// whole cassette, which names the first that fails.
+/// interaction is checked here too: when one fails, the caller validates the whole cassette,
+/// which names the first that fails.
 ///
-/// The part is read by [`fast::items`] when it is in the form that reader takes, else by
+/// The part is read by [`super::fast::items`] when it is in the form that reader takes, else by
 /// serde_yaml; both give the same interactions.
-fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool, bool)> {
+fn parse_part(text: &str, depth: usize) -> Option<Part> {
     let mut doc = String::with_capacity(text.len() + 14);
     doc.push_str("interactions:\n");
     doc.push_str(text);
@@ -286,31 +290,50 @@ fn parse_part(text: &str, depth: usize) -> Option<(Vec<Interaction>, bool, bool)
     };
     let clean = super::find_core_tag(&doc).is_none();
     let valid = interactions.iter().all(|i| i.check().is_ok());
-    Some((interactions, clean, valid))
+    Some(Part {
+        interactions,
+        clean,
+        valid,
+    })
+}
+
+/// A part's interactions, whether it holds no core tag, and whether each interaction passed its
+/// check.
+struct Part {
+    interactions: Vec<Interaction>,
+    clean: bool,
+    valid: bool,
+}
+
+/// What [`split_and_parse`] found: where the header ends, the interactions, and whether every
+/// part was clean and every interaction passed its check (see [`parse_part`]).
+struct Parsed {
+    header_end: usize,
+    interactions: Vec<Interaction>,
+    clean: bool,
+    valid: bool,
 }
 
 /// The interactions of `doc`, a part after an `interactions:` line, read by serde_yaml.
 pub(super) fn parse_part_by_serde(doc: &str) -> Option<Vec<Interaction>> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Part {
+    struct Doc {
         interactions: Vec<Interaction>,
     }
-    Some(serde_yaml::from_str::<Part>(doc).ok()?.interactions)
+    Some(serde_yaml::from_str::<Doc>(doc).ok()?.interactions)
 }
 
 /// Splits the text (see [`split_with`]) into parts of consecutive items of about `part_bytes`,
 /// and parses the parts in order as they are found: on two threads when the file is large and
-/// the machine has them, one parsing while the other is still splitting. Returns where the
-/// header ends, the interactions, and whether every part was clean and every interaction
-/// passed its check (see [`parse_part`]).
+/// the machine has them, one parsing while the other is still splitting.
 fn split_and_parse(
     text: &str,
     part_bytes: usize,
     depth: usize,
     two_threads: bool,
     progress: &mut dyn FnMut(usize),
-) -> Option<(usize, Vec<Interaction>, bool, bool)> {
+) -> Option<Parsed> {
     let two_threads =
         two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     // Parts as `(number, start, end)`, sent as the split finds them.
@@ -331,7 +354,11 @@ fn split_and_parse(
                 break;
             };
             match parse_part(&text[start..end], depth) {
-                Some((items, clean, valid)) => {
+                Some(Part {
+                    interactions: items,
+                    clean,
+                    valid,
+                }) => {
                     if !clean {
                         unclean.store(true, Ordering::Relaxed);
                     }
@@ -407,12 +434,12 @@ fn split_and_parse(
     for (_, items) in results {
         interactions.extend(items);
     }
-    Some((
+    Some(Parsed {
         header_end,
         interactions,
-        !unclean.load(Ordering::Relaxed),
-        !invalid.load(Ordering::Relaxed),
-    ))
+        clean: !unclean.load(Ordering::Relaxed),
+        valid: !invalid.load(Ordering::Relaxed),
+    })
 }
 
 #[cfg(test)]
