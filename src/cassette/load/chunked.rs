@@ -26,7 +26,9 @@ use std::sync::{mpsc, Mutex};
 
 use serde::Deserialize;
 
-use super::scan::{continues_block_scalar, next_structural, starts_block_scalar, step_quoted};
+use super::scan::{
+    continues_block_scalar, lines_inclusive, next_structural, starts_block_scalar, step_quoted,
+};
 use super::Limits;
 use crate::cassette::{Cassette, Interaction, FORMAT_VERSION};
 
@@ -147,7 +149,7 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
     let mut flow = 0usize;
     let mut block_indent: Option<usize> = None;
     let mut offset = 0;
-    for raw in text.split_inclusive('\n') {
+    for raw in lines_inclusive(text) {
         let start = offset;
         offset += raw.len();
         let line = raw.strip_suffix('\n').unwrap_or(raw);
