@@ -139,7 +139,7 @@ impl Cassette {
         Cassette::parse_within(text, path, limits, Some(Chunking::DEFAULT), progress)
     }
 
-    /// Parses `text`: item by item when `chunking` allows and the file has the plain block form
+    /// Parses `text`: item by item when `chunking` is given and the file has the plain block form
     /// (see [`chunked`]), else as one document. Both give the same cassette or the same error.
     pub(super) fn parse_within(
         text: &str,

@@ -1,10 +1,13 @@
 //! Loading a cassette item by item, so that a large file never has all its YAML events in
-//! memory at once.
+//! memory at once, and every file's items go to the fast reader.
 //!
 //! serde_yaml builds the event list of a whole document before deserializing it, about 16 bytes
 //! of events per byte of YAML: a 63 MB file peaked at 1 GB. Here the header (everything before
 //! `interactions:`) is parsed on its own, and the `interactions` block sequence in groups of
 //! items cut at their `- ` lines, so the peak is the final structures plus one group's events.
+//! Each group is read by [`super::fast`] when it can be, by serde_yaml otherwise. Files of every
+//! size take this path: a small one is one group, read several times faster than serde_yaml
+//! reads the whole document.
 //!
 //! This is a fast path, never a second reading of the format: it returns a cassette only when
 //! every part parsed with the same strict machinery (the same types, `deny_unknown_fields`, the
@@ -32,11 +35,9 @@ use super::scan::{
 use super::Limits;
 use crate::cassette::{Cassette, Interaction, FORMAT_VERSION};
 
-/// When a file is split, and in parts of what size.
+/// In parts of what size a file is split, and when on two threads.
 #[derive(Debug, Clone, Copy)]
 pub(in crate::cassette) struct Chunking {
-    /// Below this size a file is parsed as one document: splitting would gain nothing.
-    min_bytes: usize,
     /// About how much YAML one part holds: its events take about 16 times as much while it
     /// parses.
     part_bytes: usize,
@@ -46,7 +47,6 @@ pub(in crate::cassette) struct Chunking {
 
 impl Chunking {
     pub(in crate::cassette) const DEFAULT: Chunking = Chunking {
-        min_bytes: 256 * 1024,
         part_bytes: 128 * 1024,
         threads_from_bytes: 1024 * 1024,
     };
@@ -79,9 +79,6 @@ pub(super) fn load(
     tuning: Chunking,
     progress: &mut dyn FnMut(usize),
 ) -> Option<Chunked> {
-    if text.len() < tuning.min_bytes {
-        return None;
-    }
     let two_threads = text.len() >= tuning.threads_from_bytes;
     let Parsed {
         header_end,
@@ -906,7 +903,6 @@ mod properties {
         ) {
             let text = restyle(&c, &style);
             let tuning = Chunking {
-                min_bytes: 0,
                 part_bytes,
                 threads_from_bytes: if threads { 0 } else { usize::MAX },
             };

@@ -1,4 +1,4 @@
-//! A reader of the interactions as cassettes are written, for the item-by-item load of large files.
+//! A reader of the interactions as cassettes are written, for the item-by-item load.
 //!
 //! serde_yaml spends most of a large start turning YAML into events and events into values:
 //! about 16 µs of CPU for a 620-byte interaction. This reader takes the same text straight to
