@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fuzzers' seed corpora from the repository's own cassettes: each cassette file seeds
-# `cassette_load` and its items `cassette_items`, and each recorded request (rendered in the target's line format) seeds
-# `normalize_request`. Corpora live under fuzz/corpus/ and are never committed.
+# `cassette_load` and its items `cassette_items`, and each recorded request (rendered in the
+# target's line format) seeds `normalize_request`. Corpora live under fuzz/corpus/ and are never
+# committed.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..

@@ -167,9 +167,9 @@ pub mod __private {
     pub use crate::replay::DEFAULT_REGION;
     pub use crate::upstream::{Endpoint, AWS_ENDPOINT};
 
-    /// The interactions of a part of a large cassette (the items of its `interactions`
-    /// sequence), as the fast reader reads them and as serde_yaml does: the first is `None`
-    /// or equal to the second (the `cassette_items` fuzz target holds it to that).
+    /// The interactions of a part of a cassette (the items of its `interactions` sequence), as
+    /// the fast reader reads them and as serde_yaml does: the first is `None` or equal to the
+    /// second (the `cassette_items` fuzz target holds it to that).
     pub fn cassette_part_readings(
         part: &str,
     ) -> (

@@ -1,5 +1,6 @@
-//! Fuzz target for the fast reader of large cassettes: for any text, it reads the interactions
-//! serde_yaml reads, or leaves the text to serde_yaml.
+//! Fuzz target for the fast reader of cassettes' parts (the items of an `interactions`
+//! sequence): for any text, it reads the interactions serde_yaml reads, or leaves the text to
+//! serde_yaml.
 
 #![no_main]
 
