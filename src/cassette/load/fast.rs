@@ -22,11 +22,10 @@
 //!
 //! Refused, so read by serde_yaml: tabs, carriage returns and other characters libyaml treats
 //! apart; folded block scalars (`>`), literal ones with an indentation indicator or a blank line
-//! inside, other multi-line scalars and flow collections; tags, anchors and
-//! aliases; complex and empty keys, empty values, explicit `null` bodies, `body_text`; integers
-//! past 64 bits; keys longer than libyaml's simple-key limit; nesting beyond [`MAX_DEPTH`]; and
-//! any text serde_yaml would refuse (a duplicate or unknown key, a missing field, a value of the
-//! wrong type).
+//! inside, other multi-line scalars and flow collections; tags, anchors and aliases; complex and
+//! empty keys, empty values, explicit `null` bodies, `body_text`; integers past 64 bits; keys
+//! longer than libyaml's simple-key limit; nesting beyond [`MAX_DEPTH`]; and any text serde_yaml
+//! would refuse (a duplicate or unknown key, a missing field, a value of the wrong type).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
