@@ -605,6 +605,23 @@ mod properties {
         })
     }
 
+    /// A drawn request, in us-west-2 and with no headers kept.
+    fn request(
+        method: &str,
+        path: String,
+        query: BTreeMap<String, Vec<String>>,
+        body: Option<Value>,
+    ) -> RecordedRequest {
+        RecordedRequest {
+            method: method.to_owned(),
+            path,
+            query,
+            region: "us-west-2".to_owned(),
+            headers: BTreeMap::new(),
+            body,
+        }
+    }
+
     fn interaction() -> impl Strategy<Value = Interaction> {
         (
             prop_oneof![Just("POST"), Just("GET"), Just("B AD")],
@@ -618,14 +635,7 @@ mod properties {
         )
             .prop_map(
                 |(method, path, query, body, status, headers, res_body, body_text)| Interaction {
-                    request: RecordedRequest {
-                        method: method.to_owned(),
-                        path,
-                        query,
-                        region: "us-west-2".to_owned(),
-                        headers: BTreeMap::new(),
-                        body,
-                    },
+                    request: request(method, path, query, body),
                     response: RecordedResponse {
                         status,
                         headers,
@@ -796,14 +806,7 @@ mod properties {
         )
             .prop_map(
                 |(path, query, body, status, headers, res_body)| Interaction {
-                    request: RecordedRequest {
-                        method: "POST".to_owned(),
-                        path,
-                        query,
-                        region: "us-west-2".to_owned(),
-                        headers: BTreeMap::new(),
-                        body,
-                    },
+                    request: request("POST", path, query, body),
                     response: RecordedResponse {
                         status,
                         headers,

@@ -360,22 +360,9 @@ fn is_item(rest: &[u8]) -> bool {
 /// line holds no simple key there.
 fn key(line: &str, at: usize) -> Option<(Scalar<'_>, usize)> {
     let bytes = line.as_bytes();
-    let (text, plain, end) = match bytes.get(at)? {
-        b'"' => {
-            let (text, end) = double_quoted(line, at)?;
-            (text, false, end)
-        }
-        b'\'' => {
-            let (text, end) = single_quoted(line, at)?;
-            (text, false, end)
-        }
-        _ => {
-            let (text, end) = plain(line, at, false)?;
-            (Cow::Borrowed(text), true, end)
-        }
-    };
+    let (key, end) = scalar_at(line, at, false)?;
     // A plain key ends at its `:`; a quoted one must be followed by it.
-    let colon = if plain {
+    let colon = if key.plain {
         end + leading_spaces(&bytes[end..])
     } else {
         end
@@ -383,7 +370,27 @@ fn key(line: &str, at: usize) -> Option<(Scalar<'_>, usize)> {
     let key_ends = bytes.get(colon) == Some(&b':')
         && matches!(bytes.get(colon + 1), None | Some(b' '))
         && colon - at <= MAX_KEY_BYTES;
-    key_ends.then_some((Scalar { text, plain }, colon + 1))
+    key_ends.then_some((key, colon + 1))
+}
+
+/// The scalar at `at` (double-quoted, single-quoted or plain, in a flow collection or not) and
+/// where it ends.
+fn scalar_at(line: &str, at: usize, flow: bool) -> Option<(Scalar<'_>, usize)> {
+    Some(match line.as_bytes().get(at)? {
+        b'"' => {
+            let (text, end) = double_quoted(line, at)?;
+            (Scalar { text, plain: false }, end)
+        }
+        b'\'' => {
+            let (text, end) = single_quoted(line, at)?;
+            (Scalar { text, plain: false }, end)
+        }
+        _ => {
+            let (text, end) = plain(line, at, flow)?;
+            let text = Cow::Borrowed(text);
+            (Scalar { text, plain: true }, end)
+        }
+    })
 }
 
 /// Lists a scalar or flow collection from `at` to the end of `line` (spaces and a comment may
@@ -401,22 +408,9 @@ fn inline<'a>(line: &'a str, at: usize, depth: usize, events: &mut Vec<Event<'a>
             flow.collection()?;
             flow.at
         }
-        b'"' => {
-            let (text, end) = double_quoted(line, at)?;
-            events.push(Event::Scalar(Scalar { text, plain: false }));
-            end
-        }
-        b'\'' => {
-            let (text, end) = single_quoted(line, at)?;
-            events.push(Event::Scalar(Scalar { text, plain: false }));
-            end
-        }
         _ => {
-            let (text, end) = plain(line, at, false)?;
-            events.push(Event::Scalar(Scalar {
-                text: Cow::Borrowed(text),
-                plain: true,
-            }));
+            let (scalar, end) = scalar_at(line, at, false)?;
+            events.push(Event::Scalar(scalar));
             end
         }
     };
@@ -661,23 +655,10 @@ impl<'a> Flow<'a, '_> {
 
     /// A scalar in a flow collection, with the spaces after it skipped.
     fn scalar(&mut self) -> Option<Scalar<'a>> {
-        let (text, plain, end) = match self.peek()? {
-            b'"' => {
-                let (text, end) = double_quoted(self.line, self.at)?;
-                (text, false, end)
-            }
-            b'\'' => {
-                let (text, end) = single_quoted(self.line, self.at)?;
-                (text, false, end)
-            }
-            _ => {
-                let (text, end) = plain(self.line, self.at, true)?;
-                (Cow::Borrowed(text), true, end)
-            }
-        };
+        let (scalar, end) = scalar_at(self.line, self.at, true)?;
         self.at = end;
         self.skip_spaces();
-        Some(Scalar { text, plain })
+        Some(scalar)
     }
 }
 
