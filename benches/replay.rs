@@ -129,6 +129,8 @@ fn main() {
     let small = servers
         .block_on(ReplayServer::builder().cassette(bench_cassette(10)).start())
         .expect("replay server starts");
+    let bare_spread_addr =
+        (!flag("--small")).then(|| servers.block_on(support::spread_answer_server(100_000)));
     let big = (!flag("--small")).then(|| {
         servers
             .block_on(
@@ -168,6 +170,12 @@ fn main() {
         // from the cache misses of answers spread over 100,000.
         runs.push(("ivs-vcr replay (100000, 10 asked)", big.addr(), 10));
     }
+    if let Some(addr) = bare_spread_addr {
+        // The floor: the least any server does to send one of 100,000 distinct answers, asked
+        // for 10 of them and then for all in turn.
+        runs.push(("bare hyper (100000 answers, 10 asked)", addr, 10));
+        runs.push(("bare hyper (100000 answers)", addr, 100_000));
+    }
     // Each run's connections, opened once. Warm-up: connections, allocator and caches, as wrk's
     // warm-up does.
     let mut pools: Vec<Vec<LoadConn>> = Vec::new();
@@ -199,10 +207,11 @@ fn main() {
         ratios.small.push(replay, bare);
         ratios.bare_same.push(bare_same, bare);
         ratios.small_vs_same.push(replay, bare_same);
-        if let [spread, hot] = rest {
+        if let [spread, hot, bare_hot, bare_spread] = rest {
             ratios.big.push(spread, bare);
             ratios.big_vs_small.push(spread, replay);
             ratios.big_hot_vs_small.push(hot, replay);
+            ratios.bare_spread.push(bare_spread, bare_hot);
         }
     }
     ratios
@@ -225,6 +234,10 @@ fn main() {
         );
         ratios.big_hot_vs_small.print(
             "replay (100000 interactions, 10 of them asked) / replay (10 interactions)",
+            rounds,
+        );
+        ratios.bare_spread.print(
+            "bare hyper (100000 answers, all asked) / bare hyper (100000 answers, 10 asked)",
             rounds,
         );
     }
@@ -279,6 +292,8 @@ struct Ratios {
     big: Ratio,
     big_vs_small: Ratio,
     big_hot_vs_small: Ratio,
+    /// Bare hyper's own cost of answers spread over 100,000: the floor under `big_vs_small`.
+    bare_spread: Ratio,
 }
 
 /// Writes a cassette of `n` interactions to a temporary directory (never kept), starts the

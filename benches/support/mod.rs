@@ -89,6 +89,73 @@ pub async fn fixed_answer_server(
     addr
 }
 
+/// A bare hyper server holding `n` answers of its own, each [`CHANNEL_BODY`] after its own request
+/// id, packed end to end in one buffer as replay packs its prepared answers. A request for
+/// `channel/bench<i>` gets answer `i`, found from the body's last digits with no table at all:
+/// the least any server can do to send one of `n` distinct answers. Asked for all `n` in turn,
+/// against the same server asked for a few, it shows what answers spread over memory cost on
+/// this machine, apart from any server's lookup.
+pub async fn spread_answer_server(n: usize) -> SocketAddr {
+    let answer_len = REQUEST_ID.len() + CHANNEL_BODY.len();
+    let mut packed = Vec::with_capacity(n * answer_len);
+    for i in 0..n {
+        packed.extend_from_slice(format!("{}{i:012}", &REQUEST_ID[..24]).as_bytes());
+        packed.extend_from_slice(CHANNEL_BODY.as_bytes());
+    }
+    let packed = Bytes::from(packed);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let packed = packed.clone();
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let packed = packed.clone();
+                        async move {
+                            let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                            // `...channel/bench<7 digits>"}`: the answer's number, or a 404.
+                            let i = body.ok().and_then(|body| {
+                                let digits =
+                                    body.get(body.len().checked_sub(9)?..body.len() - 2)?;
+                                std::str::from_utf8(digits).ok()?.parse::<usize>().ok()
+                            });
+                            let Some(at) = i.filter(|&i| i < n).map(|i| i * answer_len) else {
+                                let mut res = Response::new(Full::new(Bytes::new()));
+                                *res.status_mut() = http::StatusCode::NOT_FOUND;
+                                return Ok::<_, Infallible>(res);
+                            };
+                            let id = packed.slice(at..at + REQUEST_ID.len());
+                            let mut res = Response::new(Full::new(
+                                packed.slice(at + REQUEST_ID.len()..at + answer_len),
+                            ));
+                            let headers = res.headers_mut();
+                            headers.insert(
+                                "content-type",
+                                http::HeaderValue::from_static("application/json"),
+                            );
+                            headers.insert(
+                                "x-amzn-requestid",
+                                http::HeaderValue::from_maybe_shared(id).expect("an ASCII id"),
+                            );
+                            Ok(res)
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 /// One keep-alive HTTP/1.1 connection to `addr`.
 pub async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
