@@ -126,18 +126,20 @@ fn main() {
         ("x-ivs-vcr-source", "bench#1"),
         ("x-ivs-vcr-match", "exact"),
     ]));
+    // A load connection waits while the other servers take their slices, up to about 12 s at
+    // the turn of a round with seven runs: longer than replay's default header timeout (10 s),
+    // which would close it as an idle keep-alive. wrk's connections never wait, so the servers
+    // are given a minute.
+    let replay_builder =
+        || ReplayServer::builder().read_timeouts(Duration::from_secs(60), Duration::from_secs(30));
     let small = servers
-        .block_on(ReplayServer::builder().cassette(bench_cassette(10)).start())
+        .block_on(replay_builder().cassette(bench_cassette(10)).start())
         .expect("replay server starts");
     let bare_spread_addr =
         (!flag("--small")).then(|| servers.block_on(support::spread_answer_server(100_000)));
     let big = (!flag("--small")).then(|| {
         servers
-            .block_on(
-                ReplayServer::builder()
-                    .cassette(bench_cassette(100_000))
-                    .start(),
-            )
+            .block_on(replay_builder().cassette(bench_cassette(100_000)).start())
             .expect("replay server starts")
     });
     println!(
