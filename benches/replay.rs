@@ -4,7 +4,9 @@
 //! `x-ivs-vcr-match`), which shows what an answer of replay's size costs hyper itself. The
 //! 100,000-interaction server is measured twice: asked for all of its interactions in turn, and
 //! for 10 of them, which tells what the index's size costs a lookup apart from the cache misses
-//! of answers spread over 100,000.
+//! of answers spread over 100,000. The floor under those misses is measured the same way: a bare
+//! hyper server holding 100,000 answers of its own, which finds each by the request's digits with
+//! no table, asked for 10 and then for all (`support::spread_answer_server`).
 //!
 //! Run with `cargo bench --bench replay` (add `-- --quick` for a short run, `-- --small` to skip
 //! the 100,000-interaction index and the load figures, `-- --huge` to also load 1,000,000
@@ -214,6 +216,9 @@ fn main() {
             ratios.big_vs_small.push(spread, replay);
             ratios.big_hot_vs_small.push(hot, replay);
             ratios.bare_spread.push(bare_spread, bare_hot);
+            ratios
+                .spread_cost
+                .push(spread, replay, bare_spread, bare_hot);
         }
     }
     ratios
@@ -242,6 +247,7 @@ fn main() {
             "bare hyper (100000 answers, all asked) / bare hyper (100000 answers, 10 asked)",
             rounds,
         );
+        ratios.spread_cost.print(rounds);
     }
     // The load's connections close first, so that each server shuts down with none open.
     drop(pools);
@@ -296,6 +302,39 @@ struct Ratios {
     big_hot_vs_small: Ratio,
     /// Bare hyper's own cost of answers spread over 100,000: the floor under `big_vs_small`.
     bare_spread: Ratio,
+    spread_cost: SpreadCost,
+}
+
+/// What answers spread over 100,000 cost a request in server CPU, per round: replay's, and bare
+/// hyper's own with no lookup at all. The difference is what replay's index adds to the memory's
+/// price.
+#[derive(Default)]
+struct SpreadCost {
+    replay: Vec<f64>,
+    bare: Vec<f64>,
+}
+
+impl SpreadCost {
+    fn push(
+        &mut self,
+        spread: &Figures,
+        small: &Figures,
+        bare_spread: &Figures,
+        bare_hot: &Figures,
+    ) {
+        self.replay
+            .push(spread.cpu_per_request() - small.cpu_per_request());
+        self.bare
+            .push(bare_spread.cpu_per_request() - bare_hot.cpu_per_request());
+    }
+
+    fn print(&self, rounds: usize) {
+        let (replay, replay_lo, replay_hi) = support::spread(&self.replay);
+        let (bare, bare_lo, bare_hi) = support::spread(&self.bare);
+        println!(
+            "answers spread over 100000, server CPU added per request, median of {rounds} rounds: replay {replay:.2} µs (rounds {replay_lo:.2}–{replay_hi:.2}), bare hyper {bare:.2} µs (rounds {bare_lo:.2}–{bare_hi:.2})"
+        );
+    }
 }
 
 /// Writes a cassette of `n` interactions to a temporary directory (never kept), starts the
