@@ -48,11 +48,19 @@ pub fn cassette_yaml(n: usize) -> String {
     yaml
 }
 
-/// A bare hyper server on a free loopback port: it reads each request's body, as any real
-/// server must, and answers [`CHANNEL_BODY`] with `Content-Type` and these extra headers.
-pub async fn fixed_answer_server(
-    extra_headers: &'static [(&'static str, &'static str)],
-) -> SocketAddr {
+/// Serves `service` on a free loopback port, each connection with its own copy, as a bare hyper
+/// server does.
+async fn serve_loopback<S>(service: S) -> SocketAddr
+where
+    S: hyper::service::Service<
+            Request<hyper::body::Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -63,23 +71,8 @@ pub async fn fixed_answer_server(
                 continue;
             };
             let _ = stream.set_nodelay(true);
+            let service = service.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |req: Request<hyper::body::Incoming>| async move {
-                        let _ = req.into_body().collect().await;
-                        let mut res =
-                            Response::new(Full::new(Bytes::from_static(CHANNEL_BODY.as_bytes())));
-                        let headers = res.headers_mut();
-                        headers.insert(
-                            "content-type",
-                            http::HeaderValue::from_static("application/json"),
-                        );
-                        for (name, value) in extra_headers {
-                            headers.insert(*name, http::HeaderValue::from_static(value));
-                        }
-                        Ok::<_, Infallible>(res)
-                    },
-                );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -87,6 +80,29 @@ pub async fn fixed_answer_server(
         }
     });
     addr
+}
+
+/// A bare hyper server on a free loopback port: it reads each request's body, as any real
+/// server must, and answers [`CHANNEL_BODY`] with `Content-Type` and these extra headers.
+pub async fn fixed_answer_server(
+    extra_headers: &'static [(&'static str, &'static str)],
+) -> SocketAddr {
+    serve_loopback(hyper::service::service_fn(
+        move |req: Request<hyper::body::Incoming>| async move {
+            let _ = req.into_body().collect().await;
+            let mut res = Response::new(Full::new(Bytes::from_static(CHANNEL_BODY.as_bytes())));
+            let headers = res.headers_mut();
+            headers.insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            for (name, value) in extra_headers {
+                headers.insert(*name, http::HeaderValue::from_static(value));
+            }
+            Ok::<_, Infallible>(res)
+        },
+    ))
+    .await
 }
 
 /// A bare hyper server holding `n` answers of its own, each [`CHANNEL_BODY`] after its own request
@@ -103,57 +119,39 @@ pub async fn spread_answer_server(n: usize) -> SocketAddr {
         packed.extend_from_slice(CHANNEL_BODY.as_bytes());
     }
     let packed = Bytes::from(packed);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
+    serve_loopback(hyper::service::service_fn(
+        move |req: Request<hyper::body::Incoming>| {
             let packed = packed.clone();
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let packed = packed.clone();
-                        async move {
-                            let body = req.into_body().collect().await.map(|b| b.to_bytes());
-                            // `...channel/bench<7 digits>"}`: the answer's number, or a 404.
-                            let i = body.ok().and_then(|body| {
-                                let digits =
-                                    body.get(body.len().checked_sub(9)?..body.len() - 2)?;
-                                std::str::from_utf8(digits).ok()?.parse::<usize>().ok()
-                            });
-                            let Some(at) = i.filter(|&i| i < n).map(|i| i * answer_len) else {
-                                let mut res = Response::new(Full::new(Bytes::new()));
-                                *res.status_mut() = http::StatusCode::NOT_FOUND;
-                                return Ok::<_, Infallible>(res);
-                            };
-                            let id = packed.slice(at..at + REQUEST_ID.len());
-                            let mut res = Response::new(Full::new(
-                                packed.slice(at + REQUEST_ID.len()..at + answer_len),
-                            ));
-                            let headers = res.headers_mut();
-                            headers.insert(
-                                "content-type",
-                                http::HeaderValue::from_static("application/json"),
-                            );
-                            headers.insert(
-                                "x-amzn-requestid",
-                                http::HeaderValue::from_maybe_shared(id).expect("an ASCII id"),
-                            );
-                            Ok(res)
-                        }
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
+            async move {
+                let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                // `...channel/bench<7 digits>"}`: the answer's number, or a 404.
+                let i = body.ok().and_then(|body| {
+                    let digits = body.get(body.len().checked_sub(9)?..body.len() - 2)?;
+                    std::str::from_utf8(digits).ok()?.parse::<usize>().ok()
+                });
+                let Some(at) = i.filter(|&i| i < n).map(|i| i * answer_len) else {
+                    let mut res = Response::new(Full::new(Bytes::new()));
+                    *res.status_mut() = http::StatusCode::NOT_FOUND;
+                    return Ok::<_, Infallible>(res);
+                };
+                let id = packed.slice(at..at + REQUEST_ID.len());
+                let mut res = Response::new(Full::new(
+                    packed.slice(at + REQUEST_ID.len()..at + answer_len),
+                ));
+                let headers = res.headers_mut();
+                headers.insert(
+                    "content-type",
+                    http::HeaderValue::from_static("application/json"),
+                );
+                headers.insert(
+                    "x-amzn-requestid",
+                    http::HeaderValue::from_maybe_shared(id).expect("an ASCII id"),
+                );
+                Ok(res)
+            }
+        },
+    ))
+    .await
 }
 
 /// One keep-alive HTTP/1.1 connection to `addr`.
