@@ -15,16 +15,23 @@ on free ports, when a test first needs them, and stops them at the end of the se
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 import pytest
 
 from ._server import ControlPlaneError, Server, ServerError
+
+if TYPE_CHECKING:  # annotations only: ParamSpec is in `typing` from Python 3.10
+    from typing_extensions import Concatenate, ParamSpec
+
+    P = ParamSpec("P")
+R = TypeVar("R")
 
 RECORD_MODES = ("none", "once", "new-episodes", "all")
 
@@ -126,8 +133,23 @@ class _Servers:
             setattr(self, attr, None)
 
 
+def _on_server(method: Callable[Concatenate[Server, P], R]) -> Callable[Concatenate[IvsVcr, P], R]:
+    """``Server``'s ``method`` as a method of the fixture's handle: the same call, on the test's
+    server, with the same signature and doc, so the two cannot drift apart."""
+
+    def call(self: IvsVcr, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(self.server, *args, **kwargs)
+
+    functools.update_wrapper(call, method)
+    call.__qualname__ = f"IvsVcr.{method.__name__}"
+    return call
+
+
 class IvsVcr:
-    """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane."""
+    """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane
+    (``reset``, ``summary``, ``state``, ``start_stream``, ``stop_stream``, ``fault``, ``faults``,
+    ``clear_faults``: :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
+    cleared after it."""
 
     def __init__(self, server: Server, url: str, cassette: Optional[str], cassette_path: Optional[Path], record_mode: Optional[str]) -> None:
         self.server = server
@@ -142,47 +164,16 @@ class IvsVcr:
         self.record_mode = record_mode
         self._unmatched_before = 0
 
-    def reset(self) -> None:
-        """Empties the emulator and rewinds cassette sequences."""
-        self.server.reset()
-
-    def summary(self) -> Dict[str, Any]:
-        """The server's control-plane summary (per operation counts, unmatched, unused)."""
-        return self.server.summary()
-
-    def state(self) -> Dict[str, Any]:
-        """The emulator's resources."""
-        return self.server.state()
-
-    def start_stream(self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None) -> Any:
-        """Makes a channel live in the emulator."""
-        return self.server.start_stream(channel_arn, health=health, viewer_count=viewer_count)
-
-    def stop_stream(self, channel_arn: str) -> Any:
-        """Ends a channel's live stream in the emulator."""
-        return self.server.stop_stream(channel_arn)
-
-    def fault(
-        self,
-        operation: Optional[str] = None,
-        error: Optional[str] = None,
-        status: Optional[int] = None,
-        times: Optional[int] = None,
-        rate: Optional[float] = None,
-        delay_ms: Optional[int] = None,
-        connection: Optional[str] = None,
-        **more: Any,
-    ) -> Dict[str, Any]:
-        """Injects a fault (see :meth:`ivs_vcr.Server.fault`); it is cleared after the test."""
-        return self.server.fault(operation, error, status, times, rate, delay_ms, connection, **more)
-
-    def faults(self) -> List[Dict[str, Any]]:
-        """The fault rules, with ``remaining`` uses."""
-        return self.server.faults()
-
-    def clear_faults(self) -> None:
-        """Removes every fault rule."""
-        self.server.clear_faults()
+    # The control plane: `Server`'s own methods, called on the test's server, with their
+    # signatures and docs (`help(ivs_vcr.fault)` shows `Server.fault`'s).
+    reset = _on_server(Server.reset)
+    summary = _on_server(Server.summary)
+    state = _on_server(Server.state)
+    start_stream = _on_server(Server.start_stream)
+    stop_stream = _on_server(Server.stop_stream)
+    fault = _on_server(Server.fault)
+    faults = _on_server(Server.faults)
+    clear_faults = _on_server(Server.clear_faults)
 
     # -- checks after the test ---------------------------------------------------------------
 
