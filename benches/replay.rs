@@ -128,10 +128,10 @@ fn main() {
         ("x-ivs-vcr-source", "bench#1"),
         ("x-ivs-vcr-match", "exact"),
     ]));
-    // A load connection waits while the other servers take their slices, up to about 12 s at
-    // the turn of a round with seven runs: longer than replay's default header timeout (10 s),
-    // which would close it as an idle keep-alive. wrk's connections never wait, so the servers
-    // are given a minute.
+    // A load connection waits while the other servers take their slices: with seven runs, up to
+    // 12 slices of 1 s, when its server goes from first in one turn to last in the next. That is
+    // longer than replay's default header timeout (10 s), which would close it as an idle
+    // keep-alive. wrk's connections never wait, so the servers are given a minute.
     let replay_builder =
         || ReplayServer::builder().read_timeouts(Duration::from_secs(60), Duration::from_secs(30));
     let small = servers
