@@ -646,6 +646,19 @@ mod properties {
             )
     }
 
+    /// An empty cassette named `t`, recorded from AWS, that the generators fill.
+    fn recorded_cassette() -> Cassette {
+        Cassette::new(
+            "t",
+            Provenance {
+                kind: ProvenanceKind::Recorded,
+                source: "https://ivs.us-west-2.amazonaws.com".into(),
+                model: None,
+                recorded_on: None,
+            },
+        )
+    }
+
     fn cassette() -> impl Strategy<Value = Cassette> {
         (
             prop::option::of(text()),
@@ -653,15 +666,7 @@ mod properties {
             prop::collection::vec(interaction(), 0..12),
         )
             .prop_map(|(description, scrub, interactions)| {
-                let mut c = Cassette::new(
-                    "t",
-                    Provenance {
-                        kind: ProvenanceKind::Recorded,
-                        source: "https://ivs.us-west-2.amazonaws.com".into(),
-                        model: None,
-                        recorded_on: None,
-                    },
-                );
+                let mut c = recorded_cassette();
                 c.description = description;
                 c.matching = Matching {
                     scrub_account: scrub,
@@ -817,15 +822,7 @@ mod properties {
             );
         prop::collection::vec(interaction, 1..6).prop_map(|interactions| Cassette {
             interactions,
-            ..Cassette::new(
-                "t",
-                Provenance {
-                    kind: ProvenanceKind::Recorded,
-                    source: "https://ivs.us-west-2.amazonaws.com".into(),
-                    model: None,
-                    recorded_on: None,
-                },
-            )
+            ..recorded_cassette()
         })
     }
 
