@@ -1,6 +1,7 @@
 //! The fast reader against serde_yaml: hand-picked texts it must read alike or leave alone, and
 //! properties over plain words and quoted scalars. The properties over whole cassettes, restyled
-//! and changed, are with the item-by-item loader's (`chunked.rs`), whose generators they share.
+//! and changed, are with the item-by-item loader's (`chunked/tests.rs`), whose generators they
+//! share.
 
 use super::*;
 use crate::cassette::load::chunked::parse_part_by_serde;
