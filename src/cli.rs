@@ -194,8 +194,15 @@ pub enum Command {
     ///   ivs-vcr verify cassettes/ --against http://127.0.0.1:5000
     ///   ivs-vcr verify cassettes/ --against aws --fail-on breaking --format markdown > drift.md
     ///
+    /// A request that is no IVS operation is sent to no target. Against aws, where your
+    /// credentials sign what a cassette says, only requests that act on resources the run itself
+    /// created (or Create, List and Import calls), in the region of the cassette's first request,
+    /// are sent; the others are skipped and listed on stderr with the reason, and left out of
+    /// the comparison (--allow-foreign-resources sends them).
+    ///
     /// Exit status: 0 when the target answers as recorded, 1 when it differs (with --fail-on
-    /// breaking, only when some difference is breaking), 2 on error.
+    /// breaking, only when some difference is breaking) or, with --fail-on-skipped, when a
+    /// request was skipped; 2 on error.
     #[command(verbatim_doc_comment)]
     Verify(VerifyArgs),
 }
@@ -228,6 +235,19 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
 
+    /// With --against aws: also send requests that act on resources this run did not create
+    /// (ARNs the cassette names, resources your account already held) and requests to other
+    /// regions. A cassette can then delete or change anything your credentials reach: use it
+    /// only with cassettes you wrote or reviewed.
+    #[arg(long)]
+    pub allow_foreign_resources: bool,
+
+    /// Exit with status 1 when a request was skipped (not an IVS operation, or, against aws, not
+    /// acting on what the run created). Without it, skipped requests are listed on stderr and
+    /// do not change the exit status.
+    #[arg(long)]
+    pub fail_on_skipped: bool,
+
     #[command(flatten)]
     pub limits: CassetteLimitArgs,
 }
@@ -237,6 +257,11 @@ impl VerifyArgs {
         if self.upstream.is_some() && self.against != ivs_vcr::verify::Against::Aws {
             anyhow::bail!(
                 "--upstream goes with --against aws; for another target, give its URL to --against"
+            );
+        }
+        if self.allow_foreign_resources && self.against != ivs_vcr::verify::Against::Aws {
+            anyhow::bail!(
+                "--allow-foreign-resources goes with --against aws; other targets get every IVS request"
             );
         }
         let mut recorded = Vec::new();
@@ -250,6 +275,7 @@ impl VerifyArgs {
         let mut options = ivs_vcr::verify::VerifyOptions::default();
         options.diff.values = self.values;
         options.upstream = self.upstream.clone();
+        options.allow_foreign_resources = self.allow_foreign_resources;
         let verified =
             ivs_vcr::verify::run(&recorded, &self.against, &options, |name, n, total| {
                 eprintln!("[{n}/{total}] {name}");
@@ -259,14 +285,23 @@ impl VerifyArgs {
         for error in &verified.transport_errors {
             eprintln!("warning: no answer: {error}");
         }
+        for skipped in &verified.skipped {
+            eprintln!("skipped: {skipped}");
+        }
         eprintln!(
-            "played {} request(s) from {} cassette(s)",
+            "played {} request(s) from {} cassette(s){}",
             verified.n_requests,
-            recorded.len()
+            recorded.len(),
+            match verified.skipped.len() {
+                0 => String::new(),
+                n => format!(", skipped {n} (listed above; not compared)"),
+            }
         );
         let drift = print_report(&verified.report, self.format, self.fail_on)?;
+        let skipped_fails = self.fail_on_skipped && !verified.skipped.is_empty();
         Ok(
-            if drift == Outcome::Findings || !verified.transport_errors.is_empty() {
+            if drift == Outcome::Findings || !verified.transport_errors.is_empty() || skipped_fails
+            {
                 Outcome::Findings
             } else {
                 Outcome::Clean

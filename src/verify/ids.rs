@@ -7,7 +7,7 @@
 //! recorded id back. Nothing else is rewritten, so a name or a setting that differs is still
 //! seen as a difference.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
@@ -28,6 +28,9 @@ pub(super) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 pub struct IdMap {
     to_target: HashMap<String, String>,
     to_recorded: HashMap<String, String>,
+    /// The target's ids that answers to this run's own Create and Import calls named: what
+    /// `verify --against aws` may act on (see `guard.rs`).
+    created: HashSet<String>,
 }
 
 fn is_id_member(name: &str) -> bool {
@@ -73,6 +76,33 @@ impl IdMap {
             }
             _ => {}
         }
+    }
+
+    /// Takes every id in the target's answer to a successful Create or Import call as created by
+    /// this run.
+    pub fn learn_created(&mut self, target: &RecordedResponse) {
+        fn walk(member: Option<&str>, value: &Value, out: &mut HashSet<String>) {
+            match value {
+                Value::String(s) if member.is_some_and(is_id_member) || looks_like_id(s) => {
+                    out.insert(s.clone());
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(member, v, out)),
+                Value::Object(members) => members
+                    .iter()
+                    .for_each(|(name, v)| walk(Some(name), v, out)),
+                _ => {}
+            }
+        }
+        if (200..300).contains(&target.status) {
+            if let Some(body) = &target.body {
+                walk(None, body, &mut self.created);
+            }
+        }
+    }
+
+    /// Whether the target's id `id` was created by this run (see [`IdMap::learn_created`]).
+    pub fn created(&self, id: &str) -> bool {
+        self.created.contains(id)
     }
 
     /// Records that the target calls `recorded` `target` (`verify`'s seeding makes such pairs).

@@ -14,7 +14,13 @@
 //! was streaming, so against the emulator `verify` supplies both (`seed.rs`): a resource a
 //! request uses that the flow never created is seeded from the recorded answers that show it,
 //! and a channel the recording found live is taken live first, as an encoder would have.
+//!
+//! Not every recorded request is played (`guard.rs`): one that is no IVS operation goes to no
+//! target, and against AWS, where the operator's credentials sign it, only what acts on resources
+//! the run created is sent, unless [`VerifyOptions::allow_foreign_resources`]. A skipped request
+//! is left out of both sides of the diff and listed in [`Verified::skipped`] with its reason.
 
+mod guard;
 mod ids;
 mod seed;
 
@@ -30,6 +36,7 @@ use crate::emulator::{Emulator, EmulatorOptions};
 use crate::normalize;
 use crate::upstream::{Outbound, Upstream, UpstreamResponse};
 
+pub use guard::{Skip, Skipped};
 pub use ids::IdMap;
 
 /// What `ivs-vcr verify --against` names.
@@ -53,6 +60,10 @@ pub struct VerifyOptions {
     /// With [`Against::Aws`]: another endpoint template in place of AWS's (`record --upstream`),
     /// for a local stand-in that checks signatures.
     pub upstream: Option<String>,
+    /// With [`Against::Aws`]: also send requests that act on resources this run did not create
+    /// (resources the cassette names, or that the account already held), in any region. A
+    /// cassette from elsewhere can then delete or change anything the credentials reach.
+    pub allow_foreign_resources: bool,
 }
 
 impl std::str::FromStr for Against {
@@ -93,6 +104,9 @@ pub struct Verified {
     pub transport_errors: Vec<String>,
     /// How many requests were played.
     pub n_requests: usize,
+    /// The requests that were not sent, with the reason (see the module doc); the diff leaves
+    /// them out on both sides.
+    pub skipped: Vec<Skipped>,
 }
 
 /// Plays `recorded` against `against` and compares the answers (see the module doc).
@@ -141,18 +155,40 @@ pub async fn run(
             }))
         }
     };
-    let played = play(recorded, &target, progress).await;
+    let guard = Guard {
+        foreign: *against == Against::Aws && !options.allow_foreign_resources,
+    };
+    let played = play(recorded, &target, guard, progress).await;
     let mut transport_errors = Vec::new();
+    let mut skipped = Vec::new();
     let mut answers = Vec::with_capacity(played.len());
-    for (path, p) in played {
+    let mut sent = Vec::with_capacity(played.len());
+    for ((path, p), (_, cassette)) in played.into_iter().zip(recorded) {
         transport_errors.extend(p.transport_errors);
+        // The recorded side loses what was not sent, so a skip is never reported as drift.
+        let mut cassette = cassette.clone();
+        let mut idx = 0;
+        cassette.interactions.retain(|_| {
+            idx += 1;
+            !p.skipped.iter().any(|s| s.interaction_idx == idx - 1)
+        });
+        skipped.extend(p.skipped);
+        sent.push((path.clone(), cassette));
         answers.push((path, p.cassette));
     }
     Ok(Verified {
-        report: crate::diff::diff_with(recorded, &answers, &options.diff),
+        report: crate::diff::diff_with(&sent, &answers, &options.diff),
         transport_errors,
-        n_requests: recorded.iter().map(|(_, c)| c.interactions.len()).sum(),
+        n_requests: sent.iter().map(|(_, c)| c.interactions.len()).sum(),
+        skipped,
     })
+}
+
+/// Which checks a request meets before it is sent, beside the route check every target gets.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Guard {
+    /// Send only what acts on resources the run created, in its region (`guard::foreign`).
+    pub foreign: bool,
 }
 
 /// Where `verify` plays the recorded requests.
@@ -163,11 +199,12 @@ pub(crate) enum Target {
     Upstream(Arc<dyn Upstream>),
 }
 
-/// What playing one cassette gave: the target's answers, as a cassette, and how many requests
-/// could not be sent at all.
+/// What playing one cassette gave: the target's answers, as a cassette (skipped requests left
+/// out), the requests whose exchange failed, and the requests not sent.
 pub(crate) struct Played {
     pub cassette: Cassette,
     pub transport_errors: Vec<String>,
+    pub skipped: Vec<Skipped>,
 }
 
 /// Plays every cassette against `target` and returns the target's answers as cassettes with the
@@ -175,6 +212,7 @@ pub(crate) struct Played {
 pub(crate) async fn play(
     recorded: &[(PathBuf, Cassette)],
     target: &Target,
+    guard: Guard,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Vec<(PathBuf, Played)> {
     let mut out = Vec::with_capacity(recorded.len());
@@ -187,9 +225,9 @@ pub(crate) async fn play(
                     options.account = account;
                 }
                 let emulator = EmulatorUpstream(Emulator::new(options));
-                play_one(cassette, &emulator, Some(&emulator.0)).await
+                play_one(cassette, &emulator, Some(&emulator.0), guard).await
             }
-            Target::Upstream(upstream) => play_one(cassette, upstream.as_ref(), None).await,
+            Target::Upstream(upstream) => play_one(cassette, upstream.as_ref(), None, guard).await,
         };
         out.push((path.clone(), played));
     }
@@ -200,17 +238,47 @@ async fn play_one(
     recorded: &Cassette,
     target: &dyn Upstream,
     emulator: Option<&Emulator>,
+    guard: Guard,
 ) -> Played {
     let mut ids = IdMap::default();
     let mut seeder = seed::Seeder::default();
     let mut interactions = Vec::with_capacity(recorded.interactions.len());
     let mut transport_errors = Vec::new();
-    for interaction in &recorded.interactions {
+    let mut skipped = Vec::new();
+    let run_region = recorded
+        .interactions
+        .first()
+        .map(|i| i.request.region.clone())
+        .unwrap_or_default();
+    for (interaction_idx, interaction) in recorded.interactions.iter().enumerate() {
+        let request = ids.request_to_target(&interaction.request);
+        let operation = normalize::operation_name(&request.method, &request.path);
+        let skip = guard::route(&request).or_else(|| {
+            guard
+                .foreign
+                .then(|| guard::foreign(&request, &operation, &ids, &run_region))
+                .flatten()
+        });
+        if let Some(reason) = skip {
+            tracing::warn!(
+                cassette = %crate::redact::printable(&recorded.name),
+                interaction_idx,
+                "not sent: {reason}"
+            );
+            skipped.push(Skipped {
+                cassette: recorded.name.clone(),
+                interaction_idx,
+                method: interaction.request.method.clone(),
+                path: interaction.request.path.clone(),
+                reason,
+            });
+            continue;
+        }
         if let Some(emulator) = emulator {
             seeder.prepare(emulator, recorded, interaction, &mut ids);
         }
+        // Seeding may have paired ids, so the request is rewritten again.
         let request = ids.request_to_target(&interaction.request);
-        let operation = normalize::operation_name(&request.method, &request.path);
         let body = request
             .body
             .as_ref()
@@ -239,6 +307,12 @@ async fn play_one(
                 }
             }
         };
+        if ["Create", "Import"]
+            .iter()
+            .any(|prefix| operation.starts_with(prefix))
+        {
+            ids.learn_created(&response);
+        }
         ids.learn(&interaction.response, &response);
         let mut response = ids.response_to_recorded(response);
         if emulator.is_some() {
@@ -254,6 +328,7 @@ async fn play_one(
     Played {
         cassette,
         transport_errors,
+        skipped,
     }
 }
 

@@ -190,24 +190,18 @@ async fn against_a_url_it_reports_what_that_server_answers_differently() {
     );
 }
 
-#[tokio::test]
-async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_region() {
-    let fake = FakeIvs::start(operator()).await;
-    let golden = repo("tests/fixtures/golden/record-flow.yaml")
-        .display()
-        .to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = command(
-        &[
-            "verify",
-            &golden,
-            "--against",
-            "aws",
-            "--upstream",
-            &fake.uri(),
-        ],
-        dir.path(),
-    );
+/// `ivs-vcr verify … --against aws --upstream <fake>` with the operator's credentials in the
+/// environment, run off the test's runtime.
+async fn verify_against_fake_aws(
+    fake: &FakeIvs,
+    cassette: &str,
+    extra: &[&str],
+    dir: &Path,
+) -> (Option<i32>, String, String) {
+    let uri = fake.uri();
+    let mut args = vec!["verify", cassette, "--against", "aws", "--upstream", &uri];
+    args.extend_from_slice(extra);
+    let mut cmd = command(&args, dir);
     cmd.env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
         .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
         .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
@@ -216,13 +210,216 @@ async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_regio
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(fake.n_requests(), 7, "{stdout}\n{stderr}");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_region() {
+    let fake = FakeIvs::start(operator()).await;
+    let golden = repo("tests/fixtures/golden/record-flow.yaml")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = verify_against_fake_aws(&fake, &golden, &[], dir.path()).await;
+    // Six requests act on the channel the flow creates; the last reads `channel/missing`, which
+    // the run did not create, so it is skipped and said so.
+    assert_eq!(fake.n_requests(), 6, "{stdout}\n{stderr}");
     assert_eq!(fake.n_bad_signatures(), 0);
-    // The fake answers as it did when the flow was recorded from it.
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "skipped: flow #6 `POST /GetChannel`: names `arn:aws:ivs:us-west-2:123456789012:channel/missing`, which this run did not create"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("played 6 request(s) from 1 cassette(s), skipped 1"),
+        "{stderr}"
+    );
+    // The fake answers as it did when the flow was recorded from it; a skip is not drift.
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.starts_with("no drift"), "{stdout}");
+
+    let (code, _, stderr) =
+        verify_against_fake_aws(&fake, &golden, &["--fail-on-skipped"], dir.path()).await;
+    assert_eq!(code, Some(1), "{stderr}");
+
+    let (code, stdout, stderr) =
+        verify_against_fake_aws(&fake, &golden, &["--allow-foreign-resources"], dir.path()).await;
+    assert_eq!(fake.n_requests(), 6 + 6 + 7, "{stdout}\n{stderr}");
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+}
+
+/// A cassette written to harm whoever verifies it: it maps a recorded ARN onto a channel the
+/// operator already had (through a List answer), then deletes it, deletes a stream key in another
+/// region, and sends a request that is no IVS operation. Regression for the security issue,
+/// finding 6: all of it went to the upstream signed with the operator's key.
+const HOSTILE: &str = r#"format: 1
+api_version: "2020-07-14"
+ivs_vcr_version: 0.1.0
+provenance:
+  kind: recorded
+  source: https://ivs.us-west-2.amazonaws.com
+  recorded_on: 2024-01-01
+name: hostile
+interactions:
+- request:
+    method: POST
+    path: /ListChannels
+    region: us-west-2
+    body:
+      filterByName: prod
+  response:
+    status: 200
+    body:
+      channels:
+      - arn: arn:aws:ivs:us-west-2:123456789012:channel/aaaaaaaaaaaa
+        name: prod
+        latencyMode: LOW
+- request:
+    method: POST
+    path: /DeleteChannel
+    region: us-west-2
+    body:
+      arn: arn:aws:ivs:us-west-2:123456789012:channel/aaaaaaaaaaaa
+  response:
+    status: 204
+- request:
+    method: POST
+    path: /DeleteStreamKey
+    region: us-west-2
+    body:
+      arn: arn:aws:ivs:eu-west-1:123456789012:stream-key/bbbbbbbbbbbb
+  response:
+    status: 204
+- request:
+    method: POST
+    path: /CreateChannel
+    region: eu-west-1
+    body:
+      name: elsewhere
+  response:
+    status: 200
+    body: {}
+- request:
+    method: PUT
+    path: /not/an/ivs/route
+    region: us-west-2
+    body:
+      arn: arn:aws:ivs:us-west-2:123456789012:channel/aaaaaaaaaaaa
+  response:
+    status: 200
+    body: {}
+- request:
+    method: POST
+    path: /CreateChannel
+    region: us-west-2
+    body:
+      name: mine
+  response:
+    status: 200
+    body:
+      channel:
+        arn: arn:aws:ivs:us-west-2:123456789012:channel/cccccccccccc
+        name: mine
+- request:
+    method: POST
+    path: /GetChannel
+    region: us-west-2
+    body:
+      arn: arn:aws:ivs:us-west-2:123456789012:channel/cccccccccccc
+  response:
+    status: 200
+    body:
+      channel:
+        arn: arn:aws:ivs:us-west-2:123456789012:channel/cccccccccccc
+        name: mine
+"#;
+
+#[tokio::test]
+async fn against_aws_only_requests_on_resources_the_run_created_are_sent() {
+    let fake = FakeIvs::start(operator()).await;
+    let prod = fake.seed_channel("us-west-2", "prod");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile.yaml"), HOSTILE).unwrap();
+    let (code, stdout, stderr) =
+        verify_against_fake_aws(&fake, "hostile.yaml", &[], dir.path()).await;
+    let received: Vec<String> = fake
+        .received()
+        .iter()
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        received,
+        [
+            "POST /ListChannels",
+            "POST /CreateChannel",
+            "POST /GetChannel"
+        ],
+        "{stderr}"
+    );
+    assert!(
+        !fake.received().iter().any(|r| r.contains(&prod)),
+        "{:?}",
+        fake.received()
+    );
+    for line in [
+        format!("skipped: hostile #1 `POST /DeleteChannel`: names `{prod}`, which this run did not create"),
+        "skipped: hostile #2 `POST /DeleteStreamKey`: names `arn:aws:ivs:eu-west-1:123456789012:stream-key/bbbbbbbbbbbb`, which this run did not create".to_owned(),
+        "skipped: hostile #3 `POST /CreateChannel`: goes to region `eu-west-1`, not the run's `us-west-2`".to_owned(),
+        "skipped: hostile #4 `PUT /not/an/ivs/route`: not an IVS operation, sent to no target: `PUT /not/an/ivs/route` is not an IVS operation".to_owned(),
+        "played 3 request(s) from 1 cassette(s), skipped 4".to_owned(),
+    ] {
+        assert!(stderr.contains(&line), "missing {line:?} in:\n{stderr}");
+    }
+    // The recorded answers are terse, so what was played drifts; what was skipped does not.
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("DeleteChannel"), "{stdout}");
+
+    // The operator can send foreign requests, naming the risk; an unknown route still goes nowhere.
+    let before = fake.n_requests();
+    let (_, _, stderr) = verify_against_fake_aws(
+        &fake,
+        "hostile.yaml",
+        &["--allow-foreign-resources"],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(fake.n_requests() - before, 6, "{stderr}");
+    assert!(
+        !fake
+            .received()
+            .iter()
+            .any(|r| r.contains("/not/an/ivs/route")),
+        "{:?}",
+        fake.received()
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_is_no_ivs_operation_goes_to_no_target() {
+    let fake = FakeIvs::start(operator()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile.yaml"), HOSTILE).unwrap();
+    let mut cassette = ivs_vcr::Cassette::load(dir.path().join("hostile.yaml")).unwrap();
+    cassette.interactions.retain(|i| i.request.method == "PUT");
+    let recorded = vec![(PathBuf::from("hostile.yaml"), cassette)];
+    for against in [Against::Url(fake.uri()), Against::Emulator] {
+        let verified = verify::run(&recorded, &against, &VerifyOptions::default(), |_, _, _| {})
+            .await
+            .unwrap();
+        assert_eq!(verified.n_requests, 0);
+        assert_eq!(verified.skipped.len(), 1);
+        assert!(matches!(
+            verified.skipped[0].reason,
+            verify::Skip::NotIvs(_)
+        ));
+        assert!(verified.report.findings.is_empty(), "{}", verified.report);
+    }
+    assert_eq!(fake.n_requests(), 0, "{:?}", fake.received());
 }
 
 #[test]

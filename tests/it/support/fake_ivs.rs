@@ -79,6 +79,8 @@ struct Shared {
     released: watch::Sender<usize>,
     /// Statuses every request is answered with, in turn, once its signature verified.
     failing: Mutex<Vec<StatusCode>>,
+    /// Every request received, as `METHOD path body`.
+    received: Mutex<Vec<String>>,
 }
 
 /// A running fake upstream; stops when dropped.
@@ -112,6 +114,7 @@ impl FakeIvs {
             n_held: watch::channel(0).0,
             released: watch::channel(0).0,
             failing: Mutex::new(Vec::new()),
+            received: Mutex::new(Vec::new()),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -147,6 +150,11 @@ impl FakeIvs {
     /// Requests received so far.
     pub fn n_requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Every request received so far, as `METHOD path body` (the path as sent, still encoded).
+    pub fn received(&self) -> Vec<String> {
+        self.shared.received.lock().unwrap().clone()
     }
 
     /// Requests whose signature did not verify.
@@ -196,6 +204,12 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
     let request_idx = shared.requests.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = req.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
+    shared.received.lock().unwrap().push(format!(
+        "{} {} {}",
+        parts.method,
+        parts.uri.path(),
+        String::from_utf8_lossy(&body)
+    ));
     if let Err(why) = verify(shared, &parts, &body) {
         shared.bad_signatures.fetch_add(1, Ordering::SeqCst);
         return answer(
