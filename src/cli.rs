@@ -481,6 +481,11 @@ pub struct RecordArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
+    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults together); one more is
+    /// refused with 400 naming the limit. Every request checks them all, so they are bounded.
+    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count)]
+    pub max_fault_rules: usize,
+
     /// What an existing cassette may hold: every mode reads it (once, new-episodes and none replay
     /// from it; all keeps its matching options).
     #[command(flatten)]
@@ -563,6 +568,7 @@ impl RecordArgs {
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
         }
+        builder = builder.max_fault_rules(self.max_fault_rules);
         let server = builder
             .start()
             .await
@@ -635,6 +641,27 @@ pub struct ReplayArgs {
     /// Rules can also be added while serving: POST /_ivs-vcr/faults.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
+
+    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults together); one more is
+    /// refused with 400 naming the limit. Every request checks them all, so they are bounded.
+    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count)]
+    pub max_fault_rules: usize,
+
+    /// Most regions the emulator keeps state for (AWS has fewer than 64). A request for one more
+    /// gets a ValidationException naming the limit: any `words-N` name is a region's syntax,
+    /// so without a bound every made-up name would add one.
+    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count)]
+    pub max_regions: usize,
+
+    /// Stream sessions the emulator keeps per channel, the newest; older ones are forgotten, as
+    /// IVS lists a channel's sessions of the past 60 days only.
+    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count)]
+    pub max_stream_sessions: usize,
+
+    /// Viewer-session revocations the emulator keeps per region, the newest; older ones are
+    /// forgotten (nothing reads them back), none is refused.
+    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count)]
+    pub max_revocations: usize,
 
     #[command(flatten)]
     pub listen: ListenArgs,
@@ -726,6 +753,14 @@ fn progress_line() -> impl Fn(&std::path::Path, usize) + Send + Sync + 'static {
     }
 }
 
+/// A count of at least 1 (a limit of 0 would refuse everything).
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number of at least 1")),
+    }
+}
+
 fn parse_fault(rule: &str) -> Result<FaultRule, String> {
     FaultRule::from_cli(rule).map_err(|e| e.to_string())
 }
@@ -747,7 +782,11 @@ impl ReplayArgs {
                 OnMissArg::Emulate => OnMiss::Emulate,
             })
             .account(self.account.clone())
-            .seed(self.seed);
+            .seed(self.seed)
+            .max_fault_rules(self.max_fault_rules)
+            .max_regions(self.max_regions)
+            .max_stream_sessions(self.max_stream_sessions)
+            .max_revocations(self.max_revocations);
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
         }

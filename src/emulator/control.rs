@@ -19,13 +19,13 @@ impl Emulator {
         let region = region_of(channel_arn)?;
         self.with_region(region, |ctx| {
             ops::start_stream(ctx, channel_arn, health, viewer_count)
-        })
+        })?
     }
 
     /// Stops a channel's stream, as an encoder disconnecting would.
     pub(crate) fn stop_stream(&self, channel_arn: &str) -> Result<Value, ApiError> {
         let region = region_of(channel_arn)?;
-        self.with_region(region, |ctx| ops::stop_stream(ctx, channel_arn))
+        self.with_region(region, |ctx| ops::stop_stream(ctx, channel_arn))?
     }
 
     /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`.

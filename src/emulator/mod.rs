@@ -44,6 +44,8 @@ pub struct EmulatorOptions {
     pub account: String,
     /// The seed of the id generator: the same calls in the same order give the same ids.
     pub seed: u64,
+    /// How much state the emulator keeps beyond IVS's own quotas.
+    pub limits: EmulatorLimits,
 }
 
 impl Default for EmulatorOptions {
@@ -51,6 +53,44 @@ impl Default for EmulatorOptions {
         EmulatorOptions {
             account: DEFAULT_ACCOUNT.to_owned(),
             seed: 0,
+            limits: EmulatorLimits::default(),
+        }
+    }
+}
+
+/// Bounds on what the emulator keeps, so that a client cannot grow it without end: IVS's quotas
+/// bound resources per region, and these bound the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmulatorLimits {
+    /// Regions that may hold state. Any `words-N` name passes the region syntax, so without a
+    /// bound every new name in a SigV4 scope would add a region; a request for one more gets a
+    /// ValidationException naming the limit. Default [`EmulatorLimits::DEFAULT_MAX_REGIONS`],
+    /// more than AWS has.
+    pub max_regions: usize,
+    /// Stream sessions kept per channel, newest first; older ones are forgotten, as IVS lists a
+    /// channel's sessions of the past 60 days only. Default
+    /// [`EmulatorLimits::DEFAULT_MAX_SESSIONS_PER_CHANNEL`], one ListStreamSessions page.
+    pub max_sessions_per_channel: usize,
+    /// Viewer-session revocations kept per region, the oldest forgotten first. Default
+    /// [`EmulatorLimits::DEFAULT_MAX_REVOCATIONS`].
+    pub max_revocations: usize,
+}
+
+impl EmulatorLimits {
+    /// The default of [`EmulatorLimits::max_regions`].
+    pub const DEFAULT_MAX_REGIONS: usize = 64;
+    /// The default of [`EmulatorLimits::max_sessions_per_channel`].
+    pub const DEFAULT_MAX_SESSIONS_PER_CHANNEL: usize = 100;
+    /// The default of [`EmulatorLimits::max_revocations`].
+    pub const DEFAULT_MAX_REVOCATIONS: usize = 10_000;
+}
+
+impl Default for EmulatorLimits {
+    fn default() -> Self {
+        EmulatorLimits {
+            max_regions: Self::DEFAULT_MAX_REGIONS,
+            max_sessions_per_channel: Self::DEFAULT_MAX_SESSIONS_PER_CHANNEL,
+            max_revocations: Self::DEFAULT_MAX_REVOCATIONS,
         }
     }
 }
@@ -116,6 +156,8 @@ pub(crate) struct Ctx<'a> {
     /// When the account's PutMetadata calls of the last second came, across its regions: IVS
     /// allows 155 a second per account.
     pub account_metadata_calls: &'a mut std::collections::VecDeque<std::time::Instant>,
+    /// The bounds on kept state.
+    pub limits: EmulatorLimits,
 }
 
 /// The emulated account, shared by every connection.
@@ -169,8 +211,13 @@ impl Emulator {
         self.lock().regions.get(region).map(f)
     }
 
-    /// Runs `f` on one region's state.
-    pub(crate) fn with_region<T>(&self, region: &str, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
+    /// Runs `f` on one region's state; a ValidationException when the region has none yet and
+    /// [`EmulatorLimits::max_regions`] regions already do.
+    pub(crate) fn with_region<T>(
+        &self,
+        region: &str,
+        f: impl FnOnce(&mut Ctx<'_>) -> T,
+    ) -> Result<T, ApiError> {
         let mut world = self.lock();
         let World {
             regions,
@@ -179,6 +226,14 @@ impl Emulator {
         } = &mut *world;
         // Looked up before inserting, so that the common case allocates no key.
         if !regions.contains_key(region) {
+            let limit = self.options.limits.max_regions;
+            if regions.len() >= limit {
+                return Err(ApiError::validation(format!(
+                    "`{}` would be region {} with state, over the emulator's limit of {limit} (`--max-regions`)",
+                    crate::redact::printable(region),
+                    limit + 1
+                )));
+            }
             regions.insert(region.to_owned(), Region::default());
         }
         // Invariant: inserted just above when missing.
@@ -189,8 +244,9 @@ impl Emulator {
             account: &self.options.account,
             ids,
             account_metadata_calls: metadata_calls,
+            limits: self.options.limits,
         };
-        f(&mut ctx)
+        Ok(f(&mut ctx))
     }
 
     /// Answers one IVS request. `None` when the request names no IVS operation (the caller's
@@ -301,7 +357,7 @@ impl Emulator {
                 req.region
             )));
         }
-        self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))
+        self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))?
     }
 }
 

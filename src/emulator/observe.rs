@@ -78,7 +78,8 @@ impl Emulator {
         {
             return;
         }
-        self.with_region(parsed.region, |ctx| {
+        // A region over the emulator's limit is not learned; a request there is refused anyway.
+        let _ = self.with_region(parsed.region, |ctx| {
             if ctx.region.get("channel", parsed.resource_id).is_none() {
                 super::ops::seed_channel(ctx, parsed.resource_id);
             }
@@ -113,7 +114,7 @@ impl Emulator {
             return;
         }
         let id = parsed.resource_id.to_owned();
-        self.with_region(parsed.region, |ctx| {
+        let _ = self.with_region(parsed.region, |ctx| {
             if family.resource_type == STREAM_KEY.resource_type {
                 if let Some(channel) = arn::parse_ivs(text(resource, "channelArn")) {
                     let keys = ctx
@@ -153,10 +154,11 @@ impl Emulator {
         let Some(family) = super::resource::family_of(parsed.resource_type) else {
             return;
         };
-        if !crate::normalize::is_valid_region(parsed.region) {
+        // Nothing to forget in a region without state, and none is made for it.
+        if self.peek_region(parsed.region, |_| ()).is_none() {
             return;
         }
-        self.with_region(parsed.region, |ctx| {
+        let _ = self.with_region(parsed.region, |ctx| {
             let removed = ctx.region.remove(family.resource_type, parsed.resource_id);
             let id = parsed.resource_id;
             if family.resource_type == CHANNEL.resource_type {

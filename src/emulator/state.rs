@@ -18,10 +18,12 @@ pub(crate) struct Region {
     pub keys_by_channel: HashMap<String, Vec<String>>,
     /// The live stream of each channel id that is broadcasting.
     pub live: BTreeMap<String, Live>,
-    /// The stream sessions of each channel id, oldest first.
+    /// The stream sessions of each channel id, oldest first, at most
+    /// `EmulatorLimits::max_sessions_per_channel` of them.
     pub sessions: HashMap<String, Vec<Session>>,
-    /// Viewer-session revocations accepted: (channel ARN, viewer id, version).
-    pub revocations: Vec<(String, String, i64)>,
+    /// Viewer-session revocations accepted: (channel ARN, viewer id, version), oldest first, at
+    /// most `EmulatorLimits::max_revocations` of them.
+    pub revocations: std::collections::VecDeque<(String, String, i64)>,
     /// When each channel's recent PutMetadata calls came, for its documented rate limit.
     pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
     /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the

@@ -602,3 +602,114 @@ fn stored_arns_pass_their_gets_validation() {
         }
     }
 }
+
+fn limited(limits: EmulatorLimits) -> Emulator {
+    Emulator::new(EmulatorOptions {
+        limits,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn regions_with_state_are_capped_with_an_error_naming_the_limit() {
+    // Regression, security issue finding 8: every made-up `words-N` region in a SigV4 scope
+    // added a region (100,000 of them: +45 MB).
+    let e = limited(EmulatorLimits {
+        max_regions: 2,
+        ..Default::default()
+    });
+    let in_region = |region: &str| {
+        let mut req = request("POST", "/ListChannels", Some(json!({})));
+        req.region = region.into();
+        e.answer(&req).unwrap()
+    };
+    assert_eq!(in_region("us-west-2").status, 200);
+    assert_eq!(in_region("made-up-1").status, 200);
+    let refused = in_region("made-up-2");
+    assert_eq!(
+        (refused.status, refused.error),
+        (400, Some("ValidationException"))
+    );
+    let body: Value = serde_json::from_slice(&refused.body.unwrap()).unwrap();
+    assert_eq!(
+        body["message"],
+        "`made-up-2` would be region 3 with state, over the emulator's limit of 2 (`--max-regions`)"
+    );
+    assert_eq!(e.lock().regions.len(), 2);
+    // Regions that already hold state go on answering.
+    assert_eq!(in_region("made-up-1").status, 200);
+    // Nor does a replayed answer or a control call add one.
+    e.observe(
+        &request("POST", "/CreateChannel", Some(json!({}))),
+        200,
+        br#"{"channel":{"arn":"arn:aws:ivs:made-up-3:123456789012:channel/abcdABCDefgh"}}"#,
+    );
+    assert!(e
+        .start_stream(
+            "arn:aws:ivs:made-up-4:123456789012:channel/abcdABCDefgh",
+            None,
+            0
+        )
+        .is_err());
+    assert_eq!(e.lock().regions.len(), 2);
+}
+
+#[test]
+fn a_channel_keeps_its_newest_stream_sessions_only() {
+    // Regression, security issue finding 8: 50,000 stream sessions took 409 MB.
+    let e = limited(EmulatorLimits {
+        max_sessions_per_channel: 3,
+        ..Default::default()
+    });
+    let arn = ok(&e, "CreateChannel", json!({}))["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        let started = e.start_stream(&arn, None, 0).unwrap();
+        streams.push(started["stream"]["streamId"].as_str().unwrap().to_owned());
+        e.stop_stream(&arn).unwrap();
+    }
+    let listed = ok(&e, "ListStreamSessions", json!({"channelArn": arn}));
+    let mut ids: Vec<&str> = listed["streamSessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["streamId"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut newest: Vec<&str> = streams[2..].iter().map(String::as_str).collect();
+    newest.sort_unstable();
+    assert_eq!(ids, newest);
+    let (status, kind, _) = err(
+        &e,
+        "GetStreamSession",
+        json!({"channelArn": arn, "streamId": streams[0]}),
+    );
+    assert_eq!((status, kind), (404, "ResourceNotFoundException"));
+}
+
+#[test]
+fn viewer_session_revocations_keep_the_newest_only() {
+    // Regression, security issue finding 8: 400,000 revocations took 63 MB.
+    let e = limited(EmulatorLimits {
+        max_revocations: 4,
+        ..Default::default()
+    });
+    let arn = ok(&e, "CreateChannel", json!({}))["channel"]["arn"].clone();
+    for viewer in 0..10 {
+        ok(
+            &e,
+            "StartViewerSessionRevocation",
+            json!({"channelArn": arn, "viewerId": format!("viewer-{viewer}")}),
+        );
+    }
+    let world = e.lock();
+    let kept: Vec<&str> = world.regions["us-west-2"]
+        .revocations
+        .iter()
+        .map(|(_, viewer, _)| viewer.as_str())
+        .collect();
+    assert_eq!(kept, ["viewer-6", "viewer-7", "viewer-8", "viewer-9"]);
+}

@@ -45,6 +45,10 @@ pub const FAULT_HEADER: &str = "x-ivs-vcr-fault";
 /// The response header that tells SDKs how long to wait before retrying, in milliseconds.
 pub const RETRY_AFTER_HEADER: &str = "x-amz-retry-after";
 
+/// How many rules a [`FaultSet`] holds unless the operator says otherwise (`--max-fault-rules`):
+/// every request scans them under one lock, so their number is bounded.
+pub const DEFAULT_MAX_RULES: usize = 1_000;
+
 /// The longest `delay_ms` accepted: ten minutes, longer than any SDK's default timeout.
 pub const MAX_DELAY_MS: u64 = 600_000;
 
@@ -178,6 +182,12 @@ pub enum FaultError {
     /// A rule with nothing to do.
     #[error("a fault needs at least one of `error`, `status`, `connection` or `delay_ms`")]
     NoEffect,
+    /// The set already holds as many rules as it may.
+    #[error("the server already holds {limit} fault rules, its limit (`--max-fault-rules`); spent rules count until `DELETE /_ivs-vcr/faults` clears them")]
+    TooManyRules {
+        /// The limit.
+        limit: usize,
+    },
     /// A `--fault` part that is not `key=value`.
     #[error("`--fault` takes key=value pairs separated by commas, such as `operation=GetChannel,error=ThrottlingException,times=2`; got `{part}`")]
     CliSyntax {
@@ -259,12 +269,20 @@ pub struct FaultView {
 }
 
 /// The fault rules of one server, shared by its connections.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FaultSet {
     /// How many rules are held, read without the lock so that a server with no faults pays one
     /// atomic load per request.
     n_rules: AtomicUsize,
+    /// How many rules it may hold.
+    max_rules: usize,
     inner: Mutex<Rules>,
+}
+
+impl Default for FaultSet {
+    fn default() -> Self {
+        FaultSet::with_max_rules(DEFAULT_MAX_RULES)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -460,15 +478,30 @@ pub fn error_parts(
 }
 
 impl FaultSet {
-    /// An empty set.
+    /// An empty set that holds up to [`DEFAULT_MAX_RULES`] rules.
     pub fn new() -> FaultSet {
         FaultSet::default()
     }
 
+    /// An empty set that holds up to `max_rules` rules.
+    pub fn with_max_rules(max_rules: usize) -> FaultSet {
+        FaultSet {
+            n_rules: AtomicUsize::new(0),
+            max_rules,
+            inner: Mutex::default(),
+        }
+    }
+
     /// Validates a rule and adds it after the others; returns its listing, with its new id.
+    /// Refused with [`FaultError::TooManyRules`] when the set is full.
     pub fn add(&self, rule: FaultRule) -> Result<FaultView, FaultError> {
         let effect = rule.effect()?;
         let mut rules = self.lock();
+        if rules.entries.len() >= self.max_rules {
+            return Err(FaultError::TooManyRules {
+                limit: self.max_rules,
+            });
+        }
         rules.next_id += 1;
         let entry = Entry {
             id: rules.next_id,

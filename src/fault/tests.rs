@@ -422,3 +422,22 @@ fn set_is_shared_across_threads_and_spends_each_use_once() {
     let fired: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(fired, 100);
 }
+
+#[test]
+fn a_set_holds_at_most_its_limit_of_rules() {
+    // Regression, security issue finding 8: 100,000 rules took 30 MB, every request scanning
+    // them under one lock.
+    let set = FaultSet::with_max_rules(2);
+    set.add(rule(r#"{"error": "ThrottlingException", "times": 1}"#))
+        .unwrap();
+    set.add(rule(r#"{"delay_ms": 1}"#)).unwrap();
+    let refused = set.add(rule(r#"{"delay_ms": 2}"#)).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the server already holds 2 fault rules, its limit (`--max-fault-rules`); spent rules count until `DELETE /_ivs-vcr/faults` clears them"
+    );
+    assert_eq!(set.list().len(), 2);
+    set.clear();
+    set.add(rule(r#"{"delay_ms": 2}"#)).unwrap();
+    assert_eq!(FaultSet::new().max_rules, DEFAULT_MAX_RULES);
+}

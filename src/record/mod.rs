@@ -202,6 +202,7 @@ pub struct RecordServerBuilder {
     credentials: Option<SharedCredentialsProvider>,
     timeouts: Timeouts,
     faults: Vec<crate::fault::FaultRule>,
+    max_fault_rules: usize,
 }
 
 /// The recording choices, beside where to listen and where to forward.
@@ -330,6 +331,13 @@ impl RecordServerBuilder {
         self
     }
 
+    /// How many fault rules the server holds at most, those given here included (default
+    /// 1,000); `POST /_ivs-vcr/faults` beyond it is refused with a 400 naming the limit.
+    pub fn max_fault_rules(mut self, max: usize) -> Self {
+        self.max_fault_rules = max;
+        self
+    }
+
     /// Binds, and starts recording in the background.
     pub async fn start(self) -> Result<RecordServer, RecordError> {
         if !is_valid_cassette_name(&self.name) {
@@ -364,7 +372,7 @@ impl RecordServerBuilder {
                 client: HttpsClient::new(self.timeouts)?,
             }))
         };
-        let faults = crate::fault::FaultSet::new();
+        let faults = crate::fault::FaultSet::with_max_rules(self.max_fault_rules);
         for rule in self.faults {
             faults.add(rule).map_err(RecordError::Fault)?;
         }
@@ -454,6 +462,7 @@ impl RecordServer {
             credentials: None,
             timeouts: Timeouts::default(),
             faults: Vec::new(),
+            max_fault_rules: crate::fault::DEFAULT_MAX_RULES,
         }
     }
 

@@ -121,6 +121,8 @@ struct Options {
     on_miss: OnMiss,
     emulator: EmulatorOptions,
     faults: Vec<FaultRule>,
+    /// `None`: `fault::DEFAULT_MAX_RULES`.
+    max_fault_rules: Option<usize>,
 }
 
 impl ReplayServerBuilder {
@@ -281,6 +283,34 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// How many fault rules the server holds at most, those given here included (default
+    /// 1,000); `POST /_ivs-vcr/faults` beyond it is refused with a 400 naming the limit.
+    pub fn max_fault_rules(mut self, max: usize) -> Self {
+        self.options.max_fault_rules = Some(max);
+        self
+    }
+
+    /// How many regions the emulator keeps state for (default 64, more than AWS has); a request
+    /// for one more is refused with a ValidationException naming the limit.
+    pub fn max_regions(mut self, max: usize) -> Self {
+        self.options.emulator.limits.max_regions = max;
+        self
+    }
+
+    /// How many stream sessions the emulator keeps per channel, the newest (default 100; IVS
+    /// lists a channel's sessions of the past 60 days).
+    pub fn max_stream_sessions(mut self, max: usize) -> Self {
+        self.options.emulator.limits.max_sessions_per_channel = max;
+        self
+    }
+
+    /// How many viewer-session revocations the emulator keeps per region, the newest (default
+    /// 10,000; none is ever refused).
+    pub fn max_revocations(mut self, max: usize) -> Self {
+        self.options.emulator.limits.max_revocations = max;
+        self
+    }
+
     /// Loads the cassettes, binds, and starts serving in the background.
     pub async fn start(self) -> Result<ReplayServer, ReplayError> {
         let mut cassettes = self.cassettes;
@@ -307,7 +337,11 @@ impl ReplayServerBuilder {
             });
         }
 
-        let faults = FaultSet::new();
+        let faults = FaultSet::with_max_rules(
+            self.options
+                .max_fault_rules
+                .unwrap_or(crate::fault::DEFAULT_MAX_RULES),
+        );
         for rule in &self.options.faults {
             faults.add(rule.clone()).map_err(ReplayError::Fault)?;
         }

@@ -968,3 +968,36 @@ async fn servers_bind_loopback_by_default_and_warn_when_bound_elsewhere() {
         );
     }
 }
+
+/// Regression, security issue finding 8: fault rules and regions with state grew without bound.
+/// Both are capped, the caps set through the builder (and `--max-fault-rules`, `--max-regions`).
+#[tokio::test]
+async fn fault_rules_and_emulated_regions_are_capped() {
+    let server = ReplayServer::builder()
+        .max_fault_rules(1)
+        .max_regions(1)
+        .start()
+        .await
+        .unwrap();
+    let rule = r#"{"operation": "GetStream", "delay_ms": 1}"#;
+    let first = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let second = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+    assert_aws_error(
+        &second,
+        400,
+        "ValidationException",
+        "the server already holds 1 fault rules, its limit (`--max-fault-rules`); spent rules count until `DELETE /_ivs-vcr/faults` clears them",
+    );
+
+    let home = ivs_client(&server.uri(), "us-west-2");
+    home.list_channels().send().await.unwrap();
+    let elsewhere = ivs_client(&server.uri(), "made-up-1");
+    let refused = elsewhere.list_channels().send().await.unwrap_err();
+    let refused = refused.into_service_error();
+    assert!(refused.is_validation_exception(), "{refused:?}");
+    assert!(
+        format!("{refused:?}").contains("over the emulator's limit of 1 (`--max-regions`)"),
+        "{refused:?}"
+    );
+}

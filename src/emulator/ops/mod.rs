@@ -107,6 +107,7 @@ pub(crate) fn covers(name: &str) -> bool {
         account: "123456789012",
         ids: &mut ids,
         account_metadata_calls: &mut calls,
+        limits: Default::default(),
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(

@@ -10,6 +10,13 @@
 //! account (ThrottlingException beyond either).
 //! Inferred: the account's 155 are counted across its regions, as "per account" reads; the
 //! documentation does not say whether IVS counts them per region, as it does its quotas.
+//! Documented: ListStreamSessions lists "streams that a channel has had for up to 60 days"
+//! (<https://docs.aws.amazon.com/ivs/latest/userguide/stream-health.html>), so IVS forgets old
+//! sessions; the emulator keeps the newest `EmulatorLimits::max_sessions_per_channel` (100 by
+//! default, one page) and forgets the oldest beyond, which in a test's lifetime is the closest to
+//! that retention a count can be.
+//! Inferred: a revocation is an action, never read back, so the emulator keeps only the newest
+//! `EmulatorLimits::max_revocations` per region (forgetting the oldest, never refusing one).
 //! Inferred: the session events' names (`Session Created`, `Stream Start`, `Stream End`,
 //! `Session Ended`, type `IVS Stream State Change`, as IVS's EventBridge events name them); an
 //! ad break on a channel with no ad configuration is a ConflictException.
@@ -101,18 +108,20 @@ pub(crate) fn start_stream(
         health: health.to_owned(),
         viewer_count,
     };
-    ctx.region
-        .sessions
-        .entry(id.clone())
-        .or_default()
-        .push(Session {
-            stream_id,
-            start_time: now.clone(),
-            end_time: None,
-            channel,
-            recording,
-            events: vec![event("Session Created", &now), event("Stream Start", &now)],
-        });
+    let sessions = ctx.region.sessions.entry(id.clone()).or_default();
+    sessions.push(Session {
+        stream_id,
+        start_time: now.clone(),
+        end_time: None,
+        channel,
+        recording,
+        events: vec![event("Session Created", &now), event("Stream Start", &now)],
+    });
+    // The new session is the live one and always stays.
+    let excess = sessions
+        .len()
+        .saturating_sub(ctx.limits.max_sessions_per_channel.max(1));
+    sessions.drain(..excess);
     let stream = stream_json(ctx, &id, &live);
     ctx.region.live.insert(id, live);
     Ok(resource::wrap("stream", stream))
@@ -343,9 +352,11 @@ pub(super) fn revoke(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
         .get("viewerSessionVersionsLessThanOrEqualTo")
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    ctx.region
-        .revocations
-        .push((arn.to_owned(), text(input, "viewerId").to_owned(), version));
+    let revocations = &mut ctx.region.revocations;
+    revocations.push_back((arn.to_owned(), text(input, "viewerId").to_owned(), version));
+    while revocations.len() > ctx.limits.max_revocations {
+        revocations.pop_front();
+    }
     Ok(object())
 }
 
