@@ -348,6 +348,13 @@ pub struct ListenArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+
+    /// Stop (as on SIGTERM: in-flight requests finish, cassettes are written) when standard
+    /// input reaches its end. A parent that starts the server with a pipe as its stdin (the
+    /// Python package does) ties the server's life to its own: when the parent dies, even by
+    /// SIGKILL, its end of the pipe closes and the server stops, on every platform.
+    #[arg(long)]
+    pub exit_on_stdin_close: bool,
 }
 
 /// An IP address, or `localhost` for the IPv4 loopback address (SDK endpoints say
@@ -573,7 +580,7 @@ impl RecordArgs {
             .start()
             .await
             .context("cannot start the record server")?;
-        let stop = stop_signal()?;
+        let stop = stop_signal(self.listen.exit_on_stdin_close)?;
         out!("ivs-vcr record listening on {}", server.uri())?;
         out!(
             "recording to {} (record mode {mode}), forwarding to {}",
@@ -824,7 +831,7 @@ impl ReplayArgs {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let stop = stop_signal()?;
+        let stop = stop_signal(self.listen.exit_on_stdin_close)?;
         out!("ivs-vcr replay listening on {}", server.uri())?;
         if emulate_only {
             out!(
@@ -869,7 +876,8 @@ impl ReplayArgs {
 /// Called before the `listening` line is printed: a supervisor or test may signal as soon as it
 /// reads that line, and a signal that comes before its handler exists kills the process without
 /// the summary or the last cassette write.
-fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+fn stop_signal(exit_on_stdin_close: bool) -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    let stdin_closed = exit_on_stdin_close.then(stdin_closed);
     #[cfg(unix)]
     let stopped = {
         use tokio::signal::unix::{signal, SignalKind};
@@ -886,10 +894,41 @@ fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     let stopped = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    Ok(async {
-        stopped.await;
+    Ok(async move {
+        match stdin_closed {
+            Some(closed) => {
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = closed => tracing::info!("standard input closed"),
+                }
+            }
+            None => stopped.await,
+        }
         tracing::info!("stopping: finishing in-flight requests");
     })
+}
+
+/// Resolves once standard input reaches its end (or fails). Read on a thread of its own, not
+/// tokio's blocking pool: a read that never ends must not hold the runtime's shutdown, and the
+/// process exits past a detached thread.
+fn stdin_closed() -> tokio::sync::oneshot::Receiver<()> {
+    let (closed, receiver) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 1024];
+        // Whatever the parent writes is ignored; only the end counts.
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = closed.send(());
+    });
+    receiver
 }
 
 /// Output format of `diff`.

@@ -3,6 +3,12 @@
 :class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
 listens, and wraps the control-plane calls (reset, summary, state, streams, faults) with urllib.
 Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
+
+The server's life is tied to this process's: it is started with ``--exit-on-stdin-close`` and a pipe
+as its stdin, whose writing end only this process holds. When this process ends, however it ends
+(SIGKILL included, which no ``atexit`` or ``finally`` sees), the operating system closes that end,
+the server reads end-of-file and stops as on SIGTERM. This holds on Linux, macOS and Windows alike,
+so no record server holding the operator's credentials outlives the test run that started it.
 """
 
 from __future__ import annotations
@@ -100,7 +106,14 @@ class Server:
         """
         self.mode = mode
         self.request_timeout = request_timeout
-        self.command: List[str] = [binary or binary_path(), mode, *args, "--port", "0"]
+        self.command: List[str] = [
+            binary or binary_path(),
+            mode,
+            *args,
+            "--port",
+            "0",
+            "--exit-on-stdin-close",
+        ]
         self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="ivs-vcr-stderr-")
         self._stdout_tail: Deque[str] = collections.deque(maxlen=200)
         self._first_line: Optional[str] = None
@@ -109,7 +122,8 @@ class Server:
         try:
             self._proc = subprocess.Popen(
                 self.command,
-                stdin=subprocess.DEVNULL,
+                # Never written to: its end (this process's death) stops the server.
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
                 env=dict(env) if env is not None else None,
@@ -156,7 +170,15 @@ class Server:
     def _kill(self) -> int:
         if self._proc.poll() is None:
             self._proc.kill()
+        self._close_stdin()
         return self._proc.wait()
+
+    def _close_stdin(self) -> None:
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            try:
+                self._proc.stdin.close()
+            except OSError:  # the server is already gone
+                pass
 
     @property
     def pid(self) -> int:
@@ -198,13 +220,18 @@ class Server:
         if self._result is not None:
             return self._result
         if self._proc.poll() is None:
-            self._proc.terminate()
+            # Closing stdin stops it gracefully everywhere; SIGTERM too where there are signals
+            # (on Windows `terminate` is TerminateProcess, which would skip writing cassettes).
+            self._close_stdin()
+            if os.name != "nt":
+                self._proc.terminate()
             try:
                 self._proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
         self._reader.join(5)
+        self._close_stdin()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
         self._result = StopResult(

@@ -8,6 +8,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,65 @@ def test_third(ivs_vcr):
     reports = out.split("short test summary info")[0]
     assert reports.count("fake report for GetChannel") == 1, out
     assert reports.count("fake report for ListChannels") == 1, out
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (POSIX): no such process, or a zombie nobody reaps (an
+    orphan's new parent in a container may never reap it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            return stat_file.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+# Waits until the server has printed all its start-up lines: one printed after the parent died
+# would meet a closed stdout and end the server, which would hide the bug.
+_ORPHAN_PARENT = """
+import sys, time
+from ivs_vcr import Server
+server = Server(sys.argv[1], sys.argv[2:])
+deadline = time.monotonic() + 10
+while not any(l.startswith("point clients at it") for l in list(server._stdout_tail)):
+    assert time.monotonic() < deadline, "no start-up lines"
+    time.sleep(0.01)
+print(server.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="checks the orphan with POSIX signals")
+@pytest.mark.parametrize("mode", ["replay", "record"])
+def test_server_stops_when_the_process_that_started_it_is_killed(mode: str, tmp_path: Path) -> None:
+    # Regression, security issue finding 7: SIGKILLed pytest left its server running under PID 1
+    # (in record mode, a signer with the operator's credentials that nobody would stop).
+    args = ["--cassettes", str(tmp_path), "--record-mode", "none"] if mode == "record" else []
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_PARENT, mode, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line.strip().isdigit(), f"the parent printed {line!r}"
+        server_pid = int(line)
+        assert not _gone(server_pid)
+        parent.kill()  # SIGKILL: no finally, no atexit, no fixture teardown runs
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while not _gone(server_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(server_pid), f"ivs-vcr {mode} (pid {server_pid}) outlived its killed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()

@@ -550,3 +550,50 @@ fn diff_and_verify_take_the_cassette_limits_too() {
         assert_ne!(loaded.status.code(), Some(2), "{args:?}: {loaded:?}");
     }
 }
+
+/// Regression, security issue finding 7: a server whose parent died (the pytest plugin's, killed
+/// by SIGKILL) ran on under PID 1, a recorder holding the operator's credentials with nobody to
+/// stop it. With `--exit-on-stdin-close` the end of stdin (the parent's pipe closing) stops it.
+#[test]
+fn exit_on_stdin_close_stops_the_server_when_its_stdin_ends() {
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["replay", "--port", "0", "--exit-on-stdin-close"][..],
+        &[
+            "record",
+            "--port",
+            "0",
+            "--record-mode",
+            "none",
+            "--cassettes",
+            "cassettes",
+            "--exit-on-stdin-close",
+        ][..],
+    ] {
+        let mut command = crate::support::bin::command(args, dir.path());
+        command.stdin(Stdio::piped());
+        let mut server = IvsVcr::spawn(command);
+        let status = server.close_stdin(Duration::from_secs(10));
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "{args:?}: {status:?}\n{}",
+            server.stderr()
+        );
+        assert!(
+            server.stderr().contains("standard input closed"),
+            "{}",
+            server.stderr()
+        );
+    }
+
+    // Without the flag, stdin's end means nothing: a server started from a script keeps running.
+    let mut command = crate::support::bin::command(&["replay", "--port", "0"], dir.path());
+    command.stdin(Stdio::piped());
+    let mut server = IvsVcr::spawn(command);
+    assert_eq!(server.close_stdin(Duration::from_millis(500)), None);
+    assert!(server.stop().status.success());
+}

@@ -147,6 +147,20 @@ impl IvsVcr {
 }
 
 impl IvsVcr {
+    /// Closes the binary's standard input (started with `Stdio::piped()`), as a parent's death
+    /// would, and waits up to `bound` for the process to end: `None` if it still runs.
+    pub fn close_stdin(&mut self, bound: Duration) -> Option<ExitStatus> {
+        drop(self.child.stdin.take().expect("stdin is a pipe"));
+        let deadline = std::time::Instant::now() + bound;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Kills the process with SIGKILL, which it cannot catch, and waits for it to end.
     pub fn kill(mut self) -> ExitStatus {
         // `Child::kill` sends SIGKILL on Unix.
