@@ -196,7 +196,7 @@ pub enum Command {
     ///
     /// A request that is no IVS operation is sent to no target. Against aws, where your
     /// credentials sign what a cassette says, only requests that act on resources the run itself
-    /// created (or Create, List and Import calls), in the region of the cassette's first request,
+    /// created (or Create, List and Import calls), in the region of the cassette's first IVS request,
     /// are sent; the others are skipped and listed on stderr with the reason, and left out of
     /// the comparison (--allow-foreign-resources sends them).
     ///

@@ -9,7 +9,7 @@
 //!   value of a member named `arn`, `…Arn` or `streamId`) is one a Create or Import call of this
 //!   run answered with ([`IdMap::created`]), after the recorded ids were mapped onto the target's;
 //! - or it names none and is a Create, List or Import call;
-//! - and it goes to the run's region: the region of the cassette's first request.
+//! - and it goes to the run's region: the region of the cassette's first IVS request.
 //!
 //! Anything else (a Delete of an ARN the cassette brought along, a Get of a resource the account
 //! held before) is skipped with a [`Skip`] saying why, unless the operator passed
@@ -61,7 +61,7 @@ pub enum Skip {
     OtherRegion {
         /// The request's region.
         region: String,
-        /// The run's region (the cassette's first request's).
+        /// The run's region (the cassette's first IVS request's).
         run_region: String,
     },
 }

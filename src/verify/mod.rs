@@ -245,9 +245,11 @@ async fn play_one(
     let mut interactions = Vec::with_capacity(recorded.interactions.len());
     let mut transport_errors = Vec::new();
     let mut skipped = Vec::new();
+    // The first request that is an IVS operation sets the region; one that goes nowhere must not.
     let run_region = recorded
         .interactions
-        .first()
+        .iter()
+        .find(|i| guard::route(&i.request).is_none())
         .map(|i| i.request.region.clone())
         .unwrap_or_default();
     for (interaction_idx, interaction) in recorded.interactions.iter().enumerate() {
@@ -260,7 +262,8 @@ async fn play_one(
                 .flatten()
         });
         if let Some(reason) = skip {
-            tracing::warn!(
+            // The caller lists skips (`Verified::skipped`); the CLI prints them once.
+            tracing::debug!(
                 cassette = %crate::redact::printable(&recorded.name),
                 interaction_idx,
                 "not sent: {reason}"

@@ -467,6 +467,18 @@ fn upstream_goes_only_with_against_aws() {
         "{}",
         finished.stderr
     );
+    let finished = run(
+        &["verify", "x.yaml", "--allow-foreign-resources"],
+        dir.path(),
+    );
+    assert_eq!(finished.status.code(), Some(2));
+    assert!(
+        finished
+            .stderr
+            .contains("--allow-foreign-resources goes with --against aws"),
+        "{}",
+        finished.stderr
+    );
 }
 
 /// A flow this project records from the emulator verifies clean against the emulator: record,
