@@ -39,7 +39,7 @@ pub(crate) use ivs_answer::request_id;
 pub(crate) use ivs_answer::{ivs_answer, ivs_error_body, IVS_HEADERS};
 pub(crate) use request::{read_body, read_request, Downstream, RawRequest, ReadBody, ReadOptions};
 pub use request::{split_cassette_prefix, CASSETTE_PREFIX};
-pub(crate) use serve::{DropConnection, Handler, ListenOptions, ReadTimeouts, Running};
+pub(crate) use serve::{DropConnection, Handler, Linger, ListenOptions, ReadTimeouts, Running};
 pub(crate) use span::{request_span, Side};
 
 /// The region assumed for a request that carries no SigV4 credential scope (replay's default;

@@ -10,15 +10,20 @@
 //! wake-ups.
 //!
 //! A connection answered 413 is closed with a lingering close ([`Lingering`]): the server stops
-//! writing, then reads and discards what the client is still sending (at most [`LINGER_BYTES`],
-//! for at most [`LINGER_TIME`]) before it closes. Closing at once, with the body still arriving,
-//! makes the kernel reset the connection, and the client sees a broken pipe instead of the 413
-//! (botocore then retries the whole body).
+//! writing, then reads and discards what the client is still sending until the client stops, as
+//! nginx does: until the client closes, or sends nothing for [`LINGER_IDLE`] (nginx's
+//! `lingering_timeout`), and for at most [`LINGER_TIME`] in all (its `lingering_time`). Closing
+//! at once, with the body still arriving, makes the kernel reset the connection, and the client
+//! sees a broken pipe instead of the 413 (botocore then retries the whole body). The bound is
+//! time, not bytes: a client writes its whole body before it reads (http.client and botocore
+//! do), so any byte count below the body it sends cuts it off, while the total time bounds how
+//! long a client that never stops sending holds its connection. Shutdown ends a lingering close
+//! at once: the answer is out by then.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -42,11 +47,12 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send its request body once the headers are in, by default.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The most a lingering close reads and discards.
-const LINGER_BYTES: usize = 4 * 1024 * 1024;
+/// The longest a lingering close lasts, by default (nginx's `lingering_time`).
+pub const LINGER_TIME: Duration = Duration::from_secs(30);
 
-/// The longest a lingering close waits for the client to stop sending.
-const LINGER_TIME: Duration = Duration::from_secs(1);
+/// How long a lingering close waits for more from a client that has gone quiet, by default
+/// (nginx's `lingering_timeout`).
+pub const LINGER_IDLE: Duration = Duration::from_secs(5);
 
 /// How long shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -71,6 +77,24 @@ impl Default for ReadTimeouts {
     }
 }
 
+/// How long a lingering close reads and discards what a client still sends after its 413.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Linger {
+    /// The longest it lasts in all.
+    pub total: Duration,
+    /// How long it waits for more once the client sends nothing.
+    pub idle: Duration,
+}
+
+impl Default for Linger {
+    fn default() -> Self {
+        Linger {
+            total: LINGER_TIME,
+            idle: LINGER_IDLE,
+        }
+    }
+}
+
 /// Where and how a server listens: the settings both builders share, so that each of their
 /// setters is one line and `start` hands them to [`Running::start`] whole.
 #[derive(Debug, Default)]
@@ -86,6 +110,8 @@ pub(crate) struct ListenOptions {
     pub read_timeouts: ReadTimeouts,
     /// `Host` values accepted besides the bound address and loopback names (see `guard`).
     pub allowed_hosts: Vec<String>,
+    /// The lingering close after a 413.
+    pub linger: Linger,
 }
 
 /// A response extension asking the accept loop to end the connection without an answer: an
@@ -134,7 +160,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
 pub(crate) async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
-    guard: Guard,
+    (guard, linger): (Guard, Linger),
     shutdown: impl Future<Output = ()>,
 ) {
     let guard = Arc::new(guard);
@@ -169,12 +195,13 @@ pub(crate) async fn serve<H: Handler>(
         let conn = Arc::new(Conn {
             handler: handler.clone(),
             head_watch: HeadWatch::new(epoch),
-            linger: Arc::new(AtomicBool::new(false)),
+            closing: Arc::new(AtomicU8::new(0)),
         });
         let state = conn.clone();
         let stream = Lingering {
             stream,
-            linger: conn.linger.clone(),
+            closing: conn.closing.clone(),
+            linger,
             drain: None,
         };
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -189,7 +216,7 @@ pub(crate) async fn serve<H: Handler>(
                 };
                 conn.head_watch.answered();
                 if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                    conn.linger.store(true, Ordering::Relaxed);
+                    conn.closing.fetch_or(LINGER, Ordering::SeqCst);
                 }
                 match response.extensions().get::<DropConnection>() {
                     None => Ok(response),
@@ -231,9 +258,19 @@ pub(crate) async fn serve<H: Handler>(
 struct Conn<H> {
     handler: Arc<H>,
     head_watch: HeadWatch,
-    /// Set when the connection answers 413; its stream then closes lingering.
-    linger: Arc<AtomicBool>,
+    /// How the connection closes: [`LINGER`], [`DRAINING`] and [`STOPPING`].
+    closing: Arc<AtomicU8>,
 }
+
+/// Set in [`Conn::closing`] when the connection answers 413: its stream then closes lingering.
+const LINGER: u8 = 1;
+
+/// Set in [`Conn::closing`] once the lingering close has begun: the answer is out.
+const DRAINING: u8 = 2;
+
+/// Set in [`Conn::closing`] when the server shuts down: a lingering close ends, or never begins.
+/// Whichever of this and [`DRAINING`] is set second sees the other.
+const STOPPING: u8 = 4;
 
 /// When a connection began waiting for its next request head: at accept, then each time an
 /// answer is handed to hyper. A connection that waits longer than the header timeout (a head that
@@ -386,6 +423,9 @@ impl<C: Connection, H> Supervised<C, H> {
         let mut cx = Context::from_waker(&self.beside_waker);
         if !self.stopping && self.stop.as_mut().poll(&mut cx).is_ready() {
             self.stopping = true;
+            if self.state.closing.fetch_or(STOPPING, Ordering::SeqCst) & DRAINING != 0 {
+                return true;
+            }
             self.conn.as_mut().graceful_shutdown();
         }
         let watch = &self.state.head_watch;
@@ -426,13 +466,23 @@ impl<C: Connection, H> Future for Supervised<C, H> {
     }
 }
 
-/// A downstream connection whose close lingers once `linger` is set (see the module doc).
+/// A downstream connection whose close lingers once the service answered 413 (see the module doc).
 struct Lingering {
     stream: TcpStream,
-    /// Set by the service when it answers 413.
-    linger: Arc<AtomicBool>,
-    /// The lingering close under way: its deadline and what it may still read.
-    drain: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
+    /// The connection's [`Conn::closing`].
+    closing: Arc<AtomicU8>,
+    linger: Linger,
+    /// The lingering close under way.
+    drain: Option<Drain>,
+}
+
+/// A lingering close under way: one timer, due at the earlier of the total deadline and the
+/// idle deadline as last set; a read does not move it, the timer's firing checks the time of the
+/// last read instead, so that a client sending fast costs no timer update per read.
+struct Drain {
+    timer: Pin<Box<tokio::time::Sleep>>,
+    until: tokio::time::Instant,
+    last_read: tokio::time::Instant,
 }
 
 impl AsyncRead for Lingering {
@@ -476,28 +526,50 @@ impl AsyncWrite for Lingering {
         if this.drain.is_none() {
             // Our side first: the client reads the answer, then the end of the stream.
             ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
-            if !this.linger.load(Ordering::Relaxed) {
+            let closing = this.closing.load(Ordering::SeqCst);
+            if closing & LINGER == 0
+                || this.closing.fetch_or(DRAINING, Ordering::SeqCst) & STOPPING != 0
+            {
                 return Poll::Ready(Ok(()));
             }
-            this.drain = Some((Box::pin(tokio::time::sleep(LINGER_TIME)), LINGER_BYTES));
+            let now = tokio::time::Instant::now();
+            let until = now + this.linger.total;
+            this.drain = Some(Drain {
+                timer: Box::pin(tokio::time::sleep_until(until.min(now + this.linger.idle))),
+                until,
+                last_read: now,
+            });
         }
-        let Some((deadline, left)) = this.drain.as_mut() else {
+        let Some(drain) = this.drain.as_mut() else {
             return Poll::Ready(Ok(()));
         };
         let mut scratch = [0u8; 16 * 1024];
         loop {
-            if *left == 0 || deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(()));
-            }
             let mut buf = ReadBuf::new(&mut scratch);
+            // A client that never stops sending is read until the total deadline, checked on
+            // each read; tokio's budget makes a long run of reads yield to other tasks.
             match Pin::new(&mut this.stream).poll_read(cx, &mut buf) {
                 Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
-                    *left = left.saturating_sub(buf.filled().len());
+                    let now = tokio::time::Instant::now();
+                    if now >= drain.until {
+                        return Poll::Ready(Ok(()));
+                    }
+                    drain.last_read = now;
+                    continue;
                 }
                 // The client is done sending (or the connection broke): close now.
                 Poll::Ready(_) => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {}
             }
+            if drain.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let due = drain.until.min(drain.last_read + this.linger.idle);
+            if tokio::time::Instant::now() >= due {
+                return Poll::Ready(Ok(()));
+            }
+            // Reads came since the timer was set: wait from the last one.
+            drain.timer.as_mut().reset(due);
         }
     }
 }
@@ -526,6 +598,7 @@ impl Running {
             listener,
             bind,
             allowed_hosts,
+            linger,
             ..
         } = listen;
         let requested = bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -545,7 +618,7 @@ impl Running {
         }
         let guard = Guard::new(addr, allowed_hosts, H::SERVES_BROWSERS);
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, handler, guard, async {
+        let task = tokio::spawn(serve(listener, handler, (guard, linger), async {
             let _ = rx.await;
         }));
         Ok(Running {

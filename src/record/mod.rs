@@ -78,7 +78,7 @@ use std::time::Duration;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
 use crate::cassette::{CassetteError, Limits};
-use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
+use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Side};
 use crate::normalize;
 use crate::redact::Finding;
 use crate::upstream::sigv4::{self, Signer};
@@ -314,6 +314,16 @@ impl RecordServerBuilder {
     /// and 30 s). A stalled client holds only its own connection.
     pub fn read_timeouts(mut self, header: Duration, body: Duration) -> Self {
         self.listen.read_timeouts = ReadTimeouts { header, body };
+        self
+    }
+
+    /// How long the close of a connection answered 413 lingers (default 30 s in all, and 5 s
+    /// without anything from the client, as nginx's `lingering_time` and `lingering_timeout`):
+    /// the server reads and discards what the client still sends, so that a client that writes
+    /// its whole body before reading gets the 413 rather than a broken pipe. A client that never
+    /// stops sending is cut off after `total`.
+    pub fn lingering_close(mut self, total: Duration, idle: Duration) -> Self {
+        self.listen.linger = Linger { total, idle };
         self
     }
 

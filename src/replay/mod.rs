@@ -27,7 +27,7 @@ use crate::answer::{Prepared, SharedHeaders};
 use crate::cassette::{self, Cassette, CassetteError, Limits};
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::fault::{FaultRule, FaultSet};
-use crate::http::{error_chain, ListenOptions, ReadTimeouts, Running, Side};
+use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Side};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
 use summary::Unmatched;
@@ -254,6 +254,16 @@ impl ReplayServerBuilder {
     /// connection, never anyone else's answer.
     pub fn read_timeouts(mut self, header: Duration, body: Duration) -> Self {
         self.listen.read_timeouts = ReadTimeouts { header, body };
+        self
+    }
+
+    /// How long the close of a connection answered 413 lingers (default 30 s in all, and 5 s
+    /// without anything from the client, as nginx's `lingering_time` and `lingering_timeout`):
+    /// the server reads and discards what the client still sends, so that a client that writes
+    /// its whole body before reading gets the 413 rather than a broken pipe. A client that never
+    /// stops sending is cut off after `total`.
+    pub fn lingering_close(mut self, total: Duration, idle: Duration) -> Self {
+        self.listen.linger = Linger { total, idle };
         self
     }
 

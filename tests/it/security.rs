@@ -849,6 +849,122 @@ async fn a_client_still_sending_a_large_body_reads_its_413() {
     );
 }
 
+/// Security finding 11: an 8 MiB body sent the usual way, the whole request and then the
+/// answer read (http.client and botocore do this), gets its 413, not a broken pipe: the lingering
+/// close discards whatever arrives until the client stops, not a number of bytes.
+#[tokio::test]
+async fn an_8_mib_body_sent_whole_before_reading_gets_its_413() {
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let server = ReplayServer::emulator().await;
+    let addr = server.addr();
+    let body = vec![b' '; 8 * 1024 * 1024];
+    let mut request = format!(
+        "POST /CreateChannel HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        if let Err(err) = stream.write_all(&request).await {
+            panic!("sending the request: {err}");
+        }
+        let mut reader = BufReader::new(stream);
+        raw::read_response(&mut reader)
+            .await
+            .expect("the 413 is read")
+    };
+    let res = tokio::time::timeout(std::time::Duration::from_secs(20), exchange)
+        .await
+        .expect("the exchange ends");
+    assert_aws_error(
+        &res,
+        413,
+        "IvsVcrPayloadTooLargeException",
+        "request body is larger than 1048576 bytes",
+    );
+}
+
+/// Security finding 11: the lingering close is bounded by time in all, so a client that never
+/// stops sending holds its connection no longer than that (`lingering_close`, 30 s by default).
+#[tokio::test]
+async fn a_client_that_never_stops_sending_is_cut_off_after_the_lingering_time() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let total = Duration::from_millis(500);
+    let server = ReplayServer::builder()
+        .lingering_close(total, Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let head = format!(
+        "POST /CreateChannel HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        1u64 << 40
+    );
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let started = Instant::now();
+    let reader = tokio::spawn(async move {
+        let mut reader = BufReader::new(read);
+        raw::read_response(&mut reader).await
+    });
+    write.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let sending = async {
+        loop {
+            if write.write_all(&chunk).await.is_err() {
+                return started.elapsed();
+            }
+        }
+    };
+    let cut_off = tokio::time::timeout(Duration::from_secs(10), sending)
+        .await
+        .expect("the server ends the connection");
+    assert!(
+        cut_off >= total,
+        "cut off after {cut_off:?}, before {total:?}"
+    );
+    let res = reader.await.unwrap().expect("the 413 is read");
+    assert_eq!(res.status, 413);
+}
+
+/// Security finding 11: a lingering close never holds up shutdown (which waits up to 10 s for
+/// connections): the answer is out, so shutdown ends it at once.
+#[tokio::test]
+async fn shutdown_ends_a_lingering_close_at_once() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncWriteExt, BufReader};
+    let server = ReplayServer::emulator().await;
+    let addr = server.addr();
+    let head = format!(
+        "POST /CreateChannel HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        1u64 << 40
+    );
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    write.write_all(head.as_bytes()).await.unwrap();
+    let sender = tokio::spawn(async move {
+        let chunk = vec![b' '; 64 * 1024];
+        while write.write_all(&chunk).await.is_ok() {}
+    });
+    let mut reader = BufReader::new(read);
+    let res = raw::read_response(&mut reader)
+        .await
+        .expect("the 413 is read");
+    assert_eq!(res.status, 413);
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(20), server.shutdown())
+        .await
+        .expect("shutdown ends");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    tokio::time::timeout(Duration::from_secs(5), sender)
+        .await
+        .expect("the connection is closed")
+        .unwrap();
+}
+
 // §6 Logs, reports and messages.
 
 /// Issue 11 §6: the warning for listening beyond loopback is printed whatever `RUST_LOG` says.
