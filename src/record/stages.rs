@@ -205,12 +205,23 @@ impl RecordState {
         })
     }
 
-    /// Refuses a request at the door: counted, logged at `warn`, answered with an AWS-style 4xx.
+    /// Refuses a request at the door: counted, logged at `warn`, answered with an AWS-style 400.
     fn refuse(&self, operation: &str, error_type: &str, message: String) -> Stage {
+        self.refuse_with(StatusCode::BAD_REQUEST, operation, error_type, message)
+    }
+
+    /// [`refuse`](Self::refuse) with another 4xx.
+    fn refuse_with(
+        &self,
+        status: StatusCode,
+        operation: &str,
+        error_type: &str,
+        message: String,
+    ) -> Stage {
         // Refusals can quote the request (a region, a path): printed, so escaped first.
         let message = redact::printable(&message).into_owned();
         tracing::warn!(side = %Side::Downstream, operation, "{message}");
-        let response = error_response(StatusCode::BAD_REQUEST, error_type, &message);
+        let response = error_response(status, error_type, &message);
         self.tally().refused(operation, message);
         ControlFlow::Break(response)
     }
@@ -239,10 +250,24 @@ impl RecordState {
 
     /// Stage `route`: the region of the request, from its credential scope or `--region`.
     /// Anything that is not an AWS region name is refused here, before any connection.
+    ///
+    /// `--region` lets unsigned requests through (curl, a test's raw HTTP), but only with a body,
+    /// which the guard has checked is JSON: a web page can send a bodiless GET with neither
+    /// `Origin` nor `Sec-Fetch-Site` (an `<img>` in a browser without Fetch Metadata), while a JSON
+    /// body or an `Authorization` header needs a preflight, which carries `Origin`.
     fn route_region(&self, ctx: &mut RecordCtx) -> Stage {
         let operation = ctx.operation.as_str();
         let region = if !ctx.downstream.signed && ctx.authorization.is_none() {
             match &self.options.region {
+                Some(_) if ctx.downstream.raw_body.is_empty() => {
+                    let method = &ctx.downstream.request.method;
+                    return self.refuse_with(
+                        StatusCode::FORBIDDEN,
+                        operation,
+                        "IvsVcrForbiddenRequestException",
+                        format!("refusing to sign a `{method}` with neither an `Authorization` header nor a body: a web page can send one (an image, a link); sign it as AWS SDKs do (any credentials: record signs again with yours)"),
+                    );
+                }
                 Some(region) => region.clone(),
                 None => {
                     return self.refuse(

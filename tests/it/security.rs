@@ -41,6 +41,11 @@ async fn send(
     raw::exchange(addr, request.as_bytes()).await
 }
 
+/// What an SDK sends in `Authorization`: record reads the region from it and signs again.
+fn sdk_authorization() -> &'static str {
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-west-2/ivs/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000"
+}
+
 fn rebinding_refusal(host: &str, addr: SocketAddr) -> String {
     format!(
         "refused: `Host` \"{host}\" is not this server's address ({addr}) or a loopback name for it; address it as http://{addr}, or start it with --allow-host"
@@ -121,7 +126,10 @@ async fn record_refuses_rebinding_cross_site_and_non_json_requests_before_forwar
     .await;
     assert_eq!(res.status, 200, "{res:?}");
     let tags = "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdEFGH1234";
-    let request = format!("GET {tags} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {tags} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        sdk_authorization()
+    );
     let res = raw::exchange(addr, request.as_bytes()).await;
     assert_ne!(res.status, 403, "{res:?}");
     assert_eq!(fake.n_requests(), hosts.len() + 2);
@@ -172,6 +180,55 @@ async fn replay_and_its_control_plane_refuse_a_host_that_does_not_name_the_serve
         .await;
         assert_eq!(res.status, 200, "{host}: {res:?}");
     }
+}
+
+// Security finding 9: record signs only what an SDK sends.
+
+/// Security finding 9: with `--region`, record would sign a GET carrying neither `Origin` nor
+/// `Sec-Fetch-Site`, which is what an `<img>` sends from a browser without Fetch Metadata. A
+/// GET of a route IVS serves by POST is refused, and so is an unsigned bodiless request, before
+/// anything is signed or sent.
+#[tokio::test]
+async fn record_signs_no_bodiless_request_without_authorization() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeIvs::start(operator()).await;
+    let server = recorder(dir.path(), &fake.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let res = raw::call(addr, "GET", "/ListChannels").await;
+    assert_aws_error(
+        &res,
+        405,
+        "IvsVcrMethodNotAllowedException",
+        "IVS does not use `GET` on `/ListChannels`: it takes `POST` there",
+    );
+    let tags = "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdEFGH1234";
+    for (method, path) in [("GET", tags), ("DELETE", tags), ("POST", "/ListChannels")] {
+        let res = raw::call(addr, method, path).await;
+        assert_aws_error(
+            &res,
+            403,
+            "IvsVcrForbiddenRequestException",
+            &format!("refusing to sign a `{method}` with neither an `Authorization` header nor a body: a web page can send one (an image, a link); sign it as AWS SDKs do (any credentials: record signs again with yours)"),
+        );
+    }
+    assert_eq!(fake.n_connections(), 0, "nothing refused reached upstream");
+
+    // What an SDK sends is signed and forwarded: a signed GET, and (with `--region`) JSON.
+    let request = format!(
+        "GET {tags} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        sdk_authorization()
+    );
+    let res = raw::exchange(addr, request.as_bytes()).await;
+    assert_ne!(res.status, 403, "{res:?}");
+    let res = post_json(addr, "/ListChannels").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(fake.n_requests(), 2);
+    server.shutdown().await;
 }
 
 // §2 Secrets outside the known body paths.
