@@ -526,6 +526,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// An origin as browsers send it in `Origin`: `http(s)://host[:port]`, or `null`.
+fn parse_origin(origin: &str) -> Result<String, String> {
+    ivs_vcr::__private::normalize_origin(origin).ok_or_else(|| {
+        "expected an origin as browsers send it: `http://host[:port]` or `https://host[:port]`, \
+         with no path (like https://app.test:8443), or `null`"
+            .into()
+    })
+}
+
 fn parse_region(region: &str) -> Result<String, String> {
     if normalize::is_valid_region(region) {
         Ok(region.to_owned())
@@ -677,6 +686,19 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
 
+    /// Also serve web pages at this origin (`scheme://host[:port]`, e.g. https://app.test:8443;
+    /// `null` for sandboxed frames and file: pages). Pages on loopback (http://localhost:5173,
+    /// 127.0.0.1, [::1], any port) are always served; a request from any other page gets 403, so
+    /// that a site you visit can neither drive the server nor read its answers (stream keys).
+    #[arg(
+        long = "allow-origin",
+        value_name = "ORIGIN",
+        env = "IVS_VCR_ALLOW_ORIGIN",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// Match level [default: exact; operation when serving only the bundled set].
     #[arg(long = "match", value_enum, env = "IVS_VCR_MATCH")]
     pub match_level: Option<MatchArg>,
@@ -799,6 +821,9 @@ impl ReplayArgs {
         }
         for host in &self.listen.allowed_hosts {
             builder = builder.allow_host(host);
+        }
+        for origin in &self.allowed_origins {
+            builder = builder.allow_origin(origin);
         }
         if self.with_bundled {
             builder = builder

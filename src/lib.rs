@@ -179,6 +179,12 @@ pub mod __private {
         crate::cassette::part_readings(part)
     }
 
+    /// An origin as `--allow-origin` compares it (scheme, host, port), or `None` when the text
+    /// is no `http(s)://host[:port]` origin nor `null`.
+    pub fn normalize_origin(origin: &str) -> Option<String> {
+        crate::http::normalize_origin(origin)
+    }
+
     /// `1234567` as `1,234,567`, as cassette errors write counts.
     pub fn thousands(n: u64) -> String {
         crate::cassette::thousands(n)

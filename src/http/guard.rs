@@ -6,10 +6,20 @@
 //!   127.0.0.1, so the browser treats the server as same-origin and lets the page read answers.
 //!   The browser still sends the page's name in `Host`, so a server that accepts only its own
 //!   address, loopback names and names the operator allowed is out of reach.
-//! - **Cross-site "simple" requests**: a `text/plain` POST needs no preflight, so record would
-//!   forward and sign it even though the page cannot read the answer. SDKs never send `Origin` or
-//!   `Sec-Fetch-Site` and always send JSON, so record ([`Guard::browsers`] off) refuses any request
-//!   carrying either header, and any body whose `Content-Type` is not JSON.
+//! - **Cross-site requests**: a `text/plain` POST needs no preflight, so a page can make a
+//!   server act even when it cannot read the answer, and a server that lets any origin read its
+//!   answers (IVS's `Access-Control-Allow-Origin: *`) hands the page stream keys too. SDKs never
+//!   send `Origin` or `Sec-Fetch-Site` and always send JSON, so record ([`Guard::browsers`] off)
+//!   refuses any request carrying either header, and any body whose `Content-Type` is not JSON.
+//!   Replay serves web apps under test, so it admits pages by origin instead (`cors`): loopback
+//!   pages and those the operator allowed (`--allow-origin`); any other `Origin` is refused, and so
+//!   is `Sec-Fetch-Site: cross-site` without one (an `<img>` or a link from another site's page).
+//!   `same-site` and `same-origin` without `Origin` are admitted: only a GET or HEAD comes without
+//!   `Origin`, and a page of the same site as a server whose `Host` passed is on the same machine
+//!   (loopback, or a name the operator allowed) at another port. Replay's control plane takes only
+//!   JSON bodies too, so that a page in a browser that sends no `Origin` on a POST (Firefox before
+//!   70) still cannot reach it with a "simple" request: a JSON body needs a preflight, which carries
+//!   `Origin`. A bodiless POST (`/moto-api/reset` as moto's clients send it) needs no `Content-Type`.
 //!
 //! The Host rule ([`host_allowed`]): the port must be the bound port, and the name must be
 //! `localhost`, a loopback address (`127.0.0.1`, `[::1]`), the bound address, or a name the
@@ -20,12 +30,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use super::{error_response, HttpResponse};
+use super::{cors, error_response, split_cassette_prefix, HttpResponse};
 
 /// The error type of every refusal here; 403, so no SDK retries it.
 const FORBIDDEN: &str = "IvsVcrForbiddenRequestException";
+
+/// Fetch Metadata's header naming the site of the page behind a request, made once: looking a
+/// header up by a `&str` parses the name on every request.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Media types of a JSON body: IVS's REST-JSON, and the JSON 1.0/1.1 protocols of other SDKs.
 const JSON_TYPES: &[&str] = &[
@@ -34,6 +48,18 @@ const JSON_TYPES: &[&str] = &[
     "application/x-amz-json-1.1",
 ];
 
+/// What the accept loop does with a request, by its head.
+pub(crate) enum Admission {
+    /// Hand it to the handler.
+    Admit,
+    /// Hand it to the handler, and let the page at this allowed origin read the answer
+    /// (`cors::allow`).
+    FromPage(HeaderValue),
+    /// Answer this at once: the 403 saying why the request is refused, or an allowed page's
+    /// preflight.
+    Answer(HttpResponse),
+}
+
 /// What the accept loop checks on each request, fixed at start.
 #[derive(Debug, Clone)]
 pub(crate) struct Guard {
@@ -41,42 +67,66 @@ pub(crate) struct Guard {
     pub bound: SocketAddr,
     /// `Host` values the operator allowed, as `name` (with the bound port) or `name:port`.
     pub allowed_hosts: Vec<String>,
+    /// Origins the operator allowed besides loopback ones (`--allow-origin`), as
+    /// `cors::normalize_origin` writes them (or as given, when they are no origin).
+    pub allowed_origins: Vec<String>,
     /// Whether requests that look like a browser's (`Origin`, `Sec-Fetch-Site`, a body that is not
-    /// JSON) are served. Replay serves them; record, which signs, does not.
+    /// JSON) are served, from allowed origins. Replay serves them; record, which signs, does not.
     pub browsers: bool,
     /// `bound` as SDKs write it in `Host` (`127.0.0.1:PORT`): admitted without parsing it again.
     bound_host: String,
 }
 
 impl Guard {
-    /// Checks a request's head: `None` admits it, else the 403 saying why it is refused.
     /// A guard for a server bound to `bound`.
-    pub fn new(bound: SocketAddr, allowed_hosts: Vec<String>, browsers: bool) -> Guard {
+    pub fn new(
+        bound: SocketAddr,
+        allowed_hosts: Vec<String>,
+        allowed_origins: &[String],
+        browsers: bool,
+    ) -> Guard {
         Guard {
             bound,
             allowed_hosts,
+            allowed_origins: allowed_origins
+                .iter()
+                .map(|o| cors::normalize_origin(o).unwrap_or_else(|| o.clone()))
+                .collect(),
             browsers,
             bound_host: bound.to_string(),
         }
     }
 
+    /// Checks a request's head: what the accept loop is to do with it.
     pub fn check(
         &self,
+        method: &Method,
         uri: &http::Uri,
         headers: &HeaderMap,
         peer: SocketAddr,
-    ) -> Option<HttpResponse> {
-        let reason = self.refusal(uri, headers).err()?;
-        tracing::warn!(side = %super::Side::Downstream, %peer, "refused: {reason}");
-        Some(error_response(
-            StatusCode::FORBIDDEN,
-            FORBIDDEN,
-            &format!("refused: {reason}"),
-        ))
+    ) -> Admission {
+        match self.refusal(uri, headers) {
+            Ok(None) => Admission::Admit,
+            Ok(Some(origin))
+                if method == Method::OPTIONS
+                    && headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD) =>
+            {
+                Admission::Answer(cors::preflight(&origin, headers))
+            }
+            Ok(Some(origin)) => Admission::FromPage(origin),
+            Err(reason) => {
+                tracing::warn!(side = %super::Side::Downstream, %peer, "refused: {reason}");
+                Admission::Answer(error_response(
+                    StatusCode::FORBIDDEN,
+                    FORBIDDEN,
+                    &format!("refused: {reason}"),
+                ))
+            }
+        }
     }
 
-    /// Why a request is refused, if it is.
-    fn refusal(&self, uri: &http::Uri, headers: &HeaderMap) -> Result<(), String> {
+    /// Why a request is refused, if it is; else the origin of the page that sent it, if any.
+    fn refusal(&self, uri: &http::Uri, headers: &HeaderMap) -> Result<Option<HeaderValue>, String> {
         let mut hosts = headers.get_all(http::header::HOST).iter();
         let host = match (hosts.next(), hosts.next()) {
             (None, _) => return Err("the request has no `Host` header".into()),
@@ -102,7 +152,7 @@ impl Guard {
             }
         }
         if self.browsers {
-            return Ok(());
+            return self.page_refusal(uri, headers);
         }
         for header in ["origin", "sec-fetch-site"] {
             if headers.contains_key(header) {
@@ -111,25 +161,83 @@ impl Guard {
                 ));
             }
         }
-        if has_body(headers) {
-            let content_type = headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok());
-            let media_type = content_type.map(|t| {
-                t.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-            if !media_type.is_some_and(|t| JSON_TYPES.contains(&t.as_str())) {
+        json_only(headers)?;
+        Ok(None)
+    }
+
+    /// The rule of a server that serves web pages (replay): the page's origin must be allowed,
+    /// and control calls take JSON only (see the module doc).
+    fn page_refusal(
+        &self,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+    ) -> Result<Option<HeaderValue>, String> {
+        let origin = match headers.get(http::header::ORIGIN) {
+            Some(origin) if self.origin_allowed(origin) => Some(origin.clone()),
+            Some(origin) => {
+                let origin = quoted(origin.to_str().unwrap_or("\u{fffd}"));
                 return Err(format!(
-                    "the body's `Content-Type` is {}, not JSON (`application/json`)",
-                    content_type.map_or_else(|| "missing".to_owned(), quoted)
+                    "the request comes from a web page at {origin}, not from loopback \
+                     (localhost, 127.0.0.1, [::1]); to let that page use this server, start it \
+                     with --allow-origin {origin}"
                 ));
             }
+            None if headers
+                .get(SEC_FETCH_SITE)
+                .is_some_and(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site")) =>
+            {
+                return Err(
+                    "the request comes from another site's web page (`Sec-Fetch-Site: cross-site`) \
+                     and names no `Origin` that could be allowed"
+                        .into(),
+                );
+            }
+            None => None,
+        };
+        let (_, path) = split_cassette_prefix(uri.path());
+        if crate::control::is_control(path) {
+            json_only(headers)?;
         }
+        Ok(origin)
+    }
+
+    /// Whether a page at `origin` may use this server: a loopback origin, or one the operator
+    /// allowed.
+    fn origin_allowed(&self, origin: &HeaderValue) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        if cors::is_loopback_origin(origin) {
+            return true;
+        }
+        let origin = cors::normalize_origin(origin).unwrap_or_else(|| origin.to_owned());
+        self.allowed_origins.contains(&origin)
+    }
+}
+
+/// Refuses a body whose `Content-Type` is not JSON: how a cross-site "simple" POST (`text/plain`,
+/// a form, a bare blob) arrives. A request without a body needs no `Content-Type`.
+fn json_only(headers: &HeaderMap) -> Result<(), String> {
+    if !has_body(headers) {
+        return Ok(());
+    }
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let media_type = content_type.map(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if media_type.is_some_and(|t| JSON_TYPES.contains(&t.as_str())) {
         Ok(())
+    } else {
+        Err(format!(
+            "the body's `Content-Type` is {}, not JSON (`application/json`)",
+            content_type.map_or_else(|| "missing".to_owned(), quoted)
+        ))
     }
 }
 

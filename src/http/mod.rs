@@ -9,7 +9,10 @@
 //! - `error`: AWS-style error answers (`x-amzn-ErrorType`, the text under `message`) and the
 //!   route errors of the catalog.
 //! - `guard`: who may talk to a server, checked on each request's head before the handler runs:
-//!   the `Host` must name this server (against DNS rebinding), and record refuses browsers.
+//!   the `Host` must name this server (against DNS rebinding), record refuses browsers, and
+//!   replay serves only pages whose origin is allowed.
+//! - `cors`: the `Origin` rule (loopback pages, `--allow-origin`), preflights, and the allow
+//!   headers of an allowed page's answers.
 //! - `span`: the per-request tracing span and [`Side`], who a log line is about.
 //! - `ivs_answer`: answers in IVS's own form (headers, request id, error body), for the emulator
 //!   and injected faults.
@@ -19,6 +22,7 @@
 //!
 //! [`RecordedRequest`]: crate::cassette::RecordedRequest
 
+mod cors;
 mod error;
 mod guard;
 mod inject;
@@ -31,6 +35,7 @@ use bytes::Bytes;
 use http::Response;
 use http_body_util::Full;
 
+pub(crate) use cors::normalize_origin;
 pub use error::error_response;
 pub(crate) use error::{error_chain, route_error_response};
 pub(crate) use inject::{inject, json_response};

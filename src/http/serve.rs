@@ -38,7 +38,8 @@ use tokio::sync::{oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
-use super::guard::{is_loopback, Guard};
+use super::cors;
+use super::guard::{is_loopback, Admission, Guard};
 use super::{request_span, HttpResponse, Side};
 
 /// How long a client may take to send its request headers, by default.
@@ -110,6 +111,8 @@ pub(crate) struct ListenOptions {
     pub read_timeouts: ReadTimeouts,
     /// `Host` values accepted besides the bound address and loopback names (see `guard`).
     pub allowed_hosts: Vec<String>,
+    /// Web page origins served besides loopback ones, by a server that serves pages (see `cors`).
+    pub allowed_origins: Vec<String>,
     /// The lingering close after a 413.
     pub linger: Linger,
 }
@@ -208,11 +211,17 @@ pub(crate) async fn serve<H: Handler>(
             conn.head_watch.head_read();
             let conn = conn.clone();
             let span = request_span(H::NAME, peer, H::SPAN_AT_INFO);
-            let refused = span.in_scope(|| guard.check(req.uri(), req.headers(), peer));
+            let admitted =
+                span.in_scope(|| guard.check(req.method(), req.uri(), req.headers(), peer));
             async move {
-                let response = match refused {
-                    Some(refusal) => refusal,
-                    None => conn.handler.handle(req, peer).instrument(span).await,
+                let response = match admitted {
+                    Admission::Answer(answer) => answer,
+                    Admission::Admit => conn.handler.handle(req, peer).instrument(span).await,
+                    Admission::FromPage(origin) => {
+                        let mut response = conn.handler.handle(req, peer).instrument(span).await;
+                        cors::allow(&mut response, origin);
+                        response
+                    }
                 };
                 conn.head_watch.answered();
                 if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -598,6 +607,7 @@ impl Running {
             listener,
             bind,
             allowed_hosts,
+            allowed_origins,
             linger,
             ..
         } = listen;
@@ -616,7 +626,7 @@ impl Running {
             eprintln!("warning: ivs-vcr is listening beyond loopback on {addr}: {exposure}");
             tracing::warn!(side = %Side::Internal, %addr, "listening beyond loopback: {exposure}");
         }
-        let guard = Guard::new(addr, allowed_hosts, H::SERVES_BROWSERS);
+        let guard = Guard::new(addr, allowed_hosts, &allowed_origins, H::SERVES_BROWSERS);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, handler, (guard, linger), async {
             let _ = rx.await;

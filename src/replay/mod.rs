@@ -203,6 +203,17 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Also serves web pages at this origin (`scheme://host[:port]`, compared as scheme, host and
+    /// port; `null` for sandboxed frames and `file:` pages), besides pages on loopback
+    /// (`http(s)://localhost`, `127.0.0.0/8`, `[::1]`, any port). A request from any other page
+    /// (its `Origin`, or `Sec-Fetch-Site: cross-site` without one) is refused with 403, so that a
+    /// site the operator visits can neither drive the server nor read its answers; an allowed
+    /// page's answers name its origin in `Access-Control-Allow-Origin`.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.listen.allowed_origins.push(origin.into());
+        self
+    }
+
     /// Sets the match level (default [`MatchLevel::Exact`]).
     pub fn match_level(mut self, level: MatchLevel) -> Self {
         self.options.level = level;

@@ -182,6 +182,304 @@ async fn replay_and_its_control_plane_refuse_a_host_that_does_not_name_the_serve
     }
 }
 
+/// A request as a page in a browser sends it: method, path, these header lines, a body.
+async fn from_page(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> RawResponse {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    raw::exchange(addr, request.as_bytes()).await
+}
+
+fn origin_refusal(origin: &str) -> String {
+    format!(
+        "refused: the request comes from a web page at \"{origin}\", not from loopback (localhost, 127.0.0.1, [::1]); to let that page use this server, start it with --allow-origin \"{origin}\""
+    )
+}
+
+/// Every control call, with a body that would do harm: a stall of every later call, a stream
+/// taken live, the state emptied.
+const CONTROL_CALLS: &[(&str, &str, &str)] = &[
+    ("GET", "/_ivs-vcr/health", ""),
+    ("GET", "/_ivs-vcr/state", ""),
+    ("GET", "/_ivs-vcr/summary", ""),
+    ("GET", "/_ivs-vcr/faults", ""),
+    ("POST", "/_ivs-vcr/faults", "{\"delay_ms\":600000}"),
+    ("DELETE", "/_ivs-vcr/faults", ""),
+    ("POST", "/_ivs-vcr/reset", ""),
+    ("POST", "/moto-api/reset", ""),
+    ("POST", "/cassette/x/_ivs-vcr/reset", ""),
+    (
+        "POST",
+        "/_ivs-vcr/streams/start",
+        "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234\"}",
+    ),
+    (
+        "POST",
+        "/_ivs-vcr/streams/stop",
+        "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234\"}",
+    ),
+];
+
+/// Asserts that an answer lets no page read it.
+#[track_caller]
+fn assert_no_cors(res: &RawResponse) {
+    let cors: Vec<_> = res
+        .headers
+        .iter()
+        .filter(|(name, _)| name.starts_with("access-control-"))
+        .collect();
+    assert!(cors.is_empty(), "a refusal allows no page: {cors:?}");
+}
+
+/// Security finding 5: a page on another site can neither drive replay (the emulator, a fault that
+/// stalls every later call, a stream taken live, a reset) nor read its answers (stream keys,
+/// SRT passphrases): every IVS call and every control call from it is refused with 403, and
+/// so is its preflight, which carries no allow header.
+#[tokio::test]
+async fn replay_refuses_pages_from_other_sites_on_ivs_and_control_calls() {
+    let server = ReplayServer::emulator().await;
+    let addr = server.addr();
+    let forbidden = "IvsVcrForbiddenRequestException";
+    let evil = "Origin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\nContent-Type: text/plain\r\n";
+    let res = from_page(addr, "POST", "/CreateChannel", evil, "{}").await;
+    assert_aws_error(
+        &res,
+        403,
+        forbidden,
+        &origin_refusal("https://evil.example"),
+    );
+    assert_no_cors(&res);
+    for (method, path, body) in CONTROL_CALLS {
+        let res = from_page(addr, method, path, evil, body).await;
+        assert_aws_error(
+            &res,
+            403,
+            forbidden,
+            &origin_refusal("https://evil.example"),
+        );
+        assert_no_cors(&res);
+        // With JSON, after a preflight the browser would not have sent: refused the same way.
+        let json = "Origin: https://evil.example\r\nContent-Type: application/json\r\n";
+        let res = from_page(addr, method, path, json, body).await;
+        assert_eq!(res.status, 403, "{method} {path}: {res:?}");
+    }
+    // Neither a page that only looks like loopback, nor a sandboxed frame.
+    for origin in ["http://localhost.evil.example:5173", "null"] {
+        let res = from_page(
+            addr,
+            "POST",
+            "/ListChannels",
+            &format!("Origin: {origin}\r\nContent-Type: application/json\r\n"),
+            "{}",
+        )
+        .await;
+        assert_aws_error(&res, 403, forbidden, &origin_refusal(origin));
+    }
+    let preflight = "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type,authorization\r\n";
+    let res = from_page(addr, "OPTIONS", "/CreateChannel", preflight, "").await;
+    assert_aws_error(
+        &res,
+        403,
+        forbidden,
+        &origin_refusal("https://evil.example"),
+    );
+    assert_no_cors(&res);
+    // An `<img>` or a link from another site names no origin; its `Sec-Fetch-Site` says enough.
+    let res = from_page(
+        addr,
+        "GET",
+        "/_ivs-vcr/state",
+        "Sec-Fetch-Site: cross-site\r\n",
+        "",
+    )
+    .await;
+    assert_aws_error(
+        &res,
+        403,
+        forbidden,
+        "refused: the request comes from another site's web page (`Sec-Fetch-Site: cross-site`) and names no `Origin` that could be allowed",
+    );
+
+    // Nothing happened: no fault, no channel.
+    let res = raw::call(addr, "GET", "/_ivs-vcr/faults").await;
+    assert_eq!(res.body, "{\"faults\":[]}");
+    let res = raw::call(addr, "GET", "/_ivs-vcr/state").await;
+    assert!(!res.body.contains("channel/"), "{}", res.body);
+}
+
+/// Security finding 5: a front end on loopback (`http://localhost:5173`, a page on another port, so
+/// another origin) keeps using replay: its preflight is answered, and every answer names its
+/// origin instead of `*`, with `Vary: Origin`.
+#[tokio::test]
+async fn a_front_end_on_loopback_uses_replay_and_reads_answers_naming_its_origin() {
+    let server = ReplayServer::emulator().await;
+    let addr = server.addr();
+    for origin in [
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://[::1]:8080",
+    ] {
+        let preflight = format!("Origin: {origin}\r\nSec-Fetch-Site: cross-site\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization,content-type,x-amz-date\r\n");
+        let res = from_page(addr, "OPTIONS", "/CreateChannel", &preflight, "").await;
+        assert_eq!(res.status, 204, "{origin}: {res:?}");
+        assert_eq!(res.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(
+            res.header("access-control-allow-methods"),
+            Some("GET, POST, DELETE")
+        );
+        assert_eq!(
+            res.header("access-control-allow-headers"),
+            Some("authorization,content-type,x-amz-date")
+        );
+        assert_eq!(res.header("vary"), Some("origin"));
+
+        let page = format!(
+            "Origin: {origin}\r\nSec-Fetch-Site: cross-site\r\nContent-Type: application/json\r\n"
+        );
+        let res = from_page(addr, "POST", "/CreateChannel", &page, "{}").await;
+        assert_eq!(res.status, 200, "{origin}: {res:?}");
+        assert_eq!(res.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(res.header("vary"), Some("origin"));
+        let created: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+        let arn = created["channel"]["arn"].as_str().unwrap();
+        let body = format!("{{\"channelArn\":\"{arn}\"}}");
+        let res = from_page(addr, "POST", "/_ivs-vcr/streams/start", &page, &body).await;
+        assert_eq!(res.status, 200, "{origin}: {res:?}");
+        assert_eq!(res.header("access-control-allow-origin"), Some(origin));
+    }
+    // An SDK, which sends no `Origin`, gets IVS's own headers.
+    let res = raw::post(addr, "/ListChannels", "{}").await;
+    assert_eq!(res.header("access-control-allow-origin"), Some("*"));
+}
+
+/// Security finding 5: `--allow-origin` (`allow_origin`) lets one more page use replay: that origin
+/// exactly, by scheme, host and port.
+#[tokio::test]
+async fn an_allowed_origin_uses_replay_and_no_other() {
+    let server = ReplayServer::builder()
+        .allow_origin("https://App.test:443")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let page = |origin: &str| format!("Origin: {origin}\r\nContent-Type: application/json\r\n");
+    let res = from_page(
+        addr,
+        "POST",
+        "/ListChannels",
+        &page("https://app.test"),
+        "{}",
+    )
+    .await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://app.test")
+    );
+    for other in [
+        "http://app.test",
+        "https://app.test:8443",
+        "https://evil.app.test",
+    ] {
+        let res = from_page(addr, "POST", "/ListChannels", &page(other), "{}").await;
+        assert_aws_error(
+            &res,
+            403,
+            "IvsVcrForbiddenRequestException",
+            &origin_refusal(other),
+        );
+    }
+}
+
+/// Security finding 5: the command line's `--allow-origin` reaches the server, and a value that is no
+/// origin is refused at start.
+#[test]
+fn the_allow_origin_flag_allows_that_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::support::bin::IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--allow-origin",
+            "https://app.test:8443",
+        ],
+        dir.path(),
+    );
+    let addr = server.addr();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let page = |origin: &str| format!("Origin: {origin}\r\nContent-Type: application/json\r\n");
+    let res = runtime.block_on(from_page(
+        addr,
+        "POST",
+        "/ListChannels",
+        &page("https://app.test:8443"),
+        "{}",
+    ));
+    assert_eq!(res.status, 200, "{res:?}");
+    let res = runtime.block_on(from_page(
+        addr,
+        "POST",
+        "/ListChannels",
+        &page("https://app.test"),
+        "{}",
+    ));
+    assert_eq!(res.status, 403, "{res:?}");
+    server.kill();
+    let refused = crate::support::bin::run(&["replay", "--allow-origin", "app.test"], dir.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("expected an origin as browsers send it"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// Security finding 5: replay's control plane takes JSON bodies only, so that a "simple" cross-site
+/// POST (`text/plain`, a form) cannot reach it even from a browser that sends no `Origin`.
+/// A bodiless POST, as moto's clients send `/moto-api/reset`, needs no `Content-Type`.
+#[tokio::test]
+async fn replays_control_plane_takes_json_bodies_only() {
+    let server = ReplayServer::emulator().await;
+    let addr = server.addr();
+    let forbidden = "IvsVcrForbiddenRequestException";
+    for (content_type, shown) in [
+        ("Content-Type: text/plain\r\n", "\"text/plain\""),
+        (
+            "Content-Type: application/x-www-form-urlencoded\r\n",
+            "\"application/x-www-form-urlencoded\"",
+        ),
+        ("", "missing"),
+    ] {
+        for path in [
+            "/_ivs-vcr/faults",
+            "/_ivs-vcr/streams/start",
+            "/moto-api/reset",
+        ] {
+            let res = from_page(addr, "POST", path, content_type, "{\"delay_ms\":600000}").await;
+            let message = format!(
+                "refused: the body's `Content-Type` is {shown}, not JSON (`application/json`)"
+            );
+            assert_aws_error(&res, 403, forbidden, &message);
+        }
+    }
+    let res = raw::call(addr, "GET", "/_ivs-vcr/faults").await;
+    assert_eq!(res.body, "{\"faults\":[]}");
+    let res = from_page(addr, "POST", "/moto-api/reset", "", "").await;
+    assert_eq!(res.status, 200, "{res:?}");
+    let res = raw::post(addr, "/_ivs-vcr/faults", "{\"delay_ms\":1}").await;
+    assert_eq!(res.status, 201, "{res:?}");
+}
+
 // Security finding 9: record signs only what an SDK sends.
 
 /// Security finding 9: with `--region`, record would sign a GET carrying neither `Origin` nor
