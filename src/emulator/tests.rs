@@ -104,10 +104,26 @@ fn a_created_channel_has_every_member_with_ivs_defaults() {
             member.name
         );
     }
-    assert!(out["streamKey"]["value"]
+    // IVS's shape: `sk_<region>_<the key's own ARN id>_<30 alphanumerics>` (finding 3 of the
+    // security issue: the id was unrelated and the secret 18 long), recognised whole by redaction.
+    let key = out["streamKey"]["value"].as_str().unwrap();
+    let key_id = out["streamKey"]["arn"]
         .as_str()
         .unwrap()
-        .starts_with("sk_us-west-2_"));
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let secret = key
+        .strip_prefix(&format!("sk_us-west-2_{key_id}_"))
+        .unwrap_or_else(|| panic!("{key}"));
+    assert!(
+        secret.len() == 30 && secret.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{key}"
+    );
+    assert_eq!(
+        crate::redact::redact_text(&format!("key={key}.")),
+        format!("key={}.", crate::redact::secret_placeholder(key))
+    );
     assert_eq!(out["streamKey"]["channelArn"], channel["arn"]);
 }
 

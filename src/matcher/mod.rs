@@ -417,10 +417,9 @@ impl Index {
             .map(|g| g.matching.clone())
             .unwrap_or_default();
         let mut got = normalize::request(req, &matching);
-        // The report is logged: it shows no private key, even one in the wrong member.
-        if let Some(body) = got.body.as_mut() {
-            redact::redact_private_keys(body);
-        }
+        // The report is logged and kept for the summary: it shows no secret, even one in the
+        // wrong member, and none cut in half by the preview's length limit.
+        redact_normalized(&mut got);
         let _ = write!(report, " for {}", describe(&got));
         // Comparing costs a walk of both bodies per candidate, so a request of an operation the
         // cassettes never saw is compared with a bounded number of others.
@@ -440,7 +439,11 @@ impl Index {
         };
         let nearest = candidates
             .into_iter()
-            .filter_map(|idx| Some((differences(&self.entries[idx].normalized()?, &got), idx)))
+            .filter_map(|idx| {
+                let mut recorded = self.entries[idx].normalized()?;
+                redact_normalized(&mut recorded);
+                Some((differences(&recorded, &got), idx))
+            })
             .filter(|(diffs, _)| !diffs.is_empty())
             .min_by_key(|(diffs, idx)| (diffs.len(), *idx));
         match nearest {
@@ -629,6 +632,22 @@ impl Entry {
 const BODY_PRINT_LIMIT: usize = 300;
 
 /// A one-line description of what was asked: method, path, query, region and body.
+/// `n` with every secret replaced before it is shown: in its body (`redact::redact_for_report`),
+/// and by shape in its path, query and headers.
+fn redact_normalized(n: &mut Normalized) {
+    if let Some(body) = n.body.as_mut() {
+        redact::redact_for_report(body);
+    }
+    let text = |s: &mut String| {
+        if let std::borrow::Cow::Owned(redacted) = redact::redact_text(s) {
+            *s = redacted;
+        }
+    };
+    text(&mut n.path);
+    n.query.values_mut().flatten().for_each(text);
+    n.headers.values_mut().for_each(text);
+}
+
 fn describe(n: &Normalized) -> String {
     let mut out = format!("{} {}", n.method, n.path);
     if !n.query.is_empty() {

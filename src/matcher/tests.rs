@@ -243,3 +243,50 @@ proptest::proptest! {
         proptest::prop_assert_eq!(index.uses(), counted);
     }
 }
+
+/// A stream key of the real shape: `sk_<region>_<the key's 12-character id>_<secret>`.
+fn real_stream_key() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy;
+    (
+        proptest::sample::select(vec!["us-west-2", "eu-central-1", "ap-south-1"]),
+        "[a-zA-Z0-9]{12}",
+        "[a-zA-Z0-9]{20,32}",
+    )
+        .prop_map(|(region, id, secret)| format!("sk_{region}_{id}_{secret}"))
+}
+
+proptest::proptest! {
+    /// Finding 3 of the security issue: a near-miss report kept a stream key's secret half (the
+    /// key was taken to end at the `_` after its id). Whatever surrounds a real-shape key in a
+    /// tag value, asked or recorded, and wherever the preview's length limit cuts, no piece of
+    /// its secret half is in the report.
+    #[test]
+    fn a_near_miss_report_holds_no_piece_of_a_stream_key(
+        asked_key in real_stream_key(),
+        recorded_key in real_stream_key(),
+        before in "\\PC{0,8}",
+        after in "\\PC{0,8}",
+        filler in 0usize..400,
+    ) {
+        let tag = |key: &str| format!("{}{before}{key}{after}", "f".repeat(filler));
+        let c = cassette(
+            "flow",
+            &[(request("TagResource", json!({"resourceArn": "a", "tags": {"t": tag(&recorded_key)}})), 200)],
+        );
+        let index = Index::build(&[c], MatchLevel::Exact, SequenceEnd::RepeatLast);
+        let asked = request("TagResource", json!({"resourceArn": "a", "tags": {"t": tag(&asked_key)}}));
+        let miss = index.lookup(&asked, None, Fallback::AsLevelAllows).unwrap_err();
+        let report = index.explain(&asked, None, &miss);
+        proptest::prop_assert!(report.contains("differs at body.tags.t"), "{report}");
+        for key in [&asked_key, &recorded_key] {
+            let half = key.rsplit('_').next().unwrap();
+            for piece in half.as_bytes().windows(6) {
+                let piece = std::str::from_utf8(piece).unwrap();
+                proptest::prop_assert!(
+                    !report.contains(piece) || before.contains(piece) || after.contains(piece),
+                    "`{piece}` of {key} in:\n{report}"
+                );
+            }
+        }
+    }
+}

@@ -21,9 +21,12 @@
 //! the `body_text` of a non-JSON error, under an unexpected member or capitalisation, in tags or a
 //! name. So record does not only rewrite the paths above: [`exchange`] first collects every secret
 //! value of the exchange, in either direction ([`Secrets`]: the values at those paths, members
-//! with those names in any capitalisation, anything shaped like an IVS stream key
-//! (`sk_<region>_<alphanumeric tail>`) and any string holding a private key in any of its header
-//! forms (PEM `RSA`/`EC`/`DSA`/`OPENSSH`/`ENCRYPTED`/PGP, SSH2, PuTTY `PuTTY-User-Key-File-`)),
+//! with those names in any capitalisation, the members IVS Chat and Real-Time mark sensitive
+//! (a chat token's `token`, `participantToken.token`, an ingest configuration's string
+//! `streamKey`), anything shaped like one of their secrets (`shape`: IVS and Real-Time stream
+//! keys whole, `sk_<region>_<id>_<secret>`, JWTs, chat tokens) and any string holding a private
+//! key in any of its header forms (PEM `RSA`/`EC`/`DSA`/`OPENSSH`/`ENCRYPTED`/PGP, SSH2, PuTTY
+//! `PuTTY-User-Key-File-`)),
 //! then replaces each value by its placeholder in every string of the exchange, object keys
 //! included, as written and JSON-escaped. A string holding a private key is replaced whole. A
 //! value shorter than [`MIN_ECHOED_SECRET`] bytes is replaced only where a whole string equals it,
@@ -34,8 +37,8 @@
 //! match that interaction; it gets the near-miss report, which names the placeholder.
 //!
 //! Text that is printed rather than written (near-miss reports, refusals in the summary) goes
-//! through [`redact_text`], which replaces stream keys and whole strings holding a private key,
-//! recognised by shape, and through [`printable`], which escapes what a request could use to
+//! through [`redact_text`], which replaces stream keys, tokens and whole strings holding a
+//! private key, recognised by shape, and through [`printable`], which escapes what a request could use to
 //! forge lines or drive a terminal (a `%0A` or `%1B` in a decoded `/tags/` ARN).
 //!
 //! # Account scrub
@@ -50,13 +53,15 @@
 //! and PEM private keys, and reports where each is without repeating the value.
 //!
 //! The split: this file has the placeholders, the per-exchange redaction ([`exchange`],
-//! [`Secrets`]), printed-text redaction and escaping, and the account scrub; `fake` renders
-//! placeholders in their secrets' own formats and back; `scan` is the pre-write scan.
+//! [`Secrets`]), printed-text redaction and escaping, and the account scrub; `shape` recognises
+//! secrets by their shape; `fake` renders placeholders in their secrets' own formats and back;
+//! `scan` is the pre-write scan.
 //!
 //! Everything here is pure: no IO, no logging.
 
 mod fake;
 mod scan;
+mod shape;
 
 use std::borrow::Cow;
 
@@ -105,8 +110,21 @@ pub fn secret_placeholder(value: &str) -> String {
 /// Secret values shorter than this are replaced only where a whole string equals them.
 pub const MIN_ECHOED_SECRET: usize = 8;
 
-/// Member names whose string values are secret wherever they sit, compared in lowercase.
-const SECRET_MEMBER_NAMES: &[&str] = &["passphrase", "privatekey", "metadata"];
+/// Member names whose string values are secret wherever they sit, compared in lowercase. A
+/// string `streamKey` is a Real-Time ingest configuration's key (IVS's own is an object).
+const SECRET_MEMBER_NAMES: &[&str] = &["passphrase", "privatekey", "metadata", "streamkey"];
+
+/// Whether a string member `name` under `parent` holds a secret by its name alone: the members
+/// above, a stream key's `value`, and a `token` where IVS Chat (`CreateChatToken`'s answer, at
+/// the top) or Real-Time (`participantToken`, `participantTokens`) put one. A `token` elsewhere,
+/// such as a tag of that name, is the application's own text.
+fn is_secret_member(name: &str, parent: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let parent = parent.to_ascii_lowercase();
+    SECRET_MEMBER_NAMES.contains(&name.as_str())
+        || (name == "value" && parent.starts_with("streamkey"))
+        || (name == "token" && (parent.is_empty() || parent.starts_with("participanttoken")))
+}
 
 /// The secret values seen in one exchange (see "Secrets wherever they reappear").
 #[derive(Debug, Default, Clone)]
@@ -125,13 +143,10 @@ impl Secrets {
     fn collect_member(&mut self, value: &Value, name: &str, parent: &str) {
         match value {
             Value::String(s) => {
-                let lower = name.to_ascii_lowercase();
-                let by_name = SECRET_MEMBER_NAMES.contains(&lower.as_str())
-                    || (lower == "value" && parent.to_ascii_lowercase().starts_with("streamkey"));
-                if by_name {
+                if is_secret_member(name, parent) {
                     self.note(s);
                 }
-                self.collect_text(s);
+                self.collect_shapes(s, !shape::is_pagination_member(name));
             }
             Value::Array(items) => {
                 for item in items {
@@ -148,11 +163,16 @@ impl Secrets {
         }
     }
 
-    /// Notes the secrets recognisable by shape in a string: stream keys. (A private key outside
-    /// a secret member is not redacted but refused by the scan, so its exchange is not written.)
+    /// Notes the secrets recognisable by shape in a string: stream keys whole, JWTs and chat
+    /// tokens. (A private key outside a secret member is not redacted but refused by the scan,
+    /// so its exchange is not written.)
     pub fn collect_text(&mut self, text: &str) {
-        for range in stream_keys(text) {
-            self.note(&text[range]);
+        self.collect_shapes(text, true);
+    }
+
+    fn collect_shapes(&mut self, text: &str, chat_tokens: bool) {
+        for span in shape::spans(text, chat_tokens) {
+            self.note(&text[span]);
         }
     }
 
@@ -171,8 +191,14 @@ impl Secrets {
     }
 
     /// `text` with every secret replaced by its placeholder: every known value (as written and
-    /// JSON-escaped), then any stream key left.
+    /// JSON-escaped), then anything left shaped like a secret.
     pub fn redact_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.redact_member(text, true)
+    }
+
+    /// [`Secrets::redact_str`] for the value of a member: a pagination token keeps its
+    /// chat-token shape (`chat_tokens: false`), since replay must see it as it was.
+    fn redact_member<'a>(&self, text: &'a str, chat_tokens: bool) -> Cow<'a, str> {
         if is_placeholder(text) {
             return Cow::Borrowed(text);
         }
@@ -194,7 +220,7 @@ impl Secrets {
                 out = Cow::Owned(out.replace(escaped, &placeholder));
             }
         }
-        match redact_stream_keys(&out) {
+        match shape::redact(&out, chat_tokens) {
             Cow::Borrowed(_) => out,
             Cow::Owned(redacted) => Cow::Owned(redacted),
         }
@@ -202,13 +228,20 @@ impl Secrets {
 
     /// Applies [`Secrets::redact_str`] to every string of a JSON value, object keys included.
     pub fn redact_json(&self, value: &mut Value) {
+        self.redact_json_member(value, "");
+    }
+
+    fn redact_json_member(&self, value: &mut Value, name: &str) {
         match value {
             Value::String(s) => {
-                if let Cow::Owned(redacted) = self.redact_str(s) {
+                let chat_tokens = !shape::is_pagination_member(name);
+                if let Cow::Owned(redacted) = self.redact_member(s, chat_tokens) {
                     *s = redacted;
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|v| self.redact_json_member(v, name)),
             Value::Object(map) => {
                 let renamed = map
                     .keys()
@@ -219,20 +252,22 @@ impl Secrets {
                         .map(|(k, v)| (self.redact_str(&k).into_owned(), v))
                         .collect();
                 }
-                map.values_mut().for_each(|v| self.redact_json(v));
+                map.iter_mut()
+                    .for_each(|(k, v)| self.redact_json_member(v, k));
             }
             _ => {}
         }
     }
 }
 
-/// `text` with every stream key and private key replaced by its placeholder, recognised by shape
-/// alone: for what is printed (reports, logs, the summary) rather than written.
+/// `text` with every stream key, token and private key replaced by its placeholder, recognised
+/// by shape alone: for what is printed (reports, logs, the summary) rather than written. A
+/// pagination token shaped like a chat token is replaced too: a report can do without it.
 pub fn redact_text(text: &str) -> Cow<'_, str> {
     if has_private_key(text) && !is_placeholder(text) {
         return Cow::Owned(secret_placeholder(text));
     }
-    redact_stream_keys(text)
+    shape::redact(text, true)
 }
 
 /// `text` safe to print on one line of a log, a summary or a terminal: control characters (C0,
@@ -257,23 +292,6 @@ pub fn printable(text: &str) -> Cow<'_, str> {
             c => out.push(c),
         }
     }
-    Cow::Owned(out)
-}
-
-/// `text` with every stream key replaced by its placeholder.
-fn redact_stream_keys(text: &str) -> Cow<'_, str> {
-    let ranges = stream_keys(text);
-    if ranges.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for range in ranges {
-        out.push_str(&text[last..range.start]);
-        out.push_str(&secret_placeholder(&text[range.clone()]));
-        last = range.end;
-    }
-    out.push_str(&text[last..]);
     Cow::Owned(out)
 }
 
@@ -344,40 +362,6 @@ pub fn has_private_key(text: &str) -> bool {
     })
 }
 
-/// Where `text` holds something shaped like an IVS stream key: `sk_`, a region name, `_`, and an
-/// alphanumeric tail, not inside a longer word.
-fn stream_keys(text: &str) -> Vec<std::ops::Range<usize>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    for (at, _) in text.match_indices("sk_") {
-        if at > 0 && bytes[at - 1].is_ascii_alphanumeric() {
-            continue;
-        }
-        if out
-            .last()
-            .is_some_and(|r: &std::ops::Range<usize>| r.end > at)
-        {
-            continue;
-        }
-        let rest = &text[at + 3..];
-        let Some(region_len) = rest.bytes().take(33).position(|b| b == b'_') else {
-            continue;
-        };
-        if !arn::is_valid_region(&rest[..region_len]) {
-            continue;
-        }
-        let tail_start = at + 3 + region_len + 1;
-        let tail_len = bytes[tail_start..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .count();
-        if tail_len > 0 {
-            out.push(at..tail_start + tail_len);
-        }
-    }
-    out
-}
-
 /// Replaces every secret member of a request or response body with its placeholder. A value that
 /// is already a placeholder is left alone, so this can run any number of times.
 pub fn redact_secrets(body: &mut Value) {
@@ -395,18 +379,44 @@ pub fn redact_secrets(body: &mut Value) {
     }
 }
 
-/// Replaces every string holding private key material, wherever it sits, with its placeholder.
+/// Replaces every secret of a body that is shown rather than matched (the unmatched-request
+/// report, which is logged and kept for the summary) with its placeholder: whole strings holding
+/// private key material (a PEM key sent in the wrong member, such as ImportPlaybackKeyPair's
+/// `publicKeyMaterial`, is still a secret), values of secret members, and secret-shaped spans.
 ///
-/// For text that is shown rather than matched (the unmatched-request report, which is logged): a
-/// PEM key sent in the wrong member, such as ImportPlaybackKeyPair's `publicKeyMaterial`, is still
-/// a secret.
-pub fn redact_private_keys(value: &mut Value) {
-    match value {
-        Value::String(s) if has_private_key(s) && !is_placeholder(s) => *s = secret_placeholder(s),
-        Value::Array(items) => items.iter_mut().for_each(redact_private_keys),
-        Value::Object(map) => map.values_mut().for_each(redact_private_keys),
-        _ => {}
+/// Done before the report is cut to its length limits, so a cut can never leave part of a
+/// secret that the shape, or the value, would no longer show.
+pub fn redact_for_report(value: &mut Value) {
+    fn walk(value: &mut Value, name: &str, parent: &str) {
+        match value {
+            Value::String(s) if is_placeholder(s) => {}
+            Value::String(s) if has_private_key(s) || is_secret_member(name, parent) => {
+                *s = secret_placeholder(s);
+            }
+            Value::String(s) => {
+                if let Cow::Owned(redacted) = shape::redact(s, true) {
+                    *s = redacted;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, name, parent)),
+            Value::Object(map) => {
+                let renamed = map
+                    .keys()
+                    .any(|k| matches!(shape::redact(k, true), Cow::Owned(_)));
+                if renamed {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(k, v)| (shape::redact(&k, true).into_owned(), v))
+                        .collect();
+                }
+                for (key, item) in map.iter_mut() {
+                    walk(item, key, name);
+                }
+            }
+            _ => {}
+        }
     }
+    walk(value, "", "");
 }
 
 /// Replaces the account of every ARN in `text` with [`ACCOUNT_PLACEHOLDER`] (see
@@ -560,7 +570,21 @@ mod tests {
             "key (sk_ap-northeast-1_x9) in use",
             &[SecretKind::StreamKey],
         );
-        check("ask_us-west-2_Ab12", &[]);
+        // Issue 11 (finding 3): a key right after a letter is still a key, and is flagged.
+        check("ask_us-west-2_Ab12", &[SecretKind::StreamKey]);
+        check(
+            "rt_123456789012_us-west-2_AbCdEfGh1234_abcd1234efgh5678",
+            &[SecretKind::StreamKey],
+        );
+        check(
+            "eyJhbGciOiJLTVMiLCJ0eXAiOiJKV1QifQ.eyJleHAiOjE2ODA0fQ.c2ln",
+            &[SecretKind::ParticipantToken],
+        );
+        let chat = format!("AQICAH{}", "Ab+/".repeat(20));
+        check(&chat, &[SecretKind::ChatToken]);
+        let mut found = Vec::new();
+        scan_str("x", "nextToken", &chat, &mut |_, kind| found.push(kind));
+        assert_eq!(found, [], "a pagination token is no chat token");
         check("sk_not-a-region_Ab12", &[]);
         check("sk_us-west-2_", &[]);
         for header in [

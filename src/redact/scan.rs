@@ -1,12 +1,13 @@
 //! The scan that runs before any write: every string of a cassette (paths, queries, headers,
 //! bodies) looked at for AWS access key ids, secret-looking keys, session tokens, SigV4
-//! signatures, stream keys and private keys; each finding says where, never what.
+//! signatures, stream keys, participant and chat tokens (by their shape, see `shape`) and
+//! private keys; each finding says where, never what.
 
 use std::fmt;
 
 use serde_json::Value;
 
-use super::{has_private_key, is_placeholder, stream_keys};
+use super::{has_private_key, is_placeholder, shape};
 use crate::cassette::{Cassette, Interaction};
 
 /// What kind of secret the scan found.
@@ -23,8 +24,12 @@ pub enum SecretKind {
     Signature,
     /// A private key (PEM, SSH2 or PuTTY).
     PrivateKey,
-    /// An IVS stream key (`sk_<region>_…`).
+    /// An IVS stream key (`sk_<region>_…`), or a Real-Time ingest one (`rt_<account>_<region>_…`).
     StreamKey,
+    /// A JWT (`eyJ…`), such as an IVS Real-Time participant token.
+    ParticipantToken,
+    /// An IVS Chat token (KMS ciphertext, `AQICAH…`).
+    ChatToken,
 }
 
 impl fmt::Display for SecretKind {
@@ -36,6 +41,8 @@ impl fmt::Display for SecretKind {
             SecretKind::Signature => "a SigV4 signature",
             SecretKind::PrivateKey => "a private key",
             SecretKind::StreamKey => "an IVS stream key",
+            SecretKind::ParticipantToken => "a JWT (a participant token)",
+            SecretKind::ChatToken => "an IVS Chat token",
         })
     }
 }
@@ -159,8 +166,19 @@ pub(super) fn scan_str(
     if has_private_key(value) {
         report(location.to_owned(), SecretKind::PrivateKey);
     }
-    if !stream_keys(value).is_empty() {
-        report(location.to_owned(), SecretKind::StreamKey);
+    // A Real-Time ingest configuration's `streamKey` is a string (IVS's own is an object), of
+    // any shape.
+    let key_member = lower_name == "streamkey" && !value.is_empty();
+    let found = shape::find(value, !shape::is_pagination_member(name));
+    for kind in [
+        SecretKind::StreamKey,
+        SecretKind::ParticipantToken,
+        SecretKind::ChatToken,
+    ] {
+        let by_member = key_member && kind == SecretKind::StreamKey;
+        if by_member || found.iter().any(|f| f.kind == kind) {
+            report(location.to_owned(), kind);
+        }
     }
     if value.contains("AWS4-HMAC-SHA256")
         || value.contains("X-Amz-Signature=")

@@ -481,7 +481,7 @@ proptest! {
 /// Issue 11 §7: a secret record sees in an exchange never reaches the written cassette, wherever
 /// upstream echoes it. The secret (a stream key, an SRT passphrase or a PutMetadata payload)
 /// travels at its own member, so record knows it, and is also planted at a random place of a
-/// random answer, whole or inside a longer string, or as a tag key; after `redact::exchange`,
+/// random answer, whole or inside any longer string, or as a tag key; after `redact::exchange`,
 /// the cassette as written holds it nowhere, and the pre-write scan finds nothing to refuse.
 mod secrets_never_reach_the_cassette {
     use super::*;
@@ -492,14 +492,32 @@ mod secrets_never_reach_the_cassette {
     #[derive(Debug, Clone)]
     enum Secret {
         StreamKey(String),
+        /// A stream key in no member of its own: only its shape tells (finding 3 of the
+        /// security issue: its secret half, after the id's `_`, was written).
+        UnmarkedStreamKey(String),
         Passphrase(String),
         Metadata(String),
     }
 
+    /// A stream key of the real shape: `sk_<region>_<the key's 12-character id>_<secret>`.
+    fn real_stream_key() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec![
+                "us-west-2",
+                "eu-central-1",
+                "ap-northeast-1",
+                "us-east-1",
+            ]),
+            "[a-zA-Z0-9]{12}",
+            "[a-zA-Z0-9]{20,32}",
+        )
+            .prop_map(|(region, id, secret)| format!("sk_{region}_{id}_{secret}"))
+    }
+
     fn secret() -> impl Strategy<Value = Secret> {
         prop_oneof![
-            ("[a-zA-Z0-9]{12}", "[a-zA-Z0-9]{12}")
-                .prop_map(|(a, b)| Secret::StreamKey(format!("sk_us-west-2_{a}_{b}"))),
+            real_stream_key().prop_map(Secret::StreamKey),
+            real_stream_key().prop_map(Secret::UnmarkedStreamKey),
             "[a-zA-Z0-9]{32,64}".prop_map(Secret::Passphrase),
             "[a-zA-Z0-9 ={}:,\"]{8,40}".prop_map(Secret::Metadata),
         ]
@@ -532,16 +550,20 @@ mod secrets_never_reach_the_cassette {
             secret in secret(),
             answer in json_value(),
             path in prop::collection::vec(any::<usize>(), 0..5),
-            embedded in any::<bool>(),
+            around in prop::option::of(("\\PC{0,8}", "\\PC{0,8}")),
             as_key in any::<bool>(),
         ) {
             let (text, request_body, own_member) = match &secret {
                 Secret::StreamKey(key) => (key.clone(), serde_json::json!({"arn": "arn:aws:ivs:us-west-2:123456789012:stream-key/abcdABCDefgh"}), serde_json::json!({"streamKey": {"value": key}})),
+                Secret::UnmarkedStreamKey(key) => (key.clone(), serde_json::json!({"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh", "tags": {"copy": format!("key={key}")}}), serde_json::json!({})),
                 Secret::Passphrase(p) => (p.clone(), serde_json::json!({"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh"}), serde_json::json!({"channel": {"srt": {"passphrase": p}}})),
                 Secret::Metadata(m) => (m.clone(), serde_json::json!({"channelArn": "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh", "metadata": m}), serde_json::json!({})),
             };
             let mut body = serde_json::json!({"answer": answer});
-            let planted = if embedded { format!("see: {text} (echoed)") } else { text.clone() };
+            let planted = match &around {
+                Some((before, after)) => format!("{before}{text}{after}"),
+                None => text.clone(),
+            };
             plant(&mut body, &path, &planted);
             if as_key {
                 body["tags"] = serde_json::json!({ planted.clone(): "v" });
@@ -573,6 +595,10 @@ mod secrets_never_reach_the_cassette {
             cassette.interactions.push(Interaction { request, response });
             let written = cassette.to_yaml();
             prop_assert!(!written.contains(&text), "the secret reached the cassette:\n{written}");
+            if let Secret::StreamKey(key) | Secret::UnmarkedStreamKey(key) = &secret {
+                let half = key.rsplit('_').next().unwrap();
+                prop_assert!(!written.contains(half), "a key's secret half reached the cassette:\n{written}");
+            }
             // What YAML escapes would hide from a plain search: look in the JSON form too.
             let as_json = serde_json::to_string(&cassette.interactions[0].response.body).unwrap();
             prop_assert!(!as_json.contains(&text), "{as_json}");

@@ -725,6 +725,165 @@ async fn the_once_mode_report_and_the_summary_hold_no_secret_of_the_request() {
     );
 }
 
+/// Real-shape secrets (finding 3 of the security issue): each with the part that must never be
+/// printed or written. A stream key's id sits between its region and its secret, joined by `_`.
+const REAL_SECRETS: [(&str, &str); 4] = [
+    (
+        "sk_us-west-2_Hn4tR6yBc1Vx_3lpFzJE27RBwfmEJByoXfqNn",
+        "3lpFzJE27RBwfmEJByoXfqNn",
+    ),
+    (
+        "rt_123456789012_us-west-2_AbCdEfGh1234_abcd1234efgh5678ijkl9012MNOP34",
+        "abcd1234efgh5678ijkl9012MNOP34",
+    ),
+    (
+        "eyJhbGciOiJLTVMiLCJ0eXAiOiJKV1QifQ.eyJ3aG9hbWkiOiJ0ZXN0In0.c2lnbmF0dXJlc2lnbmF0dXJl",
+        "c2lnbmF0dXJlc2lnbmF0dXJl",
+    ),
+    (
+        "AQICAHgYDEELm0Zq9xT1nYr7w5pKc3vB8sJ2hF6dL4aN0eQ+/uWiOoPzXyCbVtRsMk==",
+        "hF6dL4aN0eQ+/uWiOoPzXyCbVtRsMk",
+    ),
+];
+
+/// A body carrying every real-shape secret where no member marks it: in tag values, a name and
+/// a tag key.
+fn body_with_real_secrets() -> String {
+    let [(key, _), (ingest, _), (jwt, _), (chat, _)] = REAL_SECRETS;
+    serde_json::json!({
+        "name": format!("show {key}"),
+        "tags": {"ingest": format!("({ingest})"), "jwt": jwt, "chat": chat, key: "as a key"},
+    })
+    .to_string()
+}
+
+fn assert_no_secret_part(what: &str, text: &str) {
+    for (whole, part) in REAL_SECRETS {
+        assert!(
+            !text.contains(part) && !text.contains(whole),
+            "{what} holds `{part}`:\n{text}"
+        );
+    }
+}
+
+/// Finding 3: a stream key ended at its first `_` after the region, so replay's near-miss
+/// answer, its log and its summary (printed and `/_ivs-vcr/summary`) kept the key's secret half.
+/// None of them holds any part of a real-shape stream key, ingest key, JWT or chat token.
+#[tokio::test]
+async fn replay_reports_logs_and_summaries_hold_no_part_of_a_real_shape_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let cassettes = fixture("replay");
+    let server = crate::support::bin::IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--cassettes",
+            cassettes.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let addr = server.addr();
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/CreateChannel",
+        Some("application/json"),
+        "",
+        &body_with_real_secrets(),
+    )
+    .await;
+    assert_eq!(res.status, 400, "{res:?}");
+    assert!(
+        res.body.contains("CreateChannel: no recorded interaction"),
+        "{}",
+        res.body
+    );
+    assert_no_secret_part("the answer", &res.body);
+    let summary = raw::exchange(
+        addr,
+        format!("GET /_ivs-vcr/summary HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
+    assert!(
+        summary.body.contains("no recorded interaction"),
+        "{}",
+        summary.body
+    );
+    assert_no_secret_part("/_ivs-vcr/summary", &summary.body);
+    let finished = server.stop();
+    assert!(
+        finished
+            .stderr
+            .contains("CreateChannel: no recorded interaction"),
+        "{}",
+        finished.stderr
+    );
+    assert_no_secret_part("the log", &finished.stderr);
+    assert_no_secret_part("the printed summary", &finished.stdout);
+}
+
+/// Finding 3: a stream key sent in a tag value was written with its secret half, which the
+/// final scan then let through; record's `once` report kept it too. Neither holds any part of a
+/// real-shape secret now.
+#[tokio::test]
+async fn record_writes_and_reports_no_part_of_a_real_shape_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = EchoIvs::start(echo).await;
+    let server = recorder(dir.path(), &upstream.uri())
+        .region("us-west-2")
+        .mode(RecordMode::All)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let tags = serde_json::json!({"tags": serde_json::from_str::<serde_json::Value>(&body_with_real_secrets()).unwrap()["tags"]}).to_string();
+    let path = "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdEFGH1234";
+    for (path, body) in [(path, tags), ("/CreateChannel", body_with_real_secrets())] {
+        let res = send(
+            addr,
+            &addr.to_string(),
+            path,
+            Some("application/json"),
+            "",
+            &body,
+        )
+        .await;
+        assert_eq!(res.status, 200, "{path}: {res:?}");
+    }
+    let summary = server.shutdown().await;
+    assert_eq!(summary.n_recorded(), 2, "{summary}");
+    let written = std::fs::read_to_string(dir.path().join("recording.yaml")).unwrap();
+    assert_no_secret_part("the cassette", &written);
+
+    // Mode `once` on the cassette just written: the request differs, and is reported.
+    let server = recorder(dir.path(), &upstream.uri())
+        .region("us-west-2")
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let body = body_with_real_secrets().replace("show", "other");
+    let res = send(
+        addr,
+        &addr.to_string(),
+        "/CreateChannel",
+        Some("application/json"),
+        "",
+        &body,
+    )
+    .await;
+    assert_eq!(res.status, 400, "{res:?}");
+    assert_no_secret_part("the `once` answer", &res.body);
+    let summary = server.shutdown().await.to_string();
+    assert!(
+        summary.contains("CreateChannel: no recorded interaction"),
+        "{summary}"
+    );
+    assert_no_secret_part("the record summary", &summary);
+}
+
 // §3 Symlinks in the cassette folder.
 
 /// The error type and message of a raw answer.

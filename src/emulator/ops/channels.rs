@@ -153,12 +153,9 @@ fn new_channel(ctx: &mut Ctx<'_>, op: &Operation, input: &Value, arn: &str, id: 
 /// Makes and stores a stream key for a channel (whose ARN is valid and exists).
 fn new_key(ctx: &mut Ctx<'_>, channel_arn: &str, tags: Value) -> Value {
     let (arn, id) = resource::mint(ctx, STREAM_KEY);
-    let value = format!(
-        "sk_{}_{}_{}",
-        ctx.region_name,
-        ctx.ids.alnum(12),
-        ctx.ids.alnum(18)
-    );
+    // IVS's shape: `sk_<region>_<the key's own ARN id>_<30 alphanumerics>`, as real keys are
+    // (`sk_us-east-1_C5gGm0Ss2WAZ_KaVm…`), so what redaction recognises is what IVS returns.
+    let value = format!("sk_{}_{id}_{}", ctx.region_name, ctx.ids.alnum(30));
     let key = serde_json::json!({
         "arn": arn,
         "value": value,
