@@ -48,6 +48,7 @@
 //! JSON visitors); `save` writes atomically, walks directories and removes temporary files that
 //! a killed recorder left behind.
 
+mod confined;
 mod load;
 mod save;
 
@@ -59,6 +60,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use confined::CassetteDir;
 use load::{json_body, unique_keys};
 pub(crate) use load::{part_readings, Limits};
 pub(crate) use save::load_dir_limited;

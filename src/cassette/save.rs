@@ -3,7 +3,9 @@
 //!
 //! Symbolic links: a cassette folder may be shared, or filled by a checkout, so a link in it must
 //! not make ivs-vcr read or write elsewhere. [`confined_path`] refuses a cassette path with a
-//! link anywhere below the folder; the temporary file of a save is created exclusively
+//! link anywhere below the folder (record checks it before reading); record writes through
+//! `CassetteDir` (`confined.rs`), relative to the folder opened once, so a link swapped in after
+//! a check cannot redirect a write; the temporary file of a save is created exclusively
 //! (`create_new`, which never follows a link at that name) under a name with 64 random bits; and
 //! walks never enter a linked directory, so two links pointing at each other cannot hang a start.
 
@@ -19,6 +21,8 @@ impl Cassette {
     }
 
     /// Writes the cassette atomically: a temporary file in the same directory, then a rename.
+    /// The path is taken as given, links included; record writes through `CassetteDir`
+    /// instead, which refuses them.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CassetteError> {
         let path = path.as_ref();
         let io = |source| CassetteError::Io {
@@ -29,28 +33,33 @@ impl Cassette {
         if let Some(dir) = dir {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let tmp = temp_path(path);
-        let result = (|| {
-            use std::io::Write;
-            // Exclusive: a file or link planted at the name makes the save fail, never follow.
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            file.write_all(self.to_yaml().as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(io)
+        write_atomically(path, self.to_yaml().as_bytes()).map_err(io)
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, then a rename.
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        use std::io::Write;
+        // Exclusive: a file or link planted at the name makes the save fail, never follow.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// The temporary file [`Cassette::save`] writes before renaming it over `path`:
 /// `.<file>.<pid>.<16 random hex>.tmp`, so that nobody can plant something at its name in advance.
-fn temp_path(path: &Path) -> PathBuf {
+pub(super) fn temp_path(path: &Path) -> PathBuf {
     use std::hash::{BuildHasher, Hasher};
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     // `RandomState` is seeded from the OS's random source; hashing a counter and the time with

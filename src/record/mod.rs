@@ -396,6 +396,7 @@ impl RecordServerBuilder {
                 endpoint,
                 record: self.options,
                 read_timeouts: self.listen.read_timeouts,
+                cassette_dir: Arc::default(),
             },
             upstream,
             slots: tokio::sync::Mutex::new(HashMap::new()),
@@ -528,6 +529,9 @@ struct Options {
     endpoint: Endpoint,
     record: RecordOptions,
     read_timeouts: ReadTimeouts,
+    /// The cassette folder, opened on the first write and kept for the run: every write goes
+    /// through it, never through a path looked up again (see `cassette::CassetteDir`).
+    cassette_dir: Arc<Mutex<Option<Arc<crate::cassette::CassetteDir>>>>,
 }
 
 impl Options {

@@ -1,13 +1,14 @@
 //! The background writer: each completed interaction is appended to its cassette, and the file
 //! is rewritten shortly after (see "Writes" in the module doc of `record`).
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::slots::{Captured, Slot};
 use super::{RecordError, RecordState};
-use crate::cassette::Interaction;
+use crate::cassette::{CassetteDir, Interaction};
 use crate::http::{error_chain, Side};
 use crate::normalize::Fingerprint;
 use crate::redact;
@@ -62,15 +63,26 @@ impl RecordState {
             (data.generation, data.cassette())
         };
         let path = slot.path.clone();
-        // Checked again at each write: a link planted after the cassette was opened is refused.
-        let confined = self.options.confined_path_of(&slot.name);
+        let relative = PathBuf::from(format!("{}.yaml", slot.name));
+        let (cell, root) = (self.options.cassette_dir.clone(), self.options.dir.clone());
         let result = tokio::task::spawn_blocking(move || {
             let findings = redact::scan(&cassette);
             if !findings.is_empty() {
                 return Err(RecordError::SecretFound { path, findings });
             }
-            let path = confined?;
-            cassette.save(&path).map_err(RecordError::from)
+            // Every write goes through the folder opened once, directory by directory, so a
+            // link planted after the cassette was opened, or swapped in during the write, is
+            // refused or changes nothing.
+            let dir = {
+                let mut cell = cell.lock().unwrap_or_else(|p| p.into_inner());
+                match &*cell {
+                    Some(dir) => dir.clone(),
+                    None => cell.insert(Arc::new(CassetteDir::open(&root)?)).clone(),
+                }
+            };
+            dir.save(&relative, &cassette.to_yaml())
+                .map(drop)
+                .map_err(RecordError::from)
         })
         .await;
         match result {
