@@ -665,6 +665,47 @@ mod tests {
     }
 
     #[test]
+    fn chat_and_real_time_secrets_are_replaced_and_a_next_token_kept() {
+        // Finding 3 of the security issue: the secrets IVS Chat and Real-Time return, by member
+        // and by shape; a `nextToken` is KMS ciphertext like a chat token, and must replay.
+        let chat = format!("AQICAH{}", "Zm9v".repeat(16));
+        let page = format!("AQICAH{}", "YmFy".repeat(16));
+        let jwt = "eyJhbGciOiJLTVMiLCJ0eXAiOiJKV1QifQ.eyJleHAiOjE2ODA0fQ.c2lnbmF0dXJl";
+        let mut request: RecordedRequest = serde_json::from_value(json!({
+            "method": "POST", "path": "/ListTagsForResource", "region": "us-west-2",
+            "body": {"nextToken": page, "tags": {"token": "my own tag"}}
+        }))
+        .unwrap();
+        let mut response: RecordedResponse = serde_json::from_value(json!({
+            "status": 200,
+            "body": {
+                "token": "opaque chat token",
+                "nextToken": page,
+                "participantToken": {"token": "opaque participant token"},
+                "ingestConfiguration": {"streamKey": "opaque ingest key"},
+                "echo": format!("{chat} and {jwt}"),
+            }
+        }))
+        .unwrap();
+        exchange(&mut request, &mut response, false);
+        let p = secret_placeholder;
+        assert_eq!(
+            request.body.unwrap(),
+            json!({"nextToken": page, "tags": {"token": "my own tag"}})
+        );
+        assert_eq!(
+            response.body.unwrap(),
+            json!({
+                "token": p("opaque chat token"),
+                "nextToken": page,
+                "participantToken": {"token": p("opaque participant token")},
+                "ingestConfiguration": {"streamKey": p("opaque ingest key")},
+                "echo": format!("{} and {}", p(&chat), p(jwt)),
+            })
+        );
+    }
+
+    #[test]
     fn hmac_matches_rfc_4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
