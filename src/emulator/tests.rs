@@ -628,7 +628,7 @@ fn limited(limits: EmulatorLimits) -> Emulator {
 
 #[test]
 fn regions_with_state_are_capped_with_an_error_naming_the_limit() {
-    // Regression, security issue finding 8: every made-up `words-N` region in a SigV4 scope
+    // Regression, issue 29 (finding 8): every made-up `words-N` region in a SigV4 scope
     // added a region (100,000 of them: +45 MB).
     let e = limited(EmulatorLimits {
         max_regions: 2,
@@ -672,7 +672,7 @@ fn regions_with_state_are_capped_with_an_error_naming_the_limit() {
 
 #[test]
 fn a_channel_keeps_its_newest_stream_sessions_only() {
-    // Regression, security issue finding 8: 50,000 stream sessions took 409 MB.
+    // Regression, issue 29 (finding 8): 50,000 stream sessions took 409 MB.
     let e = limited(EmulatorLimits {
         max_sessions_per_channel: 3,
         ..Default::default()
@@ -708,7 +708,7 @@ fn a_channel_keeps_its_newest_stream_sessions_only() {
 
 #[test]
 fn viewer_session_revocations_keep_the_newest_only() {
-    // Regression, security issue finding 8: 400,000 revocations took 63 MB.
+    // Regression, issue 29 (finding 8): 400,000 revocations took 63 MB.
     let e = limited(EmulatorLimits {
         max_revocations: 4,
         ..Default::default()

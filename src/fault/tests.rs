@@ -425,7 +425,7 @@ fn set_is_shared_across_threads_and_spends_each_use_once() {
 
 #[test]
 fn a_set_holds_at_most_its_limit_of_rules() {
-    // Regression, security issue finding 8: 100,000 rules took 30 MB, every request scanning
+    // Regression, issue 29 (finding 8): 100,000 rules took 30 MB, every request scanning
     // them under one lock.
     let set = FaultSet::with_max_rules(2);
     set.add(rule(r#"{"error": "ThrottlingException", "times": 1}"#))

@@ -570,7 +570,7 @@ mod tests {
             "key (sk_ap-northeast-1_x9) in use",
             &[SecretKind::StreamKey],
         );
-        // Issue 11 (finding 3): a key right after a letter is still a key, and is flagged.
+        // Issue 29 (finding 3): a key right after a letter is still a key, and is flagged.
         check("ask_us-west-2_Ab12", &[SecretKind::StreamKey]);
         check(
             "rt_123456789012_us-west-2_AbCdEfGh1234_abcd1234efgh5678",

@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(got, expected, "{text:?}");
     }
 
-    /// Issue 11 (finding 3): a stream key ended at its first `_` after the region, so its secret
+    /// Issue 29 (finding 3): a stream key ended at its first `_` after the region, so its secret
     /// half, `_3lpF…`, stayed in reports, logs, the summary and cassettes.
     #[test]
     fn a_stream_key_is_recognised_whole() {

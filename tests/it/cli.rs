@@ -551,7 +551,7 @@ fn diff_and_verify_take_the_cassette_limits_too() {
     }
 }
 
-/// Regression, security issue finding 7: a server whose parent died (the pytest plugin's, killed
+/// Regression, issue 29 (finding 7): a server whose parent died (the pytest plugin's, killed
 /// by SIGKILL) ran on under PID 1, a recorder holding the operator's credentials with nobody to
 /// stop it. With `--exit-on-stdin-close` the end of stdin (the parent's pipe closing) stops it.
 #[test]

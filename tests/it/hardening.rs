@@ -969,7 +969,7 @@ async fn servers_bind_loopback_by_default_and_warn_when_bound_elsewhere() {
     }
 }
 
-/// Regression, security issue finding 8: fault rules and regions with state grew without bound.
+/// Regression, issue 29 (finding 8): fault rules and regions with state grew without bound.
 /// Both are capped, the caps set through the builder (and `--max-fault-rules`, `--max-regions`).
 #[tokio::test]
 async fn fault_rules_and_emulated_regions_are_capped() {

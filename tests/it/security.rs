@@ -238,7 +238,7 @@ fn assert_no_cors(res: &RawResponse) {
     assert!(cors.is_empty(), "a refusal allows no page: {cors:?}");
 }
 
-/// Security finding 5: a page on another site can neither drive replay (the emulator, a fault that
+/// Issue 29 (finding 5): a page on another site can neither drive replay (the emulator, a fault that
 /// stalls every later call, a stream taken live, a reset) nor read its answers (stream keys,
 /// SRT passphrases): every IVS call and every control call from it is refused with 403, and
 /// so is its preflight, which carries no allow header.
@@ -314,7 +314,7 @@ async fn replay_refuses_pages_from_other_sites_on_ivs_and_control_calls() {
     assert!(!res.body.contains("channel/"), "{}", res.body);
 }
 
-/// Security finding 5: a front end on loopback (`http://localhost:5173`, a page on another port, so
+/// Issue 29 (finding 5): a front end on loopback (`http://localhost:5173`, a page on another port, so
 /// another origin) keeps using replay: its preflight is answered, and every answer names its
 /// origin instead of `*`, with `Vary: Origin`.
 #[tokio::test]
@@ -359,7 +359,7 @@ async fn a_front_end_on_loopback_uses_replay_and_reads_answers_naming_its_origin
     assert_eq!(res.header("access-control-allow-origin"), Some("*"));
 }
 
-/// Security finding 5: `--allow-origin` (`allow_origin`) lets one more page use replay: that origin
+/// Issue 29 (finding 5): `--allow-origin` (`allow_origin`) lets one more page use replay: that origin
 /// exactly, by scheme, host and port.
 #[tokio::test]
 async fn an_allowed_origin_uses_replay_and_no_other() {
@@ -398,7 +398,7 @@ async fn an_allowed_origin_uses_replay_and_no_other() {
     }
 }
 
-/// Security finding 5: the command line's `--allow-origin` reaches the server, and a value that is no
+/// Issue 29 (finding 5): the command line's `--allow-origin` reaches the server, and a value that is no
 /// origin is refused at start.
 #[test]
 fn the_allow_origin_flag_allows_that_page() {
@@ -444,7 +444,7 @@ fn the_allow_origin_flag_allows_that_page() {
     );
 }
 
-/// Security finding 5: replay's control plane takes JSON bodies only, so that a "simple" cross-site
+/// Issue 29 (finding 5): replay's control plane takes JSON bodies only, so that a "simple" cross-site
 /// POST (`text/plain`, a form) cannot reach it even from a browser that sends no `Origin`.
 /// A bodiless POST, as moto's clients send `/moto-api/reset`, needs no `Content-Type`.
 #[tokio::test]
@@ -480,9 +480,9 @@ async fn replays_control_plane_takes_json_bodies_only() {
     assert_eq!(res.status, 201, "{res:?}");
 }
 
-// Security finding 9: record signs only what an SDK sends.
+// Issue 29 (finding 9): record signs only what an SDK sends.
 
-/// Security finding 9: with `--region`, record would sign a GET carrying neither `Origin` nor
+/// Issue 29 (finding 9): with `--region`, record would sign a GET carrying neither `Origin` nor
 /// `Sec-Fetch-Site`, which is what an `<img>` sends from a browser without Fetch Metadata. A
 /// GET of a route IVS serves by POST is refused, and so is an unsigned bodiless request, before
 /// anything is signed or sent.
@@ -1363,7 +1363,7 @@ async fn a_client_still_sending_a_large_body_reads_its_413() {
     );
 }
 
-/// Security finding 11: an 8 MiB body sent the usual way, the whole request and then the
+/// Issue 29 (finding 11): an 8 MiB body sent the usual way, the whole request and then the
 /// answer read (http.client and botocore do this), gets its 413, not a broken pipe: the lingering
 /// close discards whatever arrives until the client stops, not a number of bytes.
 #[tokio::test]
@@ -1399,7 +1399,7 @@ async fn an_8_mib_body_sent_whole_before_reading_gets_its_413() {
     );
 }
 
-/// Security finding 11: the lingering close is bounded by time in all, so a client that never
+/// Issue 29 (finding 11): the lingering close is bounded by time in all, so a client that never
 /// stops sending holds its connection no longer than that (`lingering_close`, 30 s by default).
 #[tokio::test]
 async fn a_client_that_never_stops_sending_is_cut_off_after_the_lingering_time() {
@@ -1443,7 +1443,7 @@ async fn a_client_that_never_stops_sending_is_cut_off_after_the_lingering_time()
     assert_eq!(res.status, 413);
 }
 
-/// Security finding 11: a lingering close never holds up shutdown (which waits up to 10 s for
+/// Issue 29 (finding 11): a lingering close never holds up shutdown (which waits up to 10 s for
 /// connections): the answer is out, so shutdown ends it at once.
 #[tokio::test]
 async fn shutdown_ends_a_lingering_close_at_once() {
