@@ -169,33 +169,192 @@ class Tail {
 }
 
 /**
+ * The control plane of a running `ivs-vcr` server, by its URL: what a test needs to drive the
+ * server (reset, faults, live streams, summary) and to point the code under test at it. `Server`
+ * is one, with the process behind it; `new ControlPlane(url)` is one for a server started
+ * elsewhere, such as in a test runner's global setup.
+ */
+class ControlPlane {
+  /** `url` is the server's base URL, as `Server.url` gives it. */
+  constructor(url, { requestTimeoutMs = 30_000 } = {}) {
+    if (typeof url !== "string" || !/^http:\/\//.test(url)) {
+      throw new TypeError(`a control plane needs the server's http:// url, not ${JSON.stringify(url)}`);
+    }
+    /** The server's base URL, `http://127.0.0.1:PORT`: the endpoint of every IVS client. */
+    this.url = url.replace(/\/+$/, "");
+    /** How long a control-plane call may take, in milliseconds. */
+    this.requestTimeoutMs = requestTimeoutMs;
+    this._envBefore = null;
+  }
+
+  /**
+   * The variables that point the AWS SDKs' IVS, IVS Chat and IVS Real-Time clients at this
+   * server: `{ AWS_ENDPOINT_URL_IVS: url, AWS_ENDPOINT_URL_IVSCHAT: url, AWS_ENDPOINT_URL_IVS_REALTIME: url }`.
+   */
+  env() {
+    return Object.fromEntries(ENDPOINT_VARIABLES.map((name) => [name, this.url]));
+  }
+
+  /**
+   * Points the code under test at this server through `process.env`: the endpoint variables of
+   * `env()`, and, when none are configured, dummy credentials and a region (so the SDK does not
+   * search for what it does not need). `restoreEnv()`, and a `Server`'s `stop()`, put back what was
+   * there before. A server started before this keeps the caller's real credentials (for record).
+   */
+  setEnv() {
+    const wanted = this.env();
+    if (!(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE)) Object.assign(wanted, DUMMY_CREDENTIALS);
+    if (!(process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION)) wanted.AWS_REGION = DEFAULT_REGION;
+    this._envBefore ??= new Map();
+    for (const [name, value] of Object.entries(wanted)) {
+      if (!this._envBefore.has(name)) this._envBefore.set(name, { before: process.env[name], set: value });
+      else this._envBefore.get(name).set = value;
+      process.env[name] = value;
+    }
+  }
+
+  /** Puts back the variables `setEnv` changed, unless something else changed them since. */
+  restoreEnv() {
+    if (!this._envBefore) return;
+    for (const [name, { before, set }] of this._envBefore) {
+      if (process.env[name] !== set) continue;
+      if (before === undefined) delete process.env[name];
+      else process.env[name] = before;
+    }
+    this._envBefore = null;
+  }
+
+  /** What to add to the error of a call that could not reach the server. */
+  async _unreachable() {
+    return "";
+  }
+
+  /**
+   * Calls a control-plane endpoint (`path` under `/_ivs-vcr/`, or absolute) with a JSON body and
+   * resolves to the decoded JSON answer (`null` for an empty one). Rejects with
+   * `ControlPlaneMissing` when the server does not know the endpoint, `ControlPlaneError` for any
+   * other refusal, and `ServerError` when the server cannot be reached.
+   */
+  async request(method, path, body) {
+    const target = path.startsWith("/") ? path : `${CONTROL_PREFIX}/${path}`;
+    const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+    let answer;
+    try {
+      answer = await send(this.url + target, method, data, this.requestTimeoutMs);
+    } catch (err) {
+      const hint = await this._unreachable();
+      throw new ServerError(`${method} ${this.url}${target} failed: ${err.message}${hint}`, { cause: err });
+    }
+    if (answer.status >= 400) throw controlError(method, target, answer);
+    const text = answer.body.toString("utf8");
+    return text.trim() ? JSON.parse(text) : null;
+  }
+
+  /** `GET /_ivs-vcr/health`: `{ status: "ok", mode: "emulate" | "replay" | "record" }`. */
+  async health() {
+    return object(await this.request("GET", "health"));
+  }
+
+  /** Empties the emulator, rewinds every cassette's sequences and clears faults. */
+  async reset() {
+    await this.request("POST", "reset", {});
+  }
+
+  /** What was served so far: per operation counts, unmatched requests with their reports, unused interactions. */
+  async summary() {
+    return object(await this.request("GET", "summary"));
+  }
+
+  /** The emulator's resources, per region. */
+  async state() {
+    return object(await this.request("GET", "state"));
+  }
+
+  /** Makes the emulator's channel live, as if a broadcaster had connected. */
+  async startStream(channelArn, { health, viewerCount } = {}) {
+    const body = { channelArn };
+    if (health !== undefined) body.health = health;
+    if (viewerCount !== undefined) body.viewerCount = viewerCount;
+    return this.request("POST", "streams/start", body);
+  }
+
+  /** Ends the live stream of the emulator's channel. */
+  async stopStream(channelArn) {
+    return this.request("POST", "streams/stop", { channelArn });
+  }
+
+  /**
+   * Adds a fault rule and resolves to it as the server lists it (with its `id`).
+   *
+   * `fault({ operation: "GetChannel", error: "ThrottlingException", times: 2 })` makes the next two
+   * GetChannel calls fail with IVS's 429. `error` is any modeled IVS error (its status comes from
+   * the model), `status` alone gives a generic error, `delayMs` stalls, `connection` (`"reset"` or
+   * `"empty"`) drops the connection, `rate` (0–1, seeded by `seed`) fires at random but
+   * reproducibly. No `operation` means every operation.
+   */
+  async fault(rule = {}) {
+    const given = {
+      operation: rule.operation,
+      error: rule.error,
+      status: rule.status,
+      times: rule.times,
+      rate: rule.rate,
+      delay_ms: rule.delayMs,
+      connection: rule.connection,
+      retry_after_ms: rule.retryAfterMs,
+      message: rule.message,
+      seed: rule.seed,
+    };
+    const known = new Set(["operation", "error", "status", "times", "rate", "delayMs", "connection", "retryAfterMs", "message", "seed"]);
+    const unknown = Object.keys(rule).filter((key) => !known.has(key));
+    if (unknown.length) {
+      throw new TypeError(`unknown fault option ${unknown.map((k) => `\`${k}\``).join(", ")}; known: ${[...known].join(", ")}`);
+    }
+    const body = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+    return object(await this.request("POST", "faults", body));
+  }
+
+  /** The fault rules, with `remaining` uses. */
+  async faults() {
+    const faults = object(await this.request("GET", "faults")).faults;
+    if (!Array.isArray(faults)) throw new ServerError(`GET ${CONTROL_PREFIX}/faults answered without a \`faults\` list`);
+    return faults;
+  }
+
+  /** Removes every fault rule. */
+  async clearFaults() {
+    await this.request("DELETE", "faults");
+  }
+
+  toString() {
+    return `[ivs-vcr ControlPlane ${this.url}]`;
+  }
+}
+
+/**
  * One `ivs-vcr` server process on a free loopback port. Start it with `await Server.start()`
  * (the in-memory emulator), `Server.start({ cassettes: "cassettes" })` or
  * `Server.start({ mode: "record", args: ["--cassettes", "dir", "--record-mode", "once"] })`,
  * and end it with `await server.stop()`.
  */
-class Server {
+class Server extends ControlPlane {
   /** Use `Server.start()`, which waits until the server listens. */
   constructor(internals) {
     if (!internals || internals.token !== CONSTRUCT) {
       throw new TypeError("use `await Server.start(options)` to start an ivs-vcr server");
     }
     const { child, command, mode, url, stdout, stderr, closed, requestTimeoutMs } = internals;
+    super(url, { requestTimeoutMs });
     this._child = child;
     this._stdout = stdout;
     this._stderr = stderr;
     this._closed = closed;
-    this._envBefore = null;
     this._result = null;
     this._stopping = null;
     /** The command line the server was started with. */
     this.command = command;
     /** `replay` or `record`. */
     this.mode = mode;
-    /** The server's base URL, `http://127.0.0.1:PORT`: the endpoint of every IVS client. */
-    this.url = url;
-    /** How long a control-plane call may take, in milliseconds. */
-    this.requestTimeoutMs = requestTimeoutMs;
   }
 
   /**
@@ -323,43 +482,6 @@ class Server {
   }
 
   /**
-   * The variables that point the AWS SDKs' IVS, IVS Chat and IVS Real-Time clients at this
-   * server: `{ AWS_ENDPOINT_URL_IVS: url, AWS_ENDPOINT_URL_IVSCHAT: url, AWS_ENDPOINT_URL_IVS_REALTIME: url }`.
-   */
-  env() {
-    return Object.fromEntries(ENDPOINT_VARIABLES.map((name) => [name, this.url]));
-  }
-
-  /**
-   * Points the code under test at this server through `process.env`: the endpoint variables of
-   * `env()`, and, when none are configured, dummy credentials and a region (so the SDK does not
-   * search for what it does not need). `stop()` puts back what was there before. The server was
-   * started before this, so a record server keeps the caller's real credentials.
-   */
-  setEnv() {
-    const wanted = this.env();
-    if (!(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE)) Object.assign(wanted, DUMMY_CREDENTIALS);
-    if (!(process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION)) wanted.AWS_REGION = DEFAULT_REGION;
-    this._envBefore ??= new Map();
-    for (const [name, value] of Object.entries(wanted)) {
-      if (!this._envBefore.has(name)) this._envBefore.set(name, { before: process.env[name], set: value });
-      else this._envBefore.get(name).set = value;
-      process.env[name] = value;
-    }
-  }
-
-  /** Puts back the variables `setEnv` changed, unless something else changed them since. */
-  restoreEnv() {
-    if (!this._envBefore) return;
-    for (const [name, { before, set }] of this._envBefore) {
-      if (process.env[name] !== set) continue;
-      if (before === undefined) delete process.env[name];
-      else process.env[name] = before;
-    }
-    this._envBefore = null;
-  }
-
-  /**
    * Stops the server gracefully (stdin closed, and SIGTERM where there are signals: in-flight
    * requests finish and cassettes are written), killing it after `timeoutMs`. Resolves to its exit
    * code and output tails; calling it again gives the same result. Restores what `setEnv` changed.
@@ -399,105 +521,10 @@ class Server {
     return this._result;
   }
 
-  // -- control plane ------------------------------------------------------------------------
-
-  /**
-   * Calls a control-plane endpoint (`path` under `/_ivs-vcr/`, or absolute) with a JSON body and
-   * resolves to the decoded JSON answer (`null` for an empty one). Rejects with
-   * `ControlPlaneMissing` when the server does not know the endpoint, `ControlPlaneError` for any
-   * other refusal, and `ServerError` when the server cannot be reached.
-   */
-  async request(method, path, body) {
-    const target = path.startsWith("/") ? path : `${CONTROL_PREFIX}/${path}`;
-    const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
-    let answer;
-    try {
-      answer = await send(this.url + target, method, data, this.requestTimeoutMs);
-    } catch (err) {
-      // A server that cannot be reached is often one that is dying: let it finish.
-      if (this.alive) await Promise.race([this._closed, delay(500)]);
-      const hint = this.alive ? "" : `\n${this.deathReport()}`;
-      throw new ServerError(`${method} ${this.url}${target} failed: ${err.message}${hint}`, { cause: err });
-    }
-    if (answer.status >= 400) throw controlError(method, target, answer);
-    const text = answer.body.toString("utf8");
-    return text.trim() ? JSON.parse(text) : null;
-  }
-
-  /** `GET /_ivs-vcr/health`: `{ status: "ok", mode: "emulate" | "replay" | "record" }`. */
-  async health() {
-    return object(await this.request("GET", "health"));
-  }
-
-  /** Empties the emulator, rewinds every cassette's sequences and clears faults. */
-  async reset() {
-    await this.request("POST", "reset", {});
-  }
-
-  /** What was served so far: per operation counts, unmatched requests with their reports, unused interactions. */
-  async summary() {
-    return object(await this.request("GET", "summary"));
-  }
-
-  /** The emulator's resources, per region. */
-  async state() {
-    return object(await this.request("GET", "state"));
-  }
-
-  /** Makes the emulator's channel live, as if a broadcaster had connected. */
-  async startStream(channelArn, { health, viewerCount } = {}) {
-    const body = { channelArn };
-    if (health !== undefined) body.health = health;
-    if (viewerCount !== undefined) body.viewerCount = viewerCount;
-    return this.request("POST", "streams/start", body);
-  }
-
-  /** Ends the live stream of the emulator's channel. */
-  async stopStream(channelArn) {
-    return this.request("POST", "streams/stop", { channelArn });
-  }
-
-  /**
-   * Adds a fault rule and resolves to it as the server lists it (with its `id`).
-   *
-   * `fault({ operation: "GetChannel", error: "ThrottlingException", times: 2 })` makes the next two
-   * GetChannel calls fail with IVS's 429. `error` is any modeled IVS error (its status comes from
-   * the model), `status` alone gives a generic error, `delayMs` stalls, `connection` (`"reset"` or
-   * `"empty"`) drops the connection, `rate` (0–1, seeded by `seed`) fires at random but
-   * reproducibly. No `operation` means every operation.
-   */
-  async fault(rule = {}) {
-    const given = {
-      operation: rule.operation,
-      error: rule.error,
-      status: rule.status,
-      times: rule.times,
-      rate: rule.rate,
-      delay_ms: rule.delayMs,
-      connection: rule.connection,
-      retry_after_ms: rule.retryAfterMs,
-      message: rule.message,
-      seed: rule.seed,
-    };
-    const known = new Set(["operation", "error", "status", "times", "rate", "delayMs", "connection", "retryAfterMs", "message", "seed"]);
-    const unknown = Object.keys(rule).filter((key) => !known.has(key));
-    if (unknown.length) {
-      throw new TypeError(`unknown fault option ${unknown.map((k) => `\`${k}\``).join(", ")}; known: ${[...known].join(", ")}`);
-    }
-    const body = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
-    return object(await this.request("POST", "faults", body));
-  }
-
-  /** The fault rules, with `remaining` uses. */
-  async faults() {
-    const faults = object(await this.request("GET", "faults")).faults;
-    if (!Array.isArray(faults)) throw new ServerError(`GET ${CONTROL_PREFIX}/faults answered without a \`faults\` list`);
-    return faults;
-  }
-
-  /** Removes every fault rule. */
-  async clearFaults() {
-    await this.request("DELETE", "faults");
+  async _unreachable() {
+    // A server that cannot be reached is often one that is dying: let it finish.
+    if (this.alive) await Promise.race([this._closed, delay(500)]);
+    return this.alive ? "" : `\n${this.deathReport()}`;
   }
 
   toString() {
@@ -577,6 +604,7 @@ module.exports = {
   BIN_ENV,
   BinaryNotFoundError,
   CONTROL_PREFIX,
+  ControlPlane,
   ControlPlaneError,
   ControlPlaneMissing,
   DEFAULT_REGION,

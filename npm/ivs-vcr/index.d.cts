@@ -148,39 +148,23 @@ export interface Summary {
   [key: string]: unknown;
 }
 
-/** One `ivs-vcr` server process on a free loopback port. */
-export declare class Server {
-  private constructor();
-  /** Starts a server and resolves once it listens. */
-  static start(options?: ServerOptions): Promise<Server>;
-
+/**
+ * The control plane of a running server, by its URL. `Server` is one; `new ControlPlane(url)` is
+ * one for a server started elsewhere (a test runner's global setup).
+ */
+export declare class ControlPlane {
+  constructor(url: string, options?: { requestTimeoutMs?: number });
   /** The server's base URL, `http://127.0.0.1:PORT`. */
   readonly url: string;
-  /** `replay` or `record`. */
-  readonly mode: "replay" | "record";
-  /** The command line it was started with. */
-  readonly command: readonly string[];
   /** How long a control-plane call may take, in milliseconds. */
   requestTimeoutMs: number;
-  /** The server's process id. */
-  readonly pid: number;
-  /** Whether the process is still running. */
-  readonly alive: boolean;
-  /** The exit code once it has ended, else `null`. */
-  readonly exitCode: number | null;
 
-  /** The last lines of its stderr. */
-  stderrTail(lines?: number): string;
-  /** Command, exit status and stderr tail of a server that ended. */
-  deathReport(): string;
   /** `AWS_ENDPOINT_URL_IVS`, `AWS_ENDPOINT_URL_IVSCHAT` and `AWS_ENDPOINT_URL_IVS_REALTIME`, all `url`. */
   env(): Record<(typeof ENDPOINT_VARIABLES)[number], string>;
   /** Sets `env()` in `process.env`, with dummy credentials and a region when none are configured. */
   setEnv(): void;
-  /** Puts back what `setEnv()` changed (`stop()` does it too). */
+  /** Puts back what `setEnv()` changed, unless something else changed it since (`Server.stop()` does it too). */
   restoreEnv(): void;
-  /** Stops the server gracefully, killing it after `timeoutMs` (15 000 by default). */
-  stop(options?: { timeoutMs?: number }): Promise<StopResult>;
 
   /** Calls a control-plane endpoint with a JSON body; resolves to the JSON answer. */
   request(method: string, path: string, body?: unknown): Promise<unknown>;
@@ -201,4 +185,29 @@ export declare class Server {
   faults(): Promise<FaultView[]>;
   /** Removes every fault rule. */
   clearFaults(): Promise<void>;
+}
+
+/** One `ivs-vcr` server process on a free loopback port. */
+export declare class Server extends ControlPlane {
+  private constructor();
+  /** Starts a server and resolves once it listens. */
+  static start(options?: ServerOptions): Promise<Server>;
+
+  /** `replay` or `record`. */
+  readonly mode: "replay" | "record";
+  /** The command line it was started with. */
+  readonly command: readonly string[];
+  /** The server's process id. */
+  readonly pid: number;
+  /** Whether the process is still running. */
+  readonly alive: boolean;
+  /** The exit code once it has ended, else `null`. */
+  readonly exitCode: number | null;
+
+  /** The last lines of its stderr. */
+  stderrTail(lines?: number): string;
+  /** Command, exit status and stderr tail of a server that ended. */
+  deathReport(): string;
+  /** Stops the server gracefully, killing it after `timeoutMs` (15 000 by default); restores what `setEnv()` changed. */
+  stop(options?: { timeoutMs?: number }): Promise<StopResult>;
 }

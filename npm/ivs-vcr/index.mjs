@@ -7,6 +7,7 @@ export const {
   BIN_ENV,
   BinaryNotFoundError,
   CONTROL_PREFIX,
+  ControlPlane,
   ControlPlaneError,
   ControlPlaneMissing,
   DEFAULT_REGION,

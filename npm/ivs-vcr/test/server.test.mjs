@@ -20,6 +20,7 @@ import { repoDir, ivsClient } from "./support.mjs";
 import * as ivsVcr from "../index.mjs";
 import {
   BinaryNotFoundError,
+  ControlPlane,
   ControlPlaneError,
   ENDPOINT_VARIABLES,
   Server,
@@ -243,5 +244,23 @@ describe("module formats", () => {
     const cjs = require("../index.cjs");
     assert.deepEqual(Object.keys(ivsVcr).sort(), Object.keys(cjs).sort());
     for (const name of Object.keys(cjs)) assert.equal(ivsVcr[name], cjs[name], name);
+  });
+});
+
+describe("a ControlPlane by url", () => {
+  test("drives a server started elsewhere, and its errors say it cannot reach a stopped one", async () => {
+    const server = await Server.start();
+    const plane = new ControlPlane(`${server.url}/`);
+    assert.equal(plane.url, server.url);
+    await plane.fault({ operation: "ListChannels", error: "ThrottlingException", times: 1 });
+    await assert.rejects(ivsClient(server).send(new ListChannelsCommand({})), { name: "ThrottlingException" });
+    await plane.reset();
+    assert.deepEqual(await server.faults(), []);
+    await server.stop();
+    await assert.rejects(plane.health(), ServerError);
+  });
+
+  test("needs an http url", () => {
+    assert.throws(() => new ControlPlane("127.0.0.1:7474"), TypeError);
   });
 });
