@@ -331,6 +331,20 @@ pub enum CassetteError {
         /// The limit.
         limit: usize,
     },
+    /// The file holds a YAML anchor (`&name`) or alias (`*name`). ivs-vcr never writes them,
+    /// and serde_yaml expands every alias into a copy of its anchor's value, so a few KB of
+    /// them could take GB of memory to load.
+    #[error(
+        "refusing cassette `{path}` at line {line}: YAML anchor or alias `{token}` (ivs-vcr never writes them, and each alias would be expanded into a copy of its anchor's value): write the value out in full"
+    )]
+    Alias {
+        /// The cassette file.
+        path: PathBuf,
+        /// The 1-based line of the anchor or alias.
+        line: usize,
+        /// The anchor or alias, as written.
+        token: String,
+    },
     /// The file holds more interactions than a cassette may: [`Cassette::load`] takes up to
     /// 100,000, and
     /// [`ReplayServerBuilder::max_interactions`](crate::ReplayServerBuilder::max_interactions)
