@@ -186,11 +186,11 @@ impl Cassette {
                     limit: limits.depth,
                 })
             }
-            Some(Refusal::Alias { line, token }) => {
+            Some(Refusal::Alias { line, sigil }) => {
                 return Err(CassetteError::Alias {
                     path: path.to_owned(),
                     line,
-                    token,
+                    sigil,
                 })
             }
             Some(Refusal::TagDirective { line }) => {
@@ -722,12 +722,14 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
-    const ALIAS: &str = "refusing cassette `t.yaml` at line {line}: YAML anchor or alias `{token}` (ivs-vcr never writes them, and each alias would be expanded into a copy of its anchor's value): write the value out in full";
-
+    /// The refusal of an anchor (`token` starting with `&`) or alias (`*`) at `line`.
     fn alias(line: usize, token: &str) -> String {
-        ALIAS
-            .replace("{line}", &line.to_string())
-            .replace("{token}", token)
+        let (what, sigil) = if token.starts_with('&') {
+            ("anchor", '&')
+        } else {
+            ("alias", '*')
+        };
+        format!("refusing cassette `t.yaml` at line {line}: YAML {what} `{sigil}…` (ivs-vcr never writes anchors or aliases, and each alias would be expanded into a copy of its anchor's value): write the value out in full")
     }
 
     /// Security issue, alias expansion: one anchored list referenced many times expanded to GB.

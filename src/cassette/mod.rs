@@ -333,17 +333,19 @@ pub enum CassetteError {
     },
     /// The file holds a YAML anchor (`&name`) or alias (`*name`). ivs-vcr never writes them,
     /// and serde_yaml expands every alias into a copy of its anchor's value, so a few KB of
-    /// them could take GB of memory to load.
+    /// them could take GB of memory to load. The message quotes nothing of the file but the
+    /// sigil, since a client may be told it.
     #[error(
-        "refusing cassette `{path}` at line {line}: YAML anchor or alias `{token}` (ivs-vcr never writes them, and each alias would be expanded into a copy of its anchor's value): write the value out in full"
+        "refusing cassette `{path}` at line {line}: YAML {} `{sigil}…` (ivs-vcr never writes anchors or aliases, and each alias would be expanded into a copy of its anchor's value): write the value out in full",
+        if *.sigil == '&' { "anchor" } else { "alias" }
     )]
     Alias {
         /// The cassette file.
         path: PathBuf,
         /// The 1-based line of the anchor or alias.
         line: usize,
-        /// The anchor or alias, as written.
-        token: String,
+        /// `&` for an anchor, `*` for an alias.
+        sigil: char,
     },
     /// The file holds more interactions than a cassette may: [`Cassette::load`] takes up to
     /// 100,000, and

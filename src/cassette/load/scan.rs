@@ -29,7 +29,7 @@ pub(super) enum Refusal {
     TooDeep { line: usize },
     /// An anchor (`&name`) or alias (`*name`): each alias is expanded into a copy of its anchor's
     /// value, so a few KB of them make GB of values. ivs-vcr never writes them.
-    Alias { line: usize, token: String },
+    Alias { line: usize, sigil: char },
     /// A `%TAG` directive, which renames tag handles (`!!` included) and would let a refused tag
     /// pass under another name. ivs-vcr never writes directives.
     TagDirective { line: usize },
@@ -290,10 +290,9 @@ fn scan_lines(text: &str, limit: usize) -> Findings {
                             i += 1;
                         }
                         b'&' | b'*' => {
-                            let end = property_end(bytes, i);
                             found.refusal = Some(Refusal::Alias {
                                 line: line_no,
-                                token: line[i..end].to_owned(),
+                                sigil: char::from(c),
                             });
                             return found;
                         }
