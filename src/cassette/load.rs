@@ -323,6 +323,22 @@ pub(crate) fn part_readings(part: &str) -> (Option<Vec<Interaction>>, Option<Vec
     )
 }
 
+/// What [`scan`] finds, in plain types: why it refuses the file (`too deep`, `anchor`, `alias`
+/// or `%TAG`) with the line, and the first tag JSON cannot hold with its line.
+pub type ScanFindings = (Option<(&'static str, usize)>, Option<(usize, String)>);
+
+/// What [`scan`] finds in `text`, as [`ScanFindings`].
+pub(crate) fn scan_findings(text: &str, depth: usize) -> ScanFindings {
+    let findings = scan(text, depth);
+    let refusal = findings.refusal.map(|refusal| match refusal {
+        Refusal::TooDeep { line } => ("too deep", line),
+        Refusal::Alias { line, sigil: '&' } => ("anchor", line),
+        Refusal::Alias { line, .. } => ("alias", line),
+        Refusal::TagDirective { line } => ("%TAG", line),
+    });
+    (refusal, findings.tag)
+}
+
 /// Reads a `body:` as JSON, refusing what JSON cannot hold instead of changing it.
 pub(super) fn json_body<'de, D: Deserializer<'de>>(
     deserializer: D,

@@ -62,7 +62,7 @@ use serde_json::Value;
 
 pub(crate) use confined::CassetteDir;
 use load::{json_body, unique_keys};
-pub(crate) use load::{part_readings, Limits};
+pub(crate) use load::{part_readings, scan_findings, Limits, ScanFindings};
 pub(crate) use save::load_dir_limited;
 pub use save::{
     confined_path, load_dir, load_dir_with_progress, remove_stale_temp_files, yaml_files,
