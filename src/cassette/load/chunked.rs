@@ -205,8 +205,12 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
                 break;
             }
             let c = bytes[i];
-            let at_token_start =
-                i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            // A `#` opens a comment after a blank, or (as libyaml scans it) right after a flow
+            // indicator; after a `[`, `{` or `,` that is text of a plain scalar (`-{#: |`) it is
+            // text too, and taking it for a comment hid the block scalar the line opens.
+            let at_token_start = i == 0
+                || matches!(bytes[i - 1], b' ' | b'\t')
+                || (flow > 0 && matches!(bytes[i - 1], b'[' | b'{' | b','));
             match quote {
                 None if (c == b'"' || c == b'\'') && at_node_start(&bytes[..i], flow > 0) => {
                     quote = Some(c);
