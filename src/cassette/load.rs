@@ -501,13 +501,32 @@ mod tests {
         assert_eq!(c.interactions[0].response.body_bytes(), "{\"channel\":{}}");
     }
 
+    /// Issue 24: an IVS-only cassette stays format 1 byte for byte; one with a Chat interaction is
+    /// written as format 2 and says its service, and reads back the same.
+    #[test]
+    fn a_chat_interaction_makes_a_format_2_cassette_and_ivs_ones_stay_format_1() {
+        let ivs = Cassette::from_yaml(MINIMAL, Path::new("t.yaml")).unwrap();
+        let yaml = ivs.to_yaml();
+        assert!(yaml.starts_with("format: 1\n"), "{yaml}");
+        assert!(!yaml.contains("service"), "{yaml}");
+        let mut chat = ivs.clone();
+        chat.interactions[0].request.service = crate::ivs::Service::IvsChat;
+        chat.interactions[0].request.path = "/GetRoom".into();
+        let yaml = chat.to_yaml();
+        assert!(yaml.starts_with("format: 2\n"), "{yaml}");
+        assert!(yaml.contains("service: ivschat"), "{yaml}");
+        let again = Cassette::from_yaml(&yaml, Path::new("t.yaml")).unwrap();
+        assert_eq!(again.interactions, chat.interactions);
+        assert_eq!(again.format, 2);
+    }
+
     #[test]
     fn newer_format_is_refused_with_a_clear_message() {
         let text = MINIMAL.replace("format: 1", "format: 9\nfuture_field: 1");
         let err = Cassette::from_yaml(&text, Path::new("new.yaml")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cassette `new.yaml` has format version 9, but this ivs-vcr reads up to version 1: upgrade ivs-vcr"
+            "cassette `new.yaml` has format version 9, but this ivs-vcr reads up to version 2: upgrade ivs-vcr"
         );
     }
 
@@ -606,8 +625,12 @@ mod tests {
             "invalid cassette `t.yaml`: missing `format` (this file is not an ivs-vcr cassette?)",
         );
         check(
-            ("format: 1", "format: 2"),
-            "cassette `t.yaml` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr",
+            ("format: 1", "format: 3"),
+            "cassette `t.yaml` has format version 3, but this ivs-vcr reads up to version 2: upgrade ivs-vcr",
+        );
+        check(
+            ("{method: POST,", "{service: ivs-chat, method: POST,"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request: unknown service `ivs-chat`: this ivs-vcr knows `ivs`, `ivschat`, `ivs-realtime`",
         );
         // What JSON can hold still loads: quoted keys that look like numbers, null, floats.
         check(("{arn: x}", "{\"1\": null, f: 1.5, n: -3}"), "loaded");

@@ -252,7 +252,7 @@ impl Emulator {
     /// Answers one IVS request. `None` when the request names no IVS operation (the caller's
     /// route check answers it).
     pub(crate) fn answer(&self, req: &RecordedRequest) -> Option<Answer> {
-        let op = ivs::check_route(&req.method, &req.path).ok()?;
+        let op = req.service.catalog().check_route(&req.method, &req.path).ok()?;
         if let Some(body) = self.get_fast(op, req) {
             return Some(Answer {
                 operation: op.name,
@@ -282,18 +282,22 @@ impl Emulator {
     /// resource by its `arn`, the body's only member, read from the bytes
     /// (`normalize::flat_only_member`): the bulk of what applications send. `None` for anything
     /// else, which the general path answers, errors included; where both answer, they answer
-    /// alike (`get_by_arn` serves both). Neither the body nor the region (`region`, asked only
-    /// then) is read for a call that is no Get.
+    /// alike (`get_by_arn` serves both). Neither the body nor the SigV4 scope (`scope`: region and
+    /// service, asked only then) is read for a call that is no IVS Get.
     pub(crate) fn answer_get<'r>(
         &self,
         (method, path): (&str, &str),
         body: &[u8],
-        region: impl FnOnce() -> &'r str,
+        scope: impl FnOnce() -> (&'r str, Option<&'r str>),
     ) -> Option<Answer> {
         let op = ivs::check_route(method, path).ok()?;
         let family = get_family(op)?;
         let arn = normalize::flat_only_member(body, "arn")?;
-        let body = self.get_by_arn(family, region(), arn)?;
+        let (region, service) = scope();
+        if ivs::Service::route(service, path) != ivs::Service::Ivs {
+            return None;
+        }
+        let body = self.get_by_arn(family, region, arn)?;
         Some(Answer {
             operation: op.name,
             status: op.success_status,

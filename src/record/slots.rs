@@ -80,7 +80,7 @@ impl RecordState {
                 if mode == RecordMode::All {
                     existing.interactions.clear();
                 }
-                existing.format = crate::cassette::FORMAT_VERSION;
+                existing.format = existing.needed_format();
                 existing.ivs_vcr_version = env!("CARGO_PKG_VERSION").to_owned();
                 existing.name = name.to_owned();
                 existing.provenance.kind = ProvenanceKind::Recorded;
@@ -136,6 +136,7 @@ impl SlotData {
         cassette
             .interactions
             .extend(order(&self.new).into_iter().map(|c| c.interaction.clone()));
+        cassette.format = cassette.needed_format();
         cassette
     }
 }

@@ -362,13 +362,20 @@ pub fn has_private_key(text: &str) -> bool {
     })
 }
 
-/// Replaces every secret member of a request or response body with its placeholder. A value that
-/// is already a placeholder is left alone, so this can run any number of times.
+/// Replaces every secret member of an IVS request or response body with its placeholder (see
+/// [`redact_secrets_of`]).
 pub fn redact_secrets(body: &mut Value) {
+    redact_secrets_of(ivs::Service::Ivs, body);
+}
+
+/// Replaces every secret member of a request or response body of `service` with its placeholder:
+/// the members its model marks sensitive (Chat's `token`, `userId`, `attributes`). A value that
+/// is already a placeholder is left alone, so this can run any number of times.
+pub fn redact_secrets_of(service: ivs::Service, body: &mut Value) {
     if !body.is_object() {
         return;
     }
-    for path in ivs::SECRET_BODY_PATHS {
+    for path in service.catalog().secret_body_paths {
         crate::body_path::for_each_at(body, path, |value| {
             if let Value::String(s) = value {
                 if !is_placeholder(s) {

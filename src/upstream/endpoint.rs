@@ -1,6 +1,7 @@
 //! Where upstream requests go: [`Endpoint`], a URL template in which `{region}` is replaced.
 //!
-//! By default it is `https://ivs.<region>.amazonaws.com`; `--upstream` replaces it with a URL of
+//! By default it is each service's own host, `https://<endpoint prefix>.<region>.amazonaws.com`
+//! (`ivs`, `ivschat`, `ivsrealtime`, from the models); `--upstream` replaces it with a URL of
 //! the operator's choosing (a local fake or moto for tests, a FIPS endpoint, another partition).
 //! The region is checked with [`normalize::is_valid_region`] before it is substituted, so a request
 //! can never choose the host the operator's credentials go to.
@@ -8,6 +9,7 @@
 use http::Uri;
 
 use super::UpstreamError;
+use crate::ivs::Service;
 use crate::normalize;
 
 /// The default upstream, with `{region}` standing for the request's region.
@@ -99,6 +101,19 @@ impl Endpoint {
     /// The template as given, for provenance and messages.
     pub fn template(&self) -> &str {
         &self.template
+    }
+
+    /// The base URL of `service` for `region`: `https://ivschat.us-west-2.amazonaws.com` for Chat
+    /// by default, the operator's `--upstream` for every service otherwise.
+    pub fn service_url(&self, service: Service, region: &str) -> Result<String, UpstreamError> {
+        let base = self.base_url(region)?;
+        if self.template != AWS_ENDPOINT {
+            return Ok(base);
+        }
+        Ok(format!(
+            "https://{}.{region}.amazonaws.com",
+            service.catalog().endpoint_prefix
+        ))
     }
 
     /// The base URL for `region` (`https://ivs.us-west-2.amazonaws.com`).

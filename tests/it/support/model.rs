@@ -299,6 +299,7 @@ fn generated_view(id: ShapeId) -> View<'static> {
         Kind::String { values, .. } => View::String(values.to_vec()),
         Kind::Integer { .. } => View::Integer,
         Kind::Long { .. } => View::Long,
+        Kind::Float => View::Other("float".to_owned()),
         Kind::Boolean => View::Boolean,
         Kind::Timestamp => View::Timestamp,
         Kind::Blob => View::Blob,

@@ -166,6 +166,7 @@ mod properties {
         body: Option<Value>,
     ) -> RecordedRequest {
         RecordedRequest {
+            service: Default::default(),
             method: method.to_owned(),
             path,
             query,
