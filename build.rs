@@ -73,7 +73,12 @@ fn read_json(path: &Path) -> Value {
 /// tables, the model file, the paginators file). IVS comes first, so its shape ids are the ones a
 /// single-service catalog gave.
 const SERVICES: &[(&str, &str, &str, &str)] = &[
-    ("Ivs", "", "src/ivs/model/ivs.json", "src/ivs/model/ivs-paginators.json"),
+    (
+        "Ivs",
+        "",
+        "src/ivs/model/ivs.json",
+        "src/ivs/model/ivs-paginators.json",
+    ),
     (
         "IvsChat",
         "IVSCHAT_",
@@ -98,7 +103,12 @@ const SERVICES: &[(&str, &str, &str, &str)] = &[
 fn model(root: &Path, out_dir: &Path) {
     let models: Vec<(Value, Value)> = SERVICES
         .iter()
-        .map(|(_, _, model, paginators)| (read_json(&root.join(model)), read_json(&root.join(paginators))))
+        .map(|(_, _, model, paginators)| {
+            (
+                read_json(&root.join(model)),
+                read_json(&root.join(paginators)),
+            )
+        })
         .collect();
     let mut out = String::new();
 
@@ -109,7 +119,10 @@ fn model(root: &Path, out_dir: &Path) {
         offsets.push(offset);
         offset += model["shapes"].as_object().expect("model has shapes").len();
     }
-    assert!(offset < usize::from(u16::MAX), "too many shapes for a u16 ShapeId");
+    assert!(
+        offset < usize::from(u16::MAX),
+        "too many shapes for a u16 ShapeId"
+    );
 
     // Error shapes of every service, as one enum; a name must mean one status everywhere.
     let mut errors: BTreeMap<String, (u64, usize)> = BTreeMap::new();
@@ -125,7 +138,10 @@ fn model(root: &Path, out_dir: &Path) {
                 .unwrap_or_else(|| panic!("error shape `{name}` has no httpStatusCode"));
             let id = offsets[service_idx] + names.binary_search(&name).expect("own shape");
             let entry = errors.entry(name.clone()).or_insert((status, id));
-            assert_eq!(entry.0, status, "error `{name}` has two statuses across services");
+            assert_eq!(
+                entry.0, status,
+                "error `{name}` has two statuses across services"
+            );
         }
     }
     out.push_str("/// The error shapes of every service's model, by the name sent in `x-amzn-ErrorType`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[allow(missing_docs, clippy::enum_variant_names)]\npub enum ErrorType {\n");
@@ -171,7 +187,8 @@ fn model(root: &Path, out_dir: &Path) {
         .unwrap();
         service_tables(variant, prefix, model, paginators, start, &mut out);
         for name in model["operations"].as_object().expect("operations").keys() {
-            if model["operations"][name]["http"]["requestUri"].as_str() == Some(&format!("/{name}")) {
+            if model["operations"][name]["http"]["requestUri"].as_str() == Some(&format!("/{name}"))
+            {
                 if let Some(other) = post_names.insert(name.clone(), variant) {
                     panic!("operation `{name}` is in both `{other}` and `{variant}`: routing by path needs them apart");
                 }
@@ -307,14 +324,24 @@ fn service_tables(
     };
     let meta = &model["metadata"];
     for (constant, key, what) in [
-        ("API_VERSION", "apiVersion", "The API version the model describes."),
+        (
+            "API_VERSION",
+            "apiVersion",
+            "The API version the model describes.",
+        ),
         ("SIGNING_NAME", "signingName", "The SigV4 signing name."),
-        ("ENDPOINT_PREFIX", "endpointPrefix", "The first label of the service's host."),
+        (
+            "ENDPOINT_PREFIX",
+            "endpointPrefix",
+            "The first label of the service's host.",
+        ),
     ] {
         writeln!(
             out,
             "/// {what}\npub const {prefix}{constant}: &str = {:?};",
-            meta[key].as_str().unwrap_or_else(|| panic!("metadata has no `{key}`"))
+            meta[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("metadata has no `{key}`"))
         )
         .unwrap();
     }
@@ -399,8 +426,14 @@ fn service_tables(
 
     // Resource types, from the ARN patterns of the model's string shapes
     // (`arn:aws:ivschat:[a-z0-9-]+:[0-9]+:room/[a-zA-Z0-9-]+` names `room`).
-    let service_label = format!("arn:aws:{}:", meta["signingName"].as_str().expect("signingName"));
-    let chat_label = format!("arn:aws:{}:", meta["endpointPrefix"].as_str().expect("endpointPrefix"));
+    let service_label = format!(
+        "arn:aws:{}:",
+        meta["signingName"].as_str().expect("signingName")
+    );
+    let chat_label = format!(
+        "arn:aws:{}:",
+        meta["endpointPrefix"].as_str().expect("endpointPrefix")
+    );
     let mut types = BTreeSet::new();
     for shape in shapes.values() {
         let Some(pattern) = shape.get("pattern").and_then(Value::as_str) else {
@@ -423,7 +456,10 @@ fn service_tables(
             }
         }
     }
-    assert!(!types.is_empty(), "the model of `{variant}` names no resource type");
+    assert!(
+        !types.is_empty(),
+        "the model of `{variant}` names no resource type"
+    );
     writeln!(
         out,
         "/// The resource types the ARNs of `{variant}`'s model name.\npub const {}_RESOURCE_TYPES: &[&str] = &{:?};",

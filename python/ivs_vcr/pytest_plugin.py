@@ -6,8 +6,9 @@
 - A test marked ``@pytest.mark.ivs_vcr`` (optionally ``cassette="name"``) records or replays
   ``cassettes/<test module>/<name or test name>.yaml`` beside its module, through
   ``ivs-vcr record --record-mode <--ivs-record-mode>``.
-- While the fixture is active, ``AWS_ENDPOINT_URL_IVS`` points at the test's endpoint (and dummy
-  credentials and a region are set if none are), so the code under test needs no change.
+- While the fixture is active, ``AWS_ENDPOINT_URL_IVS``, ``AWS_ENDPOINT_URL_IVSCHAT`` and
+  ``AWS_ENDPOINT_URL_IVS_REALTIME`` point at the test's endpoint (and dummy credentials and a
+  region are set if none are), so the code under test needs no change.
 
 Each pytest process (each pytest-xdist worker) starts at most one emulator and one record server,
 on free ports, when a test first needs them, and stops them at the end of the session.
@@ -37,6 +38,8 @@ RECORD_MODES = ("none", "once", "new-episodes", "all")
 
 #: Set for a test that uses the fixture and no AWS credentials are configured.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+#: The variables the SDKs read the endpoint of each service of the IVS family from.
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_IVS", "AWS_ENDPOINT_URL_IVSCHAT", "AWS_ENDPOINT_URL_IVS_REALTIME")
 DEFAULT_REGION = "us-west-2"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -278,7 +281,9 @@ def ivs_vcr(
         handle._start()
     # The servers were started above, so they keep the caller's own credentials; the dummy ones
     # only keep the SDK under test from searching for credentials it does not need.
-    monkeypatch.setenv("AWS_ENDPOINT_URL_IVS", handle.url)
+    # One server answers IVS, IVS Chat and IVS Real-Time: each SDK reads its own variable.
+    for variable in ENDPOINT_VARIABLES:
+        monkeypatch.setenv(variable, handle.url)
     if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
         for key, value in DUMMY_CREDENTIALS.items():
             monkeypatch.setenv(key, value)

@@ -236,7 +236,6 @@ impl RawRequest {
             .and_then(|v| normalize::scope_from_authorization(v.as_bytes()))
     }
 
-
     /// The request as matching and forwarding see it: the cassette prefix split off, the query
     /// and region worked out, the body parsed. A body that is not JSON is answered 400.
     #[expect(

@@ -125,6 +125,27 @@ impl Service {
     }
 }
 
+/// Every operation of every service, IVS's first: what per-operation counters index.
+pub fn all_operations() -> impl Iterator<Item = &'static Operation> {
+    Service::ALL
+        .into_iter()
+        .flat_map(|service| service.catalog().operations)
+}
+
+/// The place of the operation named `name` in [`all_operations`] (the first service's, for the
+/// tag operations every service names alike).
+pub fn operation_index(name: &str) -> Option<usize> {
+    let mut offset = 0;
+    for service in Service::ALL {
+        let ops = service.catalog().operations;
+        if let Ok(idx) = ops.binary_search_by(|op| op.name.cmp(name)) {
+            return Some(offset + idx);
+        }
+        offset += ops.len();
+    }
+    None
+}
+
 impl std::fmt::Display for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.display_name())

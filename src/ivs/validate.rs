@@ -157,7 +157,10 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
         }
         Kind::Float => {
             if !value.is_number() {
-                out.push(format!("{shown}: expected a number, got {}", describe(value)));
+                out.push(format!(
+                    "{shown}: expected a number, got {}",
+                    describe(value)
+                ));
             }
         }
         Kind::Boolean => {

@@ -226,7 +226,12 @@ proptest::proptest! {
 #[test]
 fn the_bodies_sdks_send_take_the_flat_path() {
     let flat = |body: &str| {
-        flat_request_match_key((Default::default(), "POST", "/GetChannel"), None, "us-west-2", body.as_bytes())
+        flat_request_match_key(
+            (Default::default(), "POST", "/GetChannel"),
+            None,
+            "us-west-2",
+            body.as_bytes(),
+        )
     };
     let boto3 = flat(r#"{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);
     let compact = flat(r#"{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);

@@ -104,7 +104,7 @@ impl RecordState {
             base.matching.scrub_account = true;
             for interaction in &mut base.interactions {
                 redact::request(&mut interaction.request, true);
-                redact::response(&mut interaction.response, true);
+                redact::response(interaction.request.service, &mut interaction.response, true);
             }
         }
         Ok(Slot {

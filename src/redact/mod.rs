@@ -343,7 +343,7 @@ pub fn exchange(req: &mut RecordedRequest, res: &mut RecordedResponse, scrub: bo
         }
     }
     request(req, scrub);
-    response(res, scrub);
+    response(req.service, res, scrub);
 }
 
 /// True when `text` holds a private key, in any header form: PEM (`-----BEGIN RSA PRIVATE
@@ -449,9 +449,10 @@ pub fn scrub_account_json(value: &mut Value) {
 /// Cleans a request before it is written: secret placeholders in the body, and with
 /// `scrub_account` the account of every ARN in path, query and body.
 pub fn request(req: &mut RecordedRequest, scrub: bool) {
+    let service = req.service;
     if let Some(body) = req.body.as_mut() {
         unfake(body);
-        redact_secrets(body);
+        redact_secrets_of(service, body);
         if scrub {
             scrub_account_json(body);
         }
@@ -466,11 +467,11 @@ pub fn request(req: &mut RecordedRequest, scrub: bool) {
     }
 }
 
-/// Cleans a response before it is written: secret placeholders in the body, and with
-/// `scrub_account` the account of every ARN in body and headers.
-pub fn response(res: &mut RecordedResponse, scrub: bool) {
+/// Cleans a response of `service` before it is written: secret placeholders in the body, and
+/// with `scrub_account` the account of every ARN in body and headers.
+pub fn response(service: ivs::Service, res: &mut RecordedResponse, scrub: bool) {
     if let Some(body) = res.body.as_mut() {
-        redact_secrets(body);
+        redact_secrets_of(service, body);
         if scrub {
             scrub_account_json(body);
         }

@@ -143,7 +143,12 @@ impl ReplayState {
                 }
                 Err(_)
                     if self.on_miss == OnMiss::Emulate
-                        && ctx.request.service.catalog().check_route(&ctx.request.method, &ctx.request.path).is_ok() =>
+                        && ctx
+                            .request
+                            .service
+                            .catalog()
+                            .check_route(&ctx.request.method, &ctx.request.path)
+                            .is_ok() =>
                 {
                     self.emulate(&ctx)
                 }
@@ -183,12 +188,8 @@ impl ReplayState {
         let method = raw.parts.method.as_str();
         let query = raw.parts.uri.query();
         let service = ivs::Service::route(scope.and_then(|(_, service)| service), path);
-        let key = normalize::flat_request_match_key(
-            (service, method, path),
-            query,
-            region,
-            &raw.body,
-        )?;
+        let key =
+            normalize::flat_request_match_key((service, method, path), query, region, &raw.body)?;
         note_operation(method, path);
         let lookup =
             self.index
@@ -289,7 +290,10 @@ impl ReplayState {
             .expect("an emulating server has an emulator");
         let request = &ctx.request;
         let Some(answer) = emulator.answer(request) else {
-            let route = request.service.catalog().check_route(&request.method, &request.path)
+            let route = request
+                .service
+                .catalog()
+                .check_route(&request.method, &request.path)
                 .expect_err("the emulator answers every IVS route");
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
@@ -300,7 +304,7 @@ impl ReplayState {
     /// An emulator answer, logged, counted for the summary and made HTTP.
     fn answer_emulated(&self, answer: &Answer) -> HttpResponse {
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
-        if let Ok(idx) = ivs::OPERATIONS.binary_search_by(|op| op.name.cmp(answer.operation)) {
+        if let Some(idx) = ivs::service::operation_index(answer.operation) {
             self.emulated[idx].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         emulated_response(answer)
@@ -382,7 +386,11 @@ impl ReplayState {
     /// `EXPLAIN_CONCURRENCY` at a time: hostile misses queue behind each other and never hold
     /// the workers that answer everyone else.
     async fn explain(self: Arc<Self>, ctx: ReplayCtx, miss: Miss) -> HttpResponse {
-        let route = ctx.request.service.catalog().check_route(&ctx.request.method, &ctx.request.path);
+        let route = ctx
+            .request
+            .service
+            .catalog()
+            .check_route(&ctx.request.method, &ctx.request.path);
         let (response, report) = match route {
             Err(route) => (
                 route_error_response(&route),

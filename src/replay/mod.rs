@@ -123,6 +123,8 @@ struct Options {
     faults: Vec<FaultRule>,
     /// `None`: `fault::DEFAULT_MAX_RULES`.
     max_fault_rules: Option<usize>,
+    /// The data plane the emulator's Chat operations reach; `None`: none (`NoChat`).
+    chat: Option<std::sync::Arc<dyn crate::live::chat::ChatSink>>,
 }
 
 impl ReplayServerBuilder {
@@ -282,6 +284,20 @@ impl ReplayServerBuilder {
     /// no cassettes at all is an emulator whatever this says.
     pub fn on_miss(mut self, on_miss: OnMiss) -> Self {
         self.options.on_miss = on_miss;
+        self
+    }
+
+    /// The data plane (the Chat Messaging WebSocket) the emulator's Chat operations reach: tokens,
+    /// room settings, events and disconnections. Without one they reach no socket.
+    #[allow(
+        dead_code,
+        reason = "the chat socket's server wiring calls it; the library's emulator has no socket"
+    )]
+    pub(crate) fn chat_sink(
+        mut self,
+        sink: std::sync::Arc<dyn crate::live::chat::ChatSink>,
+    ) -> Self {
+        self.options.chat = Some(sink);
         self
     }
 
@@ -635,8 +651,13 @@ impl ReplayState {
         listen: &ListenOptions,
         faults: FaultSet,
     ) -> ReplayState {
-        let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate)
-            .then(|| Emulator::new(options.emulator.clone()));
+        let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate).then(|| {
+            let emulator = Emulator::new(options.emulator.clone());
+            match &options.chat {
+                Some(sink) => emulator.with_chat_sink(sink.clone()),
+                None => emulator,
+            }
+        });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
         // The index and the answers read the cassettes and nothing else: with many interactions
@@ -679,8 +700,7 @@ impl ReplayState {
                 .collect(),
             emulator,
             on_miss: options.on_miss,
-            emulated: crate::ivs::OPERATIONS
-                .iter()
+            emulated: crate::ivs::service::all_operations()
                 .map(|_| std::sync::atomic::AtomicU64::new(0))
                 .collect(),
             faults,

@@ -111,7 +111,10 @@ impl fmt::Display for Skipped {
 
 /// The route check every target gets: `None` when the request is an IVS operation.
 pub(super) fn route(request: &RecordedRequest) -> Option<Skip> {
-    request.service.catalog().check_route(&request.method, &request.path)
+    request
+        .service
+        .catalog()
+        .check_route(&request.method, &request.path)
         .err()
         .map(Skip::NotIvs)
 }

@@ -440,7 +440,10 @@ impl Upstream for EmulatorUpstream {
             let response = match self.0.answer(&recorded) {
                 Some(answer) => crate::emulator::http_parts(&answer, None),
                 None => {
-                    let route = request.service.catalog().check_route(request.method, request.path)
+                    let route = request
+                        .service
+                        .catalog()
+                        .check_route(request.method, request.path)
                         .expect_err("the emulator answers every IVS route");
                     let response = crate::http::route_error_response(&route);
                     let (parts, body) = response.into_parts();

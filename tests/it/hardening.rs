@@ -567,7 +567,7 @@ fn broken_cassette_dir() -> tempfile::TempDir {
     );
     write(
         "newer.yaml",
-        &named("newer").replace("format: 1", "format: 2"),
+        &named("newer").replace("format: 1", "format: 3"),
     );
     write(
         "wrong-type.yaml",
@@ -607,7 +607,7 @@ async fn broken_cassettes_are_refused_with_file_line_and_reason_and_the_rest_is_
             flow_line("latencyMode: LOW, tags")
         ),
         format!(
-            "cassette `{}` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr",
+            "cassette `{}` has format version 3, but this ivs-vcr reads up to version 2: upgrade ivs-vcr",
             p("newer.yaml")
         ),
     ];

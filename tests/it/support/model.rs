@@ -116,7 +116,14 @@ impl Model {
     /// Every shape name.
     pub fn shapes(&self) -> BTreeSet<&str> {
         match self {
-            Model::Current => ivs::SHAPES.iter().map(|s| s.name).collect(),
+            Model::Current => {
+                // IVS's segment of the table, which holds every service's shapes.
+                let (start, end) = ivs::SHAPE_RANGE;
+                ivs::SHAPES[usize::from(start)..usize::from(end)]
+                    .iter()
+                    .map(|s| s.name)
+                    .collect()
+            }
             Model::File(json) => json["shapes"]
                 .as_object()
                 .expect("the model has shapes")
