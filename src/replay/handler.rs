@@ -187,6 +187,11 @@ impl ReplayState {
         }
         let method = raw.parts.method.as_str();
         let query = raw.parts.uri.query();
+        // `/tags/` is never flat (its ARN would be decoded to route it): checked first, so routing
+        // below reads only the operation's name.
+        if path.starts_with("/tags/") {
+            return None;
+        }
         let service = ivs::Service::route(scope.and_then(|(_, service)| service), path);
         let key =
             normalize::flat_request_match_key((service, method, path), query, region, &raw.body)?;

@@ -134,6 +134,28 @@ impl Endpoint {
 mod tests {
     use super::*;
 
+    /// Issue 24: each service goes to its own AWS host; the operator's `--upstream` serves all.
+    #[test]
+    fn each_service_goes_to_its_own_host_unless_the_operator_names_one() {
+        let aws = Endpoint::default();
+        let url = |e: &Endpoint, service| e.service_url(service, "eu-west-1").unwrap();
+        assert_eq!(
+            url(&aws, Service::Ivs),
+            "https://ivs.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            url(&aws, Service::IvsChat),
+            "https://ivschat.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            url(&aws, Service::IvsRealTime),
+            "https://ivsrealtime.eu-west-1.amazonaws.com"
+        );
+        let local = Endpoint::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(url(&local, Service::IvsChat), "http://127.0.0.1:5000");
+        assert!(aws.service_url(Service::IvsChat, "evil.com/x").is_err());
+    }
+
     /// Issue 11 §5: the endpoints that name a listening address.
     #[test]
     fn an_endpoint_names_its_own_listening_address() {
