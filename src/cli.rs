@@ -679,6 +679,31 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count)]
     pub max_revocations: usize,
 
+    /// Map a chat room's message review handler (a Lambda function ARN) to a local HTTP endpoint
+    /// (repeatable): `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
+    /// Each message sent to a room with that handler is POSTed there as IVS invokes the
+    /// function, and its answer applied; a handler without an endpoint, or one that fails or
+    /// takes over 200 ms, gets the room's fallbackResult.
+    #[arg(
+        long = "chat-review-handler",
+        value_name = "FUNCTION_ARN=URL",
+        env = "IVS_VCR_CHAT_REVIEW_HANDLER",
+        value_delimiter = ',',
+        value_parser = parse_review_handler
+    )]
+    pub chat_review_handlers: Vec<(String, String)>,
+
+    /// Write what chat rooms' logging configurations would deliver (their messages and events,
+    /// as IVS's log records) to this folder, one `<logging-configuration-id>.jsonl` file each.
+    /// The newest records are shown by GET /_ivs-vcr/state either way.
+    #[arg(long, value_name = "DIR", env = "IVS_VCR_CHAT_LOG_DIR")]
+    pub chat_log_dir: Option<PathBuf>,
+
+    /// Most chat WebSocket connections held at once (IVS Chat's default quota of concurrent
+    /// connections per account and region); a handshake beyond it gets 429.
+    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count)]
+    pub max_chat_connections: usize,
+
     #[command(flatten)]
     pub listen: ListenArgs,
 
@@ -790,6 +815,28 @@ fn parse_count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `FUNCTION_ARN=URL`: a Lambda function's ARN and the `http://` endpoint standing for it.
+fn parse_review_handler(text: &str) -> Result<(String, String), String> {
+    let Some((arn, url)) = text.split_once('=') else {
+        return Err(format!(
+            "`{text}` is not FUNCTION_ARN=URL (arn:aws:lambda:<region>:<account>:function:<name>=http://127.0.0.1:<port>/)"
+        ));
+    };
+    if !arn.starts_with("arn:aws:lambda:") || !arn.contains(":function:") {
+        return Err(format!(
+            "`{arn}` is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)"
+        ));
+    }
+    match url.parse::<http::Uri>() {
+        Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {
+            Ok((arn.to_owned(), url.to_owned()))
+        }
+        _ => Err(format!(
+            "`{url}` is not an http:// URL (the review endpoint is local; https is not spoken)"
+        )),
+    }
+}
+
 fn parse_fault(rule: &str) -> Result<FaultRule, String> {
     FaultRule::from_cli(rule).map_err(|e| e.to_string())
 }
@@ -815,7 +862,17 @@ impl ReplayArgs {
             .max_fault_rules(self.max_fault_rules)
             .max_regions(self.max_regions)
             .max_stream_sessions(self.max_stream_sessions)
-            .max_revocations(self.max_revocations);
+            .max_revocations(self.max_revocations)
+            .max_chat_connections(self.max_chat_connections);
+        for (arn, url) in &self.chat_review_handlers {
+            builder = builder.chat_review_handler(arn, url);
+        }
+        if let Some(dir) = &self.chat_log_dir {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("cannot create the chat log folder `{}`", dir.display())
+            })?;
+            builder = builder.chat_log_dir(dir);
+        }
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
         }

@@ -34,6 +34,12 @@ pub(crate) fn iso8601(secs: u64) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (chat frames' `SendTime`).
+pub(crate) fn iso8601_millis(ms: u64) -> String {
+    let secs = iso8601(ms / 1000);
+    format!("{}.{:03}Z", &secs[..secs.len() - 1], ms % 1000)
+}
+
 /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -4,11 +4,11 @@
 //! | call | what it does |
 //! |---|---|
 //! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
-//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults |
-//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON |
+//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, closes every chat socket |
+//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, and under `chat` the rooms' live connections and recent messages |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
-//! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated |
+//! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
 //!
 //! Answers are JSON; a bad control request gets a 4xx whose `message` says what to send instead.
@@ -45,6 +45,10 @@ pub(crate) trait Plane: Send + Sync {
     fn summary(&self) -> Value;
     /// The server's injected faults.
     fn faults(&self) -> &FaultSet;
+    /// The chat data plane, when the server serves the chat socket.
+    fn chat(&self) -> Option<&crate::live::chat::ChatHub> {
+        None
+    }
 }
 
 /// A control-plane answer: status and JSON body, or a refusal.
@@ -107,10 +111,21 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             }
             plane.rewind();
             plane.faults().clear();
+            if let Some(chat) = plane.chat() {
+                // Every socket is closed and every unused token forgotten.
+                crate::live::chat::ChatSink::reset(chat);
+                chat.forget_counts();
+            }
             Ok((200, json!({"reset": true})))
         }
         ("GET", "state") => match plane.emulator() {
-            Some(emulator) => Ok((200, emulator.state())),
+            Some(emulator) => {
+                let mut state = emulator.state();
+                if let (Some(chat), Some(object)) = (plane.chat(), state.as_object_mut()) {
+                    object.insert("chat".to_owned(), chat.snapshot());
+                }
+                Ok((200, state))
+            }
             None => no_emulator(),
         },
         ("POST", "streams/start") | ("POST", "streams/stop") => {
@@ -135,7 +150,13 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
                 Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
             }
         }
-        ("GET", "summary") => Ok((200, plane.summary())),
+        ("GET", "summary") => {
+            let mut summary = plane.summary();
+            if let (Some(chat), Some(object)) = (plane.chat(), summary.as_object_mut()) {
+                object.insert("chat".to_owned(), chat.summary());
+            }
+            Ok((200, summary))
+        }
         ("GET", "faults") => Ok((200, json!({"faults": plane.faults().list()}))),
         ("DELETE", "faults") => {
             plane.faults().clear();

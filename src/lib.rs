@@ -164,6 +164,7 @@ pub mod __private {
     }
     pub use crate::fault::FaultRule;
     pub use crate::http::{error_response, split_cassette_prefix, CASSETTE_PREFIX};
+    pub use crate::live::chat::{ChatDoor, DoorGrant, DoorRoom};
     pub use crate::matcher::SequenceEnd;
     pub use crate::record::{is_valid_cassette_name, DEFAULT_CASSETTE_NAME};
     pub use crate::replay::DEFAULT_REGION;

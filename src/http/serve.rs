@@ -151,6 +151,12 @@ pub(crate) trait Handler: Send + Sync + 'static {
         ReadTimeouts::default()
     }
 
+    /// The chat data plane a WebSocket upgrade on this server's port is handed to, when the
+    /// server has one.
+    fn chat(&self) -> Option<&Arc<crate::live::chat::ChatHub>> {
+        None
+    }
+
     /// Answers one request; errors are already turned into responses.
     fn handle(
         self: &Arc<Self>,
@@ -216,6 +222,18 @@ pub(crate) async fn serve<H: Handler>(
             async move {
                 let response = match admitted {
                     Admission::Answer(answer) => answer,
+                    // A page's WebSocket is checked like its requests (the guard refused other
+                    // sites' pages); CORS does not apply to it.
+                    Admission::Admit | Admission::FromPage(_)
+                        if conn.handler.chat().is_some() && crate::live::chat::is_upgrade(&req) =>
+                    {
+                        let hub = conn.handler.chat().map(Arc::clone);
+                        let _entered = span.enter();
+                        match hub {
+                            Some(hub) => crate::live::chat::accept(&hub, req, peer),
+                            None => unreachable_upgrade(),
+                        }
+                    }
                     Admission::Admit => conn.handler.handle(req, peer).instrument(span).await,
                     Admission::FromPage(origin) => {
                         let mut response = conn.handler.handle(req, peer).instrument(span).await;
@@ -244,7 +262,10 @@ pub(crate) async fn serve<H: Handler>(
                 }
             }
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        // Upgrades hand a chat WebSocket's stream to its own task once the 101 is out.
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
         tokio::spawn(Supervised::new(
             conn,
             state,
@@ -261,6 +282,15 @@ pub(crate) async fn serve<H: Handler>(
     {
         tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
     }
+}
+
+/// The answer to an upgrade no data plane takes (ruled out by the guard before it).
+fn unreachable_upgrade() -> HttpResponse {
+    super::error_response(
+        http::StatusCode::NOT_FOUND,
+        "IvsVcrUnknownOperationException",
+        "this server serves no WebSocket",
+    )
 }
 
 /// What a connection's requests share: one reference count taken per request.
@@ -398,6 +428,19 @@ where
 {
     fn graceful_shutdown(self: Pin<&mut Self>) {
         hyper::server::conn::http1::Connection::graceful_shutdown(self);
+    }
+}
+
+impl<I, B, S> Connection for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self);
     }
 }
 

@@ -56,6 +56,10 @@ impl Handler for ReplayState {
         self.read_timeouts
     }
 
+    fn chat(&self) -> Option<&Arc<crate::live::chat::ChatHub>> {
+        Some(&self.chat)
+    }
+
     fn handle(
         self: &Arc<Self>,
         req: Request<Incoming>,

@@ -28,6 +28,7 @@ use crate::cassette::{self, Cassette, CassetteError, Limits};
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::fault::{FaultRule, FaultSet};
 use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Side};
+use crate::live::chat::{ChatHub, ChatOptions};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
 use summary::Unmatched;
@@ -123,8 +124,8 @@ struct Options {
     faults: Vec<FaultRule>,
     /// `None`: `fault::DEFAULT_MAX_RULES`.
     max_fault_rules: Option<usize>,
-    /// The data plane the emulator's Chat operations reach; `None`: none (`NoChat`).
-    chat: Option<std::sync::Arc<dyn crate::live::chat::ChatSink>>,
+    /// The chat data plane's settings.
+    chat: ChatOptions,
 }
 
 impl ReplayServerBuilder {
@@ -287,20 +288,6 @@ impl ReplayServerBuilder {
         self
     }
 
-    /// The data plane (the Chat Messaging WebSocket) the emulator's Chat operations reach: tokens,
-    /// room settings, events and disconnections. Without one they reach no socket.
-    #[allow(
-        dead_code,
-        reason = "the chat socket's server wiring calls it; the library's emulator has no socket"
-    )]
-    pub(crate) fn chat_sink(
-        mut self,
-        sink: std::sync::Arc<dyn crate::live::chat::ChatSink>,
-    ) -> Self {
-        self.options.chat = Some(sink);
-        self
-    }
-
     /// The 12-digit account the emulator answers as (default `123456789012`).
     pub fn account(mut self, account: impl Into<String>) -> Self {
         self.options.emulator.account = account.into();
@@ -345,6 +332,55 @@ impl ReplayServerBuilder {
     /// 10,000; none is ever refused).
     pub fn max_revocations(mut self, max: usize) -> Self {
         self.options.emulator.limits.max_revocations = max;
+        self
+    }
+
+    /// Maps a message review handler's Lambda function ARN to a local HTTP endpoint: a room
+    /// whose `messageReviewHandler.uri` is `function_arn` has each message POSTed there, in the
+    /// payload IVS gives the function, and its answer applied (allow, deny, changed content or
+    /// attributes). A room whose function has no endpoint applies its `fallbackResult`.
+    pub fn chat_review_handler(
+        mut self,
+        function_arn: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        self.options
+            .chat
+            .review_handlers
+            .insert(function_arn.into(), url.into());
+        self
+    }
+
+    /// Writes what rooms' logging configurations would deliver to this folder, one JSON-lines
+    /// file per logging configuration (`<id>.jsonl`), besides keeping the newest records in
+    /// memory for `GET /_ivs-vcr/state`.
+    pub fn chat_log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.chat.log_dir = Some(dir.into());
+        self
+    }
+
+    /// How many chat WebSocket connections the server holds at once (default 50,000, IVS Chat's
+    /// default quota of concurrent connections per account and region); a handshake beyond it is
+    /// refused with 429.
+    pub fn max_chat_connections(mut self, max: usize) -> Self {
+        self.options.chat.max_connections = max;
+        self
+    }
+
+    /// How many frames wait for one chat connection at most (default 1,024); a connection whose
+    /// client reads slower than its room sends is closed (1008) once they are all waiting, so
+    /// that it never holds the room back.
+    #[doc(hidden)]
+    pub fn chat_queue_frames(mut self, frames: usize) -> Self {
+        self.options.chat.queue_frames = frames;
+        self
+    }
+
+    /// The largest frame a chat client may send, in bytes (default 64 KiB); a larger one closes
+    /// its connection with 1009.
+    #[doc(hidden)]
+    pub fn chat_max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.options.chat.max_frame_bytes = bytes;
         self
     }
 
@@ -561,10 +597,17 @@ impl ReplayServer {
         }
     }
 
+    /// Not API: the chat data plane, for tests that drive it as the Chat API will.
+    #[doc(hidden)]
+    pub fn chat_hub(&self) -> crate::live::chat::ChatDoor {
+        crate::live::chat::ChatDoor(self.state.chat.clone())
+    }
+
     /// Stops accepting, waits for in-flight requests, and returns the summary. The caller then
     /// owns the verdict: `Drop` no longer verifies.
     pub async fn shutdown(mut self) -> ReplaySummary {
         self.armed = false;
+        self.state.chat.close_all("the server is shutting down");
         self.running.stop().await;
         self.state.summary()
     }
@@ -573,6 +616,7 @@ impl ReplayServer {
 impl Drop for ReplayServer {
     fn drop(&mut self) {
         self.running.signal_stop();
+        self.state.chat.close_all("the server is shutting down");
         if self.armed && !std::thread::panicking() {
             self.verify();
         }
@@ -599,6 +643,8 @@ struct ReplayState {
     faults: FaultSet,
     /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
     explaining: Arc<tokio::sync::Semaphore>,
+    /// The chat data plane: the WebSocket on this port, in every mode (it needs no cassette).
+    chat: Arc<ChatHub>,
 }
 
 /// From how many interactions the index and the answers are built on two threads.
@@ -651,12 +697,12 @@ impl ReplayState {
         listen: &ListenOptions,
         faults: FaultSet,
     ) -> ReplayState {
+        // The chat socket needs no cassette, so every server has one; the emulator's Chat
+        // operations (tokens, rooms, events) reach it.
+        let chat = Arc::new(ChatHub::new(options.chat.clone()));
         let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate).then(|| {
-            let emulator = Emulator::new(options.emulator.clone());
-            match &options.chat {
-                Some(sink) => emulator.with_chat_sink(sink.clone()),
-                None => emulator,
-            }
+            Emulator::new(options.emulator.clone())
+                .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
         });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
@@ -705,6 +751,7 @@ impl ReplayState {
                 .collect(),
             faults,
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
+            chat,
         }
     }
 
@@ -743,6 +790,10 @@ impl crate::control::Plane for ReplayState {
 
     fn faults(&self) -> &FaultSet {
         &self.faults
+    }
+
+    fn chat(&self) -> Option<&ChatHub> {
+        Some(&self.chat)
     }
 }
 

@@ -7,8 +7,24 @@
 //! plane holds the sockets, checks frames against what a token grants, fans messages out and
 //! delivers the API's events to them. [`NoChat`] is the sink of an emulator that serves no sockets
 //! (the library's embedded emulator, `verify`'s in-process target).
+//!
+//! The data plane's split: `hub` ([`ChatHub`], the sink: tokens, rooms, connections, fan-out),
+//! `socket` (the handshake and each connection's task), `frames` (the JSON frames, pure),
+//! `review` (message review handlers mapped to local endpoints) and `logging` (what logging
+//! configurations would deliver).
+
+mod door;
+mod frames;
+mod hub;
+mod logging;
+mod review;
+mod socket;
 
 use std::collections::BTreeMap;
+
+pub use door::{ChatDoor, DoorGrant, DoorRoom};
+pub(crate) use hub::{ChatHub, ChatOptions};
+pub(crate) use socket::{accept, is_upgrade};
 
 /// What a chat token grants, as `CreateChatToken` minted it: the connection it opens carries the
 /// user's id, attributes and capabilities into every message it sends.
