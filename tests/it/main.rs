@@ -4,6 +4,7 @@
 mod bench_latencies;
 mod bundled;
 mod chat;
+mod chat_socket;
 mod cli;
 mod diff;
 mod emulator;
