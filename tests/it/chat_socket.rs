@@ -670,3 +670,77 @@ async fn a_slow_or_missing_review_handler_gets_the_rooms_fallback_result() {
     say(&mut ann, "unreviewed", "r").await;
     assert_eq!(next(&mut ann).await["Content"], "unreviewed");
 }
+
+mod fan_out {
+    //! The fan-out's invariant, over random rooms and traffic: every connection receives every
+    //! message once, each sender's in the order it sent them.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs one room: `n_conns` connections, each sending its own list of messages at once.
+    async fn run(sent: Vec<Vec<String>>) {
+        let server = ReplayServer::emulator().await;
+        let door = server.chat_hub();
+        let mut room = DoorRoom::new(ROOM);
+        room.maximum_message_rate_per_second = 1_000_000;
+        door.room(room);
+        let mut sinks = Vec::new();
+        let mut streams = Vec::new();
+        for i in 0..sent.len() {
+            door.issue_token(DoorGrant::new(&format!("t{i}"), ROOM, &format!("u{i}"), ALL));
+            let (sink, stream) = connect(server.addr(), &format!("t{i}")).await.split();
+            sinks.push(sink);
+            streams.push(stream);
+        }
+        let total: usize = sent.iter().map(Vec::len).sum();
+        let senders: Vec<_> = sinks
+            .into_iter()
+            .zip(sent.clone())
+            .map(|(mut sink, contents)| {
+                tokio::spawn(async move {
+                    for content in contents {
+                        let frame = json!({"Action": "SEND_MESSAGE", "Content": content});
+                        sink.send(Message::text(frame.to_string())).await.unwrap();
+                    }
+                    sink
+                })
+            })
+            .collect();
+        for mut stream in streams {
+            let mut got: Vec<Vec<String>> = vec![Vec::new(); sent.len()];
+            for _ in 0..total {
+                let frame = tokio::time::timeout(WAIT, stream.next()).await.unwrap();
+                let Some(Ok(Message::Text(text))) = frame else {
+                    panic!("{frame:?}")
+                };
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                assert_eq!(frame["Type"], "MESSAGE", "{frame}");
+                let sender: usize = frame["Sender"]["UserId"].as_str().unwrap()[1..]
+                    .parse()
+                    .unwrap();
+                got[sender].push(frame["Content"].as_str().unwrap().to_owned());
+            }
+            assert_eq!(got, sent, "each sender's messages, once, in order");
+        }
+        for sender in senders {
+            drop(sender.await.unwrap());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_connection_gets_every_message_once_in_order_per_sender(
+            sent in prop::collection::vec(prop::collection::vec("[a-z ]{0,20}", 0..15), 1..5)
+        ) {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(run(sent));
+        }
+    }
+}
