@@ -688,7 +688,12 @@ mod fan_out {
         let mut sinks = Vec::new();
         let mut streams = Vec::new();
         for i in 0..sent.len() {
-            door.issue_token(DoorGrant::new(&format!("t{i}"), ROOM, &format!("u{i}"), ALL));
+            door.issue_token(DoorGrant::new(
+                &format!("t{i}"),
+                ROOM,
+                &format!("u{i}"),
+                ALL,
+            ));
             let (sink, stream) = connect(server.addr(), &format!("t{i}")).await.split();
             sinks.push(sink);
             streams.push(stream);
