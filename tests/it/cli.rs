@@ -597,3 +597,30 @@ fn exit_on_stdin_close_stops_the_server_when_its_stdin_ends() {
     assert_eq!(server.close_stdin(Duration::from_millis(500)), None);
     assert!(server.stop().status.success());
 }
+
+#[test]
+fn a_chat_review_handler_must_map_a_lambda_arn_to_an_http_url() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, message) in [
+        ("nonsense", "is not FUNCTION_ARN=URL"),
+        (
+            "arn:aws:s3:::bucket=http://127.0.0.1:1/",
+            "is not a Lambda function ARN",
+        ),
+        (
+            "arn:aws:lambda:us-west-2:123456789012:function:f=https://example.test/",
+            "is not an http:// URL",
+        ),
+    ] {
+        let finished = run(
+            &["replay", "--port", "0", "--chat-review-handler", value],
+            dir.path(),
+        );
+        assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+        assert!(
+            finished.stderr.contains(message),
+            "{value}: {}",
+            finished.stderr
+        );
+    }
+}
