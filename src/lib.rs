@@ -117,7 +117,6 @@ pub mod fault;
 mod http;
 #[doc(hidden)]
 pub mod ivs;
-#[allow(dead_code)] // The chat seam is wired by the Chat API and the messaging socket as they land.
 mod live;
 mod matcher;
 mod normalize;

@@ -639,8 +639,12 @@ fn check_attributes(input: &Value) -> Result<(), ApiError> {
 /// A chat token of Chat's own shape: KMS ciphertext in base64, which starts `AQICAH` (a KMS
 /// ciphertext blob's header), 240 characters here, from the seeded generator. Long enough that
 /// the redaction's chat-token shape (`AQICAH` and at least 40 base64 characters) takes it whole.
+///
+/// The alphabet is base64url's: clients pass the token as the WebSocket subprotocol, which must
+/// be an HTTP token (RFC 6455 §4.1, RFC 7230 §3.2.6), and browsers and `ws` refuse a `/` or `=`
+/// there before connecting, so a token IVS hands out cannot hold them (inferred from that rule).
 fn mint_token(ctx: &mut Ctx<'_>) -> String {
-    const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut token = String::from("AQICAH");
     while token.len() < 240 {
         let mut bits = ctx.ids.next_u64();

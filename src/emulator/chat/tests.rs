@@ -243,9 +243,12 @@ fn a_chat_token_has_chat_s_shape_and_reaches_the_data_plane() {
     ));
     let text = token["token"].as_str().unwrap();
     assert!(text.starts_with("AQICAH") && text.len() >= 200, "{text}");
-    assert!(text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
+    // A WebSocket subprotocol is an HTTP token: no `/`, `=` or other separators.
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{text}"
+    );
     // The redaction recognises it by shape, whole.
     assert_eq!(
         crate::redact::redact_text(&format!("token {text} end")),

@@ -19,8 +19,6 @@ use serde_json::{json, Map, Value};
 
 /// `ErrorCode` 400: the request is malformed or invalid.
 pub(crate) const BAD_REQUEST: u16 = 400;
-/// `ErrorCode` 401: the connection has expired.
-pub(crate) const UNAUTHORIZED: u16 = 401;
 /// `ErrorCode` 403: the connection's capabilities do not permit this action.
 pub(crate) const FORBIDDEN: u16 = 403;
 /// `ErrorCode` 404: the room cannot be found.

@@ -105,11 +105,10 @@ impl Kick {
 #[derive(Debug)]
 pub(crate) struct Admitted {
     pub grant: ChatGrant,
-    pub conn_id: u64,
     pub rx: mpsc::Receiver<Outbound>,
     pub kick: Arc<Kick>,
-    /// Leaves the room and frees the connection's place when dropped.
-    pub leave: Leave,
+    /// Leaves the room and frees the connection's place when dropped: held, never read.
+    pub _leave: Leave,
 }
 
 /// Frees a connection's place in the hub when its task ends, however it ends.
@@ -261,13 +260,12 @@ impl ChatHub {
         drop(state);
         self.counters.opened.fetch_add(1, Ordering::Relaxed);
         Ok(Admitted {
-            leave: Leave {
+            _leave: Leave {
                 hub: self.clone(),
                 room_arn: grant.room_arn.clone(),
                 conn_id,
             },
             grant,
-            conn_id,
             rx,
             kick,
         })
