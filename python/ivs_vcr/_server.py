@@ -325,6 +325,7 @@ class Server:
         retry_after_ms: Optional[int] = None,
         message: Optional[str] = None,
         seed: Optional[int] = None,
+        service: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Adds a fault rule and returns it as the server lists it (with its ``id``).
 
@@ -332,9 +333,13 @@ class Server:
         GetChannel calls fail with IVS's 429. ``error`` is any modeled IVS error (its status comes
         from the model), ``status`` alone gives a generic error, ``delay_ms`` stalls, ``connection``
         (``"reset"`` or ``"empty"``) drops the connection, ``rate`` (0–1, seeded by ``seed``) fires
-        at random but reproducibly. No ``operation`` means every operation.
+        at random but reproducibly. No ``operation`` means every operation. Chat's operations are
+        named the same way (``fault(operation="CreateRoom", error="ServiceQuotaExceededException")``);
+        ``service`` (``"ivs"``, ``"ivschat"``, ``"ivs-realtime"``) picks one service's, for the tag
+        operations every service shares, or every operation of that service alone.
         """
         given = {
+            "service": service,
             "operation": operation,
             "error": error,
             "status": status,

@@ -1,5 +1,6 @@
-//! Fault injection: rules that make chosen IVS operations fail, stall or lose their connection,
-//! so that tests can exercise the retry and error handling every IVS client has to write.
+//! Fault injection: rules that make chosen operations of the IVS family (IVS, IVS Chat, IVS
+//! Real-Time) fail, stall or lose their connection, so that tests can exercise the retry and error
+//! handling every IVS client has to write.
 //!
 //! A [`FaultRule`] arrives as JSON on `POST /_ivs-vcr/faults` or as `key=value` pairs from
 //! `--fault` ([`FaultRule::from_cli`]); both go through the same validation, so a rule that would
@@ -16,6 +17,12 @@
 //! - `rate` draws from a splitmix64 generator per rule, seeded by the rule's `seed` (0 unless
 //!   given). The same rules and the same sequence of requests always give the same faults, on any
 //!   machine, with no crate and no global randomness.
+//! - A rule names its operation by name alone when the name is one service's (`CreateRoom` is
+//!   Chat's), or with `service` (`ivs`, `ivschat`, `ivs-realtime`, as cassettes write it). The tag
+//!   operations, which every service names alike, apply to every service unless `service` says
+//!   which, as they did before rules knew services. `error` must be one of the errors the rule's
+//!   service models (Chat has no `ChannelNotBroadcasting`), so a rule never answers with an error
+//!   its service cannot send.
 //! - Error answers look like IVS's own: the model's status for the error name,
 //!   `x-amzn-ErrorType: <Name>`, and a JSON body with `exceptionMessage` (IVS's member) and
 //!   `message` (the member boto3, the CLI, the JS SDK and aws-sdk-rust show). They also carry
@@ -33,7 +40,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::ivs::{self, ErrorType};
+use crate::ivs::{ErrorType, Service};
 use crate::seeded::SplitMix64;
 
 /// The `x-amzn-ErrorType` of an error given by `status` alone.
@@ -53,7 +60,8 @@ pub const DEFAULT_MAX_RULES: usize = 1_000;
 pub const MAX_DELAY_MS: u64 = 600_000;
 
 /// The keys `--fault` and the JSON rule accept.
-pub const RULE_KEYS: [&str; 10] = [
+pub const RULE_KEYS: [&str; 11] = [
+    "service",
     "operation",
     "error",
     "status",
@@ -73,10 +81,15 @@ pub const RULE_KEYS: [&str; 10] = [
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
-    /// The IVS operation the rule applies to (`GetChannel`); none means every operation.
+    /// The service the rule applies to, by its id (`ivs`, `ivschat`, `ivs-realtime`); none means
+    /// the service `operation` names, or every service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The operation the rule applies to (`GetChannel`, `CreateRoom`); none means every operation
+    /// (of `service`, when given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
-    /// A modeled IVS error name (`ThrottlingException`); the answer gets the model's status for it.
+    /// An error its service models (`ThrottlingException`); the answer gets the model's status for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// An error status (400–599). Alone, it gives a generic error of that status; with `error`, it
@@ -116,6 +129,34 @@ pub enum ConnectionFault {
     Empty,
 }
 
+/// The services a rule applies to: one bit per [`Service`], in the order of [`Service::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope(u8);
+
+impl Scope {
+    /// Every service.
+    pub const ALL: Scope = Scope((1 << Service::ALL.len()) - 1);
+
+    /// One service.
+    pub fn only(service: Service) -> Scope {
+        Scope(1 << service_bit(service))
+    }
+
+    /// Whether the scope covers `service`.
+    pub fn contains(self, service: Service) -> bool {
+        self.0 & (1 << service_bit(service)) != 0
+    }
+
+    /// The services covered, in the order of [`Service::ALL`].
+    pub fn services(self) -> impl Iterator<Item = Service> {
+        Service::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+
+    fn with(self, service: Service) -> Scope {
+        Scope(self.0 | Scope::only(service).0)
+    }
+}
+
 /// Why a fault rule was refused. The messages name the field as the rule spells it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -127,22 +168,36 @@ pub enum FaultError {
         #[source]
         source: serde_json::Error,
     },
-    /// `error` names no modeled IVS error.
+    /// `error` names no error the rule's service models.
     #[error(
-        "error: `{name}` is not an IVS error; expected one of {}",
-        expected_errors()
+        "error: `{name}` is not {}; expected one of {}",
+        error_owner(*.services),
+        expected_errors(*.services)
     )]
     UnknownError {
         /// The name given.
         name: String,
+        /// The services the rule applies to, as a [`Scope`] mask.
+        services: Scope,
     },
-    /// `operation` names no IVS operation.
-    #[error("operation: `{name}` is not an IVS operation{}", did_you_mean(*.suggestion))]
+    /// `operation` names no operation of the rule's service (or of any service).
+    #[error("operation: `{name}` is not an {} operation{}", operation_owner(*.service), did_you_mean(*.suggestion))]
     UnknownOperation {
         /// The name given.
         name: String,
+        /// The service given with `service`, if any.
+        service: Option<Service>,
         /// An operation whose name differs only in case, if there is one.
         suggestion: Option<&'static str>,
+    },
+    /// `service` names no service of the family.
+    #[error(
+        "service: `{name}` is not a service ivs-vcr serves; expected one of {}",
+        service_ids()
+    )]
+    UnknownService {
+        /// The id given.
+        name: String,
     },
     /// `status` is not an error status.
     #[error("status: {status} is not an error status (400–599)")]
@@ -296,6 +351,8 @@ struct Rules {
 struct Entry {
     id: u64,
     rule: FaultRule,
+    /// The services whose requests the rule applies to.
+    scope: Scope,
     effect: Effect,
     remaining: Option<u64>,
     hits: u64,
@@ -354,25 +411,59 @@ impl FaultRule {
         self.effect().map(|_| ())
     }
 
-    /// Validates the rule and resolves what it does when it fires.
-    fn effect(&self) -> Result<Effect, FaultError> {
-        if let Some(name) = &self.operation {
-            if ivs::operation(name).is_none() {
-                return Err(FaultError::UnknownOperation {
-                    name: name.clone(),
-                    suggestion: ivs::OPERATIONS
-                        .iter()
-                        .find(|op| op.name.eq_ignore_ascii_case(name))
-                        .map(|op| op.name),
-                });
-            }
+    /// The services the rule applies to: the one `service` names; else those that have an
+    /// operation named `operation` (one, except for the tag operations every service shares);
+    /// else every service.
+    fn scope(&self) -> Result<Scope, FaultError> {
+        let service = match &self.service {
+            Some(id) => Some(
+                Service::from_id(id)
+                    .ok_or_else(|| FaultError::UnknownService { name: id.clone() })?,
+            ),
+            None => None,
+        };
+        let Some(name) = &self.operation else {
+            return Ok(service.map_or(Scope::ALL, Scope::only));
+        };
+        let candidates = match service {
+            Some(service) => Scope::only(service),
+            None => Scope::ALL,
+        };
+        let scope = candidates
+            .services()
+            .filter(|s| s.catalog().operation(name).is_some())
+            .fold(Scope(0), Scope::with);
+        if scope.0 == 0 {
+            return Err(FaultError::UnknownOperation {
+                name: name.clone(),
+                service,
+                suggestion: candidates
+                    .services()
+                    .flat_map(|s| s.catalog().operations)
+                    .find(|op| op.name.eq_ignore_ascii_case(name))
+                    .map(|op| op.name),
+            });
         }
+        Ok(scope)
+    }
+
+    /// Validates the rule and resolves what it does when it fires, and for which services.
+    fn effect(&self) -> Result<(Scope, Effect), FaultError> {
+        let scope = self.scope()?;
+        let effect = self.effect_in(scope)?;
+        Ok((scope, effect))
+    }
+
+    /// What the rule does, its `error` checked against the errors of the services in `scope`.
+    fn effect_in(&self, scope: Scope) -> Result<Effect, FaultError> {
         let error = match &self.error {
             Some(name) => Some(
-                ErrorType::ALL
-                    .into_iter()
+                service_errors(scope)
                     .find(|e| e.name() == name)
-                    .ok_or_else(|| FaultError::UnknownError { name: name.clone() })?,
+                    .ok_or_else(|| FaultError::UnknownError {
+                        name: name.clone(),
+                        services: scope,
+                    })?,
             ),
             None => None,
         };
@@ -495,7 +586,7 @@ impl FaultSet {
     /// Validates a rule and adds it after the others; returns its listing, with its new id.
     /// Refused with [`FaultError::TooManyRules`] when the set is full.
     pub fn add(&self, rule: FaultRule) -> Result<FaultView, FaultError> {
-        let effect = rule.effect()?;
+        let (scope, effect) = rule.effect()?;
         let mut rules = self.lock();
         if rules.entries.len() >= self.max_rules {
             return Err(FaultError::TooManyRules {
@@ -505,6 +596,7 @@ impl FaultSet {
         rules.next_id += 1;
         let entry = Entry {
             id: rules.next_id,
+            scope,
             remaining: rule.times,
             hits: 0,
             rng: SplitMix64::new(rule.seed.unwrap_or(0)),
@@ -534,16 +626,17 @@ impl FaultSet {
         self.n_rules.load(Ordering::Acquire) == 0
     }
 
-    /// What a request for `operation` meets, spending one use of each rule that fires; `None` when
-    /// no rule fires. Runs once per downstream request, before any matching, emulation or forwarding.
-    pub fn check(&self, operation: &str) -> Option<FaultAction> {
+    /// What a request for `service`'s `operation` meets, spending one use of each rule that fires;
+    /// `None` when no rule fires. Runs once per downstream request, before any matching, emulation
+    /// or forwarding.
+    pub fn check(&self, service: Service, operation: &str) -> Option<FaultAction> {
         if self.is_empty() {
             return None;
         }
         let mut rules = self.lock();
         let mut delay: Option<Duration> = None;
         for entry in rules.entries.iter_mut() {
-            if !entry.fires(operation) {
+            if !entry.fires(service, operation) {
                 continue;
             }
             if let Some(ms) = entry.rule.delay_ms {
@@ -589,7 +682,10 @@ impl FaultSet {
 
 impl Entry {
     /// Whether the rule fires on this request; if so, one use is spent.
-    fn fires(&mut self, operation: &str) -> bool {
+    fn fires(&mut self, service: Service, operation: &str) -> bool {
+        if !self.scope.contains(service) {
+            return false;
+        }
         if self
             .rule
             .operation
@@ -631,7 +727,7 @@ fn cli_value(key: &str, value: &str) -> Result<serde_json::Value, FaultError> {
         expected,
     };
     Ok(match key {
-        "operation" | "error" | "connection" | "message" => value.into(),
+        "service" | "operation" | "error" | "connection" | "message" => value.into(),
         "status" => value
             .parse::<u16>()
             .map_err(|_| bad("an HTTP status such as 503"))?
@@ -656,10 +752,50 @@ fn cli_value(key: &str, value: &str) -> Result<serde_json::Value, FaultError> {
     })
 }
 
-fn expected_errors() -> String {
-    ErrorType::ALL
+/// The place of `service` in [`Service::ALL`].
+fn service_bit(service: Service) -> u32 {
+    // Invariant: `Service::ALL` lists every variant.
+    Service::ALL
         .iter()
-        .map(|e| e.name())
+        .position(|s| *s == service)
+        .expect("every service is in `ALL`") as u32
+}
+
+/// The errors the services in `scope` model (those some operation of theirs lists), sorted by name.
+fn service_errors(scope: Scope) -> impl Iterator<Item = ErrorType> {
+    ErrorType::ALL.into_iter().filter(move |error| {
+        scope
+            .services()
+            .flat_map(|s| s.catalog().operations)
+            .any(|op| op.errors.contains(error))
+    })
+}
+
+fn expected_errors(scope: Scope) -> String {
+    service_errors(scope)
+        .map(ErrorType::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How an error message names the services of a rule: `an IVS Chat error`, or for a rule on every
+/// service, `an error of the IVS family`.
+fn error_owner(scope: Scope) -> String {
+    let mut services = scope.services();
+    match (services.next(), services.next()) {
+        (Some(service), None) => format!("an {service} error"),
+        _ => "an error of the IVS family".to_owned(),
+    }
+}
+
+fn operation_owner(service: Option<Service>) -> String {
+    service.map_or_else(|| "IVS family".to_owned(), |s| s.to_string())
+}
+
+fn service_ids() -> String {
+    Service::ALL
+        .iter()
+        .map(|s| format!("`{}`", s.id()))
         .collect::<Vec<_>>()
         .join(", ")
 }

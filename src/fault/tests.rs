@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::ivs::Service;
 
 /// Counts per outcome, for tests that look at many draws.
 fn tally(set: &FaultSet, operation: &str, n: usize) -> BTreeMap<&'static str, usize> {
     let mut counts = BTreeMap::new();
     for _ in 0..n {
-        let key = match set.check(operation).map(|a| a.outcome) {
+        let key = match set.check(Service::Ivs, operation).map(|a| a.outcome) {
             None => "none",
             Some(FaultOutcome::Continue) => "continue",
             Some(FaultOutcome::Respond(_)) => "respond",
@@ -68,15 +69,15 @@ fn invalid_rules_are_refused_with_the_field_named() {
     );
     check(
         r#"{"error":"Throttled"}"#,
-        "error: `Throttled` is not an IVS error; expected one of AccessDeniedException, ChannelNotBroadcasting, ConflictException, InternalServerException, PendingVerification, ResourceNotFoundException, ServiceQuotaExceededException, ServiceUnavailable, StreamUnavailable, ThrottlingException, ValidationException",
+        "error: `Throttled` is not an error of the IVS family; expected one of AccessDeniedException, ChannelNotBroadcasting, ConflictException, InternalServerException, PendingVerification, ResourceNotFoundException, ServiceQuotaExceededException, ServiceUnavailable, StreamUnavailable, ThrottlingException, ValidationException",
     );
     check(
         r#"{"operation":"getchannel","error":"ThrottlingException"}"#,
-        "operation: `getchannel` is not an IVS operation (did you mean `GetChannel`?)",
+        "operation: `getchannel` is not an IVS family operation (did you mean `GetChannel`?)",
     );
     check(
         r#"{"operation":"Nope","status":500}"#,
-        "operation: `Nope` is not an IVS operation",
+        "operation: `Nope` is not an IVS family operation",
     );
     check(
         r#"{"connection":"reset","error":"ThrottlingException"}"#,
@@ -105,7 +106,7 @@ fn invalid_rules_are_refused_with_the_field_named() {
     );
     check(
         r#"{"error":"ThrottlingException","tims":2}"#,
-        "invalid fault rule: unknown field `tims`, expected one of `operation`, `error`, `status`, `times`, `rate`, `delay_ms`, `connection`, `retry_after_ms`, `message`, `seed` at line 1 column 37",
+        "invalid fault rule: unknown field `tims`, expected one of `service`, `operation`, `error`, `status`, `times`, `rate`, `delay_ms`, `connection`, `retry_after_ms`, `message`, `seed` at line 1 column 37",
     );
     check(
         r#"{"status":"503"}"#,
@@ -144,7 +145,7 @@ fn cli_form_errors_say_what_is_wrong() {
         assert_eq!(got.as_deref(), Some(expected), "\ncli: {cli}");
     };
     check("GetChannel", "`--fault` takes key=value pairs separated by commas, such as `operation=GetChannel,error=ThrottlingException,times=2`; got `GetChannel`");
-    check("op=GetChannel", "unknown fault key `op`; expected one of operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed");
+    check("op=GetChannel", "unknown fault key `op`; expected one of service, operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed");
     check(
         "times=two,status=500",
         "times: expected a whole number, got `two`",
@@ -175,7 +176,7 @@ fn every_modeled_error_answers_with_the_model_status() {
         let set = FaultSet::new();
         set.add(rule(&format!(r#"{{"error":"{}"}}"#, error.name())))
             .unwrap();
-        let response = respond(set.check("GetChannel"));
+        let response = respond(set.check(Service::Ivs, "GetChannel"));
         assert_eq!(response.status.as_u16(), error.status(), "{}", error.name());
         assert_eq!(
             ErrorType::from_name(&response.error_type),
@@ -193,7 +194,7 @@ fn error_answer_looks_like_ivs() {
         r#"{"operation":"GetChannel","error":"ThrottlingException","retry_after_ms":1500}"#,
     ))
     .unwrap();
-    let (status, headers, body) = respond(set.check("GetChannel")).to_parts();
+    let (status, headers, body) = respond(set.check(Service::Ivs, "GetChannel")).to_parts();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers["x-amzn-ErrorType"], "ThrottlingException");
     assert_eq!(headers["content-type"], "application/json");
@@ -212,7 +213,7 @@ fn status_alone_is_a_generic_error_and_status_overrides_the_model() {
     let check = |json: &str, status: u16, error_type: &str, message: &str| {
         let set = FaultSet::new();
         set.add(rule(json)).unwrap();
-        let response = respond(set.check("ListChannels"));
+        let response = respond(set.check(Service::Ivs, "ListChannels"));
         assert_eq!(
             (
                 response.status.as_u16(),
@@ -250,12 +251,12 @@ fn times_is_spent_only_by_matching_operations() {
         r#"{"operation":"GetChannel","error":"ThrottlingException","times":2}"#,
     ))
     .unwrap();
-    assert_eq!(set.check("ListChannels"), None);
-    assert_eq!(respond(set.check("GetChannel")).status, 429);
+    assert_eq!(set.check(Service::Ivs, "ListChannels"), None);
+    assert_eq!(respond(set.check(Service::Ivs, "GetChannel")).status, 429);
     assert_eq!(set.list()[0].remaining, Some(1));
-    assert_eq!(respond(set.check("GetChannel")).status, 429);
-    assert_eq!(set.check("GetChannel"), None);
-    assert_eq!(set.check("GetChannel"), None);
+    assert_eq!(respond(set.check(Service::Ivs, "GetChannel")).status, 429);
+    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
+    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
     let view = &set.list()[0];
     assert_eq!((view.remaining, view.hits), (Some(0), 2));
 }
@@ -265,9 +266,9 @@ fn rule_without_operation_applies_to_every_operation() {
     let set = FaultSet::new();
     set.add(rule(r#"{"status":500,"times":3}"#)).unwrap();
     for op in ["GetChannel", "ListChannels", "TagResource"] {
-        assert_eq!(respond(set.check(op)).status, 500, "{op}");
+        assert_eq!(respond(set.check(Service::Ivs, op)).status, 500, "{op}");
     }
-    assert_eq!(set.check("GetChannel"), None);
+    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
 }
 
 #[test]
@@ -276,7 +277,7 @@ fn seeded_rate_is_reproducible() {
         let set = FaultSet::new();
         set.add(rule(json)).unwrap();
         (0..64)
-            .map(|_| set.check("GetChannel").is_some())
+            .map(|_| set.check(Service::Ivs, "GetChannel").is_some())
             .collect::<Vec<bool>>()
     };
     let first = draws(r#"{"status":503,"rate":0.3}"#);
@@ -334,10 +335,10 @@ fn delay_only_rules_add_up_and_let_later_rules_act() {
         r#"{"operation":"GetChannel","delay_ms":50,"connection":"reset","times":1}"#,
     ))
     .unwrap();
-    let action = set.check("GetChannel").unwrap();
+    let action = set.check(Service::Ivs, "GetChannel").unwrap();
     assert_eq!(action.delay, Some(Duration::from_millis(150)));
     assert_eq!(action.outcome, FaultOutcome::Drop(ConnectionFault::Reset));
-    let action = set.check("GetChannel").unwrap();
+    let action = set.check(Service::Ivs, "GetChannel").unwrap();
     assert_eq!(
         action,
         FaultAction {
@@ -355,14 +356,14 @@ fn first_answering_rule_wins_and_later_rules_keep_their_uses() {
     set.add(rule(r#"{"connection":"empty","times":1}"#))
         .unwrap();
     assert_eq!(
-        respond(set.check("GetChannel")).error_type,
+        respond(set.check(Service::Ivs, "GetChannel")).error_type,
         "ThrottlingException"
     );
     assert_eq!(
-        set.check("GetChannel").unwrap().outcome,
+        set.check(Service::Ivs, "GetChannel").unwrap().outcome,
         FaultOutcome::Drop(ConnectionFault::Empty)
     );
-    assert_eq!(set.check("GetChannel"), None);
+    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
 }
 
 #[test]
@@ -387,7 +388,7 @@ fn list_serializes_rules_with_id_and_remaining_and_clear_restarts_ids() {
     );
     set.clear();
     assert!(set.is_empty());
-    assert_eq!(set.check("GetChannel"), None);
+    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
     assert_eq!(set.add(rule(r#"{"status":500}"#)).unwrap().id, 1);
 }
 
@@ -414,7 +415,7 @@ fn set_is_shared_across_threads_and_spends_each_use_once() {
             let set = set.clone();
             std::thread::spawn(move || {
                 (0..50)
-                    .filter(|_| set.check("GetChannel").is_some())
+                    .filter(|_| set.check(Service::Ivs, "GetChannel").is_some())
                     .count()
             })
         })
@@ -440,4 +441,99 @@ fn a_set_holds_at_most_its_limit_of_rules() {
     set.clear();
     set.add(rule(r#"{"delay_ms": 2}"#)).unwrap();
     assert_eq!(FaultSet::new().max_rules, DEFAULT_MAX_RULES);
+}
+
+#[test]
+fn rules_name_operations_of_any_service() {
+    // Issue 24: a rule could name only IVS operations, so Chat's could not be faulted.
+    let set = FaultSet::new();
+    set.add(rule(
+        r#"{"operation":"CreateRoom","error":"ServiceQuotaExceededException","times":1}"#,
+    ))
+    .unwrap();
+    assert_eq!(set.check(Service::Ivs, "CreateRoom"), None);
+    let response = respond(set.check(Service::IvsChat, "CreateRoom"));
+    assert_eq!(response.error_type, "ServiceQuotaExceededException");
+    assert_eq!(set.check(Service::IvsChat, "CreateRoom"), None);
+
+    let rule = FaultRule::from_cli("operation=SendEvent,error=ThrottlingException").unwrap();
+    assert_eq!(rule.service, None);
+    let set = FaultSet::new();
+    set.add(rule).unwrap();
+    assert_eq!(
+        respond(set.check(Service::IvsChat, "SendEvent")).error_type,
+        "ThrottlingException"
+    );
+}
+
+#[test]
+fn a_service_key_narrows_a_rule_to_one_service() {
+    // The tag operations are every service's: without `service` a rule on one applies to all.
+    let shared = FaultSet::new();
+    shared
+        .add(rule(r#"{"operation":"TagResource","status":503}"#))
+        .unwrap();
+    assert!(shared.check(Service::Ivs, "TagResource").is_some());
+    assert!(shared.check(Service::IvsChat, "TagResource").is_some());
+
+    let chat = FaultSet::new();
+    chat.add(
+        FaultRule::from_cli("service=ivschat,operation=TagResource,error=ThrottlingException")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(chat.check(Service::Ivs, "TagResource"), None);
+    assert!(chat.check(Service::IvsChat, "TagResource").is_some());
+
+    // `service` alone covers every operation of that service and nothing else.
+    let all_chat = FaultSet::new();
+    all_chat
+        .add(rule(r#"{"service":"ivschat","status":500}"#))
+        .unwrap();
+    assert_eq!(all_chat.check(Service::Ivs, "GetChannel"), None);
+    assert!(all_chat.check(Service::IvsChat, "GetRoom").is_some());
+    let listed = serde_json::to_value(all_chat.list()).unwrap();
+    assert_eq!(listed[0]["service"], "ivschat");
+}
+
+#[test]
+fn rule_errors_and_operations_are_checked_against_the_rules_service() {
+    let check = |json: &str, expected: &str| {
+        let got = FaultRule::from_json(json.as_bytes())
+            .map(|rule| format!("accepted: {rule:?}"))
+            .unwrap_or_else(|err| err.to_string());
+        assert_eq!(
+            got, expected,
+            "\ninput:    {json}\nexpected: {expected}\ngot:      {got}"
+        );
+    };
+    check(
+        r#"{"operation":"CreateRoom","error":"ChannelNotBroadcasting"}"#,
+        "error: `ChannelNotBroadcasting` is not an IVS Chat error; expected one of AccessDeniedException, ConflictException, InternalServerException, PendingVerification, ResourceNotFoundException, ServiceQuotaExceededException, ThrottlingException, ValidationException",
+    );
+    check(
+        r#"{"service":"ivschat","error":"StreamUnavailable"}"#,
+        "error: `StreamUnavailable` is not an IVS Chat error; expected one of AccessDeniedException, ConflictException, InternalServerException, PendingVerification, ResourceNotFoundException, ServiceQuotaExceededException, ThrottlingException, ValidationException",
+    );
+    check(
+        r#"{"service":"ivschat","operation":"GetChannel","status":500}"#,
+        "operation: `GetChannel` is not an IVS Chat operation",
+    );
+    check(
+        r#"{"service":"ivschat","operation":"getroom","status":500}"#,
+        "operation: `getroom` is not an IVS Chat operation (did you mean `GetRoom`?)",
+    );
+    check(
+        r#"{"operation":"createroom","status":500}"#,
+        "operation: `createroom` is not an IVS family operation (did you mean `CreateRoom`?)",
+    );
+    check(
+        r#"{"service":"chat","status":500}"#,
+        "service: `chat` is not a service ivs-vcr serves; expected one of `ivs`, `ivschat`, `ivs-realtime`",
+    );
+    // IVS's own errors stay accepted on IVS's operations.
+    assert!(
+        FaultRule::from_json(br#"{"operation":"GetStream","error":"ChannelNotBroadcasting"}"#)
+            .is_ok()
+    );
 }

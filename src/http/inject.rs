@@ -8,11 +8,16 @@ use http_body_util::Full;
 
 use super::{DropConnection, HttpResponse, Side, MATCH_NAME};
 use crate::fault::{FaultOutcome, FaultSet};
+use crate::ivs::Service;
 
-/// What a request for `operation` meets: `None` to go on (after any injected delay), or the
-/// answer that ends it.
-pub(crate) async fn inject(faults: &FaultSet, operation: &str) -> Option<HttpResponse> {
-    let action = faults.check(operation)?;
+/// What a request for `service`'s `operation` meets: `None` to go on (after any injected delay),
+/// or the answer that ends it.
+pub(crate) async fn inject(
+    faults: &FaultSet,
+    service: Service,
+    operation: &str,
+) -> Option<HttpResponse> {
+    let action = faults.check(service, operation)?;
     if let Some(delay) = action.delay {
         tokio::time::sleep(delay).await;
     }

@@ -134,7 +134,9 @@ impl Handler for RecordState {
         }
         // Before anything is forwarded: an injected fault is never recorded.
         if !self.faults.is_empty() {
-            if let Some(response) = inject(&self.faults, &ctx.operation).await {
+            if let Some(response) =
+                inject(&self.faults, ctx.downstream.request.service, &ctx.operation).await
+            {
                 return response;
             }
         }

@@ -287,7 +287,7 @@ impl ReplayState {
             return None;
         }
         let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
-        inject(&self.faults, &operation).await
+        inject(&self.faults, ctx.request.service, &operation).await
     }
 
     /// Stage `emulate`: the emulator answers, as IVS would.

@@ -452,3 +452,99 @@ fn the_startup_lines_name_every_service_s_endpoint_variable() {
         finished.stdout
     );
 }
+
+#[tokio::test]
+async fn fault_rules_name_chat_operations_and_errors() {
+    // Issue 24: a rule could name only IVS operations and errors.
+    let server = ReplayServer::emulator().await;
+    let chat = chat_client(&server.uri());
+    let rule =
+        r#"{"operation": "CreateRoom", "error": "ServiceQuotaExceededException", "times": 1}"#;
+    let added = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let err = chat
+        .create_room()
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_service_quota_exceeded_exception(), "{err:?}");
+    chat.create_room().send().await.unwrap();
+
+    // The tag operations are every service's: `service` picks Chat's alone.
+    let rule = r#"{"service": "ivschat", "operation": "ListTagsForResource", "status": 500}"#;
+    let added = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let channel = ivs.create_channel().send().await.unwrap();
+    let channel_arn = channel.channel().unwrap().arn().unwrap();
+    ivs.list_tags_for_resource()
+        .resource_arn(channel_arn)
+        .send()
+        .await
+        .unwrap();
+    let room = chat.create_room().send().await.unwrap();
+    let err = chat
+        .list_tags_for_resource()
+        .resource_arn(room.arn().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 500);
+
+    // An IVS-only error on a Chat operation is refused, naming Chat's errors.
+    let rule = r#"{"operation": "GetRoom", "error": "ChannelNotBroadcasting"}"#;
+    let refused = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("`ChannelNotBroadcasting` is not an IVS Chat error"),
+        "{}",
+        refused.body
+    );
+}
+
+#[test]
+fn the_fault_flag_names_chat_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--fault",
+            "service=ivschat,operation=DeleteRoom,error=ThrottlingException",
+        ],
+        dir.path(),
+    );
+    let addr = server.addr();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let res = runtime.block_on(raw::post(
+        addr,
+        "/DeleteRoom",
+        r#"{"identifier": "arn:aws:ivschat:us-west-2:123456789012:room/abcdABCDefgh"}"#,
+    ));
+    assert_eq!(res.status, 429, "{res:?}");
+    assert_eq!(res.header("x-amzn-ErrorType"), Some("ThrottlingException"));
+    server.stop();
+
+    let refused = crate::support::bin::run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--fault",
+            "operation=CreateRom,status=500",
+        ],
+        dir.path(),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("operation: `CreateRom` is not an IVS family operation"),
+        "{}",
+        refused.stderr
+    );
+}
