@@ -1,10 +1,9 @@
 //! What the control plane (`/_ivs-vcr/…`) asks of the emulator: take a channel live or offline,
-//! and show the account's state. A channel ARN names its own region, so these calls need no
+//! and show the account's state (every service's resources). A channel ARN names its own region, so these calls need no
 //! SigV4 scope.
 
 use serde_json::{Map, Value};
 
-use super::resource::FAMILIES;
 use super::{ops, ApiError, Emulator};
 use crate::ivs::arn;
 
@@ -28,16 +27,20 @@ impl Emulator {
         self.with_region(region, |ctx| ops::stop_stream(ctx, channel_arn))?
     }
 
-    /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`.
+    /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`,
+    /// each service's under the resource types its ARNs name (`channel`, `room`,
+    /// `logging-configuration`, …), which no two services share.
     pub(crate) fn state(&self) -> Value {
         let world = self.lock();
         let mut regions = Map::new();
         for (name, region) in &world.regions {
             let mut out = Map::new();
-            for family in FAMILIES {
-                let items: Vec<Value> = super::resource::all_of(region, family).cloned().collect();
-                if !items.is_empty() {
-                    out.insert(family.resource_type.to_owned(), Value::Array(items));
+            // Every store, not a list of types kept here, so a service's new resource type shows
+            // without an edit.
+            for (resource_type, store) in &region.stores {
+                if !store.is_empty() {
+                    let items = store.values().cloned().collect();
+                    out.insert((*resource_type).to_owned(), Value::Array(items));
                 }
             }
             let live: Vec<Value> = region

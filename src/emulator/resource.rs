@@ -293,7 +293,7 @@ pub(crate) fn wrap(member: &str, resource: Value) -> Value {
     out
 }
 
-/// Which stores a region holds for the state view.
+/// Every resource of a family in a region, in id order.
 pub(crate) fn all_of(region: &Region, family: Family) -> impl Iterator<Item = &Value> {
     region
         .store(family.resource_type)

@@ -548,3 +548,73 @@ fn the_fault_flag_names_chat_operations() {
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn the_state_view_lists_rooms_and_logging_configurations_per_region_and_reset_clears_them() {
+    // Issue 24: `/_ivs-vcr/state` listed IVS's resources only.
+    let server = ReplayServer::emulator().await;
+    let chat = chat_client(&server.uri());
+    let logging = chat
+        .create_logging_configuration()
+        .destination_configuration(DestinationConfiguration::S3(
+            S3DestinationConfiguration::builder()
+                .bucket_name("chat-logs")
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let room = chat
+        .create_room()
+        .name("lobby")
+        .logging_configuration_identifiers(logging.arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-east-1");
+    let channel = ivs.create_channel().send().await.unwrap();
+
+    let state = raw::call(server.addr(), "GET", "/_ivs-vcr/state").await;
+    assert_eq!(state.status, 200, "{}", state.body);
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    let west = &state["regions"]["us-west-2"];
+    assert_eq!(west["room"][0]["arn"], room.arn().unwrap());
+    assert_eq!(west["room"][0]["name"], "lobby");
+    assert_eq!(
+        west["room"][0]["loggingConfigurationIdentifiers"][0],
+        logging.arn().unwrap()
+    );
+    assert_eq!(
+        west["logging-configuration"][0]["arn"],
+        logging.arn().unwrap()
+    );
+    assert!(west.get("channel").is_none(), "{west}");
+    let east = &state["regions"]["us-east-1"];
+    assert_eq!(
+        east["channel"][0]["arn"],
+        channel.channel().unwrap().arn().unwrap()
+    );
+    assert!(east.get("room").is_none(), "{east}");
+
+    let reset = raw::post(server.addr(), "/_ivs-vcr/reset", "{}").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    let state = raw::call(server.addr(), "GET", "/_ivs-vcr/state").await;
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state["regions"], serde_json::json!({}));
+    let err = chat
+        .get_room()
+        .identifier(room.arn().unwrap())
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+    assert!(chat
+        .list_logging_configurations()
+        .send()
+        .await
+        .unwrap()
+        .logging_configurations()
+        .is_empty());
+}
