@@ -5,25 +5,34 @@
 //! Only successful answers teach. A resource is recognised by the members IVS answers it under
 //! (`channel`, `streamKey`, …, and the lists of BatchGet calls) and filed by its ARN's region and
 //! id; a successful Delete removes what its request's `arn` named.
+//!
+//! Chat answers a room or logging configuration as the whole body (CreateRoom, GetRoom,
+//! UpdateRoom, and the same for logging configurations), and its List calls under `rooms` and
+//! `loggingConfigurations`; its Delete calls name the resource in `identifier`. What to keep of
+//! them is `chat::learn`'s to decide, so the data plane hears of a replayed room too.
 
 use serde_json::Value;
 
 use super::resource::{Family, CHANNEL, FAMILIES, STREAM_KEY};
 use super::state::text;
-use super::Emulator;
+use super::{chat, Emulator};
 use crate::cassette::RecordedRequest;
-use crate::ivs::arn;
+use crate::ivs::{arn, Service};
 use crate::normalize;
 
 impl Emulator {
     /// Takes a replayed answer into the emulator's state (see the module doc).
     pub(crate) fn observe(&self, request: &RecordedRequest, status: u16, body: &[u8]) {
-        // Only IVS's answers are taken in: a replayed Chat answer leaves the emulator's rooms as
-        // they are (its Chat state is what it emulated itself).
-        if !(200..300).contains(&status) || !request.service.is_ivs() {
+        if !(200..300).contains(&status) {
             return;
         }
         let operation = normalize::operation_name(&request.method, &request.path);
+        match request.service {
+            Service::Ivs => {}
+            Service::IvsChat => return self.observe_chat(&operation, request, body),
+            // Real-Time is not emulated yet: nothing to take its answers into.
+            Service::IvsRealTime => return,
+        }
         if operation.starts_with("Delete") {
             if let Some(target) = request.body.as_ref().map(|b| text(b, "arn")) {
                 self.forget(target);
@@ -54,9 +63,78 @@ impl Emulator {
         }
     }
 
+    /// Takes a replayed Chat answer into the state (see the module doc).
+    fn observe_chat(&self, operation: &str, request: &RecordedRequest, body: &[u8]) {
+        if operation.starts_with("Delete") {
+            // DeleteMessage names a room too, and removes nothing.
+            if matches!(operation, "DeleteRoom" | "DeleteLoggingConfiguration") {
+                if let Some(target) = request.body.as_ref().map(|b| text(b, "identifier")) {
+                    self.with_chat_resource(target, |ctx, resource_type, id| {
+                        chat::forget(ctx, resource_type, id);
+                    });
+                }
+            }
+            return;
+        }
+        let Ok(answer) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let is_resource = [
+            "CreateRoom",
+            "GetRoom",
+            "UpdateRoom",
+            "CreateLoggingConfiguration",
+            "GetLoggingConfiguration",
+            "UpdateLoggingConfiguration",
+        ]
+        .contains(&operation);
+        if is_resource {
+            self.learn_chat(&answer, false);
+        }
+        for member in ["rooms", "loggingConfigurations"] {
+            for summary in answer
+                .get(member)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                self.learn_chat(summary, true);
+            }
+        }
+    }
+
+    /// Takes one Chat resource into the state, by its ARN; false when the value is none of this
+    /// account's Chat resources.
+    fn learn_chat(&self, resource: &Value, only_unknown: bool) -> bool {
+        self.with_chat_resource(text(resource, "arn"), |ctx, resource_type, id| {
+            chat::learn(ctx, resource_type, id, resource, only_unknown);
+        })
+    }
+
+    /// Runs `f` on the region of a Chat ARN of this account, with the resource's type and id;
+    /// false when the ARN is none of those.
+    fn with_chat_resource(
+        &self,
+        resource_arn: &str,
+        f: impl FnOnce(&mut super::Ctx<'_>, &'static str, &str),
+    ) -> bool {
+        let Some((resource_type, region, id)) =
+            chat::parse_resource(&self.options.account, resource_arn)
+        else {
+            return false;
+        };
+        // A region over the emulator's limit is not learned; a request there is refused anyway.
+        self.with_region(region, |ctx| f(ctx, resource_type, id))
+            .is_ok()
+    }
+
     /// Takes one resource, recognised by its ARN, into the state (`verify` seeds what a
-    /// recording used but did not create). False when the value is no IVS resource.
+    /// recording used but did not create). False when the value is no resource of the family's
+    /// emulated services.
     pub(crate) fn seed(&self, resource: &Value) -> bool {
+        if self.learn_chat(resource, false) {
+            return true;
+        }
         let family = arn::parse_ivs(text(resource, "arn"))
             .and_then(|a| super::resource::family_of(a.resource_type));
         match family {

@@ -618,3 +618,151 @@ async fn the_state_view_lists_rooms_and_logging_configurations_per_region_and_re
         .logging_configurations()
         .is_empty());
 }
+
+/// A Chat story as a recording holds it: a logging configuration and a room made, the room later
+/// deleted. Only these calls are recorded; everything else the test sends is emulated.
+const CHAT_RECORDING: &str = r#"format: 2
+api_version: "2020-07-14"
+ivs_vcr_version: 0.1.0
+provenance: {kind: authored, source: test}
+name: chat-recording
+interactions:
+  - request:
+      service: ivschat
+      method: POST
+      path: /CreateLoggingConfiguration
+      region: us-west-2
+      body: {destinationConfiguration: {s3: {bucketName: chat-logs}}}
+    response:
+      status: 200
+      headers: {Content-Type: application/json}
+      body:
+        arn: arn:aws:ivschat:us-west-2:123456789012:logging-configuration/LgRec0000001
+        id: LgRec0000001
+        createTime: "2024-05-01T10:00:00.000Z"
+        updateTime: "2024-05-01T10:00:00.000Z"
+        name: ""
+        destinationConfiguration: {s3: {bucketName: chat-logs}}
+        state: ACTIVE
+        tags: {}
+  - request:
+      service: ivschat
+      method: POST
+      path: /CreateRoom
+      region: us-west-2
+      body:
+        name: lobby
+        loggingConfigurationIdentifiers:
+          - arn:aws:ivschat:us-west-2:123456789012:logging-configuration/LgRec0000001
+    response:
+      status: 200
+      headers: {Content-Type: application/json}
+      body:
+        arn: arn:aws:ivschat:us-west-2:123456789012:room/RmRec0000001
+        id: RmRec0000001
+        name: lobby
+        createTime: "2024-05-01T10:00:01.000Z"
+        updateTime: "2024-05-01T10:00:01.000Z"
+        maximumMessageLength: 500
+        maximumMessageRatePerSecond: 10
+        tags: {}
+        loggingConfigurationIdentifiers:
+          - arn:aws:ivschat:us-west-2:123456789012:logging-configuration/LgRec0000001
+  - request:
+      service: ivschat
+      method: POST
+      path: /DeleteRoom
+      region: us-west-2
+      body: {identifier: "arn:aws:ivschat:us-west-2:123456789012:room/RmRec0000001"}
+    response:
+      status: 204
+      headers: {}
+"#;
+
+#[tokio::test]
+async fn replayed_chat_answers_feed_the_emulator_for_what_the_recording_lacks() {
+    // Issue 24: only IVS's replayed answers reached the emulator, so with `--on-miss emulate` a
+    // recorded room was unknown to every emulated call.
+    const ROOM: &str = "arn:aws:ivschat:us-west-2:123456789012:room/RmRec0000001";
+    const LOGGING: &str =
+        "arn:aws:ivschat:us-west-2:123456789012:logging-configuration/LgRec0000001";
+    let cassette = Cassette::from_yaml(CHAT_RECORDING, "chat-recording.yaml".as_ref()).unwrap();
+    let server = ReplayServer::builder()
+        .cassette(cassette)
+        .on_miss(ivs_vcr::OnMiss::Emulate)
+        .start()
+        .await
+        .unwrap();
+    let chat = chat_client(&server.uri());
+    let logging = chat
+        .create_logging_configuration()
+        .destination_configuration(DestinationConfiguration::S3(
+            S3DestinationConfiguration::builder()
+                .bucket_name("chat-logs")
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logging.arn(), Some(LOGGING));
+    let room = chat
+        .create_room()
+        .name("lobby")
+        .logging_configuration_identifiers(LOGGING)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(room.arn(), Some(ROOM));
+
+    // Never recorded: each is emulated on what the replayed answers made known.
+    let got = chat.get_room().identifier(ROOM).send().await.unwrap();
+    assert_eq!(got.name(), Some("lobby"));
+    assert_eq!(got.logging_configuration_identifiers(), [LOGGING]);
+    let got = chat
+        .get_logging_configuration()
+        .identifier(LOGGING)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.state().map(|s| s.as_str()), Some("ACTIVE"));
+    let updated = chat
+        .update_room()
+        .identifier(ROOM)
+        .maximum_message_length(200)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.maximum_message_length(), Some(200));
+    assert_eq!(updated.name(), Some("lobby"));
+    chat.create_chat_token()
+        .room_identifier(ROOM)
+        .user_id("alice")
+        .send()
+        .await
+        .unwrap();
+    let listed = chat
+        .list_rooms()
+        .logging_configuration_identifier(LOGGING)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.rooms().len(), 1);
+
+    // A replayed DeleteRoom removes the room the emulator knew.
+    chat.delete_room().identifier(ROOM).send().await.unwrap();
+    let err = chat
+        .get_room()
+        .identifier(ROOM)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+
+    let summary = server.summary();
+    assert_eq!(summary.operations["CreateRoom"].matched, 1);
+    assert_eq!(summary.operations["DeleteRoom"].matched, 1);
+    assert_eq!(summary.operations["GetRoom"].emulated, 2);
+    assert_eq!(summary.n_unmatched, 0);
+}

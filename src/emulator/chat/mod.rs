@@ -156,6 +156,83 @@ fn id_of<'a>(
     }
 }
 
+/// The resource type (`room` or `logging-configuration`) and id of a Chat ARN of this account,
+/// with its region, if it is a well-formed one.
+pub(crate) fn parse_resource<'a>(
+    account: &str,
+    resource_arn: &'a str,
+) -> Option<(&'static str, &'a str, &'a str)> {
+    let parsed = arn::parse(resource_arn)?;
+    let resource_type = [ROOM, LOGGING]
+        .into_iter()
+        .find(|t| *t == parsed.resource_type)?;
+    let ok = parsed.partition == "aws"
+        && parsed.service == "ivschat"
+        && parsed.account == account
+        && !parsed.resource_id.is_empty()
+        && crate::normalize::is_valid_region(parsed.region);
+    ok.then_some((resource_type, parsed.region, parsed.resource_id))
+}
+
+/// Takes a room or logging configuration Chat answered (a replayed answer, or `verify`'s seed)
+/// into the region: members the answer has replace those known, and a resource not known yet gets
+/// the defaults its Create would have given for what the answer leaves out (a `RoomSummary` has no
+/// `maximumMessageLength`). With `only_unknown`, a known resource is left as it is (a summary
+/// holds less than what is known). A room's settings reach the data plane, as its Create's would.
+pub(crate) fn learn(
+    ctx: &mut Ctx<'_>,
+    resource_type: &'static str,
+    id: &str,
+    resource: &Value,
+    only_unknown: bool,
+) {
+    let known = ctx.region.get(resource_type, id).cloned();
+    if only_unknown && known.is_some() {
+        return;
+    }
+    let mut merged = known.unwrap_or_else(|| fresh(resource_type));
+    if let (Value::Object(into), Value::Object(from)) = (&mut merged, resource) {
+        into.extend(from.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    if resource_type == ROOM {
+        let config = room_config(ctx, &merged);
+        ctx.chat.push(Effect::Room(config));
+    }
+    ctx.region.insert(resource_type, id.to_owned(), merged);
+}
+
+/// Forgets a room or logging configuration a replayed Delete removed; a room's connections are
+/// closed, as its DeleteRoom's would be.
+pub(crate) fn forget(ctx: &mut Ctx<'_>, resource_type: &'static str, id: &str) {
+    if let Some(resource) = ctx.region.remove(resource_type, id) {
+        if resource_type == ROOM {
+            ctx.chat
+                .push(Effect::RoomDeleted(text(&resource, "arn").to_owned()));
+        }
+    }
+}
+
+/// What a resource learned from an answer starts from: the members its Create gives whatever the
+/// input, with their documented defaults.
+fn fresh(resource_type: &'static str) -> Value {
+    let mut resource = object();
+    set(&mut resource, "tags", object());
+    if resource_type == ROOM {
+        set(&mut resource, "name", "".into());
+        set(
+            &mut resource,
+            "loggingConfigurationIdentifiers",
+            Value::Array(Vec::new()),
+        );
+        for member in ["maximumMessageRatePerSecond", "maximumMessageLength"] {
+            if let Some(value) = default_of("CreateRoomRequest", member) {
+                set(&mut resource, member, value);
+            }
+        }
+    }
+    resource
+}
+
 fn room_id<'a>(ctx: &Ctx<'_>, identifier: &'a str) -> Result<&'a str, ApiError> {
     id_of(ctx, ROOM, "room", identifier)
 }
