@@ -146,6 +146,17 @@ impl Emulator {
         }
     }
 
+    /// Makes the resource an ARN names, with its service's defaults, when the state has none: a
+    /// recording used it without ever showing it. A channel, a room or a logging configuration;
+    /// any other ARN is left alone.
+    pub(crate) fn seed_unseen(&self, resource_arn: &str) {
+        let Some((_, _, id)) = chat::parse_resource(&self.options.account, resource_arn) else {
+            return self.seed_channel(resource_arn);
+        };
+        let resource = serde_json::json!({"arn": resource_arn, "id": id});
+        self.learn_chat(&resource, true);
+    }
+
     /// Makes a channel with this ARN and IVS's defaults, when the state has none: a recording
     /// used it without ever showing it.
     pub(crate) fn seed_channel(&self, channel_arn: &str) {

@@ -230,9 +230,15 @@ pub const RESOURCE_TYPES: &[&str] = &[
 /// Parses an IVS ARN of the `aws` partition, as the model's ARN patterns allow it
 /// (`arn:aws:ivs:[a-z0-9-]+:[0-9]+:<type>/[a-zA-Z0-9-]+`); `None` for anything else.
 pub fn parse_ivs(text: &str) -> Option<Arn<'_>> {
+    parse_family(text).filter(|arn| arn.service == "ivs")
+}
+
+/// Parses an ARN of a service of the IVS family (`ivs`, which Real-Time shares, or `ivschat`) of
+/// the `aws` partition, with the syntax [`parse_ivs`] checks; `None` for anything else.
+pub fn parse_family(text: &str) -> Option<Arn<'_>> {
     let arn = parse(text)?;
     let valid = arn.partition == "aws"
-        && arn.service == "ivs"
+        && matches!(arn.service, "ivs" | "ivschat")
         && !arn.region.is_empty()
         && arn
             .region

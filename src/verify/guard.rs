@@ -2,14 +2,21 @@
 //!
 //! A cassette is data from anywhere (a public repository, a pull request), and `verify --against
 //! aws` signs what it plays with the operator's credentials. So, as record does, a request whose
-//! method and path are no IVS operation (`ivs::check_route`) is sent to no target at all; and
-//! against AWS a request is sent only when it acts on what the run itself created:
+//! method and path are no operation of the service it is for (`Catalog::check_route`) is sent to
+//! no target at all; and against AWS a request is sent only when it acts on what the run itself
+//! created, whichever service of the family it is for:
 //!
 //! - every resource it names (an ARN anywhere in the body, the query or the `/tags/` path; the
-//!   value of a member named `arn`, `…Arn` or `streamId`) is one a Create or Import call of this
-//!   run answered with ([`IdMap::created`]), after the recorded ids were mapped onto the target's;
+//!   value of a member named `arn`, `…Arn` or `streamId`, or Chat's `identifier`, `…Identifier`
+//!   and `…Identifiers`) is one a Create or Import call of this run answered with
+//!   ([`IdMap::created`]: IVS's CreateChannel, Chat's CreateRoom and CreateLoggingConfiguration,
+//!   …), after the recorded ids were mapped onto the target's;
 //! - or it names none and is a Create, List or Import call;
-//! - and it goes to the run's region: the region of the cassette's first IVS request.
+//! - and it goes to the run's region: the region of the cassette's first request that is an
+//!   operation.
+//!
+//! So a Chat room whose `messageReviewHandler` names a Lambda function is not created against
+//! AWS: the function is a resource the run did not create, and Chat would call it.
 //!
 //! Anything else (a Delete of an ARN the cassette brought along, a Get of a resource the account
 //! held before) is skipped with a [`Skip`] saying why, unless the operator passed
@@ -72,7 +79,8 @@ impl fmt::Display for Skip {
         match self {
             Skip::NotIvs(route) => write!(
                 f,
-                "not an IVS operation, sent to no target: {}",
+                "not an {} operation, sent to no target: {}",
+                route_service(route),
                 printable(&route.to_string())
             ),
             Skip::Foreign { id } => write!(
@@ -163,13 +171,31 @@ pub(super) fn foreign(
 }
 
 /// Whether a string names a resource: an ARN of any service, or the value of a member that holds
-/// one (`arn`, `…Arn`, `streamId`). Empty strings name nothing.
+/// one (`arn`, `…Arn`, `streamId`; Chat's `identifier`, `roomIdentifier`,
+/// `loggingConfigurationIdentifiers`, which must be ARNs but are checked whatever they hold).
+/// Empty strings name nothing.
 fn names_resource(member: Option<&str>, value: &str) -> bool {
     !value.is_empty()
         && (value
             .get(..4)
             .is_some_and(|p| p.eq_ignore_ascii_case("arn:"))
-            || member.is_some_and(|m| m == "arn" || m.ends_with("Arn") || m == "streamId"))
+            || member.is_some_and(|m| {
+                m == "arn"
+                    || m.ends_with("Arn")
+                    || m == "streamId"
+                    || m == "identifier"
+                    || m.ends_with("Identifier")
+                    || m.ends_with("Identifiers")
+            }))
+}
+
+/// The service a route error was answered for.
+fn route_service(route: &ivs::RouteError) -> ivs::Service {
+    match route {
+        ivs::RouteError::MethodNotAllowed { service, .. }
+        | ivs::RouteError::MissingArn { service, .. }
+        | ivs::RouteError::UnknownOperation { service, .. } => *service,
+    }
 }
 
 fn resources_in(member: Option<&str>, value: &Value, out: &mut Vec<String>) {

@@ -1,7 +1,8 @@
 //! Which id a target minted for which recorded one, learned from answers as a flow goes on.
 //!
-//! An id is a string that names a resource or a stream: an IVS ARN (`arn:aws:ivs:…`), a stream id
-//! (`st-…`), or the value of a member named like one (`arn`, `…Arn`, `streamId`, `adBreakId`).
+//! An id is a string that names a resource or a stream: an ARN of the family (`arn:aws:ivs:…`,
+//! `arn:aws:ivschat:…`), a stream id (`st-…`), or the value of a member named like one (`arn`,
+//! `…Arn`, `streamId`, `adBreakId`, and Chat's `id`, `identifier`, `…Identifier(s)`).
 //! When the recorded answer and the target's answer hold different ids at the same place, the
 //! pair is learned; later requests get the target's id, and the target's answers get the
 //! recorded id back. Nothing else is rewritten, so a name or a setting that differs is still
@@ -33,12 +34,23 @@ pub struct IdMap {
     created: HashSet<String>,
 }
 
+/// Members that hold an id: IVS's ARNs and stream ids, and Chat's resource `id` and the
+/// `identifier`s its requests and answers name resources by.
 fn is_id_member(name: &str) -> bool {
-    name == "arn" || name.ends_with("Arn") || name == "streamId" || name == "adBreakId"
+    name == "arn"
+        || name.ends_with("Arn")
+        || name == "streamId"
+        || name == "adBreakId"
+        || name == "id"
+        || name == "identifier"
+        || name.ends_with("Identifier")
+        || name.ends_with("Identifiers")
 }
 
 fn looks_like_id(value: &str) -> bool {
-    value.starts_with("arn:aws:ivs:") || (value.starts_with("st-") && value.len() == 26)
+    value.starts_with("arn:aws:ivs:")
+        || value.starts_with("arn:aws:ivschat:")
+        || (value.starts_with("st-") && value.len() == 26)
 }
 
 impl IdMap {
@@ -238,5 +250,32 @@ mod tests {
             back.body,
             Some(json!({"channel": {"arn": recorded_arn, "name": "b"}}))
         );
+    }
+
+    #[test]
+    fn chat_ids_and_identifiers_are_learned_and_given_back() {
+        // Issue 24: a room's `id` and the logging configurations it names were not ids.
+        let room = |id: &str, logging: &str| {
+            json!({
+                "arn": format!("arn:aws:ivschat:us-west-2:123456789012:room/{id}"),
+                "id": id,
+                "loggingConfigurationIdentifiers": [logging],
+            })
+        };
+        let recorded_lc =
+            "arn:aws:ivschat:us-west-2:123456789012:logging-configuration/recLC0000001";
+        let target_lc = "arn:aws:ivschat:us-west-2:123456789012:logging-configuration/tgtLC0000001";
+        let mut ids = IdMap::default();
+        ids.learn(
+            &response(room("recROOM00001", recorded_lc)),
+            &response(room("tgtROOM00001", target_lc)),
+        );
+        assert_eq!(ids.target_of("recROOM00001"), "tgtROOM00001");
+        assert_eq!(ids.target_of(recorded_lc), target_lc);
+        let back = ids.response_to_recorded(response(room("tgtROOM00001", target_lc)));
+        assert_eq!(back.body, Some(room("recROOM00001", recorded_lc)));
+        let mut created = IdMap::default();
+        created.learn_created(&response(room("tgtROOM00001", target_lc)));
+        assert!(created.created("arn:aws:ivschat:us-west-2:123456789012:room/tgtROOM00001"));
     }
 }

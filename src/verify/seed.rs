@@ -1,6 +1,6 @@
 //! What a recording cannot show, supplied to the emulator before each request (see the module
-//! doc of `verify`): the account, the resources a flow used without creating them, and whether
-//! an encoder was streaming to a channel.
+//! doc of `verify`): the account, the resources a flow used without creating them (IVS's, and
+//! Chat's rooms and logging configurations), and whether an encoder was streaming to a channel.
 
 use std::collections::HashSet;
 
@@ -13,7 +13,7 @@ use crate::normalize;
 
 use super::IdMap;
 
-/// The account of the first IVS ARN a cassette holds.
+/// The account of the first ARN of the family's (IVS's or Chat's) a cassette holds.
 pub(super) fn account_of(cassette: &Cassette) -> Option<String> {
     let mut found = None;
     for interaction in &cassette.interactions {
@@ -22,7 +22,7 @@ pub(super) fn account_of(cassette: &Cassette) -> Option<String> {
         for value in values {
             strings(value, &mut |s| {
                 if found.is_none() {
-                    found = arn::parse_ivs(s).map(|a| a.account.to_owned());
+                    found = arn::parse_family(s).map(|a| a.account.to_owned());
                 }
             });
         }
@@ -232,30 +232,37 @@ impl Seeder {
         match shown {
             Some(resource) => {
                 emulator.seed(resource);
+                // `…Arn` members (a channel's recording configuration), and a room's
+                // `loggingConfigurationIdentifiers`.
                 let references: Vec<String> = resource
                     .as_object()
                     .into_iter()
                     .flatten()
-                    .filter(|(k, _)| k.ends_with("Arn"))
-                    .filter_map(|(_, v)| v.as_str())
-                    .filter(|v| arn::parse_ivs(v).is_some())
+                    .filter(|(k, _)| k.ends_with("Arn") || k.ends_with("Identifiers"))
+                    .flat_map(|(_, v)| match v {
+                        Value::Array(items) => items.iter().collect(),
+                        other => vec![other],
+                    })
+                    .filter_map(Value::as_str)
+                    .filter(|v| arn::parse_family(v).is_some())
                     .map(str::to_owned)
                     .collect();
                 for reference in references {
                     self.seed(emulator, cassette, ids, &reference, false);
                 }
             }
-            None if make => emulator.seed_channel(arn_text),
+            None if make => emulator.seed_unseen(arn_text),
             None => {}
         }
     }
 }
-/// The IVS ARNs a recorded request names: in its body, and in a `/tags/` path.
+/// The ARNs of the family's (IVS's or Chat's) a recorded request names: in its body, and in a
+/// `/tags/` path.
 fn arns_of(request: &RecordedRequest) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(body) = &request.body {
         strings(body, &mut |s| {
-            if arn::parse_ivs(s).is_some() {
+            if arn::parse_family(s).is_some() {
                 out.push(s.to_owned());
             }
         });
@@ -263,7 +270,7 @@ fn arns_of(request: &RecordedRequest) -> Vec<String> {
     if request.path.starts_with("/tags/") {
         let decoded = normalize::decoded_path(&request.path);
         if let Some(label) = decoded.strip_prefix("/tags/") {
-            if arn::parse_ivs(label).is_some() {
+            if arn::parse_family(label).is_some() {
                 out.push(label.to_owned());
             }
         }

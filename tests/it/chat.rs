@@ -19,7 +19,7 @@ use crate::support::{ivs_client, operator, raw, recorder, ACCESS_KEY, SECRET_KEY
 const LAMBDA: &str = "arn:aws:lambda:us-west-2:123456789012:function:review";
 
 /// A Chat client for `endpoint`, signing as a test user (as `ivschat`), without retries.
-fn chat_client(endpoint: &str) -> aws_sdk_ivschat::Client {
+pub(crate) fn chat_client(endpoint: &str) -> aws_sdk_ivschat::Client {
     let config = aws_sdk_ivschat::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-west-2"))

@@ -542,3 +542,210 @@ async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
     let verified = against_the_emulator(&recorded).await;
     assert!(verified.report.findings.is_empty(), "{}", verified.report);
 }
+
+/// Records a Chat flow from the emulator: a logging configuration and a room made first (`pre`),
+/// then calls on them and on a room the flow makes and deletes. Returns the cassette's text.
+async fn record_chat_flow() -> String {
+    use aws_sdk_ivschat::types::{DestinationConfiguration, S3DestinationConfiguration};
+    let upstream = ReplayServer::emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = crate::support::recorder(dir.path(), &upstream.uri())
+        .name("chat")
+        .start()
+        .await
+        .unwrap();
+    let chat = crate::chat::chat_client(&recorder.uri());
+    let logging = chat
+        .create_logging_configuration()
+        .name("pre")
+        .destination_configuration(DestinationConfiguration::S3(
+            S3DestinationConfiguration::builder()
+                .bucket_name("chat-logs")
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let logging = logging.arn().unwrap().to_owned();
+    let old = chat
+        .create_room()
+        .name("pre")
+        .logging_configuration_identifiers(&logging)
+        .send()
+        .await
+        .unwrap();
+    let old = old.arn().unwrap().to_owned();
+    chat.get_room().identifier(&old).send().await.unwrap();
+    chat.get_logging_configuration()
+        .identifier(&logging)
+        .send()
+        .await
+        .unwrap();
+    chat.send_event()
+        .room_identifier(&old)
+        .event_name("app:hello")
+        .send()
+        .await
+        .unwrap();
+    let new = chat.create_room().name("new").send().await.unwrap();
+    let new = new.arn().unwrap().to_owned();
+    chat.update_room()
+        .identifier(&new)
+        .logging_configuration_identifiers(&logging)
+        .send()
+        .await
+        .unwrap();
+    chat.list_rooms()
+        .logging_configuration_identifier(&logging)
+        .send()
+        .await
+        .unwrap();
+    chat.delete_room().identifier(&new).send().await.unwrap();
+    chat.get_room().identifier(&new).send().await.unwrap_err();
+    let summary = recorder.shutdown().await;
+    assert_eq!(summary.written.len(), 1, "{summary}");
+    std::fs::read_to_string(&summary.written[0]).unwrap()
+}
+
+#[tokio::test]
+async fn a_chat_recording_verifies_against_the_emulator_with_seeds_and_mapped_ids() {
+    // Issue 24: verify knew only IVS's ARNs, so a Chat recording's account, the rooms and logging
+    // configurations it used without making them, and its ids were lost on the emulator.
+    let text = record_chat_flow().await;
+    let mut cassette = ivs_vcr::Cassette::from_yaml(&text, "chat.yaml".as_ref()).unwrap();
+    assert_eq!(cassette.interactions.len(), 10);
+    // As if recorded in another account, with other ids, by a flow that found the first room and
+    // logging configuration already there.
+    let mut ids: Vec<String> = Vec::new();
+    for interaction in &cassette.interactions[..2] {
+        let body = interaction.response.body.as_ref().unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let new_room = cassette.interactions[5].response.body.as_ref().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ids.push(new_room);
+    cassette.interactions.drain(..2);
+    let mut yaml = cassette.to_yaml();
+    for (n, id) in ids.iter().enumerate() {
+        yaml = yaml.replace(id.as_str(), &format!("RECORDEDid{n:02}"));
+    }
+    let yaml = yaml.replace("123456789012", "210987654321");
+    assert!(yaml.contains("arn:aws:ivschat:us-west-2:210987654321:room/RECORDEDid01"));
+    let cassette = ivs_vcr::Cassette::from_yaml(&yaml, "chat.yaml".as_ref()).unwrap();
+    let recorded = vec![(PathBuf::from("chat.yaml"), cassette)];
+
+    let verified = against_the_emulator(&recorded).await;
+    assert!(verified.report.findings.is_empty(), "{}", verified.report);
+    assert_eq!(verified.n_requests, 8);
+
+    // Drift is reported per service: a room that the emulator says does not exist.
+    let tampered = yaml.replacen("name: new", "name: renamed", 1);
+    let cassette = ivs_vcr::Cassette::from_yaml(&tampered, "chat.yaml".as_ref()).unwrap();
+    let tampered = vec![(PathBuf::from("chat.yaml"), cassette)];
+    let mut broken = tampered.clone();
+    let last = broken[0].1.interactions.last_mut().unwrap();
+    last.response.status = 200;
+    last.response.headers.clear();
+    last.response.body = Some(serde_json::json!({"arn": "x"}));
+    let verified = against_the_emulator(&broken).await;
+    let report = verified.report.to_string();
+    assert!(report.contains("ivschat:GetRoom"), "{report}");
+}
+
+/// A Chat cassette from elsewhere: a room of the run's, then calls on rooms and a function it
+/// did not make.
+const HOSTILE_CHAT: &str = r#"format: 2
+api_version: "2020-07-14"
+ivs_vcr_version: 0.1.0
+provenance: {kind: authored, source: test}
+name: hostile-chat
+interactions:
+- request:
+    service: ivschat
+    method: POST
+    path: /CreateRoom
+    region: us-west-2
+    body: {name: mine}
+  response:
+    status: 200
+    body: {arn: "arn:aws:ivschat:us-west-2:123456789012:room/RECORDEDmine", id: RECORDEDmine, name: mine}
+- request:
+    service: ivschat
+    method: POST
+    path: /GetRoom
+    region: us-west-2
+    body: {identifier: "arn:aws:ivschat:us-west-2:123456789012:room/RECORDEDmine"}
+  response:
+    status: 200
+    body: {arn: "arn:aws:ivschat:us-west-2:123456789012:room/RECORDEDmine", id: RECORDEDmine, name: mine}
+- request:
+    service: ivschat
+    method: POST
+    path: /CreateChatToken
+    region: us-west-2
+    body: {roomIdentifier: "arn:aws:ivschat:us-west-2:123456789012:room/RECORDEDmine", userId: u}
+  response:
+    status: 200
+    body: {}
+- request:
+    service: ivschat
+    method: POST
+    path: /DeleteRoom
+    region: us-west-2
+    body: {identifier: "arn:aws:ivschat:us-west-2:123456789012:room/prodROOM0001"}
+  response:
+    status: 204
+- request:
+    service: ivschat
+    method: POST
+    path: /CreateRoom
+    region: us-west-2
+    body: {name: reviewed, messageReviewHandler: {uri: "arn:aws:lambda:us-west-2:123456789012:function:prod"}}
+  response:
+    status: 200
+    body: {}
+- request:
+    service: ivschat
+    method: POST
+    path: /CreateChatToken
+    region: us-west-2
+    body: {roomIdentifier: prodROOM0001, userId: u}
+  response:
+    status: 200
+    body: {}
+"#;
+
+#[tokio::test]
+async fn against_aws_chat_requests_act_only_on_rooms_the_run_created() {
+    let fake = FakeIvs::start(operator()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile-chat.yaml"), HOSTILE_CHAT).unwrap();
+    let (_, stdout, stderr) =
+        verify_against_fake_aws(&fake, "hostile-chat.yaml", &[], dir.path()).await;
+    let received: Vec<String> = fake
+        .received()
+        .iter()
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        received,
+        ["POST /CreateRoom", "POST /GetRoom", "POST /CreateChatToken"],
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        fake.signed_for().iter().all(|s| s == "ivschat"),
+        "{:?}",
+        fake.signed_for()
+    );
+    for line in [
+        "skipped: hostile-chat #3 `POST /DeleteRoom`: names `arn:aws:ivschat:us-west-2:123456789012:room/prodROOM0001`, which this run did not create",
+        "skipped: hostile-chat #4 `POST /CreateRoom`: names `arn:aws:lambda:us-west-2:123456789012:function:prod`, which this run did not create",
+        "skipped: hostile-chat #5 `POST /CreateChatToken`: names `prodROOM0001`, which this run did not create",
+        "played 3 request(s) from 1 cassette(s), skipped 3",
+    ] {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+}

@@ -162,14 +162,12 @@ pub(crate) fn parse_resource<'a>(
     account: &str,
     resource_arn: &'a str,
 ) -> Option<(&'static str, &'a str, &'a str)> {
-    let parsed = arn::parse(resource_arn)?;
+    let parsed = arn::parse_family(resource_arn)?;
     let resource_type = [ROOM, LOGGING]
         .into_iter()
         .find(|t| *t == parsed.resource_type)?;
-    let ok = parsed.partition == "aws"
-        && parsed.service == "ivschat"
+    let ok = parsed.service == "ivschat"
         && parsed.account == account
-        && !parsed.resource_id.is_empty()
         && crate::normalize::is_valid_region(parsed.region);
     ok.then_some((resource_type, parsed.region, parsed.resource_id))
 }
