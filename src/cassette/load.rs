@@ -163,7 +163,10 @@ impl Cassette {
         // there too; when one fails, validation here names the first, as the whole document's
         // does last.
         match chunking.and_then(|tuning| chunked::load(text, limits, tuning, progress)) {
-            Some(Chunked::Loaded(cassette)) => return Ok(*cassette),
+            Some(Chunked::Loaded(cassette)) => {
+                cassette.check_services(path)?;
+                return Ok(*cassette);
+            }
             Some(Chunked::Invalid(cassette)) => {
                 cassette.validate(path)?;
                 return Ok(*cassette);
@@ -270,7 +273,33 @@ impl Cassette {
         Ok(cassette)
     }
 
+    /// Refuses a request's `service` in a file whose version predates it: format 1 knows only
+    /// IVS, so a format 1 file saying `service:` was not written by an ivs-vcr, and a reader of
+    /// format 1 would replay its Chat requests as IVS's. The version must tell the truth.
+    fn check_services(&self, path: &Path) -> Result<(), CassetteError> {
+        if self.format >= 2 {
+            return Ok(());
+        }
+        match self
+            .interactions
+            .iter()
+            .position(|i| !i.request.service.is_ivs())
+        {
+            None => Ok(()),
+            Some(idx) => Err(CassetteError::Invalid {
+                path: path.to_owned(),
+                interaction_idx: idx,
+                message: format!(
+                    "`service: {}` needs `format: 2`, and this file says `format: {}`",
+                    self.interactions[idx].request.service.id(),
+                    self.format
+                ),
+            }),
+        }
+    }
+
     fn validate(&self, path: &Path) -> Result<(), CassetteError> {
+        self.check_services(path)?;
         for (idx, interaction) in self.interactions.iter().enumerate() {
             interaction
                 .check()
@@ -518,6 +547,48 @@ mod tests {
         let again = Cassette::from_yaml(&yaml, Path::new("t.yaml")).unwrap();
         assert_eq!(again.interactions, chat.interactions);
         assert_eq!(again.format, 2);
+    }
+
+    /// Issue 24: a format 1 file whose request says `service:` was read as if the version
+    /// allowed it; format 1 knows only IVS.
+    #[test]
+    fn a_service_in_a_format_1_file_is_refused() {
+        let text = MINIMAL.replace(
+            "  - request: {method: POST, path: /GetChannel,",
+            "  - request: {service: ivschat, method: POST, path: /GetRoom,",
+        );
+        assert_ne!(text, MINIMAL);
+        let err = Cassette::from_yaml(&text, Path::new("t.yaml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid cassette `t.yaml`: interaction 0: `service: ivschat` needs `format: 2`, and this file says `format: 1`"
+        );
+        let v2 = text.replace("format: 1", "format: 2");
+        let cassette = Cassette::from_yaml(&v2, Path::new("t.yaml")).unwrap();
+        assert_eq!(
+            cassette.interactions[0].request.service,
+            crate::ivs::Service::IvsChat
+        );
+        // `service: ivs` says nothing format 1 cannot.
+        let ivs = MINIMAL.replace("  - request: {method", "  - request: {service: ivs, method");
+        Cassette::from_yaml(&ivs, Path::new("t.yaml")).unwrap();
+        // A file large enough to load item by item is held to the same rule.
+        let (head, item) = MINIMAL.split_once("  - request").unwrap();
+        let item = format!("  - request{item}");
+        let chat = item.replace(
+            "{method: POST, path: /GetChannel,",
+            "{service: ivschat, method: POST, path: /GetRoom,",
+        );
+        let many = format!("{head}{}{chat}", item.repeat(3_000));
+        assert!(matches!(
+            chunked::load(&many, Limits::DEFAULT, Chunking::DEFAULT, &mut |_| {}),
+            Some(Chunked::Loaded(_))
+        ));
+        let err = Cassette::from_yaml(&many, Path::new("many.yaml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid cassette `many.yaml`: interaction 3000: `service: ivschat` needs `format: 2`, and this file says `format: 1`"
+        );
     }
 
     #[test]
