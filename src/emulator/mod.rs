@@ -149,19 +149,36 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn error(operation: &'static str, err: ApiError) -> Answer {
-        let body = if err.fields.is_empty() {
-            crate::http::ivs_error_body(&err.message)
-        } else {
-            let mut body =
-                serde_json::json!({ "exceptionMessage": err.message, "message": err.message });
-            for (name, value) in err.fields {
-                state::set(&mut body, name, value);
+    /// An error answer in the form of the operation's service: IVS's error shapes carry
+    /// `exceptionMessage` (the emulator adds `message` beside it for the clients that read only
+    /// that); Chat's carry `message` and no `exceptionMessage`, and its ValidationException
+    /// requires `reason`, which errors found by the shared model validation lack.
+    fn error(op: &'static Operation, err: ApiError) -> Answer {
+        let body = match op.service {
+            Service::IvsChat => {
+                let mut body = serde_json::json!({ "message": err.message });
+                if err.kind == ErrorType::ValidationException
+                    && err.fields.iter().all(|(name, _)| *name != "reason")
+                {
+                    state::set(&mut body, "reason", "FIELD_VALIDATION_FAILED".into());
+                }
+                for (name, value) in err.fields {
+                    state::set(&mut body, name, value);
+                }
+                json_bytes(&body)
             }
-            json_bytes(&body)
+            _ if err.fields.is_empty() => crate::http::ivs_error_body(&err.message),
+            _ => {
+                let mut body =
+                    serde_json::json!({ "exceptionMessage": err.message, "message": err.message });
+                for (name, value) in err.fields {
+                    state::set(&mut body, name, value);
+                }
+                json_bytes(&body)
+            }
         };
         Answer {
-            operation,
+            operation: op.name,
             status: err.kind.status(),
             error: Some(err.kind.name()),
             body: Some(body),
@@ -341,7 +358,7 @@ impl Emulator {
                 error: None,
                 body: Some(json_bytes(&body)),
             },
-            Err(err) => Answer::error(op.name, err),
+            Err(err) => Answer::error(op, err),
         })
     }
 

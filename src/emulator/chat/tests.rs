@@ -500,3 +500,38 @@ fn real_time_operations_are_routed_but_not_emulated_yet() {
         .unwrap()
         .contains("does not emulate IVS Real-Time yet"));
 }
+
+#[test]
+fn chat_errors_carry_chats_members_and_no_ivs_exception_message() {
+    // Chat's error shapes have `message` (and, per error, `resourceId`, `resourceType`, `reason`,
+    // `limit`), never IVS's `exceptionMessage`; the bundled story 12-chat-rooms holds the
+    // emulator to that.
+    let (e, _) = emulator();
+    let gone = "arn:aws:ivschat:us-west-2:123456789012:room/doesNotExist";
+    let (kind, body) = error(&call(&e, "GetRoom", json!({"identifier": gone})));
+    assert_eq!(kind, "ResourceNotFoundException");
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["message", "resourceId", "resourceType"], "{body}");
+    assert_eq!(body["resourceId"], "doesNotExist");
+    // Found by the model's validation, before Chat's rules: Chat's ValidationException still
+    // has its required `reason`.
+    let (kind, body) = error(&call(
+        &e,
+        "CreateRoom",
+        json!({"maximumMessageLength": 501}),
+    ));
+    assert_eq!(kind, "ValidationException");
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["message", "reason"], "{body}");
+    assert_eq!(body["reason"], "FIELD_VALIDATION_FAILED");
+}
