@@ -1,4 +1,6 @@
-//! The bundled cassettes (cassettes/): every interaction through aws-sdk-ivs, every interaction checked against AWS's model, and the files identical to what the binary serves.
+//! The bundled cassettes (cassettes/): every interaction through aws-sdk-ivs or aws-sdk-ivschat,
+//! every interaction checked against its service's AWS model, and the files identical to what the
+//! binary serves.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
@@ -6,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use crate::support::bin::IvsVcr;
 use crate::support::model::{self, Side};
-use crate::support::{ivs_client, raw};
+use crate::support::{chat_client, ivs_client, raw};
 use aws_sdk_ivs::operation::get_channel::GetChannelError;
 use aws_sdk_ivs::types::{
     BatchStartViewerSessionRevocationViewerSession, DestinationConfiguration,
     MediaTailorPlaybackConfiguration, S3DestinationConfiguration,
 };
 use ivs_vcr::__private::bundled;
-use ivs_vcr::ivs::{self, ErrorType, Location, Operation, Route, ShapeId};
+use ivs_vcr::ivs::{self, ErrorType, Location, Operation, Route, Service, ShapeId};
 use ivs_vcr::{Interaction, MatchLevel, ReplayServer};
 use serde_json::{json, Value};
 
@@ -35,6 +37,9 @@ const SLATE_ARN: &str =
     "arn:aws:ivs:us-west-2:123456789012:failover-slate-configuration/sdkCALL00007";
 const MEDIATAILOR_ARN: &str =
     "arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/sdk-call";
+const ROOM_ARN: &str = "arn:aws:ivschat:us-west-2:123456789012:room/sdkCALL00008";
+const LOGGING_ARN: &str =
+    "arn:aws:ivschat:us-west-2:123456789012:logging-configuration/sdkCALL00009";
 const PUBLIC_KEY: &str =
     "-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE\n-----END PUBLIC KEY-----";
 
@@ -71,16 +76,19 @@ async fn every_bundled_interaction_deserializes_in_the_sdk_and_errors_are_typed(
     let mut exercised = BTreeSet::new();
     for (name, label, interaction) in cases {
         let request = &interaction.request;
-        let Some(operation) = operation_of(&request.method, &request.path).map(|op| op.name) else {
+        let Some(operation) = operation_of(request).map(|op| op.name) else {
             failures.push(format!(
                 "{label}: {} {} is no operation of the model",
                 request.method, request.path
             ));
             continue;
         };
-        exercised.insert(operation.to_owned());
-        let ivs = ivs_client(&format!("{}/cassette/{name}", server.uri()), REGION);
-        let got = call(&ivs, operation).await;
+        exercised.insert(format!("{}:{operation}", request.service.id()));
+        let endpoint = format!("{}/cassette/{name}", server.uri());
+        let got = match request.service {
+            Service::IvsChat => call_chat(&chat_client(&endpoint, REGION), operation).await,
+            _ => call(&ivs_client(&endpoint, REGION), operation).await,
+        };
         let status = interaction.response.status;
         match (error_type(interaction), got) {
             (None, Ok(_)) if (200..300).contains(&status) => {}
@@ -105,18 +113,19 @@ async fn every_bundled_interaction_deserializes_in_the_sdk_and_errors_are_typed(
     }
     assert!(
         failures.is_empty(),
-        "{} interaction(s) failed through aws-sdk-ivs:\n{}",
+        "{} interaction(s) failed through aws-sdk-ivs or aws-sdk-ivschat:\n{}",
         failures.len(),
         failures.join("\n")
     );
 
-    let expected: BTreeSet<String> = ivs_vcr::ivs::OPERATIONS
-        .iter()
-        .map(|op| op.name.to_owned())
+    let expected: BTreeSet<String> = BUNDLED_SERVICES
+        .into_iter()
+        .flat_map(|service| service.catalog().operations)
+        .map(|op| format!("{}:{}", op.service.id(), op.name))
         .collect();
     assert_eq!(
         exercised, expected,
-        "\nexpected (every IVS operation):\n{expected:?}\ngot (operations exercised):\n{exercised:?}"
+        "\nexpected (every IVS and IVS Chat operation):\n{expected:?}\ngot (operations exercised):\n{exercised:?}"
     );
 }
 
@@ -195,6 +204,78 @@ async fn bundled_story_requests_get_their_exact_answers_and_others_get_one_by_op
     let body: Value = serde_json::from_str(&raw.body).unwrap();
     assert!(body["channel"]["arn"].is_string(), "{raw:?}");
     server.shutdown().await;
+}
+
+/// The services the bundled cassettes cover, every operation of each. Real-Time's catalog is
+/// generated, but ivs-vcr does not emulate it yet, so nothing of it is bundled.
+const BUNDLED_SERVICES: [Service; 2] = [Service::Ivs, Service::IvsChat];
+
+/// Calls Chat's `operation` with a minimal valid input: `Ok(output Debug)` or
+/// `Err(service error Debug)`.
+async fn call_chat(chat: &aws_sdk_ivschat::Client, operation: &str) -> Result<String, String> {
+    use aws_sdk_ivschat::types::{DestinationConfiguration, S3DestinationConfiguration};
+    macro_rules! send {
+        ($request:expr) => {
+            match $request.send().await {
+                Ok(out) => Ok(format!("{out:?}")),
+                Err(err) => Err(format!("{:?}", err.into_service_error())),
+            }
+        };
+    }
+    let destination = || {
+        DestinationConfiguration::S3(
+            S3DestinationConfiguration::builder()
+                .bucket_name("chat-logs")
+                .build()
+                .expect("bucket name is set"),
+        )
+    };
+    match operation {
+        "CreateChatToken" => send!(chat
+            .create_chat_token()
+            .room_identifier(ROOM_ARN)
+            .user_id("viewer-1")),
+        "CreateLoggingConfiguration" => send!(chat
+            .create_logging_configuration()
+            .destination_configuration(destination())),
+        "CreateRoom" => send!(chat.create_room()),
+        "DeleteLoggingConfiguration" => {
+            send!(chat.delete_logging_configuration().identifier(LOGGING_ARN))
+        }
+        "DeleteMessage" => send!(chat
+            .delete_message()
+            .room_identifier(ROOM_ARN)
+            .id("abcdEFGH1234")),
+        "DeleteRoom" => send!(chat.delete_room().identifier(ROOM_ARN)),
+        "DisconnectUser" => send!(chat
+            .disconnect_user()
+            .room_identifier(ROOM_ARN)
+            .user_id("viewer-1")),
+        "GetLoggingConfiguration" => {
+            send!(chat.get_logging_configuration().identifier(LOGGING_ARN))
+        }
+        "GetRoom" => send!(chat.get_room().identifier(ROOM_ARN)),
+        "ListLoggingConfigurations" => send!(chat.list_logging_configurations()),
+        "ListRooms" => send!(chat.list_rooms()),
+        "ListTagsForResource" => send!(chat.list_tags_for_resource().resource_arn(ROOM_ARN)),
+        "SendEvent" => send!(chat
+            .send_event()
+            .room_identifier(ROOM_ARN)
+            .event_name("app:hello")),
+        "TagResource" => send!(chat
+            .tag_resource()
+            .resource_arn(ROOM_ARN)
+            .tags("team", "chat")),
+        "UntagResource" => send!(chat
+            .untag_resource()
+            .resource_arn(ROOM_ARN)
+            .tag_keys("team")),
+        "UpdateLoggingConfiguration" => {
+            send!(chat.update_logging_configuration().identifier(LOGGING_ARN))
+        }
+        "UpdateRoom" => send!(chat.update_room().identifier(ROOM_ARN)),
+        other => Err(format!("this test has no SDK call for IVS Chat's {other}")),
+    }
 }
 
 /// Calls `operation` with a minimal valid input: `Ok(output Debug)` or `Err(service error Debug)`.
@@ -357,29 +438,38 @@ fn every_bundled_interaction_follows_the_current_aws_model() {
 
 #[test]
 fn every_operation_has_a_bundled_success_and_every_modeled_error() {
-    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut seen: BTreeMap<(Service, &str), BTreeSet<String>> = BTreeMap::new();
     for cassette in bundled::cassettes().expect("the bundled cassettes load") {
         for interaction in &cassette.interactions {
             let request = &interaction.request;
-            if let Some(operation) = operation_of(&request.method, &request.path) {
+            if let Some(operation) = operation_of(request) {
                 let outcome = match error_type(interaction) {
                     _ if (200..300).contains(&interaction.response.status) => "success",
                     Some(error) => error,
                     None => "an error without x-amzn-ErrorType",
                 };
-                seen.entry(operation.name)
+                seen.entry((operation.service, operation.name))
                     .or_default()
                     .insert(outcome.to_owned());
             }
         }
     }
     let mut missing = Vec::new();
-    for operation in ivs::OPERATIONS {
-        let outcomes = seen.get(operation.name).cloned().unwrap_or_default();
+    let operations = BUNDLED_SERVICES
+        .into_iter()
+        .flat_map(|service| service.catalog().operations);
+    for operation in operations {
+        let outcomes = seen
+            .get(&(operation.service, operation.name))
+            .cloned()
+            .unwrap_or_default();
         let wanted = std::iter::once("success").chain(operation.errors.iter().map(|e| e.name()));
         for outcome in wanted {
             if !outcomes.contains(outcome) {
-                missing.push(format!("{}: {outcome}", operation.name));
+                missing.push(format!(
+                    "{} {}: {outcome}",
+                    operation.service, operation.name
+                ));
             }
         }
     }
@@ -470,6 +560,19 @@ fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
             vec!["ListTagsForResource: query parameter tagKeys is not in ListTagsForResourceRequest"],
         ),
         (
+            // A Chat error is held to Chat's shape, not IVS's one of the same name.
+            r#"{ request: { service: ivschat, method: POST, path: /GetRoom, region: us-west-2,
+                            body: { identifier: "arn:aws:ivschat:us-west-2:123456789012:room/abcdEFGH1234" } },
+                 response: { status: 404, headers: { x-amzn-ErrorType: ResourceNotFoundException },
+                             body: { exceptionMessage: gone, resourceType: CHANNEL } } }"#,
+            vec![
+                "GetRoom: error body: exceptionMessage: not a member of ResourceNotFoundException",
+                "GetRoom: error body: resourceType: \"CHANNEL\" is not one of ResourceType [\"ROOM\"]",
+                "GetRoom: error body: (body): missing required member message",
+                "GetRoom: error body: (body): missing required member resourceId",
+            ],
+        ),
+        (
             r#"{ request: { method: POST, path: /GetChanel, region: us-west-2, body: {} },
                  response: { status: 200, body: {} } }"#,
             vec!["POST /GetChanel is no operation of the model"],
@@ -487,16 +590,20 @@ fn model_checker_reports_wrong_statuses_unlisted_errors_and_bad_timestamps() {
     }
 }
 
-/// The operation a method and raw path address, as the catalog routes them.
-fn operation_of(method: &str, path: &str) -> Option<&'static Operation> {
-    ivs::check_route(method, path).ok()
+/// The operation a recorded request addresses, as its service's catalog routes it.
+fn operation_of(request: &ivs_vcr::RecordedRequest) -> Option<&'static Operation> {
+    request
+        .service
+        .catalog()
+        .check_route(&request.method, &request.path)
+        .ok()
 }
 
 /// Everything about one interaction that disagrees with the model.
 fn interaction_violations(interaction: &Interaction) -> Vec<String> {
     let request = &interaction.request;
     let response = &interaction.response;
-    let Some(operation) = operation_of(&request.method, &request.path) else {
+    let Some(operation) = operation_of(request) else {
         return vec![format!(
             "{} {} is no operation of the model",
             request.method, request.path
@@ -552,8 +659,15 @@ fn interaction_violations(interaction: &Interaction) -> Vec<String> {
                             ));
                         }
                         let body = response.body.clone().unwrap_or(Value::Null);
+                        // Each service has its own shape of an error it names alike (Chat's
+                        // carry `message` and `resourceId`, IVS's `exceptionMessage`).
+                        let shape = operation
+                            .service
+                            .catalog()
+                            .shape(modeled.name())
+                            .unwrap_or(modeled.shape());
                         out.extend(
-                            model::check(modeled.shape(), &body, Side::Response)
+                            model::check(shape, &body, Side::Response)
                                 .into_iter()
                                 .map(|v| format!("{name}: error body: {v}")),
                         );
@@ -661,14 +775,30 @@ async fn binary_serves_the_bundled_cassettes_from_any_directory_and_reports_at_s
     let body: Value = serde_json::from_str(&raw.body).unwrap();
     assert_eq!(Some(&body), interaction.response.body.as_ref());
 
+    // IVS Chat's bundled answers too, in the client's own region.
+    let chat = chat_client(&uri, "eu-central-1");
+    let rooms = chat.list_rooms().send().await.unwrap();
+    let arn = rooms
+        .rooms()
+        .first()
+        .and_then(|r| r.arn())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        arn.starts_with("arn:aws:ivschat:eu-central-1:123456789012:room/"),
+        "{rooms:?}"
+    );
+    let room = chat.get_room().identifier(&arn).send().await.unwrap();
+    assert_eq!(room.arn(), Some(arn.as_str()), "{room:?}");
+
     let finished = server.stop();
     assert_eq!(finished.status.code(), Some(0), "{finished:?}");
     assert!(
         finished
             .stdout
             .lines()
-            .any(|line| line.starts_with("total: 2 matched, 0 unmatched, ")),
-        "expected a `total: 2 matched, 0 unmatched, …` line:\n{}",
+            .any(|line| line.starts_with("total: 4 matched, 0 unmatched, ")),
+        "expected a `total: 4 matched, 0 unmatched, …` line:\n{}",
         finished.stdout
     );
 }

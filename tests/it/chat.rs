@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use aws_sdk_ivschat::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ivschat::error::ProvideErrorMetadata as _;
 use aws_sdk_ivschat::types::{
     ChatTokenCapability, DestinationConfiguration, FallbackResult, MessageReviewHandler,
@@ -14,26 +13,13 @@ use ivs_vcr::{Cassette, ReplayServer};
 
 use crate::support::bin::IvsVcr;
 use crate::support::fake_ivs::{FakeIvs, ACCOUNT};
-use crate::support::{ivs_client, operator, raw, recorder, ACCESS_KEY, SECRET_KEY};
+use crate::support::{ivs_client, operator, raw, recorder};
 
 const LAMBDA: &str = "arn:aws:lambda:us-west-2:123456789012:function:review";
 
 /// A Chat client for `endpoint`, signing as a test user (as `ivschat`), without retries.
 pub(crate) fn chat_client(endpoint: &str) -> aws_sdk_ivschat::Client {
-    let config = aws_sdk_ivschat::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-west-2"))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY,
-            SECRET_KEY,
-            None,
-            None,
-            "ivs-vcr-tests",
-        ))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_ivschat::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_ivschat::Client::from_conf(config)
+    crate::support::chat_client(endpoint, "us-west-2")
 }
 
 #[tokio::test]
@@ -387,25 +373,36 @@ fn cassettes_written_before_services_load_and_write_back_unchanged() {
     let cassette = Cassette::from_yaml(&text, &golden).unwrap();
     assert_eq!(cassette.needed_format(), 1);
     assert_eq!(cassette.to_yaml(), text);
-    // Every bundled cassette: IVS's, format 1, and still so when written.
-    let mut seen = 0;
+    // Every bundled IVS cassette: format 1, and still so when written; the Chat ones say
+    // `format: 2`, which their `service: ivschat` needs.
+    let (mut n_ivs, mut n_chat) = (0, 0);
     for entry in std::fs::read_dir(root.join("cassettes")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
             continue;
         }
         let cassette = Cassette::load(&path).unwrap();
-        assert_eq!(cassette.format, 1, "{}", path.display());
-        assert!(cassette
+        let written = cassette.to_yaml();
+        let services: std::collections::BTreeSet<_> = cassette
             .interactions
             .iter()
-            .all(|i| i.request.service == ivs_vcr::ivs::Service::Ivs));
-        let written = cassette.to_yaml();
-        assert!(written.starts_with("format: 1\n"), "{}", path.display());
-        assert!(!written.contains("service:"), "{}", path.display());
-        seen += 1;
+            .map(|i| i.request.service)
+            .collect();
+        if services == [ivs_vcr::ivs::Service::Ivs].into() {
+            assert_eq!(cassette.format, 1, "{}", path.display());
+            assert!(written.starts_with("format: 1\n"), "{}", path.display());
+            assert!(!written.contains("service:"), "{}", path.display());
+            n_ivs += 1;
+        } else {
+            assert_eq!(services, [ivs_vcr::ivs::Service::IvsChat].into());
+            assert_eq!(cassette.format, 2, "{}", path.display());
+            assert_eq!(cassette.needed_format(), 2, "{}", path.display());
+            assert!(written.starts_with("format: 2\n"), "{}", path.display());
+            n_chat += 1;
+        }
     }
-    assert!(seen > 10);
+    assert!(n_ivs > 10);
+    assert_eq!(n_chat, 2);
 }
 
 #[test]

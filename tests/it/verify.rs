@@ -47,7 +47,7 @@ fn stories() -> Vec<PathBuf> {
         })
         .collect();
     stories.sort();
-    assert_eq!(stories.len(), 11, "{stories:?}");
+    assert_eq!(stories.len(), 12, "{stories:?}");
     stories
 }
 

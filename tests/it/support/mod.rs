@@ -69,6 +69,25 @@ pub fn ivs_client(endpoint: &str, region: &str) -> aws_sdk_ivs::Client {
     aws_sdk_ivs::Client::from_conf(config)
 }
 
+/// An IVS Chat client for `endpoint`, signing as a test user in `region` (as `ivschat`), without
+/// retries.
+pub fn chat_client(endpoint: &str, region: &str) -> aws_sdk_ivschat::Client {
+    let config = aws_sdk_ivschat::Config::builder()
+        .behavior_version(aws_sdk_ivschat::config::BehaviorVersion::latest())
+        .region(aws_sdk_ivschat::config::Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "ivs-vcr-tests",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_ivschat::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_ivschat::Client::from_conf(config)
+}
+
 /// Creates a channel with IVS's defaults and returns its ARN.
 pub async fn new_channel(ivs: &aws_sdk_ivs::Client) -> String {
     let created = ivs

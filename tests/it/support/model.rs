@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use ivs_vcr::ivs::{self, Kind, Location, ShapeId};
+use ivs_vcr::ivs::{self, Kind, Location, Service, ShapeId};
 use serde_json::Value;
 
 /// Which way a body goes. Requests may be deliberately invalid (they trigger ValidationException),
@@ -23,13 +23,25 @@ pub enum Side {
 /// JSON types, members the shape does not have, and on responses missing required members and
 /// values outside an enum.
 pub fn check(shape: ShapeId, value: &Value, side: Side) -> Vec<String> {
-    Model::Current.check(shape.get().name, value, side)
+    // Names repeat across services (each has its own `ValidationException`), so the walk looks
+    // names up in the service whose segment of the shape table holds `shape`.
+    let service = Service::ALL
+        .into_iter()
+        .find(|s| {
+            let (start, end) = s.catalog().shapes;
+            (start..end).contains(&shape.0)
+        })
+        .expect("every shape is in one service's segment");
+    Model::Catalog(service).check(shape.get().name, value, side)
 }
 
 /// A model of IVS: the generated one, or a botocore JSON file.
 pub enum Model {
     /// The model the catalog is generated from, through `ivs_vcr::ivs`.
     Current,
+    /// Another service's generated catalog (IVS Chat's), for the checker: names are looked up
+    /// in that service's shapes.
+    Catalog(Service),
     /// A botocore `service-2.json`.
     File(Value),
 }
@@ -89,10 +101,18 @@ impl Model {
         Model::File(read_json(path))
     }
 
+    /// The generated catalog a generated model reads (IVS's for [`Model::Current`]).
+    fn catalog(&self) -> &'static ivs::Catalog {
+        match self {
+            Model::Catalog(service) => service.catalog(),
+            Model::Current | Model::File(_) => Service::Ivs.catalog(),
+        }
+    }
+
     /// The JSON of a model read from a file; `None` for the generated one.
     pub fn json(&self) -> Option<&Value> {
         match self {
-            Model::Current => None,
+            Model::Current | Model::Catalog(_) => None,
             Model::File(json) => Some(json),
         }
     }
@@ -100,7 +120,9 @@ impl Model {
     /// The operation names.
     pub fn operations(&self) -> BTreeSet<String> {
         match self {
-            Model::Current => ivs::OPERATIONS
+            Model::Current | Model::Catalog(_) => self
+                .catalog()
+                .operations
                 .iter()
                 .map(|op| op.name.to_owned())
                 .collect(),
@@ -116,9 +138,9 @@ impl Model {
     /// Every shape name.
     pub fn shapes(&self) -> BTreeSet<&str> {
         match self {
-            Model::Current => {
-                // IVS's segment of the table, which holds every service's shapes.
-                let (start, end) = ivs::SHAPE_RANGE;
+            Model::Current | Model::Catalog(_) => {
+                // The service's segment of the table, which holds every service's shapes.
+                let (start, end) = self.catalog().shapes;
                 ivs::SHAPES[usize::from(start)..usize::from(end)]
                     .iter()
                     .map(|s| s.name)
@@ -145,8 +167,8 @@ impl Model {
 
     fn io(&self, op: &str, side: &str) -> Option<&str> {
         match self {
-            Model::Current => {
-                let op = ivs::operation(op)?;
+            Model::Current | Model::Catalog(_) => {
+                let op = self.catalog().operation(op)?;
                 let id = if side == "input" { op.input } else { op.output };
                 Some(id?.get().name)
             }
@@ -157,7 +179,9 @@ impl Model {
     /// The names of every member of a structure shape (body or not).
     pub fn members(&self, shape: &str) -> BTreeSet<String> {
         match self {
-            Model::Current => ShapeId::by_name(shape)
+            Model::Current | Model::Catalog(_) => self
+                .catalog()
+                .shape(shape)
                 .map(|id| {
                     id.get()
                         .members()
@@ -185,6 +209,7 @@ impl Model {
     pub fn view(&self, shape: &str) -> Option<View<'_>> {
         match self {
             Model::Current => Some(generated_view(ShapeId::by_name(shape)?)),
+            Model::Catalog(service) => Some(generated_view(ShapeId::in_service(*service, shape)?)),
             Model::File(json) => file_view(json["shapes"].get(shape)?),
         }
     }
