@@ -1,7 +1,8 @@
 //! The bundled cassettes, compiled into the binary from `cassettes/` by `build.rs`.
 //!
-//! They cover every IVS operation, success and modeled errors, authored from the IVS API
-//! reference in `us-west-2` under account `123456789012`. `replay` serves them when no
+//! They cover every IVS and IVS Chat operation, success and modeled errors, authored from the
+//! IVS and IVS Chat API references in `us-west-2` under account `123456789012` (the Chat ones,
+//! `12-chat-rooms` and `errors-chat`, are `format: 2`, their requests `service: ivschat`). `replay` serves them when no
 //! `--cassettes` directory is given, and [`cassettes`] parses them for anyone else.
 
 use std::path::Path;

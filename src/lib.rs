@@ -87,7 +87,7 @@
 //!
 //! # Bundled cassettes
 //! The bundled cassettes are compiled in (`ivs-vcr replay --with-bundled` serves them): every IVS
-//! operation, its success and each modeled error, authored from the API reference, and the
+//! and IVS Chat operation, its success and each modeled error, authored from the API references, and the
 //! emulator's conformance suite (`ivs-vcr verify`). [`ReplayServerBuilder::region_portable`]
 //! serves them to clients of any region.
 //!
