@@ -91,8 +91,8 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 
 /// A local Amazon IVS API: emulate it, replay it, record it, check it for drift
 ///
-/// `ivs-vcr replay` with no arguments is an empty IVS account in memory. Point any AWS client at
-/// it instead of ivs.<region>.amazonaws.com:
+/// `ivs-vcr serve` is an empty IVS account in memory. Point any AWS client at it instead of
+/// ivs.<region>.amazonaws.com:
 ///   aws ivs list-channels --endpoint-url http://127.0.0.1:7474
 ///   boto3.client("ivs", endpoint_url="http://127.0.0.1:7474")
 ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474   (every SDK and the CLI)
@@ -113,25 +113,39 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve IVS: an emulated account, or answers from cassettes, offline
+    /// Serve IVS on localhost: an emulated account, or answers from cassettes
     ///
-    /// Without --cassettes, ivs-vcr is a stateful, in-memory IVS: what you create you can get,
-    /// list, tag and delete; invalid requests fail as IVS fails them (checked against AWS's model);
-    /// a control call takes a channel live. State is per region (from the SigV4 scope).
+    /// An empty IVS account in memory: what you create you can get, list, tag and delete;
+    /// invalid requests fail as IVS fails them (checked against AWS's model); a control call
+    /// takes a channel live. State is per region (from the SigV4 scope).
     ///
-    ///   ivs-vcr replay
+    ///   ivs-vcr serve
     ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474
     ///   aws ivs create-channel --name demo
     ///   curl -X POST http://127.0.0.1:7474/_ivs-vcr/streams/start -d '{"channelArn": "<arn>"}'
     ///
-    /// With --cassettes, requests match a recorded interaction on method, path, query, region and
-    /// canonical JSON body; signatures, dates, SDK ids and key order never matter. An unmatched
-    /// request gets an HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording
-    /// and what differs, or, with --on-miss emulate, the emulator's answer.
+    /// With --cassettes it serves recorded answers instead, as `replay` does, and with
+    /// --on-miss emulate the emulator answers what they do not.
     ///
     /// Control plane (JSON): GET /_ivs-vcr/health, POST /_ivs-vcr/reset (also /moto-api/reset),
     /// GET /_ivs-vcr/state, POST /_ivs-vcr/streams/start and /streams/stop {"channelArn": …},
     /// GET /_ivs-vcr/summary, GET|POST|DELETE /_ivs-vcr/faults.
+    ///
+    /// Stop with Ctrl-C or SIGTERM to get a summary per operation.
+    /// Exit status: 0 when every request was answered, 1 when some went unmatched (or, with
+    /// --fail-on-unused, when an interaction was never used), 2 on error.
+    #[command(visible_alias = "emulate", verbatim_doc_comment)]
+    Serve(ReplayArgs),
+    /// Serve recorded answers from cassettes, offline (the same server as `serve`)
+    ///
+    ///   ivs-vcr replay --cassettes cassettes/
+    ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474
+    ///
+    /// Requests match a recorded interaction on method, path, query, region and canonical JSON
+    /// body; signatures, dates, SDK ids and key order never matter. An unmatched request gets an
+    /// HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording and what differs,
+    /// or, with --on-miss emulate, the emulator's answer. Without --cassettes (or
+    /// --with-bundled), replay is the emulator, as `serve` is.
     ///
     /// Stop with Ctrl-C or SIGTERM to get a summary per operation.
     /// Exit status: 0 when every request was answered, 1 when some went unmatched (or, with
@@ -795,7 +809,8 @@ fn parse_fault(rule: &str) -> Result<FaultRule, String> {
 }
 
 impl ReplayArgs {
-    pub async fn run(self) -> anyhow::Result<Outcome> {
+    /// Serves until stopped; `command` (`serve` or `replay`) names the server in what it prints.
+    pub async fn run(self, command: &str) -> anyhow::Result<Outcome> {
         let emulate_only = self.cassettes.is_empty() && !self.with_bundled;
         let bundled_only = self.cassettes.is_empty() && self.with_bundled;
         let mut builder = ReplayServer::builder()
@@ -857,7 +872,7 @@ impl ReplayArgs {
                 .join(", ")
         };
         let stop = stop_signal(self.listen.exit_on_stdin_close)?;
-        out!("ivs-vcr replay listening on {}", server.uri())?;
+        out!("ivs-vcr {command} listening on {}", server.uri())?;
         if emulate_only {
             out!(
                 "emulating an empty IVS account ({}); control plane at {}/_ivs-vcr/health",

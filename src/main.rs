@@ -32,7 +32,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            cli::Command::Replay(args) => args.run().await,
+            cli::Command::Serve(args) => args.run("serve").await,
+            cli::Command::Replay(args) => args.run("replay").await,
             cli::Command::Record(args) => args.run().await,
             cli::Command::Diff(args) => args.run(),
             cli::Command::Verify(args) => args.run().await,

@@ -38,6 +38,47 @@ fn help_teaches_how_to_point_clients_at_ivs_vcr() {
     }
 }
 
+/// Issue 28 §2: the emulator, the main job, has a name of its own (`serve`, alias `emulate`) and
+/// runs what `replay` runs; `replay` keeps working as it did.
+#[tokio::test]
+async fn serve_and_emulate_run_the_emulator_as_replay_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["serve", "emulate", "replay"] {
+        let server = IvsVcr::start(&[command, "--port", "0"], dir.path());
+        let shown = if command == "replay" {
+            "replay"
+        } else {
+            "serve"
+        };
+        assert!(
+            server.stdout[0].starts_with(&format!("ivs-vcr {shown} listening on http://")),
+            "{command}: {:?}",
+            server.stdout
+        );
+        let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+        let created = ivs.create_channel().name("demo").send().await.unwrap();
+        let arn = created.channel().unwrap().arn().unwrap().to_owned();
+        ivs.get_channel().arn(&arn).send().await.unwrap();
+        let finished = server.stop();
+        assert_eq!(finished.status.code(), Some(0), "{command}: {finished:?}");
+    }
+    let top = run(&["--help"], dir.path());
+    assert!(
+        top.stdout.contains("  serve   Serve IVS on localhost")
+            && top.stdout.contains("[alias: emulate]"),
+        "{}",
+        top.stdout
+    );
+    let serve = run(&["serve", "--help"], dir.path());
+    assert!(
+        serve
+            .stdout
+            .contains("\n  ivs-vcr serve\n  export AWS_ENDPOINT_URL_IVS="),
+        "{}",
+        serve.stdout
+    );
+}
+
 #[tokio::test]
 async fn unmatched_request_makes_replay_exit_1_with_the_report_in_the_summary() {
     let dir = tempfile::tempdir().unwrap();
