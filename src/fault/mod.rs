@@ -129,19 +129,22 @@ pub enum FaultError {
     },
     /// `error` names no modeled IVS error.
     #[error(
-        "error: `{name}` is not an IVS error; expected one of {}",
+        "error: `{name}` is not an IVS error{}; expected one of {}",
+        did_you_mean(*.suggestion),
         expected_errors()
     )]
     UnknownError {
         /// The name given.
         name: String,
+        /// The error it most likely misspells, if any.
+        suggestion: Option<&'static str>,
     },
     /// `operation` names no IVS operation.
     #[error("operation: `{name}` is not an IVS operation{}", did_you_mean(*.suggestion))]
     UnknownOperation {
         /// The name given.
         name: String,
-        /// An operation whose name differs only in case, if there is one.
+        /// The operation it most likely misspells, if any.
         suggestion: Option<&'static str>,
     },
     /// `status` is not an error status.
@@ -195,10 +198,12 @@ pub enum FaultError {
         part: String,
     },
     /// A `--fault` key that is not a rule field.
-    #[error("unknown fault key `{key}`; expected one of {}", RULE_KEYS.join(", "))]
+    #[error("unknown fault key `{key}`{}; expected one of {}", did_you_mean(*.suggestion), RULE_KEYS.join(", "))]
     CliKey {
         /// The key given.
         key: String,
+        /// The key it most likely misspells, if any.
+        suggestion: Option<&'static str>,
     },
     /// A `--fault` key given twice.
     #[error("fault key `{key}` is given twice")]
@@ -360,10 +365,7 @@ impl FaultRule {
             if ivs::operation(name).is_none() {
                 return Err(FaultError::UnknownOperation {
                     name: name.clone(),
-                    suggestion: ivs::OPERATIONS
-                        .iter()
-                        .find(|op| op.name.eq_ignore_ascii_case(name))
-                        .map(|op| op.name),
+                    suggestion: ivs::nearest_name(name, ivs::OPERATIONS.iter().map(|op| op.name)),
                 });
             }
         }
@@ -372,7 +374,10 @@ impl FaultRule {
                 ErrorType::ALL
                     .into_iter()
                     .find(|e| e.name() == name)
-                    .ok_or_else(|| FaultError::UnknownError { name: name.clone() })?,
+                    .ok_or_else(|| FaultError::UnknownError {
+                        name: name.clone(),
+                        suggestion: ivs::nearest_name(name, ErrorType::ALL.map(|e| e.name())),
+                    })?,
             ),
             None => None,
         };
@@ -651,6 +656,7 @@ fn cli_value(key: &str, value: &str) -> Result<serde_json::Value, FaultError> {
         _ => {
             return Err(FaultError::CliKey {
                 key: key.to_owned(),
+                suggestion: ivs::nearest_name(key, RULE_KEYS.iter().copied()),
             })
         }
     })
