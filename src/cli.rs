@@ -45,6 +45,20 @@ pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// A line to print after an error, saying what to do about it, when there is a usual fix: a port
+/// already taken (another ivs-vcr still running, or two test runs at once) takes `--port 0`.
+pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let in_use = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    });
+    in_use.then_some(
+        "another process listens on that port: pass `--port 0` to take a free one (the \
+         `listening on` line prints it), or stop the other server",
+    )
+}
+
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
 /// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them, and
 /// `aws_config`, capped at `error`: its `info` events name the operator's access key id when

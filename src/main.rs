@@ -46,6 +46,9 @@ fn main() -> ExitCode {
         Err(err) if cli::is_closed_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
             eprintln!("error: {err:#}");
+            if let Some(hint) = cli::hint(&err) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }

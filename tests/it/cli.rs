@@ -368,6 +368,39 @@ fn help_groups_limits_under_headings_and_stays_short() {
     }
 }
 
+/// Issue 28 §2: a port already taken (another ivs-vcr still running) says how to take a free one.
+#[test]
+fn a_port_in_use_suggests_port_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    for command in ["serve", "record"] {
+        let mut args = vec![command, "--port", &port];
+        if command == "record" {
+            args.extend(["--cassettes", "out", "--upstream", "http://127.0.0.1:9"]);
+        }
+        let output = crate::support::bin::command(&args, dir.path())
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}:\n{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert!(
+            lines.len() >= 2
+                && lines[lines.len() - 2].starts_with("error: cannot start the ")
+                && lines[lines.len() - 2].contains(&format!("cannot listen on `127.0.0.1:{port}`")),
+            "{command}:\n{stderr}"
+        );
+        assert_eq!(
+            lines[lines.len() - 1],
+            "hint: another process listens on that port: pass `--port 0` to take a free one (the `listening on` line prints it), or stop the other server",
+            "{command}"
+        );
+    }
+}
+
 #[test]
 fn help_examples_keep_their_lines_and_indentation() {
     let dir = tempfile::tempdir().unwrap();
