@@ -593,7 +593,7 @@ impl crate::control::Plane for RecordState {
             .map(|(op, s)| {
                 (
                     op.clone(),
-                    serde_json::json!({"recorded": s.recorded, "replayed": s.replayed, "not_recorded": s.not_recorded, "refused": s.refused}),
+                    serde_json::json!({"recorded": s.recorded, "replayed": s.replayed, "not_recorded": s.not_recorded, "refused": s.refused, "faulted": s.faulted}),
                 )
             })
             .collect();

@@ -135,6 +135,7 @@ impl Handler for RecordState {
         // Before anything is forwarded: an injected fault is never recorded.
         if !self.faults.is_empty() {
             if let Some(response) = inject(&self.faults, &ctx.operation).await {
+                self.tally().op(&ctx.operation).faulted += 1;
                 return response;
             }
         }

@@ -30,7 +30,7 @@ use crate::fault::{FaultRule, FaultSet};
 use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Side};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
-use summary::Unmatched;
+use summary::{Faulted, Unmatched};
 pub use summary::{ReplayOperationSummary, ReplaySummary, UnusedInteraction};
 
 pub use crate::http::DEFAULT_REGION;
@@ -574,6 +574,8 @@ struct ReplayState {
     home_region: Option<String>,
     read_timeouts: ReadTimeouts,
     unmatched: Mutex<Unmatched>,
+    /// Requests answered by an injected fault, for the summary.
+    faulted: Mutex<Faulted>,
     load_errors: Vec<String>,
     /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
     emulator: Option<Emulator>,
@@ -673,6 +675,7 @@ impl ReplayState {
             home_region: options.home_region.clone(),
             read_timeouts: listen.read_timeouts,
             unmatched: Mutex::new(Unmatched::default()),
+            faulted: Mutex::new(Faulted::default()),
             load_errors: load_errors
                 .iter()
                 .map(|e| join_errors(std::slice::from_ref(e)))
