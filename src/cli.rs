@@ -723,7 +723,8 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub fail_on_unused: bool,
 
-    /// Refuse to start when any cassette file fails to load (by default it is skipped with an error).
+    /// Refuse to start when any cassette file fails to load (by default it is skipped with an
+    /// error, even when none is left to serve).
     #[arg(long)]
     pub strict: bool,
 
@@ -896,6 +897,10 @@ impl ReplayArgs {
                     ""
                 },
             )?;
+        }
+        let n_skipped = server.summary().load_errors.len();
+        if n_skipped > 0 {
+            out!("skipped {n_skipped} cassette file(s) that did not load (errors above; --strict refuses to start instead)")?;
         }
         out!(
             "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",

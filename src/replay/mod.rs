@@ -253,7 +253,8 @@ impl ReplayServerBuilder {
     }
 
     /// Skips cassette files that fail to load (each is logged at `error` and listed in the
-    /// summary) instead of refusing to start.
+    /// summary) instead of refusing to start; when every file fails, the server starts with no
+    /// interaction to serve (it does not become the emulator).
     pub fn lenient_load(mut self, lenient: bool) -> Self {
         self.options.lenient_load = lenient;
         self
@@ -342,8 +343,10 @@ impl ReplayServerBuilder {
             load_errors.extend(errors);
         }
         if !load_errors.is_empty() {
-            // Lenient loading skips bad files, but a server with nothing left to serve is no use.
-            if !self.options.lenient_load || cassettes.is_empty() {
+            // Lenient loading skips bad files, even every one: the server then starts with nothing
+            // to serve (never as the emulator, which would pass tests the cassettes should have
+            // answered), every request is unmatched, and the summary lists the files skipped.
+            if !self.options.lenient_load {
                 return Err(ReplayError::Cassettes(load_errors));
             }
             for err in &load_errors {
@@ -637,7 +640,9 @@ impl ReplayState {
         listen: &ListenOptions,
         faults: FaultSet,
     ) -> ReplayState {
-        let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate)
+        // No cassettes makes an emulator, but not when cassettes were given and none loaded.
+        let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
+        let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate)
             .then(|| Emulator::new(options.emulator.clone()));
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();

@@ -296,11 +296,28 @@ async fn a_malformed_cassette_named_directly_is_skipped_too_unless_strict() {
         dir.path(),
     );
     assert_eq!(strict.status.code(), Some(2), "{strict:?}");
-    let only_bad = run(&["replay", "--port", "0", "-c", "bad.yaml"], dir.path());
-    assert_eq!(
-        only_bad.status.code(),
-        Some(2),
-        "nothing left to serve: {only_bad:?}"
+    // Issue 28 §2: a directory (or file) whose only cassette is bad starts too, as the README
+    // says bad files are skipped; it serves nothing (it does not become the emulator), and the
+    // summary names the file.
+    std::fs::remove_file(dir.path().join("good.yaml")).unwrap();
+    let only_bad = IvsVcr::start(&["replay", "--port", "0", "-c", "."], dir.path());
+    let ivs = ivs_client(&only_bad.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap_err();
+    let finished = only_bad.stop();
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished.stdout.contains("skipped 1 cassette file(s) that did not load (errors above; --strict refuses to start instead)\n")
+            && finished.stdout.contains("total: 0 matched, 1 unmatched, 0 unused interaction(s)\n")
+            && finished
+                .stdout
+                .contains("cassettes skipped at load:\n  - invalid cassette `./bad.yaml`"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished.stderr.contains("skipping cassette"),
+        "{}",
+        finished.stderr
     );
 }
 
