@@ -19,6 +19,7 @@ import functools
 import os
 import re
 import shlex
+import urllib.parse
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
@@ -40,6 +41,20 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test
 DEFAULT_REGION = "us-west-2"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _has_credentials(env: Dict[str, str]) -> bool:
+    """Whether ``env`` names AWS credentials (keys or a profile), as the fixture checks."""
+    return bool(env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE"))
+
+
+def _is_aws(upstream: Optional[str]) -> bool:
+    """Whether record forwards to AWS: no ``--ivs-upstream``, or one on an AWS domain. A local
+    fake (moto_server, another ivs-vcr) is not, and is signed for with dummy credentials."""
+    if not upstream:
+        return True
+    host = (urllib.parse.urlsplit(upstream).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in ("amazonaws.com", "amazonaws.com.cn", "api.aws"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -98,10 +113,11 @@ class _Servers:
             if self.upstream:
                 args += ["--upstream", self.upstream]
             env = dict(os.environ)
-            if self.mode == "none":
-                # Replay-only never signs anything, but the server may still look for credentials.
-                for key, value in DUMMY_CREDENTIALS.items():
-                    env.setdefault(key, value)
+            # Replay-only never signs anything, and a local fake needs no real key, but the
+            # server looks for credentials at start: without any, it gets dummy ones, as the
+            # code under test does.
+            if (self.mode == "none" or not _is_aws(self.upstream)) and not _has_credentials(env):
+                env.update(DUMMY_CREDENTIALS)
             self._recorder = Server("record", args, env=env)
         return self._recorder
 
