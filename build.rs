@@ -1,11 +1,12 @@
 //! Build-time code generation, so that nothing AWS defines is kept by hand:
 //! - `$OUT_DIR/bundled.rs`: the bundled cassettes (`cassettes/**/*.yaml`), embedded in the binary
 //!   so `ivs-vcr replay` can serve them from any directory; a sorted list of (path, contents).
-//! - `$OUT_DIR/ivs_model.rs`: the IVS catalog and shapes derived from AWS's own service model
-//!   (`src/ivs/model/ivs.json`, botocore's `service-2.json`) and its paginators
-//!   (`src/ivs/model/ivs-paginators.json`): every operation with its route, status, input, output,
-//!   errors and pagination; every shape with its constraints; the error shapes with their statuses;
-//!   and the defaults the documentation states. `src/ivs/` includes it.
+//! - `$OUT_DIR/ivs_model.rs`: the catalog of every service of the IVS family (IVS, IVS Chat, IVS
+//!   Real-Time), derived from AWS's own service models (`src/ivs/model/<service>.json`, botocore's
+//!   `service-2.json`) and their paginators (`src/ivs/model/<service>-paginators.json`): every
+//!   operation with its service, route, status, input, output, errors and pagination; every shape
+//!   with its constraints; the error shapes with their statuses; the secret paths; and the
+//!   defaults the documentation states. `src/ivs/` includes it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -68,78 +69,151 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()))
 }
 
-/// Generates the catalog from the model. Panics (failing the build) on anything the model holds
-/// that the generated types cannot express, so a new model is never half-understood.
-fn model(root: &Path, out_dir: &Path) {
-    let model = read_json(&root.join("src/ivs/model/ivs.json"));
-    let paginators = read_json(&root.join("src/ivs/model/ivs-paginators.json"));
-    let shapes = model["shapes"].as_object().expect("model has shapes");
-    let operations = model["operations"]
-        .as_object()
-        .expect("model has operations");
-    // BTreeMap order is the shapes' sorted order: a ShapeId is an index into it.
-    let names: Vec<&String> = shapes.keys().collect();
-    let id = |name: &str| -> usize {
-        names
-            .binary_search_by(|n| n.as_str().cmp(name))
-            .unwrap_or_else(|_| panic!("model names an unknown shape `{name}`"))
-    };
-    let mut out = String::new();
-    let meta = &model["metadata"];
-    writeln!(
-        out,
-        "/// The API version the model describes.\npub const API_VERSION: &str = {:?};",
-        meta["apiVersion"].as_str().expect("apiVersion")
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "/// The SigV4 signing name.\npub const SIGNING_NAME: &str = {:?};",
-        meta["signingName"].as_str().expect("signingName")
-    )
-    .unwrap();
+/// The services whose models are compiled in: (the `Service` variant, the constant prefix of its
+/// tables, the model file, the paginators file). IVS comes first, so its shape ids are the ones a
+/// single-service catalog gave.
+const SERVICES: &[(&str, &str, &str, &str)] = &[
+    (
+        "Ivs",
+        "",
+        "src/ivs/model/ivs.json",
+        "src/ivs/model/ivs-paginators.json",
+    ),
+    (
+        "IvsChat",
+        "IVSCHAT_",
+        "src/ivs/model/ivschat.json",
+        "src/ivs/model/ivschat-paginators.json",
+    ),
+    (
+        "IvsRealTime",
+        "IVSREALTIME_",
+        "src/ivs/model/ivs-realtime.json",
+        "src/ivs/model/ivs-realtime-paginators.json",
+    ),
+];
 
-    // Error shapes, as an enum.
-    let errors: Vec<(&String, u64)> = shapes
+/// Generates the catalogs from the models. Panics (failing the build) on anything a model holds
+/// that the generated types cannot express, so a new model is never half-understood.
+///
+/// Every service's shapes go into one table, [`SHAPES`], one sorted segment per service (a
+/// `ShapeId` is an index into the whole table, so validation and shaping need no service); the
+/// error shapes of every service make one `ErrorType`, since the services share their names and
+/// statuses (checked here); operations, secret paths and metadata are per service.
+fn model(root: &Path, out_dir: &Path) {
+    let models: Vec<(Value, Value)> = SERVICES
         .iter()
-        .filter(|(_, s)| s.get("exception").and_then(Value::as_bool) == Some(true))
-        .map(|(name, s)| {
+        .map(|(_, _, model, paginators)| {
+            (
+                read_json(&root.join(model)),
+                read_json(&root.join(paginators)),
+            )
+        })
+        .collect();
+    let mut out = String::new();
+
+    // Shape segments: a service's shape ids start at its offset.
+    let mut offsets = Vec::new();
+    let mut offset = 0usize;
+    for (model, _) in &models {
+        offsets.push(offset);
+        offset += model["shapes"].as_object().expect("model has shapes").len();
+    }
+    assert!(
+        offset < usize::from(u16::MAX),
+        "too many shapes for a u16 ShapeId"
+    );
+
+    // Error shapes of every service, as one enum; a name must mean one status everywhere.
+    let mut errors: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    for (service_idx, (model, _)) in models.iter().enumerate() {
+        let shapes = model["shapes"].as_object().expect("model has shapes");
+        let names: Vec<&String> = shapes.keys().collect();
+        for (name, s) in shapes {
+            if s.get("exception").and_then(Value::as_bool) != Some(true) {
+                continue;
+            }
             let status = s["error"]["httpStatusCode"]
                 .as_u64()
                 .unwrap_or_else(|| panic!("error shape `{name}` has no httpStatusCode"));
-            (name, status)
-        })
-        .collect();
-    out.push_str("/// The error shapes of the model, by the name sent in `x-amzn-ErrorType`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[allow(missing_docs, clippy::enum_variant_names)]\npub enum ErrorType {\n");
-    for (name, _) in &errors {
+            let id = offsets[service_idx] + names.binary_search(&name).expect("own shape");
+            let entry = errors.entry(name.clone()).or_insert((status, id));
+            assert_eq!(
+                entry.0, status,
+                "error `{name}` has two statuses across services"
+            );
+        }
+    }
+    out.push_str("/// The error shapes of every service's model, by the name sent in `x-amzn-ErrorType`.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[allow(missing_docs, clippy::enum_variant_names)]\npub enum ErrorType {\n");
+    for name in errors.keys() {
         writeln!(out, "    {name},").unwrap();
     }
     out.push_str("}\n\nimpl ErrorType {\n    /// Every error shape, sorted by name.\n");
     writeln!(out, "    pub const ALL: [ErrorType; {}] = [", errors.len()).unwrap();
-    for (name, _) in &errors {
+    for name in errors.keys() {
         writeln!(out, "        ErrorType::{name},").unwrap();
     }
     out.push_str("    ];\n\n    /// The name sent in `x-amzn-ErrorType`.\n    pub fn name(self) -> &'static str {\n        match self {\n");
-    for (name, _) in &errors {
+    for name in errors.keys() {
         writeln!(out, "            ErrorType::{name} => {name:?},").unwrap();
     }
-    out.push_str("        }\n    }\n\n    /// The HTTP status the model gives the error.\n    pub fn status(self) -> u16 {\n        match self {\n");
-    for (name, status) in &errors {
+    out.push_str("        }\n    }\n\n    /// The HTTP status the models give the error.\n    pub fn status(self) -> u16 {\n        match self {\n");
+    for (name, (status, _)) in &errors {
         writeln!(out, "            ErrorType::{name} => {status},").unwrap();
     }
-    out.push_str("        }\n    }\n\n    /// The error's shape in [`SHAPES`].\n    pub fn shape(self) -> ShapeId {\n        match self {\n");
-    for (name, _) in &errors {
-        writeln!(
-            out,
-            "            ErrorType::{name} => ShapeId({}),",
-            id(name)
-        )
-        .unwrap();
+    out.push_str("        }\n    }\n\n    /// The error's shape in [`SHAPES`] (the first service's that defines it).\n    pub fn shape(self) -> ShapeId {\n        match self {\n");
+    for (name, (_, id)) in &errors {
+        writeln!(out, "            ErrorType::{name} => ShapeId({id}),").unwrap();
     }
     out.push_str("        }\n    }\n}\n\n");
 
-    // Shapes.
-    out.push_str("/// Every shape of the model, sorted by name; a [`ShapeId`] indexes it.\npub static SHAPES: &[Shape] = &[\n");
+    out.push_str("/// Every shape of every service's model: one segment per service (IVS first), each sorted\n/// by name; a [`ShapeId`] indexes it.\npub static SHAPES: &[Shape] = &[\n");
+    for (service_idx, (model, _)) in models.iter().enumerate() {
+        shapes_table(model, offsets[service_idx], &mut out);
+    }
+    out.push_str("];\n\n");
+
+    let mut post_names: BTreeMap<String, &str> = BTreeMap::new();
+    for (service_idx, ((variant, prefix, _, _), (model, paginators))) in
+        SERVICES.iter().zip(&models).enumerate()
+    {
+        let n_shapes = model["shapes"].as_object().expect("shapes").len();
+        let start = offsets[service_idx];
+        writeln!(
+            out,
+            "/// The shapes of `{variant}` in [`SHAPES`].\npub const {prefix}SHAPE_RANGE: (u16, u16) = ({start}, {});",
+            start + n_shapes
+        )
+        .unwrap();
+        service_tables(variant, prefix, model, paginators, start, &mut out);
+        for name in model["operations"].as_object().expect("operations").keys() {
+            if model["operations"][name]["http"]["requestUri"].as_str() == Some(&format!("/{name}"))
+            {
+                if let Some(other) = post_names.insert(name.clone(), variant) {
+                    panic!("operation `{name}` is in both `{other}` and `{variant}`: routing by path needs them apart");
+                }
+            }
+        }
+    }
+    out.push_str("/// The service whose `POST /<name>` operation `name` is: the services' names do not overlap\n/// (`build.rs` checks), so the path alone tells them apart.\npub fn post_operation_service(name: &str) -> Option<Service> {\n    match name {\n");
+    for (name, variant) in &post_names {
+        writeln!(out, "        {name:?} => Some(Service::{variant}),").unwrap();
+    }
+    out.push_str("        _ => None,\n    }\n}\n");
+    std::fs::write(out_dir.join("ivs_model.rs"), out).expect("OUT_DIR is writable");
+}
+
+/// One service's shapes, as entries of [`SHAPES`] (its ids offset by `offset`).
+fn shapes_table(model: &Value, offset: usize, out: &mut String) {
+    let shapes = model["shapes"].as_object().expect("model has shapes");
+    // BTreeMap order is the shapes' sorted order: a ShapeId is an index into it.
+    let names: Vec<&String> = shapes.keys().collect();
+    let id = |name: &str| -> usize {
+        offset
+            + names
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .unwrap_or_else(|_| panic!("model names an unknown shape `{name}`"))
+    };
     for (name, shape) in shapes {
         let kind = match shape["type"].as_str().expect("shape type") {
             "structure" => {
@@ -213,6 +287,7 @@ fn model(root: &Path, out_dir: &Path) {
                 opt_i64(shape.get("min")),
                 opt_i64(shape.get("max")),
             ),
+            "float" | "double" => "Kind::Float".to_owned(),
             "boolean" => "Kind::Boolean".to_owned(),
             "timestamp" => "Kind::Timestamp".to_owned(),
             "blob" => "Kind::Blob".to_owned(),
@@ -225,14 +300,58 @@ fn model(root: &Path, out_dir: &Path) {
         )
         .unwrap();
     }
-    out.push_str("];\n\n");
+}
+
+/// One service's operations, secret paths and metadata, as constants named with `prefix`.
+fn service_tables(
+    variant: &str,
+    prefix: &str,
+    model: &Value,
+    paginators: &Value,
+    offset: usize,
+    out: &mut String,
+) {
+    let shapes = model["shapes"].as_object().expect("model has shapes");
+    let operations = model["operations"]
+        .as_object()
+        .expect("model has operations");
+    let names: Vec<&String> = shapes.keys().collect();
+    let id = |name: &str| -> usize {
+        offset
+            + names
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .unwrap_or_else(|_| panic!("model names an unknown shape `{name}`"))
+    };
+    let meta = &model["metadata"];
+    for (constant, key, what) in [
+        (
+            "API_VERSION",
+            "apiVersion",
+            "The API version the model describes.",
+        ),
+        ("SIGNING_NAME", "signingName", "The SigV4 signing name."),
+        (
+            "ENDPOINT_PREFIX",
+            "endpointPrefix",
+            "The first label of the service's host.",
+        ),
+    ] {
+        writeln!(
+            out,
+            "/// {what}\npub const {prefix}{constant}: &str = {:?};",
+            meta[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("metadata has no `{key}`"))
+        )
+        .unwrap();
+    }
 
     // Operations, sorted by name for binary search.
     let pages = paginators["pagination"]
         .as_object()
         .expect("paginators have `pagination`");
     let sorted: BTreeMap<&String, &Value> = operations.iter().collect();
-    out.push_str("/// Every operation of the API, sorted by name.\npub const OPERATIONS: &[Operation] = &[\n");
+    writeln!(out, "/// Every operation of `{variant}`, sorted by name.\npub const {prefix}OPERATIONS: &[Operation] = &[").unwrap();
     for (name, op) in &sorted {
         let http = &op["http"];
         let uri = http["requestUri"].as_str().expect("requestUri");
@@ -265,8 +384,9 @@ fn model(root: &Path, out_dir: &Path) {
                 p["result_key"].as_str().expect("result_key"),
             ),
             // The paginators file omits some operations that page through the same members
-            // (ListPlaybackRestrictionPolicies, ListStreamSessions): an input with `nextToken`
-            // and `maxResults` and an output with `nextToken` and one list member pages too.
+            // (IVS's ListPlaybackRestrictionPolicies and ListStreamSessions, every List call of
+            // Chat, whose paginators file is empty): an input with `nextToken` and `maxResults`
+            // and an output with `nextToken` and one list member pages too.
             None => match implied_pagination(shapes, op) {
                 Some(result_key) => format!(
                     "Some(Pagination {{ input_token: \"nextToken\", output_token: \"nextToken\", limit_key: \"maxResults\", result_key: {result_key:?} }})"
@@ -276,7 +396,7 @@ fn model(root: &Path, out_dir: &Path) {
         };
         writeln!(
             out,
-            "    Operation {{ name: {name:?}, method: {:?}, route: {route}, success_status: {}, errors: &[{}], input: {}, output: {}, pagination: {pagination} }},",
+            "    Operation {{ service: Service::{variant}, name: {name:?}, method: {:?}, route: {route}, success_status: {}, errors: &[{}], input: {}, output: {}, pagination: {pagination} }},",
             http["method"].as_str().expect("method"),
             http["responseCode"].as_u64().unwrap_or(200),
             errors.join(", "),
@@ -298,12 +418,55 @@ fn model(root: &Path, out_dir: &Path) {
         }
     }
     assert!(!secret.is_empty(), "the model marks no member sensitive");
-    out.push_str("/// Body members whose values are secret, as dotted paths (`*` stands for every list element\n/// or map value): every path to a shape the model marks `sensitive`, and `privateKey`, which\n/// IVS never takes but is listed in case a request carries private key material.\npub const SECRET_BODY_PATHS: &[&str] = &[\n");
+    writeln!(out, "/// Body members of `{variant}` whose values are secret, as dotted paths (`*` stands for every\n/// list element or map value): every path to a shape the model marks `sensitive`, and\n/// `privateKey`, which no service takes but is listed in case a request carries private key\n/// material.\npub const {prefix}SECRET_BODY_PATHS: &[&str] = &[").unwrap();
     for path in &secret {
         writeln!(out, "    {path:?},").unwrap();
     }
     out.push_str("    \"privateKey\",\n];\n");
-    std::fs::write(out_dir.join("ivs_model.rs"), out).expect("OUT_DIR is writable");
+
+    // Resource types, from the ARN patterns of the model's string shapes
+    // (`arn:aws:ivschat:[a-z0-9-]+:[0-9]+:room/[a-zA-Z0-9-]+` names `room`).
+    let service_label = format!(
+        "arn:aws:{}:",
+        meta["signingName"].as_str().expect("signingName")
+    );
+    let chat_label = format!(
+        "arn:aws:{}:",
+        meta["endpointPrefix"].as_str().expect("endpointPrefix")
+    );
+    let mut types = BTreeSet::new();
+    for shape in shapes.values() {
+        let Some(pattern) = shape.get("pattern").and_then(Value::as_str) else {
+            continue;
+        };
+        for label in [&service_label, &chat_label] {
+            for (at, _) in pattern.match_indices(label.as_str()) {
+                let rest = &pattern[at..];
+                let Some(account) = rest.find(":[0-9]+:") else {
+                    continue;
+                };
+                let after = &rest[account + ":[0-9]+:".len()..];
+                let Some(slash) = after.find('/') else {
+                    continue;
+                };
+                let word = &after[..slash];
+                if word.len() > 1 && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+                    types.insert(word.to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        !types.is_empty(),
+        "the model of `{variant}` names no resource type"
+    );
+    writeln!(
+        out,
+        "/// The resource types the ARNs of `{variant}`'s model name.\npub const {}_RESOURCE_TYPES: &[&str] = &{:?};",
+        variant.to_uppercase(),
+        types.iter().collect::<Vec<_>>()
+    )
+    .unwrap();
 }
 
 fn sensitive_paths(

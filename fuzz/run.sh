@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-targets=(cassette_load cassette_items normalize_request record_redaction)
+targets=(cassette_load cassette_items cassette_scan normalize_request record_redaction)
 export RUSTC_BOOTSTRAP=1
 
 { [ -d corpus/cassette_load ] && [ -d corpus/cassette_items ]; } || ./seed-corpus.sh

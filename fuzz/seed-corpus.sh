@@ -1,20 +1,47 @@
 #!/usr/bin/env bash
 # Builds the fuzzers' seed corpora from the repository's own cassettes: each cassette file seeds
-# `cassette_load` and its items `cassette_items`, and each recorded request (rendered in the
-# target's line format) seeds `normalize_request`. Corpora live under fuzz/corpus/ and are never
-# committed.
+# `cassette_load` and `cassette_scan` and its items `cassette_items`, and each recorded request
+# (rendered in the target's line format) seeds `normalize_request`. Hand-written hostile cassettes
+# (anchors and aliases, tags and nesting where the loader's scan once missed them) seed
+# `cassette_load` and `cassette_scan`. Corpora live under fuzz/corpus/ and are never committed.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-mkdir -p corpus/cassette_load corpus/cassette_items corpus/normalize_request
+mkdir -p corpus/cassette_load corpus/cassette_items corpus/cassette_scan corpus/normalize_request
 
 # `cassette_items` gets what follows a cassette's `interactions:` line, as the loader's parts are.
 find "$root/cassettes" "$root/tests/fixtures" -name '*.yaml' -print0 |
     while IFS= read -r -d '' file; do
         seed_name="seed-$(basename "$(dirname "$file")")-$(basename "$file")"
         cp "$file" "corpus/cassette_load/$seed_name"
+        cp "$file" "corpus/cassette_scan/$seed_name"
         sed '1,/^interactions:/d' "$file" >"corpus/cassette_items/$seed_name"
     done
+
+# Hostile cassettes: the shapes of the security issue's findings on alias expansion, nesting that
+# got past the scan, and tags it missed, in a cassette's header and request body.
+head='format: 1\napi_version: "2020-07-14"\nivs_vcr_version: 0.1.0\nprovenance: {kind: authored, source: test}\nname: t\ninteractions:\n  - request:\n      method: POST\n      path: /GetChannel\n      region: us-west-2\n      body:\n'
+tail='    response: {status: 200}\n'
+deep="$(printf '[%.0s' {1..200})$(printf ']%.0s' {1..200})"
+hostile() {
+    printf '%b' "$head$2$tail" >"corpus/cassette_load/hostile-$1"
+    printf '%b' "$head$2$tail" >"corpus/cassette_scan/hostile-$1"
+}
+hostile alias-laughs '        - &l [x, x, x, x, x, x, x, x]\n        - &m [*l, *l, *l, *l, *l, *l, *l, *l]\n        - [*m, *m, *m, *m, *m, *m, *m, *m]\n'
+hostile alias-merge '        base: &b {a: 1}\n        <<: *b\n'
+hostile anchor-deep "        deep: &a $deep\n"
+hostile seq-tag-deep "        deep: !!seq $deep\n"
+hostile block-sibling-deep "        - note: |\n            text\n          deep: $deep\n"
+hostile anchor-binary '        arn: &a !!binary aGVsbG8=\n'
+hostile flow-adjacent-binary '        {"arn":!!binary aGVsbG8=}\n'
+hostile block-sibling-binary '        - note: |\n            text\n          arn: !!binary aGVsbG8=\n'
+hostile anchor-set '        s: &s !!set {a, b}\n'
+hostile plain-quote-binary '        a: x\n          "\n        arn: !!binary aGk=\n        b: y\n          "\n'
+hostile verbatim-binary '        arn: !<tag:yaml.org,2002:binary> aGk=\n'
+hostile flow-key-binary '        [?!!binary aGk=, :!!binary aGk=]\n'
+hostile cr-breaks '        a: |\r          x\r        deep: !!seq [[[[x]]]]\r'
+printf '%%TAG !e! tag:yaml.org,2002:\n---\n%b' "$head        arn: !e!binary aGk=\n$tail" >corpus/cassette_scan/hostile-tag-directive
+cp corpus/cassette_scan/hostile-tag-directive corpus/cassette_load/
 
 # Hand-written requests cover what the cassettes may not: tags routes, repeated keys, secrets,
 # the account scrub (flags bit 0) and matched headers (flags bit 1).
@@ -48,4 +75,4 @@ for file in sorted([*root.glob("cassettes/*.yaml"), *root.glob("tests/fixtures/*
 print(f"normalize_request: {n} requests from cassettes")
 PY
 fi
-echo "cassette_load: $(ls corpus/cassette_load | wc -l) seeds; normalize_request: $(ls corpus/normalize_request | wc -l) seeds"
+echo "cassette_load: $(ls corpus/cassette_load | wc -l) seeds; cassette_scan: $(ls corpus/cassette_scan | wc -l) seeds; normalize_request: $(ls corpus/normalize_request | wc -l) seeds"

@@ -620,8 +620,8 @@ impl RecordArgs {
             self.upstream.as_deref().unwrap_or(AWS_ENDPOINT),
         )?;
         out!(
-            "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
-            server.uri()
+            "point clients at it with: {}",
+            endpoint_exports(&server.uri())
         )?;
         stop.await;
         let summary = server.shutdown().await;
@@ -903,8 +903,8 @@ impl ReplayArgs {
             out!("skipped {n_skipped} cassette file(s) that did not load (errors above; --strict refuses to start instead)")?;
         }
         out!(
-            "point clients at it with: export AWS_ENDPOINT_URL_IVS={}",
-            server.uri()
+            "point clients at it with: {}",
+            endpoint_exports(&server.uri())
         )?;
         stop.await;
         let summary = server.shutdown().await;
@@ -1078,6 +1078,16 @@ fn print_report(
 fn stdout_wants_color() -> bool {
     use std::io::IsTerminal as _;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `export AWS_ENDPOINT_URL_IVS=<uri> AWS_ENDPOINT_URL_IVSCHAT=<uri> …`: one server answers every
+/// service of the family, each SDK finding it under its own variable.
+fn endpoint_exports(uri: &str) -> String {
+    let vars: Vec<String> = ivs_vcr::ivs::Service::ALL
+        .iter()
+        .map(|service| format!("{}={uri}", service.endpoint_env()))
+        .collect();
+    format!("export {}", vars.join(" "))
 }
 
 #[cfg(test)]

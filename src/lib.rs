@@ -187,6 +187,14 @@ pub mod __private {
         crate::http::normalize_origin(origin)
     }
 
+    /// What the loader's lexical scan finds in `text` with a nesting limit of `depth`: why it
+    /// refuses the file before parsing (`too deep`, `anchor`, `alias` or `%TAG`) with the line,
+    /// and the first tag JSON cannot hold with its line (the `cassette_scan` fuzz target holds
+    /// it to libyaml's events).
+    pub fn cassette_scan(text: &str, depth: usize) -> crate::cassette::ScanFindings {
+        crate::cassette::scan_findings(text, depth)
+    }
+
     /// `1234567` as `1,234,567`, as cassette errors write counts.
     pub fn thousands(n: u64) -> String {
         crate::cassette::thousands(n)

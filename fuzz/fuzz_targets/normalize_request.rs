@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
     headers.insert("X-Tenant".to_owned(), raw_query.clone());
     headers.insert("Authorization".to_owned(), region_or_auth.clone());
     let req = RecordedRequest {
+        service: Default::default(),
         method,
         path,
         query: normalize::parse_query(&raw_query),

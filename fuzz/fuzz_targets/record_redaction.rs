@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
     plant(&mut answer, &secret);
     let body = serde_json::json!({"answer": answer, "streamKey": {"value": secret}});
     let mut request = RecordedRequest {
+        service: Default::default(),
         method: "POST".into(),
         path: "/GetStreamKey".into(),
         query: BTreeMap::new(),

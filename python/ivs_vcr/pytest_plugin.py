@@ -10,8 +10,9 @@
 - ``ivs_vcr_module`` and ``ivs_vcr_session`` are emulators of their own for module- and
   session-scoped fixtures (which cannot use the per-test ``ivs_vcr``): started empty for their
   scope, never reset by other tests, with the environment pointing at them for that scope.
-- While the fixture is active, ``AWS_ENDPOINT_URL_IVS`` points at the test's endpoint (and dummy
-  credentials and a region are set if none are), so the code under test needs no change.
+- While the fixture is active, ``AWS_ENDPOINT_URL_IVS``, ``AWS_ENDPOINT_URL_IVSCHAT`` and
+  ``AWS_ENDPOINT_URL_IVS_REALTIME`` point at the test's endpoint (and dummy credentials and a
+  region are set if none are), so the code under test needs no change.
 
 Each pytest process (each pytest-xdist worker) starts at most one emulator and one record server,
 on free ports, when a test first needs them, and stops them at the end of the session.
@@ -309,7 +310,9 @@ def ivs_vcr(
         handle._start()
     # The servers were started above, so they keep the caller's own credentials; the dummy ones
     # only keep the SDK under test from searching for credentials it does not need.
-    monkeypatch.setenv("AWS_ENDPOINT_URL_IVS", handle.url)
+    # One server answers IVS, IVS Chat and IVS Real-Time: each SDK reads its own variable.
+    for variable in ENDPOINT_VARIABLES:
+        monkeypatch.setenv(variable, handle.url)
     if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
         for key, value in DUMMY_CREDENTIALS.items():
             monkeypatch.setenv(key, value)

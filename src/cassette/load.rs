@@ -6,9 +6,12 @@
 //! then validated (header names and values, the format version).
 //!
 //! Before any of that, the file is held to [`Limits`]: its size is checked before it is read, and
-//! a lexical scan bounds its nesting, since the YAML parser's time grows with the square of the
-//! depth (a 200 KB file of `[` would stop a start for minutes) and serde_yaml would refuse more
-//! than 128 levels anyway, but only after parsing everything. The interaction count is checked
+//! a lexical scan (see [`scan`]) bounds its nesting, since the YAML parser's time grows with the
+//! square of the depth (a 200 KB file of `[` would stop a start for minutes) and serde_yaml would
+//! refuse more than 128 levels anyway, but only after parsing everything. The same scan refuses
+//! anchors and aliases, which ivs-vcr never writes: serde_yaml expands each alias into a copy of
+//! its anchor's value, so a 38 KB file of them took GB to load. With both refused, a load's time
+//! and memory are bounded by the file's size. The interaction count is checked
 //! once the file has parsed, item by item when it can be (see [`chunked`]): a file over the count
 //! then costs no more memory than one within it of the same size.
 
@@ -27,7 +30,7 @@ mod fast;
 mod scan;
 
 use chunked::{Chunked, Chunking};
-use scan::{find_core_tag, find_deep_nesting};
+use scan::{scan, Refusal};
 
 /// What one cassette file may hold: [`Limits::DEFAULT`] unless the operator chose otherwise
 /// (`max_cassette_bytes` and `max_interactions` on `ReplayServerBuilder` and `RecordServerBuilder`,
@@ -174,12 +177,31 @@ impl Cassette {
             }
             None => {}
         }
-        if let Some(line) = find_deep_nesting(text, limits.depth) {
-            return Err(CassetteError::TooDeep {
-                path: path.to_owned(),
-                line,
-                limit: limits.depth,
-            });
+        let findings = scan(text, limits.depth);
+        match findings.refusal {
+            Some(Refusal::TooDeep { line }) => {
+                return Err(CassetteError::TooDeep {
+                    path: path.to_owned(),
+                    line,
+                    limit: limits.depth,
+                })
+            }
+            Some(Refusal::Alias { line, sigil }) => {
+                return Err(CassetteError::Alias {
+                    path: path.to_owned(),
+                    line,
+                    sigil,
+                })
+            }
+            Some(Refusal::TagDirective { line }) => {
+                return Err(CassetteError::Parse {
+                    path: path.to_owned(),
+                    line: Some(line),
+                    message: "`%TAG` directives are not supported: a cassette holds no YAML tags"
+                        .into(),
+                })
+            }
+            None => {}
         }
         let parse_error = |err: serde_yaml::Error| {
             let mut message = err.to_string();
@@ -236,7 +258,7 @@ impl Cassette {
                 limit: limits.interactions,
             });
         }
-        if let Some((line, tag)) = find_core_tag(text) {
+        if let Some((line, tag)) = findings.tag {
             return Err(CassetteError::Parse {
                 path: path.to_owned(),
                 line: Some(line),
@@ -299,6 +321,22 @@ pub(crate) fn part_readings(part: &str) -> (Option<Vec<Interaction>>, Option<Vec
         fast::items(part),
         chunked::parse_part_by_serde(&format!("interactions:\n{part}")),
     )
+}
+
+/// What [`scan`] finds, in plain types: why it refuses the file (`too deep`, `anchor`, `alias`
+/// or `%TAG`) with the line, and the first tag JSON cannot hold with its line.
+pub type ScanFindings = (Option<(&'static str, usize)>, Option<(usize, String)>);
+
+/// What [`scan`] finds in `text`, as [`ScanFindings`].
+pub(crate) fn scan_findings(text: &str, depth: usize) -> ScanFindings {
+    let findings = scan(text, depth);
+    let refusal = findings.refusal.map(|refusal| match refusal {
+        Refusal::TooDeep { line } => ("too deep", line),
+        Refusal::Alias { line, sigil: '&' } => ("anchor", line),
+        Refusal::Alias { line, .. } => ("alias", line),
+        Refusal::TagDirective { line } => ("%TAG", line),
+    });
+    (refusal, findings.tag)
 }
 
 /// Reads a `body:` as JSON, refusing what JSON cannot hold instead of changing it.
@@ -463,13 +501,32 @@ mod tests {
         assert_eq!(c.interactions[0].response.body_bytes(), "{\"channel\":{}}");
     }
 
+    /// Issue 24: an IVS-only cassette stays format 1 byte for byte; one with a Chat interaction is
+    /// written as format 2 and says its service, and reads back the same.
+    #[test]
+    fn a_chat_interaction_makes_a_format_2_cassette_and_ivs_ones_stay_format_1() {
+        let ivs = Cassette::from_yaml(MINIMAL, Path::new("t.yaml")).unwrap();
+        let yaml = ivs.to_yaml();
+        assert!(yaml.starts_with("format: 1\n"), "{yaml}");
+        assert!(!yaml.contains("service"), "{yaml}");
+        let mut chat = ivs.clone();
+        chat.interactions[0].request.service = crate::ivs::Service::IvsChat;
+        chat.interactions[0].request.path = "/GetRoom".into();
+        let yaml = chat.to_yaml();
+        assert!(yaml.starts_with("format: 2\n"), "{yaml}");
+        assert!(yaml.contains("service: ivschat"), "{yaml}");
+        let again = Cassette::from_yaml(&yaml, Path::new("t.yaml")).unwrap();
+        assert_eq!(again.interactions, chat.interactions);
+        assert_eq!(again.format, 2);
+    }
+
     #[test]
     fn newer_format_is_refused_with_a_clear_message() {
         let text = MINIMAL.replace("format: 1", "format: 9\nfuture_field: 1");
         let err = Cassette::from_yaml(&text, Path::new("new.yaml")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cassette `new.yaml` has format version 9, but this ivs-vcr reads up to version 1: upgrade ivs-vcr"
+            "cassette `new.yaml` has format version 9, but this ivs-vcr reads up to version 2: upgrade ivs-vcr"
         );
     }
 
@@ -568,8 +625,12 @@ mod tests {
             "invalid cassette `t.yaml`: missing `format` (this file is not an ivs-vcr cassette?)",
         );
         check(
-            ("format: 1", "format: 2"),
-            "cassette `t.yaml` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr",
+            ("format: 1", "format: 3"),
+            "cassette `t.yaml` has format version 3, but this ivs-vcr reads up to version 2: upgrade ivs-vcr",
+        );
+        check(
+            ("{method: POST,", "{service: ivs-chat, method: POST,"),
+            "invalid cassette `t.yaml` at line 7: interactions[0].request: unknown service `ivs-chat`: this ivs-vcr knows `ivs`, `ivschat`, `ivs-realtime`",
         );
         // What JSON can hold still loads: quoted keys that look like numbers, null, floats.
         check(("{arn: x}", "{\"1\": null, f: 1.5, n: -3}"), "loaded");
@@ -670,6 +731,180 @@ mod tests {
         Cassette::from_yaml(&text, Path::new("t.yaml")).unwrap();
         let text = MINIMAL.replace("name: t\n", "name: t\ndescription: a [b {c\n");
         Cassette::from_yaml(&text, Path::new("t.yaml")).unwrap();
+    }
+
+    /// A cassette in the block form, whose request body is `body` (YAML lines at the body's
+    /// column, 6): the body begins on line 12.
+    fn with_block_body(body: &str) -> String {
+        format!(
+            "format: 1\napi_version: \"2020-07-14\"\nivs_vcr_version: 0.1.0\nprovenance: {{kind: authored, source: test}}\nname: t\ninteractions:\n  - request:\n      method: POST\n      path: /GetChannel\n      region: us-west-2\n      body:\n{body}    response: {{status: 200}}\n"
+        )
+    }
+
+    /// What loading `text` gives: the error's text, or `loaded`.
+    fn outcome(text: &str) -> String {
+        match Cassette::from_yaml(text, Path::new("t.yaml")) {
+            Ok(_) => "loaded".to_owned(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    /// Prints every case whose outcome is not the expected one.
+    fn check_all(cases: &[(String, &str)]) {
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|(text, expected)| {
+                let got = outcome(text);
+                (got != *expected).then(|| format!("{text}\nexpected:\n{expected}\ngot:\n{got}\n"))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// The refusal of an anchor (`token` starting with `&`) or alias (`*`) at `line`.
+    fn alias(line: usize, token: &str) -> String {
+        let (what, sigil) = if token.starts_with('&') {
+            ("anchor", '&')
+        } else {
+            ("alias", '*')
+        };
+        format!("refusing cassette `t.yaml` at line {line}: YAML {what} `{sigil}…` (ivs-vcr never writes anchors or aliases, and each alias would be expanded into a copy of its anchor's value): write the value out in full")
+    }
+
+    /// Security issue, alias expansion: one anchored list referenced many times expanded to GB.
+    /// Anchors and aliases are refused with the line, before anything is parsed, wherever a node
+    /// may stand; `&` and `*` inside plain and quoted scalars and block text are text.
+    #[test]
+    fn anchors_and_aliases_are_refused_with_the_line() {
+        let laughs = format!(
+            "        - &l [{}]\n{}",
+            vec!["x"; 1000].join(", "),
+            "        - [*l, *l, *l, *l, *l, *l, *l, *l]\n".repeat(100)
+        );
+        check_all(&[
+            (
+                MINIMAL.replace("name: t\n", "name: &n t\ndescription: *n\n"),
+                &alias(5, "&n"),
+            ),
+            (with_block_body(&laughs), &alias(12, "&l")),
+            (with_request_body("{arn: &a x, b: *a}"), &alias(7, "&a")),
+            (with_request_body("[*a]"), &alias(7, "*a")),
+            (
+                with_request_body("{arn: &a !!binary aGVsbG8=}"),
+                &alias(7, "&a"),
+            ),
+            (with_request_body("{s: &s !!set {a, b}}"), &alias(7, "&s")),
+            (with_request_body("{deep: &a [[[x]]]}"), &alias(7, "&a")),
+            (
+                with_block_body("        - note: |\n            text\n          arn: *a\n"),
+                &alias(14, "*a"),
+            ),
+            (with_block_body("        <<: *base\n"), &alias(12, "*base")),
+            // Text that holds `&` or `*` where no node begins.
+            (
+                MINIMAL.replace(
+                    "name: t\n",
+                    "name: t\nmatching: {ignore_body_paths: [a.*.b, 'c.*', \"*\"]}\n",
+                ),
+                "loaded",
+            ),
+            (
+                with_request_body("{arn: AT&T *x, b: a&b, c: \"&c *d\", d: '*', e: x*}"),
+                "loaded",
+            ),
+            (
+                with_block_body(
+                    "        text: |\n          &amp; *bold*\n          !!binary [[[\n        more: a\n          &b *c [[[ \"\n",
+                ),
+                "loaded",
+            ),
+        ]);
+    }
+
+    /// Security issue, tags converted: a tag after an anchor, after a quoted key and `:` in
+    /// flow, or on a sibling line after `- key: |` was missed, and replay served the text with
+    /// the tag dropped. So was a tag after a line a plain scalar goes on to, and one given by a
+    /// `%TAG` handle.
+    #[test]
+    fn tags_in_every_node_position_are_refused() {
+        let tag = |line: usize, tag: &str| {
+            format!(
+                "invalid cassette `t.yaml` at line {line}: YAML tag `{tag}` has no JSON equivalent"
+            )
+        };
+        check_all(&[
+            (with_request_body("{\"arn\":!!binary aGVsbG8=}"), &tag(7, "!!binary")),
+            (with_request_body("[\"a\",!!binary aGk=]"), &tag(7, "!!binary")),
+            (with_request_body("{\"arn\": [x], k: {\"a\":!!set {}}}"), &tag(7, "!!set")),
+            (
+                with_block_body("        - note: |\n            text\n          arn: !!binary aGVsbG8=\n"),
+                &tag(14, "!!binary"),
+            ),
+            (
+                with_block_body("        - - note: >-\n              text\n            arn: !!binary aGk=\n"),
+                &tag(14, "!!binary"),
+            ),
+            // A quote on a line a plain scalar goes on to is text: what follows is not quoted.
+            (
+                with_block_body("        a: x\n          \"\n        arn: !!binary aGk=\n        b: y\n          \"\n"),
+                &tag(14, "!!binary"),
+            ),
+            (
+                with_request_body("{arn: !<tag:yaml.org,2002:binary> aGk=}"),
+                &tag(7, "!<tag:yaml.org,2002:binary>"),
+            ),
+            (
+                format!("%TAG !e! tag:yaml.org,2002:\n---\n{}", MINIMAL.replace("{arn: x}", "{arn: !e!binary aGk=}")),
+                "invalid cassette `t.yaml` at line 1: `%TAG` directives are not supported: a cassette holds no YAML tags",
+            ),
+            // The block scalar's own lines are text, however they look.
+            (
+                with_block_body("        - note: |\n            arn: !!binary aGk=\n          arn: x\n"),
+                "loaded",
+            ),
+            (with_request_body("{\"arn\":\"!!binary x\", b: a!!b}"), "loaded"),
+        ]);
+    }
+
+    /// Security issue, nesting: an anchor or tag before a bracket, or a sibling line after
+    /// `- key: |`, hid a deep flow collection from the scan, and serde_yaml then took minutes
+    /// on a few hundred KB. Every shape is refused before parsing, in time linear in the file:
+    /// the 240 KB files here are refused in milliseconds.
+    #[test]
+    fn nesting_is_counted_behind_tags_and_block_scalars() {
+        let depth = 120_000;
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let refused = |line: usize| {
+            format!("refusing cassette `t.yaml` at line {line}: nested deeper than the limit of 128 levels")
+        };
+        check_all(&[
+            (with_request_body(&format!("!!seq {deep}")), &refused(7)),
+            (
+                with_request_body(&format!("{{deep: !!seq {deep}}}")),
+                &refused(7),
+            ),
+            (
+                with_block_body(&format!("        deep: !!seq {deep}\n")),
+                &refused(12),
+            ),
+            (
+                with_block_body(&format!(
+                    "        - note: |\n            text\n          deep: {deep}\n"
+                )),
+                &refused(14),
+            ),
+            (
+                with_block_body(&format!(
+                    "        - note: |\n            text\n          deep: &a {deep}\n"
+                )),
+                &alias(14, "&a"),
+            ),
+            // Brackets a plain scalar holds over lines are text.
+            (
+                with_block_body(&format!("        a: x\n          {}\n", "[".repeat(300))),
+                "loaded",
+            ),
+        ]);
     }
 
     /// Issue 11 §5: size and interaction count are capped, with the file and the limit.

@@ -7,7 +7,9 @@
 //! `.<file>.<pid>.<random>.tmp`: a process killed between writing and renaming leaves it behind, loaders
 //! ([`load_dir`]) skip it, and [`remove_stale_temp_files`] (run when recording starts) deletes it.
 //!
-//! # Format, version 1
+//! # Format, version 1 (and 2)
+//! Version 2 adds only `service` on a request of another service than IVS (`service: ivschat`);
+//! a cassette of IVS interactions only is still written as version 1 (see [`FORMAT_VERSION`]).
 //! ```yaml
 //! format: 1
 //! api_version: "2020-07-14"
@@ -60,16 +62,26 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::ivs::Service;
 pub(crate) use confined::CassetteDir;
 use load::{json_body, unique_keys};
-pub(crate) use load::{part_readings, Limits};
+pub(crate) use load::{part_readings, scan_findings, Limits, ScanFindings};
 pub(crate) use save::load_dir_limited;
 pub use save::{
     confined_path, load_dir, load_dir_with_progress, remove_stale_temp_files, yaml_files,
 };
 
-/// The cassette format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest cassette format version this build reads and writes.
+///
+/// Version 2 adds one thing: a request's `service` (`ivschat`, `ivs-realtime`), written only for
+/// a service other than IVS. A cassette is written in the lowest version that holds it
+/// ([`Cassette::needed_format`]): one of IVS interactions only stays version 1, byte for byte as
+/// before, and older builds keep reading it; one with a Chat or Real-Time interaction is version
+/// 2, which older builds refuse with their "upgrade ivs-vcr" message instead of an unknown field.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format version of a cassette whose interactions are all IVS's.
+pub const IVS_ONLY_FORMAT: u32 = 1;
 
 /// The IVS API version every cassette is for.
 pub const IVS_API_VERSION: &str = "2020-07-14";
@@ -163,6 +175,16 @@ pub struct Interaction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedRequest {
+    /// The service of the IVS family the request is for (`service: ivschat`); written only when it
+    /// is not IVS, so that IVS cassettes read as they always did. Worked out on arrival from the
+    /// request itself (`Service::route`), so replay matches it like any other part.
+    #[serde(
+        default,
+        skip_serializing_if = "Service::is_ivs",
+        serialize_with = "service_id",
+        deserialize_with = "service_from_id"
+    )]
+    pub service: Service,
     /// HTTP method.
     pub method: String,
     /// The raw path as sent on the wire (the ARN of the tag routes stays percent-encoded).
@@ -190,6 +212,21 @@ pub struct RecordedRequest {
         deserialize_with = "json_body"
     )]
     pub body: Option<Value>,
+}
+
+fn service_id<S: serde::Serializer>(service: &Service, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(service.id())
+}
+
+fn service_from_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Service, D::Error> {
+    let id = String::deserialize(deserializer)?;
+    Service::from_id(&id).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown service `{}`: this ivs-vcr knows {}",
+            crate::redact::printable(&id),
+            Service::ALL.map(|s| format!("`{}`", s.id())).join(", ")
+        ))
+    })
 }
 
 /// A response as recorded.
@@ -331,6 +368,22 @@ pub enum CassetteError {
         /// The limit.
         limit: usize,
     },
+    /// The file holds a YAML anchor (`&name`) or alias (`*name`). ivs-vcr never writes them,
+    /// and serde_yaml expands every alias into a copy of its anchor's value, so a few KB of
+    /// them could take GB of memory to load. The message quotes nothing of the file but the
+    /// sigil, since a client may be told it.
+    #[error(
+        "refusing cassette `{path}` at line {line}: YAML {} `{sigil}…` (ivs-vcr never writes anchors or aliases, and each alias would be expanded into a copy of its anchor's value): write the value out in full",
+        if *.sigil == '&' { "anchor" } else { "alias" }
+    )]
+    Alias {
+        /// The cassette file.
+        path: PathBuf,
+        /// The 1-based line of the anchor or alias.
+        line: usize,
+        /// `&` for an anchor, `*` for an alias.
+        sigil: char,
+    },
     /// The file holds more interactions than a cassette may: [`Cassette::load`] takes up to
     /// 100,000, and
     /// [`ReplayServerBuilder::max_interactions`](crate::ReplayServerBuilder::max_interactions)
@@ -377,7 +430,7 @@ impl Cassette {
     /// A new, empty cassette written by this build.
     pub fn new(name: impl Into<String>, provenance: Provenance) -> Cassette {
         Cassette {
-            format: FORMAT_VERSION,
+            format: IVS_ONLY_FORMAT,
             api_version: IVS_API_VERSION.to_owned(),
             ivs_vcr_version: env!("CARGO_PKG_VERSION").to_owned(),
             provenance,
@@ -385,6 +438,22 @@ impl Cassette {
             description: None,
             matching: Matching::default(),
             interactions: Vec::new(),
+        }
+    }
+}
+
+impl Cassette {
+    /// The lowest format version that holds this cassette: [`IVS_ONLY_FORMAT`], or 2 when an
+    /// interaction is for another service than IVS (see [`FORMAT_VERSION`]).
+    pub fn needed_format(&self) -> u32 {
+        if self
+            .interactions
+            .iter()
+            .any(|i| !i.request.service.is_ivs())
+        {
+            FORMAT_VERSION
+        } else {
+            IVS_ONLY_FORMAT
         }
     }
 }

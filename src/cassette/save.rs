@@ -15,7 +15,17 @@ use super::{Cassette, CassetteError, Limits};
 
 impl Cassette {
     /// The cassette as YAML text, deterministic for the same content.
+    ///
+    /// A cassette holding an interaction of another service than IVS is written as format 2
+    /// (see [`super::FORMAT_VERSION`]) even when its `format` says less, so that an older
+    /// ivs-vcr refuses it with an upgrade message rather than misreads it.
     pub fn to_yaml(&self) -> String {
+        let needed = self.needed_format();
+        if self.format < needed {
+            let mut upgraded = self.clone();
+            upgraded.format = needed;
+            return upgraded.to_yaml();
+        }
         // Invariant: every type here serializes to YAML (string keys, no non-finite floats from JSON).
         quote_dates(&serde_yaml::to_string(self).expect("cassette serializes"))
     }
@@ -372,6 +382,7 @@ mod date_tests {
             );
             cassette.interactions.push(Interaction {
                 request: RecordedRequest {
+                    service: Default::default(),
                     method: "POST".into(),
                     path: "/CreateChannel".into(),
                     query: Default::default(),

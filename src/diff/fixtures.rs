@@ -16,6 +16,7 @@ pub(super) const ARN_B: &str = "arn:aws:ivs:us-west-2:444455556666:channel/zY9xW
 pub(super) fn interaction(path: &str, body: Value, status: u16, response: Value) -> Interaction {
     Interaction {
         request: RecordedRequest {
+            service: Default::default(),
             method: "POST".into(),
             path: path.into(),
             query: BTreeMap::new(),

@@ -7,7 +7,8 @@
 //! fingerprints requests; nothing else is shared with replay.
 //!
 //! # Pairing
-//! Interactions are grouped by operation. An operation seen on one side only is one finding,
+//! Interactions are grouped by operation, named with their service when it is not IVS
+//! (`ivschat:CreateRoom`), so drift is reported per service. An operation seen on one side only is one finding,
 //! added or removed. Within an operation, interactions pair in three passes, each in recorded
 //! order: the same fingerprint (the request replay would match); the same request once volatile
 //! values are masked, because a re-recording creates new resources with new ids; then whatever

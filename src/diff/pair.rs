@@ -1,5 +1,8 @@
 //! Pairing: interactions grouped by operation, then paired in three passes (the same
 //! fingerprint, the same masked request, then order; see the module doc of `diff`).
+//!
+//! An operation of another service than IVS is named with its service (`ivschat:CreateRoom`), so
+//! drift is reported per service and the tag operations every service shares never mix.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,15 +20,17 @@ pub(super) fn entries_by_operation(
         for (interaction_idx, interaction) in cassette.interactions.iter().enumerate() {
             let normalized = normalize::request(&interaction.request, &cassette.matching);
             let masked = masked_request(&normalized);
-            ops.entry(normalized.operation.clone())
-                .or_default()
-                .push(Entry {
-                    file,
-                    interaction_idx,
-                    interaction,
-                    fingerprint: normalize::fingerprint(&normalized),
-                    masked,
-                });
+            let operation = match normalized.service {
+                crate::ivs::Service::Ivs => normalized.operation.clone(),
+                service => format!("{}:{}", service.id(), normalized.operation),
+            };
+            ops.entry(operation).or_default().push(Entry {
+                file,
+                interaction_idx,
+                interaction,
+                fingerprint: normalize::fingerprint(&normalized),
+                masked,
+            });
         }
     }
     ops

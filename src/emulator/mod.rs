@@ -17,6 +17,7 @@
 //! it is implemented, and behaviour that is inferred says so. A second IVS API (Chat, Real-Time:
 //! same rest-json, same SigV4) would be another model and another `ops/`, not a rewrite.
 
+mod chat;
 pub(crate) mod control;
 mod observe;
 mod ops;
@@ -24,12 +25,13 @@ mod resource;
 mod state;
 
 use std::borrow::Cow;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use crate::cassette::RecordedRequest;
-use crate::ivs::{self, ErrorType, Operation};
+use crate::ivs::{self, ErrorType, Operation, Service};
+use crate::live::chat::{ChatSink, NoChat};
 use crate::normalize;
 
 use state::{Ids, Region};
@@ -95,11 +97,14 @@ impl Default for EmulatorLimits {
     }
 }
 
-/// An IVS error: the modeled error type and the text that says what was wrong.
+/// An error of a service of the family: the modeled error type, the text that says what was
+/// wrong, and the other members the service's error shape carries (Chat's `resourceId`,
+/// `resourceType`, `reason`, `limit`; none for IVS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
     pub kind: ErrorType,
     pub message: String,
+    pub fields: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -107,7 +112,14 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// The error with one more member in its body.
+    pub fn with_field(mut self, name: &'static str, value: Value) -> ApiError {
+        self.fields.push((name, value));
+        self
     }
 
     pub fn validation(message: impl Into<String>) -> ApiError {
@@ -138,11 +150,21 @@ pub(crate) struct Answer {
 
 impl Answer {
     fn error(operation: &'static str, err: ApiError) -> Answer {
+        let body = if err.fields.is_empty() {
+            crate::http::ivs_error_body(&err.message)
+        } else {
+            let mut body =
+                serde_json::json!({ "exceptionMessage": err.message, "message": err.message });
+            for (name, value) in err.fields {
+                state::set(&mut body, name, value);
+            }
+            json_bytes(&body)
+        };
         Answer {
             operation,
             status: err.kind.status(),
             error: Some(err.kind.name()),
-            body: Some(crate::http::ivs_error_body(&err.message)),
+            body: Some(body),
         }
     }
 }
@@ -158,6 +180,8 @@ pub(crate) struct Ctx<'a> {
     pub account_metadata_calls: &'a mut std::collections::VecDeque<std::time::Instant>,
     /// The bounds on kept state.
     pub limits: EmulatorLimits,
+    /// What Chat operations ask of the data plane, delivered once the state lock is released.
+    pub chat: Vec<chat::Effect>,
 }
 
 /// The emulated account, shared by every connection.
@@ -165,6 +189,8 @@ pub(crate) struct Ctx<'a> {
 pub struct Emulator {
     options: EmulatorOptions,
     world: Mutex<World>,
+    /// Where Chat's effects on live connections go ([`NoChat`] unless a data plane is attached).
+    chat: Arc<dyn ChatSink>,
 }
 
 #[derive(Debug)]
@@ -191,12 +217,40 @@ impl Emulator {
         Emulator {
             world: Mutex::new(World::new(options.seed)),
             options,
+            chat: Arc::new(NoChat),
         }
     }
 
-    /// Empties every region and restarts the id generator from its seed.
+    /// The emulator with `sink` as the data plane the Chat operations reach (tokens, room
+    /// settings, events, disconnections).
+    pub(crate) fn with_chat_sink(mut self, sink: Arc<dyn ChatSink>) -> Emulator {
+        self.chat = sink;
+        self
+    }
+
+    /// Empties every region and restarts the id generator from its seed; the data plane closes
+    /// every connection and forgets every token.
     pub fn reset(&self) {
         *self.lock() = World::new(self.options.seed);
+        self.chat.reset();
+    }
+
+    /// Hands Chat's effects to the data plane, in the order the operation made them.
+    fn deliver(&self, effects: Vec<chat::Effect>) {
+        for effect in effects {
+            match effect {
+                chat::Effect::Token(grant) => self.chat.token_issued(grant),
+                chat::Effect::Room(room) => self.chat.room_changed(room),
+                chat::Effect::RoomDeleted(arn) => self.chat.room_deleted(&arn),
+                chat::Effect::Event(room, event) => self.chat.send_event(&room, event),
+                chat::Effect::DeleteMessage(room, event) => {
+                    self.chat.delete_message(&room, event);
+                }
+                chat::Effect::Disconnect(room, user, event) => {
+                    self.chat.disconnect_user(&room, &user, event);
+                }
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, World> {
@@ -245,14 +299,27 @@ impl Emulator {
             ids,
             account_metadata_calls: metadata_calls,
             limits: self.options.limits,
+            chat: Vec::new(),
         };
-        Ok(f(&mut ctx))
+        let out = f(&mut ctx);
+        let effects = std::mem::take(&mut ctx.chat);
+        if !effects.is_empty() {
+            // After the state changed and the lock is released: a sink that takes a while (or
+            // calls back into the emulator) never holds other requests up.
+            drop(world);
+            self.deliver(effects);
+        }
+        Ok(out)
     }
 
     /// Answers one IVS request. `None` when the request names no IVS operation (the caller's
     /// route check answers it).
     pub(crate) fn answer(&self, req: &RecordedRequest) -> Option<Answer> {
-        let op = ivs::check_route(&req.method, &req.path).ok()?;
+        let op = req
+            .service
+            .catalog()
+            .check_route(&req.method, &req.path)
+            .ok()?;
         if let Some(body) = self.get_fast(op, req) {
             return Some(Answer {
                 operation: op.name,
@@ -282,18 +349,22 @@ impl Emulator {
     /// resource by its `arn`, the body's only member, read from the bytes
     /// (`normalize::flat_only_member`): the bulk of what applications send. `None` for anything
     /// else, which the general path answers, errors included; where both answer, they answer
-    /// alike (`get_by_arn` serves both). Neither the body nor the region (`region`, asked only
-    /// then) is read for a call that is no Get.
+    /// alike (`get_by_arn` serves both). Neither the body nor the SigV4 scope (`scope`: region and
+    /// service, asked only then) is read for a call that is no IVS Get.
     pub(crate) fn answer_get<'r>(
         &self,
         (method, path): (&str, &str),
         body: &[u8],
-        region: impl FnOnce() -> &'r str,
+        scope: impl FnOnce() -> (&'r str, Option<&'r str>),
     ) -> Option<Answer> {
         let op = ivs::check_route(method, path).ok()?;
         let family = get_family(op)?;
         let arn = normalize::flat_only_member(body, "arn")?;
-        let body = self.get_by_arn(family, region(), arn)?;
+        let (region, service) = scope();
+        if ivs::Service::route(service, path) != ivs::Service::Ivs {
+            return None;
+        }
+        let body = self.get_by_arn(family, region, arn)?;
         Some(Answer {
             operation: op.name,
             status: op.success_status,
@@ -357,7 +428,18 @@ impl Emulator {
                 req.region
             )));
         }
-        self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))?
+        match op.service {
+            Service::Ivs => self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))?,
+            Service::IvsChat => self.with_region(&req.region, |ctx| chat::run(op, ctx, &input))?,
+            // Real-Time's catalog is generated and routed to, but its rules come later.
+            Service::IvsRealTime => Err(ApiError::new(
+                ErrorType::InternalServerException,
+                format!(
+                    "ivs-vcr knows IVS Real-Time's `{}` but does not emulate IVS Real-Time yet; record it (`ivs-vcr record`) and replay the recording instead",
+                    op.name
+                ),
+            )),
+        }
     }
 }
 

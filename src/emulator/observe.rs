@@ -18,7 +18,9 @@ use crate::normalize;
 impl Emulator {
     /// Takes a replayed answer into the emulator's state (see the module doc).
     pub(crate) fn observe(&self, request: &RecordedRequest, status: u16, body: &[u8]) {
-        if !(200..300).contains(&status) {
+        // Only IVS's answers are taken in: a replayed Chat answer leaves the emulator's rooms as
+        // they are (its Chat state is what it emulated itself).
+        if !(200..300).contains(&status) || !request.service.is_ivs() {
             return;
         }
         let operation = normalize::operation_name(&request.method, &request.path);

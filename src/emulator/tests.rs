@@ -13,6 +13,7 @@ fn emulator() -> Emulator {
 /// A request in us-west-2, as the server hands it over.
 fn request(method: &str, path: &str, body: Option<Value>) -> RecordedRequest {
     RecordedRequest {
+        service: Default::default(),
         method: method.into(),
         path: path.into(),
         query: Default::default(),

@@ -16,6 +16,7 @@ use hyper::body::{Body as _, Incoming};
 
 use super::{error_response, HttpResponse};
 use crate::cassette::RecordedRequest;
+use crate::ivs::Service;
 use crate::normalize;
 
 /// The largest request body read, in bytes. IVS's largest inputs (a PEM public key, 50 ARNs, 20
@@ -227,12 +228,12 @@ impl RawRequest {
         split_cassette_prefix(self.parts.uri.path())
     }
 
-    /// The region of the SigV4 credential scope, if the request carries one.
-    pub fn scope_region(&self) -> Option<&str> {
+    /// The region and service of the SigV4 credential scope, if the request carries one.
+    pub fn scope(&self) -> Option<(&str, Option<&str>)> {
         self.parts
             .headers
             .get(http::header::AUTHORIZATION)
-            .and_then(|v| normalize::region_from_authorization(v.as_bytes()))
+            .and_then(|v| normalize::scope_from_authorization(v.as_bytes()))
     }
 
     /// The request as matching and forwarding see it: the cassette prefix split off, the query
@@ -247,10 +248,12 @@ impl RawRequest {
             keep_headers,
             ..
         } = options;
-        let scope_region = self.scope_region();
+        let scope = self.scope();
+        let scope_region = scope.map(|(region, _)| region);
         let region = scope_region.unwrap_or(default_region).to_owned();
         let signed = scope_region.is_some();
         let (cassette, path) = self.cassette_and_path();
+        let service = Service::route(scope.and_then(|(_, service)| service), path);
         let parts = &self.parts;
         let query = parts
             .uri
@@ -286,6 +289,7 @@ impl RawRequest {
         Ok(Downstream {
             cassette: cassette.map(str::to_owned),
             request: RecordedRequest {
+                service,
                 method: parts.method.as_str().to_owned(),
                 path: path.to_owned(),
                 query,

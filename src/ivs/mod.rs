@@ -1,4 +1,5 @@
-//! The IVS catalog: every operation of API 2020-07-14 with its route, success status, input and
+//! The catalogs of the IVS family (IVS, IVS Chat, IVS Real-Time; [`Service`], [`Catalog`]), and
+//! at the root the IVS catalog: every operation of API 2020-07-14 with its route, success status, input and
 //! output shapes, modeled errors and pagination; every shape with its constraints (required
 //! members, enums, lengths, patterns, ranges, list and map sizes) and the defaults IVS documents;
 //! and which body members are secret.
@@ -10,9 +11,11 @@
 //! requests and shape its answers ([`shape`]).
 
 pub mod arn;
+pub mod service;
 pub mod shape;
 pub mod validate;
 
+pub use service::{Catalog, Service};
 pub use shape::{Default, Kind, Location, Member, Shape, ShapeId};
 
 /// How an operation is addressed on the wire.
@@ -24,9 +27,11 @@ pub enum Route {
     Tags,
 }
 
-/// One IVS operation.
+/// One operation of a service of the family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation {
+    /// The service whose model declares it.
+    pub service: Service,
     /// The operation name, e.g. `CreateChannel`.
     pub name: &'static str,
     /// The HTTP method.
@@ -68,12 +73,9 @@ impl ErrorType {
     }
 }
 
-/// Looks an operation up by name.
+/// Looks an IVS operation up by name.
 pub fn operation(name: &str) -> Option<&'static Operation> {
-    OPERATIONS
-        .binary_search_by(|op| op.name.cmp(name))
-        .ok()
-        .map(|idx| &OPERATIONS[idx])
+    Service::Ivs.catalog().operation(name)
 }
 
 /// The name among `candidates` that `name` most likely misspells, for a "did you mean": one that
@@ -130,23 +132,30 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The tag operation a method selects on the `/tags/{resourceArn}` route.
-pub fn tags_operation(method: &str) -> Option<&'static Operation> {
-    match method {
-        "GET" => operation("ListTagsForResource"),
-        "POST" => operation("TagResource"),
-        "DELETE" => operation("UntagResource"),
-        _ => None,
-    }
+/// Looks an operation of any service up by its `POST /<name>` route (names do not overlap across
+/// services), or an IVS tag operation by name.
+pub fn any_operation(name: &str) -> Option<&'static Operation> {
+    post_operation_service(name)
+        .unwrap_or(Service::Ivs)
+        .catalog()
+        .operation(name)
 }
 
-/// Why a method and path are not an IVS route.
+/// The IVS tag operation a method selects on the `/tags/{resourceArn}` route (the three services
+/// name theirs alike).
+pub fn tags_operation(method: &str) -> Option<&'static Operation> {
+    Service::Ivs.catalog().tags_operation(method)
+}
+
+/// Why a method and path are not a route of the service they were routed to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouteError {
-    /// The method is not one IVS uses on this path.
-    #[error("IVS does not use `{method}` on `{path}`: it takes {allow_text} there", allow_text = allow_text(allow))]
+    /// The method is not one the service uses on this path.
+    #[error("{service} does not use `{method}` on `{path}`: it takes {allow_text} there", allow_text = allow_text(allow))]
     MethodNotAllowed {
+        /// The service the request was routed to.
+        service: Service,
         /// The method of the request.
         method: String,
         /// The path of the request.
@@ -155,16 +164,20 @@ pub enum RouteError {
         allow: &'static str,
     },
     /// `/tags/` without a resource ARN.
-    #[error("`{method} {path}` names no resource: IVS expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment")]
+    #[error("`{method} {path}` names no resource: {service} expects `/tags/<resourceArn>`, with the ARN percent-encoded as one path segment")]
     MissingArn {
+        /// The service the request was routed to.
+        service: Service,
         /// The method of the request.
         method: String,
         /// The path of the request.
         path: String,
     },
-    /// The path names no IVS operation.
-    #[error("`{method} {path}` is not an IVS operation{}; IVS accepts `POST /<Operation>` for its {} operations (such as `POST /GetChannel`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`", did_you_mean(*.suggestion), OPERATIONS.len())]
+    /// The path names no operation of the service.
+    #[error("`{method} {path}` is not an {service} operation{}; {service} accepts `POST /<Operation>` for its {} operations (such as `POST /{}`), and `GET`, `POST` or `DELETE` on `/tags/<resourceArn>`", did_you_mean(*.suggestion), service.catalog().operations.len(), service.catalog().example)]
     UnknownOperation {
+        /// The service the request was routed to.
+        service: Service,
         /// The method of the request.
         method: String,
         /// The path of the request.
@@ -175,7 +188,7 @@ pub enum RouteError {
 }
 
 /// The methods of the `/tags/{resourceArn}` route.
-const TAGS_ALLOW: &str = "GET, POST, DELETE";
+pub(crate) const TAGS_ALLOW: &str = "GET, POST, DELETE";
 
 fn allow_text(allow: &str) -> String {
     allow
@@ -191,46 +204,13 @@ fn did_you_mean(suggestion: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The operation a method and raw path address, or why they address none.
+/// The IVS operation a method and raw path address, or why they address none.
 ///
 /// Replay calls this only for a request nothing matched, so that a cassette recorded with an
 /// operation newer than this catalog still answers; the error then replaces the near-miss report,
 /// which would only confuse (the nearest interaction of a misspelt operation is some other one).
 pub fn check_route(method: &str, raw_path: &str) -> Result<&'static Operation, RouteError> {
-    if let Some(arn) = raw_path.strip_prefix("/tags/") {
-        let op = tags_operation(method).ok_or_else(|| RouteError::MethodNotAllowed {
-            method: method.to_owned(),
-            path: raw_path.to_owned(),
-            allow: TAGS_ALLOW,
-        })?;
-        if arn.is_empty() {
-            return Err(RouteError::MissingArn {
-                method: method.to_owned(),
-                path: raw_path.to_owned(),
-            });
-        }
-        return Ok(op);
-    }
-    let name = raw_path.strip_prefix('/').unwrap_or(raw_path);
-    match operation(name) {
-        Some(op) if op.route == Route::Post && op.method == method => Ok(op),
-        Some(op) if op.route == Route::Post => Err(RouteError::MethodNotAllowed {
-            method: method.to_owned(),
-            path: raw_path.to_owned(),
-            allow: "POST",
-        }),
-        _ => Err(RouteError::UnknownOperation {
-            method: method.to_owned(),
-            path: raw_path.to_owned(),
-            suggestion: nearest_name(
-                name,
-                OPERATIONS
-                    .iter()
-                    .filter(|op| op.route == Route::Post)
-                    .map(|op| op.name),
-            ),
-        }),
-    }
+    Service::Ivs.catalog().check_route(method, raw_path)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The types of the generated shape table ([`super::SHAPES`]): what a request or response member
+//! The types of the generated shape table ([`super::SHAPES`], every service's shapes): what a request or response member
 //! may hold, as AWS's model states it. `validate` checks requests against them and the emulator
 //! shapes its answers by them.
 
@@ -14,13 +14,20 @@ impl ShapeId {
         &SHAPES[usize::from(self.0)]
     }
 
-    /// Looks a shape up by its model name.
+    /// Looks an IVS shape up by its model name.
     pub fn by_name(name: &str) -> Option<ShapeId> {
-        SHAPES
+        ShapeId::in_service(super::Service::Ivs, name)
+    }
+
+    /// Looks a shape of `service` up by its model name (names repeat across services: each has
+    /// its own `Tags`, `ValidationException`, …).
+    pub fn in_service(service: super::Service, name: &str) -> Option<ShapeId> {
+        let (start, end) = service.catalog().shapes;
+        SHAPES[usize::from(start)..usize::from(end)]
             .binary_search_by(|s| s.name.cmp(name))
             .ok()
-            // Invariant: the generated table has far fewer than 65,536 shapes.
-            .map(|idx| ShapeId(idx as u16))
+            // Invariant: the generated table has far fewer than 65,536 shapes (`build.rs`).
+            .map(|idx| ShapeId(start + idx as u16))
     }
 }
 
@@ -101,6 +108,8 @@ pub enum Kind {
         /// The largest value allowed.
         max: Option<i64>,
     },
+    /// A floating-point number (Real-Time's `float` shapes).
+    Float,
     /// `true` or `false`.
     Boolean,
     /// A date and time (ISO-8601 in IVS's JSON).

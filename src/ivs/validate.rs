@@ -155,6 +155,14 @@ fn check(shape: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
                 out.push(format!("{shown}: {n} is outside {}", range(min, max)));
             }
         }
+        Kind::Float => {
+            if !value.is_number() {
+                out.push(format!(
+                    "{shown}: expected a number, got {}",
+                    describe(value)
+                ));
+            }
+        }
         Kind::Boolean => {
             if !value.is_boolean() {
                 out.push(format!(

@@ -582,10 +582,11 @@ impl Scope {
     }
 }
 
-/// The normalized request of an entry, less its operation, in the compact JSON that
+/// The normalized request of an entry (its service by id), less its operation, in the compact JSON that
 /// [`Entry::normalized`] reads back. The body is wrapped in a list so that a JSON `null` body
 /// stays apart from no body; `float_roundtrip` makes every number read back as it was.
 type Stored = (
+    String,
     String,
     String,
     BTreeMap<String, Vec<String>>,
@@ -596,6 +597,7 @@ type Stored = (
 
 fn store(n: &Normalized) -> Box<str> {
     let stored = (
+        n.service.id(),
         &n.method,
         &n.path,
         &n.query,
@@ -614,9 +616,10 @@ impl Entry {
     /// `None` only for a body nested deeper than JSON is read (a cassette built in code; a loaded
     /// one is limited to less), which is then left out of the comparison.
     pub(crate) fn normalized(&self) -> Option<Normalized> {
-        let (method, path, query, region, body, headers): Stored =
+        let (service, method, path, query, region, body, headers): Stored =
             serde_json::from_str(&self.stored).ok()?;
         Some(Normalized {
+            service: crate::ivs::Service::from_id(&service)?,
             operation: self.operation.to_string(),
             method,
             path,

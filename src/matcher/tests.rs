@@ -6,6 +6,7 @@ use serde_json::json;
 
 fn request(op: &str, body: Value) -> RecordedRequest {
     RecordedRequest {
+        service: Default::default(),
         method: "POST".into(),
         path: format!("/{op}"),
         query: BTreeMap::new(),

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cassette::{Matching, RecordedRequest};
-use crate::ivs::{self, Route};
+use crate::ivs::{self, Route, Service};
 use crate::redact;
 
 pub use crate::body_path::for_each_at;
@@ -48,6 +48,8 @@ pub const VOLATILE_HEADERS: &[&str] = &[
 /// The form of a request that matching compares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Normalized {
+    /// The service of the IVS family the request is for.
+    pub service: Service,
     /// The IVS operation, or the path's first segment when the catalog does not know it.
     pub operation: String,
     /// HTTP method, uppercase.
@@ -117,7 +119,7 @@ pub fn operation_name(method: &str, raw_path: &str) -> String {
         };
     }
     let name = raw_path.trim_start_matches('/');
-    match ivs::operation(name) {
+    match ivs::any_operation(name) {
         Some(op) if op.route == Route::Post => op.name.to_owned(),
         // Printed in logs and summaries: a path may hold bytes a terminal would obey.
         _ => redact::printable(name.split('/').next().unwrap_or_default()).into_owned(),
@@ -189,6 +191,13 @@ static CREDENTIAL_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// ASCII. The header is taken as bytes: only the region needs to be text, so the rest (a
 /// signature, say) is never checked.
 pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
+    scope_from_authorization(authorization).map(|(region, _)| region)
+}
+
+/// The region and, when the scope goes on to one, the service (`ivs`, `ivschat`) of a SigV4
+/// `Authorization` header's credential scope; see [`region_from_authorization`]. The service is
+/// `None` unless it is visible ASCII.
+pub fn scope_from_authorization(authorization: &[u8]) -> Option<(&str, Option<&str>)> {
     // On every replayed request: the scope runs from the first `Credential=` to the next `,`,
     // space or `Credential=`, and the region is its third `/`-separated field. `USUAL` is how
     // every SDK starts the header: the key is then found without a search.
@@ -235,9 +244,26 @@ pub fn region_from_authorization(authorization: &[u8]) -> Option<&str> {
     // Printed in logs and miss reports: no control character, space or byte beyond ASCII.
     let region = &scope[slashes[1] + 1..region_end];
     let visible = !region.is_empty() && region.iter().all(u8::is_ascii_graphic);
+    if !visible {
+        return None;
+    }
     // SAFETY: every byte of `region` is visible ASCII (checked just above), and ASCII is UTF-8.
     // `from_utf8` would check it again, at about 120 instructions on every replayed request.
-    visible.then(|| unsafe { std::str::from_utf8_unchecked(region) })
+    let region = unsafe { std::str::from_utf8_unchecked(region) };
+    // The service is the next field, up to the next `/`, `,` or space: a few bytes.
+    let service = (scope.get(region_end) == Some(&b'/'))
+        .then(|| {
+            let rest = &scope[region_end + 1..];
+            let end = rest
+                .iter()
+                .position(|&b| matches!(b, b'/' | b',' | b' '))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|s| !s.is_empty() && s.iter().all(u8::is_ascii_graphic))
+        // SAFETY: visible ASCII, checked just above.
+        .map(|s| unsafe { std::str::from_utf8_unchecked(s) });
+    Some((region, service))
 }
 
 /// Finding a byte of a kind eight bytes at a time, by masks with the high bit of each byte of a
@@ -299,7 +325,7 @@ pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
         // placeholders too (`redact` explains the transform); a fake that replay handed out
         // compares as the placeholder it stands for.
         redact::unfake(body);
-        redact::redact_secrets(body);
+        redact::redact_secrets_of(req.service, body);
         if matching.scrub_account {
             redact::scrub_account_json(body);
         }
@@ -333,6 +359,7 @@ pub fn request(req: &RecordedRequest, matching: &Matching) -> Normalized {
         })
         .collect();
     Normalized {
+        service: req.service,
         operation: operation_name(&req.method, &req.path),
         method: req.method.to_ascii_uppercase(),
         path,
@@ -364,8 +391,7 @@ fn hash_normalized(sink: &mut impl Sink, n: &Normalized) {
     let headers = n.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     hash_parts(
         sink,
-        &n.method,
-        &n.path,
+        (n.service, &n.method, &n.path),
         query,
         &n.region,
         n.body.as_ref().map_or(Body::Absent, Body::Json),
@@ -401,8 +427,7 @@ pub fn request_match_key(req: &RecordedRequest, matching: &Matching) -> MatchKey
     MatchKey::of(|hasher| {
         hash_parts(
             hasher,
-            &req.method,
-            &decoded_path_cow(&req.path),
+            (req.service, &req.method, &decoded_path_cow(&req.path)),
             query,
             &req.region,
             body.map_or(Body::Absent, Body::Json),
@@ -426,8 +451,7 @@ const FLAT_MEMBERS: usize = 8;
 /// written compactly, and it is hashed as such, with no `Value` built. For anything else it
 /// returns `None`, and the caller parses the request.
 pub fn flat_request_match_key(
-    method: &str,
-    path: &str,
+    (service, method, path): (Service, &str, &str),
     query: Option<&str>,
     region: &str,
     body: &[u8],
@@ -454,8 +478,7 @@ pub fn flat_request_match_key(
         MatchKey::of(|hasher| {
             hash_parts(
                 hasher,
-                method,
-                path,
+                (service, method, path),
                 std::iter::empty(),
                 region,
                 Body::Flat(members),
@@ -572,10 +595,13 @@ fn is_secret_member(name: &[u8]) -> bool {
     // The top-level members of the secret paths, worked out once.
     static FIRST: std::sync::OnceLock<Vec<&'static [u8]>> = std::sync::OnceLock::new();
     let first = FIRST.get_or_init(|| {
-        let mut first: Vec<&'static [u8]> = ivs::SECRET_BODY_PATHS
+        // Every service's: the flat key is taken before the body is parsed, for any service.
+        let mut first: Vec<&'static [u8]> = Service::ALL
             .iter()
+            .flat_map(|service| service.catalog().secret_body_paths)
             .map(|path| path.split('.').next().unwrap_or(path).as_bytes())
             .collect();
+        first.sort_unstable();
         first.dedup();
         first
     });
@@ -586,8 +612,7 @@ fn is_secret_member(name: &[u8]) -> bool {
 /// hash.
 fn hash_parts<'a>(
     sink: &mut impl Sink,
-    method: &str,
-    path: &str,
+    (service, method, path): (Service, &str, &str),
     query: impl Iterator<Item = (&'a str, &'a str)>,
     region: &str,
     body: Body<'_>,
@@ -635,6 +660,14 @@ fn hash_parts<'a>(
     for (k, v) in headers {
         field(sink, k.as_bytes());
         field(sink, v.as_bytes());
+    }
+    // A service other than IVS goes in last, after a length no header can have: IVS requests
+    // hash as they did before services, so the request ids of IVS cassettes do not change, and
+    // the same path of two services (a `/tags/` ARN sent to either) never hashes alike.
+    if !service.is_ivs() {
+        const SERVICE: u64 = u64::MAX - 2;
+        sink.update(&SERVICE.to_le_bytes());
+        field(sink, service.id().as_bytes());
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::json;
 
 fn req(method: &str, path: &str, body: Option<Value>) -> RecordedRequest {
     RecordedRequest {
+        service: Default::default(),
         method: method.into(),
         path: path.into(),
         query: BTreeMap::new(),
@@ -204,11 +205,12 @@ proptest::proptest! {
         query in proptest::option::of("(|maxResults=1)"),
     ) {
         let region = "us-west-2";
-        let fast = flat_request_match_key(&method, &path, query.as_deref(), region, body.as_bytes());
+        let fast = flat_request_match_key((Default::default(), &method, &path), query.as_deref(), region, body.as_bytes());
         if let Some(fast) = fast {
             let parsed = (!body.is_empty())
                 .then(|| serde_json::from_str(&body).expect("the flat path takes only JSON"));
             let request = RecordedRequest {
+                service: Default::default(),
                 method,
                 path,
                 query: query.as_deref().map(parse_query).unwrap_or_default(),
@@ -224,7 +226,12 @@ proptest::proptest! {
 #[test]
 fn the_bodies_sdks_send_take_the_flat_path() {
     let flat = |body: &str| {
-        flat_request_match_key("POST", "/GetChannel", None, "us-west-2", body.as_bytes())
+        flat_request_match_key(
+            (Default::default(), "POST", "/GetChannel"),
+            None,
+            "us-west-2",
+            body.as_bytes(),
+        )
     };
     let boto3 = flat(r#"{"arn": "arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);
     let compact = flat(r#"{"arn":"arn:aws:ivs:us-west-2:123456789012:channel/abcd"}"#);

@@ -80,7 +80,7 @@ impl RecordState {
                 if mode == RecordMode::All {
                     existing.interactions.clear();
                 }
-                existing.format = crate::cassette::FORMAT_VERSION;
+                existing.format = existing.needed_format();
                 existing.ivs_vcr_version = env!("CARGO_PKG_VERSION").to_owned();
                 existing.name = name.to_owned();
                 existing.provenance.kind = ProvenanceKind::Recorded;
@@ -104,7 +104,7 @@ impl RecordState {
             base.matching.scrub_account = true;
             for interaction in &mut base.interactions {
                 redact::request(&mut interaction.request, true);
-                redact::response(&mut interaction.response, true);
+                redact::response(interaction.request.service, &mut interaction.response, true);
             }
         }
         Ok(Slot {
@@ -136,6 +136,7 @@ impl SlotData {
         cassette
             .interactions
             .extend(order(&self.new).into_iter().map(|c| c.interaction.clone()));
+        cassette.format = cassette.needed_format();
         cassette
     }
 }

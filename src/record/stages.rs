@@ -238,7 +238,7 @@ impl RecordState {
     fn route_operation(&self, ctx: &mut RecordCtx) -> Stage {
         let req = &ctx.downstream.request;
         let operation = ctx.operation.as_str();
-        match ivs::check_route(&req.method, &req.path) {
+        match req.service.catalog().check_route(&req.method, &req.path) {
             Ok(_) => ControlFlow::Continue(()),
             Err(ivs::RouteError::UnknownOperation { .. })
                 if is_operation_like(&req.method, &req.path) =>
@@ -478,6 +478,7 @@ impl RecordState {
             );
         };
         let outbound = Outbound {
+            service: ctx.downstream.request.service,
             method: &ctx.downstream.request.method,
             path: &ctx.downstream.request.path,
             raw_query: ctx.raw_query.as_deref(),

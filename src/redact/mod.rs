@@ -343,7 +343,7 @@ pub fn exchange(req: &mut RecordedRequest, res: &mut RecordedResponse, scrub: bo
         }
     }
     request(req, scrub);
-    response(res, scrub);
+    response(req.service, res, scrub);
 }
 
 /// True when `text` holds a private key, in any header form: PEM (`-----BEGIN RSA PRIVATE
@@ -362,13 +362,20 @@ pub fn has_private_key(text: &str) -> bool {
     })
 }
 
-/// Replaces every secret member of a request or response body with its placeholder. A value that
-/// is already a placeholder is left alone, so this can run any number of times.
+/// Replaces every secret member of an IVS request or response body with its placeholder (see
+/// [`redact_secrets_of`]).
 pub fn redact_secrets(body: &mut Value) {
+    redact_secrets_of(ivs::Service::Ivs, body);
+}
+
+/// Replaces every secret member of a request or response body of `service` with its placeholder:
+/// the members its model marks sensitive (Chat's `token`, `userId`, `attributes`). A value that
+/// is already a placeholder is left alone, so this can run any number of times.
+pub fn redact_secrets_of(service: ivs::Service, body: &mut Value) {
     if !body.is_object() {
         return;
     }
-    for path in ivs::SECRET_BODY_PATHS {
+    for path in service.catalog().secret_body_paths {
         crate::body_path::for_each_at(body, path, |value| {
             if let Value::String(s) = value {
                 if !is_placeholder(s) {
@@ -442,9 +449,10 @@ pub fn scrub_account_json(value: &mut Value) {
 /// Cleans a request before it is written: secret placeholders in the body, and with
 /// `scrub_account` the account of every ARN in path, query and body.
 pub fn request(req: &mut RecordedRequest, scrub: bool) {
+    let service = req.service;
     if let Some(body) = req.body.as_mut() {
         unfake(body);
-        redact_secrets(body);
+        redact_secrets_of(service, body);
         if scrub {
             scrub_account_json(body);
         }
@@ -459,11 +467,11 @@ pub fn request(req: &mut RecordedRequest, scrub: bool) {
     }
 }
 
-/// Cleans a response before it is written: secret placeholders in the body, and with
-/// `scrub_account` the account of every ARN in body and headers.
-pub fn response(res: &mut RecordedResponse, scrub: bool) {
+/// Cleans a response of `service` before it is written: secret placeholders in the body, and
+/// with `scrub_account` the account of every ARN in body and headers.
+pub fn response(service: ivs::Service, res: &mut RecordedResponse, scrub: bool) {
     if let Some(body) = res.body.as_mut() {
-        redact_secrets(body);
+        redact_secrets_of(service, body);
         if scrub {
             scrub_account_json(body);
         }

@@ -143,7 +143,12 @@ impl ReplayState {
                 }
                 Err(_)
                     if self.on_miss == OnMiss::Emulate
-                        && ivs::check_route(&ctx.request.method, &ctx.request.path).is_ok() =>
+                        && ctx
+                            .request
+                            .service
+                            .catalog()
+                            .check_route(&ctx.request.method, &ctx.request.path)
+                            .is_ok() =>
                 {
                     self.emulate(&ctx)
                 }
@@ -170,7 +175,9 @@ impl ReplayState {
             None => None,
             Some(name) => Some(self.index.cassette_idx(name)?),
         };
-        let region = raw.scope_region().unwrap_or(&self.default_region);
+        // One read of the scope for its region and service.
+        let scope = raw.scope();
+        let region = scope.map_or(&*self.default_region, |(region, _)| region);
         let foreign = self
             .home_region
             .as_deref()
@@ -180,7 +187,14 @@ impl ReplayState {
         }
         let method = raw.parts.method.as_str();
         let query = raw.parts.uri.query();
-        let key = normalize::flat_request_match_key(method, path, query, region, &raw.body)?;
+        // `/tags/` is never flat (its ARN would be decoded to route it): checked first, so routing
+        // below reads only the operation's name.
+        if path.starts_with("/tags/") {
+            return None;
+        }
+        let service = ivs::Service::route(scope.and_then(|(_, service)| service), path);
+        let key =
+            normalize::flat_request_match_key((service, method, path), query, region, &raw.body)?;
         note_operation(method, path);
         let lookup =
             self.index
@@ -204,8 +218,14 @@ impl ReplayState {
             return None;
         }
         let method = raw.parts.method.as_str();
-        let region = || raw.scope_region().unwrap_or(&self.default_region);
-        let answer = emulator.answer_get((method, path), &raw.body, region)?;
+        let scope = || {
+            let scope = raw.scope();
+            (
+                scope.map_or(&*self.default_region, |(region, _)| region),
+                scope.and_then(|(_, service)| service),
+            )
+        };
+        let answer = emulator.answer_get((method, path), &raw.body, scope)?;
         note_operation(method, path);
         Some(self.answer_emulated(&answer))
     }
@@ -277,7 +297,10 @@ impl ReplayState {
             .expect("an emulating server has an emulator");
         let request = &ctx.request;
         let Some(answer) = emulator.answer(request) else {
-            let route = ivs::check_route(&request.method, &request.path)
+            let route = request
+                .service
+                .catalog()
+                .check_route(&request.method, &request.path)
                 .expect_err("the emulator answers every IVS route");
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
@@ -288,7 +311,7 @@ impl ReplayState {
     /// An emulator answer, logged, counted for the summary and made HTTP.
     fn answer_emulated(&self, answer: &Answer) -> HttpResponse {
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
-        if let Ok(idx) = ivs::OPERATIONS.binary_search_by(|op| op.name.cmp(answer.operation)) {
+        if let Some(idx) = ivs::service::operation_index(answer.operation) {
             self.emulated[idx].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         emulated_response(answer)
@@ -370,7 +393,11 @@ impl ReplayState {
     /// `EXPLAIN_CONCURRENCY` at a time: hostile misses queue behind each other and never hold
     /// the workers that answer everyone else.
     async fn explain(self: Arc<Self>, ctx: ReplayCtx, miss: Miss) -> HttpResponse {
-        let route = ivs::check_route(&ctx.request.method, &ctx.request.path);
+        let route = ctx
+            .request
+            .service
+            .catalog()
+            .check_route(&ctx.request.method, &ctx.request.path);
         let (response, report) = match route {
             Err(route) => (
                 route_error_response(&route),

@@ -123,6 +123,8 @@ struct Options {
     faults: Vec<FaultRule>,
     /// `None`: `fault::DEFAULT_MAX_RULES`.
     max_fault_rules: Option<usize>,
+    /// The data plane the emulator's Chat operations reach; `None`: none (`NoChat`).
+    chat: Option<std::sync::Arc<dyn crate::live::chat::ChatSink>>,
 }
 
 impl ReplayServerBuilder {
@@ -283,6 +285,20 @@ impl ReplayServerBuilder {
     /// no cassettes at all is an emulator whatever this says.
     pub fn on_miss(mut self, on_miss: OnMiss) -> Self {
         self.options.on_miss = on_miss;
+        self
+    }
+
+    /// The data plane (the Chat Messaging WebSocket) the emulator's Chat operations reach: tokens,
+    /// room settings, events and disconnections. Without one they reach no socket.
+    #[allow(
+        dead_code,
+        reason = "the chat socket's server wiring calls it; the library's emulator has no socket"
+    )]
+    pub(crate) fn chat_sink(
+        mut self,
+        sink: std::sync::Arc<dyn crate::live::chat::ChatSink>,
+    ) -> Self {
+        self.options.chat = Some(sink);
         self
     }
 
@@ -642,8 +658,13 @@ impl ReplayState {
     ) -> ReplayState {
         // No cassettes makes an emulator, but not when cassettes were given and none loaded.
         let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
-        let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate)
-            .then(|| Emulator::new(options.emulator.clone()));
+        let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate).then(|| {
+            let emulator = Emulator::new(options.emulator.clone());
+            match &options.chat {
+                Some(sink) => emulator.with_chat_sink(sink.clone()),
+                None => emulator,
+            }
+        });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
         // The index and the answers read the cassettes and nothing else: with many interactions
@@ -687,8 +708,7 @@ impl ReplayState {
                 .collect(),
             emulator,
             on_miss: options.on_miss,
-            emulated: crate::ivs::OPERATIONS
-                .iter()
+            emulated: crate::ivs::service::all_operations()
                 .map(|_| std::sync::atomic::AtomicU64::new(0))
                 .collect(),
             faults,

@@ -299,7 +299,7 @@ impl ReplayState {
         for (operation, n) in &faulted.per_operation {
             operations.entry(operation.clone()).or_default().faulted += n;
         }
-        for (op, n) in crate::ivs::OPERATIONS.iter().zip(&self.emulated) {
+        for (op, n) in crate::ivs::service::all_operations().zip(&self.emulated) {
             let n = n.load(std::sync::atomic::Ordering::Relaxed);
             if n > 0 {
                 operations.entry(op.name.to_owned()).or_default().emulated += n;

@@ -13,7 +13,9 @@ use super::{
     Endpoint, ForwardError, HttpsClient, Outbound, Upstream, UpstreamError, UpstreamResponse,
 };
 
-/// IVS at `https://ivs.<region>.amazonaws.com`, or at the operator's `--upstream`.
+/// Each service of the IVS family at its own host (`https://ivs.<region>.amazonaws.com`,
+/// `https://ivschat.<region>.amazonaws.com`), re-signed with its signing name, or all of them at
+/// the operator's `--upstream`.
 #[derive(Debug)]
 pub(crate) struct Aws {
     /// Where requests go.
@@ -35,7 +37,7 @@ impl Upstream for Aws {
             self.signer
                 .sign(
                     &mut request,
-                    outbound.region,
+                    (outbound.service.catalog().signing_name, outbound.region),
                     outbound.operation,
                     SystemTime::now(),
                 )
@@ -55,7 +57,7 @@ fn build_request(
     outbound: &Outbound<'_>,
     endpoint: &Endpoint,
 ) -> Result<Request<Bytes>, UpstreamError> {
-    let base = endpoint.base_url(outbound.region)?;
+    let base = endpoint.service_url(outbound.service, outbound.region)?;
     let mut uri = format!("{base}{}", outbound.path);
     if let Some(query) = outbound.raw_query {
         uri.push('?');

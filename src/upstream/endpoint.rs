@@ -1,6 +1,7 @@
 //! Where upstream requests go: [`Endpoint`], a URL template in which `{region}` is replaced.
 //!
-//! By default it is `https://ivs.<region>.amazonaws.com`; `--upstream` replaces it with a URL of
+//! By default it is each service's own host, `https://<endpoint prefix>.<region>.amazonaws.com`
+//! (`ivs`, `ivschat`, `ivsrealtime`, from the models); `--upstream` replaces it with a URL of
 //! the operator's choosing (a local fake or moto for tests, a FIPS endpoint, another partition).
 //! The region is checked with [`normalize::is_valid_region`] before it is substituted, so a request
 //! can never choose the host the operator's credentials go to.
@@ -8,6 +9,7 @@
 use http::Uri;
 
 use super::UpstreamError;
+use crate::ivs::Service;
 use crate::normalize;
 
 /// The default upstream, with `{region}` standing for the request's region.
@@ -101,6 +103,19 @@ impl Endpoint {
         &self.template
     }
 
+    /// The base URL of `service` for `region`: `https://ivschat.us-west-2.amazonaws.com` for Chat
+    /// by default, the operator's `--upstream` for every service otherwise.
+    pub fn service_url(&self, service: Service, region: &str) -> Result<String, UpstreamError> {
+        let base = self.base_url(region)?;
+        if self.template != AWS_ENDPOINT {
+            return Ok(base);
+        }
+        Ok(format!(
+            "https://{}.{region}.amazonaws.com",
+            service.catalog().endpoint_prefix
+        ))
+    }
+
     /// The base URL for `region` (`https://ivs.us-west-2.amazonaws.com`).
     ///
     /// Refuses a region that is not an AWS region name, whatever the template, so that what a
@@ -118,6 +133,28 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 24: each service goes to its own AWS host; the operator's `--upstream` serves all.
+    #[test]
+    fn each_service_goes_to_its_own_host_unless_the_operator_names_one() {
+        let aws = Endpoint::default();
+        let url = |e: &Endpoint, service| e.service_url(service, "eu-west-1").unwrap();
+        assert_eq!(
+            url(&aws, Service::Ivs),
+            "https://ivs.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            url(&aws, Service::IvsChat),
+            "https://ivschat.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            url(&aws, Service::IvsRealTime),
+            "https://ivsrealtime.eu-west-1.amazonaws.com"
+        );
+        let local = Endpoint::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(url(&local, Service::IvsChat), "http://127.0.0.1:5000");
+        assert!(aws.service_url(Service::IvsChat, "evil.com/x").is_err());
+    }
 
     /// Issue 11 §5: the endpoints that name a listening address.
     #[test]

@@ -48,6 +48,8 @@ pub(crate) trait Upstream: fmt::Debug + Send + Sync {
 /// A request on its way upstream: what of the downstream request travels on.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound<'a> {
+    /// The service of the IVS family the request is for: its host and signing name.
+    pub service: crate::ivs::Service,
     /// The HTTP method.
     pub method: &'a str,
     /// The raw path, exactly as received (the `/tags/` ARN stays percent-encoded).

@@ -26,9 +26,6 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use tokio::sync::Mutex;
 
-/// The signing name of IVS.
-pub const SERVICE: &str = "ivs";
-
 /// How long before their expiry cached credentials are refreshed.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
@@ -171,12 +168,12 @@ impl Signer {
     pub async fn sign(
         &self,
         request: &mut http::Request<bytes::Bytes>,
-        region: &str,
+        (signing_name, region): (&str, &str),
         operation: &str,
         time: SystemTime,
     ) -> Result<(), SignError> {
         let creds = self.credentials().await?;
-        sign_with(request, &creds, region, time).map_err(|source| SignError::Sign {
+        sign_with(request, &creds, (signing_name, region), time).map_err(|source| SignError::Sign {
             operation: operation.to_owned(),
             source,
         })
@@ -187,7 +184,7 @@ impl Signer {
 fn sign_with(
     request: &mut http::Request<bytes::Bytes>,
     creds: &Credentials,
-    region: &str,
+    (signing_name, region): (&str, &str),
     time: SystemTime,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let identity = creds.clone().into();
@@ -196,7 +193,7 @@ fn sign_with(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(SERVICE)
+        .name(signing_name)
         .time(time)
         .settings(settings)
         .build()?
@@ -270,7 +267,7 @@ mod tests {
                 .header("host", "ivs.us-west-2.amazonaws.com")
                 .body(bytes::Bytes::new())
                 .unwrap();
-            sign_with(&mut req, &creds, "us-west-2", time).unwrap();
+            sign_with(&mut req, &creds, ("ivs", "us-west-2"), time).unwrap();
             req
         };
         let encoded = sign_path("/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fx");

@@ -111,7 +111,10 @@ impl fmt::Display for Skipped {
 
 /// The route check every target gets: `None` when the request is an IVS operation.
 pub(super) fn route(request: &RecordedRequest) -> Option<Skip> {
-    ivs::check_route(&request.method, &request.path)
+    request
+        .service
+        .catalog()
+        .check_route(&request.method, &request.path)
         .err()
         .map(Skip::NotIvs)
 }
@@ -188,6 +191,7 @@ mod tests {
 
     fn request(path: &str, body: Value) -> RecordedRequest {
         RecordedRequest {
+            service: Default::default(),
             method: "POST".into(),
             path: path.into(),
             query: Default::default(),

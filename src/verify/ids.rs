@@ -204,6 +204,7 @@ mod tests {
             &response(json!({"channel": {"arn": target_arn, "name": "b"}})),
         );
         let request = RecordedRequest {
+            service: Default::default(),
             method: "POST".into(),
             path: "/GetChannel".into(),
             query: Default::default(),
@@ -216,6 +217,7 @@ mod tests {
             Some(json!({"arn": target_arn}))
         );
         let tags = RecordedRequest {
+            service: Default::default(),
             method: "GET".into(),
             path: format!(
                 "/tags/{}",

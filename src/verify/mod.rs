@@ -290,6 +290,7 @@ async fn play_one(
         let query = raw_query(&request);
         let content_type = HeaderValue::from_static("application/json");
         let outbound = Outbound {
+            service: request.service,
             method: &request.method,
             path: &request.path,
             raw_query: query.as_deref(),
@@ -425,6 +426,7 @@ impl Upstream for EmulatorUpstream {
                 serde_json::from_slice(&request.body).ok()
             };
             let recorded = RecordedRequest {
+                service: request.service,
                 method: request.method.to_owned(),
                 path: request.path.to_owned(),
                 query: request
@@ -438,7 +440,10 @@ impl Upstream for EmulatorUpstream {
             let response = match self.0.answer(&recorded) {
                 Some(answer) => crate::emulator::http_parts(&answer, None),
                 None => {
-                    let route = crate::ivs::check_route(request.method, request.path)
+                    let route = request
+                        .service
+                        .catalog()
+                        .check_route(request.method, request.path)
                         .expect_err("the emulator answers every IVS route");
                     let response = crate::http::route_error_response(&route);
                     let (parts, body) = response.into_parts();

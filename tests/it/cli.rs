@@ -220,7 +220,7 @@ async fn without_strict_a_malformed_cassette_is_skipped_and_the_rest_served() {
     std::fs::write(dir.path().join("good.yaml"), &good).unwrap();
     std::fs::write(
         dir.path().join("newer.yaml"),
-        good.replace("format: 1", "format: 2")
+        good.replace("format: 1", "format: 3")
             .replace("name: flow", "name: newer"),
     )
     .unwrap();
@@ -229,7 +229,7 @@ async fn without_strict_a_malformed_cassette_is_skipped_and_the_rest_served() {
     ivs.list_channels().send().await.unwrap();
     let finished = server.stop();
     assert!(
-        finished.stderr.contains("cassette `./newer.yaml` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr"),
+        finished.stderr.contains("cassette `./newer.yaml` has format version 3, but this ivs-vcr reads up to version 2: upgrade ivs-vcr"),
         "{}",
         finished.stderr
     );

@@ -567,7 +567,7 @@ fn broken_cassette_dir() -> tempfile::TempDir {
     );
     write(
         "newer.yaml",
-        &named("newer").replace("format: 1", "format: 2"),
+        &named("newer").replace("format: 1", "format: 3"),
     );
     write(
         "wrong-type.yaml",
@@ -607,7 +607,7 @@ async fn broken_cassettes_are_refused_with_file_line_and_reason_and_the_rest_is_
             flow_line("latencyMode: LOW, tags")
         ),
         format!(
-            "cassette `{}` has format version 2, but this ivs-vcr reads up to version 1: upgrade ivs-vcr",
+            "cassette `{}` has format version 3, but this ivs-vcr reads up to version 2: upgrade ivs-vcr",
             p("newer.yaml")
         ),
     ];
@@ -711,6 +711,93 @@ fn diff_refuses_a_broken_cassette_with_file_and_line() {
         "{}",
         finished.stderr
     );
+}
+
+/// `flow.yaml` with its first request body anchored and reused by an alias: what a cassette
+/// expanding to GB from a few KB is made of (security issue, alias expansion).
+fn aliased_cassette(dir: &Path) -> (std::path::PathBuf, usize) {
+    let good = std::fs::read_to_string(fixture("replay/flow.yaml")).unwrap();
+    let body = "body: {name: test-channel, latencyMode: LOW, tags: {team: video, env: ci}}";
+    assert!(good.contains(body));
+    let text = good
+        .replacen(body, &body.replace("body: ", "body: &reqbody "), 1)
+        .replacen("tags: {team: video, env: ci}\n", "tags: *reqbody\n", 1);
+    let path = dir.join("aliased.yaml");
+    std::fs::write(&path, text).unwrap();
+    (path, flow_line(body))
+}
+
+/// The refusal every command that loads cassettes gives for `aliased.yaml`.
+fn alias_refusal(path: &Path, line: usize) -> String {
+    format!(
+        "refusing cassette `{}` at line {line}: YAML anchor `&…` (ivs-vcr never writes anchors or aliases, and each alias would be expanded into a copy of its anchor's value): write the value out in full",
+        path.display()
+    )
+}
+
+#[test]
+fn replay_diff_and_verify_refuse_a_cassette_with_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let (aliased, line) = aliased_cassette(dir.path());
+    let expected = alias_refusal(&aliased, line);
+    let aliased = aliased.to_str().unwrap();
+    let good = fixture("replay/flow.yaml");
+    for args in [
+        &["replay", "--port", "0", "--strict", "-c", aliased][..],
+        &["diff", good.to_str().unwrap(), aliased],
+        &["verify", aliased, "--against", "emulator"],
+    ] {
+        // A replay that loaded the file would listen until stopped: it is killed after BOUND.
+        let mut child = command(args, dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > BOUND {
+                child.kill().unwrap();
+                panic!("{args:?} did not refuse the cassette within {BOUND:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&expected),
+            "{args:?}\nexpected:\n{expected}\ngot:\n{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn record_refuses_to_append_to_a_cassette_with_aliases() {
+    let fake = FakeIvs::start(operator()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (aliased, line) = aliased_cassette(dir.path());
+    let before = std::fs::read(&aliased).unwrap();
+    let server = recorder(dir.path(), &fake.uri())
+        .name("aliased")
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let err = ivs.list_channels().send().await.unwrap_err();
+    let text = format!("{:?}", err.into_service_error());
+    let expected = alias_refusal(&aliased, line);
+    assert!(text.contains(&expected), "{text}");
+    assert!(
+        !text.contains("reqbody"),
+        "the client is told nothing of the file: {text}"
+    );
+    let summary = server.shutdown().await.to_string();
+    assert!(summary.contains(&expected), "{summary}");
+    assert_eq!(fake.n_connections(), 0);
+    assert_eq!(std::fs::read(&aliased).unwrap(), before);
 }
 
 // §6 Security.

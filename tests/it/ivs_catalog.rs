@@ -82,6 +82,9 @@ fn the_generated_catalog_says_what_the_model_files_say() {
         }
     }
     for error in ErrorType::ALL {
+        if json["shapes"][error.name()].is_null() {
+            continue; // another service's error (the statuses agree: `build.rs` checks)
+        }
         let status = json["shapes"][error.name()]["error"]["httpStatusCode"].as_u64();
         if status != Some(u64::from(error.status())) {
             wrong.push(format!(
@@ -133,7 +136,18 @@ fn operations_are_the_46_of_the_api_sorted_for_binary_search() {
 #[test]
 fn every_shape_id_resolves_and_every_operation_has_its_shapes() {
     for (idx, shape) in SHAPES.iter().enumerate() {
-        assert_eq!(ShapeId::by_name(shape.name), Some(ShapeId(idx as u16)));
+        // Each service's shapes are a sorted segment of the one table.
+        let service = ivs::Service::ALL
+            .into_iter()
+            .find(|s| {
+                let (start, end) = s.catalog().shapes;
+                (usize::from(start)..usize::from(end)).contains(&idx)
+            })
+            .expect("every shape is in a service's segment");
+        assert_eq!(
+            ShapeId::in_service(service, shape.name),
+            Some(ShapeId(idx as u16))
+        );
         let targets: Vec<ShapeId> = match shape.kind {
             Kind::Structure(members) => members.iter().map(|m| m.shape).collect(),
             Kind::List { member, .. } => vec![member],

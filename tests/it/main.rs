@@ -3,6 +3,7 @@
 
 mod bench_latencies;
 mod bundled;
+mod chat;
 mod cli;
 mod diff;
 mod emulator;

@@ -146,6 +146,7 @@ fn recorded_request() -> impl Strategy<Value = RecordedRequest> {
     )
         .prop_map(
             |(method, path, query, region, headers, body)| RecordedRequest {
+                service: Default::default(),
                 method,
                 path,
                 query,
@@ -197,6 +198,7 @@ fn key(req: &RecordedRequest) -> MatchKey {
 
 fn post(body: Value) -> RecordedRequest {
     RecordedRequest {
+        service: Default::default(),
         method: "POST".into(),
         path: "/CreateChannel".into(),
         query: BTreeMap::new(),
@@ -464,6 +466,7 @@ proptest! {
         };
         let in_order: Vec<&String> = keys.iter().collect();
         let untag = |query| RecordedRequest {
+            service: Default::default(),
             method: "DELETE".into(),
             path: "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2Fx".into(),
             query,
@@ -572,6 +575,7 @@ mod secrets_never_reach_the_cassette {
                 body.extend(own);
             }
             let mut request = RecordedRequest {
+                service: Default::default(),
                 method: "POST".into(),
                 path: "/GetStreamKey".into(),
                 query: BTreeMap::new(),
@@ -654,6 +658,7 @@ mod written_cassettes_load_back {
             });
             cassette.interactions.push(Interaction {
                 request: RecordedRequest {
+                    service: Default::default(),
                     method: "POST".into(),
                     path: "/CreateChannel".into(),
                     query: BTreeMap::new(),

@@ -414,6 +414,7 @@ async fn a_large_set_built_in_parallel_answers_each_interaction_as_recorded() {
         }
         cassette.interactions.push(Interaction {
             request: RecordedRequest {
+                service: Default::default(),
                 method: "POST".into(),
                 path: "/GetChannel".into(),
                 query: Default::default(),

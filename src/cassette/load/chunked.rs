@@ -88,7 +88,8 @@ pub(super) fn load(
     } = split_and_parse(text, tuning.part_bytes, limits.depth, two_threads, progress)?;
     // The header is checked here, each part where it is parsed (see `parse_part`).
     let head = &text[..header_end];
-    if super::find_deep_nesting(head, limits.depth).is_some() {
+    let head_findings = super::scan(head, limits.depth);
+    if head_findings.refusal.is_some() {
         return None;
     }
     // The header, with the sequence replaced by an empty one: a second `interactions` key
@@ -101,7 +102,7 @@ pub(super) fn load(
     if interactions.len() > limits.interactions {
         return Some(Chunked::TooMany(interactions.len()));
     }
-    if !clean || super::find_core_tag(head).is_some() {
+    if !clean || head_findings.tag.is_some() {
         return None;
     }
     cassette.interactions = interactions;
@@ -194,7 +195,7 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
                 }
             }
         }
-        // Quotes, flow collections, comments and block scalars, as in `find_deep_nesting`.
+        // Quotes, flow collections, comments and block scalars, much as `scan` sees them.
         let bytes = line.as_bytes();
         let mut content_end = bytes.len();
         let mut i = indent;
@@ -204,8 +205,12 @@ fn split_with(text: &str, on_item: &mut dyn FnMut(usize)) -> Option<usize> {
                 break;
             }
             let c = bytes[i];
-            let at_token_start =
-                i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+            // A `#` opens a comment after a blank, or (as libyaml scans it) right after a flow
+            // indicator; after a `[`, `{` or `,` that is text of a plain scalar (`-{#: |`) it is
+            // text too, and taking it for a comment hid the block scalar the line opens.
+            let at_token_start = i == 0
+                || matches!(bytes[i - 1], b' ' | b'\t')
+                || (flow > 0 && matches!(bytes[i - 1], b'[' | b'{' | b','));
             match quote {
                 None if (c == b'"' || c == b'\'') && at_node_start(&bytes[..i], flow > 0) => {
                     quote = Some(c);
@@ -266,9 +271,9 @@ fn is_item(rest: &str) -> bool {
 }
 
 /// One part, parsed and checked at the depth it has in the whole document (a mapping holding the
-/// sequence), so that serde_yaml's nesting limit and `find_deep_nesting` count alike. A part
+/// sequence), so that serde_yaml's nesting limit and the scan count alike. A part
 /// begins at an item, where no quote, flow collection or block scalar is open, so the lexical
-/// scans see it as they see it in the whole text. Nesting too deep or a parse error gives up the
+/// scan sees it as it sees the whole text. Nesting too deep, an anchor or alias, or a parse error gives up the
 /// fast path (`None`); a core tag marks the part as not clean, which gives it up too unless the
 /// file has too many interactions, a verdict the whole document gives before that one. Each
 /// interaction is checked here too: when one fails, the caller validates the whole cassette,
@@ -280,14 +285,15 @@ fn parse_part(text: &str, depth: usize) -> Option<Part> {
     let mut doc = String::with_capacity(text.len() + 14);
     doc.push_str("interactions:\n");
     doc.push_str(text);
-    if super::find_deep_nesting(&doc, depth).is_some() {
+    let findings = super::scan(&doc, depth);
+    if findings.refusal.is_some() {
         return None;
     }
     let interactions = match super::fast::items(text) {
         Some(interactions) => interactions,
         None => parse_part_by_serde(&doc)?,
     };
-    let clean = super::find_core_tag(&doc).is_none();
+    let clean = findings.tag.is_none();
     let valid = interactions.iter().all(|i| i.check().is_ok());
     Some(Part {
         interactions,

@@ -906,7 +906,13 @@ fn interaction(events: &mut Events<'_, '_>) -> Option<Interaction> {
 fn recorded_request(events: &mut Events<'_, '_>) -> Option<RecordedRequest> {
     let (mut method, mut path, mut query, mut region, mut headers, mut body_) =
         (None, None, None, None, None, None);
+    let mut service = None;
     fields(events, |key, events| match key {
+        // An unknown id is left to serde's reading, which words the error.
+        "service" => once(
+            &mut service,
+            string(events).and_then(|id| crate::ivs::Service::from_id(&id)),
+        ),
         "method" => once(&mut method, string(events)),
         "path" => once(&mut path, string(events)),
         "query" => once(
@@ -922,6 +928,7 @@ fn recorded_request(events: &mut Events<'_, '_>) -> Option<RecordedRequest> {
         _ => None,
     })?;
     Some(RecordedRequest {
+        service: service.unwrap_or_default(),
         method: method?,
         path: path?,
         query: query.unwrap_or_default(),

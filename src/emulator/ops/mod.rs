@@ -108,6 +108,7 @@ pub(crate) fn covers(name: &str) -> bool {
         ids: &mut ids,
         account_metadata_calls: &mut calls,
         limits: Default::default(),
+        chat: Vec::new(),
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(

@@ -6,6 +6,10 @@
 //! hold a batch of requests until all have arrived and then answer them in a chosen order, so a
 //! test can make completion order differ between runs without sleeping. It can also answer
 //! every request with a server error, in turn from a list of statuses (a 5xx storm).
+//!
+//! It stands for IVS Chat too (`--upstream` serves every service): a Chat operation, or a tag
+//! call on an `arn:aws:ivschat:` ARN, must be signed for `ivschat`, anything else for `ivs`, and a
+//! few Chat operations are answered from memory.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -81,6 +85,10 @@ struct Shared {
     failing: Mutex<Vec<StatusCode>>,
     /// Every request received, as `METHOD path body`.
     received: Mutex<Vec<String>>,
+    /// The service of each verified request's credential scope, in arrival order.
+    signed_for: Mutex<Vec<String>>,
+    /// Chat rooms: ARN → room JSON.
+    rooms: Mutex<BTreeMap<String, Value>>,
 }
 
 /// A running fake upstream; stops when dropped.
@@ -115,6 +123,8 @@ impl FakeIvs {
             released: watch::channel(0).0,
             failing: Mutex::new(Vec::new()),
             received: Mutex::new(Vec::new()),
+            signed_for: Mutex::new(Vec::new()),
+            rooms: Mutex::new(BTreeMap::new()),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -158,6 +168,10 @@ impl FakeIvs {
     }
 
     /// Requests whose signature did not verify.
+    pub fn signed_for(&self) -> Vec<String> {
+        self.shared.signed_for.lock().unwrap().clone()
+    }
+
     pub fn n_bad_signatures(&self) -> usize {
         self.shared.bad_signatures.load(Ordering::SeqCst)
     }
@@ -219,6 +233,9 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
             json!({ "message": why }),
         );
     }
+    if let Some((_, _, _, service)) = scope(&parts) {
+        shared.signed_for.lock().unwrap().push(service);
+    }
     let failing = {
         let failing = shared.failing.lock().unwrap();
         (!failing.is_empty()).then(|| failing[request_idx % failing.len()])
@@ -262,6 +279,9 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
     let input: Value = serde_json::from_slice(body).unwrap_or(json!({}));
     let region = scope(parts).map(|s| s.2).unwrap_or_default();
     let path = parts.uri.path();
+    if let Some(response) = chat_route(shared, path, &region, &input) {
+        return response;
+    }
     let not_found = |what: &str| {
         answer(
             shared,
@@ -453,6 +473,83 @@ const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The operations of IVS Chat, which signs as `ivschat`.
+const CHAT_OPERATIONS: &[&str] = &[
+    "CreateChatToken",
+    "CreateLoggingConfiguration",
+    "CreateRoom",
+    "DeleteLoggingConfiguration",
+    "DeleteMessage",
+    "DeleteRoom",
+    "DisconnectUser",
+    "GetLoggingConfiguration",
+    "GetRoom",
+    "ListLoggingConfigurations",
+    "ListRooms",
+    "SendEvent",
+    "UpdateLoggingConfiguration",
+    "UpdateRoom",
+];
+
+/// The signing name a request to `path` must carry: `ivschat` for Chat's, `ivs` for the rest.
+fn signing_name(path: &str) -> &'static str {
+    let chat = match path.strip_prefix("/tags/") {
+        Some(arn) => percent_decode_str(arn)
+            .decode_utf8_lossy()
+            .starts_with("arn:aws:ivschat:"),
+        None => CHAT_OPERATIONS.contains(&path.trim_start_matches('/')),
+    };
+    if chat {
+        "ivschat"
+    } else {
+        "ivs"
+    }
+}
+
+/// A few Chat operations, from memory.
+fn chat_route(
+    shared: &Shared,
+    path: &str,
+    region: &str,
+    input: &Value,
+) -> Option<Response<Full<Bytes>>> {
+    let mut rooms = shared.rooms.lock().unwrap();
+    Some(match path {
+        "/CreateRoom" => {
+            let id = format!("room{:08}", rooms.len());
+            let arn = format!("arn:aws:ivschat:{region}:{ACCOUNT}:room/{id}");
+            let room = json!({
+                "arn": arn, "id": id, "name": input["name"].as_str().unwrap_or(""),
+                "createTime": "2026-11-26T10:00:00Z", "updateTime": "2026-11-26T10:00:00Z",
+                "maximumMessageLength": input["maximumMessageLength"].as_u64().unwrap_or(500),
+                "maximumMessageRatePerSecond": 10, "tags": {}, "loggingConfigurationIdentifiers": [],
+            });
+            rooms.insert(arn, room.clone());
+            answer(shared, StatusCode::OK, None, room)
+        }
+        "/GetRoom" => match rooms.get(input["identifier"].as_str().unwrap_or_default()) {
+            Some(room) => answer(shared, StatusCode::OK, None, room.clone()),
+            None => answer(
+                shared,
+                StatusCode::NOT_FOUND,
+                Some("ResourceNotFoundException"),
+                json!({ "message": "room not found", "resourceId": "x", "resourceType": "ROOM" }),
+            ),
+        },
+        "/CreateChatToken" => answer(
+            shared,
+            StatusCode::OK,
+            None,
+            json!({
+                "token": format!("AQICAHg{}", "Zm9vYmFy".repeat(30)),
+                "tokenExpirationTime": "2026-11-26T10:01:00Z",
+                "sessionExpirationTime": "2026-11-26T11:00:00Z",
+            }),
+        ),
+        _ => return None,
+    })
+}
+
 /// Recomputes the SigV4 signature from scratch (no aws-sigv4) and compares.
 fn verify(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Result<(), String> {
     let auth = parts
@@ -464,6 +561,12 @@ fn verify(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Result<
     let (key, date, region, service) = scope(parts).ok_or("bad credential scope")?;
     if key != shared.creds.access_key {
         return Err(format!("unknown access key {key}"));
+    }
+    let expected = signing_name(parts.uri.path());
+    if service != expected {
+        return Err(format!(
+            "signed for `{service}`, but this is an `{expected}` request"
+        ));
     }
     let signed_headers = auth
         .split("SignedHeaders=")

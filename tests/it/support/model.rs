@@ -116,7 +116,14 @@ impl Model {
     /// Every shape name.
     pub fn shapes(&self) -> BTreeSet<&str> {
         match self {
-            Model::Current => ivs::SHAPES.iter().map(|s| s.name).collect(),
+            Model::Current => {
+                // IVS's segment of the table, which holds every service's shapes.
+                let (start, end) = ivs::SHAPE_RANGE;
+                ivs::SHAPES[usize::from(start)..usize::from(end)]
+                    .iter()
+                    .map(|s| s.name)
+                    .collect()
+            }
             Model::File(json) => json["shapes"]
                 .as_object()
                 .expect("the model has shapes")
@@ -299,6 +306,7 @@ fn generated_view(id: ShapeId) -> View<'static> {
         Kind::String { values, .. } => View::String(values.to_vec()),
         Kind::Integer { .. } => View::Integer,
         Kind::Long { .. } => View::Long,
+        Kind::Float => View::Other("float".to_owned()),
         Kind::Boolean => View::Boolean,
         Kind::Timestamp => View::Timestamp,
         Kind::Blob => View::Blob,

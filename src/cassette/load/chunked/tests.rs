@@ -166,6 +166,7 @@ mod properties {
         body: Option<Value>,
     ) -> RecordedRequest {
         RecordedRequest {
+            service: Default::default(),
             method: method.to_owned(),
             path,
             query,
@@ -477,7 +478,7 @@ mod properties {
             prop_assert_eq!(&chunked, &whole, "{}", text);
             if matches!(style, Style::AsWritten | Style::Indented | Style::Commented)
                 && !c.interactions.is_empty()
-                && super::super::super::find_core_tag(&text).is_none()
+                && super::super::super::scan(&text, 128).tag.is_none()
             {
                 let fast = load(&text, limits, tuning, &mut |_| {});
                 prop_assert!(fast.is_some(), "not split:\n{}", text);

@@ -1,0 +1,213 @@
+// Types of ivs-vcr's JavaScript API. `index.d.cts` (require) and `index.d.mts` (import) are the
+// same text: one describes `index.cjs`, the other `index.mjs`, which re-exports it.
+
+/** The environment variable that names the executable to use, ahead of the installed one. */
+export declare const BIN_ENV: "IVS_VCR_BIN";
+/** The control plane's path prefix. */
+export declare const CONTROL_PREFIX: "/_ivs-vcr";
+/** The region `setEnv` sets when none is configured. */
+export declare const DEFAULT_REGION: string;
+/** The credentials `setEnv` sets when none are configured. */
+export declare const DUMMY_CREDENTIALS: Readonly<{ AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string }>;
+/** The variables the AWS SDKs read for the IVS family's endpoints. */
+export declare const ENDPOINT_VARIABLES: readonly ["AWS_ENDPOINT_URL_IVS", "AWS_ENDPOINT_URL_IVSCHAT", "AWS_ENDPOINT_URL_IVS_REALTIME"];
+
+/** The path of the `ivs-vcr` executable: `IVS_VCR_BIN`, else the one in this platform's package. */
+export declare function binaryPath(): string;
+/** The platform package's name: `@ivs-vcr/linux-x64` for `("linux", "x64")`; this machine's by default. */
+export declare function platformPackage(platform?: string, arch?: string): string;
+
+/** No `ivs-vcr` executable could be found; the message says where it looked. */
+export declare class BinaryNotFoundError extends Error {}
+
+/** A server could not start, or died; the message carries its exit code and stderr tail. */
+export declare class ServerError extends Error {}
+
+/** A control-plane call was refused. */
+export declare class ControlPlaneError extends Error {
+  readonly method: string;
+  readonly path: string;
+  /** The HTTP status. */
+  readonly status: number;
+  /** The `x-amzn-ErrorType` of the answer, if any. */
+  readonly errorType: string | null;
+  /** The server's explanation. */
+  readonly serverMessage: string;
+}
+
+/** The server does not know a control-plane endpoint: the binary is older than this package. */
+export declare class ControlPlaneMissing extends ControlPlaneError {}
+
+export interface ServerOptions {
+  /** `replay` (the emulator, or cassettes with `--cassettes`) or `record`; `replay` by default. */
+  mode?: "replay" | "record";
+  /** Further command-line arguments, as `ivs-vcr <mode> --help` lists them (`--port` is set). */
+  args?: readonly string[];
+  /** Cassette files or folders to serve: each adds `--cassettes <path>`. */
+  cassettes?: string | readonly string[];
+  /** The executable to run; `binaryPath()` by default. */
+  binary?: string;
+  /** The whole environment of the server; this process's by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The server's working directory (relative cassette paths start there). */
+  cwd?: string;
+  /** Call `setEnv()` once the server listens; `stop()` restores the variables. */
+  setEnv?: boolean;
+  /** How long the server may take to say where it listens; 30 000 ms by default. */
+  startupTimeoutMs?: number;
+  /** How long a control-plane call may take; 30 000 ms by default. */
+  requestTimeoutMs?: number;
+}
+
+/** How a server ended. */
+export interface StopResult {
+  /** Its exit code: 0 when every request was answered, 1 when some went unmatched, 2 on error; `null` if a signal ended it. */
+  readonly exitCode: number | null;
+  /** The signal that ended it (`SIGKILL` when it did not stop in time), else `null`. */
+  readonly signal: string | null;
+  /** Its last lines on stderr (its logs and the per-operation summary). */
+  readonly stderrTail: string;
+  /** Its last lines on stdout after the `listening` line. */
+  readonly stdoutTail: string;
+}
+
+/** A fault rule, as `fault()` takes it. */
+export interface FaultRule {
+  /** The IVS operation (`GetChannel`); none means every operation. */
+  operation?: string;
+  /** A modeled IVS error (`ThrottlingException`); its status comes from the model. */
+  error?: string;
+  /** An error status (400–599): alone a generic error, with `error` it replaces the model's. */
+  status?: number;
+  /** How many times the rule fires; none means no limit. */
+  times?: number;
+  /** The probability (0–1) that it fires; none means always. */
+  rate?: number;
+  /** A delay before the answer, in milliseconds. */
+  delayMs?: number;
+  /** Drop the connection instead of answering. */
+  connection?: "reset" | "empty";
+  /** Sent as `x-amz-retry-after` with the error answer. */
+  retryAfterMs?: number;
+  /** The error message. */
+  message?: string;
+  /** The seed of the `rate` draws. */
+  seed?: number;
+}
+
+/** A fault rule as the server lists it. */
+export interface FaultView {
+  /** Unique among the server's rules until `clearFaults()`. */
+  id: number;
+  operation?: string;
+  error?: string;
+  status?: number;
+  times?: number;
+  rate?: number;
+  delay_ms?: number;
+  connection?: "reset" | "empty";
+  retry_after_ms?: number;
+  message?: string;
+  seed?: number;
+  /** Uses left; `null` for a rule with no `times` limit. */
+  remaining: number | null;
+  /** How many times it has fired. */
+  hits: number;
+}
+
+/** `GET /_ivs-vcr/health`. */
+export interface Health {
+  status: "ok";
+  mode: "emulate" | "replay" | "record";
+  [key: string]: unknown;
+}
+
+/** Per operation, what a server served. */
+export interface OperationCounts {
+  /** Answered from a cassette. */
+  matched: number;
+  /** Answered with an unmatched-request error. */
+  unmatched: number;
+  /** Recorded interactions never used. */
+  unused: number;
+  /** Answered by the emulator. */
+  emulated: number;
+}
+
+/** `GET /_ivs-vcr/summary`. */
+export interface Summary {
+  mode: "emulate" | "replay" | "record";
+  n_unmatched: number;
+  operations: Record<string, OperationCounts>;
+  /** The unmatched requests, each with its report. */
+  unmatched: unknown[];
+  /** The interactions never used. */
+  unused: unknown[];
+  /** Cassettes that could not be loaded. */
+  load_errors: unknown[];
+  [key: string]: unknown;
+}
+
+/**
+ * The control plane of a running server, by its URL. `Server` is one; `new ControlPlane(url)` is
+ * one for a server started elsewhere (a test runner's global setup).
+ */
+export declare class ControlPlane {
+  constructor(url: string, options?: { requestTimeoutMs?: number });
+  /** The server's base URL, `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** How long a control-plane call may take, in milliseconds. */
+  requestTimeoutMs: number;
+
+  /** `AWS_ENDPOINT_URL_IVS`, `AWS_ENDPOINT_URL_IVSCHAT` and `AWS_ENDPOINT_URL_IVS_REALTIME`, all `url`. */
+  env(): Record<(typeof ENDPOINT_VARIABLES)[number], string>;
+  /** Sets `env()` in `process.env`, with dummy credentials and a region when none are configured. */
+  setEnv(): void;
+  /** Puts back what `setEnv()` changed, unless something else changed it since (`Server.stop()` does it too). */
+  restoreEnv(): void;
+
+  /** Calls a control-plane endpoint with a JSON body; resolves to the JSON answer. */
+  request(method: string, path: string, body?: unknown): Promise<unknown>;
+  health(): Promise<Health>;
+  /** Empties the emulator, rewinds cassette sequences, clears faults. */
+  reset(): Promise<void>;
+  /** Per operation: matched, unmatched (with reports), unused, emulated. */
+  summary(): Promise<Summary>;
+  /** The emulator's resources, per region. */
+  state(): Promise<Record<string, unknown>>;
+  /** Takes a channel live, as if a broadcaster had connected. */
+  startStream(channelArn: string, options?: { health?: string; viewerCount?: number }): Promise<unknown>;
+  /** Ends a channel's live stream. */
+  stopStream(channelArn: string): Promise<unknown>;
+  /** Adds a fault rule; resolves to it as listed, with its `id`. */
+  fault(rule: FaultRule): Promise<FaultView>;
+  /** The fault rules, with `remaining` uses. */
+  faults(): Promise<FaultView[]>;
+  /** Removes every fault rule. */
+  clearFaults(): Promise<void>;
+}
+
+/** One `ivs-vcr` server process on a free loopback port. */
+export declare class Server extends ControlPlane {
+  private constructor();
+  /** Starts a server and resolves once it listens. */
+  static start(options?: ServerOptions): Promise<Server>;
+
+  /** `replay` or `record`. */
+  readonly mode: "replay" | "record";
+  /** The command line it was started with. */
+  readonly command: readonly string[];
+  /** The server's process id. */
+  readonly pid: number;
+  /** Whether the process is still running. */
+  readonly alive: boolean;
+  /** The exit code once it has ended, else `null`. */
+  readonly exitCode: number | null;
+
+  /** The last lines of its stderr. */
+  stderrTail(lines?: number): string;
+  /** Command, exit status and stderr tail of a server that ended. */
+  deathReport(): string;
+  /** Stops the server gracefully, killing it after `timeoutMs` (15 000 by default); restores what `setEnv()` changed. */
+  stop(options?: { timeoutMs?: number }): Promise<StopResult>;
+}

@@ -1,0 +1,266 @@
+// The JavaScript API against the real binary: start, the control plane, faults, live streams,
+// how a server stops, and the environment `setEnv` lends the code under test.
+
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createRequire } from "node:module";
+
+import {
+  ChannelNotBroadcasting,
+  CreateChannelCommand,
+  GetChannelCommand,
+  GetStreamCommand,
+  IvsClient,
+  ListChannelsCommand,
+  ListStreamKeysCommand,
+} from "@aws-sdk/client-ivs";
+
+import { repoDir, ivsClient } from "./support.mjs";
+import * as ivsVcr from "../index.mjs";
+import {
+  BinaryNotFoundError,
+  ControlPlane,
+  ControlPlaneError,
+  ENDPOINT_VARIABLES,
+  Server,
+  ServerError,
+  binaryPath,
+} from "../index.mjs";
+
+describe("an emulator server", () => {
+  let server;
+  before(async () => {
+    server = await Server.start();
+  });
+  after(() => server?.stop());
+
+  test("listens on a loopback url and says it emulates", async () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(server.alive);
+    assert.ok(server.pid > 0);
+    assert.deepEqual(await server.health(), { status: "ok", mode: "emulate" });
+    assert.deepEqual(server.command.slice(1), ["replay", "--port", "0", "--exit-on-stdin-close"]);
+  });
+
+  test("reset empties what the SDK created", async () => {
+    const ivs = ivsClient(server);
+    await ivs.send(new CreateChannelCommand({ name: "before-reset" }));
+    assert.equal((await ivs.send(new ListChannelsCommand({}))).channels.length, 1);
+    await server.reset();
+    assert.equal((await ivs.send(new ListChannelsCommand({}))).channels.length, 0);
+  });
+
+  test("summary counts the operations served", async () => {
+    await server.reset();
+    const ivs = ivsClient(server);
+    await ivs.send(new ListChannelsCommand({}));
+    await ivs.send(new ListChannelsCommand({}));
+    const summary = await server.summary();
+    assert.equal(summary.mode, "emulate");
+    assert.equal(summary.n_unmatched, 0);
+    assert.deepEqual(summary.operations.ListChannels, { emulated: 2, matched: 0, unmatched: 0, unused: 0 });
+  });
+
+  test("a ThrottlingException fault on CreateChannel reaches the SDK, then is spent", async () => {
+    await server.reset();
+    const ivs = ivsClient(server);
+    const rule = await server.fault({ operation: "CreateChannel", error: "ThrottlingException", times: 1 });
+    assert.equal(rule.operation, "CreateChannel");
+    assert.equal(rule.remaining, 1);
+    await assert.rejects(ivs.send(new CreateChannelCommand({ name: "throttled" })), (err) => {
+      assert.equal(err.name, "ThrottlingException", String(err));
+      assert.equal(err.$metadata.httpStatusCode, 429);
+      return true;
+    });
+    const [spent] = await server.faults();
+    assert.equal(spent.id, rule.id);
+    assert.equal(spent.remaining, 0);
+    assert.equal(spent.hits, 1);
+    const created = await ivs.send(new CreateChannelCommand({ name: "after-the-fault" }));
+    assert.equal(created.channel.name, "after-the-fault");
+  });
+
+  test("fault takes camelCase options and refuses unknown ones", async () => {
+    await server.reset();
+    const rule = await server.fault({ operation: "GetChannel", delayMs: 1, retryAfterMs: 5, status: 503 });
+    assert.equal(rule.delay_ms, 1);
+    assert.equal(rule.retry_after_ms, 5);
+    await assert.rejects(server.fault({ operation: "GetChannel", delay_ms: 1 }), TypeError);
+    await server.clearFaults();
+    assert.deepEqual(await server.faults(), []);
+  });
+
+  test("a refused control call is a ControlPlaneError with the server's reason", async () => {
+    await assert.rejects(server.fault({ operation: "GetChannel", error: "NoSuchError" }), (err) => {
+      assert.ok(err instanceof ControlPlaneError, String(err));
+      assert.equal(err.status, 400);
+      assert.equal(err.errorType, "ValidationException");
+      assert.match(err.serverMessage, /NoSuchError/);
+      assert.match(err.message, /^POST \/_ivs-vcr\/faults answered 400 ValidationException: /);
+      return true;
+    });
+  });
+
+  test("startStream takes a channel live and stopStream ends it", async () => {
+    await server.reset();
+    const ivs = ivsClient(server);
+    const { channel } = await ivs.send(new CreateChannelCommand({ name: "live" }));
+    await assert.rejects(ivs.send(new GetStreamCommand({ channelArn: channel.arn })), ChannelNotBroadcasting);
+    await server.startStream(channel.arn, { health: "HEALTHY", viewerCount: 7 });
+    const { stream } = await ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
+    assert.equal(stream.state, "LIVE");
+    assert.equal(stream.health, "HEALTHY");
+    assert.equal(stream.viewerCount, 7);
+    assert.equal((await server.state()).account, "123456789012");
+    await server.stopStream(channel.arn);
+    await assert.rejects(ivs.send(new GetStreamCommand({ channelArn: channel.arn })), ChannelNotBroadcasting);
+  });
+
+  test("startStream of an unknown channel is refused", async () => {
+    await server.reset();
+    await assert.rejects(
+      server.startStream("arn:aws:ivs:us-west-2:123456789012:channel/nope"),
+      (err) => err instanceof ControlPlaneError && err.status >= 400 && err.status < 500,
+    );
+  });
+});
+
+describe("stopping", () => {
+  test("an emulator that answered everything exits 0, and stop() again gives the same result", async () => {
+    const server = await Server.start();
+    await ivsClient(server).send(new ListChannelsCommand({}));
+    const result = await server.stop();
+    assert.equal(result.exitCode, 0, result.stderrTail);
+    assert.equal(result.signal, null);
+    assert.equal(server.alive, false);
+    assert.equal(server.exitCode, 0);
+    assert.equal(await server.stop(), result);
+  });
+
+  test("a replay server that left a request unmatched exits 1 and says why in its log tail", async () => {
+    const server = await Server.start({ cassettes: path.join(repoDir, "cassettes", "01-channel-lifecycle.yaml") });
+    assert.equal((await server.health()).mode, "replay");
+    await assert.rejects(ivsClient(server).send(new ListStreamKeysCommand({ channelArn: "arn:aws:ivs:us-west-2:123456789012:channel/none" })));
+    const result = await server.stop();
+    assert.equal(result.exitCode, 1, result.stderrTail);
+    assert.match(result.stderrTail, /ListStreamKeys/);
+  });
+
+  test("a control call to a stopped server is a ServerError naming its exit", async () => {
+    const server = await Server.start();
+    await server.stop();
+    await assert.rejects(server.health(), (err) => {
+      assert.ok(err instanceof ServerError, String(err));
+      assert.match(err.message, /exited with code 0/);
+      return true;
+    });
+  });
+});
+
+describe("starting", () => {
+  test("a server that refuses its arguments is a ServerError with its stderr", async () => {
+    await assert.rejects(Server.start({ args: ["--no-such-flag"] }), (err) => {
+      assert.ok(err instanceof ServerError, String(err));
+      assert.match(err.message, /did not start/);
+      assert.match(err.message, /--no-such-flag/);
+      return true;
+    });
+  });
+
+  test("an IVS_VCR_BIN that is not an executable is a BinaryNotFoundError", async () => {
+    const saved = process.env.IVS_VCR_BIN;
+    process.env.IVS_VCR_BIN = path.join(repoDir, "no-such-ivs-vcr");
+    try {
+      assert.throws(binaryPath, BinaryNotFoundError);
+      await assert.rejects(Server.start(), BinaryNotFoundError);
+    } finally {
+      process.env.IVS_VCR_BIN = saved;
+    }
+  });
+
+  test("a mode other than replay or record is refused before anything runs", async () => {
+    await assert.rejects(Server.start({ mode: "diff" }), TypeError);
+  });
+
+  test("the constructor is not a way to get a server", () => {
+    assert.throws(() => new Server(), /Server\.start/);
+  });
+});
+
+describe("setEnv", () => {
+  const touched = [...ENDPOINT_VARIABLES, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"];
+  let saved;
+  before(() => {
+    saved = Object.fromEntries(touched.map((name) => [name, process.env[name]]));
+  });
+  after(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  test("points a client built from the environment at the server, and stop() puts everything back", async () => {
+    for (const name of touched) delete process.env[name];
+    process.env.AWS_ENDPOINT_URL_IVS = "http://before.invalid";
+    const server = await Server.start({ setEnv: true });
+    for (const name of ENDPOINT_VARIABLES) assert.equal(process.env[name], server.url);
+    assert.equal(process.env.AWS_ACCESS_KEY_ID, "test");
+    assert.equal(process.env.AWS_REGION, "us-west-2");
+    assert.deepEqual(server.env(), Object.fromEntries(ENDPOINT_VARIABLES.map((name) => [name, server.url])));
+
+    // No endpoint, region or credentials in code: the SDK reads them from the environment.
+    const ivs = new IvsClient({ maxAttempts: 1 });
+    const { channel } = await ivs.send(new CreateChannelCommand({ name: "from-env" }));
+    assert.equal((await ivs.send(new GetChannelCommand({ arn: channel.arn }))).channel.name, "from-env");
+
+    await server.stop();
+    assert.equal(process.env.AWS_ENDPOINT_URL_IVS, "http://before.invalid");
+    for (const name of touched.filter((n) => n !== "AWS_ENDPOINT_URL_IVS")) {
+      assert.equal(process.env[name], undefined, name);
+    }
+  });
+
+  test("keeps configured credentials and region, and leaves a variable changed since alone", async () => {
+    for (const name of touched) delete process.env[name];
+    process.env.AWS_ACCESS_KEY_ID = "AKIAREAL";
+    process.env.AWS_DEFAULT_REGION = "eu-west-1";
+    const server = await Server.start({ setEnv: true });
+    assert.equal(process.env.AWS_ACCESS_KEY_ID, "AKIAREAL");
+    assert.equal(process.env.AWS_SECRET_ACCESS_KEY, undefined);
+    assert.equal(process.env.AWS_REGION, undefined);
+    process.env.AWS_ENDPOINT_URL_IVSCHAT = "http://changed-by-the-test.invalid";
+    await server.stop();
+    assert.equal(process.env.AWS_ENDPOINT_URL_IVS, undefined);
+    assert.equal(process.env.AWS_ENDPOINT_URL_IVSCHAT, "http://changed-by-the-test.invalid");
+    assert.equal(process.env.AWS_ACCESS_KEY_ID, "AKIAREAL");
+  });
+});
+
+describe("module formats", () => {
+  test("import and require give the same classes", () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require("../index.cjs");
+    assert.deepEqual(Object.keys(ivsVcr).sort(), Object.keys(cjs).sort());
+    for (const name of Object.keys(cjs)) assert.equal(ivsVcr[name], cjs[name], name);
+  });
+});
+
+describe("a ControlPlane by url", () => {
+  test("drives a server started elsewhere, and its errors say it cannot reach a stopped one", async () => {
+    const server = await Server.start();
+    const plane = new ControlPlane(`${server.url}/`);
+    assert.equal(plane.url, server.url);
+    await plane.fault({ operation: "ListChannels", error: "ThrottlingException", times: 1 });
+    await assert.rejects(ivsClient(server).send(new ListChannelsCommand({})), { name: "ThrottlingException" });
+    await plane.reset();
+    assert.deepEqual(await server.faults(), []);
+    await server.stop();
+    await assert.rejects(plane.health(), ServerError);
+  });
+
+  test("needs an http url", () => {
+    assert.throws(() => new ControlPlane("127.0.0.1:7474"), TypeError);
+  });
+});
