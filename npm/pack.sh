@@ -5,8 +5,9 @@
 # package `@ivs-vcr/<platform>`) and the main package (`ivs-vcr-<version>.tgz`), and prints their
 # paths. PLATFORM is `<os>-<cpu>` as Node spells them (linux-x64, darwin-arm64, win32-x64, …; one of
 # npm/platforms/), this machine's by default. A release builds the optimized binary on each
-# platform, runs this there, and publishes every platform package before the main one (which is the
-# same on every machine). The binary is copied into a scratch folder, never into the repository.
+# platform (`cargo build --locked --profile dist`: target/dist/ivs-vcr), runs this there, and
+# publishes every platform package before the main one (which is the same on every machine). The
+# binary is copied into a scratch folder, never into the repository.
 set -euo pipefail
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then

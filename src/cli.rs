@@ -45,6 +45,20 @@ pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// A line to print after an error, saying what to do about it, when there is a usual fix: a port
+/// already taken (another ivs-vcr still running, or two test runs at once) takes `--port 0`.
+pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let in_use = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    });
+    in_use.then_some(
+        "another process listens on that port: pass `--port 0` to take a free one (the \
+         `listening on` line prints it), or stop the other server",
+    )
+}
+
 /// Dependencies whose `debug` and `trace` events may carry request headers or bodies (signatures,
 /// session tokens, canonical requests), capped at `info` unless `RUST_LOG` names them, and
 /// `aws_config`, capped at `error`: its `info` events name the operator's access key id when
@@ -91,8 +105,8 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 
 /// A local Amazon IVS API: emulate it, replay it, record it, check it for drift
 ///
-/// `ivs-vcr replay` with no arguments is an empty IVS account in memory. Point any AWS client at
-/// it instead of ivs.<region>.amazonaws.com:
+/// `ivs-vcr serve` is an empty IVS account in memory. Point any AWS client at it instead of
+/// ivs.<region>.amazonaws.com:
 ///   aws ivs list-channels --endpoint-url http://127.0.0.1:7474
 ///   boto3.client("ivs", endpoint_url="http://127.0.0.1:7474")
 ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474   (every SDK and the CLI)
@@ -113,25 +127,32 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve IVS: an emulated account, or answers from cassettes, offline
+    /// Serve IVS and IVS Chat on localhost: an emulated account, or answers from cassettes
     ///
-    /// Without --cassettes, ivs-vcr is a stateful, in-memory IVS: what you create you can get,
-    /// list, tag and delete; invalid requests fail as IVS fails them (checked against AWS's model);
-    /// a control call takes a channel live. State is per region (from the SigV4 scope).
+    /// An empty account in memory, per region: what you create you can get, list, tag and
+    /// delete, invalid requests fail as IVS fails them, a control call takes a channel live, and
+    /// chat clients connect to ws://127.0.0.1:7474 with a token from CreateChatToken.
     ///
-    ///   ivs-vcr replay
-    ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474
+    ///   ivs-vcr serve
+    ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474 AWS_ENDPOINT_URL_IVSCHAT=http://127.0.0.1:7474
     ///   aws ivs create-channel --name demo
-    ///   curl -X POST http://127.0.0.1:7474/_ivs-vcr/streams/start -d '{"channelArn": "<arn>"}'
+    ///   curl -X POST http://127.0.0.1:7474/_ivs-vcr/streams/start \
+    ///        -H 'Content-Type: application/json' -d '{"channelArn": "<arn>"}'
     ///
-    /// With --cassettes, requests match a recorded interaction on method, path, query, region and
-    /// canonical JSON body; signatures, dates, SDK ids and key order never matter. An unmatched
-    /// request gets an HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording
-    /// and what differs, or, with --on-miss emulate, the emulator's answer.
+    /// With --cassettes it serves recorded answers, as `replay` does. Ctrl-C or SIGTERM stops it
+    /// with a summary. Exit status: 0, 1 when a request went unmatched, 2 on error.
+    #[command(visible_alias = "emulate", verbatim_doc_comment)]
+    Serve(ReplayArgs),
+    /// Serve recorded answers from cassettes, offline (the same server as `serve`)
     ///
-    /// Control plane (JSON): GET /_ivs-vcr/health, POST /_ivs-vcr/reset (also /moto-api/reset),
-    /// GET /_ivs-vcr/state, POST /_ivs-vcr/streams/start and /streams/stop {"channelArn": …},
-    /// GET /_ivs-vcr/summary, GET|POST|DELETE /_ivs-vcr/faults.
+    ///   ivs-vcr replay --cassettes cassettes/
+    ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474
+    ///
+    /// Requests match a recorded interaction on method, path, query, region and canonical JSON
+    /// body; signatures, dates, SDK ids and key order never matter. An unmatched request gets an
+    /// HTTP 400 `IvsVcrUnmatchedRequestException` naming the nearest recording and what differs,
+    /// or, with --on-miss emulate, the emulator's answer. Without --cassettes (or
+    /// --with-bundled), replay is the emulator, as `serve` is.
     ///
     /// Stop with Ctrl-C or SIGTERM to get a summary per operation.
     /// Exit status: 0 when every request was answered, 1 when some went unmatched (or, with
@@ -328,31 +349,36 @@ pub enum RecordModeArg {
 /// `--region` is not among them: record refuses a region that is not an AWS region name (it picks
 /// the upstream host), while replay only matches on it, so the two differ in parsing and default.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Listening")]
 pub struct ListenArgs {
     /// Port to listen on; 0 picks a free port (printed at start).
-    #[arg(short, long, env = "IVS_VCR_PORT", default_value_t = 7474)]
+    #[arg(
+        short,
+        long,
+        hide_env = true,
+        env = "IVS_VCR_PORT",
+        default_value_t = 7474
+    )]
     pub port: u16,
 
     /// Address to listen on (an IP address, or `localhost`). Anything but loopback lets other
-    /// machines use the server, and, for record, send requests signed with your credentials.
-    #[arg(long, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
+    /// machines use the server (and record's credentials).
+    #[arg(long, hide_env = true, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
     pub bind: IpAddr,
 
-    /// Also accept requests addressed to this host name (`name`, with the port, or `name:port`),
-    /// e.g. a container's service name. Requests must otherwise name the bound address or a
-    /// loopback name (`localhost`, `127.0.0.1`, `[::1]`) in `Host`; others get 403.
+    /// Also accept requests whose `Host` is this name (`name` or `name:port`), e.g. a container's
+    /// service name; by default only the bound address and loopback names are, others get 403.
     #[arg(
         long = "allow-host",
         value_name = "HOST",
+        hide_env = true,
         env = "IVS_VCR_ALLOW_HOST",
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
 
-    /// Stop (as on SIGTERM: in-flight requests finish, cassettes are written) when standard
-    /// input reaches its end. A parent that starts the server with a pipe as its stdin (the
-    /// Python package does) ties the server's life to its own: when the parent dies, even by
-    /// SIGKILL, its end of the pipe closes and the server stops, on every platform.
+    /// Stop as on SIGTERM when standard input ends: a parent holding the other end of the pipe
+    /// (as the Python package does) ties the server's life to its own, even through SIGKILL.
     #[arg(long)]
     pub exit_on_stdin_close: bool,
 }
@@ -376,24 +402,24 @@ impl ListenArgs {
 }
 
 /// What one cassette file may hold: the arguments of every command that loads cassettes
-/// (`replay`, `record`, `diff`, `verify`). The nesting depth (128 levels) is fixed.
+/// (`serve`, `replay`, `record`, `diff`, `verify`), under one heading with one short text each;
+/// the memory figures behind the defaults are the README's (Limits). The nesting depth (128
+/// levels) is fixed.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Cassette limits")]
 pub struct CassetteLimitArgs {
-    /// Refuse cassette files larger than this, in MiB (1 MiB = 1,048,576 bytes). Cassettes come
-    /// from public repositories, and this keeps one file from taking the machine's memory: a
-    /// cassette as ivs-vcr writes it takes about 7 times its size in memory while it loads (a
-    /// 630 MB file of 1,000,000 interactions about 4.5 GB), one in another YAML style up to 40
-    /// times. Raise it only for files you trust, with that memory to spare.
-    #[arg(long, value_name = "MIB", env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
+    /// Refuse cassette files larger than this, in MiB. Loading takes up to 7 times a file's size
+    /// in memory (up to 40 in other YAML styles): raise it only for files you trust.
+    #[arg(long, value_name = "MIB", hide_env = true, env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
           value_parser = parse_mib)]
     pub max_cassette_mib: u64,
 
-    /// Refuse cassette files holding more interactions than this. Real recordings hold a few
-    /// thousand; replay keeps about 1.2 KB resident per interaction it serves. A file past
-    /// --max-cassette-mib is refused first, so raise both for a large cassette.
+    /// Refuse cassette files holding more interactions than this (replay keeps about 1.2 KB per
+    /// interaction); for a large cassette, raise --max-cassette-mib too.
     #[arg(
         long,
         value_name = "N",
+        hide_env = true,
         env = "IVS_VCR_MAX_INTERACTIONS",
         default_value_t = 100_000
     )]
@@ -444,9 +470,6 @@ pub struct RecordArgs {
           value_parser = parse_cassette_name)]
     pub name: String,
 
-    #[command(flatten)]
-    pub listen: ListenArgs,
-
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
     #[arg(long, env = "IVS_VCR_REGION", value_parser = parse_region)]
     pub region: Option<String>,
@@ -488,10 +511,13 @@ pub struct RecordArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults together); one more is
-    /// refused with 400 naming the limit. Every request checks them all, so they are bounded.
-    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count)]
+    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults); one more gets 400.
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
+
+    // The flattened groups come last: each sets the help heading of what follows it.
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     /// What an existing cassette may hold: every mode reads it (once, new-episodes and none replay
     /// from it; all keeps its matching options).
@@ -616,7 +642,7 @@ impl RecordArgs {
 pub enum MatchArg {
     /// Method, path, query, region and body must all be equal.
     Exact,
-    /// Exact first, else any recorded success of the same operation (marked `x-ivs-vcr-match: operation`).
+    /// Exact first, else any recorded success of the operation (`x-ivs-vcr-match: operation`).
     Operation,
 }
 
@@ -634,12 +660,11 @@ pub struct ReplayArgs {
     )]
     pub cassettes: Vec<PathBuf>,
 
-    /// Serve the bundled cassettes (worked examples of every IVS operation) as well.
+    /// Serve the bundled cassettes too (worked examples of every IVS operation).
     #[arg(long)]
     pub with_bundled: bool,
 
-    /// What answers a request no cassette matches: `error` (a 400 naming the nearest recorded
-    /// interaction) or `emulate` (the emulator, which replayed answers also feed).
+    /// What answers a request no cassette matches (replayed answers feed the emulator too).
     #[arg(long, value_enum, env = "IVS_VCR_ON_MISS", default_value = "error")]
     pub on_miss: OnMissArg,
 
@@ -658,63 +683,55 @@ pub struct ReplayArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults together); one more is
-    /// refused with 400 naming the limit. Every request checks them all, so they are bounded.
-    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count)]
+    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults); one more gets 400.
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
-    /// Most regions the emulator keeps state for (AWS has fewer than 64). A request for one more
-    /// gets a ValidationException naming the limit: any `words-N` name is a region's syntax,
-    /// so without a bound every made-up name would add one.
-    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count)]
+    /// Most regions the emulator keeps state for (AWS has fewer); one more gets a ValidationException.
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
     pub max_regions: usize,
 
-    /// Stream sessions the emulator keeps per channel, the newest; older ones are forgotten, as
-    /// IVS lists a channel's sessions of the past 60 days only.
-    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count)]
+    /// Stream sessions kept per channel, the newest (IVS too lists only recent ones).
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count, help_heading = "Limits")]
     pub max_stream_sessions: usize,
 
-    /// Viewer-session revocations the emulator keeps per region, the newest; older ones are
-    /// forgotten (nothing reads them back), none is refused.
-    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count)]
+    /// Viewer-session revocations kept per region, the newest (nothing reads them back).
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
-    /// Map a chat room's message review handler (a Lambda function ARN) to a local HTTP endpoint
+    /// Run a chat room's message review handler (a Lambda function ARN) at a local URL
     /// (repeatable): `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
-    /// Each message sent to a room with that handler is POSTed there as IVS invokes the
-    /// function, and its answer applied; a handler without an endpoint, or one that fails or
-    /// takes over 200 ms, gets the room's fallbackResult.
     #[arg(
+        hide_env = true,
         long = "chat-review-handler",
         value_name = "FUNCTION_ARN=URL",
         env = "IVS_VCR_CHAT_REVIEW_HANDLER",
         value_delimiter = ',',
-        value_parser = parse_review_handler
+        value_parser = parse_review_handler,
+        help_heading = "Chat"
     )]
     pub chat_review_handlers: Vec<(String, String)>,
 
-    /// Write what chat rooms' logging configurations would deliver (their messages and events,
-    /// as IVS's log records) to this folder, one `<logging-configuration-id>.jsonl` file each.
-    /// The newest records are shown by GET /_ivs-vcr/state either way.
-    #[arg(long, value_name = "DIR", env = "IVS_VCR_CHAT_LOG_DIR")]
+    /// Append what chat rooms' logging configurations would deliver to DIR/<id>.jsonl.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "DIR",
+        env = "IVS_VCR_CHAT_LOG_DIR",
+        help_heading = "Chat"
+    )]
     pub chat_log_dir: Option<PathBuf>,
 
-    /// Most chat WebSocket connections held at once (IVS Chat's default quota of concurrent
-    /// connections per account and region); a handshake beyond it gets 429.
-    #[arg(long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count)]
+    /// Most chat WebSocket connections held at once (IVS Chat's quota); one more gets 429.
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_chat_connections: usize,
-
-    #[command(flatten)]
-    pub listen: ListenArgs,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
     #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
 
-    /// Also serve web pages at this origin (`scheme://host[:port]`, e.g. https://app.test:8443;
-    /// `null` for sandboxed frames and file: pages). Pages on loopback (http://localhost:5173,
-    /// 127.0.0.1, [::1], any port) are always served; a request from any other page gets 403, so
-    /// that a site you visit can neither drive the server nor read its answers (stream keys).
+    /// Also serve web pages at this origin (`scheme://host[:port]`, or `null`). Loopback pages
+    /// are always served; others get 403, so a site you visit cannot drive the server.
     #[arg(
         long = "allow-origin",
         value_name = "ORIGIN",
@@ -728,8 +745,7 @@ pub struct ReplayArgs {
     #[arg(long = "match", value_enum, env = "IVS_VCR_MATCH")]
     pub match_level: Option<MatchArg>,
 
-    /// Treat a request beyond the recorded answers of its sequence as unmatched, instead of
-    /// repeating the last answer.
+    /// Treat a request past its sequence's recorded answers as unmatched (not the last again).
     #[arg(long)]
     pub strict_sequence: bool,
 
@@ -737,9 +753,14 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub fail_on_unused: bool,
 
-    /// Refuse to start when any cassette file fails to load (by default it is skipped with an error).
+    /// Refuse to start when any cassette file fails to load (by default it is skipped with an
+    /// error, even when none is left to serve).
     #[arg(long)]
     pub strict: bool,
+
+    // The flattened groups come last: each sets the help heading of what follows it.
+    #[command(flatten)]
+    pub listen: ListenArgs,
 
     #[command(flatten)]
     pub limits: CassetteLimitArgs,
@@ -757,7 +778,7 @@ pub enum Outcome {
 /// What `--on-miss` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnMissArg {
-    /// Answer 400 IvsVcrUnmatchedRequestException with the nearest recorded interaction.
+    /// Answer 400 IvsVcrUnmatchedRequestException, naming the nearest recording.
     Error,
     /// Answer from the emulator.
     Emulate,
@@ -842,7 +863,8 @@ fn parse_fault(rule: &str) -> Result<FaultRule, String> {
 }
 
 impl ReplayArgs {
-    pub async fn run(self) -> anyhow::Result<Outcome> {
+    /// Serves until stopped; `command` (`serve` or `replay`) names the server in what it prints.
+    pub async fn run(self, command: &str) -> anyhow::Result<Outcome> {
         let emulate_only = self.cassettes.is_empty() && !self.with_bundled;
         let bundled_only = self.cassettes.is_empty() && self.with_bundled;
         let mut builder = ReplayServer::builder()
@@ -914,7 +936,7 @@ impl ReplayArgs {
                 .join(", ")
         };
         let stop = stop_signal(self.listen.exit_on_stdin_close)?;
-        out!("ivs-vcr replay listening on {}", server.uri())?;
+        out!("ivs-vcr {command} listening on {}", server.uri())?;
         if emulate_only {
             out!(
                 "emulating an empty IVS account ({}); control plane at {}/_ivs-vcr/health",
@@ -937,6 +959,10 @@ impl ReplayArgs {
                     ""
                 },
             )?;
+        }
+        let n_skipped = server.summary().load_errors.len();
+        if n_skipped > 0 {
+            out!("skipped {n_skipped} cassette file(s) that did not load (errors above; --strict refuses to start instead)")?;
         }
         out!(
             "point clients at it with: {}",

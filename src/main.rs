@@ -32,7 +32,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            cli::Command::Replay(args) => args.run().await,
+            cli::Command::Serve(args) => args.run("serve").await,
+            cli::Command::Replay(args) => args.run("replay").await,
             cli::Command::Record(args) => args.run().await,
             cli::Command::Diff(args) => args.run(),
             cli::Command::Verify(args) => args.run().await,
@@ -45,6 +46,9 @@ fn main() -> ExitCode {
         Err(err) if cli::is_closed_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
             eprintln!("error: {err:#}");
+            if let Some(hint) = cli::hint(&err) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }

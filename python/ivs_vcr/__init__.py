@@ -7,13 +7,17 @@
 - :class:`Server` runs ``ivs-vcr replay`` (the in-memory IVS emulator, or cassettes) or
   ``ivs-vcr record`` on a free port and drives its control plane (reset, summary, state, live
   streams, fault injection);
+- :func:`emulator` and :func:`replay` run a server and point the AWS SDKs at it for a ``with``
+  block or a decorated function, for code outside pytest;
 - the pytest plugin (:mod:`ivs_vcr.pytest_plugin`, loaded automatically) gives tests the
-  ``ivs_vcr`` fixture and the ``@pytest.mark.ivs_vcr`` marker.
+  ``ivs_vcr`` fixture (``ivs_vcr_module`` and ``ivs_vcr_session`` for wider scopes) and the
+  ``@pytest.mark.ivs_vcr`` marker.
 
 The package uses the standard library only.
 """
 
 from ._binary import BIN_ENV, BinaryNotFoundError, binary_path
+from ._emulator import ENDPOINT_VARIABLES, ServerEnvironment, emulator, replay
 from ._server import (
     ControlPlaneError,
     ControlPlaneMissing,
@@ -25,10 +29,14 @@ from ._server import (
 __all__ = [
     "BIN_ENV",
     "BinaryNotFoundError",
+    "ENDPOINT_VARIABLES",
     "ControlPlaneError",
     "ControlPlaneMissing",
     "Server",
+    "ServerEnvironment",
     "ServerError",
     "StopResult",
     "binary_path",
+    "emulator",
+    "replay",
 ]

@@ -82,7 +82,8 @@ class StopResult:
 class Server:
     """One ``ivs-vcr`` server process on a free loopback port.
 
-    ``Server("replay")`` with no arguments is the in-memory IVS emulator;
+    ``Server("serve")`` (or ``Server("replay")``, the same server) with no arguments is the
+    in-memory IVS emulator;
     ``Server("record", ["--cassettes", "dir", "--record-mode", "none"])`` replays and records
     cassettes. Use it as a context manager, or call :meth:`stop`.
     """

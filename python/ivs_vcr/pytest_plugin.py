@@ -5,7 +5,11 @@
   (``ivs-vcr replay`` with no cassettes), reset before the test: it starts empty.
 - A test marked ``@pytest.mark.ivs_vcr`` (optionally ``cassette="name"``) records or replays
   ``cassettes/<test module>/<name or test name>.yaml`` beside its module, through
-  ``ivs-vcr record --record-mode <--ivs-record-mode>``.
+  ``ivs-vcr record --record-mode <--ivs-record-mode>`` (or the marker's ``record_mode="…"``). Any
+  other marker keyword is an error.
+- ``ivs_vcr_module`` and ``ivs_vcr_session`` are emulators of their own for module- and
+  session-scoped fixtures (which cannot use the per-test ``ivs_vcr``): started empty for their
+  scope, never reset by other tests, with the environment pointing at them for that scope.
 - While the fixture is active, ``AWS_ENDPOINT_URL_IVS``, ``AWS_ENDPOINT_URL_IVSCHAT`` and
   ``AWS_ENDPOINT_URL_IVS_REALTIME`` point at the test's endpoint (and dummy credentials and a
   region are set if none are), so the code under test needs no change.
@@ -16,16 +20,19 @@ on free ports, when a test first needs them, and stops them at the end of the se
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
 import shlex
+import urllib.parse
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 import pytest
 
+from ._emulator import ENDPOINT_VARIABLES
 from ._server import ControlPlaneError, Server, ServerError
 
 if TYPE_CHECKING:  # annotations only: ParamSpec is in `typing` from Python 3.10
@@ -36,13 +43,28 @@ R = TypeVar("R")
 
 RECORD_MODES = ("none", "once", "new-episodes", "all")
 
+#: The keywords ``@pytest.mark.ivs_vcr`` takes.
+MARKER_KEYWORDS = ("cassette", "record_mode")
+
 #: Set for a test that uses the fixture and no AWS credentials are configured.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-#: The variables the SDKs read the endpoint of each service of the IVS family from.
-ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_IVS", "AWS_ENDPOINT_URL_IVSCHAT", "AWS_ENDPOINT_URL_IVS_REALTIME")
 DEFAULT_REGION = "us-west-2"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _has_credentials(env: Dict[str, str]) -> bool:
+    """Whether ``env`` names AWS credentials (keys or a profile), as the fixture checks."""
+    return bool(env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE"))
+
+
+def _is_aws(upstream: Optional[str]) -> bool:
+    """Whether record forwards to AWS: no ``--ivs-upstream``, or one on an AWS domain. A local
+    fake (moto_server, another ivs-vcr) is not, and is signed for with dummy credentials."""
+    if not upstream:
+        return True
+    host = (urllib.parse.urlsplit(upstream).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in ("amazonaws.com", "amazonaws.com.cn", "api.aws"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,8 +95,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "ivs_vcr(cassette=None): record or replay cassettes/<module>/<cassette or test name>.yaml "
-        "beside the test module (see --ivs-record-mode)",
+        "ivs_vcr(cassette=None, record_mode=None): record or replay "
+        "cassettes/<module>/<cassette or test name>.yaml beside the test module, in record_mode "
+        "(default: --ivs-record-mode)",
     )
 
 
@@ -88,42 +111,49 @@ class _Servers:
         self.upstream: Optional[str] = config.getoption("--ivs-upstream")
         self.fail_on_unused: bool = config.getoption("--ivs-fail-on-unused")
         self._emulator: Optional[Server] = None
-        self._recorder: Optional[Server] = None
+        #: One record server per record mode in use (``--ivs-record-mode``, and the markers').
+        self._recorders: Dict[str, Server] = {}
 
     def emulator(self) -> Server:
         if self._emulator is None:
             self._emulator = Server("replay")
         return self._emulator
 
-    def recorder(self) -> Server:
-        if self._recorder is None:
-            args = ["--cassettes", str(self.root), "--record-mode", self.mode]
+    def recorder(self, mode: str) -> Server:
+        if mode not in self._recorders:
+            args = ["--cassettes", str(self.root), "--record-mode", mode]
             if self.upstream:
                 args += ["--upstream", self.upstream]
             env = dict(os.environ)
-            if self.mode == "none":
-                # Replay-only never signs anything, but the server may still look for credentials.
-                for key, value in DUMMY_CREDENTIALS.items():
-                    env.setdefault(key, value)
-            self._recorder = Server("record", args, env=env)
-        return self._recorder
+            # Replay-only never signs anything, and a local fake needs no real key, but the
+            # server looks for credentials at start: without any, it gets dummy ones, as the
+            # code under test does.
+            if (mode == "none" or not _is_aws(self.upstream)) and not _has_credentials(env):
+                env.update(DUMMY_CREDENTIALS)
+            self._recorders[mode] = Server("record", args, env=env)
+        return self._recorders[mode]
+
+    def _all(self) -> List[Server]:
+        return [s for s in (self._emulator, *self._recorders.values()) if s is not None]
+
+    def _forget(self, server: Server) -> None:
+        if server is self._emulator:
+            self._emulator = None
+        self._recorders = {m: s for m, s in self._recorders.items() if s is not server}
 
     def check_alive(self) -> None:
         """Fails with the stderr tail of a server that died, and forgets it so the next test
         starts a new one."""
-        for attr in ("_emulator", "_recorder"):
-            server: Optional[Server] = getattr(self, attr)
-            if server is not None and not server.alive:
-                setattr(self, attr, None)
+        for server in self._all():
+            if not server.alive:
+                self._forget(server)
                 report = server.death_report()
                 server.stop()
                 pytest.fail(report, pytrace=False)
 
     def stop(self) -> None:
-        for attr in ("_emulator", "_recorder"):
-            server: Optional[Server] = getattr(self, attr)
-            if server is None:
-                continue
+        for server in self._all():
+            self._forget(server)
             died = not server.alive
             result = server.stop()
             # Exit 1 only means that something went unmatched, which the tests have reported.
@@ -133,7 +163,6 @@ class _Servers:
                     f"{result.stderr_tail}",
                     stacklevel=1,
                 )
-            setattr(self, attr, None)
 
 
 def _on_server(method: Callable[Concatenate[Server, P], R]) -> Callable[Concatenate[IvsVcr, P], R]:
@@ -261,10 +290,10 @@ def ivs_vcr(
         server.clear_faults()
         handle = IvsVcr(server, server.url, None, None, None)
     else:
-        name = marker.kwargs.get("cassette") or (marker.args[0] if marker.args else None)
+        name, mode = _marker_options(marker, servers.mode)
         cassette = _cassette_name(request, servers.root, name)
         path = servers.root / f"{cassette}.yaml"
-        if servers.mode == "none" and not path.is_file():
+        if mode == "none" and not path.is_file():
             command = f"python -m pytest --ivs-record-mode=once {shlex.quote(request.node.nodeid)}"
             if servers.upstream:
                 command += f" --ivs-upstream={shlex.quote(servers.upstream)}"
@@ -274,10 +303,10 @@ def ivs_vcr(
                 f"    cd {shlex.quote(str(servers.root))} && {command}",
                 pytrace=False,
             )
-        server = servers.recorder()
+        server = servers.recorder(mode)
         server.reset()
         server.clear_faults()
-        handle = IvsVcr(server, f"{server.url}/cassette/{cassette}", cassette, path, servers.mode)
+        handle = IvsVcr(server, f"{server.url}/cassette/{cassette}", cassette, path, mode)
         handle._start()
     # The servers were started above, so they keep the caller's own credentials; the dummy ones
     # only keep the SDK under test from searching for credentials it does not need.
@@ -296,6 +325,65 @@ def ivs_vcr(
         except (ServerError, ControlPlaneError):
             pass
     servers.check_alive()
+
+
+def _marker_options(marker: pytest.Mark, default_mode: str) -> "tuple[Optional[str], str]":
+    """The cassette name and record mode a marker asks for; fails the test on a keyword the marker
+    does not take (naming the near one) or a mode that does not exist."""
+    for keyword in marker.kwargs:
+        if keyword not in MARKER_KEYWORDS:
+            near = difflib.get_close_matches(keyword, MARKER_KEYWORDS, n=1)
+            hint = f" (did you mean `{near[0]}`?)" if near else ""
+            pytest.fail(
+                f"@pytest.mark.ivs_vcr has no keyword `{keyword}`{hint}; it takes "
+                + ", ".join(f"`{k}`" for k in MARKER_KEYWORDS),
+                pytrace=False,
+            )
+    if len(marker.args) > 1:
+        pytest.fail(
+            f"@pytest.mark.ivs_vcr takes one positional argument (the cassette name), got {len(marker.args)}",
+            pytrace=False,
+        )
+    name = marker.kwargs.get("cassette") or (marker.args[0] if marker.args else None)
+    mode = marker.kwargs.get("record_mode") or default_mode
+    if mode not in RECORD_MODES:
+        near = difflib.get_close_matches(str(mode), RECORD_MODES, n=1)
+        hint = f" (did you mean `{near[0]}`?)" if near else ""
+        pytest.fail(
+            f"@pytest.mark.ivs_vcr(record_mode={mode!r}) is not a record mode{hint}; use one of "
+            + ", ".join(RECORD_MODES),
+            pytrace=False,
+        )
+    return name, str(mode)
+
+
+def _scoped_emulator() -> Iterator[IvsVcr]:
+    """An emulator of its own for a wider scope, with the environment pointing at it for the
+    scope (``monkeypatch`` is per test, so a ``MonkeyPatch`` of the scope's own does it)."""
+    with Server("replay") as server, pytest.MonkeyPatch.context() as patch:
+        for name in ENDPOINT_VARIABLES:
+            patch.setenv(name, server.url)
+        if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+            for key, value in DUMMY_CREDENTIALS.items():
+                patch.setenv(key, value)
+        if not (os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")):
+            patch.setenv("AWS_DEFAULT_REGION", DEFAULT_REGION)
+        yield IvsVcr(server, server.url, None, None, None)
+
+
+@pytest.fixture(scope="module")
+def ivs_vcr_module() -> Iterator[IvsVcr]:
+    """An emulator for this module's tests and module-scoped fixtures: empty when the module
+    starts, shared by its tests (nothing resets it between them), stopped at the module's end.
+    ``AWS_ENDPOINT_URL_IVS`` (and the Chat and Real-Time ones) point at it meanwhile; a test that
+    also uses ``ivs_vcr`` talks to that one instead."""
+    yield from _scoped_emulator()
+
+
+@pytest.fixture(scope="session")
+def ivs_vcr_session() -> Iterator[IvsVcr]:
+    """Like ``ivs_vcr_module``, for the whole session (each pytest-xdist worker has its own)."""
+    yield from _scoped_emulator()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -66,6 +66,20 @@ def test_record_through_local_upstream_then_replay_offline(
     assert (pytester.path / CASSETTE).read_text() == recorded
 
 
+def test_recording_through_a_local_upstream_needs_no_aws_credentials(
+    pytester: pytest.Pytester, upstream: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 28 §2: recording through --ivs-upstream pointing at a local fake demanded AWS
+    # credentials; the recorder now gets dummy ones, as the replaying side does.
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(pytester.path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(pytester.path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_IVS", raising=False)
+    record(pytester, upstream)
+
+
 def test_unmatched_request_fails_the_test_with_the_diagnostic(
     pytester: pytest.Pytester, upstream: Server, aws_env: None
 ) -> None:

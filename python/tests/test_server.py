@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 import ivs_vcr
@@ -49,6 +50,22 @@ def test_bin_env_override_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     fake = fake_binary(tmp_path, "")
     monkeypatch.setenv("IVS_VCR_BIN", fake)
     assert binary_path() == fake
+
+
+def test_serve_is_the_emulator_by_its_own_name() -> None:
+    # Issue 28 §2: `ivs-vcr serve` is the main job's name; it runs what `replay` runs.
+    with Server("serve") as server:
+        assert server.mode == "serve"
+        assert server.health()["mode"] == "emulate"
+        ivs = boto3.client(
+            "ivs",
+            endpoint_url=server.url,
+            region_name="us-west-2",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        arn = ivs.create_channel(name="demo")["channel"]["arn"]
+        assert ivs.get_channel(arn=arn)["channel"]["name"] == "demo"
 
 
 def test_server_listens_on_a_free_port_and_stops_cleanly() -> None:

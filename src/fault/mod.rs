@@ -170,8 +170,9 @@ pub enum FaultError {
     },
     /// `error` names no error the rule's service models.
     #[error(
-        "error: `{name}` is not {}; expected one of {}",
+        "error: `{name}` is not {}{}; expected one of {}",
         error_owner(*.services),
+        did_you_mean(*.suggestion),
         expected_errors(*.services)
     )]
     UnknownError {
@@ -179,6 +180,8 @@ pub enum FaultError {
         name: String,
         /// The services the rule applies to, as a [`Scope`] mask.
         services: Scope,
+        /// The error it most likely misspells, if any.
+        suggestion: Option<&'static str>,
     },
     /// `operation` names no operation of the rule's service (or of any service).
     #[error("operation: `{name}` is not an {} operation{}", operation_owner(*.service), did_you_mean(*.suggestion))]
@@ -187,7 +190,7 @@ pub enum FaultError {
         name: String,
         /// The service given with `service`, if any.
         service: Option<Service>,
-        /// An operation whose name differs only in case, if there is one.
+        /// The operation it most likely misspells, if any.
         suggestion: Option<&'static str>,
     },
     /// `service` names no service of the family.
@@ -250,10 +253,12 @@ pub enum FaultError {
         part: String,
     },
     /// A `--fault` key that is not a rule field.
-    #[error("unknown fault key `{key}`; expected one of {}", RULE_KEYS.join(", "))]
+    #[error("unknown fault key `{key}`{}; expected one of {}", did_you_mean(*.suggestion), RULE_KEYS.join(", "))]
     CliKey {
         /// The key given.
         key: String,
+        /// The key it most likely misspells, if any.
+        suggestion: Option<&'static str>,
     },
     /// A `--fault` key given twice.
     #[error("fault key `{key}` is given twice")]
@@ -437,11 +442,13 @@ impl FaultRule {
             return Err(FaultError::UnknownOperation {
                 name: name.clone(),
                 service,
-                suggestion: candidates
-                    .services()
-                    .flat_map(|s| s.catalog().operations)
-                    .find(|op| op.name.eq_ignore_ascii_case(name))
-                    .map(|op| op.name),
+                suggestion: crate::ivs::nearest_name(
+                    name,
+                    candidates
+                        .services()
+                        .flat_map(|s| s.catalog().operations)
+                        .map(|op| op.name),
+                ),
             });
         }
         Ok(scope)
@@ -463,6 +470,10 @@ impl FaultRule {
                     .ok_or_else(|| FaultError::UnknownError {
                         name: name.clone(),
                         services: scope,
+                        suggestion: crate::ivs::nearest_name(
+                            name,
+                            service_errors(scope).map(|e| e.name()),
+                        ),
                     })?,
             ),
             None => None,
@@ -747,6 +758,7 @@ fn cli_value(key: &str, value: &str) -> Result<serde_json::Value, FaultError> {
         _ => {
             return Err(FaultError::CliKey {
                 key: key.to_owned(),
+                suggestion: crate::ivs::nearest_name(key, RULE_KEYS.iter().copied()),
             })
         }
     })

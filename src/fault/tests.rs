@@ -170,6 +170,32 @@ fn cli_form_errors_say_what_is_wrong() {
     );
 }
 
+/// Issue 28 §2: a misspelt `--fault` operation, error or key names the near one, as an unknown
+/// URL path does.
+#[test]
+fn cli_form_suggests_the_near_name_of_a_misspelt_operation_error_or_key() {
+    let check = |cli: &str, expected: &str| {
+        let got = FaultRule::from_cli(cli).err().map(|e| e.to_string());
+        assert_eq!(got.as_deref(), Some(expected), "\ncli: {cli}");
+    };
+    check(
+        "operation=GetChanel,status=500",
+        "operation: `GetChanel` is not an IVS family operation (did you mean `GetChannel`?)",
+    );
+    check(
+        "error=ThrottlingExeption",
+        &format!("error: `ThrottlingExeption` is not an error of the IVS family (did you mean `ThrottlingException`?); expected one of {}", expected_errors(Scope::ALL)),
+    );
+    check(
+        "error=Throttling",
+        &format!("error: `Throttling` is not an error of the IVS family (did you mean `ThrottlingException`?); expected one of {}", expected_errors(Scope::ALL)),
+    );
+    check(
+        "tims=2,status=500",
+        "unknown fault key `tims` (did you mean `times`?); expected one of service, operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed",
+    );
+}
+
 #[test]
 fn every_modeled_error_answers_with_the_model_status() {
     for error in ErrorType::ALL {

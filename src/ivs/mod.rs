@@ -78,6 +78,60 @@ pub fn operation(name: &str) -> Option<&'static Operation> {
     Service::Ivs.catalog().operation(name)
 }
 
+/// The name among `candidates` that `name` most likely misspells, for a "did you mean": one that
+/// differs only in case; else the one nearest by edit distance (ignoring case), if it is the only
+/// one that near and within a quarter of the name's length (at least one edit); else the only one
+/// that begins with `name` (`Throttling` for `ThrottlingException`). None when nothing is near
+/// enough to be a guess worth printing.
+pub fn nearest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    if let Some(same) = candidates.iter().find(|c| c.eq_ignore_ascii_case(name)) {
+        return Some(same);
+    }
+    let lower = name.to_ascii_lowercase();
+    let budget = (name.len() / 4).max(1);
+    let mut best: Option<(usize, Option<&str>)> = None;
+    for candidate in &candidates {
+        let distance = edit_distance(&lower, &candidate.to_ascii_lowercase());
+        best = match best {
+            Some((d, _)) if distance == d => Some((d, None)),
+            Some((d, found)) if distance > d => Some((d, found)),
+            _ => Some((distance, Some(candidate))),
+        };
+    }
+    if let Some((distance, Some(found))) = best {
+        if distance <= budget {
+            return Some(found);
+        }
+    }
+    let mut prefixed = candidates
+        .iter()
+        .filter(|c| name.len() >= 4 && c.to_ascii_lowercase().starts_with(&lower));
+    match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+/// Levenshtein distance over bytes: the names compared are ASCII.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Looks an operation of any service up by its `POST /<name>` route (names do not overlap across
 /// services), or an IVS tag operation by name.
 pub fn any_operation(name: &str) -> Option<&'static Operation> {
@@ -162,6 +216,28 @@ pub fn check_route(method: &str, raw_path: &str) -> Result<&'static Operation, R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_name_guesses_case_typos_and_prefixes_but_not_wild_names() {
+        let names = [
+            "GetChannel",
+            "GetStream",
+            "ThrottlingException",
+            "ValidationException",
+        ];
+        let check = |name: &str, expected: Option<&str>| {
+            assert_eq!(nearest_name(name, names), expected, "{name}");
+        };
+        check("getchannel", Some("GetChannel"));
+        check("GetChanel", Some("GetChannel"));
+        check("GetStreams", Some("GetStream"));
+        check("ThrottlingExeption", Some("ThrottlingException"));
+        check("Throttling", Some("ThrottlingException"));
+        check("validation", Some("ValidationException"));
+        check("Nope", None);
+        check("Get", None);
+        check("Throttled", None);
+    }
 
     #[test]
     fn operations_are_sorted_for_binary_search() {

@@ -275,11 +275,13 @@ impl Catalog {
                 service,
                 method: method.to_owned(),
                 path: raw_path.to_owned(),
-                suggestion: self
-                    .operations
-                    .iter()
-                    .find(|op| op.route == Route::Post && op.name.eq_ignore_ascii_case(name))
-                    .map(|op| op.name),
+                suggestion: super::nearest_name(
+                    name,
+                    self.operations
+                        .iter()
+                        .filter(|op| op.route == Route::Post)
+                        .map(|op| op.name),
+                ),
             }),
         }
     }

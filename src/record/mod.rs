@@ -593,7 +593,7 @@ impl crate::control::Plane for RecordState {
             .map(|(op, s)| {
                 (
                     op.clone(),
-                    serde_json::json!({"recorded": s.recorded, "replayed": s.replayed, "not_recorded": s.not_recorded, "refused": s.refused}),
+                    serde_json::json!({"recorded": s.recorded, "replayed": s.replayed, "not_recorded": s.not_recorded, "refused": s.refused, "faulted": s.faulted}),
                 )
             })
             .collect();
@@ -662,6 +662,27 @@ pub fn is_valid_cassette_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 28 §2: the README says recorded headers are those clients read. They are exactly
+    /// `Content-Type`, the request id, and the response header members of IVS's model (on errors
+    /// and outputs), which SDKs parse; nothing else is written.
+    #[test]
+    fn kept_response_headers_are_those_the_model_declares() {
+        use crate::ivs::{ErrorType, Location, OPERATIONS};
+        let outputs = OPERATIONS.iter().filter_map(|op| op.output);
+        let shapes = ErrorType::ALL.iter().map(|e| e.shape()).chain(outputs);
+        let mut declared: Vec<&str> = shapes
+            .flat_map(|shape| shape.get().members())
+            .filter(|m| m.location == Location::Header)
+            .map(|m| m.location_name)
+            .chain(["Content-Type", "x-amzn-RequestId"])
+            .collect();
+        declared.sort_unstable();
+        declared.dedup();
+        let mut kept = stages::KEPT_RESPONSE_HEADERS.to_vec();
+        kept.sort_unstable();
+        assert_eq!(kept, declared);
+    }
 
     #[test]
     fn cassette_names() {

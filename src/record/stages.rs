@@ -36,10 +36,15 @@ use crate::upstream::{sigv4, Outbound, UpstreamResponse, FORWARDED_HEADER};
 /// The error type of the answer to a request that went round a loop of recorders.
 const LOOP_ERROR_TYPE: &str = "IvsVcrForwardingLoopException";
 
-/// Response headers written to cassettes, with the spelling they are written in. Everything else
-/// (`Date`, `Content-Length`, `Connection`, CloudFront and tracing ids) changes per run or
-/// describes the connection, and would make re-recordings differ.
-const KEPT_RESPONSE_HEADERS: &[&str] = &[
+/// Response headers written to cassettes, with the spelling they are written in: those clients
+/// read, which are `Content-Type`, the request id, and the header members IVS's model declares on
+/// its answers (`x-amzn-ErrorType`, and the CORS, cache and security headers of every error shape
+/// and the BatchGet outputs, which SDKs parse into fields). They are kept, although they never
+/// change, because SDKs read them and because the bundled cassettes carry them: re-recordings
+/// without them would show as drift in `diff`. Everything else (`Date`, `Content-Length`,
+/// `Connection`, CloudFront and tracing ids) changes per run or describes the connection, and
+/// would make re-recordings differ. A test holds this list to the model.
+pub(super) const KEPT_RESPONSE_HEADERS: &[&str] = &[
     "Content-Type",
     "x-amzn-RequestId",
     "x-amzn-ErrorType",
@@ -137,6 +142,7 @@ impl Handler for RecordState {
             if let Some(response) =
                 inject(&self.faults, ctx.downstream.request.service, &ctx.operation).await
             {
+                self.tally().op(&ctx.operation).faulted += 1;
                 return response;
             }
         }

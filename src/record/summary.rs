@@ -189,6 +189,8 @@ pub struct RecordOperationSummary {
     pub not_recorded: u64,
     /// Requests refused before forwarding.
     pub refused: u64,
+    /// Requests answered by an injected fault (never forwarded, never recorded).
+    pub faulted: u64,
 }
 
 impl RecordSummary {
@@ -215,22 +217,32 @@ impl fmt::Display for RecordSummary {
             .max()
             .unwrap_or(9)
             .max(9);
-        writeln!(
+        let total = |pick: fn(&RecordOperationSummary) -> u64| -> u64 {
+            self.operations.values().map(pick).sum()
+        };
+        // The faulted column shows only when a fault was injected.
+        let n_faulted = total(|o| o.faulted);
+        write!(
             f,
             "{:<width$}  {:>8}  {:>8}  {:>12}  {:>7}",
             "operation", "recorded", "replayed", "not recorded", "refused"
         )?;
+        if n_faulted > 0 {
+            write!(f, "  {:>7}", "faulted")?;
+        }
+        writeln!(f)?;
         for (op, s) in &self.operations {
-            writeln!(
+            write!(
                 f,
                 "{op:<width$}  {:>8}  {:>8}  {:>12}  {:>7}",
                 s.recorded, s.replayed, s.not_recorded, s.refused
             )?;
+            if n_faulted > 0 {
+                write!(f, "  {:>7}", s.faulted)?;
+            }
+            writeln!(f)?;
         }
-        let total = |pick: fn(&RecordOperationSummary) -> u64| -> u64 {
-            self.operations.values().map(pick).sum()
-        };
-        writeln!(
+        write!(
             f,
             "total: {} recorded, {} replayed, {} not recorded, {} refused",
             total(|o| o.recorded),
@@ -238,6 +250,10 @@ impl fmt::Display for RecordSummary {
             total(|o| o.not_recorded),
             total(|o| o.refused)
         )?;
+        if n_faulted > 0 {
+            write!(f, ", {n_faulted} injected fault(s)")?;
+        }
+        writeln!(f)?;
         for path in &self.written {
             writeln!(f, "wrote {}", path.display())?;
         }

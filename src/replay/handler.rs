@@ -287,7 +287,9 @@ impl ReplayState {
             return None;
         }
         let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
-        inject(&self.faults, ctx.request.service, &operation).await
+        let response = inject(&self.faults, ctx.request.service, &operation).await?;
+        (self.faulted.lock().unwrap_or_else(|p| p.into_inner())).add(operation);
+        Some(response)
     }
 
     /// Stage `emulate`: the emulator answers, as IVS would.

@@ -31,7 +31,7 @@ use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Sid
 use crate::live::chat::{ChatHub, ChatOptions};
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
-use summary::Unmatched;
+use summary::{Faulted, Unmatched};
 pub use summary::{ReplayOperationSummary, ReplaySummary, UnusedInteraction};
 
 pub use crate::http::DEFAULT_REGION;
@@ -256,7 +256,8 @@ impl ReplayServerBuilder {
     }
 
     /// Skips cassette files that fail to load (each is logged at `error` and listed in the
-    /// summary) instead of refusing to start.
+    /// summary) instead of refusing to start; when every file fails, the server starts with no
+    /// interaction to serve (it does not become the emulator).
     pub fn lenient_load(mut self, lenient: bool) -> Self {
         self.options.lenient_load = lenient;
         self
@@ -394,8 +395,10 @@ impl ReplayServerBuilder {
             load_errors.extend(errors);
         }
         if !load_errors.is_empty() {
-            // Lenient loading skips bad files, but a server with nothing left to serve is no use.
-            if !self.options.lenient_load || cassettes.is_empty() {
+            // Lenient loading skips bad files, even every one: the server then starts with nothing
+            // to serve (never as the emulator, which would pass tests the cassettes should have
+            // answered), every request is unmatched, and the summary lists the files skipped.
+            if !self.options.lenient_load {
                 return Err(ReplayError::Cassettes(load_errors));
             }
             for err in &load_errors {
@@ -634,6 +637,8 @@ struct ReplayState {
     home_region: Option<String>,
     read_timeouts: ReadTimeouts,
     unmatched: Mutex<Unmatched>,
+    /// Requests answered by an injected fault, for the summary.
+    faulted: Mutex<Faulted>,
     load_errors: Vec<String>,
     /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
     emulator: Option<Emulator>,
@@ -700,7 +705,9 @@ impl ReplayState {
         // The chat socket needs no cassette, so every server has one; the emulator's Chat
         // operations (tokens, rooms, events) reach it.
         let chat = Arc::new(ChatHub::new(options.chat.clone()));
-        let emulator = (cassettes.is_empty() || options.on_miss == OnMiss::Emulate).then(|| {
+        // No cassettes makes an emulator, but not when cassettes were given and none loaded.
+        let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
+        let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate).then(|| {
             Emulator::new(options.emulator.clone())
                 .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
         });
@@ -740,6 +747,7 @@ impl ReplayState {
             home_region: options.home_region.clone(),
             read_timeouts: listen.read_timeouts,
             unmatched: Mutex::new(Unmatched::default()),
+            faulted: Mutex::new(Faulted::default()),
             load_errors: load_errors
                 .iter()
                 .map(|e| join_errors(std::slice::from_ref(e)))

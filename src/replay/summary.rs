@@ -21,6 +21,27 @@ pub(super) struct UnmatchedReport {
     report: String,
 }
 
+/// Requests answered by an injected fault (an error or a dropped connection), per operation.
+/// Operation names come from request paths: past [`UNMATCHED_REPORT_LIMIT`] names, new ones are
+/// counted together.
+#[derive(Debug, Default)]
+pub(super) struct Faulted {
+    per_operation: BTreeMap<String, u64>,
+}
+
+impl Faulted {
+    pub(super) fn add(&mut self, operation: String) {
+        let key = if self.per_operation.len() < UNMATCHED_REPORT_LIMIT
+            || self.per_operation.contains_key(&operation)
+        {
+            operation
+        } else {
+            "(other paths)".to_owned()
+        };
+        *self.per_operation.entry(key).or_default() += 1;
+    }
+}
+
 /// How many unmatched-request reports a server keeps for its summary.
 const UNMATCHED_REPORT_LIMIT: usize = 100;
 
@@ -73,6 +94,8 @@ pub struct ReplayOperationSummary {
     pub unused: u64,
     /// Requests the emulator answered.
     pub emulated: u64,
+    /// Requests answered by an injected fault (an error or a dropped connection).
+    pub faulted: u64,
 }
 
 /// An interaction no request used.
@@ -90,6 +113,11 @@ impl ReplaySummary {
     /// Requests answered, in total.
     pub fn n_matched(&self) -> u64 {
         self.operations.values().map(|o| o.matched).sum()
+    }
+
+    /// Requests answered by an injected fault, in total.
+    pub fn n_faulted(&self) -> u64 {
+        self.operations.values().map(|o| o.faulted).sum()
     }
 
     /// True when nothing went unmatched (and, if `unused_is_failure`, nothing went unused).
@@ -111,9 +139,10 @@ impl fmt::Display for ReplaySummary {
             .unwrap_or(9)
             .max(9);
         let n_emulated: u64 = self.operations.values().map(|o| o.emulated).sum();
-        // An emulator without cassettes has only emulated answers: a table of zeros would hide
-        // them. The emulated column shows only when something was emulated.
-        let emulated_only = n_emulated > 0
+        let n_faulted = self.n_faulted();
+        // An emulator without cassettes has only emulated (or faulted) answers: a table of zeros
+        // would hide them. The emulated and faulted columns show only when something was.
+        let emulated_only = (n_emulated > 0 || n_faulted > 0)
             && self.n_matched() == 0
             && self.n_unmatched == 0
             && self.unused.is_empty();
@@ -126,6 +155,9 @@ impl fmt::Display for ReplaySummary {
         }
         if n_emulated > 0 {
             columns.push(("emulated", |s| s.emulated));
+        }
+        if n_faulted > 0 {
+            columns.push(("faulted", |s| s.faulted));
         }
         write!(f, "{:<width$}", "operation")?;
         for (name, _) in &columns {
@@ -140,7 +172,7 @@ impl fmt::Display for ReplaySummary {
             writeln!(f)?;
         }
         if emulated_only {
-            writeln!(f, "total: {n_emulated} emulated")?;
+            write!(f, "total: {n_emulated} emulated")?;
         } else {
             write!(
                 f,
@@ -152,8 +184,11 @@ impl fmt::Display for ReplaySummary {
             if n_emulated > 0 {
                 write!(f, ", {n_emulated} emulated")?;
             }
-            writeln!(f)?;
         }
+        if n_faulted > 0 {
+            write!(f, ", {n_faulted} injected fault(s)")?;
+        }
+        writeln!(f)?;
         if !self.unmatched.is_empty() {
             writeln!(f, "unmatched requests:")?;
             for report in &self.unmatched {
@@ -197,7 +232,7 @@ impl ReplayState {
             .map(|(op, s)| {
                 (
                     op.clone(),
-                    serde_json::json!({"matched": s.matched, "unmatched": s.unmatched, "unused": s.unused, "emulated": s.emulated}),
+                    serde_json::json!({"matched": s.matched, "unmatched": s.unmatched, "unused": s.unused, "emulated": s.emulated, "faulted": s.faulted}),
                 )
             })
             .collect();
@@ -218,6 +253,7 @@ impl ReplayState {
             "mode": self.mode(),
             "operations": operations,
             "n_unmatched": summary.n_unmatched,
+            "n_faulted": summary.n_faulted(),
             "unmatched": unmatched,
             "unused": unused,
             "load_errors": summary.load_errors,
@@ -227,6 +263,7 @@ impl ReplayState {
     /// Forgets what was served: unmatched reports and emulated counts (the index rewinds itself).
     pub(super) fn forget(&self) {
         *self.unmatched.lock().unwrap_or_else(|p| p.into_inner()) = Unmatched::default();
+        *self.faulted.lock().unwrap_or_else(|p| p.into_inner()) = Faulted::default();
         for n in &self.emulated {
             n.store(0, std::sync::atomic::Ordering::Relaxed);
         }
@@ -257,6 +294,10 @@ impl ReplayState {
         let unmatched = self.unmatched.lock().unwrap_or_else(|p| p.into_inner());
         for (operation, n) in &unmatched.per_operation {
             operations.entry(operation.clone()).or_default().unmatched += n;
+        }
+        let faulted = self.faulted.lock().unwrap_or_else(|p| p.into_inner());
+        for (operation, n) in &faulted.per_operation {
+            operations.entry(operation.clone()).or_default().faulted += n;
         }
         for (op, n) in crate::ivs::service::all_operations().zip(&self.emulated) {
             let n = n.load(std::sync::atomic::Ordering::Relaxed);

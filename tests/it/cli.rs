@@ -27,7 +27,7 @@ fn help_teaches_how_to_point_clients_at_ivs_vcr() {
         "--fail-on-unused",
         "--max-cassette-mib <MIB>",
         "--max-interactions <N>",
-        "[env: IVS_VCR_PORT=]",
+        "[env: IVS_VCR_CASSETTES=]",
         "Exit status",
     ] {
         assert!(
@@ -36,6 +36,48 @@ fn help_teaches_how_to_point_clients_at_ivs_vcr() {
             replay.stdout
         );
     }
+}
+
+/// Issue 28 §2: the emulator, the main job, has a name of its own (`serve`, alias `emulate`) and
+/// runs what `replay` runs; `replay` keeps working as it did.
+#[tokio::test]
+async fn serve_and_emulate_run_the_emulator_as_replay_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["serve", "emulate", "replay"] {
+        let server = IvsVcr::start(&[command, "--port", "0"], dir.path());
+        let shown = if command == "replay" {
+            "replay"
+        } else {
+            "serve"
+        };
+        assert!(
+            server.stdout[0].starts_with(&format!("ivs-vcr {shown} listening on http://")),
+            "{command}: {:?}",
+            server.stdout
+        );
+        let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+        let created = ivs.create_channel().name("demo").send().await.unwrap();
+        let arn = created.channel().unwrap().arn().unwrap().to_owned();
+        ivs.get_channel().arn(&arn).send().await.unwrap();
+        let finished = server.stop();
+        assert_eq!(finished.status.code(), Some(0), "{command}: {finished:?}");
+    }
+    let top = run(&["--help"], dir.path());
+    assert!(
+        top.stdout
+            .contains("  serve   Serve IVS and IVS Chat on localhost")
+            && top.stdout.contains("[alias: emulate]"),
+        "{}",
+        top.stdout
+    );
+    let serve = run(&["serve", "--help"], dir.path());
+    assert!(
+        serve
+            .stdout
+            .contains("\n  ivs-vcr serve\n  export AWS_ENDPOINT_URL_IVS="),
+        "{}",
+        serve.stdout
+    );
 }
 
 #[tokio::test]
@@ -255,11 +297,28 @@ async fn a_malformed_cassette_named_directly_is_skipped_too_unless_strict() {
         dir.path(),
     );
     assert_eq!(strict.status.code(), Some(2), "{strict:?}");
-    let only_bad = run(&["replay", "--port", "0", "-c", "bad.yaml"], dir.path());
-    assert_eq!(
-        only_bad.status.code(),
-        Some(2),
-        "nothing left to serve: {only_bad:?}"
+    // Issue 28 §2: a directory (or file) whose only cassette is bad starts too, as the README
+    // says bad files are skipped; it serves nothing (it does not become the emulator), and the
+    // summary names the file.
+    std::fs::remove_file(dir.path().join("good.yaml")).unwrap();
+    let only_bad = IvsVcr::start(&["replay", "--port", "0", "-c", "."], dir.path());
+    let ivs = ivs_client(&only_bad.uri().unwrap(), "us-west-2");
+    ivs.list_channels().send().await.unwrap_err();
+    let finished = only_bad.stop();
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished.stdout.contains("skipped 1 cassette file(s) that did not load (errors above; --strict refuses to start instead)\n")
+            && finished.stdout.contains("total: 0 matched, 1 unmatched, 0 unused interaction(s)\n")
+            && finished
+                .stdout
+                .contains("cassettes skipped at load:\n  - invalid cassette `./bad.yaml`"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished.stderr.contains("skipping cassette"),
+        "{}",
+        finished.stderr
     );
 }
 
@@ -295,6 +354,69 @@ fn replay_into_a_closed_pipe_ends_quietly_with_status_0() {
     let (code, stderr) = run_with_closed_stdout(&["replay", "--port", "0"], dir.path());
     assert_eq!(code, Some(0), "stderr:\n{stderr}");
     assert_eq!(stderr, "");
+}
+
+/// Issue 28 §2: `replay --help` ran to 176 lines, and the cassette-limit paragraph was repeated in
+/// every command that loads cassettes. The limits now sit under headings of their own, in a few
+/// lines each, and every flag is still there.
+#[test]
+fn help_groups_limits_under_headings_and_stays_short() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["serve", "replay", "record", "diff", "verify"] {
+        let help = run(&[command, "--help"], dir.path());
+        assert!(
+            help.stdout
+                .contains("\nCassette limits:\n      --max-cassette-mib <MIB>\n"),
+            "{command} --help:\n{}",
+            help.stdout
+        );
+        let n_lines = help.stdout.lines().count();
+        assert!(
+            n_lines <= 160,
+            "{command} --help has {n_lines} lines:\n{}",
+            help.stdout
+        );
+    }
+    let replay = run(&["replay", "--help"], dir.path());
+    for heading in [
+        "\nLimits:\n      --max-fault-rules",
+        "\nListening:\n  -p, --port",
+    ] {
+        assert!(replay.stdout.contains(heading), "{}", replay.stdout);
+    }
+}
+
+/// Issue 28 §2: a port already taken (another ivs-vcr still running) says how to take a free one.
+#[test]
+fn a_port_in_use_suggests_port_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    for command in ["serve", "record"] {
+        let mut args = vec![command, "--port", &port];
+        if command == "record" {
+            args.extend(["--cassettes", "out", "--upstream", "http://127.0.0.1:9"]);
+        }
+        let output = crate::support::bin::command(&args, dir.path())
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}:\n{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert!(
+            lines.len() >= 2
+                && lines[lines.len() - 2].starts_with("error: cannot start the ")
+                && lines[lines.len() - 2].contains(&format!("cannot listen on `127.0.0.1:{port}`")),
+            "{command}:\n{stderr}"
+        );
+        assert_eq!(
+            lines[lines.len() - 1],
+            "hint: another process listens on that port: pass `--port 0` to take a free one (the `listening on` line prints it), or stop the other server",
+            "{command}"
+        );
+    }
 }
 
 #[test]
@@ -488,7 +610,8 @@ async fn max_cassette_mib_lowered_below_a_file_refuses_it() {
     assert!(big.len() > 1 << 20 && big.len() < 2 << 20);
     std::fs::write(dir.path().join("big.yaml"), &big).unwrap();
 
-    let refused = run(
+    // The file refused is skipped, like any that does not load (with --strict, the start fails).
+    let refused = IvsVcr::start(
         &[
             "replay",
             "--port",
@@ -499,16 +622,18 @@ async fn max_cassette_mib_lowered_below_a_file_refuses_it() {
             "1",
         ],
         dir.path(),
-    );
-    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    )
+    .stop();
     let expected = format!(
         "refusing cassette `big.yaml`: {} bytes is over the limit of 1,048,576 bytes (raise it with `--max-cassette-mib 2`",
         ivs_vcr::__private::thousands(big.len() as u64)
     );
     assert!(
-        refused.stderr.contains(&expected),
-        "expected:\n{expected}\ngot:\n{}",
-        refused.stderr
+        refused.stderr.contains(&expected)
+            && refused
+                .stdout
+                .contains("skipped 1 cassette file(s) that did not load"),
+        "expected:\n{expected}\ngot:\n{refused:?}"
     );
 
     let server = IvsVcr::start(&["replay", "--port", "0", "-c", "big.yaml"], dir.path());

@@ -200,4 +200,60 @@ async fn record_answers_an_injected_fault_before_forwarding_and_never_records_it
         "{written}"
     );
     assert!(!written.contains("InternalServerException"), "{written}");
+    // Issue 28 §2: the summary counts the injected fault.
+    assert_eq!(summary.operations["ListChannels"].faulted, 1);
+    let text = summary.to_string();
+    assert!(
+        text.contains(
+            "total: 1 recorded, 0 replayed, 0 not recorded, 0 refused, 1 injected fault(s)"
+        ),
+        "{text}"
+    );
+}
+
+/// Issue 28 §2: the summary counts injected faults (answered errors and dropped connections),
+/// per operation and in total, in its text and in `GET /_ivs-vcr/summary`; a reset forgets them.
+#[tokio::test]
+async fn summary_counts_injected_faults() {
+    let server = ReplayServer::emulator().await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    for rule in [
+        r#"{"operation": "ListChannels", "error": "ThrottlingException", "times": 1}"#,
+        r#"{"operation": "GetChannel", "connection": "reset", "times": 1}"#,
+    ] {
+        let added = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    ivs.list_channels().send().await.unwrap_err();
+    ivs.list_channels().send().await.unwrap();
+    ivs.get_channel()
+        .arn("arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh")
+        .send()
+        .await
+        .unwrap_err();
+    let summary = server.summary();
+    assert_eq!(summary.operations["ListChannels"].faulted, 1);
+    assert_eq!(summary.operations["ListChannels"].emulated, 1);
+    assert_eq!(summary.operations["GetChannel"].faulted, 1);
+    assert_eq!(summary.n_faulted(), 2);
+    let text = summary.to_string();
+    assert!(
+        text.contains("total: 1 emulated, 2 injected fault(s)\n"),
+        "{text}"
+    );
+    assert!(
+        text.starts_with("operation     emulated  faulted\n"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &raw::call(server.addr(), "GET", "/_ivs-vcr/summary")
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(json["n_faulted"], 2);
+    assert_eq!(json["operations"]["ListChannels"]["faulted"], 1);
+    let reset = raw::post(server.addr(), "/_ivs-vcr/reset", "").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(server.summary().n_faulted(), 0);
 }
