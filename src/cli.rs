@@ -211,9 +211,10 @@ pub enum Command {
     /// create returned is the one later requests use), and the answers are compared with the
     /// recorded ones as `diff` compares cassettes: shape, status and error type.
     ///
-    ///   ivs-vcr verify cassettes/ --against emulator
-    ///   ivs-vcr verify cassettes/ --against http://127.0.0.1:5000
-    ///   ivs-vcr verify cassettes/ --against aws --fail-on breaking --format markdown > drift.md
+    ///   ivs-vcr verify tests/cassettes/                       # against the emulator
+    ///   ivs-vcr verify tests/cassettes/ --against http://127.0.0.1:5000
+    ///   ivs-vcr verify tests/cassettes/ --against aws --fail-on breaking --format markdown > drift.md
+    ///   ivs-vcr verify cassettes/[0-9]*.yaml                  # the bundled stories: the emulator's conformance suite
     ///
     /// A request that is no IVS operation is sent to no target. Against aws, where your
     /// credentials sign what a cassette says, only requests that act on resources the run itself
