@@ -294,6 +294,7 @@ class ControlPlane {
    */
   async fault(rule = {}) {
     const given = {
+      service: rule.service,
       operation: rule.operation,
       error: rule.error,
       status: rule.status,
@@ -305,7 +306,7 @@ class ControlPlane {
       message: rule.message,
       seed: rule.seed,
     };
-    const known = new Set(["operation", "error", "status", "times", "rate", "delayMs", "connection", "retryAfterMs", "message", "seed"]);
+    const known = new Set(["service", "operation", "error", "status", "times", "rate", "delayMs", "connection", "retryAfterMs", "message", "seed"]);
     const unknown = Object.keys(rule).filter((key) => !known.has(key));
     if (unknown.length) {
       throw new TypeError(`unknown fault option ${unknown.map((k) => `\`${k}\``).join(", ")}; known: ${[...known].join(", ")}`);
@@ -364,8 +365,8 @@ class Server extends ControlPlane {
    */
   static async start(options = {}) {
     const mode = options.mode ?? "replay";
-    if (mode !== "replay" && mode !== "record") {
-      throw new TypeError(`mode must be "replay" or "record", not ${JSON.stringify(mode)}`);
+    if (mode !== "serve" && mode !== "replay" && mode !== "record") {
+      throw new TypeError(`mode must be "serve", "replay" or "record", not ${JSON.stringify(mode)}`);
     }
     const args = [...(options.args ?? [])];
     for (const cassettes of [].concat(options.cassettes ?? [])) args.push("--cassettes", cassettes);

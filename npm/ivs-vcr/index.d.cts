@@ -39,8 +39,8 @@ export declare class ControlPlaneError extends Error {
 export declare class ControlPlaneMissing extends ControlPlaneError {}
 
 export interface ServerOptions {
-  /** `replay` (the emulator, or cassettes with `--cassettes`) or `record`; `replay` by default. */
-  mode?: "replay" | "record";
+  /** `serve` or `replay` (the emulator, or cassettes with `--cassettes`) or `record`; `replay` by default. */
+  mode?: "serve" | "replay" | "record";
   /** Further command-line arguments, as `ivs-vcr <mode> --help` lists them (`--port` is set). */
   args?: readonly string[];
   /** Cassette files or folders to serve: each adds `--cassettes <path>`. */
@@ -73,9 +73,11 @@ export interface StopResult {
 
 /** A fault rule, as `fault()` takes it. */
 export interface FaultRule {
-  /** The IVS operation (`GetChannel`); none means every operation. */
+  /** `ivs`, `ivschat` or `ivs-realtime`: limits the rule to one service of the family. */
+  service?: string;
+  /** The operation (`GetChannel`, `CreateRoom`); none means every operation. */
   operation?: string;
-  /** A modeled IVS error (`ThrottlingException`); its status comes from the model. */
+  /** An error the rule's service models (`ThrottlingException`); its status comes from the model. */
   error?: string;
   /** An error status (400–599): alone a generic error, with `error` it replaces the model's. */
   status?: number;
@@ -132,6 +134,8 @@ export interface OperationCounts {
   unused: number;
   /** Answered by the emulator. */
   emulated: number;
+  /** Answered with an injected fault (an error, or a dropped connection). */
+  faulted: number;
 }
 
 /** `GET /_ivs-vcr/summary`. */

@@ -59,7 +59,15 @@ describe("an emulator server", () => {
     const summary = await server.summary();
     assert.equal(summary.mode, "emulate");
     assert.equal(summary.n_unmatched, 0);
-    assert.deepEqual(summary.operations.ListChannels, { emulated: 2, matched: 0, unmatched: 0, unused: 0 });
+    assert.deepEqual(summary.operations.ListChannels, { emulated: 2, faulted: 0, matched: 0, unmatched: 0, unused: 0 });
+  });
+
+  test("a fault rule can name the service it is for", async () => {
+    await server.reset();
+    const rule = await server.fault({ service: "ivschat", operation: "CreateRoom", error: "ThrottlingException" });
+    assert.equal(rule.service, "ivschat");
+    assert.equal(rule.operation, "CreateRoom");
+    await server.clearFaults();
   });
 
   test("a ThrottlingException fault on CreateChannel reaches the SDK, then is spent", async () => {
@@ -179,7 +187,7 @@ describe("starting", () => {
     }
   });
 
-  test("a mode other than replay or record is refused before anything runs", async () => {
+  test("a mode other than serve, replay or record is refused before anything runs", async () => {
     await assert.rejects(Server.start({ mode: "diff" }), TypeError);
   });
 
