@@ -81,7 +81,7 @@ def test_invalid_rule_is_refused_with_the_reason(ivs_vcr: Any) -> None:
         ivs_vcr.fault(error="ThrottlingException", rate=1.5)
     assert info.value.status == 400
     assert "rate: 1.5 is outside 0–1" in info.value.message
-    with pytest.raises(ControlPlaneError, match="`Throttled` is not an IVS error"):
+    with pytest.raises(ControlPlaneError, match="`Throttled` is not an error of the IVS family"):
         ivs_vcr.fault(error="Throttled")
 
 
