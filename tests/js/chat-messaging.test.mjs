@@ -4,13 +4,10 @@
 // the official `amazon-ivs-chat-messaging` SDK in Node, with `ws` as its WebSocket and the
 // server's ws:// URL as its `regionOrUrl`.
 
-import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
+import { startEmulator } from "./server.mjs";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import WebSocket from "ws";
 import {
@@ -32,25 +29,12 @@ import {
 // The SDK opens `new WebSocket(url, token)`; Node 20 has no global WebSocket.
 globalThis.WebSocket = WebSocket;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const binary = process.env.IVS_VCR_BIN ?? path.join(here, "..", "..", "target", "debug", "ivs-vcr");
 
 let server;
 let endpoint;
 
 before(async () => {
-  server = spawn(binary, ["replay", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: server.stdout });
-  let timer;
-  const [first] = await Promise.race([
-    once(lines, "line"),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error("ivs-vcr did not start in 30 s")), 30_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  const match = /listening on (http:\/\/\S+)/.exec(first);
-  assert.ok(match, `unexpected first line: ${first}`);
-  endpoint = match[1];
+  ({ server, endpoint } = await startEmulator());
   process.env.AWS_ENDPOINT_URL_IVSCHAT = endpoint;
 });
 

@@ -4,13 +4,9 @@
 //
 // Run with `npm test` in this folder (after `cargo build`); `.ci/run` does.
 
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
+import { startEmulator } from "./server.mjs";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import {
   CreateChannelCommand,
@@ -27,25 +23,12 @@ import {
   ChannelNotBroadcasting,
 } from "@aws-sdk/client-ivs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const binary = process.env.IVS_VCR_BIN ?? path.join(here, "..", "..", "target", "debug", "ivs-vcr");
 
 let server;
 let endpoint;
 
 before(async () => {
-  server = spawn(binary, ["replay", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: server.stdout });
-  let timer;
-  const [first] = await Promise.race([
-    once(lines, "line"),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error("ivs-vcr did not start in 30 s")), 30_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  const match = /listening on (http:\/\/\S+)/.exec(first);
-  assert.ok(match, `unexpected first line: ${first}`);
-  endpoint = match[1];
+  ({ server, endpoint } = await startEmulator());
   // The SDK reads the endpoint from the environment, as an application under test would.
   process.env.AWS_ENDPOINT_URL_IVS = endpoint;
 });
