@@ -219,23 +219,25 @@ pub(crate) async fn serve<H: Handler>(
             let span = request_span(H::NAME, peer, H::SPAN_AT_INFO);
             let admitted =
                 span.in_scope(|| guard.check(req.method(), req.uri(), req.headers(), peer));
+            // A WebSocket upgrade goes to the server's chat data plane, once the guard admitted
+            // it: a page's WebSocket is checked like its requests (other sites' pages are
+            // refused), and CORS does not apply to it.
+            let hub = match admitted {
+                Admission::Answer(_) => None,
+                Admission::Admit | Admission::FromPage(_) => conn
+                    .handler
+                    .chat()
+                    .filter(|_| crate::live::chat::is_upgrade(&req))
+                    .cloned(),
+            };
             async move {
-                let response = match admitted {
-                    Admission::Answer(answer) => answer,
-                    // A page's WebSocket is checked like its requests (the guard refused other
-                    // sites' pages); CORS does not apply to it.
-                    Admission::Admit | Admission::FromPage(_)
-                        if conn.handler.chat().is_some() && crate::live::chat::is_upgrade(&req) =>
-                    {
-                        let hub = conn.handler.chat().map(Arc::clone);
-                        let _entered = span.enter();
-                        match hub {
-                            Some(hub) => crate::live::chat::accept(&hub, req, peer),
-                            None => unreachable_upgrade(),
-                        }
+                let response = match (admitted, hub) {
+                    (Admission::Answer(answer), _) => answer,
+                    (_, Some(hub)) => span.in_scope(|| crate::live::chat::accept(&hub, req, peer)),
+                    (Admission::Admit, None) => {
+                        conn.handler.handle(req, peer).instrument(span).await
                     }
-                    Admission::Admit => conn.handler.handle(req, peer).instrument(span).await,
-                    Admission::FromPage(origin) => {
+                    (Admission::FromPage(origin), None) => {
                         let mut response = conn.handler.handle(req, peer).instrument(span).await;
                         cors::allow(&mut response, origin);
                         response
@@ -282,15 +284,6 @@ pub(crate) async fn serve<H: Handler>(
     {
         tracing::warn!(side = %Side::Internal, "in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
     }
-}
-
-/// The answer to an upgrade no data plane takes (ruled out by the guard before it).
-fn unreachable_upgrade() -> HttpResponse {
-    super::error_response(
-        http::StatusCode::NOT_FOUND,
-        "IvsVcrUnknownOperationException",
-        "this server serves no WebSocket",
-    )
 }
 
 /// What a connection's requests share: one reference count taken per request.
