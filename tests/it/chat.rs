@@ -5,10 +5,7 @@
 use std::path::PathBuf;
 
 use aws_sdk_ivschat::error::ProvideErrorMetadata as _;
-use aws_sdk_ivschat::types::{
-    ChatTokenCapability, DestinationConfiguration, FallbackResult, MessageReviewHandler,
-    S3DestinationConfiguration,
-};
+use aws_sdk_ivschat::types::{ChatTokenCapability, FallbackResult, MessageReviewHandler};
 use ivs_vcr::{Cassette, ReplayServer};
 
 use crate::support::bin::IvsVcr;
@@ -27,18 +24,7 @@ async fn the_chat_api_answers_the_official_client_as_chat_would() {
     let server = ReplayServer::emulator().await;
     let chat = chat_client(&server.uri());
 
-    let logging = chat
-        .create_logging_configuration()
-        .name("logs")
-        .destination_configuration(DestinationConfiguration::S3(
-            S3DestinationConfiguration::builder()
-                .bucket_name("chat-logs")
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let logging = crate::support::create_s3_logging(&chat, Some("logs")).await;
     let logging_arn = logging.arn().unwrap().to_owned();
     assert!(
         logging_arn.starts_with("arn:aws:ivschat:us-west-2:123456789012:logging-configuration/"),
@@ -551,17 +537,7 @@ async fn the_state_view_lists_rooms_and_logging_configurations_per_region_and_re
     // Issue 24: `/_ivs-vcr/state` listed IVS's resources only.
     let server = ReplayServer::emulator().await;
     let chat = chat_client(&server.uri());
-    let logging = chat
-        .create_logging_configuration()
-        .destination_configuration(DestinationConfiguration::S3(
-            S3DestinationConfiguration::builder()
-                .bucket_name("chat-logs")
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let logging = crate::support::create_s3_logging(&chat, None).await;
     let room = chat
         .create_room()
         .name("lobby")
@@ -691,17 +667,7 @@ async fn replayed_chat_answers_feed_the_emulator_for_what_the_recording_lacks() 
         .await
         .unwrap();
     let chat = chat_client(&server.uri());
-    let logging = chat
-        .create_logging_configuration()
-        .destination_configuration(DestinationConfiguration::S3(
-            S3DestinationConfiguration::builder()
-                .bucket_name("chat-logs")
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let logging = crate::support::create_s3_logging(&chat, None).await;
     assert_eq!(logging.arn(), Some(LOGGING));
     let room = chat
         .create_room()

@@ -546,7 +546,6 @@ async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
 /// Records a Chat flow from the emulator: a logging configuration and a room made first (`pre`),
 /// then calls on them and on a room the flow makes and deletes. Returns the cassette's text.
 async fn record_chat_flow() -> String {
-    use aws_sdk_ivschat::types::{DestinationConfiguration, S3DestinationConfiguration};
     let upstream = ReplayServer::emulator().await;
     let dir = tempfile::tempdir().unwrap();
     let recorder = crate::support::recorder(dir.path(), &upstream.uri())
@@ -555,18 +554,7 @@ async fn record_chat_flow() -> String {
         .await
         .unwrap();
     let chat = crate::chat::chat_client(&recorder.uri());
-    let logging = chat
-        .create_logging_configuration()
-        .name("pre")
-        .destination_configuration(DestinationConfiguration::S3(
-            S3DestinationConfiguration::builder()
-                .bucket_name("chat-logs")
-                .build()
-                .unwrap(),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let logging = crate::support::create_s3_logging(&chat, Some("pre")).await;
     let logging = logging.arn().unwrap().to_owned();
     let old = chat
         .create_room()

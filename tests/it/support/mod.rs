@@ -69,6 +69,26 @@ pub fn ivs_client(endpoint: &str, region: &str) -> aws_sdk_ivs::Client {
     aws_sdk_ivs::Client::from_conf(config)
 }
 
+/// Creates an IVS Chat logging configuration delivering to the S3 bucket `chat-logs`, named
+/// `name` if given (a replayed test must send what was recorded, name or none).
+pub async fn create_s3_logging(
+    chat: &aws_sdk_ivschat::Client,
+    name: Option<&str>,
+) -> aws_sdk_ivschat::operation::create_logging_configuration::CreateLoggingConfigurationOutput {
+    use aws_sdk_ivschat::types::{DestinationConfiguration, S3DestinationConfiguration};
+    chat.create_logging_configuration()
+        .set_name(name.map(str::to_owned))
+        .destination_configuration(DestinationConfiguration::S3(
+            S3DestinationConfiguration::builder()
+                .bucket_name("chat-logs")
+                .build()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// An IVS Chat client for `endpoint`, signing as a test user in `region` (as `ivschat`), without
 /// retries.
 pub fn chat_client(endpoint: &str, region: &str) -> aws_sdk_ivschat::Client {
