@@ -1,4 +1,6 @@
-//! The data plane: what IVS serves besides its JSON APIs. Today the Chat Messaging WebSocket
-//! (`chat`); RTMP ingest, HLS playback and events will sit beside it, a folder or file each.
+//! The data plane: what IVS serves besides its JSON APIs: the Chat Messaging WebSocket (`chat`),
+//! and the seam (`media`) between RTMP ingest and what follows a live channel's media.
 
 pub(crate) mod chat;
+#[allow(dead_code)] // Its users land with RTMP ingest and recordings.
+pub(crate) mod media;
