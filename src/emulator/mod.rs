@@ -32,6 +32,7 @@ use serde_json::Value;
 use crate::cassette::RecordedRequest;
 use crate::ivs::{self, ErrorType, Operation, Service};
 use crate::live::chat::{ChatSink, NoChat};
+use crate::live::events::{Event, EventSink, NoEvents};
 use crate::normalize;
 
 use state::{Ids, Region};
@@ -199,6 +200,8 @@ pub(crate) struct Ctx<'a> {
     pub limits: EmulatorLimits,
     /// What Chat operations ask of the data plane, delivered once the state lock is released.
     pub chat: Vec<chat::Effect>,
+    /// The EventBridge events the operation made, delivered once the state lock is released.
+    pub events: Vec<Event>,
 }
 
 /// The emulated account, shared by every connection.
@@ -208,6 +211,8 @@ pub struct Emulator {
     world: Mutex<World>,
     /// Where Chat's effects on live connections go ([`NoChat`] unless a data plane is attached).
     chat: Arc<dyn ChatSink>,
+    /// Where the account's EventBridge events go ([`NoEvents`] unless a sink is attached).
+    events: Arc<dyn EventSink>,
 }
 
 #[derive(Debug)]
@@ -235,6 +240,7 @@ impl Emulator {
             world: Mutex::new(World::new(options.seed)),
             options,
             chat: Arc::new(NoChat),
+            events: Arc::new(NoEvents),
         }
     }
 
@@ -245,11 +251,19 @@ impl Emulator {
         self
     }
 
+    /// The emulator with `sink` taking the EventBridge events it makes.
+    #[allow(dead_code)] // Attached by the server once the events issue lands.
+    pub(crate) fn with_event_sink(mut self, sink: Arc<dyn EventSink>) -> Emulator {
+        self.events = sink;
+        self
+    }
+
     /// Empties every region and restarts the id generator from its seed; the data plane closes
     /// every connection and forgets every token.
     pub fn reset(&self) {
         *self.lock() = World::new(self.options.seed);
         self.chat.reset();
+        self.events.reset();
     }
 
     /// Hands Chat's effects to the data plane, in the order the operation made them.
@@ -317,14 +331,19 @@ impl Emulator {
             account_metadata_calls: metadata_calls,
             limits: self.options.limits,
             chat: Vec::new(),
+            events: Vec::new(),
         };
         let out = f(&mut ctx);
         let effects = std::mem::take(&mut ctx.chat);
-        if !effects.is_empty() {
+        let events = std::mem::take(&mut ctx.events);
+        if !effects.is_empty() || !events.is_empty() {
             // After the state changed and the lock is released: a sink that takes a while (or
             // calls back into the emulator) never holds other requests up.
             drop(world);
             self.deliver(effects);
+            for event in events {
+                self.events.emit(&self.options.account, event);
+            }
         }
         Ok(out)
     }

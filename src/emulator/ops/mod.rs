@@ -109,6 +109,7 @@ pub(crate) fn covers(name: &str) -> bool {
         account_metadata_calls: &mut calls,
         limits: Default::default(),
         chat: Vec::new(),
+        events: Vec::new(),
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(
