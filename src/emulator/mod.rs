@@ -21,6 +21,7 @@ mod chat;
 pub(crate) mod control;
 mod observe;
 mod ops;
+mod rates;
 mod resource;
 mod state;
 
@@ -49,6 +50,8 @@ pub struct EmulatorOptions {
     pub seed: u64,
     /// How much state the emulator keeps beyond IVS's own quotas.
     pub limits: EmulatorLimits,
+    /// Whether each operation's documented call rate is enforced (`rates`).
+    pub rate_limits: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -57,6 +60,7 @@ impl Default for EmulatorOptions {
             account: DEFAULT_ACCOUNT.to_owned(),
             seed: 0,
             limits: EmulatorLimits::default(),
+            rate_limits: false,
         }
     }
 }
@@ -213,6 +217,8 @@ pub struct Emulator {
     chat: Arc<dyn ChatSink>,
     /// Where the account's EventBridge events go ([`NoEvents`] unless a sink is attached).
     events: Arc<dyn EventSink>,
+    /// The recent calls per operation, when call rates are enforced.
+    rates: rates::Rates,
 }
 
 #[derive(Debug)]
@@ -241,6 +247,7 @@ impl Emulator {
             options,
             chat: Arc::new(NoChat),
             events: Arc::new(NoEvents),
+            rates: rates::Rates::default(),
         }
     }
 
@@ -264,6 +271,7 @@ impl Emulator {
         *self.lock() = World::new(self.options.seed);
         self.chat.reset();
         self.events.reset();
+        self.rates.reset();
     }
 
     /// Hands Chat's effects to the data plane, in the order the operation made them.
@@ -356,6 +364,9 @@ impl Emulator {
             .catalog()
             .check_route(&req.method, &req.path)
             .ok()?;
+        if let Some(throttled) = self.throttle(op, &req.region) {
+            return Some(throttled);
+        }
         if let Some(body) = self.get_fast(op, req) {
             return Some(Answer {
                 operation: op.name,
@@ -400,13 +411,43 @@ impl Emulator {
         if ivs::Service::route(service, path) != ivs::Service::Ivs {
             return None;
         }
+        // Looked up before the rate is counted: a miss goes down the general path, which counts it.
         let body = self.get_by_arn(family, region, arn)?;
+        if let Some(throttled) = self.throttle(op, region) {
+            return Some(throttled);
+        }
         Some(Answer {
             operation: op.name,
             status: op.success_status,
             error: None,
             body: Some(body),
         })
+    }
+
+    /// The throttled answer to a call of `op` in `region`, when rate limits are on and the
+    /// operation's documented rate is spent for this second.
+    fn throttle(&self, op: &'static Operation, region: &str) -> Option<Answer> {
+        if !self.options.rate_limits {
+            return None;
+        }
+        let tps = self
+            .rates
+            .take(&self.options.account, region, op.service, op.name)?;
+        let mut err = ApiError::new(
+            ErrorType::ThrottlingException,
+            format!(
+                "Rate exceeded: {} allows {tps} calls a second per account and region (its service quotas); ivs-vcr enforces documented rates because --rate-limits is on",
+                op.name
+            ),
+        );
+        if op.service == Service::IvsChat {
+            // Chat's ThrottlingException requires these members; `resourceType` has one value.
+            err = err
+                .with_field("resourceId", Value::String(String::new()))
+                .with_field("resourceType", "ROOM".into())
+                .with_field("limit", tps.into());
+        }
+        Some(Answer::error(op, err))
     }
 
     /// The Get calls of a resource by its `arn`, answered without copying the resource: from the
