@@ -2,7 +2,8 @@
 //!
 //! An id is a string that names a resource or a stream: an ARN of the family (`arn:aws:ivs:…`,
 //! `arn:aws:ivschat:…`), a stream id (`st-…`), or the value of a member named like one (`arn`,
-//! `…Arn`, `streamId`, `adBreakId`, and Chat's `id`, `identifier`, `…Identifier(s)`).
+//! `…Arn`, `streamId`, `adBreakId`, Chat's `id`, `identifier`, `…Identifier(s)`, and
+//! Real-Time's `participantId` and `…sessionId`s).
 //! When the recorded answer and the target's answer hold different ids at the same place, the
 //! pair is learned; later requests get the target's id, and the target's answers get the
 //! recorded id back. Nothing else is rewritten, so a name or a setting that differs is still
@@ -34,10 +35,23 @@ pub struct IdMap {
     created: HashSet<String>,
 }
 
-/// Members that hold an id: IVS's ARNs and stream ids, and Chat's resource `id` and the
-/// `identifier`s its requests and answers name resources by.
+/// Real-Time's members that hold an id minted by IVS beside ARNs: participants (a token's, an
+/// ingest configuration's, a replica's remote one) and stage sessions.
+const REAL_TIME_ID_MEMBERS: &[&str] = &[
+    "participantId",
+    "remoteParticipantId",
+    "sessionId",
+    "activeSessionId",
+    "sourceSessionId",
+    "destinationSessionId",
+];
+
+/// Members that hold an id: IVS's ARNs and stream ids, Chat's resource `id` and the
+/// `identifier`s its requests and answers name resources by, and Real-Time's participant and
+/// session ids.
 fn is_id_member(name: &str) -> bool {
-    name == "arn"
+    REAL_TIME_ID_MEMBERS.contains(&name)
+        || name == "arn"
         || name.ends_with("Arn")
         || name == "streamId"
         || name == "adBreakId"
@@ -64,8 +78,11 @@ impl IdMap {
     fn walk(&mut self, member: Option<&str>, recorded: &Value, target: &Value) {
         match (recorded, target) {
             // First learned wins: a later answer must not re-point an id already in use.
+            // An empty id (a stage with no active session) names nothing.
             (Value::String(r), Value::String(t))
                 if r != t
+                    && !r.is_empty()
+                    && !t.is_empty()
                     && (member.is_some_and(is_id_member)
                         || (looks_like_id(r) && looks_like_id(t))) =>
             {
@@ -277,5 +294,26 @@ mod tests {
         let mut created = IdMap::default();
         created.learn_created(&response(room("tgtROOM00001", target_lc)));
         assert!(created.created("arn:aws:ivschat:us-west-2:123456789012:room/tgtROOM00001"));
+    }
+
+    #[test]
+    fn real_time_participant_and_session_ids_are_learned_but_an_empty_one_is_not() {
+        // Issue 25: a participant's and a stage session's ids are minted by IVS, so a replayed
+        // GetParticipant must name the target's.
+        let stage = |session: &str| {
+            json!({"stage": {"arn": "arn:aws:ivs:us-west-2:123456789012:stage/AbCdEfGh1234",
+                "activeSessionId": session}})
+        };
+        let mut ids = IdMap::default();
+        ids.learn(&response(stage("")), &response(stage("st-target")));
+        assert!(!ids.knows(""), "an empty session id names nothing");
+        ids.learn(
+            &response(json!({"participantToken": {"participantId": "recP", "userId": "u"}})),
+            &response(json!({"participantToken": {"participantId": "tgtP", "userId": "u"}})),
+        );
+        ids.learn(&response(stage("st-rec")), &response(stage("st-tgt")));
+        assert_eq!(ids.target_of("recP"), "tgtP");
+        assert_eq!(ids.target_of("st-rec"), "st-tgt");
+        assert!(!ids.knows("u"));
     }
 }
