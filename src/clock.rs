@@ -6,9 +6,15 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn now_secs() -> u64 {
+    now_millis() / 1000
+}
+
+/// Milliseconds since the Unix epoch: what timed behaviour (token expiry, composition
+/// lifecycles) compares against, so that a controllable clock later moves all of it.
+pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Today, as `YYYY-MM-DD` (UTC).

@@ -1,10 +1,11 @@
 //! What the control plane (`/_ivs-vcr/…`) asks of the emulator: take a channel live or offline,
-//! and show the account's state (every service's resources). A channel ARN names its own region, so these calls need no
+//! join and leave Real-Time stages, and show the account's state (every service's resources). A
+//! channel ARN, and a participant token's stage, name their own region, so these calls need no
 //! SigV4 scope.
 
 use serde_json::{Map, Value};
 
-use super::{ops, ApiError, Emulator};
+use super::{ops, realtime, ApiError, Emulator};
 use crate::ivs::arn;
 
 impl Emulator {
@@ -25,6 +26,51 @@ impl Emulator {
     pub(crate) fn stop_stream(&self, channel_arn: &str) -> Result<Value, ApiError> {
         let region = region_of(channel_arn)?;
         self.with_region(region, |ctx| ops::stop_stream(ctx, channel_arn))?
+    }
+
+    /// Joins a participant to the stage its token is for (`POST /_ivs-vcr/stages/join`):
+    /// `{participantId, stageArn, sessionId}`, or why the token is refused.
+    pub(crate) fn join_stage(&self, request: &realtime::JoinRequest) -> Result<Value, ApiError> {
+        let region = realtime::tokens::region_of(&request.token)?;
+        let now = crate::clock::now_millis();
+        self.with_region(&region, |ctx| realtime::join(ctx, request, now))?
+    }
+
+    /// A participant leaves its stage (`POST /_ivs-vcr/stages/leave`): the stage named, or the
+    /// one it is connected to in any region with state.
+    pub(crate) fn leave_stage(
+        &self,
+        participant_id: &str,
+        stage_arn: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let now = crate::clock::now_millis();
+        if let Some(stage_arn) = stage_arn {
+            let region = arn::parse_ivs(stage_arn)
+                .filter(|a| a.resource_type == realtime::STAGE && crate::normalize::is_valid_region(a.region))
+                .map(|a| a.region.to_owned())
+                .ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "stageArn: `{}` is not a stage ARN (arn:aws:ivs:<region>:<account>:stage/<id>)",
+                        crate::redact::printable(stage_arn)
+                    ))
+                })?;
+            return self.with_region(&region, |ctx| {
+                realtime::leave(ctx, participant_id, Some(stage_arn), now)
+            })?;
+        }
+        let regions: Vec<String> = self.lock().regions.keys().cloned().collect();
+        for region in &regions {
+            match self.with_region(region, |ctx| {
+                realtime::leave(ctx, participant_id, None, now)
+            })? {
+                Err(err) if err.kind == crate::ivs::ErrorType::ResourceNotFoundException => {}
+                done => return done,
+            }
+        }
+        Err(ApiError::not_found(format!(
+            "participant `{}` is not connected to any stage; join first (POST /_ivs-vcr/stages/join)",
+            crate::redact::printable(participant_id)
+        )))
     }
 
     /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`,
@@ -58,6 +104,12 @@ impl Emulator {
                 .collect();
             if !live.is_empty() {
                 out.insert("live".to_owned(), Value::Array(live));
+            }
+            if !region.realtime.stages.is_empty() {
+                out.insert(
+                    "stageSessions".to_owned(),
+                    region.realtime.snapshot(name, &self.options.account),
+                );
             }
             regions.insert(name.clone(), Value::Object(out));
         }

@@ -1,0 +1,1 @@
+//! Real-Time's rules on a region's state, without HTTP.
