@@ -290,3 +290,283 @@ async fn real_time_is_recorded_signed_as_ivs_without_its_secrets_and_replayed_wi
     replay.verify();
     again.verify();
 }
+
+/// Records a Real-Time story from the emulator, as an application's backend would play it
+/// without participants: a stage with a token, updated, listed; another token; encoder and
+/// storage configurations; a composition to S3 started, read, listed and stopped; sessions
+/// listed; an ingest configuration made, read and deleted; tags; the stage deleted and gone.
+/// Returns the cassette's text.
+async fn record_real_time_story() -> String {
+    let upstream = ReplayServer::emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = crate::support::recorder(dir.path(), &upstream.uri())
+        .name("stage-story")
+        .start()
+        .await
+        .unwrap();
+    let rt = realtime_client(&recorder.uri(), "us-west-2");
+    let created = rt
+        .create_stage()
+        .name("story")
+        .participant_token_configurations(
+            ParticipantTokenConfiguration::builder()
+                .user_id("host")
+                .capabilities(ParticipantTokenCapability::Publish)
+                .attributes("displayName", "Host")
+                .build(),
+        )
+        .tags("team", "live")
+        .send()
+        .await
+        .unwrap();
+    let stage = created.stage().unwrap().arn().to_owned();
+    rt.get_stage().arn(&stage).send().await.unwrap();
+    rt.update_stage()
+        .arn(&stage)
+        .name("story-2")
+        .send()
+        .await
+        .unwrap();
+    rt.list_stages().send().await.unwrap();
+    rt.create_participant_token()
+        .stage_arn(&stage)
+        .user_id("guest")
+        .duration(60)
+        .capabilities(ParticipantTokenCapability::Subscribe)
+        .send()
+        .await
+        .unwrap();
+    let encoder = rt
+        .create_encoder_configuration()
+        .name("hd")
+        .send()
+        .await
+        .unwrap();
+    let encoder = encoder.encoder_configuration().unwrap().arn().to_owned();
+    let storage = rt
+        .create_storage_configuration()
+        .name("archive")
+        .s3(
+            aws_sdk_ivsrealtime::types::S3StorageConfiguration::builder()
+                .bucket_name("story-archive")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let storage = storage.storage_configuration().unwrap().arn().to_owned();
+    let composition = rt
+        .start_composition()
+        .stage_arn(&stage)
+        .destinations(
+            aws_sdk_ivsrealtime::types::DestinationConfiguration::builder()
+                .s3(
+                    aws_sdk_ivsrealtime::types::S3DestinationConfiguration::builder()
+                        .storage_configuration_arn(&storage)
+                        .encoder_configuration_arns(&encoder)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let composition = composition.composition().unwrap().arn().to_owned();
+    rt.get_composition().arn(&composition).send().await.unwrap();
+    rt.list_compositions()
+        .filter_by_stage_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    rt.stop_composition()
+        .arn(&composition)
+        .send()
+        .await
+        .unwrap();
+    rt.list_stage_sessions()
+        .stage_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    let ingest = rt
+        .create_ingest_configuration()
+        .ingest_protocol(IngestProtocol::Rtmps)
+        .stage_arn(&stage)
+        .name("encoder")
+        .user_id("studio-encoder")
+        .send()
+        .await
+        .unwrap();
+    let ingest = ingest.ingest_configuration().unwrap().arn().to_owned();
+    rt.get_ingest_configuration()
+        .arn(&ingest)
+        .send()
+        .await
+        .unwrap();
+    rt.tag_resource()
+        .resource_arn(&stage)
+        .tags("env", "test")
+        .send()
+        .await
+        .unwrap();
+    rt.list_tags_for_resource()
+        .resource_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    rt.delete_ingest_configuration()
+        .arn(&ingest)
+        .send()
+        .await
+        .unwrap();
+    rt.delete_stage().arn(&stage).send().await.unwrap();
+    let gone = rt.get_stage().arn(&stage).send().await.unwrap_err();
+    assert!(gone.into_service_error().is_resource_not_found_exception());
+    let summary = recorder.shutdown().await;
+    assert_eq!(summary.written.len(), 1, "{summary}");
+    std::fs::read_to_string(&summary.written[0]).unwrap()
+}
+
+/// Verifies flows against a fresh emulator; no exchange may fail on the way.
+async fn verified(text: &str) -> ivs_vcr::verify::Verified {
+    let cassette = Cassette::from_yaml(text, "stage-story.yaml".as_ref()).unwrap();
+    let recorded = vec![(std::path::PathBuf::from("stage-story.yaml"), cassette)];
+    let verified = ivs_vcr::verify::run(
+        &recorded,
+        &ivs_vcr::verify::Against::Emulator,
+        &ivs_vcr::verify::VerifyOptions::default(),
+        |_, _, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        verified.transport_errors.is_empty(),
+        "{:?}",
+        verified.transport_errors
+    );
+    verified
+}
+
+#[tokio::test]
+async fn a_real_time_recording_verifies_against_the_emulator_in_another_account_with_its_ids_mapped(
+) {
+    let text = record_real_time_story().await;
+    let cassette = Cassette::from_yaml(&text, "t.yaml".as_ref()).unwrap();
+    assert_eq!(cassette.interactions.len(), 19);
+    assert_eq!(ivs_vcr::__private::redact::scan(&cassette), []);
+    let verified_here = verified(&text).await;
+    assert!(
+        verified_here.report.findings.is_empty(),
+        "{}",
+        verified_here.report
+    );
+    assert_eq!(verified_here.n_requests, 19);
+
+    // As if recorded in another account, with ids the emulator does not mint: every ARN's id,
+    // every participant id and destination id replaced.
+    let mut elsewhere = text.replace("123456789012", "210987654321");
+    let minted = regex::Regex::new(
+        r"(?:arn:aws:ivs:us-west-2:210987654321:[a-z-]+/|participantId: |\bid: )([A-Za-z0-9]{12})\b",
+    )
+    .unwrap();
+    let ids: std::collections::BTreeSet<String> = minted
+        .captures_iter(&elsewhere)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert!(ids.len() >= 8, "{ids:?}");
+    for (n, id) in ids.iter().enumerate() {
+        elsewhere = elsewhere.replace(id.as_str(), &format!("RECORDED{n:04}"));
+    }
+    assert!(elsewhere.contains("stage/RECORDED"), "{elsewhere}");
+    let checked = verified(&elsewhere).await;
+    assert!(checked.report.findings.is_empty(), "{}", checked.report);
+
+    // Drift is named by Real-Time's operations: a member the emulator's stage does not have.
+    let mut tampered = Cassette::from_yaml(&elsewhere, "t.yaml".as_ref()).unwrap();
+    let update = tampered
+        .interactions
+        .iter_mut()
+        .find(|i| i.request.path == "/UpdateStage")
+        .unwrap();
+    update.response.body.as_mut().unwrap()["stage"]["recordedOnly"] = "yes".into();
+    let report = verified(&tampered.to_yaml()).await.report.to_string();
+    assert!(report.contains("ivs-realtime:UpdateStage"), "{report}");
+}
+
+#[tokio::test]
+async fn the_cli_verifies_and_diffs_real_time_cassettes_naming_real_time_s_operations() {
+    let text = record_real_time_story().await;
+    // The emulator's answers follow Real-Time's model, every one of them.
+    let cassette = Cassette::from_yaml(&text, "t.yaml".as_ref()).unwrap();
+    let violations: Vec<String> = cassette
+        .interactions
+        .iter()
+        .flat_map(crate::bundled::interaction_violations)
+        // IVS-form errors carry `message` beside the model's `exceptionMessage`, on purpose:
+        // it is what boto3 and the aws CLI show (`http::ivs_answer`).
+        .filter(|v| !v.ends_with("error body: message: not a member of ResourceNotFoundException"))
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("story.yaml"), &text).unwrap();
+    let mut drifted = cassette.clone();
+    let stage = drifted
+        .interactions
+        .iter_mut()
+        .find(|i| i.request.path == "/GetStage")
+        .unwrap();
+    stage.response.body.as_mut().unwrap()["stage"]
+        .as_object_mut()
+        .unwrap()
+        .remove("endpoints");
+    std::fs::write(dir.path().join("drifted.yaml"), drifted.to_yaml()).unwrap();
+
+    let run = |args: &[&str]| crate::support::bin::run(args, dir.path());
+    let clean = run(&["verify", "story.yaml", "--against", "emulator"]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}\n{}",
+        clean.stdout,
+        clean.stderr
+    );
+    let drift = run(&["verify", "drifted.yaml", "--against", "emulator"]);
+    assert_eq!(
+        drift.status.code(),
+        Some(1),
+        "{}\n{}",
+        drift.stdout,
+        drift.stderr
+    );
+    assert!(
+        drift.stdout.contains("ivs-realtime:GetStage"),
+        "{}",
+        drift.stdout
+    );
+    assert!(drift.stdout.contains("endpoints"), "{}", drift.stdout);
+
+    let diff = run(&["diff", "story.yaml", "drifted.yaml"]);
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{}\n{}",
+        diff.stdout,
+        diff.stderr
+    );
+    assert!(
+        diff.stdout.contains("ivs-realtime:GetStage"),
+        "{}",
+        diff.stdout
+    );
+    let same = run(&["diff", "story.yaml", "story.yaml"]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}\n{}",
+        same.stdout,
+        same.stderr
+    );
+}
