@@ -15,6 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::cassette::{RecordedRequest, RecordedResponse};
+use crate::ivs::arn;
 use crate::normalize;
 
 /// What a path label or query value encodes: everything but RFC 3986's unreserved characters,
@@ -86,10 +87,14 @@ impl IdMap {
                     && (member.is_some_and(is_id_member)
                         || (looks_like_id(r) && looks_like_id(t))) =>
             {
-                self.to_target.entry(r.clone()).or_insert_with(|| t.clone());
-                self.to_recorded
-                    .entry(t.clone())
-                    .or_insert_with(|| r.clone());
+                self.pair(r, t);
+                // An ARN's id also stands alone, inside composite values such as a composition
+                // destination's S3 `recordingPrefix` (`<stage id>/<composition id>/<id>`).
+                if let (Some(ra), Some(ta)) = (arn::parse(r), arn::parse(t)) {
+                    if ra.resource_type == ta.resource_type && !ra.resource_id.is_empty() {
+                        self.pair(ra.resource_id, ta.resource_id);
+                    }
+                }
             }
             (Value::Object(r), Value::Object(t)) => {
                 for (name, rv) in r {
@@ -195,12 +200,19 @@ impl IdMap {
     }
 }
 
-/// Replaces every string that is a key of `map`, and every mapped ARN inside a longer string.
+/// Replaces every string that is a key of `map`, and every mapped `/`-separated part of a
+/// longer one (an id inside a path-like value such as an S3 prefix).
 fn replace(value: &mut Value, map: &HashMap<String, String>) {
     match value {
         Value::String(s) => {
             if let Some(id) = map.get(s.as_str()) {
                 *s = id.clone();
+            } else if s.contains('/') && s.split('/').any(|part| map.contains_key(part)) {
+                *s = s
+                    .split('/')
+                    .map(|part| map.get(part).map_or(part, String::as_str))
+                    .collect::<Vec<_>>()
+                    .join("/");
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| replace(v, map)),
@@ -315,5 +327,37 @@ mod tests {
         assert_eq!(ids.target_of("recP"), "tgtP");
         assert_eq!(ids.target_of("st-rec"), "st-tgt");
         assert!(!ids.knows("u"));
+    }
+
+    #[test]
+    fn an_arn_s_id_is_mapped_inside_a_path_like_value_too() {
+        // Issue 25: a composition's S3 `recordingPrefix` names its stage, itself and its
+        // destination by id; verify reported it as a changed value.
+        let composition = |stage: &str, id: &str, destination: &str| {
+            json!({"composition": {
+                "arn": format!("arn:aws:ivs:us-west-2:123456789012:composition/{id}"),
+                "stageArn": format!("arn:aws:ivs:us-west-2:123456789012:stage/{stage}"),
+                "destinations": [{"id": destination,
+                    "detail": {"s3": {"recordingPrefix": format!("{stage}/{id}/{destination}")}}}],
+            }})
+        };
+        let mut ids = IdMap::default();
+        ids.learn(
+            &response(composition("recSTAGE0001", "recCOMP00001", "recDEST00001")),
+            &response(composition("tgtSTAGE0001", "tgtCOMP00001", "tgtDEST00001")),
+        );
+        let back = ids.response_to_recorded(response(composition(
+            "tgtSTAGE0001",
+            "tgtCOMP00001",
+            "tgtDEST00001",
+        )));
+        assert_eq!(
+            back.body,
+            Some(composition("recSTAGE0001", "recCOMP00001", "recDEST00001"))
+        );
+        // A part that is no learned id stays as it is.
+        let mut other = json!("a/tgtSTAGE0001x/b");
+        replace(&mut other, &ids.to_recorded);
+        assert_eq!(other, json!("a/tgtSTAGE0001x/b"));
     }
 }
