@@ -240,3 +240,79 @@ def test_an_expired_or_forged_token_joins_nothing(rt: Any, ivs_vcr: Any) -> None
     assert not rt.get_stage(arn=stage_arn)["stage"].get("activeSessionId")
     assert rt.list_stage_sessions(stageArn=stage_arn)["stageSessions"] == []
     assert datetime.datetime.now(datetime.timezone.utc) < token["expirationTime"]
+
+
+RECORDED_STAGE = '''
+import base64, json
+from pathlib import Path
+
+import boto3
+import pytest
+
+def claims_of(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+@pytest.mark.ivs_vcr
+def test_stage(ivs_vcr):
+    rt = boto3.client("ivs-realtime")
+    stage = rt.create_stage(
+        name="studio",
+        participantTokenConfigurations=[{"userId": "host", "attributes": {"seat": "front"}}],
+    )
+    tokens = [t["token"] for t in stage["participantTokens"]]
+    more = rt.create_participant_token(stageArn=stage["stage"]["arn"], userId="guest", duration=30)
+    tokens.append(more["participantToken"]["token"])
+    with Path("seen.jsonl").open("a") as seen:
+        for token in tokens:
+            seen.write(json.dumps({"token": token, "claims": claims_of(token)}) + "\\n")
+'''
+
+
+def test_a_recorded_token_is_kept_out_of_the_cassette_and_replayed_as_a_jwt_of_its_shape(
+    pytester: pytest.Pytester, upstream: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import run_inner
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        "AWS_DEFAULT_REGION": "us-west-2",
+    }.items():
+        monkeypatch.setenv(key, value)
+    pytester.makepyfile(test_inner=RECORDED_STAGE)
+    run_inner(pytester, "--ivs-record-mode=once", f"--ivs-upstream={upstream.url}").assert_outcomes(passed=1)
+    upstream.stop()  # replay is offline
+    run_inner(pytester).assert_outcomes(passed=1)
+
+    seen = [json.loads(line) for line in (pytester.path / "seen.jsonl").read_text().splitlines()]
+    recorded, replayed = seen[:2], seen[2:]
+    assert len(recorded) == len(replayed) == 2
+    cassette = (pytester.path / "cassettes/test_inner/test_stage.yaml").read_text()
+    assert "service: ivs-realtime" in cassette
+
+    def shape(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: shape(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shape(v) for v in value]
+        return value if isinstance(value, bool) else type(value).__name__
+
+    def scalars(value: Any) -> List[Any]:
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in scalars(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in scalars(v)]
+        return [] if isinstance(value, bool) else [value]
+
+    for real, fake in zip(recorded, replayed):
+        assert real["token"] not in cassette
+        assert real["token"].rsplit(".", 1)[1] not in cassette, "not even its signature"
+        assert fake["token"] != real["token"]
+        assert shape(fake["claims"]) == shape(real["claims"]), fake["claims"]
+        for value in scalars(real["claims"]):
+            assert value not in scalars(fake["claims"]), f"{value!r} survived in {fake['claims']}"
+            if isinstance(value, str) and len(value) > 3:
+                assert f"{value}" not in json.dumps(fake["claims"])
+    assert recorded[0]["claims"]["attributes"] == {"seat": "front"}
+    assert set(replayed[0]["claims"]["attributes"]) == {"seat"}
