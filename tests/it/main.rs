@@ -12,6 +12,7 @@ mod faults;
 mod hardening;
 mod ivs_catalog;
 mod properties;
+mod realtime;
 mod record;
 mod record_faults;
 mod replay;
