@@ -4,8 +4,6 @@
 //! through their lifecycle to an IVS channel and to S3, ingest configurations, tags, deletion,
 //! and bad tokens refused with nothing half-joined.
 
-use std::time::Duration;
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P384_SHA384_FIXED_SIGNING};
 use aws_sdk_ivsrealtime::error::ProvideErrorMetadata as _;
@@ -17,6 +15,7 @@ use aws_sdk_ivsrealtime::types::{
 use ivs_vcr::ReplayServer;
 use serde_json::{json, Value};
 
+use crate::support::bin::IvsVcr;
 use crate::support::{ivs_client, new_channel, raw, realtime_client};
 
 /// A Real-Time client for `server`, in us-west-2.
@@ -24,8 +23,25 @@ fn client(server: &ReplayServer) -> aws_sdk_ivsrealtime::Client {
     realtime_client(&server.uri(), "us-west-2")
 }
 
+/// A server's address, whichever kind it is.
+trait Addr {
+    fn addr(&self) -> std::net::SocketAddr;
+}
+
+impl Addr for ReplayServer {
+    fn addr(&self) -> std::net::SocketAddr {
+        ReplayServer::addr(self)
+    }
+}
+
+impl Addr for IvsVcr {
+    fn addr(&self) -> std::net::SocketAddr {
+        IvsVcr::addr(self)
+    }
+}
+
 /// A control call: status and JSON body.
-async fn control(server: &ReplayServer, path: &str, body: &Value) -> (u16, Value) {
+async fn control(server: &impl Addr, path: &str, body: &Value) -> (u16, Value) {
     let response = raw::post(server.addr(), path, &body.to_string()).await;
     (
         response.status,
@@ -33,7 +49,7 @@ async fn control(server: &ReplayServer, path: &str, body: &Value) -> (u16, Value
     )
 }
 
-async fn join(server: &ReplayServer, token: &str, publish: bool, subscribe: bool) -> Value {
+async fn join(server: &impl Addr, token: &str, publish: bool, subscribe: bool) -> Value {
     let (status, body) = control(
         server,
         "/_ivs-vcr/stages/join",
@@ -44,7 +60,7 @@ async fn join(server: &ReplayServer, token: &str, publish: bool, subscribe: bool
     body
 }
 
-async fn leave(server: &ReplayServer, participant_id: &str) {
+async fn leave(server: &impl Addr, participant_id: &str) {
     let (status, body) = control(
         server,
         "/_ivs-vcr/stages/leave",
@@ -348,9 +364,12 @@ async fn a_stage_flow_answers_the_official_client_as_real_time_would() {
 
 #[tokio::test]
 async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecycle() {
-    let server = ReplayServer::emulator().await;
-    let rt = client(&server);
-    let ivs = ivs_client(&server.uri(), "us-west-2");
+    // The real binary: this test moves its clock, which is one per process.
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(&["serve", "--port", "0"], dir.path());
+    let uri = server.uri().unwrap();
+    let rt = realtime_client(&uri, "us-west-2");
+    let ivs = ivs_client(&uri, "us-west-2");
     let channel = new_channel(&ivs).await;
     let stage = new_stage(&rt).await;
     let encoder = rt
@@ -458,24 +477,106 @@ async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecy
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ChannelNotBroadcasting"));
-    // STOPPING lasts about a second; a client polls until STOPPED.
-    let mut state = String::new();
-    for _ in 0..40 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let got = rt.get_composition().arn(&arn).send().await.unwrap();
-        state = got.composition().unwrap().state().as_str().to_owned();
-        if state == "STOPPED" {
-            assert!(got.composition().unwrap().end_time().is_some());
-            break;
-        }
-    }
-    assert_eq!(state, "STOPPED");
+    // STOPPING lasts about a second of the emulator's clock.
+    advance(&server, 2.0).await;
+    let stopped = rt.get_composition().arn(&arn).send().await.unwrap();
+    let stopped = stopped.composition().unwrap();
+    assert_eq!(stopped.state().as_str(), "STOPPED");
+    assert!(stopped.end_time().is_some());
+    assert!(stopped
+        .destinations()
+        .iter()
+        .all(|d| d.state().as_str() == "STOPPED"));
     rt.delete_encoder_configuration()
         .arn(&encoder_arn)
         .send()
         .await
         .unwrap();
+
+    // A composition on a stage nobody is in stops after a minute, and is deleted later.
     leave(&server, &pid).await;
+    let encoder_arn = rt
+        .create_encoder_configuration()
+        .send()
+        .await
+        .unwrap()
+        .encoder_configuration()
+        .unwrap()
+        .arn()
+        .to_owned();
+    let idle = rt
+        .start_composition()
+        .stage_arn(&stage)
+        .destinations(
+            DestinationConfiguration::builder()
+                .s3(S3DestinationConfiguration::builder()
+                    .storage_configuration_arn(&storage_arn)
+                    .encoder_configuration_arns(&encoder_arn)
+                    .build()
+                    .unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let idle = idle.composition().unwrap().arn().to_owned();
+    let state = || async {
+        rt.get_composition()
+            .arn(&idle)
+            .send()
+            .await
+            .map(|c| c.composition().unwrap().state().as_str().to_owned())
+    };
+    advance(&server, 30.0).await;
+    assert_eq!(state().await.unwrap(), "STARTING");
+    // Lazily evaluated: the stop began at the minute, wherever the clock went since.
+    advance(&server, 30.5).await;
+    assert_eq!(state().await.unwrap(), "STOPPING");
+    advance(&server, 2.0).await;
+    assert_eq!(state().await.unwrap(), "STOPPED");
+    advance(&server, 600.0).await;
+    let err = state().await.unwrap_err();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+}
+
+/// Moves the emulator's clock forward.
+async fn advance(server: &IvsVcr, seconds: f64) {
+    let (status, body) = control(
+        server,
+        "/_ivs-vcr/clock",
+        &json!({ "advance_seconds": seconds }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_participant_token_expires_when_the_clock_passes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(&["serve", "--port", "0"], dir.path());
+    let rt = realtime_client(&server.uri().unwrap(), "us-west-2");
+    let stage = new_stage(&rt).await;
+    let token = rt
+        .create_participant_token()
+        .stage_arn(&stage)
+        .duration(1)
+        .send()
+        .await
+        .unwrap();
+    let token = token
+        .participant_token()
+        .unwrap()
+        .token()
+        .unwrap()
+        .to_owned();
+    advance(&server, 61.0).await;
+    let (status, body) =
+        control(&server, "/_ivs-vcr/stages/join", &json!({ "token": token })).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("expired at"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
