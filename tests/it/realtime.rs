@@ -265,7 +265,7 @@ async fn a_stage_flow_answers_the_official_client_as_real_time_would() {
         .unwrap();
     let host_record = host_record.participant().unwrap();
     assert_eq!(host_record.user_id(), Some("host"));
-    assert_eq!(host_record.published(), true);
+    assert!(host_record.published());
     assert_eq!(host_record.state().unwrap().as_str(), "CONNECTED");
     assert_eq!(
         host_record
@@ -992,7 +992,6 @@ async fn every_real_time_answer_holds_to_its_model_output_shape() {
     call("DeletePublicKey", json!({"arn": key_arn})).await;
     call("DeleteStage", json!({"arn": other_arn})).await;
     call("DeleteStage", json!({"arn": stage_arn})).await;
-    drop(call);
     // A configuration a STOPPING composition still uses cannot be deleted ("first use
     // StopComposition and wait for it to complete", DeleteStorageConfiguration).
     for (op, arn) in [

@@ -521,10 +521,8 @@ fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
         if let Some(life) = ctx.region.realtime.stages.get_mut(stage_id) {
             life.empty_since = Some(now);
         }
-        if let Some(stage) = ctx.region.get_mut(STAGE, stage_id) {
-            if let Value::Object(map) = stage {
-                map.remove("activeSessionId");
-            }
+        if let Some(Value::Object(stage)) = ctx.region.get_mut(STAGE, stage_id) {
+            stage.remove("activeSessionId");
         }
     }
 }
