@@ -77,6 +77,14 @@ impl Emulator {
     /// each service's under the resource types its ARNs name (`channel`, `room`,
     /// `logging-configuration`, …), which no two services share.
     pub(crate) fn state(&self) -> Value {
+        // Real-Time's time-driven changes (a composition's idle timeout, STOPPING → STOPPED) are
+        // applied on read, so the state shows them as a Get would.
+        let now = crate::clock::now_millis();
+        let names: Vec<String> = self.lock().regions.keys().cloned().collect();
+        for name in &names {
+            // The regions exist, so no region limit can refuse this.
+            let _ = self.with_region(name, |ctx| realtime::advance(ctx, now));
+        }
         let world = self.lock();
         let mut regions = Map::new();
         for (name, region) in &world.regions {

@@ -199,7 +199,7 @@ pub(crate) struct Ctx<'a> {
     pub ids: &'a mut Ids,
     /// When the account's PutMetadata calls of the last second came, across its regions: IVS
     /// allows 155 a second per account.
-    pub account_metadata_calls: &'a mut std::collections::VecDeque<std::time::Instant>,
+    pub account_metadata_calls: &'a mut std::collections::VecDeque<u64>,
     /// The bounds on kept state.
     pub limits: EmulatorLimits,
     /// What Chat operations ask of the data plane, delivered once the state lock is released.
@@ -229,7 +229,7 @@ struct World {
     regions: std::collections::BTreeMap<String, Region>,
     ids: Ids,
     /// The account's recent PutMetadata calls (see [`Ctx::account_metadata_calls`]).
-    metadata_calls: std::collections::VecDeque<std::time::Instant>,
+    metadata_calls: std::collections::VecDeque<u64>,
 }
 
 impl World {

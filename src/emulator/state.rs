@@ -27,8 +27,9 @@ pub(crate) struct Region {
     /// What IVS Real-Time keeps besides its resources: stage sessions, participants, composition
     /// timers, replicas.
     pub realtime: super::realtime::Live,
-    /// When each channel's recent PutMetadata calls came, for its documented rate limit.
-    pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    /// When each channel's recent PutMetadata calls came (`clock::now_millis`), for its documented
+    /// rate limit.
+    pub metadata_calls: HashMap<String, std::collections::VecDeque<u64>>,
     /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the
     /// first Get until the resource changes, so that reading a resource again costs no
     /// serialization. Every change goes through `insert`, `remove` or `get_mut`, which drop it.

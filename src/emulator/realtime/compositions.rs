@@ -47,6 +47,8 @@ const MAX_DURATION_MS: u64 = 24 * 3_600_000;
 pub(crate) const STOPPING_MS: u64 = 1_000;
 /// How long a stopped composition stays readable before it is deleted (inferred).
 pub(crate) const STOPPED_KEPT_MS: u64 = 300_000;
+/// The most stopped compositions kept meanwhile, the oldest deleted first (a bound).
+const MAX_STOPPED_KEPT: usize = 100;
 
 /// What drives a composition's lifecycle besides its resource.
 #[derive(Debug, Clone, Default)]
@@ -507,4 +509,24 @@ fn finish(ctx: &mut Ctx<'_>, id: &str, at: u64) {
         );
     }
     composition_event(ctx, &composition_arn, "Session End", None);
+    forget_oldest_stopped(ctx);
+}
+
+/// Deletes the oldest stopped compositions beyond [`MAX_STOPPED_KEPT`].
+fn forget_oldest_stopped(ctx: &mut Ctx<'_>) {
+    let mut stopped: Vec<(u64, String)> = ctx
+        .region
+        .realtime
+        .compositions
+        .iter()
+        .filter_map(|(id, t)| t.stopped_at.map(|at| (at, id.clone())))
+        .collect();
+    if stopped.len() <= MAX_STOPPED_KEPT {
+        return;
+    }
+    stopped.sort();
+    for (_, id) in &stopped[..stopped.len() - MAX_STOPPED_KEPT] {
+        ctx.region.remove(COMPOSITION, id);
+        ctx.region.realtime.compositions.remove(id);
+    }
 }

@@ -19,7 +19,8 @@
 //!
 //! Time-driven changes (a composition's idle timeout, STOPPING → STOPPED) are evaluated lazily,
 //! from `clock::now_millis`, at the start of every Real-Time call and control call
-//! ([`advance`]): no timer runs, and a controllable clock moves them all.
+//! ([`advance`]): no timer runs, and moving the emulator's clock (`POST /_ivs-vcr/clock`) moves
+//! them all; a change is dated when it fell due, however late it is evaluated.
 //!
 //! Sources, cited where used: the model (`src/ivs/model/ivs-realtime.json`: shapes, constraints,
 //! documented defaults, operation documentation); the Real-Time API reference,

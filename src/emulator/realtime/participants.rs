@@ -10,12 +10,14 @@
 //! publisher), REPLICATION_STARTED/STOPPED (with the destination stage and session), and
 //! `remoteParticipantId` "For a publish or join event, this is null" (`Event`); a session's
 //! `endTime` "is null if the stage is active"; DisconnectParticipant clears the stage ARN of an
-//! ingest configuration the participant publishes with; a stage has at most 12 publishers
-//! (service quotas: "Stage participants: publishers 12"); EventBridge's `IVS Stage Update`
-//! events "Participant Published" and "Participant Unpublished" carry `session_id`,
-//! `event_name`, `user_id` and `participant_id` (the EventBridge guide).
+//! ingest configuration the participant publishes with; EventBridge's `IVS Stage Update` events
+//! "Participant Published" and "Participant Unpublished", and `IVS Participant Recording State
+//! Change` "Recording Start" and "Recording End" (the EventBridge guide).
 //!
-//! Inferred: the first participant to join a stage with no session starts one, and the session
+//! Inferred: a stage has at most 12 publishers (the quota as the Real-Time quotas page gives it;
+//! only its first rows could be read here); an event's `detail` carries `session_id`,
+//! `event_name`, `user_id` and `participant_id`; the first participant to join a stage with no
+//! session starts one, and the session
 //! ends when the last participant leaves (IVS ends it shortly after; the emulator at once); a
 //! join asks to publish and subscribe only when its control call says so, and a second join
 //! with the token of a connected participant changes what it publishes and subscribes to; a
@@ -521,10 +523,8 @@ fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
         if let Some(life) = ctx.region.realtime.stages.get_mut(stage_id) {
             life.empty_since = Some(now);
         }
-        if let Some(stage) = ctx.region.get_mut(STAGE, stage_id) {
-            if let Value::Object(map) = stage {
-                map.remove("activeSessionId");
-            }
+        if let Some(Value::Object(stage)) = ctx.region.get_mut(STAGE, stage_id) {
+            stage.remove("activeSessionId");
         }
     }
 }

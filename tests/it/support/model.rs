@@ -60,7 +60,7 @@ pub enum View<'m> {
     String(Vec<&'m str>),
     Integer,
     Long,
-    /// A JSON number, whole or not (Real-Time's `framerate`).
+    /// A JSON number (Real-Time's `float` shapes).
     Float,
     Boolean,
     /// ISO-8601 text, as IVS's JSON carries every timestamp.
