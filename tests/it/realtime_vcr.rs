@@ -15,25 +15,7 @@ use ivs_vcr::{Cassette, ReplayServer};
 use serde_json::Value;
 
 use crate::support::fake_ivs::{FakeIvs, OperatorCredentials, ACCOUNT};
-use crate::support::{ACCESS_KEY, OPERATOR_KEY, OPERATOR_SECRET, SECRET_KEY};
-
-/// A Real-Time client for `endpoint`, without retries so every answer is seen once.
-pub(crate) fn realtime_client(endpoint: &str, region: &str) -> aws_sdk_ivsrealtime::Client {
-    let config = aws_sdk_ivsrealtime::Config::builder()
-        .behavior_version(aws_sdk_ivsrealtime::config::BehaviorVersion::latest())
-        .region(aws_sdk_ivsrealtime::config::Region::new(region.to_owned()))
-        .credentials_provider(aws_sdk_ivsrealtime::config::Credentials::new(
-            ACCESS_KEY,
-            SECRET_KEY,
-            None,
-            None,
-            "ivs-vcr-tests",
-        ))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_ivsrealtime::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_ivsrealtime::Client::from_conf(config)
-}
+use crate::support::{realtime_client, OPERATOR_KEY, OPERATOR_SECRET};
 
 /// The header and claims of a JWT, decoded, or a panic saying why not.
 fn decode_jwt(token: &str) -> (Value, Value) {
