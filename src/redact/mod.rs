@@ -1016,4 +1016,47 @@ mod tests {
         scan_str("x", "token", &forged, &mut |_, kind| found.push(kind));
         assert_eq!(found, [SecretKind::StreamKey]);
     }
+
+    proptest::proptest! {
+        /// Whatever a participant token's claims hold, record's redaction writes neither the
+        /// token nor any of its claims' text, the scan passes what it writes, and replay's fake
+        /// decodes with the same claim names.
+        #[test]
+        fn no_token_or_claim_survives_an_exchange(
+            claims in proptest::collection::btree_map("[a-z_]{1,8}", "[A-Za-z0-9]{6,12}", 1..6),
+            exp in 1_000_000_000u64..4_000_000_000,
+        ) {
+            use base64::Engine as _;
+            let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            let mut payload: serde_json::Map<String, Value> =
+                claims.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            payload.insert("exp".into(), json!(exp));
+            let jwt = format!("{}.{}.c2lnbmF0dXJl", b64(&json!({"alg": "ES384"})), b64(&Value::Object(payload.clone())));
+            let mut request: RecordedRequest = serde_json::from_value(json!({
+                "service": "ivs-realtime", "method": "POST", "path": "/CreateStage", "region": "us-west-2",
+                "body": {"name": "s"}
+            })).unwrap();
+            let mut response: RecordedResponse = serde_json::from_value(json!({
+                "status": 200, "body": {"participantTokens": [{"token": jwt}, {"token": jwt}]}
+            })).unwrap();
+            exchange(&mut request, &mut response, false);
+            let interaction = Interaction { request, response };
+            proptest::prop_assert_eq!(scan_interaction(0, &interaction), []);
+            let written = serde_json::to_string(&interaction).unwrap();
+            proptest::prop_assert!(!written.contains(&jwt));
+            proptest::prop_assert!(!written.contains(&exp.to_string()));
+            for value in claims.values() {
+                proptest::prop_assert!(!written.contains(value.as_str()), "{} in {}", value, written);
+            }
+            let mut body = interaction.response.body.unwrap();
+            proptest::prop_assert!(render_fakes(&mut body, "us-west-2"));
+            for token in body["participantTokens"].as_array().unwrap() {
+                let (_, fake_claims) = jwt::decode(token["token"].as_str().unwrap()).unwrap();
+                proptest::prop_assert_eq!(
+                    fake_claims.keys().collect::<Vec<_>>(),
+                    payload.keys().collect::<Vec<_>>()
+                );
+            }
+        }
+    }
 }
