@@ -117,10 +117,14 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
                 let fake = match member {
                     "value" => fake_stream_key(s, &key_region),
                     "passphrase" => fake_passphrase(s),
-                    "streamKey" => owner.as_ref().map_or_else(
-                        || fake_ingest_key(s, arn::ACCOUNT_PLACEHOLDER, region, &s[s.len() - 12..]),
-                        |(account, region, id)| fake_ingest_key(s, account, region, id),
-                    ),
+                    "streamKey" => match &owner {
+                        Some((account, region, id)) => fake_ingest_key(s, account, region, id),
+                        // No ARN to take them from: the scrubbed account, and the key's own
+                        // digits for the id.
+                        None => placeholder_hex(s).and_then(|hex| {
+                            fake_ingest_key(s, arn::ACCOUNT_PLACEHOLDER, region, &hex[..12])
+                        }),
+                    },
                     _ => None,
                 };
                 if let Some(fake) = fake {

@@ -1006,6 +1006,26 @@ mod tests {
             "fakes map back"
         );
 
+        // Without an ARN beside it, a key takes the scrubbed account and its own digits; a
+        // value that is no placeholder, however short or whatever its characters, stays.
+        let placeholder = secret_placeholder(key);
+        let mut lone =
+            json!({"ingestConfiguration": {"streamKey": placeholder}, "x": {"streamKey": "é"}});
+        assert!(render_fakes(&mut lone, "eu-west-1"));
+        let hex = &placeholder[REDACTED_PREFIX.len()..];
+        assert_eq!(
+            lone["ingestConfiguration"]["streamKey"],
+            json!(format!(
+                "rt_000000000000_eu-west-1_{}_{hex}ivsvcrFake",
+                &hex[..12]
+            ))
+        );
+        for odd in ["é", "short", "ivs-vcr-redacted:é"] {
+            let mut body = json!({"ingestConfiguration": {"streamKey": odd}});
+            assert!(!render_fakes(&mut body, "us-west-2"), "{odd}");
+            assert_eq!(body["ingestConfiguration"]["streamKey"], json!(odd));
+        }
+
         // A value dressed as a JWT placeholder is still scanned.
         let forged = format!(
             "{} jwt {{}} {{\"k\":\"sk_us-west-2_Ab12Cd34Ef56_secret\"}}",
