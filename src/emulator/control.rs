@@ -31,7 +31,11 @@ impl Emulator {
     /// Joins a participant to the stage its token is for (`POST /_ivs-vcr/stages/join`):
     /// `{participantId, stageArn, sessionId}`, or why the token is refused.
     pub(crate) fn join_stage(&self, request: &realtime::JoinRequest) -> Result<Value, ApiError> {
-        let region = realtime::tokens::region_of(&request.token)?;
+        let (region, stage_arn) = realtime::tokens::stage_of(&request.token)?;
+        if self.peek_region(&region, |_| ()).is_none() {
+            // A region with no state has no stage; looking must not leave one behind.
+            return Err(realtime::not_found(realtime::STAGE, &stage_arn));
+        }
         let now = crate::clock::now_millis();
         self.with_region(&region, |ctx| realtime::join(ctx, request, now))?
     }

@@ -360,6 +360,20 @@ async fn a_stage_flow_answers_the_official_client_as_real_time_would() {
     let err = rt.get_stage().arn(&stage_arn).send().await.unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
     assert!(err.message().unwrap().contains("does not exist"), "{err:?}");
+
+    // Reset forgets every stage, session and participant.
+    let kept = new_stage(&rt).await;
+    let (token, _) = new_token(&rt, &kept).await;
+    join(&server, &token, false, true).await;
+    assert_eq!(
+        raw::post(server.addr(), "/_ivs-vcr/reset", "").await.status,
+        200
+    );
+    let state = raw::call(server.addr(), "GET", "/_ivs-vcr/state").await;
+    let state: Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state["regions"], json!({}), "{state}");
+    let (status, body) = control(&server, "/_ivs-vcr/stages/join", &json!({"token": token})).await;
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]
