@@ -40,6 +40,31 @@ impl Emulator {
         self.with_region(&region, |ctx| realtime::join(ctx, request, now))?
     }
 
+    /// Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+    /// would (`POST /_ivs-vcr/stages/join` with `streamKey`): `{participantId, stageArn,
+    /// sessionId}`. The key names its region (`rt_<account>_<region>_…`).
+    pub(crate) fn publish_with_key(&self, stream_key: &str) -> Result<Value, ApiError> {
+        let region = stream_key
+            .strip_prefix("rt_")
+            .and_then(|rest| rest.split('_').nth(1))
+            .filter(|r| crate::normalize::is_valid_region(r))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "streamKey: not an IVS Real-Time stream key (rt_<account>_<region>_<id>_<secret>, from CreateIngestConfiguration)",
+                )
+            })?;
+        if self.peek_region(region, |_| ()).is_none() {
+            return Err(ApiError::new(
+                crate::ivs::ErrorType::AccessDeniedException,
+                "streamKey: no ingest configuration of this region has this stream key (INVALID_STREAM_KEY)",
+            ));
+        }
+        let now = crate::clock::now_millis();
+        self.with_region(region, |ctx| {
+            realtime::publish_with_key(ctx, stream_key, now)
+        })?
+    }
+
     /// A participant leaves its stage (`POST /_ivs-vcr/stages/leave`): the stage named, or the
     /// one it is connected to in any region with state.
     pub(crate) fn leave_stage(

@@ -553,6 +553,16 @@ async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecy
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
 }
 
+/// Publishes with an ingest stream key through the control plane: status and body.
+async fn join_with_key(server: &impl Addr, key: &str) -> (u16, Value) {
+    control(
+        server,
+        "/_ivs-vcr/stages/join",
+        &json!({ "streamKey": key }),
+    )
+    .await
+}
+
 /// Moves the emulator's clock forward.
 async fn advance(server: &IvsVcr, seconds: f64) {
     let (status, body) = control(
@@ -817,6 +827,118 @@ async fn ingest_configurations_mint_stream_keys_and_refuse_insecure_rtmp() {
         .await
         .unwrap();
     assert_eq!(by_stage.ingest_configurations().len(), 1);
+
+    // An encoder publishes with the key (the control plane stands in for RTMP ingest).
+    let key = config.stream_key().to_owned();
+    let published = join_with_key(&server, &key).await;
+    assert_eq!(
+        (published.0, &published.1["participantId"]),
+        (200, &json!(config.participant_id()))
+    );
+    let session = published.1["sessionId"].as_str().unwrap().to_owned();
+    let active = rt
+        .get_ingest_configuration()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        active.ingest_configuration().unwrap().state().as_str(),
+        "ACTIVE"
+    );
+    let participant = rt
+        .get_participant()
+        .stage_arn(&stage)
+        .session_id(&session)
+        .participant_id(config.participant_id())
+        .send()
+        .await
+        .unwrap();
+    let participant = participant.participant().unwrap();
+    assert_eq!(participant.protocol().map(|p| p.as_str()), Some("RTMPS"));
+    assert_eq!(participant.ingest_configuration_arn(), Some(arn.as_str()));
+    assert_eq!(participant.user_id(), Some("obs"));
+    assert_eq!(
+        join_with_key(&server, &key).await.0,
+        409,
+        "the key is in use"
+    );
+    let err = rt
+        .update_ingest_configuration()
+        .arn(&arn)
+        .stage_arn("")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ConflictException"));
+    let err = rt
+        .delete_ingest_configuration()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ConflictException"));
+    rt.disconnect_participant()
+        .stage_arn(&stage)
+        .participant_id(config.participant_id())
+        .send()
+        .await
+        .unwrap();
+    let after = rt
+        .get_ingest_configuration()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let after = after.ingest_configuration().unwrap();
+    assert_eq!(
+        (after.state().as_str(), after.stage_arn()),
+        ("INACTIVE", "")
+    );
+    assert_eq!(
+        join_with_key(&server, &key).await.0,
+        409,
+        "attached to no stage"
+    );
+    rt.update_ingest_configuration()
+        .arn(&arn)
+        .stage_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    let again = join_with_key(&server, &key).await.1;
+    let session = again["sessionId"].as_str().unwrap();
+    rt.delete_ingest_configuration()
+        .arn(&arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let left = rt
+        .get_participant()
+        .stage_arn(&stage)
+        .session_id(session)
+        .participant_id(config.participant_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.participant().unwrap().state().unwrap().as_str(),
+        "DISCONNECTED"
+    );
+    assert_eq!(
+        join_with_key(&server, &key).await.0,
+        403,
+        "a deleted configuration's key"
+    );
+    let created = rt
+        .create_ingest_configuration()
+        .ingest_protocol(IngestProtocol::Rtmps)
+        .stage_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.ingest_configuration().unwrap().arn().to_owned();
     let updated = rt
         .update_ingest_configuration()
         .arn(&arn)

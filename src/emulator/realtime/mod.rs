@@ -47,7 +47,7 @@ use super::{ApiError, Ctx};
 use crate::ivs::{arn, Catalog, ErrorType, Kind, Operation, Service, ShapeId};
 use crate::live::events::Event;
 
-pub(crate) use participants::{join, leave, JoinRequest};
+pub(crate) use participants::{join, leave, publish_with_key, JoinRequest};
 
 /// A stage's resource type in its ARN.
 pub(crate) const STAGE: &str = "stage";
