@@ -867,3 +867,288 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_replicated_publisher_appears_in_the_other_stage_until_it_leaves() {
+    let (e, events) = emulator();
+    let (source, _) = stage(&e);
+    let (destination, destination_id) = stage(&e);
+    let (t, pid) = token(&e, &source, json!({"userId": "star"}));
+    let session = join(&e, &t, false, false)["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replication =
+        json!({"sourceStageArn": source, "destinationStageArn": destination, "participantId": pid});
+    let (kind, message) = error(&call(
+        &e,
+        "StartParticipantReplication",
+        replication.clone(),
+    ));
+    assert_eq!(kind, "ConflictException");
+    assert!(message.contains("not publishing"), "{message}");
+    join(&e, &t, true, false);
+    ok(&call(
+        &e,
+        "StartParticipantReplication",
+        replication.clone(),
+    ));
+    let (kind, _) = error(&call(&e, "StartParticipantReplication", replication));
+    assert_eq!(kind, "ConflictException", "already replicated");
+    let replicas = ok(&call(
+        &e,
+        "ListParticipantReplicas",
+        json!({"sourceStageArn": source, "participantId": pid}),
+    ));
+    let replica = &replicas["replicas"][0];
+    assert_eq!(replica["replicationState"], "ACTIVE");
+    let destination_session = replica["destinationSessionId"].as_str().unwrap().to_owned();
+    let got = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    assert_eq!(
+        got["stage"]["activeSessionId"],
+        destination_session.as_str()
+    );
+    let copy = ok(&call(
+        &e,
+        "GetParticipant",
+        json!({"stageArn": destination, "sessionId": destination_session, "participantId": pid}),
+    ));
+    assert_eq!(copy["participant"]["replicationType"], "REPLICA");
+    assert_eq!(copy["participant"]["sourceStageArn"], source.as_str());
+    assert_eq!(copy["participant"]["sourceSessionId"], session.as_str());
+    assert_eq!(copy["participant"]["published"], true);
+
+    // The source leaves: the replication stops and the replica leaves its stage.
+    e.leave_stage(&pid, Some(&source)).unwrap();
+    let replicas = ok(&call(
+        &e,
+        "ListParticipantReplicas",
+        json!({"sourceStageArn": source, "participantId": pid}),
+    ));
+    assert_eq!(replicas["replicas"][0]["replicationState"], "STOPPED");
+    let names = event_names(&e, &source, &session, &pid);
+    assert_eq!(
+        names,
+        [
+            "JOINED",
+            "PUBLISH_STARTED",
+            "REPLICATION_STARTED",
+            "PUBLISH_STOPPED",
+            "REPLICATION_STOPPED",
+            "LEFT"
+        ]
+    );
+    assert_eq!(
+        event_names(&e, &destination, &destination_session, &pid),
+        ["JOINED", "PUBLISH_STARTED", "PUBLISH_STOPPED", "LEFT"]
+    );
+    let after = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    assert_eq!(
+        after["stage"].get("activeSessionId"),
+        None,
+        "{destination_id}"
+    );
+    assert!(events
+        .names()
+        .contains(&"IVS Stage Update: Participant Replication Started".to_owned()));
+    assert!(events
+        .names()
+        .contains(&"IVS Stage Update: Participant Replication Stopped".to_owned()));
+}
+
+#[test]
+fn publishers_are_recorded_when_the_stage_has_a_storage_configuration() {
+    let (e, events) = emulator();
+    let storage = ok(&call(
+        &e,
+        "CreateStorageConfiguration",
+        json!({"s3": {"bucketName": "rec"}}),
+    ));
+    let storage_arn = storage["storageConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (kind, _) = error(&call(
+        &e,
+        "CreateStage",
+        json!({"autoParticipantRecordingConfiguration": {"storageConfigurationArn": storage_arn.replace(&storage_arn[storage_arn.len() - 12..], "AAAAAAAAAAAA")}}),
+    ));
+    assert_eq!(kind, "ResourceNotFoundException");
+    let out = ok(&call(
+        &e,
+        "CreateStage",
+        json!({"autoParticipantRecordingConfiguration": {"storageConfigurationArn": storage_arn, "mediaTypes": ["AUDIO_ONLY"]}}),
+    ));
+    let stage_arn = out["stage"]["arn"].as_str().unwrap().to_owned();
+    assert_eq!(
+        out["stage"]["autoParticipantRecordingConfiguration"]["mediaTypes"],
+        json!(["AUDIO_ONLY"])
+    );
+    let (t, pid) = token(&e, &stage_arn, json!({}));
+    let session = join(&e, &t, true, false)["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = ok(&call(
+        &e,
+        "GetParticipant",
+        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
+    ));
+    assert_eq!(p["participant"]["recordingState"], "ACTIVE");
+    assert_eq!(p["participant"]["recordingS3BucketName"], "rec");
+    assert_eq!(
+        p["participant"]["recordingS3Prefix"]
+            .as_str()
+            .unwrap()
+            .len(),
+        12
+    );
+    // "this cannot be updated while recording is active".
+    let (kind, _) = error(&call(
+        &e,
+        "UpdateStage",
+        json!({"arn": stage_arn, "autoParticipantRecordingConfiguration": {"storageConfigurationArn": ""}}),
+    ));
+    assert_eq!(kind, "ConflictException");
+    ok(&call(
+        &e,
+        "UpdateStage",
+        json!({"arn": stage_arn, "name": "renamed"}),
+    ));
+    e.leave_stage(&pid, None).unwrap();
+    let p = ok(&call(
+        &e,
+        "GetParticipant",
+        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
+    ));
+    assert_eq!(p["participant"]["recordingState"], "STOPPED");
+    // Setting "" resets the other members to their defaults.
+    let updated = ok(&call(
+        &e,
+        "UpdateStage",
+        json!({"arn": stage_arn, "autoParticipantRecordingConfiguration": {"storageConfigurationArn": "", "mediaTypes": ["AUDIO_ONLY"]}}),
+    ));
+    assert_eq!(
+        updated["stage"]["autoParticipantRecordingConfiguration"]["mediaTypes"],
+        json!(["AUDIO_VIDEO"])
+    );
+    let names = events.names();
+    assert!(
+        names.contains(&"IVS Participant Recording State Change: Recording Start".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"IVS Participant Recording State Change: Recording End".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn compositions_are_checked_before_they_start() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
+    let encoder_arn = encoder["encoderConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let storage = ok(&call(
+        &e,
+        "CreateStorageConfiguration",
+        json!({"s3": {"bucketName": "vods"}}),
+    ));
+    let storage_arn = storage["storageConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let s3 = json!({"s3": {"storageConfigurationArn": storage_arn, "encoderConfigurationArns": [encoder_arn]}});
+    let (kind, message) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [s3, s3]}),
+    ));
+    assert_eq!(kind, "ValidationException");
+    assert!(message.contains("one channel and one s3"), "{message}");
+    let (kind, _) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [{}]}),
+    ));
+    assert_eq!(kind, "ValidationException");
+    let missing_channel = "arn:aws:ivs:us-west-2:123456789012:channel/AAAAAAAAAAAA";
+    let (kind, _) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": missing_channel}}]}),
+    ));
+    assert_eq!(kind, "ResourceNotFoundException");
+    // The same idempotency token answers the same composition.
+    let body = json!({"stageArn": stage_arn, "idempotencyToken": "t-1", "destinations": [s3]});
+    let first = ok(&call(&e, "StartComposition", body.clone()));
+    let again = ok(&call(&e, "StartComposition", body));
+    assert_eq!(first["composition"]["arn"], again["composition"]["arn"]);
+    for _ in 0..4 {
+        ok(&call(
+            &e,
+            "StartComposition",
+            json!({"stageArn": stage_arn, "destinations": [s3]}),
+        ));
+    }
+    let (kind, message) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [s3]}),
+    ));
+    assert_eq!(kind, "ServiceQuotaExceededException");
+    assert!(message.contains("at most 5"), "{message}");
+    let listed = ok(&call(&e, "ListCompositions", json!({"maxResults": 2})));
+    assert_eq!(listed["compositions"].as_array().unwrap().len(), 2);
+    assert!(listed["nextToken"].is_string());
+    assert!(
+        listed["compositions"][0]["destinations"][0]
+            .get("configuration")
+            .is_none(),
+        "a DestinationSummary"
+    );
+}
+
+#[test]
+fn a_channel_that_went_live_fails_its_destination() {
+    let (e, events) = emulator();
+    let (stage_arn, _) = stage(&e);
+    let channel = e
+        .answer(&RecordedRequest {
+            service: Service::Ivs,
+            method: "POST".into(),
+            path: "/CreateChannel".into(),
+            query: Default::default(),
+            region: "us-west-2".into(),
+            headers: Default::default(),
+            body: Some(json!({})),
+        })
+        .unwrap();
+    let channel_arn = ok(&channel)["channel"]["arn"].as_str().unwrap().to_owned();
+    let started = ok(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": channel_arn}}]}),
+    ));
+    let arn = started["composition"]["arn"].as_str().unwrap().to_owned();
+    // Another encoder takes the channel live before anyone joins the stage.
+    e.start_stream(&channel_arn, None, 0).unwrap();
+    let (t, _) = token(&e, &stage_arn, json!({}));
+    join(&e, &t, false, true);
+    let got = ok(&call(&e, "GetComposition", json!({"arn": arn})));
+    assert_eq!(got["composition"]["state"], "FAILED");
+    assert_eq!(got["composition"]["destinations"][0]["state"], "FAILED");
+    assert!(events
+        .names()
+        .contains(&"IVS Composition State Change: Destination Failure".to_owned()));
+    // The failed composition counts against nothing.
+    let (kind, _) = error(&call(
+        &e,
+        "StopComposition",
+        json!({"arn": "arn:aws:ivs:us-west-2:123456789012:composition/AAAAAAAAAAAA"}),
+    ));
+    assert_eq!(kind, "ResourceNotFoundException");
+}
