@@ -278,25 +278,15 @@ async fn a_stage_flow_answers_the_official_client_as_real_time_would() {
 
     leave(&server, &guest).await;
     leave(&server, &host).await;
-    let ended = rt
+    // The session outlives its last participant by a few minutes (the clock test sees it end).
+    let lingering = rt
         .get_stage_session()
         .stage_arn(&stage_arn)
         .session_id(&session)
         .send()
         .await
         .unwrap();
-    assert!(ended.stage_session().unwrap().end_time().is_some());
-    assert_eq!(
-        rt.get_stage()
-            .arn(&stage_arn)
-            .send()
-            .await
-            .unwrap()
-            .stage()
-            .unwrap()
-            .active_session_id(),
-        None
-    );
+    assert!(lingering.stage_session().unwrap().end_time().is_none());
     let sessions = rt
         .list_stage_sessions()
         .stage_arn(&stage_arn)
@@ -575,7 +565,7 @@ async fn advance(server: &IvsVcr, seconds: f64) {
 }
 
 #[tokio::test]
-async fn a_participant_token_expires_when_the_clock_passes_it() {
+async fn time_ends_sessions_and_expires_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let server = IvsVcr::start(&["serve", "--port", "0"], dir.path());
     let rt = realtime_client(&server.uri().unwrap(), "us-west-2");
@@ -587,12 +577,18 @@ async fn a_participant_token_expires_when_the_clock_passes_it() {
         .send()
         .await
         .unwrap();
-    let token = token
-        .participant_token()
-        .unwrap()
-        .token()
+    let token = token.participant_token().unwrap();
+    let (token, pid) = (
+        token.token().unwrap().to_owned(),
+        token.participant_id().unwrap().to_owned(),
+    );
+    let session = join(&server, &token, false, true).await["sessionId"]
+        .as_str()
         .unwrap()
         .to_owned();
+    leave(&server, &pid).await;
+
+    // A minute on, the token has expired; the session lives on for a few minutes.
     advance(&server, 61.0).await;
     let (status, body) =
         control(&server, "/_ivs-vcr/stages/join", &json!({ "token": token })).await;
@@ -600,6 +596,36 @@ async fn a_participant_token_expires_when_the_clock_passes_it() {
     assert!(
         body["message"].as_str().unwrap().contains("expired at"),
         "{body}"
+    );
+    let active = |rt: aws_sdk_ivsrealtime::Client, stage: String| async move {
+        rt.get_stage()
+            .arn(stage)
+            .send()
+            .await
+            .unwrap()
+            .stage()
+            .unwrap()
+            .active_session_id()
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        active(rt.clone(), stage.clone()).await.as_deref(),
+        Some(session.as_str())
+    );
+    advance(&server, 120.0).await;
+    assert_eq!(active(rt.clone(), stage.clone()).await, None);
+    let ended = rt
+        .get_stage_session()
+        .stage_arn(&stage)
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap();
+    let ended = ended.stage_session().unwrap();
+    let lasted = ended.end_time().unwrap().secs() - ended.start_time().unwrap().secs();
+    assert!(
+        (180..=182).contains(&lasted),
+        "ended 3 minutes after the last one left: {lasted} s"
     );
 }
 

@@ -9,16 +9,19 @@
 //! PUBLISH_STARTED/STOPPED, SUBSCRIBE_STARTED/STOPPED (whose `remoteParticipantId` is the
 //! publisher), REPLICATION_STARTED/STOPPED (with the destination stage and session), and
 //! `remoteParticipantId` "For a publish or join event, this is null" (`Event`); a session's
-//! `endTime` "is null if the stage is active"; DisconnectParticipant clears the stage ARN of an
+//! `endTime` "is null if the stage is active"; "A stage session begins when the first participant
+//! joins a stage" (the monitoring guide); DisconnectParticipant clears the stage ARN of an
 //! ingest configuration the participant publishes with; EventBridge's `IVS Stage Update` events
 //! "Participant Published" and "Participant Unpublished", and `IVS Participant Recording State
 //! Change` "Recording Start" and "Recording End" (the EventBridge guide).
 //!
 //! Inferred: a stage has at most 12 publishers (the quota as the Real-Time quotas page gives it;
 //! only its first rows could be read here); an event's `detail` carries `session_id`,
-//! `event_name`, `user_id` and `participant_id`; the first participant to join a stage with no
-//! session starts one, and the session
-//! ends when the last participant leaves (IVS ends it shortly after; the emulator at once); a
+//! `event_name`, `user_id` and `participant_id`; the session ends [`SESSION_END_MS`] after the
+//! last participant leaves, and a join meanwhile continues it (the monitoring guide counts from
+//! the last participant to stop publishing, but a session cannot end under participants still
+//! connected, so the emulator counts from the last to leave); a deleted stage's session ends at
+//! once; a
 //! join asks to publish and subscribe only when its control call says so, and a second join
 //! with the token of a connected participant changes what it publishes and subscribes to; a
 //! subscriber subscribes to every publisher; a join the token does not allow, or over the
@@ -51,6 +54,11 @@ pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
 pub(crate) const MAX_SESSIONS: usize = 100;
 /// Events kept per participant and session (a bound).
 const MAX_EVENTS: usize = 1_000;
+/// How long a session outlives its last participant: "A stage session begins when the first
+/// participant joins a stage and ends a few minutes after the last participant stops publishing"
+/// (<https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/stage-health.html>); "a few
+/// minutes" is taken as 3 (inferred).
+pub(crate) const SESSION_END_MS: u64 = 180_000;
 
 /// The sessions of one stage.
 #[derive(Debug, Default)]
@@ -616,17 +624,41 @@ fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
     if let Some(config) = ingest.and_then(|id| ctx.region.get_mut(INGEST, &id)) {
         set(config, "state", Value::from("INACTIVE"));
     }
-    let Some(session) = active_session(ctx, stage_id) else {
-        return;
-    };
     if empty {
-        session.end_time = Some(time);
+        // The session ends SESSION_END_MS later, unless someone joins meanwhile ([`advance`]).
         if let Some(life) = ctx.region.realtime.stages.get_mut(stage_id) {
             life.empty_since = Some(now);
         }
-        if let Some(Value::Object(stage)) = ctx.region.get_mut(STAGE, stage_id) {
-            stage.remove("activeSessionId");
-        }
+    }
+}
+
+/// Ends, at `at`, the stage's active session.
+fn end_session(ctx: &mut Ctx<'_>, stage_id: &str, at: u64) {
+    if let Some(session) = active_session(ctx, stage_id) {
+        session.end_time = Some(clock::iso8601(at / 1000));
+    }
+    if let Some(Value::Object(stage)) = ctx.region.get_mut(STAGE, stage_id) {
+        stage.remove("activeSessionId");
+    }
+}
+
+/// Ends the sessions whose stage has had nobody connected for [`SESSION_END_MS`] by `now`.
+pub(crate) fn advance(ctx: &mut Ctx<'_>, now: u64) {
+    let due: Vec<(String, u64)> = ctx
+        .region
+        .realtime
+        .stages
+        .iter()
+        .filter_map(|(id, life)| {
+            let at = life.empty_since? + SESSION_END_MS;
+            let active = life.sessions.last().is_some_and(|s| {
+                s.end_time.is_none() && !s.participants.values().any(ParticipantLife::connected)
+            });
+            (active && now >= at).then(|| (id.clone(), at))
+        })
+        .collect();
+    for (stage_id, at) in due {
+        end_session(ctx, &stage_id, at);
     }
 }
 
@@ -644,6 +676,8 @@ pub(crate) fn close_stage(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) {
     for pid in connected {
         depart(ctx, stage_id, &pid, now);
     }
+    // A deleted stage's session ends with it.
+    end_session(ctx, stage_id, now);
     // Replicas of this stage's participants elsewhere, and replicas in it, stop.
     let stage_arn = arn::mint(ctx.region_name, ctx.account, STAGE, stage_id);
     let replicas: Vec<usize> = ctx

@@ -119,6 +119,13 @@ fn join(e: &Emulator, token: &str, publish: bool, subscribe: bool) -> Value {
     .unwrap()
 }
 
+/// Applies what falls due `ms` from now (sessions ending, compositions stopping).
+fn settle(e: &Emulator, ms: u64) {
+    let at = crate::clock::now_millis() + ms;
+    e.with_region("us-west-2", |ctx| super::advance(ctx, at))
+        .unwrap();
+}
+
 fn event_names(e: &Emulator, stage_arn: &str, session: &str, pid: &str) -> Vec<String> {
     let out = ok(&call(
         e,
@@ -309,6 +316,10 @@ fn joins_and_leaves_drive_sessions_participants_and_events() {
     );
     e.leave_stage(&host, Some(&stage_arn)).unwrap();
 
+    // The session outlives its last participant by a few minutes, then ends.
+    let got = ok(&call(&e, "GetStage", json!({"arn": stage_arn})));
+    assert_eq!(got["stage"]["activeSessionId"], session.as_str());
+    settle(&e, super::participants::SESSION_END_MS);
     let ended = ok(&call(
         &e,
         "GetStageSession",
@@ -763,10 +774,21 @@ fn tags_reach_every_realtime_resource_through_the_shared_routes() {
 /// One step of the property test.
 #[derive(Debug, Clone)]
 enum Step {
-    Join { token: usize, publish: bool },
-    Leave { token: usize },
-    Disconnect { token: usize },
-    DeleteStage { stage: usize },
+    Join {
+        token: usize,
+        publish: bool,
+    },
+    Leave {
+        token: usize,
+    },
+    Disconnect {
+        token: usize,
+    },
+    DeleteStage {
+        stage: usize,
+    },
+    /// The clock passes the time a session outlives its last participant.
+    Wait,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -775,6 +797,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0..6usize).prop_map(|token| Step::Leave { token }),
         1 => (0..6usize).prop_map(|token| Step::Disconnect { token }),
         1 => (0..2usize).prop_map(|stage| Step::DeleteStage { stage }),
+        1 => Just(Step::Wait),
     ]
 }
 
@@ -795,7 +818,10 @@ proptest! {
             .collect();
         let mut deleted = [false, false];
         let mut connected = std::collections::BTreeSet::new();
+        // Every later step happens after the waits so far.
+        let mut waited = 0;
         for step in steps {
+            let waiting = matches!(step, Step::Wait);
             match step {
                 Step::Join { token, publish } => {
                     let result = e.join_stage(&JoinRequest {
@@ -821,6 +847,10 @@ proptest! {
                     prop_assert_eq!(answer.error.is_none(), !deleted[stage]);
                     deleted[stage] = true;
                     connected.retain(|t| t / 3 != stage);
+                }
+                Step::Wait => {
+                    waited += super::participants::SESSION_END_MS + 1;
+                    settle(&e, waited);
                 }
             }
             for (s, (stage_arn, stage_id)) in stages.iter().enumerate() {
@@ -863,6 +893,10 @@ proptest! {
                     .first()
                     .map_or(0, |x| x.participants.values().filter(|p| p.connected()).count());
                 prop_assert_eq!(n_connected, connected.iter().filter(|t| *t / 3 == s).count());
+                // Once the clock has passed the grace time, a stage nobody is in has no session.
+                if waiting && n_connected == 0 {
+                    prop_assert!(active.is_empty(), "stage {} still has a session", s);
+                }
             }
         }
     }
@@ -942,6 +976,9 @@ fn a_replicated_publisher_appears_in_the_other_stage_until_it_leaves() {
         event_names(&e, &destination, &destination_session, &pid),
         ["JOINED", "PUBLISH_STARTED", "PUBLISH_STOPPED", "LEFT"]
     );
+    let during = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    assert!(during["stage"]["activeSessionId"].is_string());
+    settle(&e, super::participants::SESSION_END_MS);
     let after = ok(&call(&e, "GetStage", json!({"arn": destination})));
     assert_eq!(
         after["stage"].get("activeSessionId"),
