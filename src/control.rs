@@ -8,7 +8,7 @@
 //! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, and under `chat` the rooms' live connections and recent messages |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
-//! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to |
+//! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |
 //! | `POST /_ivs-vcr/stages/leave` `{"participantId", "stageArn"?}` | the participant leaves its stage: `{}` |
 //! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
@@ -159,23 +159,28 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
                 return no_emulator();
             };
             let flag = |name: &str| body.get(name).and_then(Value::as_bool);
-            let (Some(token), true, true) = (
-                body.get("token").and_then(Value::as_str),
-                body.get("publish").is_none_or(Value::is_boolean),
-                body.get("subscribe").is_none_or(Value::is_boolean),
-            ) else {
-                return bad(
-                    400,
-                    "ValidationException",
-                    "send {\"token\": \"<participant token>\", \"publish\"?: true|false, \"subscribe\"?: true|false}",
-                );
+            let token = body.get("token").and_then(Value::as_str);
+            let stream_key = body.get("streamKey").and_then(Value::as_str);
+            let flags_ok = body.get("publish").is_none_or(Value::is_boolean)
+                && body.get("subscribe").is_none_or(Value::is_boolean);
+            let result = match (token, stream_key, flags_ok) {
+                (Some(token), None, true) => {
+                    emulator.join_stage(&crate::emulator::realtime::JoinRequest {
+                        token: token.to_owned(),
+                        publish: flag("publish"),
+                        subscribe: flag("subscribe"),
+                    })
+                }
+                (None, Some(key), true) => emulator.publish_with_key(key),
+                _ => {
+                    return bad(
+                        400,
+                        "ValidationException",
+                        "send {\"token\": \"<participant token>\", \"publish\"?: true|false, \"subscribe\"?: true|false}, or {\"streamKey\": \"<ingest configuration stream key>\"} to publish as an RTMP(S) encoder would",
+                    )
+                }
             };
-            let request = crate::emulator::realtime::JoinRequest {
-                token: token.to_owned(),
-                publish: flag("publish"),
-                subscribe: flag("subscribe"),
-            };
-            match emulator.join_stage(&request) {
+            match result {
                 Ok(value) => Ok((200, value)),
                 Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
             }

@@ -31,9 +31,38 @@ impl Emulator {
     /// Joins a participant to the stage its token is for (`POST /_ivs-vcr/stages/join`):
     /// `{participantId, stageArn, sessionId}`, or why the token is refused.
     pub(crate) fn join_stage(&self, request: &realtime::JoinRequest) -> Result<Value, ApiError> {
-        let region = realtime::tokens::region_of(&request.token)?;
+        let (region, stage_arn) = realtime::tokens::stage_of(&request.token)?;
+        if self.peek_region(&region, |_| ()).is_none() {
+            // A region with no state has no stage; looking must not leave one behind.
+            return Err(realtime::not_found(realtime::STAGE, &stage_arn));
+        }
         let now = crate::clock::now_millis();
         self.with_region(&region, |ctx| realtime::join(ctx, request, now))?
+    }
+
+    /// Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+    /// would (`POST /_ivs-vcr/stages/join` with `streamKey`): `{participantId, stageArn,
+    /// sessionId}`. The key names its region (`rt_<account>_<region>_…`).
+    pub(crate) fn publish_with_key(&self, stream_key: &str) -> Result<Value, ApiError> {
+        let region = stream_key
+            .strip_prefix("rt_")
+            .and_then(|rest| rest.split('_').nth(1))
+            .filter(|r| crate::normalize::is_valid_region(r))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "streamKey: not an IVS Real-Time stream key (rt_<account>_<region>_<id>_<secret>, from CreateIngestConfiguration)",
+                )
+            })?;
+        if self.peek_region(region, |_| ()).is_none() {
+            return Err(ApiError::new(
+                crate::ivs::ErrorType::AccessDeniedException,
+                "streamKey: no ingest configuration of this region has this stream key (INVALID_STREAM_KEY)",
+            ));
+        }
+        let now = crate::clock::now_millis();
+        self.with_region(region, |ctx| {
+            realtime::publish_with_key(ctx, stream_key, now)
+        })?
     }
 
     /// A participant leaves its stage (`POST /_ivs-vcr/stages/leave`): the stage named, or the

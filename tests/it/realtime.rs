@@ -278,25 +278,15 @@ async fn a_stage_flow_answers_the_official_client_as_real_time_would() {
 
     leave(&server, &guest).await;
     leave(&server, &host).await;
-    let ended = rt
+    // The session outlives its last participant by a few minutes (the clock test sees it end).
+    let lingering = rt
         .get_stage_session()
         .stage_arn(&stage_arn)
         .session_id(&session)
         .send()
         .await
         .unwrap();
-    assert!(ended.stage_session().unwrap().end_time().is_some());
-    assert_eq!(
-        rt.get_stage()
-            .arn(&stage_arn)
-            .send()
-            .await
-            .unwrap()
-            .stage()
-            .unwrap()
-            .active_session_id(),
-        None
-    );
+    assert!(lingering.stage_session().unwrap().end_time().is_none());
     let sessions = rt
         .list_stage_sessions()
         .stage_arn(&stage_arn)
@@ -360,6 +350,20 @@ async fn a_stage_flow_answers_the_official_client_as_real_time_would() {
     let err = rt.get_stage().arn(&stage_arn).send().await.unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
     assert!(err.message().unwrap().contains("does not exist"), "{err:?}");
+
+    // Reset forgets every stage, session and participant.
+    let kept = new_stage(&rt).await;
+    let (token, _) = new_token(&rt, &kept).await;
+    join(&server, &token, false, true).await;
+    assert_eq!(
+        raw::post(server.addr(), "/_ivs-vcr/reset", "").await.status,
+        200
+    );
+    let state = raw::call(server.addr(), "GET", "/_ivs-vcr/state").await;
+    let state: Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state["regions"], json!({}), "{state}");
+    let (status, body) = control(&server, "/_ivs-vcr/stages/join", &json!({"token": token})).await;
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]
@@ -539,6 +543,16 @@ async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecy
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
 }
 
+/// Publishes with an ingest stream key through the control plane: status and body.
+async fn join_with_key(server: &impl Addr, key: &str) -> (u16, Value) {
+    control(
+        server,
+        "/_ivs-vcr/stages/join",
+        &json!({ "streamKey": key }),
+    )
+    .await
+}
+
 /// Moves the emulator's clock forward.
 async fn advance(server: &IvsVcr, seconds: f64) {
     let (status, body) = control(
@@ -551,7 +565,7 @@ async fn advance(server: &IvsVcr, seconds: f64) {
 }
 
 #[tokio::test]
-async fn a_participant_token_expires_when_the_clock_passes_it() {
+async fn time_ends_sessions_and_expires_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let server = IvsVcr::start(&["serve", "--port", "0"], dir.path());
     let rt = realtime_client(&server.uri().unwrap(), "us-west-2");
@@ -563,12 +577,18 @@ async fn a_participant_token_expires_when_the_clock_passes_it() {
         .send()
         .await
         .unwrap();
-    let token = token
-        .participant_token()
-        .unwrap()
-        .token()
+    let token = token.participant_token().unwrap();
+    let (token, pid) = (
+        token.token().unwrap().to_owned(),
+        token.participant_id().unwrap().to_owned(),
+    );
+    let session = join(&server, &token, false, true).await["sessionId"]
+        .as_str()
         .unwrap()
         .to_owned();
+    leave(&server, &pid).await;
+
+    // A minute on, the token has expired; the session lives on for a few minutes.
     advance(&server, 61.0).await;
     let (status, body) =
         control(&server, "/_ivs-vcr/stages/join", &json!({ "token": token })).await;
@@ -576,6 +596,36 @@ async fn a_participant_token_expires_when_the_clock_passes_it() {
     assert!(
         body["message"].as_str().unwrap().contains("expired at"),
         "{body}"
+    );
+    let active = |rt: aws_sdk_ivsrealtime::Client, stage: String| async move {
+        rt.get_stage()
+            .arn(stage)
+            .send()
+            .await
+            .unwrap()
+            .stage()
+            .unwrap()
+            .active_session_id()
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        active(rt.clone(), stage.clone()).await.as_deref(),
+        Some(session.as_str())
+    );
+    advance(&server, 120.0).await;
+    assert_eq!(active(rt.clone(), stage.clone()).await, None);
+    let ended = rt
+        .get_stage_session()
+        .stage_arn(&stage)
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap();
+    let ended = ended.stage_session().unwrap();
+    let lasted = ended.end_time().unwrap().secs() - ended.start_time().unwrap().secs();
+    assert!(
+        (180..=182).contains(&lasted),
+        "ended 3 minutes after the last one left: {lasted} s"
     );
 }
 
@@ -803,6 +853,118 @@ async fn ingest_configurations_mint_stream_keys_and_refuse_insecure_rtmp() {
         .await
         .unwrap();
     assert_eq!(by_stage.ingest_configurations().len(), 1);
+
+    // An encoder publishes with the key (the control plane stands in for RTMP ingest).
+    let key = config.stream_key().to_owned();
+    let published = join_with_key(&server, &key).await;
+    assert_eq!(
+        (published.0, &published.1["participantId"]),
+        (200, &json!(config.participant_id()))
+    );
+    let session = published.1["sessionId"].as_str().unwrap().to_owned();
+    let active = rt
+        .get_ingest_configuration()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        active.ingest_configuration().unwrap().state().as_str(),
+        "ACTIVE"
+    );
+    let participant = rt
+        .get_participant()
+        .stage_arn(&stage)
+        .session_id(&session)
+        .participant_id(config.participant_id())
+        .send()
+        .await
+        .unwrap();
+    let participant = participant.participant().unwrap();
+    assert_eq!(participant.protocol().map(|p| p.as_str()), Some("RTMPS"));
+    assert_eq!(participant.ingest_configuration_arn(), Some(arn.as_str()));
+    assert_eq!(participant.user_id(), Some("obs"));
+    assert_eq!(
+        join_with_key(&server, &key).await.0,
+        409,
+        "the key is in use"
+    );
+    let err = rt
+        .update_ingest_configuration()
+        .arn(&arn)
+        .stage_arn("")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ConflictException"));
+    let err = rt
+        .delete_ingest_configuration()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ConflictException"));
+    rt.disconnect_participant()
+        .stage_arn(&stage)
+        .participant_id(config.participant_id())
+        .send()
+        .await
+        .unwrap();
+    let after = rt
+        .get_ingest_configuration()
+        .arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let after = after.ingest_configuration().unwrap();
+    assert_eq!(
+        (after.state().as_str(), after.stage_arn()),
+        ("INACTIVE", "")
+    );
+    assert_eq!(
+        join_with_key(&server, &key).await.0,
+        409,
+        "attached to no stage"
+    );
+    rt.update_ingest_configuration()
+        .arn(&arn)
+        .stage_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    let again = join_with_key(&server, &key).await.1;
+    let session = again["sessionId"].as_str().unwrap();
+    rt.delete_ingest_configuration()
+        .arn(&arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let left = rt
+        .get_participant()
+        .stage_arn(&stage)
+        .session_id(session)
+        .participant_id(config.participant_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.participant().unwrap().state().unwrap().as_str(),
+        "DISCONNECTED"
+    );
+    assert_eq!(
+        join_with_key(&server, &key).await.0,
+        403,
+        "a deleted configuration's key"
+    );
+    let created = rt
+        .create_ingest_configuration()
+        .ingest_protocol(IngestProtocol::Rtmps)
+        .stage_arn(&stage)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.ingest_configuration().unwrap().arn().to_owned();
     let updated = rt
         .update_ingest_configuration()
         .arn(&arn)

@@ -17,7 +17,8 @@
 //! - `configs.rs`: encoder and storage configurations; `ingest.rs`: ingest configurations;
 //!   `public_keys.rs`: imported public keys; `tags.rs`: the shared `/tags/{resourceArn}` routes.
 //!
-//! Time-driven changes (a composition's idle timeout, STOPPING → STOPPED) are evaluated lazily,
+//! Time-driven changes (a session's end, a composition's idle timeout, STOPPING → STOPPED) are
+//! evaluated lazily,
 //! from `clock::now_millis`, at the start of every Real-Time call and control call
 //! ([`advance`]): no timer runs, and moving the emulator's clock (`POST /_ivs-vcr/clock`) moves
 //! them all; a change is dated when it fell due, however late it is evaluated.
@@ -47,7 +48,7 @@ use super::{ApiError, Ctx};
 use crate::ivs::{arn, Catalog, ErrorType, Kind, Operation, Service, ShapeId};
 use crate::live::events::Event;
 
-pub(crate) use participants::{join, leave, JoinRequest};
+pub(crate) use participants::{join, leave, publish_with_key, JoinRequest};
 
 /// A stage's resource type in its ARN.
 pub(crate) const STAGE: &str = "stage";
@@ -179,6 +180,7 @@ pub(crate) fn run(
 
 /// Applies every time-driven change due by `now` (milliseconds since the epoch).
 pub(crate) fn advance(ctx: &mut Ctx<'_>, now: u64) {
+    participants::advance(ctx, now);
     compositions::advance(ctx, now);
 }
 

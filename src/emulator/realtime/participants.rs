@@ -9,16 +9,19 @@
 //! PUBLISH_STARTED/STOPPED, SUBSCRIBE_STARTED/STOPPED (whose `remoteParticipantId` is the
 //! publisher), REPLICATION_STARTED/STOPPED (with the destination stage and session), and
 //! `remoteParticipantId` "For a publish or join event, this is null" (`Event`); a session's
-//! `endTime` "is null if the stage is active"; DisconnectParticipant clears the stage ARN of an
+//! `endTime` "is null if the stage is active"; "A stage session begins when the first participant
+//! joins a stage" (the monitoring guide); DisconnectParticipant clears the stage ARN of an
 //! ingest configuration the participant publishes with; EventBridge's `IVS Stage Update` events
 //! "Participant Published" and "Participant Unpublished", and `IVS Participant Recording State
 //! Change` "Recording Start" and "Recording End" (the EventBridge guide).
 //!
 //! Inferred: a stage has at most 12 publishers (the quota as the Real-Time quotas page gives it;
 //! only its first rows could be read here); an event's `detail` carries `session_id`,
-//! `event_name`, `user_id` and `participant_id`; the first participant to join a stage with no
-//! session starts one, and the session
-//! ends when the last participant leaves (IVS ends it shortly after; the emulator at once); a
+//! `event_name`, `user_id` and `participant_id`; the session ends [`SESSION_END_MS`] after the
+//! last participant leaves, and a join meanwhile continues it (the monitoring guide counts from
+//! the last participant to stop publishing, but a session cannot end under participants still
+//! connected, so the emulator counts from the last to leave); a deleted stage's session ends at
+//! once; a
 //! join asks to publish and subscribe only when its control call says so, and a second join
 //! with the token of a connected participant changes what it publishes and subscribes to; a
 //! subscriber subscribes to every publisher; a join the token does not allow, or over the
@@ -51,6 +54,11 @@ pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
 pub(crate) const MAX_SESSIONS: usize = 100;
 /// Events kept per participant and session (a bound).
 const MAX_EVENTS: usize = 1_000;
+/// How long a session outlives its last participant: "A stage session begins when the first
+/// participant joins a stage and ends a few minutes after the last participant stops publishing"
+/// (<https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/stage-health.html>); "a few
+/// minutes" is taken as 3 (inferred).
+pub(crate) const SESSION_END_MS: u64 = 180_000;
 
 /// The sessions of one stage.
 #[derive(Debug, Default)]
@@ -184,6 +192,20 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, request: &JoinRequest, now: u64) -> Result
     let grant = tokens::verify(ctx, &request.token, now)?;
     let publish = request.publish.unwrap_or(false);
     let subscribe = request.subscribe.unwrap_or(false);
+    admit(ctx, &grant, publish, subscribe, &object(), now)
+}
+
+/// Connects a participant `grant` allows, asking to publish and subscribe; `extra` members go
+/// into its record when it is new (an RTMP publisher's `protocol`, `ingestConfigurationArn`).
+/// Every check comes before any change.
+fn admit(
+    ctx: &mut Ctx<'_>,
+    grant: &tokens::Grant,
+    publish: bool,
+    subscribe: bool,
+    extra: &Value,
+    now: u64,
+) -> Result<Value, ApiError> {
     if publish && !grant.allow_publish {
         return Err(ApiError::new(
             ErrorType::AccessDeniedException,
@@ -239,7 +261,7 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, request: &JoinRequest, now: u64) -> Result
             .participants
             .entry(pid.clone())
             .or_insert_with(|| ParticipantLife {
-                record: fresh_participant(&pid, &grant, &time),
+                record: fresh_participant(&pid, grant, &time),
                 events: Vec::new(),
                 publishing: false,
                 subscribing: false,
@@ -255,6 +277,11 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, request: &JoinRequest, now: u64) -> Result
             "userId",
             Value::from(grant.user_id.as_str()),
         );
+        if let Value::Object(extra) = extra {
+            for (member, value) in extra {
+                set(&mut life.record, member, value.clone());
+            }
+        }
         push_event(life, participant_event("JOINED", &pid, &time));
     }
     set_activity(
@@ -273,6 +300,76 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, request: &JoinRequest, now: u64) -> Result
         "stageArn": stage_arn,
         "sessionId": session_id,
     }))
+}
+
+/// Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+/// would (the control plane's `POST /_ivs-vcr/stages/join` with `streamKey`): the configuration's
+/// participant joins publishing, over its protocol, and the configuration is ACTIVE until it
+/// leaves. Inferred: a key already publishing is refused (the model's REUSE_OF_STREAM_KEY), as is
+/// a configuration attached to no stage.
+pub(crate) fn publish_with_key(
+    ctx: &mut Ctx<'_>,
+    stream_key: &str,
+    now: u64,
+) -> Result<Value, ApiError> {
+    super::advance(ctx, now);
+    let found = resource::all_of_type(ctx.region, INGEST).find_map(|c| {
+        if text(c, "streamKey") == stream_key {
+            return Some((c.clone(), text(c, "participantId").to_owned()));
+        }
+        c.get("redundantIngestCredentials")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|r| text(r, "streamKey") == stream_key)
+            .map(|r| (c.clone(), text(r, "participantId").to_owned()))
+    });
+    let Some((config, pid)) = found else {
+        return Err(ApiError::new(
+            ErrorType::AccessDeniedException,
+            "streamKey: no ingest configuration of this region has this stream key (INVALID_STREAM_KEY)",
+        ));
+    };
+    let config_arn = text(&config, "arn").to_owned();
+    let stage_arn = text(&config, "stageArn").to_owned();
+    if stage_arn.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "ingest configuration `{config_arn}` is attached to no stage; set its stageArn (UpdateIngestConfiguration) first"
+        )));
+    }
+    let stage_id = arn::parse(&stage_arn)
+        .map(|a| a.resource_id.to_owned())
+        .filter(|id| ctx.region.get(STAGE, id).is_some())
+        .ok_or_else(|| stage_gone(&stage_arn))?;
+    if connected_in(ctx, &stage_id, &pid) {
+        return Err(ApiError::conflict(format!(
+            "stream key of ingest configuration `{config_arn}` is already publishing (REUSE_OF_STREAM_KEY)"
+        )));
+    }
+    let grant = tokens::Grant {
+        stage_id,
+        participant_id: pid,
+        user_id: text(&config, "userId").to_owned(),
+        attributes: config
+            .get("attributes")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        allow_publish: true,
+        allow_subscribe: false,
+    };
+    let extra = serde_json::json!({
+        "protocol": text(&config, "ingestProtocol"),
+        "ingestConfigurationArn": config_arn,
+        "redundantIngest": config.get("redundantIngest").cloned().unwrap_or(Value::Bool(false)),
+    });
+    let joined = admit(ctx, &grant, true, false, &extra, now)?;
+    if let Some(id) = arn::parse(&config_arn).map(|a| a.resource_id.to_owned()) {
+        if let Some(stored) = ctx.region.get_mut(INGEST, &id) {
+            set(stored, "state", Value::from("ACTIVE"));
+        }
+    }
+    Ok(joined)
 }
 
 /// The stage's bucket and whether publishers are recorded (a storage configuration is set).
@@ -510,22 +607,58 @@ fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
     let Some(session) = active_session(ctx, stage_id) else {
         return;
     };
+    let mut ingest = None;
     if let Some(me) = session.participants.get_mut(pid) {
         set(&mut me.record, "state", Value::from("DISCONNECTED"));
         push_event(me, participant_event("LEFT", pid, &time));
+        ingest = me
+            .record
+            .get("ingestConfigurationArn")
+            .and_then(Value::as_str)
+            .and_then(|a| arn::parse(a).map(|a| a.resource_id.to_owned()));
     }
-    if !session
+    let empty = !session
         .participants
         .values()
-        .any(ParticipantLife::connected)
-    {
-        session.end_time = Some(time);
+        .any(ParticipantLife::connected);
+    if let Some(config) = ingest.and_then(|id| ctx.region.get_mut(INGEST, &id)) {
+        set(config, "state", Value::from("INACTIVE"));
+    }
+    if empty {
+        // The session ends SESSION_END_MS later, unless someone joins meanwhile ([`advance`]).
         if let Some(life) = ctx.region.realtime.stages.get_mut(stage_id) {
             life.empty_since = Some(now);
         }
-        if let Some(Value::Object(stage)) = ctx.region.get_mut(STAGE, stage_id) {
-            stage.remove("activeSessionId");
-        }
+    }
+}
+
+/// Ends, at `at`, the stage's active session.
+fn end_session(ctx: &mut Ctx<'_>, stage_id: &str, at: u64) {
+    if let Some(session) = active_session(ctx, stage_id) {
+        session.end_time = Some(clock::iso8601(at / 1000));
+    }
+    if let Some(Value::Object(stage)) = ctx.region.get_mut(STAGE, stage_id) {
+        stage.remove("activeSessionId");
+    }
+}
+
+/// Ends the sessions whose stage has had nobody connected for [`SESSION_END_MS`] by `now`.
+pub(crate) fn advance(ctx: &mut Ctx<'_>, now: u64) {
+    let due: Vec<(String, u64)> = ctx
+        .region
+        .realtime
+        .stages
+        .iter()
+        .filter_map(|(id, life)| {
+            let at = life.empty_since? + SESSION_END_MS;
+            let active = life.sessions.last().is_some_and(|s| {
+                s.end_time.is_none() && !s.participants.values().any(ParticipantLife::connected)
+            });
+            (active && now >= at).then(|| (id.clone(), at))
+        })
+        .collect();
+    for (stage_id, at) in due {
+        end_session(ctx, &stage_id, at);
     }
 }
 
@@ -543,6 +676,8 @@ pub(crate) fn close_stage(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) {
     for pid in connected {
         depart(ctx, stage_id, &pid, now);
     }
+    // A deleted stage's session ends with it.
+    end_session(ctx, stage_id, now);
     // Replicas of this stage's participants elsewhere, and replicas in it, stop.
     let stage_arn = arn::mint(ctx.region_name, ctx.account, STAGE, stage_id);
     let replicas: Vec<usize> = ctx

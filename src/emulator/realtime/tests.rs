@@ -119,6 +119,13 @@ fn join(e: &Emulator, token: &str, publish: bool, subscribe: bool) -> Value {
     .unwrap()
 }
 
+/// Applies what falls due `ms` from now (sessions ending, compositions stopping).
+fn settle(e: &Emulator, ms: u64) {
+    let at = crate::clock::now_millis() + ms;
+    e.with_region("us-west-2", |ctx| super::advance(ctx, at))
+        .unwrap();
+}
+
 fn event_names(e: &Emulator, stage_arn: &str, session: &str, pid: &str) -> Vec<String> {
     let out = ok(&call(
         e,
@@ -309,6 +316,10 @@ fn joins_and_leaves_drive_sessions_participants_and_events() {
     );
     e.leave_stage(&host, Some(&stage_arn)).unwrap();
 
+    // The session outlives its last participant by a few minutes, then ends.
+    let got = ok(&call(&e, "GetStage", json!({"arn": stage_arn})));
+    assert_eq!(got["stage"]["activeSessionId"], session.as_str());
+    settle(&e, super::participants::SESSION_END_MS);
     let ended = ok(&call(
         &e,
         "GetStageSession",
@@ -763,10 +774,21 @@ fn tags_reach_every_realtime_resource_through_the_shared_routes() {
 /// One step of the property test.
 #[derive(Debug, Clone)]
 enum Step {
-    Join { token: usize, publish: bool },
-    Leave { token: usize },
-    Disconnect { token: usize },
-    DeleteStage { stage: usize },
+    Join {
+        token: usize,
+        publish: bool,
+    },
+    Leave {
+        token: usize,
+    },
+    Disconnect {
+        token: usize,
+    },
+    DeleteStage {
+        stage: usize,
+    },
+    /// The clock passes the time a session outlives its last participant.
+    Wait,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -775,6 +797,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0..6usize).prop_map(|token| Step::Leave { token }),
         1 => (0..6usize).prop_map(|token| Step::Disconnect { token }),
         1 => (0..2usize).prop_map(|stage| Step::DeleteStage { stage }),
+        1 => Just(Step::Wait),
     ]
 }
 
@@ -795,7 +818,10 @@ proptest! {
             .collect();
         let mut deleted = [false, false];
         let mut connected = std::collections::BTreeSet::new();
+        // Every later step happens after the waits so far.
+        let mut waited = 0;
         for step in steps {
+            let waiting = matches!(step, Step::Wait);
             match step {
                 Step::Join { token, publish } => {
                     let result = e.join_stage(&JoinRequest {
@@ -821,6 +847,10 @@ proptest! {
                     prop_assert_eq!(answer.error.is_none(), !deleted[stage]);
                     deleted[stage] = true;
                     connected.retain(|t| t / 3 != stage);
+                }
+                Step::Wait => {
+                    waited += super::participants::SESSION_END_MS + 1;
+                    settle(&e, waited);
                 }
             }
             for (s, (stage_arn, stage_id)) in stages.iter().enumerate() {
@@ -863,7 +893,299 @@ proptest! {
                     .first()
                     .map_or(0, |x| x.participants.values().filter(|p| p.connected()).count());
                 prop_assert_eq!(n_connected, connected.iter().filter(|t| *t / 3 == s).count());
+                // Once the clock has passed the grace time, a stage nobody is in has no session.
+                if waiting && n_connected == 0 {
+                    prop_assert!(active.is_empty(), "stage {} still has a session", s);
+                }
             }
         }
     }
+}
+
+#[test]
+fn a_replicated_publisher_appears_in_the_other_stage_until_it_leaves() {
+    let (e, events) = emulator();
+    let (source, _) = stage(&e);
+    let (destination, destination_id) = stage(&e);
+    let (t, pid) = token(&e, &source, json!({"userId": "star"}));
+    let session = join(&e, &t, false, false)["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replication =
+        json!({"sourceStageArn": source, "destinationStageArn": destination, "participantId": pid});
+    let (kind, message) = error(&call(
+        &e,
+        "StartParticipantReplication",
+        replication.clone(),
+    ));
+    assert_eq!(kind, "ConflictException");
+    assert!(message.contains("not publishing"), "{message}");
+    join(&e, &t, true, false);
+    ok(&call(
+        &e,
+        "StartParticipantReplication",
+        replication.clone(),
+    ));
+    let (kind, _) = error(&call(&e, "StartParticipantReplication", replication));
+    assert_eq!(kind, "ConflictException", "already replicated");
+    let replicas = ok(&call(
+        &e,
+        "ListParticipantReplicas",
+        json!({"sourceStageArn": source, "participantId": pid}),
+    ));
+    let replica = &replicas["replicas"][0];
+    assert_eq!(replica["replicationState"], "ACTIVE");
+    let destination_session = replica["destinationSessionId"].as_str().unwrap().to_owned();
+    let got = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    assert_eq!(
+        got["stage"]["activeSessionId"],
+        destination_session.as_str()
+    );
+    let copy = ok(&call(
+        &e,
+        "GetParticipant",
+        json!({"stageArn": destination, "sessionId": destination_session, "participantId": pid}),
+    ));
+    assert_eq!(copy["participant"]["replicationType"], "REPLICA");
+    assert_eq!(copy["participant"]["sourceStageArn"], source.as_str());
+    assert_eq!(copy["participant"]["sourceSessionId"], session.as_str());
+    assert_eq!(copy["participant"]["published"], true);
+
+    // The source leaves: the replication stops and the replica leaves its stage.
+    e.leave_stage(&pid, Some(&source)).unwrap();
+    let replicas = ok(&call(
+        &e,
+        "ListParticipantReplicas",
+        json!({"sourceStageArn": source, "participantId": pid}),
+    ));
+    assert_eq!(replicas["replicas"][0]["replicationState"], "STOPPED");
+    let names = event_names(&e, &source, &session, &pid);
+    assert_eq!(
+        names,
+        [
+            "JOINED",
+            "PUBLISH_STARTED",
+            "REPLICATION_STARTED",
+            "PUBLISH_STOPPED",
+            "REPLICATION_STOPPED",
+            "LEFT"
+        ]
+    );
+    assert_eq!(
+        event_names(&e, &destination, &destination_session, &pid),
+        ["JOINED", "PUBLISH_STARTED", "PUBLISH_STOPPED", "LEFT"]
+    );
+    let during = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    assert!(during["stage"]["activeSessionId"].is_string());
+    settle(&e, super::participants::SESSION_END_MS);
+    let after = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    assert_eq!(
+        after["stage"].get("activeSessionId"),
+        None,
+        "{destination_id}"
+    );
+    assert!(events
+        .names()
+        .contains(&"IVS Stage Update: Participant Replication Started".to_owned()));
+    assert!(events
+        .names()
+        .contains(&"IVS Stage Update: Participant Replication Stopped".to_owned()));
+}
+
+#[test]
+fn publishers_are_recorded_when_the_stage_has_a_storage_configuration() {
+    let (e, events) = emulator();
+    let storage = ok(&call(
+        &e,
+        "CreateStorageConfiguration",
+        json!({"s3": {"bucketName": "rec"}}),
+    ));
+    let storage_arn = storage["storageConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (kind, _) = error(&call(
+        &e,
+        "CreateStage",
+        json!({"autoParticipantRecordingConfiguration": {"storageConfigurationArn": storage_arn.replace(&storage_arn[storage_arn.len() - 12..], "AAAAAAAAAAAA")}}),
+    ));
+    assert_eq!(kind, "ResourceNotFoundException");
+    let out = ok(&call(
+        &e,
+        "CreateStage",
+        json!({"autoParticipantRecordingConfiguration": {"storageConfigurationArn": storage_arn, "mediaTypes": ["AUDIO_ONLY"]}}),
+    ));
+    let stage_arn = out["stage"]["arn"].as_str().unwrap().to_owned();
+    assert_eq!(
+        out["stage"]["autoParticipantRecordingConfiguration"]["mediaTypes"],
+        json!(["AUDIO_ONLY"])
+    );
+    let (t, pid) = token(&e, &stage_arn, json!({}));
+    let session = join(&e, &t, true, false)["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = ok(&call(
+        &e,
+        "GetParticipant",
+        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
+    ));
+    assert_eq!(p["participant"]["recordingState"], "ACTIVE");
+    assert_eq!(p["participant"]["recordingS3BucketName"], "rec");
+    assert_eq!(
+        p["participant"]["recordingS3Prefix"]
+            .as_str()
+            .unwrap()
+            .len(),
+        12
+    );
+    // "this cannot be updated while recording is active".
+    let (kind, _) = error(&call(
+        &e,
+        "UpdateStage",
+        json!({"arn": stage_arn, "autoParticipantRecordingConfiguration": {"storageConfigurationArn": ""}}),
+    ));
+    assert_eq!(kind, "ConflictException");
+    ok(&call(
+        &e,
+        "UpdateStage",
+        json!({"arn": stage_arn, "name": "renamed"}),
+    ));
+    e.leave_stage(&pid, None).unwrap();
+    let p = ok(&call(
+        &e,
+        "GetParticipant",
+        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
+    ));
+    assert_eq!(p["participant"]["recordingState"], "STOPPED");
+    // Setting "" resets the other members to their defaults.
+    let updated = ok(&call(
+        &e,
+        "UpdateStage",
+        json!({"arn": stage_arn, "autoParticipantRecordingConfiguration": {"storageConfigurationArn": "", "mediaTypes": ["AUDIO_ONLY"]}}),
+    ));
+    assert_eq!(
+        updated["stage"]["autoParticipantRecordingConfiguration"]["mediaTypes"],
+        json!(["AUDIO_VIDEO"])
+    );
+    let names = events.names();
+    assert!(
+        names.contains(&"IVS Participant Recording State Change: Recording Start".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"IVS Participant Recording State Change: Recording End".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn compositions_are_checked_before_they_start() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
+    let encoder_arn = encoder["encoderConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let storage = ok(&call(
+        &e,
+        "CreateStorageConfiguration",
+        json!({"s3": {"bucketName": "vods"}}),
+    ));
+    let storage_arn = storage["storageConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let s3 = json!({"s3": {"storageConfigurationArn": storage_arn, "encoderConfigurationArns": [encoder_arn]}});
+    let (kind, message) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [s3, s3]}),
+    ));
+    assert_eq!(kind, "ValidationException");
+    assert!(message.contains("one channel and one s3"), "{message}");
+    let (kind, _) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [{}]}),
+    ));
+    assert_eq!(kind, "ValidationException");
+    let missing_channel = "arn:aws:ivs:us-west-2:123456789012:channel/AAAAAAAAAAAA";
+    let (kind, _) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": missing_channel}}]}),
+    ));
+    assert_eq!(kind, "ResourceNotFoundException");
+    // The same idempotency token answers the same composition.
+    let body = json!({"stageArn": stage_arn, "idempotencyToken": "t-1", "destinations": [s3]});
+    let first = ok(&call(&e, "StartComposition", body.clone()));
+    let again = ok(&call(&e, "StartComposition", body));
+    assert_eq!(first["composition"]["arn"], again["composition"]["arn"]);
+    for _ in 0..4 {
+        ok(&call(
+            &e,
+            "StartComposition",
+            json!({"stageArn": stage_arn, "destinations": [s3]}),
+        ));
+    }
+    let (kind, message) = error(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [s3]}),
+    ));
+    assert_eq!(kind, "ServiceQuotaExceededException");
+    assert!(message.contains("at most 5"), "{message}");
+    let listed = ok(&call(&e, "ListCompositions", json!({"maxResults": 2})));
+    assert_eq!(listed["compositions"].as_array().unwrap().len(), 2);
+    assert!(listed["nextToken"].is_string());
+    assert!(
+        listed["compositions"][0]["destinations"][0]
+            .get("configuration")
+            .is_none(),
+        "a DestinationSummary"
+    );
+}
+
+#[test]
+fn a_channel_that_went_live_fails_its_destination() {
+    let (e, events) = emulator();
+    let (stage_arn, _) = stage(&e);
+    let channel = e
+        .answer(&RecordedRequest {
+            service: Service::Ivs,
+            method: "POST".into(),
+            path: "/CreateChannel".into(),
+            query: Default::default(),
+            region: "us-west-2".into(),
+            headers: Default::default(),
+            body: Some(json!({})),
+        })
+        .unwrap();
+    let channel_arn = ok(&channel)["channel"]["arn"].as_str().unwrap().to_owned();
+    let started = ok(&call(
+        &e,
+        "StartComposition",
+        json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": channel_arn}}]}),
+    ));
+    let arn = started["composition"]["arn"].as_str().unwrap().to_owned();
+    // Another encoder takes the channel live before anyone joins the stage.
+    e.start_stream(&channel_arn, None, 0).unwrap();
+    let (t, _) = token(&e, &stage_arn, json!({}));
+    join(&e, &t, false, true);
+    let got = ok(&call(&e, "GetComposition", json!({"arn": arn})));
+    assert_eq!(got["composition"]["state"], "FAILED");
+    assert_eq!(got["composition"]["destinations"][0]["state"], "FAILED");
+    assert!(events
+        .names()
+        .contains(&"IVS Composition State Change: Destination Failure".to_owned()));
+    // The failed composition counts against nothing.
+    let (kind, _) = error(&call(
+        &e,
+        "StopComposition",
+        json!({"arn": "arn:aws:ivs:us-west-2:123456789012:composition/AAAAAAAAAAAA"}),
+    ));
+    assert_eq!(kind, "ResourceNotFoundException");
 }
