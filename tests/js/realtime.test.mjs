@@ -135,6 +135,12 @@ test("a stage's tokens join, its session and participants follow, and deletion e
   );
   assert.equal(participant.state, "DISCONNECTED");
   assert.equal((await eventNames(rt, stageArn, sessionId, hostToken.participantId)).at(-1), "LEFT");
+  // The session ends a few minutes after the last participant leaves (the monitoring guide):
+  // the emulator's clock is moved past that rather than waited for.
+  const open = await rt.send(new GetStageSessionCommand({ stageArn, sessionId }));
+  assert.equal(open.stageSession.endTime, undefined);
+  const moved = await control("clock", { advance_seconds: 600 });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
   const { stageSession } = await rt.send(new GetStageSessionCommand({ stageArn, sessionId }));
   assert.ok(stageSession.endTime >= stageSession.startTime);
   assert.ok(!(await rt.send(new GetStageCommand({ arn: stageArn }))).stage.activeSessionId);

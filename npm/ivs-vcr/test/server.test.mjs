@@ -152,6 +152,8 @@ describe("an emulator server", () => {
     });
 
     await server.leaveStage(participantId, { stageArn });
+    // The session ends a few minutes after the last one leaves: the clock is moved past that.
+    await server.request("POST", "clock", { advance_seconds: 600 });
     const after = await server.request("POST", "/GetStage", { arn: stageArn });
     assert.ok(!after.stage.activeSessionId, JSON.stringify(after.stage));
     const { participant } = await server.request("POST", "/GetParticipant", {
