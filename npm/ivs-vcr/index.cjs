@@ -297,13 +297,16 @@ class ControlPlane {
     const body = { token };
     if (publish !== undefined) body.publish = publish;
     if (subscribe !== undefined) body.subscribe = subscribe;
-    const answer = object(await this.request("POST", "stages/join", body));
-    for (const member of ["participantId", "stageArn", "sessionId"]) {
-      if (typeof answer[member] !== "string") {
-        throw new ServerError(`POST ${CONTROL_PREFIX}/stages/join answered without \`${member}\`: ${JSON.stringify(answer)}`);
-      }
-    }
-    return { participantId: answer.participantId, stageArn: answer.stageArn, sessionId: answer.sessionId };
+    return stageJoin(await this.request("POST", "stages/join", body));
+  }
+
+  /**
+   * Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+   * would: the configuration goes `ACTIVE` and its participant joins and publishes. Resolves to
+   * `{ participantId, stageArn, sessionId }`; leave with `leaveStage(participantId)`.
+   */
+  async joinStageWithStreamKey(streamKey) {
+    return stageJoin(await this.request("POST", "stages/join", { streamKey }));
   }
 
   /**
@@ -602,6 +605,17 @@ function send(url, method, data, timeoutMs) {
     req.on("error", reject);
     req.end(data ?? undefined);
   });
+}
+
+/** The answer to `POST /_ivs-vcr/stages/join`: `{ participantId, stageArn, sessionId }`. */
+function stageJoin(value) {
+  const answer = object(value);
+  for (const member of ["participantId", "stageArn", "sessionId"]) {
+    if (typeof answer[member] !== "string") {
+      throw new ServerError(`POST ${CONTROL_PREFIX}/stages/join answered without \`${member}\`: ${JSON.stringify(answer)}`);
+    }
+  }
+  return { participantId: answer.participantId, stageArn: answer.stageArn, sessionId: answer.sessionId };
 }
 
 /** A control-plane answer that must be a JSON object. */

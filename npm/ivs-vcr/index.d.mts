@@ -195,6 +195,8 @@ export declare class ControlPlane {
   stopStream(channelArn: string): Promise<unknown>;
   /** Joins a participant to its token's stage (no media); rejects with `ControlPlaneError` when refused. */
   joinStage(token: string, options?: { publish?: boolean; subscribe?: boolean }): Promise<StageJoin>;
+  /** Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder would. */
+  joinStageWithStreamKey(streamKey: string): Promise<StageJoin>;
   /** Takes a joined participant out of its stage; the last one out ends the stage session. */
   leaveStage(participantId: string, options?: { stageArn?: string }): Promise<void>;
   /** Adds a fault rule; resolves to it as listed, with its `id`. */

@@ -343,15 +343,13 @@ class Server:
             body["publish"] = publish
         if subscribe is not None:
             body["subscribe"] = subscribe
-        answer = _object(self.request("POST", "stages/join", body))
-        try:
-            return StageJoin(
-                participant_id=str(answer["participantId"]),
-                stage_arn=str(answer["stageArn"]),
-                session_id=str(answer["sessionId"]),
-            )
-        except KeyError as err:
-            raise ServerError(f"POST {CONTROL_PREFIX}/stages/join answered without {err}: {answer!r}") from None
+        return _stage_join(self.request("POST", "stages/join", body))
+
+    def join_stage_with_stream_key(self, stream_key: str) -> StageJoin:
+        """Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+        would: the configuration goes ``ACTIVE`` and its participant joins and publishes. Leave
+        with :meth:`leave_stage` and the participant id this returns."""
+        return _stage_join(self.request("POST", "stages/join", {"streamKey": stream_key}))
 
     def leave_stage(self, participant_id: str, stage_arn: Optional[str] = None) -> None:
         """Takes a joined participant out of its stage (``LEFT`` in its events, ``DISCONNECTED``
@@ -413,6 +411,19 @@ class Server:
     def clear_faults(self) -> None:
         """Removes every fault rule."""
         self.request("DELETE", "faults")
+
+
+def _stage_join(value: Any) -> StageJoin:
+    """The answer to ``POST /_ivs-vcr/stages/join``."""
+    answer = _object(value)
+    try:
+        return StageJoin(
+            participant_id=str(answer["participantId"]),
+            stage_arn=str(answer["stageArn"]),
+            session_id=str(answer["sessionId"]),
+        )
+    except KeyError as err:
+        raise ServerError(f"POST {CONTROL_PREFIX}/stages/join answered without {err}: {answer!r}") from None
 
 
 def _object(value: Any) -> Dict[str, Any]:

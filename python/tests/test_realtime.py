@@ -326,3 +326,24 @@ def test_a_recorded_token_is_kept_out_of_the_cassette_and_replayed_as_a_jwt_of_i
                 assert f"{value}" not in json.dumps(fake["claims"])
     assert recorded[0]["claims"]["attributes"] == {"seat": "front"}
     assert set(replayed[0]["claims"]["attributes"]) == {"seat"}
+
+
+def test_an_ingest_configuration_s_stream_key_publishes_into_its_stage(rt: Any, ivs_vcr: Any) -> None:
+    stage_arn = rt.create_stage(name="encoder")["stage"]["arn"]
+    config = rt.create_ingest_configuration(
+        stageArn=stage_arn, ingestProtocol="RTMPS", name="studio", userId="studio-encoder"
+    )["ingestConfiguration"]
+    assert config["state"] == "INACTIVE"
+    assert config["streamKey"].startswith("rt_123456789012_us-west-2_")
+    joined = ivs_vcr.join_stage_with_stream_key(config["streamKey"])
+    assert joined.stage_arn == stage_arn
+    assert joined.participant_id == config["participantId"]
+    assert rt.get_ingest_configuration(arn=config["arn"])["ingestConfiguration"]["state"] == "ACTIVE"
+    got = rt.get_participant(stageArn=stage_arn, sessionId=joined.session_id, participantId=joined.participant_id)
+    assert got["participant"]["published"] is True
+    assert got["participant"]["userId"] == "studio-encoder"
+    ivs_vcr.leave_stage(joined.participant_id)
+    assert rt.get_ingest_configuration(arn=config["arn"])["ingestConfiguration"]["state"] == "INACTIVE"
+    with pytest.raises(ControlPlaneError) as refused:
+        ivs_vcr.join_stage_with_stream_key("rt_123456789012_us-west-2_nope00000000_notakey")
+    assert 400 <= refused.value.status < 500

@@ -165,6 +165,22 @@ describe("an emulator server", () => {
     await assert.rejects(server.leaveStage(participantId), ControlPlaneError);
   });
 
+  test("joinStageWithStreamKey publishes with an ingest configuration's key", async () => {
+    await server.reset();
+    const { stage } = await server.request("POST", "/CreateStage", { name: "encoder" });
+    const { ingestConfiguration } = await server.request("POST", "/CreateIngestConfiguration", {
+      stageArn: stage.arn,
+      ingestProtocol: "RTMPS",
+    });
+    const joined = await server.joinStageWithStreamKey(ingestConfiguration.streamKey);
+    assert.equal(joined.stageArn, stage.arn);
+    assert.equal(joined.participantId, ingestConfiguration.participantId);
+    const active = await server.request("POST", "/GetIngestConfiguration", { arn: ingestConfiguration.arn });
+    assert.equal(active.ingestConfiguration.state, "ACTIVE");
+    await server.leaveStage(joined.participantId);
+    await assert.rejects(server.joinStageWithStreamKey("rt_123456789012_us-west-2_nope00000000_x"), ControlPlaneError);
+  });
+
   test("startStream of an unknown channel is refused", async () => {
     await server.reset();
     await assert.rejects(
