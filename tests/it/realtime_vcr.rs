@@ -556,3 +556,125 @@ async fn the_cli_verifies_and_diffs_real_time_cassettes_naming_real_time_s_opera
         same.stderr
     );
 }
+
+/// A Real-Time cassette from elsewhere: a stage of the run's, then calls on a stage it did not
+/// make (a token for it, a composition on it, its deletion).
+const HOSTILE_STAGES: &str = r#"format: 2
+api_version: "2020-07-14"
+ivs_vcr_version: 0.1.0
+provenance: {kind: authored, source: test}
+name: hostile-stages
+interactions:
+- request:
+    service: ivs-realtime
+    method: POST
+    path: /CreateStage
+    region: us-west-2
+    body: {name: mine, participantTokenConfigurations: [{userId: host}]}
+  response:
+    status: 200
+    body: {stage: {arn: "arn:aws:ivs:us-west-2:123456789012:stage/RECORDEDmine", name: mine}, participantTokens: [{participantId: RECORDEDpart, token: "ivs-vcr-redacted:0123456789abcdef"}]}
+- request:
+    service: ivs-realtime
+    method: POST
+    path: /CreateParticipantToken
+    region: us-west-2
+    body: {stageArn: "arn:aws:ivs:us-west-2:123456789012:stage/RECORDEDmine"}
+  response:
+    status: 200
+    body: {participantToken: {participantId: RECORDEDpar2}}
+- request:
+    service: ivs-realtime
+    method: POST
+    path: /CreateParticipantToken
+    region: us-west-2
+    body: {stageArn: "arn:aws:ivs:us-west-2:123456789012:stage/prodSTAGE001"}
+  response:
+    status: 200
+    body: {participantToken: {participantId: p}}
+- request:
+    service: ivs-realtime
+    method: POST
+    path: /StartComposition
+    region: us-west-2
+    body: {stageArn: "arn:aws:ivs:us-west-2:123456789012:stage/prodSTAGE001", destinations: [{s3: {storageConfigurationArn: "arn:aws:ivs:us-west-2:123456789012:storage-configuration/prodSTORAGE1", encoderConfigurationArns: []}}]}
+  response:
+    status: 200
+    body: {}
+- request:
+    service: ivs-realtime
+    method: POST
+    path: /DeleteStage
+    region: us-west-2
+    body: {arn: "arn:aws:ivs:us-west-2:123456789012:stage/prodSTAGE001"}
+  response:
+    status: 200
+    body: {}
+"#;
+
+#[tokio::test]
+async fn against_aws_real_time_requests_act_only_on_stages_the_run_created() {
+    use crate::support::{operator, OPERATOR_TOKEN};
+    let fake = FakeIvs::start(operator()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile-stages.yaml"), HOSTILE_STAGES).unwrap();
+    let uri = fake.uri();
+    let mut cmd = crate::support::bin::command(
+        &[
+            "verify",
+            "hostile-stages.yaml",
+            "--against",
+            "aws",
+            "--upstream",
+            &uri,
+        ],
+        dir.path(),
+    );
+    cmd.env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
+        .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE");
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let received: Vec<String> = fake
+        .received()
+        .iter()
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    // The token for the run's own stage goes to the stage the fake made, never the recorded id.
+    assert_eq!(
+        received,
+        ["POST /CreateStage", "POST /CreateParticipantToken"],
+        "{stderr}"
+    );
+    assert_eq!(fake.signed_for(), ["ivs", "ivs"]);
+    assert!(
+        fake.received()[1].contains("stage/stage0000000"),
+        "{:?}",
+        fake.received()
+    );
+    assert!(
+        !fake.received().iter().any(|r| r.contains("prodSTAGE001")),
+        "{:?}",
+        fake.received()
+    );
+    for n in 2..5 {
+        assert!(
+            stderr.contains(&format!("skipped: hostile-stages #{n} `POST /"))
+                && stderr.contains("prodSTAGE001`, which this run did not create"),
+            "#{n} not skipped:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("played 2 request(s) from 1 cassette(s), skipped 3"),
+        "{stderr}"
+    );
+    // The fake's real token is no part of what verify prints.
+    for secret in fake.real_time_secrets() {
+        assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+    }
+}
