@@ -469,6 +469,15 @@ async fn a_real_time_recording_verifies_against_the_emulator_in_another_account_
     let checked = verified(&elsewhere).await;
     assert!(checked.report.findings.is_empty(), "{}", checked.report);
 
+    // A flow that found its stage already there: the stage is seeded from what the recording
+    // shows of it, and the flow verifies as it did.
+    let mut later = Cassette::from_yaml(&elsewhere, "t.yaml".as_ref()).unwrap();
+    let created = later.interactions.remove(0);
+    assert_eq!(created.request.path, "/CreateStage");
+    let checked = verified(&later.to_yaml()).await;
+    assert!(checked.report.findings.is_empty(), "{}", checked.report);
+    assert_eq!(checked.n_requests, 18);
+
     // Drift is named by Real-Time's operations: a member the emulator's stage does not have.
     let mut tampered = Cassette::from_yaml(&elsewhere, "t.yaml".as_ref()).unwrap();
     let update = tampered
