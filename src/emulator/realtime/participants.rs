@@ -801,11 +801,10 @@ pub(super) fn list(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<V
     }
     let (session, _) = session_of(ctx, input)?;
     let item = resource::item_shape(op);
-    let keyed: BTreeMap<String, Value> = session
-        .participants
-        .iter()
-        .map(|(id, p)| (id.clone(), p.record.clone()))
-        .collect();
+    // Keyed by place, in id order: a self-signed token's participant id may hold `-` and `_`,
+    // which a page token of digits need not carry.
+    let records: Vec<&ParticipantLife> = session.participants.values().collect();
+    let keyed = in_order(&records, |p| p.record.clone());
     let filter = given.first().map(|f| (*f, input[*f].clone()));
     resource::page(
         op,

@@ -1189,3 +1189,47 @@ fn a_channel_that_went_live_fails_its_destination() {
     ));
     assert_eq!(kind, "ResourceNotFoundException");
 }
+
+#[test]
+fn participants_page_in_id_order_whatever_their_ids_hold() {
+    let (e, _) = emulator();
+    let (stage_arn, stage_id) = stage(&e);
+    let app = jwt::Signer::generate();
+    let key = ok(&call(
+        &e,
+        "ImportPublicKey",
+        json!({"publicKeyMaterial": app.public_key_pem()}),
+    ));
+    let kid = key["publicKey"]["arn"].as_str().unwrap().to_owned();
+    let now = crate::clock::now_millis() / 1000;
+    let mut session = String::new();
+    for pid in ["b-2", "a_1", "c-3"] {
+        let claims = json!({"exp": now + 60, "jti": pid, "resource": stage_arn, "topic": stage_id});
+        session = join(
+            &e,
+            &app.sign(Some(&kid), claims.as_object().unwrap()),
+            false,
+            false,
+        )["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"stageArn": stage_arn, "sessionId": session, "maxResults": 2});
+        if let Some(t) = &token {
+            body["nextToken"] = json!(t);
+        }
+        let page = ok(&call(&e, "ListParticipants", body));
+        for p in page["participants"].as_array().unwrap() {
+            seen.push(p["participantId"].as_str().unwrap().to_owned());
+        }
+        match page.get("nextToken").and_then(Value::as_str) {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a_1", "b-2", "c-3"]);
+}
