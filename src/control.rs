@@ -8,6 +8,8 @@
 //! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, and under `chat` the rooms' live connections and recent messages |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
+//! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |
+//! | `POST /_ivs-vcr/stages/leave` `{"participantId", "stageArn"?}` | the participant leaves its stage: `{}` |
 //! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
 //! | `GET /_ivs-vcr/clock`, `POST` `{"advance_seconds": N}` or `{"time": "…Z"}` | reads or moves the emulator's clock forward (`clock`); reset returns it to the wall clock |
@@ -152,6 +154,56 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
                 Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
             }
         }
+        ("POST", "stages/join") => {
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            let flag = |name: &str| body.get(name).and_then(Value::as_bool);
+            let token = body.get("token").and_then(Value::as_str);
+            let stream_key = body.get("streamKey").and_then(Value::as_str);
+            let flags_ok = body.get("publish").is_none_or(Value::is_boolean)
+                && body.get("subscribe").is_none_or(Value::is_boolean);
+            let result = match (token, stream_key, flags_ok) {
+                (Some(token), None, true) => {
+                    emulator.join_stage(&crate::emulator::realtime::JoinRequest {
+                        token: token.to_owned(),
+                        publish: flag("publish"),
+                        subscribe: flag("subscribe"),
+                    })
+                }
+                (None, Some(key), true) => emulator.publish_with_key(key),
+                _ => {
+                    return bad(
+                        400,
+                        "ValidationException",
+                        "send {\"token\": \"<participant token>\", \"publish\"?: true|false, \"subscribe\"?: true|false}, or {\"streamKey\": \"<ingest configuration stream key>\"} to publish as an RTMP(S) encoder would",
+                    )
+                }
+            };
+            match result {
+                Ok(value) => Ok((200, value)),
+                Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
+            }
+        }
+        ("POST", "stages/leave") => {
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            let (Some(participant), true) = (
+                body.get("participantId").and_then(Value::as_str),
+                body.get("stageArn").is_none_or(Value::is_string),
+            ) else {
+                return bad(
+                    400,
+                    "ValidationException",
+                    "send {\"participantId\": \"<id from /_ivs-vcr/stages/join>\", \"stageArn\"?: \"arn:aws:ivs:<region>:<account>:stage/<id>\"}",
+                );
+            };
+            match emulator.leave_stage(participant, body.get("stageArn").and_then(Value::as_str)) {
+                Ok(value) => Ok((200, value)),
+                Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
+            }
+        }
         ("GET", "summary") => {
             let mut summary = plane.summary();
             if let (Some(chat), Some(object)) = (plane.chat(), summary.as_object_mut()) {
@@ -170,7 +222,7 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             Ok(view) => Ok((201, serde_json::to_value(view).unwrap_or_default())),
             Err(err) => bad(400, "ValidationException", err.to_string()),
         },
-        (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "summary" | "faults" | "clock") => bad(
+        (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "stages/join" | "stages/leave" | "summary" | "faults" | "clock") => bad(
             405,
             "IvsVcrMethodNotAllowedException",
             format!("`{method} {path}` is not a control call; see GET {PREFIX}health for the list"),
@@ -179,7 +231,7 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             404,
             "IvsVcrUnknownControlException",
             format!(
-                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
+                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, POST {PREFIX}stages/join, POST {PREFIX}stages/leave, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
             ),
         ),
     }

@@ -1,10 +1,11 @@
 //! What the control plane (`/_ivs-vcr/…`) asks of the emulator: take a channel live or offline,
-//! and show the account's state (every service's resources). A channel ARN names its own region, so these calls need no
+//! join and leave Real-Time stages, and show the account's state (every service's resources). A
+//! channel ARN, and a participant token's stage, name their own region, so these calls need no
 //! SigV4 scope.
 
 use serde_json::{Map, Value};
 
-use super::{ops, ApiError, Emulator};
+use super::{ops, realtime, ApiError, Emulator};
 use crate::ivs::arn;
 
 impl Emulator {
@@ -27,10 +28,92 @@ impl Emulator {
         self.with_region(region, |ctx| ops::stop_stream(ctx, channel_arn))?
     }
 
+    /// Joins a participant to the stage its token is for (`POST /_ivs-vcr/stages/join`):
+    /// `{participantId, stageArn, sessionId}`, or why the token is refused.
+    pub(crate) fn join_stage(&self, request: &realtime::JoinRequest) -> Result<Value, ApiError> {
+        let (region, stage_arn) = realtime::tokens::stage_of(&request.token)?;
+        if self.peek_region(&region, |_| ()).is_none() {
+            // A region with no state has no stage; looking must not leave one behind.
+            return Err(realtime::not_found(realtime::STAGE, &stage_arn));
+        }
+        let now = crate::clock::now_millis();
+        self.with_region(&region, |ctx| realtime::join(ctx, request, now))?
+    }
+
+    /// Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+    /// would (`POST /_ivs-vcr/stages/join` with `streamKey`): `{participantId, stageArn,
+    /// sessionId}`. The key names its region (`rt_<account>_<region>_…`).
+    pub(crate) fn publish_with_key(&self, stream_key: &str) -> Result<Value, ApiError> {
+        let region = stream_key
+            .strip_prefix("rt_")
+            .and_then(|rest| rest.split('_').nth(1))
+            .filter(|r| crate::normalize::is_valid_region(r))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "streamKey: not an IVS Real-Time stream key (rt_<account>_<region>_<id>_<secret>, from CreateIngestConfiguration)",
+                )
+            })?;
+        if self.peek_region(region, |_| ()).is_none() {
+            return Err(ApiError::new(
+                crate::ivs::ErrorType::AccessDeniedException,
+                "streamKey: no ingest configuration of this region has this stream key (INVALID_STREAM_KEY)",
+            ));
+        }
+        let now = crate::clock::now_millis();
+        self.with_region(region, |ctx| {
+            realtime::publish_with_key(ctx, stream_key, now)
+        })?
+    }
+
+    /// A participant leaves its stage (`POST /_ivs-vcr/stages/leave`): the stage named, or the
+    /// one it is connected to in any region with state.
+    pub(crate) fn leave_stage(
+        &self,
+        participant_id: &str,
+        stage_arn: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let now = crate::clock::now_millis();
+        if let Some(stage_arn) = stage_arn {
+            let region = arn::parse_ivs(stage_arn)
+                .filter(|a| a.resource_type == realtime::STAGE && crate::normalize::is_valid_region(a.region))
+                .map(|a| a.region.to_owned())
+                .ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "stageArn: `{}` is not a stage ARN (arn:aws:ivs:<region>:<account>:stage/<id>)",
+                        crate::redact::printable(stage_arn)
+                    ))
+                })?;
+            return self.with_region(&region, |ctx| {
+                realtime::leave(ctx, participant_id, Some(stage_arn), now)
+            })?;
+        }
+        let regions: Vec<String> = self.lock().regions.keys().cloned().collect();
+        for region in &regions {
+            match self.with_region(region, |ctx| {
+                realtime::leave(ctx, participant_id, None, now)
+            })? {
+                Err(err) if err.kind == crate::ivs::ErrorType::ResourceNotFoundException => {}
+                done => return done,
+            }
+        }
+        Err(ApiError::not_found(format!(
+            "participant `{}` is not connected to any stage; join first (POST /_ivs-vcr/stages/join)",
+            crate::redact::printable(participant_id)
+        )))
+    }
+
     /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`,
     /// each service's under the resource types its ARNs name (`channel`, `room`,
     /// `logging-configuration`, …), which no two services share.
     pub(crate) fn state(&self) -> Value {
+        // Real-Time's time-driven changes (a composition's idle timeout, STOPPING → STOPPED) are
+        // applied on read, so the state shows them as a Get would.
+        let now = crate::clock::now_millis();
+        let names: Vec<String> = self.lock().regions.keys().cloned().collect();
+        for name in &names {
+            // The regions exist, so no region limit can refuse this.
+            let _ = self.with_region(name, |ctx| realtime::advance(ctx, now));
+        }
         let world = self.lock();
         let mut regions = Map::new();
         for (name, region) in &world.regions {
@@ -58,6 +141,12 @@ impl Emulator {
                 .collect();
             if !live.is_empty() {
                 out.insert("live".to_owned(), Value::Array(live));
+            }
+            if !region.realtime.stages.is_empty() {
+                out.insert(
+                    "stageSessions".to_owned(),
+                    region.realtime.snapshot(name, &self.options.account),
+                );
             }
             regions.insert(name.clone(), Value::Object(out));
         }

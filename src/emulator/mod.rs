@@ -15,13 +15,15 @@
 //! Everything IVS's model states (shapes, constraints, defaults, pagination members, error
 //! statuses) comes from the generated catalog; behaviour the documentation states is cited where
 //! it is implemented, and behaviour that is inferred says so. A second IVS API (Chat, Real-Time:
-//! same rest-json, same SigV4) would be another model and another `ops/`, not a rewrite.
+//! same rest-json, same SigV4) is another model and another folder (`chat/`, `realtime/`), not a
+//! rewrite.
 
 mod chat;
 pub(crate) mod control;
 mod observe;
 mod ops;
 mod rates;
+pub(crate) mod realtime;
 mod resource;
 mod state;
 
@@ -157,7 +159,9 @@ impl Answer {
     /// An error answer in the form of the operation's service: IVS's error shapes carry
     /// `exceptionMessage` (the emulator adds `message` beside it for the clients that read only
     /// that); Chat's carry `message` and no `exceptionMessage`, and its ValidationException
-    /// requires `reason`, which errors found by the shared model validation lack.
+    /// requires `reason`, which errors found by the shared model validation lack. Real-Time's
+    /// error shapes are IVS's (`exceptionMessage` in the body, the same header members), so its
+    /// errors take IVS's form.
     fn error(op: &'static Operation, err: ApiError) -> Answer {
         let body = match op.service {
             Service::IvsChat => {
@@ -206,6 +210,8 @@ pub(crate) struct Ctx<'a> {
     pub chat: Vec<chat::Effect>,
     /// The EventBridge events the operation made, delivered once the state lock is released.
     pub events: Vec<Event>,
+    /// The emulator's own key, which signs the Real-Time participant tokens it issues.
+    pub signer: &'a crate::jwt::Signer,
 }
 
 /// The emulated account, shared by every connection.
@@ -219,6 +225,9 @@ pub struct Emulator {
     events: Arc<dyn EventSink>,
     /// The recent calls per operation, when call rates are enforced.
     rates: rates::Rates,
+    /// The key Real-Time participant tokens are signed with: generated at start, kept across
+    /// resets (a token is verified only against it and the imported public keys).
+    signer: crate::jwt::Signer,
 }
 
 #[derive(Debug)]
@@ -248,6 +257,7 @@ impl Emulator {
             chat: Arc::new(NoChat),
             events: Arc::new(NoEvents),
             rates: rates::Rates::default(),
+            signer: crate::jwt::Signer::generate(),
         }
     }
 
@@ -340,6 +350,7 @@ impl Emulator {
             limits: self.options.limits,
             chat: Vec::new(),
             events: Vec::new(),
+            signer: &self.signer,
         };
         let out = f(&mut ctx);
         let effects = std::mem::take(&mut ctx.chat);
@@ -508,14 +519,9 @@ impl Emulator {
         match op.service {
             Service::Ivs => self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))?,
             Service::IvsChat => self.with_region(&req.region, |ctx| chat::run(op, ctx, &input))?,
-            // Real-Time's catalog is generated and routed to, but its rules come later.
-            Service::IvsRealTime => Err(ApiError::new(
-                ErrorType::InternalServerException,
-                format!(
-                    "ivs-vcr knows IVS Real-Time's `{}` but does not emulate IVS Real-Time yet; record it (`ivs-vcr record`) and replay the recording instead",
-                    op.name
-                ),
-            )),
+            Service::IvsRealTime => {
+                self.with_region(&req.region, |ctx| realtime::run(op, ctx, &input))?
+            }
         }
     }
 }

@@ -30,7 +30,8 @@ impl Emulator {
         match request.service {
             Service::Ivs => {}
             Service::IvsChat => return self.observe_chat(&operation, request, body),
-            // Real-Time is not emulated yet: nothing to take its answers into.
+            // Real-Time's replayed answers are not taken into the state (yet): a replayed stage
+            // is not one the emulator can join.
             Service::IvsRealTime => return,
         }
         if operation.starts_with("Delete") {

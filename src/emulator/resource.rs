@@ -300,3 +300,15 @@ pub(crate) fn all_of(region: &Region, family: Family) -> impl Iterator<Item = &V
         .into_iter()
         .flat_map(|s| s.values())
 }
+
+/// Every resource of a resource type in a region, in id order (for services whose families are
+/// not IVS's [`Family`]).
+pub(crate) fn all_of_type<'r>(
+    region: &'r Region,
+    resource_type: &'static str,
+) -> impl Iterator<Item = &'r Value> {
+    region
+        .store(resource_type)
+        .into_iter()
+        .flat_map(|s| s.values())
+}

@@ -24,6 +24,9 @@ pub(crate) struct Region {
     /// Viewer-session revocations accepted: (channel ARN, viewer id, version), oldest first, at
     /// most `EmulatorLimits::max_revocations` of them.
     pub revocations: std::collections::VecDeque<(String, String, i64)>,
+    /// What IVS Real-Time keeps besides its resources: stage sessions, participants, composition
+    /// timers, replicas.
+    pub realtime: super::realtime::Live,
     /// When each channel's recent PutMetadata calls came (`clock::now_millis`), for its documented
     /// rate limit.
     pub metadata_calls: HashMap<String, std::collections::VecDeque<u64>>,

@@ -13,6 +13,8 @@ mod faults;
 mod hardening;
 mod ivs_catalog;
 mod properties;
+mod realtime;
+mod realtime_vcr;
 mod record;
 mod record_faults;
 mod replay;

@@ -480,28 +480,6 @@ fn every_chat_operation_is_emulated() {
 }
 
 #[test]
-fn real_time_operations_are_routed_but_not_emulated_yet() {
-    let (e, _) = emulator();
-    let answer = e
-        .answer(&RecordedRequest {
-            service: Service::IvsRealTime,
-            method: "POST".into(),
-            path: "/ListStages".into(),
-            query: Default::default(),
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body: Some(json!({})),
-        })
-        .unwrap();
-    let (kind, body) = error(&answer);
-    assert_eq!(kind, "InternalServerException");
-    assert!(body["message"]
-        .as_str()
-        .unwrap()
-        .contains("does not emulate IVS Real-Time yet"));
-}
-
-#[test]
 fn chat_errors_carry_chats_members_and_no_ivs_exception_message() {
     // Chat's error shapes have `message` (and, per error, `resourceId`, `resourceType`, `reason`,
     // `limit`), never IVS's `exceptionMessage`; the bundled story 12-chat-rooms holds the

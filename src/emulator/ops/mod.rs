@@ -101,6 +101,7 @@ pub(crate) fn covers(name: &str) -> bool {
     let mut probe = crate::emulator::state::Region::default();
     let mut ids = crate::emulator::state::Ids::new(0);
     let mut calls = Default::default();
+    let signer = crate::jwt::Signer::generate();
     let mut ctx = Ctx {
         region: &mut probe,
         region_name: "us-west-2",
@@ -110,6 +111,7 @@ pub(crate) fn covers(name: &str) -> bool {
         limits: Default::default(),
         chat: Vec::new(),
         events: Vec::new(),
+        signer: &signer,
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(

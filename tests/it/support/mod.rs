@@ -108,6 +108,25 @@ pub fn chat_client(endpoint: &str, region: &str) -> aws_sdk_ivschat::Client {
     aws_sdk_ivschat::Client::from_conf(config)
 }
 
+/// An IVS Real-Time client for `endpoint`, signing as a test user in `region` (as `ivs`, as
+/// Real-Time signs), without retries.
+pub fn realtime_client(endpoint: &str, region: &str) -> aws_sdk_ivsrealtime::Client {
+    let config = aws_sdk_ivsrealtime::Config::builder()
+        .behavior_version(aws_sdk_ivsrealtime::config::BehaviorVersion::latest())
+        .region(aws_sdk_ivsrealtime::config::Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "ivs-vcr-tests",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_ivsrealtime::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_ivsrealtime::Client::from_conf(config)
+}
+
 /// Creates a channel with IVS's defaults and returns its ARN.
 pub async fn new_channel(ivs: &aws_sdk_ivs::Client) -> String {
     let created = ivs

@@ -60,6 +60,8 @@ pub enum View<'m> {
     String(Vec<&'m str>),
     Integer,
     Long,
+    /// A JSON number (Real-Time's `float` shapes).
+    Float,
     Boolean,
     /// ISO-8601 text, as IVS's JSON carries every timestamp.
     Timestamp,
@@ -87,6 +89,7 @@ impl View<'_> {
             View::String(_) => "string",
             View::Integer => "integer",
             View::Long => "long",
+            View::Float => "float",
             View::Boolean => "boolean",
             View::Timestamp => "timestamp",
             View::Blob => "blob",
@@ -294,8 +297,11 @@ impl Model {
             },
             View::Boolean if value.is_boolean() => {}
             View::Integer | View::Long if value.is_i64() || value.is_u64() => {}
+            View::Float if value.is_number() => {}
             View::Blob if value.is_string() => {}
-            View::Boolean | View::Integer | View::Long | View::Blob => wrong_type(out),
+            View::Boolean | View::Integer | View::Long | View::Float | View::Blob => {
+                wrong_type(out)
+            }
             View::Other(other) => out.push(format!(
                 "{at}: the model's shape {name} has a type the checker cannot hold: {other}"
             )),
@@ -331,7 +337,7 @@ fn generated_view(id: ShapeId) -> View<'static> {
         Kind::String { values, .. } => View::String(values.to_vec()),
         Kind::Integer { .. } => View::Integer,
         Kind::Long { .. } => View::Long,
-        Kind::Float => View::Other("float".to_owned()),
+        Kind::Float => View::Float,
         Kind::Boolean => View::Boolean,
         Kind::Timestamp => View::Timestamp,
         Kind::Blob => View::Blob,
@@ -378,6 +384,7 @@ fn file_view(spec: &Value) -> Option<View<'_>> {
         ),
         "integer" => View::Integer,
         "long" => View::Long,
+        "float" => View::Float,
         "boolean" => View::Boolean,
         "timestamp" if spec["timestampFormat"] == "iso8601" => View::Timestamp,
         "blob" => View::Blob,
