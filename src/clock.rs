@@ -6,9 +6,23 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn now_secs() -> u64 {
+    now_millis() / 1000
+}
+
+/// Milliseconds since the Unix epoch: the one wall-clock read (the emulator's times, recording
+/// durations and S3 prefixes all come from it).
+pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The UTC calendar minute of a time in seconds since the epoch: year, month, day, hour, minute
+/// (an IVS recording's S3 prefix is made of them).
+pub(crate) fn civil_minute(secs: u64) -> (i64, u32, u32, u32, u32) {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32)
 }
 
 /// Today, as `YYYY-MM-DD` (UTC).
@@ -73,5 +87,6 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(1_588_715_738), "2020-05-05T21:55:38Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(civil_minute(1_592_943_156), (2020, 6, 23, 20, 12));
     }
 }

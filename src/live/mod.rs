@@ -1,8 +1,9 @@
 //! The data plane: what IVS serves besides its JSON APIs: the Chat Messaging WebSocket (`chat`),
-//! and the seam (`media`) between RTMP ingest and what follows a live channel's media.
+//! the EventBridge events a server sends (`events`), the seam (`media`) between RTMP ingest and
+//! what follows a live channel's media, and recordings to a folder standing for S3 (`recording`).
 
 pub(crate) mod chat;
-#[allow(dead_code)] // Its producers land with the events issue.
 pub(crate) mod events;
-#[allow(dead_code)] // Its users land with RTMP ingest and recordings.
+#[allow(dead_code)] // Its producer (RTMP ingest) lands with the ingest branch.
 pub(crate) mod media;
+pub(crate) mod recording;
