@@ -688,16 +688,16 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
-    /// Most regions the emulator keeps state for (AWS has fewer); one more gets a ValidationException.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
+    /// Most regions with state (default 64, AWS has fewer); one more is a ValidationException.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
     pub max_regions: usize,
 
-    /// Stream sessions kept per channel, the newest (IVS too lists only recent ones).
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count, help_heading = "Limits")]
+    /// Stream sessions kept per channel, the newest (default 100; IVS too lists only recent ones).
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count, help_heading = "Limits")]
     pub max_stream_sessions: usize,
 
-    /// Viewer-session revocations kept per region, the newest (nothing reads them back).
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
+    /// Viewer-session revocations kept per region, the newest (default 10000).
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
     /// Run a chat room's message review handler (a Lambda function ARN) at a local URL
@@ -723,8 +723,33 @@ pub struct ReplayArgs {
     )]
     pub chat_log_dir: Option<PathBuf>,
 
-    /// Most chat WebSocket connections held at once (IVS Chat's quota); one more gets 429.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
+    /// POST each EventBridge event IVS would send (stream, health, recording) to this http:// URL.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "URL",
+        env = "IVS_VCR_EVENTS_URL",
+        value_parser = parse_events_url,
+        help_heading = "Events and recordings"
+    )]
+    pub events_url: Option<String>,
+
+    /// Write recordings to DIR/<bucket>/<S3 prefix>/, in IVS's layout.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "DIR",
+        env = "IVS_VCR_RECORDINGS_DIR",
+        help_heading = "Events and recordings"
+    )]
+    pub recordings_dir: Option<PathBuf>,
+
+    /// Most EventBridge events GET /_ivs-vcr/events keeps, the newest.
+    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_EVENTS", default_value_t = 1_000, value_parser = parse_count)]
+    pub max_events: usize,
+
+    /// Most chat sockets held at once (default 50000, IVS Chat's quota); one more gets 429.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_chat_connections: usize,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
@@ -859,6 +884,10 @@ fn parse_review_handler(text: &str) -> Result<(String, String), String> {
     }
 }
 
+fn parse_events_url(url: &str) -> Result<String, String> {
+    ivs_vcr::__private::check_events_url(url).map(|()| url.to_owned())
+}
+
 fn parse_fault(rule: &str) -> Result<FaultRule, String> {
     FaultRule::from_cli(rule).map_err(|e| e.to_string())
 }
@@ -889,6 +918,16 @@ impl ReplayArgs {
             .max_chat_connections(self.max_chat_connections);
         for (arn, url) in &self.chat_review_handlers {
             builder = builder.chat_review_handler(arn, url);
+        }
+        if let Some(url) = &self.events_url {
+            builder = builder.events_url(url);
+        }
+        builder = builder.max_events(self.max_events);
+        if let Some(dir) = &self.recordings_dir {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("cannot create the recordings folder `{}`", dir.display())
+            })?;
+            builder = builder.recordings_dir(dir);
         }
         if let Some(dir) = &self.chat_log_dir {
             std::fs::create_dir_all(dir).with_context(|| {

@@ -195,6 +195,11 @@ pub mod __private {
         crate::cassette::scan_findings(text, depth)
     }
 
+    /// Checks an `--events-url`: Ok for an absolute `http://` URL, else what to give instead.
+    pub fn check_events_url(url: &str) -> Result<(), String> {
+        crate::live::events::check_url(url)
+    }
+
     /// `1234567` as `1,234,567`, as cassette errors write counts.
     pub fn thousands(n: u64) -> String {
         crate::cassette::thousands(n)

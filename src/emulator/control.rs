@@ -27,6 +27,20 @@ impl Emulator {
         self.with_region(region, |ctx| ops::stop_stream(ctx, channel_arn))?
     }
 
+    /// Changes a live stream's health or viewer count, as ingest measuring it would (a health
+    /// change sends IVS Stream Health Change).
+    pub(crate) fn update_stream(
+        &self,
+        channel_arn: &str,
+        health: Option<&str>,
+        viewer_count: Option<i64>,
+    ) -> Result<Value, ApiError> {
+        let region = region_of(channel_arn)?;
+        self.with_region(region, |ctx| {
+            ops::update_stream(ctx, channel_arn, health, viewer_count)
+        })?
+    }
+
     /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`,
     /// each service's under the resource types its ARNs name (`channel`, `room`,
     /// `logging-configuration`, …), which no two services share.

@@ -202,6 +202,22 @@ pub(crate) struct Ctx<'a> {
     pub chat: Vec<chat::Effect>,
     /// The EventBridge events the operation made, delivered once the state lock is released.
     pub events: Vec<Event>,
+    /// Events to send later (or no longer), handed to the sink with `events`.
+    pub later: Vec<Later>,
+}
+
+/// An event to send after a while unless cancelled first, or the cancellation: IVS holds a
+/// recording's Recording End for `recordingReconnectWindowSeconds` in case the stream comes back.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Later {
+    /// Send `event` after `after`, unless `key` is cancelled before.
+    Emit {
+        event: Event,
+        after: std::time::Duration,
+        key: String,
+    },
+    /// Do not send the event scheduled under this key.
+    Cancel(String),
 }
 
 /// The emulated account, shared by every connection.
@@ -252,7 +268,6 @@ impl Emulator {
     }
 
     /// The emulator with `sink` taking the EventBridge events it makes.
-    #[allow(dead_code)] // Attached by the server once the events issue lands.
     pub(crate) fn with_event_sink(mut self, sink: Arc<dyn EventSink>) -> Emulator {
         self.events = sink;
         self
@@ -332,17 +347,28 @@ impl Emulator {
             limits: self.options.limits,
             chat: Vec::new(),
             events: Vec::new(),
+            later: Vec::new(),
         };
         let out = f(&mut ctx);
         let effects = std::mem::take(&mut ctx.chat);
         let events = std::mem::take(&mut ctx.events);
-        if !effects.is_empty() || !events.is_empty() {
+        let later = std::mem::take(&mut ctx.later);
+        if !effects.is_empty() || !events.is_empty() || !later.is_empty() {
             // After the state changed and the lock is released: a sink that takes a while (or
             // calls back into the emulator) never holds other requests up.
             drop(world);
             self.deliver(effects);
             for event in events {
                 self.events.emit(&self.options.account, event);
+            }
+            for later in later {
+                match later {
+                    Later::Emit { event, after, key } => {
+                        self.events
+                            .emit_later(&self.options.account, event, after, key);
+                    }
+                    Later::Cancel(key) => self.events.cancel(&key),
+                }
             }
         }
         Ok(out)

@@ -24,6 +24,9 @@ pub(crate) struct Region {
     /// Viewer-session revocations accepted: (channel ARN, viewer id, version), oldest first, at
     /// most `EmulatorLimits::max_revocations` of them.
     pub revocations: std::collections::VecDeque<(String, String, i64)>,
+    /// Recordings whose stream ended within their recording configuration's reconnect window, by
+    /// channel id: a stream that starts again in time continues them.
+    pub pending_recordings: HashMap<String, PendingRecording>,
     /// When each channel's recent PutMetadata calls came, for its documented rate limit.
     pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
     /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the
@@ -102,6 +105,37 @@ pub(crate) struct Live {
     pub start_time: String,
     pub health: String,
     pub viewer_count: i64,
+    /// The recording the stream is part of, when its channel records.
+    pub recording: Option<Recording>,
+    /// When the stream started, in milliseconds since the epoch.
+    pub started_ms: u64,
+}
+
+/// A recording to S3: one per stream, or one for several streams merged within the recording
+/// configuration's `recordingReconnectWindowSeconds`.
+#[derive(Debug, Clone)]
+pub(crate) struct Recording {
+    /// `recording_session_id`.
+    pub session_id: String,
+    /// The recording configuration's ARN.
+    pub config_arn: String,
+    pub bucket: String,
+    /// `recording_s3_key_prefix`.
+    pub prefix: String,
+    /// `recordingReconnectWindowSeconds`.
+    pub window_secs: u64,
+    /// The streams recorded, oldest first (`recording_session_stream_ids`).
+    pub stream_ids: Vec<String>,
+    /// Milliseconds recorded by the streams that have ended.
+    pub recorded_ms: u64,
+}
+
+/// A recording whose stream ended, waiting out its reconnect window.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRecording {
+    pub recording: Recording,
+    /// When the last stream ended, in milliseconds since the epoch.
+    pub ended_ms: u64,
 }
 
 /// One stream session: a start, and an end once the stream stopped.

@@ -12,7 +12,9 @@
 //! the per-request stages with their context; `region` the translation that serves the bundled
 //! set to clients of any region; `summary` what was served.
 //!
-//! This module never opens an outbound connection.
+//! This module never opens an outbound connection; the data plane it starts opens two kinds,
+//! both to endpoints the operator named: message review handlers (`--chat-review-handler`) and
+//! the events URL (`--events-url`).
 
 mod handler;
 mod region;
@@ -29,6 +31,8 @@ use crate::emulator::{Emulator, EmulatorOptions};
 use crate::fault::{FaultRule, FaultSet};
 use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Side};
 use crate::live::chat::{ChatHub, ChatOptions};
+use crate::live::events::{EventBus, EventOptions};
+use crate::live::recording::Recorder;
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
 use summary::{Faulted, Unmatched};
@@ -69,6 +73,9 @@ pub enum ReplayError {
     /// A fault rule given at start is not valid.
     #[error("invalid fault rule")]
     Fault(#[source] crate::fault::FaultError),
+    /// The events URL is not one events can be delivered to.
+    #[error("invalid events URL: {0}")]
+    EventsUrl(String),
     /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
     #[error("two cassettes are named `{name}`; cassette names must be unique")]
     DuplicateName {
@@ -126,6 +133,10 @@ struct Options {
     max_fault_rules: Option<usize>,
     /// The chat data plane's settings.
     chat: ChatOptions,
+    /// Where the emulator's EventBridge events go.
+    events: EventOptions,
+    /// The folder standing for S3 buckets that recordings are written to, if any.
+    recordings_dir: Option<PathBuf>,
 }
 
 impl ReplayServerBuilder {
@@ -385,6 +396,27 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// POSTs every EventBridge event the emulator makes (stream state and health, recording
+    /// state) to this `http://` URL, in EventBridge's envelope, retrying a failed delivery a few
+    /// times; `GET /_ivs-vcr/events` lists them either way.
+    pub fn events_url(mut self, url: impl Into<String>) -> Self {
+        self.options.events.url = Some(url.into());
+        self
+    }
+
+    /// How many events `GET /_ivs-vcr/events` keeps, the newest (default 1,000).
+    pub fn max_events(mut self, max: usize) -> Self {
+        self.options.events.max_kept = max;
+        self
+    }
+
+    /// Writes the recordings of channels with a recording configuration below this folder, which
+    /// stands for S3: `<dir>/<bucket>/<prefix>/…` in IVS's layout (events files, HLS media).
+    pub fn recordings_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.recordings_dir = Some(dir.into());
+        self
+    }
+
     /// Loads the cassettes, binds, and starts serving in the background.
     pub async fn start(self) -> Result<ReplayServer, ReplayError> {
         let mut cassettes = self.cassettes;
@@ -420,6 +452,9 @@ impl ReplayServerBuilder {
         );
         for rule in &self.options.faults {
             faults.add(rule.clone()).map_err(ReplayError::Fault)?;
+        }
+        if let Some(url) = &self.options.events.url {
+            crate::live::events::check_url(url).map_err(ReplayError::EventsUrl)?;
         }
         let built = Instant::now();
         let state = Arc::new(ReplayState::new(
@@ -650,6 +685,12 @@ struct ReplayState {
     explaining: Arc<tokio::sync::Semaphore>,
     /// The chat data plane: the WebSocket on this port, in every mode (it needs no cassette).
     chat: Arc<ChatHub>,
+    /// Where the emulator's EventBridge events go: kept for `GET /_ivs-vcr/events`, and posted
+    /// to `--events-url`.
+    events: Arc<EventBus>,
+    /// The writer of recordings (`--recordings-dir`), which follows live channels' media.
+    #[allow(dead_code)] // Registered with RTMP ingest as a `MediaObserver` once ingest lands.
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// From how many interactions the index and the answers are built on two threads.
@@ -705,11 +746,24 @@ impl ReplayState {
         // The chat socket needs no cassette, so every server has one; the emulator's Chat
         // operations (tokens, rooms, events) reach it.
         let chat = Arc::new(ChatHub::new(options.chat.clone()));
+        // The recorder learns of recordings from the events, and of their media from ingest.
+        let recorder = options
+            .recordings_dir
+            .clone()
+            .map(|dir| Arc::new(Recorder::new(dir)));
+        let events = EventBus::new(
+            EventOptions {
+                seed: options.emulator.seed,
+                ..options.events.clone()
+            },
+            recorder.clone(),
+        );
         // No cassettes makes an emulator, but not when cassettes were given and none loaded.
         let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
         let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate).then(|| {
             Emulator::new(options.emulator.clone())
                 .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
+                .with_event_sink(events.clone() as Arc<dyn crate::live::events::EventSink>)
         });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
@@ -760,6 +814,8 @@ impl ReplayState {
             faults,
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
             chat,
+            events,
+            recorder,
         }
     }
 
@@ -802,6 +858,10 @@ impl crate::control::Plane for ReplayState {
 
     fn chat(&self) -> Option<&ChatHub> {
         Some(&self.chat)
+    }
+
+    fn events(&self) -> Option<&EventBus> {
+        Some(&self.events)
     }
 }
 

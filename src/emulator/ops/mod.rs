@@ -13,6 +13,7 @@
 mod channels;
 mod configs;
 mod key_pairs;
+mod stream_events;
 mod streams;
 mod tags;
 
@@ -23,7 +24,7 @@ use super::{ApiError, Ctx};
 use crate::ivs::{ErrorType, Operation};
 
 pub(crate) use channels::seed as seed_channel;
-pub(crate) use streams::{start_stream, stop_stream};
+pub(crate) use streams::{start_stream, stop_stream, update_stream};
 
 /// Runs one operation on a region's state.
 pub(crate) fn run(
@@ -110,6 +111,7 @@ pub(crate) fn covers(name: &str) -> bool {
         limits: Default::default(),
         chat: Vec::new(),
         events: Vec::new(),
+        later: Vec::new(),
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(

@@ -9,15 +9,20 @@
 //! event goes to the recorder (`live::recording`) when the server writes recordings, and every
 //! event to the delivery task (`delivery.rs`) when the operator gave `--events-url`.
 //!
+//! An event sent later (a Recording End held for the recording's reconnect window) waits on a
+//! timer task of its own and is made when it fires, unless cancelled under its key before, or the
+//! control plane's reset came in between.
+//!
 //! Nothing here blocks: the ring is one short lock, and delivery takes an envelope with
 //! `try_send` on a bounded queue; an event that finds the queue full is dropped, counted and
 //! logged, as EventBridge itself delivers on a best-effort basis.
 //! Inferred: the ids are UUID-shaped (version 4 layout) from a seeded generator, so a run's ids
 //! repeat with its seed; EventBridge's are random.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -72,19 +77,32 @@ pub(crate) struct EventBus {
     delivery: Option<Delivery>,
     /// Events not delivered because the delivery queue was full.
     dropped: AtomicU64,
+    /// The bus itself, for the timers of events sent later.
+    me: Weak<EventBus>,
+    /// Events waiting to be sent later: key → the timer's token.
+    scheduled: Mutex<HashMap<String, u64>>,
+    /// Tokens of timers.
+    next_token: AtomicU64,
 }
 
 impl EventBus {
     /// A bus; with a URL, its delivery task is spawned on the current tokio runtime.
-    pub(crate) fn new(options: EventOptions, recorder: Option<Arc<Recorder>>) -> EventBus {
-        EventBus {
+    pub(crate) fn new(options: EventOptions, recorder: Option<Arc<Recorder>>) -> Arc<EventBus> {
+        Arc::new_cyclic(|me| EventBus {
             kept: Mutex::new(Kept::default()),
             max_kept: options.max_kept,
             ids: Mutex::new(SplitMix64::new(options.seed ^ 0x6576_656E_7473)),
             recorder,
-            delivery: options.url.map(|url| delivery::start(url)),
+            delivery: options.url.map(delivery::start),
             dropped: AtomicU64::new(0),
-        }
+            me: me.clone(),
+            scheduled: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(0),
+        })
+    }
+
+    fn scheduled(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.scheduled.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The kept envelopes numbered above `since`, oldest first, whose `detail-type` is
@@ -182,7 +200,38 @@ impl EventSink for EventBus {
         }
     }
 
+    fn emit_later(&self, account: &str, event: Event, after: Duration, key: String) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.emit(account, event);
+        };
+        // Weak: a server that stops drops its bus, and the timer then sends nothing.
+        let me = self.me.clone();
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.scheduled().insert(key.clone(), token);
+        let account = account.to_owned();
+        runtime.spawn(async move {
+            tokio::time::sleep(after).await;
+            let Some(me) = me.upgrade() else { return };
+            let still = {
+                let mut scheduled = me.scheduled();
+                let still = scheduled.get(&key) == Some(&token);
+                if still {
+                    scheduled.remove(&key);
+                }
+                still
+            };
+            if still {
+                me.emit(&account, event);
+            }
+        });
+    }
+
+    fn cancel(&self, key: &str) {
+        self.scheduled().remove(key);
+    }
+
     fn reset(&self) {
+        self.scheduled().clear();
         // The numbering goes on, so a caller's `since` never skips an event made after the reset.
         self.kept
             .lock()

@@ -25,6 +25,7 @@ mod delivery;
 use serde_json::Value;
 
 pub(crate) use bus::{EventBus, EventOptions};
+pub(crate) use delivery::check_url;
 
 /// `source` of every IVS and IVS Real-Time event.
 pub(crate) const SOURCE_IVS: &str = "aws.ivs";
@@ -66,6 +67,16 @@ impl Event {
 pub(crate) trait EventSink: Send + Sync + std::fmt::Debug {
     /// Takes one event. Must not block: delivery to a URL happens on a task of the sink's own.
     fn emit(&self, account: &str, event: Event);
+    /// Takes one event to emit after `after`, unless [`EventSink::cancel`] names `key` before.
+    /// A sink without timers emits it at once.
+    fn emit_later(&self, account: &str, event: Event, after: std::time::Duration, key: String) {
+        let _ = (after, key);
+        self.emit(account, event);
+    }
+    /// Cancels the event scheduled under `key`, if it is still waiting.
+    fn cancel(&self, key: &str) {
+        let _ = key;
+    }
     /// Forgets the events kept (the control plane's reset).
     fn reset(&self) {}
 }
