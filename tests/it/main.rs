@@ -8,6 +8,7 @@ mod chat_socket;
 mod cli;
 mod diff;
 mod emulator;
+mod events;
 mod faults;
 mod hardening;
 mod ivs_catalog;
