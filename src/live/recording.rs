@@ -281,7 +281,12 @@ impl Recorder {
             return;
         }
         let detail = &envelope["detail"];
-        let text = |v: &Value, member: &str| v.get(member).and_then(Value::as_str).unwrap_or("").to_owned();
+        let text = |v: &Value, member: &str| {
+            v.get(member)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
         let Some(channel_arn) = envelope["resources"].get(0).and_then(Value::as_str) else {
             return;
         };

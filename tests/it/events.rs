@@ -49,33 +49,34 @@ impl Webhook {
                 };
                 let (received, requests) = (task_received.clone(), task_requests.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                        let (received, requests) = (received.clone(), requests.clone());
-                        async move {
-                            let n = requests.fetch_add(1, Ordering::SeqCst);
-                            let json_type = req
-                                .headers()
-                                .get("content-type")
-                                .is_some_and(|v| v == "application/json");
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let status = if n < fail_first {
-                                500
-                            } else {
-                                assert!(json_type, "events are posted as application/json");
-                                received
-                                    .lock()
-                                    .unwrap()
-                                    .push(serde_json::from_slice(&body).unwrap());
-                                200
-                            };
-                            Ok::<_, Infallible>(
-                                hyper::Response::builder()
-                                    .status(status)
-                                    .body(Full::new(Bytes::new()))
-                                    .unwrap(),
-                            )
-                        }
-                    });
+                    let service =
+                        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                            let (received, requests) = (received.clone(), requests.clone());
+                            async move {
+                                let n = requests.fetch_add(1, Ordering::SeqCst);
+                                let json_type = req
+                                    .headers()
+                                    .get("content-type")
+                                    .is_some_and(|v| v == "application/json");
+                                let body = req.into_body().collect().await.unwrap().to_bytes();
+                                let status = if n < fail_first {
+                                    500
+                                } else {
+                                    assert!(json_type, "events are posted as application/json");
+                                    received
+                                        .lock()
+                                        .unwrap()
+                                        .push(serde_json::from_slice(&body).unwrap());
+                                    200
+                                };
+                                Ok::<_, Infallible>(
+                                    hyper::Response::builder()
+                                        .status(status)
+                                        .body(Full::new(Bytes::new()))
+                                        .unwrap(),
+                                )
+                            }
+                        });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -134,14 +135,16 @@ async fn named_channel(ivs: &aws_sdk_ivs::Client, name: &str, recording: Option<
 }
 
 async fn recording_configuration(ivs: &aws_sdk_ivs::Client, window: Option<i32>) -> String {
-    let mut create = ivs.create_recording_configuration().destination_configuration(
-        DestinationConfiguration::builder()
-            .s3(S3DestinationConfiguration::builder()
-                .bucket_name("my-recordings")
-                .build()
-                .unwrap())
-            .build(),
-    );
+    let mut create = ivs
+        .create_recording_configuration()
+        .destination_configuration(
+            DestinationConfiguration::builder()
+                .s3(S3DestinationConfiguration::builder()
+                    .bucket_name("my-recordings")
+                    .build()
+                    .unwrap())
+                .build(),
+        );
     if let Some(seconds) = window {
         create = create.recording_reconnect_window_seconds(seconds);
     }
@@ -160,7 +163,10 @@ fn names(events: &[Value]) -> Vec<(String, String)> {
                 .or_else(|| detail.get("recording_status"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            (e["detail-type"].as_str().unwrap().to_owned(), name.to_owned())
+            (
+                e["detail-type"].as_str().unwrap().to_owned(),
+                name.to_owned(),
+            )
         })
         .collect()
 }
@@ -181,7 +187,12 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
         .unwrap();
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "launch-show", None).await;
-    let started = control(&server, "/_ivs-vcr/streams/start", json!({"channelArn": arn})).await;
+    let started = control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await;
     let stream_id = started["stream"]["streamId"].as_str().unwrap().to_owned();
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
 
@@ -205,7 +216,17 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
             .collect();
         assert_eq!(
             keys,
-            ["account", "detail", "detail-type", "id", "region", "resources", "source", "time", "version"],
+            [
+                "account",
+                "detail",
+                "detail-type",
+                "id",
+                "region",
+                "resources",
+                "source",
+                "time",
+                "version"
+            ],
             "{event:#}"
         );
         assert_eq!(event["version"], "0");
@@ -219,7 +240,10 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
             "{time}"
         );
         let id = event["id"].as_str().unwrap();
-        assert_eq!(id.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert_eq!(
+            id.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
         ids.insert(id.to_owned());
         // The documented members, and no others.
         let name = event["detail"]["event_name"].clone();
@@ -234,9 +258,17 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
     let listed = events(&server, "").await;
     assert_eq!(listed["events"], json!(received));
     assert_eq!(listed["last"], 4);
-    assert_eq!(listed["delivery"], json!({"delivered": 4, "failed": 0, "dropped": 0}));
+    assert_eq!(
+        listed["delivery"],
+        json!({"delivered": 4, "failed": 0, "dropped": 0})
+    );
     // And the session's events name them too.
-    let session = ivs.get_stream_session().channel_arn(&arn).send().await.unwrap();
+    let session = ivs
+        .get_stream_session()
+        .channel_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     let session_events: Vec<&str> = session
         .stream_session()
         .unwrap()
@@ -246,7 +278,12 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
         .collect();
     assert_eq!(
         session_events,
-        ["Session Created", "Stream Start", "Stream End", "Session Ended"]
+        [
+            "Session Created",
+            "Stream Start",
+            "Stream End",
+            "Session Ended"
+        ]
     );
 }
 
@@ -260,7 +297,12 @@ async fn a_webhook_that_fails_first_gets_the_event_on_a_retry() {
         .unwrap();
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "retried", None).await;
-    control(&server, "/_ivs-vcr/streams/start", json!({"channelArn": arn})).await;
+    control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await;
     let received = webhook.wait_for(2).await;
     assert_eq!(
         names(&received),
@@ -289,14 +331,25 @@ async fn an_unreachable_webhook_never_holds_the_emulator_and_the_failures_are_co
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "unheard", None).await;
     let began = Instant::now();
-    control(&server, "/_ivs-vcr/streams/start", json!({"channelArn": arn})).await;
+    control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await;
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
     assert!(
         began.elapsed() < Duration::from_secs(2),
         "the calls waited for delivery: {:?}",
         began.elapsed()
     );
-    assert_eq!(events(&server, "").await["events"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        events(&server, "").await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     // Six attempts an event, 3.1 s of backoff: the first event is given up within seconds.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -367,10 +420,20 @@ async fn events_are_listed_after_a_number_and_forgotten_at_reset() {
     let server = ReplayServer::emulator().await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "paged", None).await;
-    control(&server, "/_ivs-vcr/streams/start", json!({"channelArn": arn})).await;
+    control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await;
     let first = events(&server, "").await;
     assert_eq!(first["last"], 2);
-    control(&server, "/_ivs-vcr/streams/stop", json!({"channelArn": arn})).await;
+    control(
+        &server,
+        "/_ivs-vcr/streams/stop",
+        json!({"channelArn": arn}),
+    )
+    .await;
     let next = events(&server, "?since=2").await;
     assert_eq!(
         names(next["events"].as_array().unwrap()),
@@ -396,7 +459,11 @@ async fn read_json(path: &Path) -> Value {
         if let Ok(text) = std::fs::read_to_string(path) {
             return serde_json::from_str(&text).unwrap();
         }
-        assert!(Instant::now() < deadline, "{} never written", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            path.display()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -415,7 +482,12 @@ async fn a_recorded_channel_sends_recording_events_and_leaves_the_events_files()
     let config = recording_configuration(&ivs, None).await;
     let arn = named_channel(&ivs, "recorded", Some(&config)).await;
     let channel_id = arn.rsplit('/').next().unwrap().to_owned();
-    let started = control(&server, "/_ivs-vcr/streams/start", json!({"channelArn": arn})).await;
+    let started = control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await;
     let stream_id = started["stream"]["streamId"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(50)).await;
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
@@ -433,9 +505,16 @@ async fn a_recorded_channel_sends_recording_events_and_leaves_the_events_files()
         ])
     );
     let (start, end) = (&received[2]["detail"], &received[5]["detail"]);
-    let prefix = start["recording_s3_key_prefix"].as_str().unwrap().to_owned();
+    let prefix = start["recording_s3_key_prefix"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let parts: Vec<&str> = prefix.split('/').collect();
-    assert_eq!(parts[..4], ["ivs", "v1", "123456789012", channel_id.as_str()], "{prefix}");
+    assert_eq!(
+        parts[..4],
+        ["ivs", "v1", "123456789012", channel_id.as_str()],
+        "{prefix}"
+    );
     assert_eq!(parts.len(), 10, "{prefix}");
     let time = received[2]["time"].as_str().unwrap();
     let (year, month) = (&time[..4], time[5..7].trim_start_matches('0'));
@@ -557,7 +636,13 @@ async fn a_stream_back_within_the_reconnect_window_continues_the_recording() {
 fn an_events_url_that_cannot_be_delivered_to_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let finished = crate::support::bin::run(
-        &["serve", "--port", "0", "--events-url", "https://hooks.example.com/ivs"],
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--events-url",
+            "https://hooks.example.com/ivs",
+        ],
         dir.path(),
     );
     assert_eq!(finished.status.code(), Some(2), "{finished:?}");

@@ -238,7 +238,13 @@ pub(crate) fn stop_stream(ctx: &mut Ctx<'_>, channel_arn: &str) -> Result<Value,
         .cloned()
         .unwrap_or_default();
     events::stream(ctx, STREAM_STATE, &channel, &live.stream_id, "Stream End");
-    events::stream(ctx, STREAM_STATE, &channel, &live.stream_id, "Session Ended");
+    events::stream(
+        ctx,
+        STREAM_STATE,
+        &channel,
+        &live.stream_id,
+        "Session Ended",
+    );
     let mut session_events = vec![event("Stream End", &now), event("Session Ended", &now)];
     if let Some(mut recording) = live.recording {
         recording.recorded_ms += now_ms.saturating_sub(live.started_ms);

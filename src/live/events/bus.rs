@@ -110,10 +110,9 @@ impl EventBus {
     pub(crate) fn list(&self, since: u64, detail_type: Option<&str>) -> (Vec<Arc<Value>>, u64) {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         // Numbers rise by one from the front, so the first one above `since` is found by offset.
-        let skip = kept
-            .envelopes
-            .front()
-            .map_or(0, |(first, _)| since.saturating_add(1).saturating_sub(*first));
+        let skip = kept.envelopes.front().map_or(0, |(first, _)| {
+            since.saturating_add(1).saturating_sub(*first)
+        });
         let envelopes = kept
             .envelopes
             .iter()
@@ -250,7 +249,7 @@ mod tests {
 
     fn event(n: u64) -> Event {
         Event::ivs(
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 "IVS Stream State Change"
             } else {
                 "IVS Recording State Change"
@@ -312,7 +311,10 @@ mod tests {
         let details = |since, t| {
             let (events, last) = bus.list(since, t);
             assert_eq!(last, 5);
-            events.iter().map(|e| e["detail"]["n"].as_u64().unwrap()).collect::<Vec<_>>()
+            events
+                .iter()
+                .map(|e| e["detail"]["n"].as_u64().unwrap())
+                .collect::<Vec<_>>()
         };
         assert_eq!(details(0, None), [2, 3, 4]);
         assert_eq!(details(3, None), [3, 4]);

@@ -88,7 +88,11 @@ pub(super) fn start(url: String) -> Delivery {
                     Err(why) if attempt >= ATTEMPTS => {
                         task_counts.failed.fetch_add(1, Ordering::Relaxed);
                         let member = |name: &str| {
-                            envelope.get(name).and_then(|v| v.as_str()).unwrap_or("").to_owned()
+                            envelope
+                                .get(name)
+                                .and_then(|v| v.as_str())
+                                .unwrap_or("")
+                                .to_owned()
                         };
                         let (detail_type, id) = (member("detail-type"), member("id"));
                         tracing::warn!(
