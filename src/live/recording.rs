@@ -311,10 +311,19 @@ impl Recorder {
                 channel.recording = Some(active);
             }
             Some("Recording End") => {
+                let dir = recording_dir(
+                    &text(detail, "recording_s3_bucket_name"),
+                    &text(detail, "recording_s3_key_prefix"),
+                );
                 let mut channels = self.lock();
                 let Some(channel) = channels.get_mut(channel_arn) else {
                     return;
                 };
+                // A held Recording End can come after the channel's next recording started (a
+                // stream back just after the reconnect window): it ends only its own recording.
+                if channel.recording.as_ref().map(|a| &a.dir) != dir.as_ref() {
+                    return;
+                }
                 let Some(active) = channel.recording.take() else {
                     return;
                 };

@@ -333,4 +333,25 @@ mod tests {
         let ids: std::collections::BTreeSet<String> = (0..100).map(|_| bus.next_id()).collect();
         assert_eq!(ids.len(), 100);
     }
+
+    proptest::proptest! {
+        /// `list(since)` gives the kept events numbered above `since`, in order, however many
+        /// were made and kept.
+        #[test]
+        fn listing_after_a_number_gives_exactly_the_later_kept_events(
+            made in 0u64..40, kept in 1usize..10, since in 0u64..45,
+        ) {
+            let bus = EventBus::new(EventOptions { max_kept: kept, ..EventOptions::default() }, None);
+            for n in 0..made {
+                bus.emit("123456789012", event(n));
+            }
+            let (events, last) = bus.list(since, None);
+            let got: Vec<u64> = events.iter().map(|e| e["detail"]["n"].as_u64().unwrap()).collect();
+            // Event n (from 0) is numbered n + 1.
+            let oldest_kept = made.saturating_sub(kept as u64);
+            let want: Vec<u64> = (oldest_kept.max(since)..made).collect();
+            proptest::prop_assert_eq!(last, made);
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }

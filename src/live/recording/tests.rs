@@ -225,3 +225,38 @@ fn a_link_in_the_folder_is_not_followed() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_late_recording_end_leaves_the_next_recording_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Recorder::new(dir.path().to_owned());
+    let next = "ivs/v1/123456789012/AbCdef1G2hij/2020/6/23/20/13/k9A0P02oedWt";
+    recorder.on_event(&recording_event("Recording Start", "2020-06-23T20:12:36Z"));
+    let mut started = recording_event("Recording Start", "2020-06-23T20:13:10Z");
+    started["detail"]["recording_s3_key_prefix"] = next.into();
+    recorder.on_event(&started);
+    // The first recording's End, held for its window, arrives now.
+    recorder.on_event(&recording_event("Recording End", "2020-06-23T20:13:11Z"));
+    recorder.stream_started(CHANNEL, &info());
+    recorder.segment(&segment(0, b"kept"));
+    let root = dir.path().join("my-recordings").join(next);
+    assert_eq!(wait_for(&root.join("media/hls/720p30/0.ts")), "kept");
+    assert!(!root.join("events/recording-ended.json").exists());
+}
+
+proptest::proptest! {
+    /// Whatever a recording configuration and an event hold, a folder made of them stays below
+    /// the recordings folder: plain names only, never `..`, never absolute.
+    #[test]
+    fn folders_stay_below_the_recordings_folder(bucket in ".{0,70}", prefix in "[a-zA-Z0-9./ -]{0,40}") {
+        if let Some(dir) = recording_dir(&bucket, &prefix) {
+            proptest::prop_assert!(dir.is_relative());
+            for component in dir.components() {
+                proptest::prop_assert!(
+                    matches!(component, std::path::Component::Normal(_)),
+                    "{}", dir.display()
+                );
+            }
+        }
+    }
+}
