@@ -9,7 +9,7 @@
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
 //! | `POST /_ivs-vcr/streams/update` `{"channelArn", "health"?, "viewerCount"?}` | changes a live stream's health (sending IVS Stream Health Change) or viewer count |
-//! | `GET /_ivs-vcr/events` (`?since=N`, `?detail-type=…`) | the EventBridge events sent, oldest first, in EventBridge's envelope: `{"events", "last", "delivery"}`; `last` is the number to pass as `since` next time |
+//! | `GET /_ivs-vcr/events` (`?since=N`, `?detail-type=…`) | the EventBridge events sent, oldest first, in EventBridge's envelope: `{"events", "last", "delivery"}`; `last` is the number to pass as `since` next time (events are numbered from 1, again after a reset) |
 //! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
 //!

@@ -348,7 +348,7 @@ class Server:
         """The EventBridge events the emulator sent (``GET /_ivs-vcr/events``), oldest first, as
         EventBridge delivers them: stream state and health changes, recording state changes.
         ``detail_type`` keeps one type (``"IVS Recording State Change"``); ``since`` skips the
-        first ``since`` events the server made (the newest 1,000 are kept; reset empties them).
+        first ``since`` events made since the last reset (the newest 1,000 are kept).
 
         The same events go to the server's ``--events-url``, if it has one."""
         given = {"detail-type": detail_type, "since": since or None}

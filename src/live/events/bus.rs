@@ -5,7 +5,8 @@
 //! `version` ("0"), `id` (a UUID), `detail-type`, `source`, `account`, `time` (ISO-8601 in UTC, to
 //! the second, as IVS's examples show), `region`, `resources` and `detail`. The newest
 //! [`EventOptions::max_kept`] envelopes are kept for `GET /_ivs-vcr/events`, each numbered from 1
-//! in the order made, so a caller can ask for those after the last it saw (`?since=N`). A recording
+//! in the order made (again from 1 after the control plane's reset), so a caller can ask for those
+//! after the last it saw (`?since=N`). A recording
 //! event goes to the recorder (`live::recording`) when the server writes recordings, and every
 //! event to the delivery task (`delivery.rs`) when the operator gave `--events-url`.
 //!
@@ -231,12 +232,8 @@ impl EventSink for EventBus {
 
     fn reset(&self) {
         self.scheduled().clear();
-        // The numbering goes on, so a caller's `since` never skips an event made after the reset.
-        self.kept
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .envelopes
-            .clear();
+        // Numbering starts again: after a reset, `since=N` skips the first N events made since.
+        *self.kept.lock().unwrap_or_else(|e| e.into_inner()) = Kept::default();
         if let Some(recorder) = &self.recorder {
             recorder.reset();
         }
@@ -321,10 +318,14 @@ mod tests {
         assert_eq!(details(5, None), Vec::<u64>::new());
         assert_eq!(details(0, Some("IVS Stream State Change")), [2, 4]);
         bus.reset();
-        assert_eq!(details(0, None), Vec::<u64>::new());
+        assert_eq!(bus.list(0, None), (vec![], 0));
         bus.emit("123456789012", event(6));
-        let (events, last) = bus.list(5, None);
-        assert_eq!((events.len(), last), (1, 6));
+        let (events, last) = bus.list(0, None);
+        assert_eq!(
+            (events.len(), last),
+            (1, 1),
+            "numbered from 1 again after a reset"
+        );
     }
 
     #[test]
