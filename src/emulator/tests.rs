@@ -730,3 +730,74 @@ fn viewer_session_revocations_keep_the_newest_only() {
         .collect();
     assert_eq!(kept, ["viewer-6", "viewer-7", "viewer-8", "viewer-9"]);
 }
+
+/// A sink that keeps what it is given.
+#[derive(Debug, Default)]
+struct Captured(std::sync::Mutex<Vec<Event>>);
+
+impl EventSink for Captured {
+    fn emit(&self, _account: &str, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+#[test]
+fn a_recording_configuration_that_is_not_active_sends_a_recording_start_failure() {
+    let sink = Arc::new(Captured::default());
+    let e = emulator().with_event_sink(sink.clone());
+    let config = ok(
+        &e,
+        "CreateRecordingConfiguration",
+        json!({"destinationConfiguration": {"s3": {"bucketName": "gone-bucket"}}}),
+    )["recordingConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // As a replayed answer could have left it: the bucket was in another region.
+    e.with_region("us-west-2", |ctx| {
+        let id = config.rsplit('/').next().unwrap();
+        let stored = ctx.region.get_mut("recording-configuration", id).unwrap();
+        state::set(stored, "state", json!("CREATE_FAILED"));
+    })
+    .unwrap();
+    let channel = ok(
+        &e,
+        "CreateChannel",
+        json!({"name": "unrecorded", "recordingConfigurationArn": config}),
+    )["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    e.start_stream(&channel, None, 0).unwrap();
+    e.stop_stream(&channel).unwrap();
+    let events = sink.0.lock().unwrap().clone();
+    let names: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            let d = &e.detail;
+            let name = d.get("event_name").or_else(|| d.get("recording_status"));
+            (e.detail_type, name.and_then(Value::as_str).unwrap())
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("IVS Stream State Change", "Session Created"),
+            ("IVS Stream State Change", "Stream Start"),
+            ("IVS Recording State Change", "Recording Start Failure"),
+            ("IVS Stream State Change", "Stream End"),
+            ("IVS Stream State Change", "Session Ended"),
+        ],
+        "no Recording End for a recording that never started"
+    );
+    let failure = &events[2].detail;
+    assert_eq!(failure["recording_s3_key_prefix"], "");
+    assert_eq!(failure["recording_s3_bucket_name"], "gone-bucket");
+    assert_eq!(
+        failure["recording_status_reason"],
+        "the recording configuration is CREATE_FAILED, not ACTIVE"
+    );
+    assert!(events.iter().all(|e| e.source == "aws.ivs"
+        && e.region == "us-west-2"
+        && e.resources == [channel.clone()]));
+}
