@@ -6,3 +6,5 @@ pub(crate) mod chat;
 pub(crate) mod events;
 #[allow(dead_code)] // Its users land with RTMP ingest and recordings.
 pub(crate) mod media;
+pub(crate) mod hls;
+pub(crate) mod ingest;
