@@ -117,6 +117,8 @@ pub mod fault;
 mod http;
 #[doc(hidden)]
 pub mod ivs;
+#[allow(dead_code)] // Its users land with Real-Time tokens and private channels.
+mod jwt;
 mod live;
 mod matcher;
 mod normalize;
