@@ -723,6 +723,41 @@ pub struct ReplayArgs {
     )]
     pub chat_log_dir: Option<PathBuf>,
 
+    /// Open an RTMP listener on this port (0: a free one): encoders publish to
+    /// rtmp://127.0.0.1:PORT/app/<streamKey>.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_RTMP_PORT",
+        help_heading = "Live video"
+    )]
+    pub rtmp_port: Option<u16>,
+
+    /// Serve live channels' HLS on this port (0: a free one), at their playbackUrl's path.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_PLAYBACK_PORT",
+        help_heading = "Live video"
+    )]
+    pub playback_port: Option<u16>,
+
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's host.
+    #[arg(
+        hide_env = true,
+        long,
+        env = "IVS_VCR_PLAYBACK_URLS_HERE",
+        requires = "playback_port",
+        help_heading = "Live video"
+    )]
+    pub playback_urls_here: bool,
+
+    /// Most RTMP connections held at once; one more is closed.
+    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count, help_heading = "Limits")]
+    pub max_rtmp_connections: usize,
+
     /// Most chat WebSocket connections held at once (IVS Chat's quota); one more gets 429.
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_chat_connections: usize,
@@ -886,7 +921,15 @@ impl ReplayArgs {
             .max_regions(self.max_regions)
             .max_stream_sessions(self.max_stream_sessions)
             .max_revocations(self.max_revocations)
-            .max_chat_connections(self.max_chat_connections);
+            .max_chat_connections(self.max_chat_connections)
+            .max_rtmp_connections(self.max_rtmp_connections)
+            .playback_urls_here(self.playback_urls_here);
+        if let Some(port) = self.rtmp_port {
+            builder = builder.rtmp(SocketAddr::new(self.listen.bind, port));
+        }
+        if let Some(port) = self.playback_port {
+            builder = builder.playback(SocketAddr::new(self.listen.bind, port));
+        }
         for (arn, url) in &self.chat_review_handlers {
             builder = builder.chat_review_handler(arn, url);
         }
@@ -969,6 +1012,12 @@ impl ReplayArgs {
             "point clients at it with: {}",
             endpoint_exports(&server.uri())
         )?;
+        if let Some(rtmp) = server.rtmp_url() {
+            out!("RTMP ingest: publish to {rtmp}<streamKey> (OBS: server {rtmp}, stream key the channel's)")?;
+        }
+        if let Some(playback) = server.playback_uri() {
+            out!("HLS playback: {playback}/api/video/v1/<region>.<account>.channel.<id>.m3u8 (the path of a channel's playbackUrl)")?;
+        }
         stop.await;
         let summary = server.shutdown().await;
         out!("{summary}")?;

@@ -49,6 +49,11 @@ pub(crate) trait Plane: Send + Sync {
     fn chat(&self) -> Option<&crate::live::chat::ChatHub> {
         None
     }
+    /// Where encoders publish and players play, when the server has RTMP ingest or playback:
+    /// `{"rtmp": "rtmp://…/app/<streamKey>", "playback": "http://…"}`.
+    fn live(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// A control-plane answer: status and JSON body, or a refusal.
@@ -104,7 +109,13 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
         }
     };
     match (method, route) {
-        ("GET", "health") => Ok((200, json!({"status": "ok", "mode": plane.mode()}))),
+        ("GET", "health") => {
+            let mut health = json!({"status": "ok", "mode": plane.mode()});
+            if let (Some(live), Some(object)) = (plane.live(), health.as_object_mut()) {
+                object.insert("live".to_owned(), live);
+            }
+            Ok((200, health))
+        }
         ("POST", "reset") => {
             if let Some(emulator) = plane.emulator() {
                 emulator.reset();

@@ -65,8 +65,6 @@ impl Default for IngestOptions {
 pub(crate) struct Ingest {
     pub addr: SocketAddr,
     stop: Arc<Notify>,
-    connections: Arc<Semaphore>,
-    max_connections: usize,
 }
 
 impl Ingest {
@@ -85,8 +83,6 @@ impl Ingest {
         let ingest = Ingest {
             addr,
             stop: stop.clone(),
-            connections: connections.clone(),
-            max_connections: options.max_connections,
         };
         tokio::spawn(accept_loop(listener, emulator, media, connections, stop));
         Ok(ingest)
@@ -95,11 +91,6 @@ impl Ingest {
     /// The URL an encoder publishes to, without the key: `rtmp://127.0.0.1:PORT/app/`.
     pub fn url(&self) -> String {
         format!("rtmp://{}/app/", self.addr)
-    }
-
-    /// How many RTMP connections are open.
-    pub fn n_connections(&self) -> usize {
-        self.max_connections - self.connections.available_permits()
     }
 
     /// Stops accepting; open connections end with the server's runtime.

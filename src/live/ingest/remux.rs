@@ -196,11 +196,6 @@ impl Remuxer {
         Some(self.take(start, end.max(start + 1)))
     }
 
-    /// Whether the stream's video configuration is known yet.
-    pub fn has_video(&self) -> bool {
-        self.sps.is_some()
-    }
-
     /// What the stream is, as measured so far. Inferred: the targets IVS reports ("configured in
     /// the encoder", the model says) come from the encoder's `onMetaData` when it sends them, and
     /// are measured from the stream otherwise.

@@ -25,18 +25,19 @@ impl Sps {
         )
     }
 
-    /// The profile's name as the H.264 specification (Annex A) gives it.
+    /// The profile's name as the H.264 specification (Annex A) gives it, as IVS's API reference
+    /// shows it (`Baseline`, `Main`, `High`); Constrained Baseline is reported as Baseline
+    /// (inferred: the reference names no constrained profile).
     pub fn profile_name(&self) -> &'static str {
-        match (self.profile_idc, self.constraints & 0x40 != 0) {
-            (66, true) => "Constrained Baseline",
-            (66, false) => "Baseline",
-            (77, _) => "Main",
-            (88, _) => "Extended",
-            (100, _) => "High",
-            (110, _) => "High 10",
-            (122, _) => "High 4:2:2",
-            (244, _) => "High 4:4:4 Predictive",
-            (44, _) => "CAVLC 4:4:4 Intra",
+        match self.profile_idc {
+            66 => "Baseline",
+            77 => "Main",
+            88 => "Extended",
+            100 => "High",
+            110 => "High 10",
+            122 => "High 4:2:2",
+            244 => "High 4:4:4 Predictive",
+            44 => "CAVLC 4:4:4 Intra",
             _ => "Unknown",
         }
     }
@@ -363,7 +364,7 @@ pub(crate) mod tests {
         let sps = parse(&X264_640X360).unwrap();
         assert_eq!((sps.width, sps.height), (640, 360));
         assert_eq!(sps.codec(), "avc1.42C01E");
-        assert_eq!(sps.profile_name(), "Constrained Baseline");
+        assert_eq!(sps.profile_name(), "Baseline");
         assert_eq!(sps.level_name(), "3.0");
     }
 
