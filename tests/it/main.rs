@@ -11,6 +11,7 @@ mod emulator;
 mod faults;
 mod hardening;
 mod ivs_catalog;
+mod live;
 mod properties;
 mod record;
 mod record_faults;

@@ -173,7 +173,7 @@ async fn serve_connection(
         started,
         live: None,
     };
-    let session = scuffle_rtmp::ServerSession::new(stream, publisher);
+    let session = scuffle_rtmp::ServerSession::new(EofIsAnError(stream), publisher);
     let mut run = std::pin::pin!(session.run());
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut starving = false;
@@ -218,6 +218,54 @@ impl Shared {
         if let Some((arn, stream_id)) = &*self.live_ids.lock().unwrap_or_else(|p| p.into_inner()) {
             emulator.set_stream_health(arn, stream_id, if starving { "STARVING" } else { "HEALTHY" });
         }
+    }
+}
+
+/// A stream whose end of file is an error. scuffle-rtmp 0.2's handshake loops on `read` until it
+/// has a whole C0+C1, adding the bytes read, so a peer that closes mid-handshake (a read of 0
+/// bytes, at once, every time) would spin the task until the publish deadline; as an
+/// `UnexpectedEof` error the session ends at once, and after the handshake it is what the crate
+/// already treats as the client closing.
+struct EofIsAnError<S>(S);
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for EofIsAnError<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let wanted = buf.remaining() > 0;
+        match std::pin::Pin::new(&mut self.0).poll_read(cx, buf) {
+            std::task::Poll::Ready(Ok(())) if wanted && buf.filled().len() == before => {
+                std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for EofIsAnError<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
