@@ -59,7 +59,8 @@ impl Emulator {
             return KeyOwner::RealTime;
         }
         let world = self.lock();
-        let matches = |stored: &Value| constant_time_eq(text(stored, "value").as_bytes(), key.as_bytes());
+        let matches =
+            |stored: &Value| constant_time_eq(text(stored, "value").as_bytes(), key.as_bytes());
         let mut parts = key.splitn(4, '_');
         if let (Some("sk"), Some(region), Some(id)) = (parts.next(), parts.next(), parts.next()) {
             if let Some(stored) = world
@@ -136,7 +137,12 @@ impl Emulator {
         };
         let id = channel_arn.rsplit('/').next().unwrap_or_default();
         let _ = self.with_region(region, |ctx| {
-            if ctx.region.live.get(id).is_some_and(|l| l.stream_id == stream_id) {
+            if ctx
+                .region
+                .live
+                .get(id)
+                .is_some_and(|l| l.stream_id == stream_id)
+            {
                 let _ = ops::stop_stream(ctx, channel_arn);
             }
         });
@@ -149,7 +155,12 @@ impl Emulator {
         };
         let id = channel_arn.rsplit('/').next().unwrap_or_default();
         let _ = self.with_region(region, |ctx| {
-            if let Some(live) = ctx.region.live.get_mut(id).filter(|l| l.stream_id == stream_id) {
+            if let Some(live) = ctx
+                .region
+                .live
+                .get_mut(id)
+                .filter(|l| l.stream_id == stream_id)
+            {
                 health.clone_into(&mut live.health);
             }
         });
@@ -159,7 +170,8 @@ impl Emulator {
     /// (`<region>.<account>.channel.<id>`); `None` when no such channel exists.
     pub(crate) fn playback_rules(&self, name: &str) -> Option<PlaybackRules> {
         let mut parts = name.splitn(4, '.');
-        let (region, account, kind, id) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let (region, account, kind, id) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if account != self.options.account || kind != "channel" {
             return None;
         }
@@ -170,12 +182,20 @@ impl Emulator {
         let policy = match text(channel, "playbackRestrictionPolicyArn") {
             "" => None,
             arn => state
-                .get(POLICY.resource_type, arn.rsplit('/').next().unwrap_or_default())
+                .get(
+                    POLICY.resource_type,
+                    arn.rsplit('/').next().unwrap_or_default(),
+                )
                 .map(|p| {
                     let origins = p
                         .get("allowedOrigins")
                         .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
                         .unwrap_or_default();
                     let strict = p
                         .get("enableStrictOriginEnforcement")
@@ -185,7 +205,10 @@ impl Emulator {
                 }),
         };
         Some(PlaybackRules {
-            authorized: channel.get("authorized").and_then(Value::as_bool).unwrap_or(false),
+            authorized: channel
+                .get("authorized")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             keys: state.public_keys.values().cloned().collect(),
             revoked: state
                 .revocations

@@ -144,7 +144,11 @@ impl Media {
     }
 
     fn each_observer(&self, f: impl Fn(&dyn MediaObserver)) {
-        let observers = self.observers.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let observers = self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for observer in &observers {
             f(observer.as_ref());
         }
@@ -161,11 +165,19 @@ impl Media {
 
     /// How many channels are live through ingest.
     pub fn n_live(&self) -> usize {
-        self.channels.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.channels
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// A stream begins: its (empty) window is served from now on.
-    pub(crate) fn begin(&self, channel_arn: &str, stream_id: &str, target_duration: u32) -> Arc<LiveMedia> {
+    pub(crate) fn begin(
+        &self,
+        channel_arn: &str,
+        stream_id: &str,
+        target_duration: u32,
+    ) -> Arc<LiveMedia> {
         let media = Arc::new(LiveMedia {
             channel_arn: Arc::from(channel_arn),
             stream_id: stream_id.to_owned(),
@@ -225,7 +237,8 @@ impl Media {
 /// released.
 #[derive(Debug, Default)]
 pub(crate) struct Encoders {
-    by_channel: std::sync::Mutex<std::collections::HashMap<String, (String, Arc<tokio::sync::Notify>)>>,
+    by_channel:
+        std::sync::Mutex<std::collections::HashMap<String, (String, Arc<tokio::sync::Notify>)>>,
 }
 
 impl Encoders {

@@ -4,7 +4,7 @@
 pub(crate) mod chat;
 #[allow(dead_code)] // Its producers land with the events issue.
 pub(crate) mod events;
-#[allow(dead_code)] // Its users land with RTMP ingest and recordings.
-pub(crate) mod media;
 pub(crate) mod hls;
 pub(crate) mod ingest;
+#[allow(dead_code)] // Its users land with RTMP ingest and recordings.
+pub(crate) mod media;

@@ -123,23 +123,43 @@ impl Playback {
             );
         };
         let Some(rules) = self.emulator.playback_rules(asked.name()) else {
-            return refusal(StatusCode::NOT_FOUND, "no such channel: the stream is invalid or not online");
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "no such channel: the stream is invalid or not online",
+            );
         };
         let origin = req
             .headers()
             .get(header::ORIGIN)
             .and_then(|o| o.to_str().ok());
         let token = token_of(req.uri().query());
-        if let Err(why) = admit(&rules, &asked, origin, token.as_deref(), crate::clock::now_secs()) {
+        if let Err(why) = admit(
+            &rules,
+            &asked,
+            origin,
+            token.as_deref(),
+            crate::clock::now_secs(),
+        ) {
             return refusal(StatusCode::FORBIDDEN, why);
         }
         let Some(live) = self.media.live(&rules.channel_arn) else {
-            return refusal(StatusCode::NOT_FOUND, format!("channel `{}` is not live (publish to it over RTMP)", rules.channel_arn));
+            return refusal(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "channel `{}` is not live (publish to it over RTMP)",
+                    rules.channel_arn
+                ),
+            );
         };
         // The token rides along on the URIs a playlist names, for the requests that follow.
         let suffix = token
             .as_deref()
-            .map(|t| format!("?token={}", percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)))
+            .map(|t| {
+                format!(
+                    "?token={}",
+                    percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
             .unwrap_or_default();
         match asked {
             Asked::Multivariant(name) => {
@@ -191,8 +211,13 @@ fn admit(
 ) -> Result<(), String> {
     let multivariant = matches!(asked, Asked::Multivariant(_));
     if let Some((origins, strict)) = &rules.policy {
-        check_origin(origins.iter().map(String::as_str), *strict, multivariant, origin)
-            .map_err(|why| format!("the channel's playback restriction policy: {why}"))?;
+        check_origin(
+            origins.iter().map(String::as_str),
+            *strict,
+            multivariant,
+            origin,
+        )
+        .map_err(|why| format!("the channel's playback restriction policy: {why}"))?;
     }
     if !rules.authorized {
         return Ok(());
@@ -208,18 +233,28 @@ fn admit(
         return Err("no playback key pair is imported in this region: import the public key with ImportPlaybackKeyPair".to_owned());
     }
     if !rules.keys.iter().any(|key| decoded.verify(key).is_ok()) {
-        return Err("the playback token's signature verifies with none of the region's playback key pairs".to_owned());
+        return Err(
+            "the playback token's signature verifies with none of the region's playback key pairs"
+                .to_owned(),
+        );
     }
     if decoded.text("aws:channel-arn") != Some(rules.channel_arn.as_str()) {
-        return Err(format!("the playback token's aws:channel-arn is not `{}`", rules.channel_arn));
+        return Err(format!(
+            "the playback token's aws:channel-arn is not `{}`",
+            rules.channel_arn
+        ));
     }
-    let exp = decoded.seconds("exp").ok_or("the playback token has no exp")?;
+    let exp = decoded
+        .seconds("exp")
+        .ok_or("the playback token has no exp")?;
     if exp <= now {
         return Err("the playback token has expired (exp is past)".to_owned());
     }
     let viewer = decoded.text("aws:viewer-id");
     if (viewer.is_some() || decoded.text("aws:single-use-uuid").is_some()) && exp > now + 600 {
-        return Err("with aws:viewer-id or aws:single-use-uuid, exp is at most 10 minutes ahead".to_owned());
+        return Err(
+            "with aws:viewer-id or aws:single-use-uuid, exp is at most 10 minutes ahead".to_owned(),
+        );
     }
     if let Some(viewer) = viewer {
         let version = decoded
@@ -227,8 +262,15 @@ fn admit(
             .get("aws:viewer-session-version")
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(0);
-        if rules.revoked.iter().any(|(id, upto)| id == viewer && version <= *upto) {
-            return Err(format!("viewer `{}`'s session was revoked (StartViewerSessionRevocation)", crate::redact::printable(viewer)));
+        if rules
+            .revoked
+            .iter()
+            .any(|(id, upto)| id == viewer && version <= *upto)
+        {
+            return Err(format!(
+                "viewer `{}`'s session was revoked (StartViewerSessionRevocation)",
+                crate::redact::printable(viewer)
+            ));
         }
     }
     if let Some(allowed) = decoded.text("aws:access-control-allow-origin") {
@@ -237,8 +279,13 @@ fn admit(
             .get("aws:strict-origin-enforcement")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
-        check_origin(allowed.split(',').map(str::trim), strict, multivariant, origin)
-            .map_err(|why| format!("the playback token: {why}"))?;
+        check_origin(
+            allowed.split(',').map(str::trim),
+            strict,
+            multivariant,
+            origin,
+        )
+        .map_err(|why| format!("the playback token: {why}"))?;
     }
     Ok(())
 }
@@ -257,15 +304,24 @@ fn check_origin<'a>(
     }
     let Some(origin) = origin else {
         return if strict {
-            Err("strict origin enforcement: the request must carry an allowed Origin header".to_owned())
+            Err(
+                "strict origin enforcement: the request must carry an allowed Origin header"
+                    .to_owned(),
+            )
         } else {
             Ok(())
         };
     };
-    if allowed.clone().any(|pattern| origin_matches(pattern, origin)) {
+    if allowed
+        .clone()
+        .any(|pattern| origin_matches(pattern, origin))
+    {
         Ok(())
     } else {
-        Err(format!("the origin `{}` is not allowed", crate::redact::printable(origin)))
+        Err(format!(
+            "the origin `{}` is not allowed",
+            crate::redact::printable(origin)
+        ))
     }
 }
 
@@ -276,7 +332,9 @@ fn origin_matches(pattern: &str, origin: &str) -> bool {
     }
     match (pattern.split_once("://*."), origin.split_once("://")) {
         (Some((scheme, suffix)), Some((o_scheme, o_host))) => {
-            scheme == o_scheme && o_host.len() > suffix.len() + 1 && o_host.ends_with(&format!(".{suffix}"))
+            scheme == o_scheme
+                && o_host.len() > suffix.len() + 1
+                && o_host.ends_with(&format!(".{suffix}"))
         }
         _ => false,
     }
@@ -310,26 +368,58 @@ mod tests {
     #[test]
     fn paths() {
         let name = "us-west-2.123456789012.channel.abcd";
-        assert_eq!(parse_path(&format!("{PREFIX}{name}.m3u8")), Some(Asked::Multivariant(name)));
-        assert_eq!(parse_path(&format!("{PREFIX}{name}/media.m3u8")), Some(Asked::Media(name)));
-        assert_eq!(parse_path(&format!("{PREFIX}{name}/42.ts")), Some(Asked::Segment(name, 42)));
+        assert_eq!(
+            parse_path(&format!("{PREFIX}{name}.m3u8")),
+            Some(Asked::Multivariant(name))
+        );
+        assert_eq!(
+            parse_path(&format!("{PREFIX}{name}/media.m3u8")),
+            Some(Asked::Media(name))
+        );
+        assert_eq!(
+            parse_path(&format!("{PREFIX}{name}/42.ts")),
+            Some(Asked::Segment(name, 42))
+        );
         assert_eq!(parse_path(&format!("{PREFIX}{name}/-1.ts")), None);
-        assert_eq!(parse_path(&format!("{PREFIX}{name}/99999999999999999999.ts")), None);
+        assert_eq!(
+            parse_path(&format!("{PREFIX}{name}/99999999999999999999.ts")),
+            None
+        );
         assert_eq!(parse_path("/other"), None);
     }
 
     #[test]
     fn origins_match_exactly_or_by_wildcard_host() {
-        assert!(origin_matches("https://*.example.com", "https://app.example.com"));
-        assert!(!origin_matches("https://*.example.com", "https://example.com"));
-        assert!(!origin_matches("https://*.example.com", "http://app.example.com"));
-        assert!(origin_matches("https://App.example.com", "https://app.example.com"));
+        assert!(origin_matches(
+            "https://*.example.com",
+            "https://app.example.com"
+        ));
+        assert!(!origin_matches(
+            "https://*.example.com",
+            "https://example.com"
+        ));
+        assert!(!origin_matches(
+            "https://*.example.com",
+            "http://app.example.com"
+        ));
+        assert!(origin_matches(
+            "https://App.example.com",
+            "https://app.example.com"
+        ));
         assert!(origin_matches("*", "https://x.y"));
         let allowed = ["https://a.test"];
         assert!(check_origin(allowed.iter().copied(), false, true, None).is_ok());
         assert!(check_origin(allowed.iter().copied(), true, false, None).is_err());
-        assert!(check_origin(allowed.iter().copied(), false, false, Some("https://b.test")).is_ok());
-        assert!(check_origin(allowed.iter().copied(), false, true, Some("https://b.test")).is_err());
+        assert!(check_origin(
+            allowed.iter().copied(),
+            false,
+            false,
+            Some("https://b.test")
+        )
+        .is_ok());
+        assert!(
+            check_origin(allowed.iter().copied(), false, true, Some("https://b.test")).is_err()
+        );
     }
 
     #[test]

@@ -26,15 +26,37 @@ impl TsWriter {
     pub fn tables(&mut self, out: &mut Vec<u8>, audio: bool) {
         // PAT: program 1 → PMT_PID.
         let pat = [
-            0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01,
-            0xe0 | (PMT_PID >> 8) as u8, PMT_PID as u8,
+            0x00,
+            0xb0,
+            0x0d,
+            0x00,
+            0x01,
+            0xc1,
+            0x00,
+            0x00,
+            0x00,
+            0x01,
+            0xe0 | (PMT_PID >> 8) as u8,
+            PMT_PID as u8,
         ];
         section_packet(out, 0, &mut self.pat_cc, &pat);
         let mut pmt = vec![0x02, 0xb0, 0x00, 0x00, 0x01, 0xc1, 0x00, 0x00];
         pmt.extend([0xe0 | (VIDEO_PID >> 8) as u8, VIDEO_PID as u8, 0xf0, 0x00]);
-        pmt.extend([0x1b, 0xe0 | (VIDEO_PID >> 8) as u8, VIDEO_PID as u8, 0xf0, 0x00]);
+        pmt.extend([
+            0x1b,
+            0xe0 | (VIDEO_PID >> 8) as u8,
+            VIDEO_PID as u8,
+            0xf0,
+            0x00,
+        ]);
         if audio {
-            pmt.extend([0x0f, 0xe0 | (AUDIO_PID >> 8) as u8, AUDIO_PID as u8, 0xf0, 0x00]);
+            pmt.extend([
+                0x0f,
+                0xe0 | (AUDIO_PID >> 8) as u8,
+                AUDIO_PID as u8,
+                0xf0,
+                0x00,
+            ]);
         }
         // section_length counts from after itself to the end of the CRC.
         let len = pmt.len() - 3 + 4;
@@ -48,7 +70,15 @@ impl TsWriter {
     pub fn video(&mut self, out: &mut Vec<u8>, pts: u64, dts: u64, keyframe: bool, annexb: &[u8]) {
         let header = pes_header(0xe0, pts, Some(dts), 0);
         let pcr = keyframe.then_some(dts);
-        packetize(out, VIDEO_PID, &mut self.video_cc, &header, annexb, pcr, keyframe);
+        packetize(
+            out,
+            VIDEO_PID,
+            &mut self.video_cc,
+            &header,
+            annexb,
+            pcr,
+            keyframe,
+        );
     }
 
     /// Writes one AAC frame with its ADTS header as a PES packet.
@@ -58,12 +88,25 @@ impl TsWriter {
         let mut payload = Vec::with_capacity(len);
         payload.extend_from_slice(adts);
         payload.extend_from_slice(frame);
-        packetize(out, AUDIO_PID, &mut self.audio_cc, &header, &payload, None, false);
+        packetize(
+            out,
+            AUDIO_PID,
+            &mut self.audio_cc,
+            &header,
+            &payload,
+            None,
+            false,
+        );
     }
 }
 
 /// An ADTS header (ISO/IEC 13818-7 §6.2) for an AAC frame of `len` bytes.
-pub(crate) fn adts_header(object_type: u8, frequency_index: u8, channels: u8, len: usize) -> [u8; 7] {
+pub(crate) fn adts_header(
+    object_type: u8,
+    frequency_index: u8,
+    channels: u8,
+    len: usize,
+) -> [u8; 7] {
     let full = len + 7;
     let profile = object_type.saturating_sub(1) & 3;
     let channels = if channels == 8 { 7 } else { channels };
@@ -202,7 +245,13 @@ fn packetize(
 /// One PSI section (pointer field 0) with its CRC, in one packet padded with 0xff.
 fn section_packet(out: &mut Vec<u8>, pid: u16, cc: &mut u8, section: &[u8]) {
     let start = out.len();
-    out.extend([0x47, 0x40 | (pid >> 8) as u8, pid as u8, 0x10 | (*cc & 0x0f), 0x00]);
+    out.extend([
+        0x47,
+        0x40 | (pid >> 8) as u8,
+        pid as u8,
+        0x10 | (*cc & 0x0f),
+        0x00,
+    ]);
     *cc = cc.wrapping_add(1) & 0x0f;
     out.extend_from_slice(section);
     out.extend(crc32_mpeg2(section).to_be_bytes());

@@ -76,12 +76,16 @@ pub(crate) fn video(data: &Bytes) -> Result<Video, FlvError> {
             12 => "HEVC",
             _ => "an unknown codec",
         };
-        return Err(FlvError::Unsupported(format!("video codec {name} (FLV codec id {codec})")));
+        return Err(FlvError::Unsupported(format!(
+            "video codec {name} (FLV codec id {codec})"
+        )));
     }
     if frame_type == 5 {
         return Ok(Video::Other);
     }
-    let header = data.get(..5).ok_or(FlvError::Truncated("AVC video message"))?;
+    let header = data
+        .get(..5)
+        .ok_or(FlvError::Truncated("AVC video message"))?;
     let cts = i32::from_be_bytes([
         if header[2] & 0x80 != 0 { 0xff } else { 0 },
         header[2],
@@ -191,7 +195,9 @@ pub(crate) fn audio(data: &Bytes) -> Result<Audio, FlvError> {
             11 => "Speex",
             _ => "an unknown codec",
         };
-        return Err(FlvError::Unsupported(format!("audio codec {name} (FLV sound format {format})")));
+        return Err(FlvError::Unsupported(format!(
+            "audio codec {name} (FLV sound format {format})"
+        )));
     }
     match data.get(1) {
         Some(0) => aac_config(data.get(2..).unwrap_or_default()).map(Audio::Config),
@@ -210,7 +216,9 @@ pub(crate) fn aac_config(data: &[u8]) -> Result<AacConfig, FlvError> {
     let frequency_index = ((bits >> 7) & 0x0f) as u8;
     let channels = ((bits >> 3) & 0x0f) as u8;
     if object_type == 31 || object_type == 0 {
-        return Err(FlvError::Unsupported(format!("AAC audio object type {object_type}")));
+        return Err(FlvError::Unsupported(format!(
+            "AAC audio object type {object_type}"
+        )));
     }
     // ADTS, which HLS carries, holds object types 1 to 4 only (its profile field is 2 bits).
     if object_type > 4 {
@@ -222,7 +230,9 @@ pub(crate) fn aac_config(data: &[u8]) -> Result<AacConfig, FlvError> {
         .get(usize::from(frequency_index))
         .ok_or(FlvError::Malformed(WHAT))?;
     if channels == 0 || channels > 7 {
-        return Err(FlvError::Unsupported(format!("AAC channel configuration {channels}")));
+        return Err(FlvError::Unsupported(format!(
+            "AAC channel configuration {channels}"
+        )));
     }
     Ok(AacConfig {
         object_type,
@@ -351,13 +361,22 @@ pub(crate) mod tests {
     fn reads_an_avc_sequence_header_and_frames() {
         let sps = crate::live::ingest::sps::tests::sps(100, 31, 1280, 720);
         let msg = avc_sequence_header(&sps, &[0x68, 0xce, 0x3c, 0x80]);
-        let Video::Config(config) = video(&msg).unwrap() else { panic!() };
-        assert_eq!((config.profile, config.level, config.length_size), (100, 31, 4));
+        let Video::Config(config) = video(&msg).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (config.profile, config.level, config.length_size),
+            (100, 31, 4)
+        );
         assert_eq!(config.sps[0].as_ref(), sps.as_slice());
         let frame = Bytes::from_static(&[0x27, 1, 0xff, 0xff, 0xfe, 0, 0, 0, 1, 0x41]);
         assert_eq!(
             video(&frame).unwrap(),
-            Video::Frame { keyframe: false, cts: -2, data: Bytes::from_static(&[0, 0, 0, 1, 0x41]) }
+            Video::Frame {
+                keyframe: false,
+                cts: -2,
+                data: Bytes::from_static(&[0, 0, 0, 1, 0x41])
+            }
         );
     }
 
@@ -368,8 +387,14 @@ pub(crate) mod tests {
             video(&hevc).unwrap_err().to_string(),
             "video codec `hvc1` (enhanced RTMP) is not supported: IVS ingests H.264 (AVC) video and AAC audio"
         );
-        assert!(matches!(video(&Bytes::from_static(&[0x12, 0])), Err(FlvError::Unsupported(_))));
-        assert!(matches!(audio(&Bytes::from_static(&[0x2f, 0])), Err(FlvError::Unsupported(_))));
+        assert!(matches!(
+            video(&Bytes::from_static(&[0x12, 0])),
+            Err(FlvError::Unsupported(_))
+        ));
+        assert!(matches!(
+            audio(&Bytes::from_static(&[0x2f, 0])),
+            Err(FlvError::Unsupported(_))
+        ));
     }
 
     #[test]

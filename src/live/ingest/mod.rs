@@ -196,7 +196,11 @@ async fn serve_connection(
             }
         }
     };
-    let reason = shared.reason.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let reason = shared
+        .reason
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
     match (outcome, reason) {
         _ if shared.unpublished.load(Ordering::Acquire) => {
             tracing::info!(side = %Side::Downstream, %peer, "RTMP encoder unpublished");
@@ -216,7 +220,11 @@ impl Shared {
     /// Tells the emulator the stream's health changed: STARVING while no media comes.
     fn set_health(&self, emulator: &Emulator, starving: bool) {
         if let Some((arn, stream_id)) = &*self.live_ids.lock().unwrap_or_else(|p| p.into_inner()) {
-            emulator.set_stream_health(arn, stream_id, if starving { "STARVING" } else { "HEALTHY" });
+            emulator.set_stream_health(
+                arn,
+                stream_id,
+                if starving { "STARVING" } else { "HEALTHY" },
+            );
         }
     }
 }
@@ -290,7 +298,9 @@ struct Live {
 impl Publisher {
     fn publish(&mut self, app: &str, key: &str) -> Result<(), ServerSessionError> {
         if self.live.is_some() {
-            return Err(self.shared.refuse("a second publish on one connection".to_owned()));
+            return Err(self
+                .shared
+                .refuse("a second publish on one connection".to_owned()));
         }
         if app != "app" {
             return Err(self.shared.refuse(format!(
@@ -318,12 +328,23 @@ impl Publisher {
             .emulator
             .start_ingest(&channel_arn, self.shared.kill.clone())
             .map_err(|err| {
-                self.shared.refuse(format!("publish to `{channel_arn}` refused: {}", err.message))
+                self.shared.refuse(format!(
+                    "publish to `{channel_arn}` refused: {}",
+                    err.message
+                ))
             })?;
         // Inferred: IVS documents no segment durations; low latency plays from short segments.
-        let target = if ingesting.latency_mode == "NORMAL" { 6 } else { 2 };
+        let target = if ingesting.latency_mode == "NORMAL" {
+            6
+        } else {
+            2
+        };
         let media = self.media.begin(&channel_arn, &ingesting.stream_id, target);
-        *self.shared.live_ids.lock().unwrap_or_else(|p| p.into_inner()) =
+        *self
+            .shared
+            .live_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) =
             Some((channel_arn.clone(), ingesting.stream_id.clone()));
         tracing::info!(side = %Side::Downstream, channel = %channel_arn, stream = %ingesting.stream_id, "RTMP publish: the channel is live");
         self.live = Some(Live {
@@ -358,7 +379,13 @@ impl Publisher {
         };
         match cut {
             Ok(Some(cut)) => {
-                live.deliver(&self.media, &self.emulator, cut.sequence, cut.duration, cut.data);
+                live.deliver(
+                    &self.media,
+                    &self.emulator,
+                    cut.sequence,
+                    cut.duration,
+                    cut.data,
+                );
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -371,7 +398,14 @@ impl Publisher {
 }
 
 impl Live {
-    fn deliver(&mut self, media: &Media, emulator: &Emulator, sequence: u64, duration: f64, data: Bytes) {
+    fn deliver(
+        &mut self,
+        media: &Media,
+        emulator: &Emulator,
+        sequence: u64,
+        duration: f64,
+        data: Bytes,
+    ) {
         let info = self.remux.info();
         emulator.update_ingest(&self.channel_arn, &self.stream_id, &info);
         media.segment(
@@ -394,7 +428,13 @@ impl Drop for Publisher {
             return;
         };
         if let Some(cut) = live.remux.finish() {
-            live.deliver(&self.media, &self.emulator, cut.sequence, cut.duration, cut.data);
+            live.deliver(
+                &self.media,
+                &self.emulator,
+                cut.sequence,
+                cut.duration,
+                cut.data,
+            );
         }
         self.media.end(&live.media, live.started);
         self.emulator.end_ingest(&live.channel_arn, &live.stream_id);
@@ -419,7 +459,64 @@ impl SessionHandler for Publisher {
         Err(ServerSessionError::PublishBeforeConnect)
     }
 
-    async fn on_data(&mut self, _stream_id: u32, data: SessionData) -> Result<(), ServerSessionError> {
+    async fn on_data(
+        &mut self,
+        _stream_id: u32,
+        data: SessionData,
+    ) -> Result<(), ServerSessionError> {
         self.media_message(data)
+    }
+}
+
+/// The fuzz target `ingest_media`: `data` as a sequence of messages, each `kind` (one byte: 8
+/// audio, 9 video, 18 data, anything else an SPS on its own), a 16-bit timestamp step in
+/// milliseconds, a 16-bit length, then the body, all fed to a remuxer as a publish would. Checks
+/// that nothing panics, that every segment is whole MPEG-TS packets, and that an SPS read has a
+/// size within H.264's bounds.
+pub(crate) fn fuzz(data: &[u8]) {
+    let mut remux = Remuxer::new(1);
+    let mut t = 0u32;
+    let mut rest = data;
+    while rest.len() >= 5 {
+        let kind = rest[0];
+        t = t.wrapping_add(u32::from(u16::from_be_bytes([rest[1], rest[2]])));
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]])).min(rest.len() - 5);
+        let body = Bytes::copy_from_slice(&rest[5..5 + len]);
+        rest = &rest[5 + len..];
+        let cut = match kind {
+            8 => remux.audio(t, &body).map(|()| None),
+            9 => remux.video(t, &body),
+            18 => {
+                remux.data(&body);
+                Ok(None)
+            }
+            _ => {
+                if let Ok(sps) = sps::parse(&body) {
+                    assert!(u64::from(sps.width) * u64::from(sps.height) <= 139_264 * 256);
+                }
+                Ok(None)
+            }
+        };
+        if let Ok(Some(cut)) = cut {
+            assert_eq!(cut.data.len() % 188, 0, "a segment of whole TS packets");
+            assert!(cut.data.len() <= remux::MAX_SEGMENT_BYTES + (1 << 20));
+        }
+        let _ = remux.info();
+    }
+    if let Some(cut) = remux.finish() {
+        assert_eq!(cut.data.len() % 188, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fuzz target's checks hold for arbitrary message sequences.
+        #[test]
+        fn arbitrary_publishes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            super::fuzz(&bytes);
+        }
     }
 }

@@ -129,7 +129,11 @@ impl Remuxer {
                 Ok(None)
             }
             Video::Other => Ok(None),
-            Video::Frame { keyframe, cts, data } => {
+            Video::Frame {
+                keyframe,
+                cts,
+                data,
+            } => {
                 let Some(avc) = &self.avc else {
                     return self.waiting(t, "an AVC sequence header (the decoder configuration)");
                 };
@@ -146,7 +150,8 @@ impl Remuxer {
                 }
                 let dts = t * 90;
                 let pts = (t as i64 + i64::from(cts)).max(0) as u64 * 90;
-                self.ts.video(&mut self.segment, pts, dts, keyframe, &self.annexb);
+                self.ts
+                    .video(&mut self.segment, pts, dts, keyframe, &self.annexb);
                 Ok(cut)
             }
         }
@@ -163,18 +168,27 @@ impl Remuxer {
             }
             Audio::Frame(frame) => {
                 let Some(aac) = self.aac else {
-                    return self.waiting(t, "an AAC sequence header (the AudioSpecificConfig)").map(|_| ());
+                    return self
+                        .waiting(t, "an AAC sequence header (the AudioSpecificConfig)")
+                        .map(|_| ());
                 };
                 if self.avc.is_none() {
                     // Inferred: IVS channels carry video (their ingest configuration always has
                     // a video part, and the user guide's encoder settings all include video).
-                    return self.waiting(t, "video (audio-only streams are not supported)").map(|_| ());
+                    return self
+                        .waiting(t, "video (audio-only streams are not supported)")
+                        .map(|_| ());
                 }
                 self.stats.audio_bytes += frame.len() as u64;
                 widen(&mut self.stats.audio_span, t);
                 // Audio before the segment's first keyframe has nothing to play with.
                 if self.segment_start.is_some() && frame.len() < 0x1fff - 7 {
-                    let adts = adts_header(aac.object_type, aac.frequency_index, aac.channels, frame.len());
+                    let adts = adts_header(
+                        aac.object_type,
+                        aac.frequency_index,
+                        aac.channels,
+                        frame.len(),
+                    );
                     self.ts.audio(&mut self.segment, t * 90, &adts, &frame);
                 }
                 Ok(())
@@ -215,7 +229,11 @@ impl Remuxer {
             video_codec,
             width,
             height,
-            frame_rate: self.meta.framerate.filter(|f| *f > 0.0).unwrap_or(measured_fps),
+            frame_rate: self
+                .meta
+                .framerate
+                .filter(|f| *f > 0.0)
+                .unwrap_or(measured_fps),
             video_bitrate: kbps(self.meta.video_kbps)
                 .unwrap_or_else(|| rate(self.stats.video_bytes, self.stats.video_span)),
             audio_codec: self.aac.map(|a| a.codec()).unwrap_or_default(),
@@ -224,7 +242,10 @@ impl Remuxer {
             audio_bitrate: kbps(self.meta.audio_kbps)
                 .unwrap_or_else(|| rate(self.stats.audio_bytes, self.stats.audio_span)),
             encoder: self.meta.encoder.clone().unwrap_or_default(),
-            profile: self.sps.map(|s| s.profile_name().to_owned()).unwrap_or_default(),
+            profile: self
+                .sps
+                .map(|s| s.profile_name().to_owned())
+                .unwrap_or_default(),
             level: self.sps.map(|s| s.level_name()).unwrap_or_default(),
         }
     }
@@ -299,7 +320,9 @@ fn to_annexb(
         let prefix = data
             .get(pos..pos + n)
             .ok_or(FlvError::Truncated("NAL unit length"))?;
-        let len = prefix.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = prefix
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         let nal = data
             .get(pos + n..pos + n + len)
             .ok_or(FlvError::Truncated("NAL unit"))?;
@@ -327,8 +350,10 @@ mod tests {
     fn started(target: u32) -> Remuxer {
         let mut r = Remuxer::new(target);
         let sps = crate::live::ingest::sps::tests::sps(66, 30, 640, 360);
-        r.video(0, &avc_sequence_header(&sps, &[0x68, 0xce, 0x3c, 0x80])).unwrap();
-        r.audio(0, &Bytes::from_static(&[0xaf, 0, 0x12, 0x10])).unwrap();
+        r.video(0, &avc_sequence_header(&sps, &[0x68, 0xce, 0x3c, 0x80]))
+            .unwrap();
+        r.audio(0, &Bytes::from_static(&[0xaf, 0, 0x12, 0x10]))
+            .unwrap();
         r
     }
 
@@ -342,18 +367,28 @@ mod tests {
             if let Some(cut) = r.video(t, &frame(i % 30 == 0)).unwrap() {
                 cuts.push(cut);
             }
-            r.audio(t, &Bytes::from_static(&[0xaf, 1, 1, 2, 3])).unwrap();
+            r.audio(t, &Bytes::from_static(&[0xaf, 1, 1, 2, 3]))
+                .unwrap();
         }
-        assert_eq!(cuts.iter().map(|c| c.sequence).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            cuts.iter().map(|c| c.sequence).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
         assert_eq!(cuts[0].duration, 2.0);
         for cut in &cuts {
             assert_eq!(cut.data.len() % 188, 0);
             assert_eq!(cut.data[0], 0x47);
         }
         let info = r.info();
-        assert_eq!((info.width, info.height, info.video_codec.as_str()), (640, 360, "avc1.42001E"));
+        assert_eq!(
+            (info.width, info.height, info.video_codec.as_str()),
+            (640, 360, "avc1.42001E")
+        );
         assert!((info.frame_rate - 30.0).abs() < 0.5, "{}", info.frame_rate);
-        assert_eq!((info.audio_codec.as_str(), info.sample_rate, info.channels), ("mp4a.40.2", 44_100, 2));
+        assert_eq!(
+            (info.audio_codec.as_str(), info.sample_rate, info.channels),
+            ("mp4a.40.2", 44_100, 2)
+        );
         let last = r.finish().unwrap();
         assert_eq!(last.sequence, 2);
     }
@@ -365,15 +400,21 @@ mod tests {
         assert!(r.finish().is_none());
         let mut bare = Remuxer::new(2);
         assert_eq!(bare.video(0, &frame(true)).unwrap(), None);
-        assert!(matches!(bare.video(6_000, &frame(true)), Err(FlvError::Missing(_))));
+        assert!(matches!(
+            bare.video(6_000, &frame(true)),
+            Err(FlvError::Missing(_))
+        ));
     }
 
     #[test]
     fn audio_only_is_refused_after_the_grace_period() {
         let mut r = Remuxer::new(2);
-        r.audio(0, &Bytes::from_static(&[0xaf, 0, 0x12, 0x10])).unwrap();
+        r.audio(0, &Bytes::from_static(&[0xaf, 0, 0x12, 0x10]))
+            .unwrap();
         r.audio(100, &Bytes::from_static(&[0xaf, 1, 1])).unwrap();
-        let err = r.audio(5_200, &Bytes::from_static(&[0xaf, 1, 1])).unwrap_err();
+        let err = r
+            .audio(5_200, &Bytes::from_static(&[0xaf, 1, 1]))
+            .unwrap_err();
         assert!(err.to_string().contains("audio-only"), "{err}");
     }
 

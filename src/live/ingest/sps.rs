@@ -44,7 +44,10 @@ impl Sps {
 
     /// The level as written (`3.1`); level 1b (11 with constraint_set3 in Baseline/Main) is `1b`.
     pub fn level_name(&self) -> String {
-        if self.level_idc == 11 && self.constraints & 0x10 != 0 && matches!(self.profile_idc, 66 | 77 | 88) {
+        if self.level_idc == 11
+            && self.constraints & 0x10 != 0
+            && matches!(self.profile_idc, 66 | 77 | 88)
+        {
             return "1b".to_owned();
         }
         format!("{}.{}", self.level_idc / 10, self.level_idc % 10)
@@ -124,7 +127,9 @@ pub(crate) fn parse(nal: &[u8]) -> Result<Sps, SpsError> {
             r.se("offset_for_top_to_bottom_field")?;
             let cycle = r.ue("num_ref_frames_in_pic_order_cnt_cycle")?;
             if cycle > 255 {
-                return Err(SpsError::OutOfRange("num_ref_frames_in_pic_order_cnt_cycle"));
+                return Err(SpsError::OutOfRange(
+                    "num_ref_frames_in_pic_order_cnt_cycle",
+                ));
             }
             for _ in 0..cycle {
                 r.se("offset_for_ref_frame")?;
@@ -157,7 +162,11 @@ pub(crate) fn parse(nal: &[u8]) -> Result<Sps, SpsError> {
             u64::from(r.ue("frame_crop_bottom_offset")?),
         );
         // §7.4.2.1.1: CropUnitX and CropUnitY by ChromaArrayType.
-        let chroma_array_type = if separate_colour_plane { 0 } else { chroma_format_idc };
+        let chroma_array_type = if separate_colour_plane {
+            0
+        } else {
+            chroma_format_idc
+        };
         let (unit_x, unit_y) = match chroma_array_type {
             0 => (1, field_factor),
             1 => (2, 2 * field_factor),
@@ -228,7 +237,10 @@ impl<'a> Bits<'a> {
     }
 
     fn bit(&mut self, what: &'static str) -> Result<u32, SpsError> {
-        let byte = self.data.get(self.pos / 8).ok_or(SpsError::Truncated(what))?;
+        let byte = self
+            .data
+            .get(self.pos / 8)
+            .ok_or(SpsError::Truncated(what))?;
         let bit = (byte >> (7 - self.pos % 8)) & 1;
         self.pos += 1;
         Ok(u32::from(bit))
@@ -310,7 +322,11 @@ pub(crate) mod tests {
             self
         }
         pub fn se(&mut self, v: i32) -> &mut Self {
-            let k = if v > 0 { 2 * v as u32 - 1 } else { (-2 * i64::from(v)) as u32 };
+            let k = if v > 0 {
+                2 * v as u32 - 1
+            } else {
+                (-2 * i64::from(v)) as u32
+            };
             self.ue(k)
         }
         /// The bytes, with the stop bit, and emulation prevention bytes inserted.
@@ -333,7 +349,10 @@ pub(crate) mod tests {
     /// An SPS NAL unit of a 4:2:0 progressive picture `w`×`h` (cropped to it from macroblocks).
     pub(crate) fn sps(profile: u8, level: u8, w: u32, h: u32) -> Vec<u8> {
         let mut wr = Writer::default();
-        wr.bits(u32::from(profile), 8).bits(0, 8).bits(u32::from(level), 8).ue(0);
+        wr.bits(u32::from(profile), 8)
+            .bits(0, 8)
+            .bits(u32::from(level), 8)
+            .ue(0);
         if profile == 100 {
             wr.ue(1).ue(0).ue(0).bit(false).bit(false);
         }
@@ -372,7 +391,10 @@ pub(crate) mod tests {
     fn refuses_what_is_not_an_sps() {
         assert_eq!(parse(&[]), Err(SpsError::Truncated("NAL header")));
         assert_eq!(parse(&[0x68, 1, 2]), Err(SpsError::NotSps(8)));
-        assert_eq!(parse(&[0x67, 0x64]), Err(SpsError::Truncated("constraint flags")));
+        assert_eq!(
+            parse(&[0x67, 0x64]),
+            Err(SpsError::Truncated("constraint flags"))
+        );
         // 40 zero bits where an exp-Golomb code starts: longer than any 32-bit value.
         assert_eq!(
             parse(&[0x67, 0x42, 0, 0x1e, 0, 0, 0, 0, 0, 0]),
@@ -382,7 +404,10 @@ pub(crate) mod tests {
 
     #[test]
     fn unescape_drops_emulation_prevention_bytes() {
-        assert_eq!(unescape(&[0, 0, 3, 1, 0, 0, 3, 0, 3]), vec![0, 0, 1, 0, 0, 0, 3]);
+        assert_eq!(
+            unescape(&[0, 0, 3, 1, 0, 0, 3, 0, 3]),
+            vec![0, 0, 1, 0, 0, 0, 3]
+        );
     }
 
     proptest! {
