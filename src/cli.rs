@@ -352,19 +352,20 @@ pub enum RecordModeArg {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Listening")]
 pub struct ListenArgs {
-    /// Port to listen on; 0 picks a free port (printed at start).
+    /// Port to listen on (default 7474); 0 picks a free port (printed at start).
     #[arg(
         short,
         long,
         hide_env = true,
+        hide_default_value = true,
         env = "IVS_VCR_PORT",
         default_value_t = 7474
     )]
     pub port: u16,
 
-    /// Address to listen on (an IP address, or `localhost`). Anything but loopback lets other
-    /// machines use the server (and record's credentials).
-    #[arg(long, hide_env = true, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
+    /// Address to listen on: an IP address, or `localhost` (default 127.0.0.1). Anything but
+    /// loopback lets other machines use the server (and record's credentials).
+    #[arg(long, hide_env = true, hide_default_value = true, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
     pub bind: IpAddr,
 
     /// Also accept requests whose `Host` is this name (`name` or `name:port`), e.g. a container's
@@ -409,9 +410,9 @@ impl ListenArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Cassette limits")]
 pub struct CassetteLimitArgs {
-    /// Refuse cassette files larger than this, in MiB. Loading takes up to 7 times a file's size
-    /// in memory (up to 40 in other YAML styles): raise it only for files you trust.
-    #[arg(long, value_name = "MIB", hide_env = true, env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
+    /// Refuse cassette files larger than this, in MiB (default 64). Loading takes up to 7 times a
+    /// file's size in memory (up to 40 in other YAML styles): raise it only for files you trust.
+    #[arg(long, value_name = "MIB", hide_env = true, hide_default_value = true, env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
           value_parser = parse_mib)]
     pub max_cassette_mib: u64,
 
@@ -512,8 +513,8 @@ pub struct RecordArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults); one more gets 400.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
+    /// Most fault rules at once (default 1000; --fault and POST /_ivs-vcr/faults); more get 400.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
     // The flattened groups come last: each sets the help heading of what follows it.
@@ -684,8 +685,8 @@ pub struct ReplayArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults); one more gets 400.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
+    /// Most fault rules at once (default 1000; --fault and POST /_ivs-vcr/faults); more get 400.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
     /// Most regions with state (default 64, AWS has fewer); one more is a ValidationException.
@@ -700,8 +701,8 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
-    /// Run a chat room's message review handler (a Lambda function ARN) at a local URL
-    /// (repeatable): `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
+    /// Run a room's message review handler (a Lambda function ARN) at a local URL (repeatable):
+    /// `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
     #[arg(
         hide_env = true,
         long = "chat-review-handler",
@@ -723,6 +724,36 @@ pub struct ReplayArgs {
     )]
     pub chat_log_dir: Option<PathBuf>,
 
+    /// Listen for RTMP on this port (0: a free one): rtmp://127.0.0.1:PORT/app/<streamKey>.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_RTMP_PORT",
+        help_heading = "Live video"
+    )]
+    pub rtmp_port: Option<u16>,
+
+    /// Serve live channels' HLS on this port (0: a free one), at their playbackUrl's path.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_PLAYBACK_PORT",
+        help_heading = "Live video"
+    )]
+    pub playback_port: Option<u16>,
+
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's host.
+    #[arg(
+        hide_env = true,
+        long,
+        env = "IVS_VCR_PLAYBACK_URLS_HERE",
+        requires = "playback_port",
+        help_heading = "Live video"
+    )]
+    pub playback_urls_here: bool,
+
     /// POST each EventBridge event IVS would send (stream, health, recording) to this http:// URL.
     #[arg(
         hide_env = true,
@@ -730,7 +761,7 @@ pub struct ReplayArgs {
         value_name = "URL",
         env = "IVS_VCR_EVENTS_URL",
         value_parser = parse_events_url,
-        help_heading = "Events and recordings"
+        help_heading = "Live video"
     )]
     pub events_url: Option<String>,
 
@@ -740,13 +771,17 @@ pub struct ReplayArgs {
         long,
         value_name = "DIR",
         env = "IVS_VCR_RECORDINGS_DIR",
-        help_heading = "Events and recordings"
+        help_heading = "Live video"
     )]
     pub recordings_dir: Option<PathBuf>,
 
     /// Most EventBridge events GET /_ivs-vcr/events keeps, the newest.
     #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_EVENTS", default_value_t = 1_000, value_parser = parse_count)]
     pub max_events: usize,
+
+    /// Most RTMP connections held at once (default 256); one more is closed.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count, help_heading = "Limits")]
+    pub max_rtmp_connections: usize,
 
     /// Most chat sockets held at once (default 50000, IVS Chat's quota); one more gets 429.
     #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
@@ -915,7 +950,15 @@ impl ReplayArgs {
             .max_regions(self.max_regions)
             .max_stream_sessions(self.max_stream_sessions)
             .max_revocations(self.max_revocations)
-            .max_chat_connections(self.max_chat_connections);
+            .max_chat_connections(self.max_chat_connections)
+            .max_rtmp_connections(self.max_rtmp_connections)
+            .playback_urls_here(self.playback_urls_here);
+        if let Some(port) = self.rtmp_port {
+            builder = builder.rtmp(SocketAddr::new(self.listen.bind, port));
+        }
+        if let Some(port) = self.playback_port {
+            builder = builder.playback(SocketAddr::new(self.listen.bind, port));
+        }
         for (arn, url) in &self.chat_review_handlers {
             builder = builder.chat_review_handler(arn, url);
         }
@@ -1008,6 +1051,12 @@ impl ReplayArgs {
             "point clients at it with: {}",
             endpoint_exports(&server.uri())
         )?;
+        if let Some(rtmp) = server.rtmp_url() {
+            out!("RTMP ingest: publish to {rtmp}<streamKey> (OBS: server {rtmp}, stream key the channel's)")?;
+        }
+        if let Some(playback) = server.playback_uri() {
+            out!("HLS playback: {playback}/api/video/v1/<region>.<account>.channel.<id>.m3u8 (the path of a channel's playbackUrl)")?;
+        }
         stop.await;
         let summary = server.shutdown().await;
         out!("{summary}")?;

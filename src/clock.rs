@@ -5,7 +5,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-fn now_secs() -> u64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn now_secs() -> u64 {
     now_millis() / 1000
 }
 

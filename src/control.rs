@@ -57,6 +57,11 @@ pub(crate) trait Plane: Send + Sync {
     fn events(&self) -> Option<&crate::live::events::EventBus> {
         None
     }
+    /// Where encoders publish and players play, when the server has RTMP ingest or playback:
+    /// `{"rtmp": "rtmp://…/app/<streamKey>", "playback": "http://…"}`.
+    fn live(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// A control-plane answer: status and JSON body, or a refusal.
@@ -124,7 +129,13 @@ fn reply(
         }
     };
     match (method, route) {
-        ("GET", "health") => Ok((200, json!({"status": "ok", "mode": plane.mode()}))),
+        ("GET", "health") => {
+            let mut health = json!({"status": "ok", "mode": plane.mode()});
+            if let (Some(live), Some(object)) = (plane.live(), health.as_object_mut()) {
+                object.insert("live".to_owned(), live);
+            }
+            Ok((200, health))
+        }
         ("POST", "reset") => {
             if let Some(emulator) = plane.emulator() {
                 emulator.reset();

@@ -117,6 +117,8 @@ pub mod fault;
 mod http;
 #[doc(hidden)]
 pub mod ivs;
+#[allow(dead_code)] // Its users land with Real-Time tokens and private channels.
+mod jwt;
 mod live;
 mod matcher;
 mod normalize;
@@ -162,6 +164,11 @@ pub mod __private {
         pub use crate::ivs::arn::*;
     }
     pub use crate::fault::FaultRule;
+    /// What RTMP ingest parses (FLV bodies, the SPS, the remuxer), for the `ingest_media` fuzz
+    /// target.
+    pub fn fuzz_ingest(data: &[u8]) {
+        crate::live::ingest::fuzz(data);
+    }
     pub use crate::http::{error_response, split_cassette_prefix, CASSETTE_PREFIX};
     pub use crate::live::chat::{ChatDoor, DoorGrant, DoorRoom};
     pub use crate::matcher::SequenceEnd;

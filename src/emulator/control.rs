@@ -79,7 +79,7 @@ impl Emulator {
     }
 }
 
-fn region_of(channel_arn: &str) -> Result<&str, ApiError> {
+pub(super) fn region_of(channel_arn: &str) -> Result<&str, ApiError> {
     arn::parse_ivs(channel_arn)
         .filter(|a| a.resource_type == "channel" && crate::normalize::is_valid_region(a.region))
         .map(|a| a.region)

@@ -19,6 +19,7 @@
 
 mod chat;
 pub(crate) mod control;
+pub(crate) mod live;
 mod observe;
 mod ops;
 mod resource;
@@ -49,6 +50,10 @@ pub struct EmulatorOptions {
     pub seed: u64,
     /// How much state the emulator keeps beyond IVS's own quotas.
     pub limits: EmulatorLimits,
+    /// Where channels' `playbackUrl` points: `None` keeps IVS's form
+    /// (`https://<host>.<region>.playback.live-video.net/api/video/v1/…`); `Some(base)` (e.g.
+    /// `http://127.0.0.1:7475`) puts the same path on the emulator's playback server.
+    pub playback_base: Option<String>,
 }
 
 impl Default for EmulatorOptions {
@@ -57,6 +62,7 @@ impl Default for EmulatorOptions {
             account: DEFAULT_ACCOUNT.to_owned(),
             seed: 0,
             limits: EmulatorLimits::default(),
+            playback_base: None,
         }
     }
 }
@@ -204,6 +210,13 @@ pub(crate) struct Ctx<'a> {
     pub events: Vec<Event>,
     /// Events to send later (or no longer), handed to the sink with `events`.
     pub later: Vec<Later>,
+    /// The channels whose stream the operation stopped: their encoders (if connected through
+    /// ingest) are dropped once the state lock is released.
+    pub stopped: Vec<String>,
+    /// The encoders connected through ingest, for the operations that register one.
+    pub encoders: &'a Arc<crate::live::media::Encoders>,
+    /// See [`EmulatorOptions::playback_base`].
+    pub playback_base: Option<&'a str>,
 }
 
 /// An event to send after a while unless cancelled first, or the cancellation: IVS holds a
@@ -229,6 +242,8 @@ pub struct Emulator {
     chat: Arc<dyn ChatSink>,
     /// Where the account's EventBridge events go ([`NoEvents`] unless a sink is attached).
     events: Arc<dyn EventSink>,
+    /// The encoders connected through RTMP ingest, which the stop path drops.
+    encoders: Arc<crate::live::media::Encoders>,
 }
 
 #[derive(Debug)]
@@ -257,6 +272,7 @@ impl Emulator {
             options,
             chat: Arc::new(NoChat),
             events: Arc::new(NoEvents),
+            encoders: Arc::default(),
         }
     }
 
@@ -279,6 +295,7 @@ impl Emulator {
         *self.lock() = World::new(self.options.seed);
         self.chat.reset();
         self.events.reset();
+        self.encoders.disconnect_all();
     }
 
     /// Hands Chat's effects to the data plane, in the order the operation made them.
@@ -348,12 +365,16 @@ impl Emulator {
             chat: Vec::new(),
             events: Vec::new(),
             later: Vec::new(),
+            stopped: Vec::new(),
+            encoders: &self.encoders,
+            playback_base: self.options.playback_base.as_deref(),
         };
         let out = f(&mut ctx);
         let effects = std::mem::take(&mut ctx.chat);
         let events = std::mem::take(&mut ctx.events);
         let later = std::mem::take(&mut ctx.later);
-        if !effects.is_empty() || !events.is_empty() || !later.is_empty() {
+        let stopped = std::mem::take(&mut ctx.stopped);
+        if !effects.is_empty() || !events.is_empty() || !later.is_empty() || !stopped.is_empty() {
             // After the state changed and the lock is released: a sink that takes a while (or
             // calls back into the emulator) never holds other requests up.
             drop(world);
@@ -369,6 +390,9 @@ impl Emulator {
                     }
                     Later::Cancel(key) => self.events.cancel(&key),
                 }
+            }
+            for channel_arn in stopped {
+                self.encoders.disconnect(&channel_arn);
             }
         }
         Ok(out)

@@ -27,6 +27,8 @@ pub(crate) struct Region {
     /// Recordings whose stream ended within their recording configuration's reconnect window, by
     /// channel id: a stream that starts again in time continues them.
     pub pending_recordings: HashMap<String, PendingRecording>,
+    /// The public keys (DER) of the imported playback key pairs, by key pair id.
+    pub public_keys: BTreeMap<String, Vec<u8>>,
     /// When each channel's recent PutMetadata calls came, for its documented rate limit.
     pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
     /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the
@@ -150,6 +152,8 @@ pub(crate) struct Session {
     pub recording: Option<Value>,
     /// The session's events, oldest first.
     pub events: Vec<Value>,
+    /// What ingest measured of the stream, when it came through RTMP.
+    pub ingest: Option<crate::live::media::StreamInfo>,
 }
 
 /// The seeded generator of ids and secrets: the same calls in the same order give the same ids

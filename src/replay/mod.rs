@@ -76,6 +76,9 @@ pub enum ReplayError {
     /// The events URL is not one events can be delivered to.
     #[error("invalid events URL: {0}")]
     EventsUrl(String),
+    /// RTMP ingest or HLS playback was asked of a server without an emulator.
+    #[error("RTMP ingest and HLS playback need the emulator: start without --cassettes, or with --on-miss emulate")]
+    LiveWithoutEmulator,
     /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
     #[error("two cassettes are named `{name}`; cassette names must be unique")]
     DuplicateName {
@@ -137,6 +140,18 @@ struct Options {
     events: EventOptions,
     /// The folder standing for S3 buckets that recordings are written to, if any.
     recordings_dir: Option<PathBuf>,
+    /// RTMP ingest and HLS playback.
+    live: LiveOptions,
+}
+
+/// Where RTMP ingest and HLS playback listen, when they do.
+#[derive(Debug, Default)]
+struct LiveOptions {
+    rtmp: Option<SocketAddr>,
+    playback: Option<SocketAddr>,
+    /// Channels' `playbackUrl` on the playback server rather than IVS's host.
+    playback_urls_here: bool,
+    max_rtmp_connections: Option<usize>,
 }
 
 impl ReplayServerBuilder {
@@ -417,6 +432,34 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Opens an RTMP listener on `addr` (port 0: a free one): an encoder publishing to
+    /// `rtmp://<addr>/app/<streamKey>` takes the key's channel live. Needs the emulator.
+    pub fn rtmp(mut self, addr: SocketAddr) -> Self {
+        self.options.live.rtmp = Some(addr);
+        self
+    }
+
+    /// How many RTMP connections are held at once (default 256); one more is closed at once.
+    pub fn max_rtmp_connections(mut self, max: usize) -> Self {
+        self.options.live.max_rtmp_connections = Some(max);
+        self
+    }
+
+    /// Serves live channels' HLS on `addr` (port 0: a free one), at the path of their
+    /// `playbackUrl`. Needs the emulator.
+    pub fn playback(mut self, addr: SocketAddr) -> Self {
+        self.options.live.playback = Some(addr);
+        self
+    }
+
+    /// Makes channels' `playbackUrl` point at the playback server (`http://<addr>/api/video/v1/…`)
+    /// rather than IVS's host, so that a front end plays without a change; needs
+    /// [`playback`](Self::playback).
+    pub fn playback_urls_here(mut self, here: bool) -> Self {
+        self.options.live.playback_urls_here = here;
+        self
+    }
+
     /// Loads the cassettes, binds, and starts serving in the background.
     pub async fn start(self) -> Result<ReplayServer, ReplayError> {
         let mut cassettes = self.cassettes;
@@ -456,27 +499,115 @@ impl ReplayServerBuilder {
         if let Some(url) = &self.options.events.url {
             crate::live::events::check_url(url).map_err(ReplayError::EventsUrl)?;
         }
+        let wants_live = self.options.live.rtmp.is_some() || self.options.live.playback.is_some();
+        let mut options = self.options;
+        let playback_listener = match options.live.playback {
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)
+                    .map_err(|source| ReplayError::Bind { addr, source })?;
+                if options.live.playback_urls_here {
+                    let bound = listener
+                        .local_addr()
+                        .map_err(|source| ReplayError::Bind { addr, source })?;
+                    let host = if bound.ip().is_unspecified() {
+                        std::net::SocketAddr::from(([127, 0, 0, 1], bound.port()))
+                    } else {
+                        bound
+                    };
+                    options.emulator.playback_base = Some(format!("http://{host}"));
+                }
+                Some(listener)
+            }
+            None => None,
+        };
+        let rtmp_listener = match options.live.rtmp {
+            Some(addr) => Some(
+                std::net::TcpListener::bind(addr)
+                    .map_err(|source| ReplayError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let built = Instant::now();
         let state = Arc::new(ReplayState::new(
             &cassettes,
             load_errors,
-            &self.options,
+            &options,
             &self.listen,
             faults,
         ));
+        if wants_live && state.emulator.is_none() {
+            return Err(ReplayError::LiveWithoutEmulator);
+        }
         tracing::debug!(side = %Side::Internal, interactions = state.index.entries.len(), elapsed = ?built.elapsed(), "index and answers built");
         free_in_background(cassettes);
+        let playback_listen = ListenOptions {
+            listener: playback_listener,
+            allowed_hosts: self.listen.allowed_hosts.clone(),
+            allowed_origins: self.listen.allowed_origins.clone(),
+            ..ListenOptions::default()
+        };
         let running = Running::start(
             self.listen,
             state.clone(),
             "anyone who can reach this address can use the replay server",
         )
         .map_err(|(addr, source)| ReplayError::Bind { addr, source })?;
+        let mut live = serde_json::Map::new();
+        let playback = match (&playback_listen.listener, &state.emulator) {
+            (Some(_), Some(emulator)) => {
+                let handler = Arc::new(crate::live::hls::Playback {
+                    emulator: emulator.clone(),
+                    media: state.media.clone(),
+                });
+                let running = Running::start(
+                    playback_listen,
+                    handler,
+                    "anyone who can reach this address can watch the live channels",
+                )
+                .map_err(|(addr, source)| ReplayError::Bind { addr, source })?;
+                live.insert("playback".into(), format!("http://{}", running.addr).into());
+                Some(running)
+            }
+            _ => None,
+        };
+        let ingest = match (rtmp_listener, &state.emulator) {
+            (Some(listener), Some(emulator)) => {
+                let addr = listener.local_addr().ok();
+                let mut ingest_options = crate::live::ingest::IngestOptions::default();
+                if let Some(max) = options.live.max_rtmp_connections {
+                    ingest_options.max_connections = max;
+                }
+                let ingest = crate::live::ingest::Ingest::start(
+                    listener,
+                    emulator.clone(),
+                    state.media.clone(),
+                    ingest_options,
+                )
+                .map_err(|source| ReplayError::Bind {
+                    addr: addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+                    source,
+                })?;
+                if !ingest.addr.ip().is_loopback() {
+                    eprintln!(
+                        "warning: ivs-vcr's RTMP ingest is listening beyond loopback on {}: anyone who can reach it and knows a stream key can go live",
+                        ingest.addr
+                    );
+                }
+                live.insert("rtmp".into(), format!("{}<streamKey>", ingest.url()).into());
+                Some(ingest)
+            }
+            _ => None,
+        };
+        if !live.is_empty() {
+            let _ = state.live_urls.set(serde_json::Value::Object(live));
+        }
         Ok(ReplayServer {
             running,
             state,
-            fail_on_unused: self.options.fail_on_unused,
+            fail_on_unused: options.fail_on_unused,
             armed: true,
+            ingest,
+            playback,
         })
     }
 }
@@ -570,6 +701,10 @@ pub struct ReplayServer {
     fail_on_unused: bool,
     /// False once `shutdown` has returned the summary to the caller, who then owns the verdict.
     armed: bool,
+    /// RTMP ingest, when asked for.
+    ingest: Option<crate::live::ingest::Ingest>,
+    /// The HLS playback server, when asked for.
+    playback: Option<Running>,
 }
 
 impl ReplayServer {
@@ -635,6 +770,18 @@ impl ReplayServer {
         }
     }
 
+    /// The RTMP URL encoders publish to, without the key (`rtmp://127.0.0.1:PORT/app/`), when the
+    /// server has RTMP ingest.
+    pub fn rtmp_url(&self) -> Option<String> {
+        self.ingest.as_ref().map(crate::live::ingest::Ingest::url)
+    }
+
+    /// The playback server's base URL (`http://127.0.0.1:PORT`), when the server has one: a
+    /// channel's HLS is at this base and the path of its `playbackUrl`.
+    pub fn playback_uri(&self) -> Option<String> {
+        self.playback.as_ref().map(|p| format!("http://{}", p.addr))
+    }
+
     /// Not API: the chat data plane, for tests that drive it as the Chat API will.
     #[doc(hidden)]
     pub fn chat_hub(&self) -> crate::live::chat::ChatDoor {
@@ -646,13 +793,33 @@ impl ReplayServer {
     pub async fn shutdown(mut self) -> ReplaySummary {
         self.armed = false;
         self.state.chat.close_all("the server is shutting down");
+        self.stop_live();
+        if let Some(playback) = &mut self.playback {
+            playback.stop().await;
+        }
         self.running.stop().await;
         self.state.summary()
     }
 }
 
+impl ReplayServer {
+    /// Stops RTMP ingest (and drops its encoders) and the playback server's accept loop.
+    fn stop_live(&mut self) {
+        if let Some(ingest) = &self.ingest {
+            ingest.stop();
+        }
+        if let Some(emulator) = &self.state.emulator {
+            emulator.encoders().disconnect_all();
+        }
+        if let Some(playback) = &mut self.playback {
+            playback.signal_stop();
+        }
+    }
+}
+
 impl Drop for ReplayServer {
     fn drop(&mut self) {
+        self.stop_live();
         self.running.signal_stop();
         self.state.chat.close_all("the server is shutting down");
         if self.armed && !std::thread::panicking() {
@@ -676,7 +843,7 @@ struct ReplayState {
     faulted: Mutex<Faulted>,
     load_errors: Vec<String>,
     /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
-    emulator: Option<Emulator>,
+    emulator: Option<Arc<Emulator>>,
     on_miss: OnMiss,
     /// Requests the emulator answered, per operation of the catalog (same order).
     emulated: Vec<std::sync::atomic::AtomicU64>,
@@ -688,9 +855,10 @@ struct ReplayState {
     /// Where the emulator's EventBridge events go: kept for `GET /_ivs-vcr/events`, and posted
     /// to `--events-url`.
     events: Arc<EventBus>,
-    /// The writer of recordings (`--recordings-dir`), which follows live channels' media.
-    #[allow(dead_code)] // Registered with RTMP ingest as a `MediaObserver` once ingest lands.
-    recorder: Option<Arc<Recorder>>,
+    /// Live channels' media (what ingest cut, what playback serves) and its observers.
+    media: Arc<crate::live::media::Media>,
+    /// What `/_ivs-vcr/health` says of ingest and playback, once they listen.
+    live_urls: std::sync::OnceLock<serde_json::Value>,
 }
 
 /// From how many interactions the index and the answers are built on two threads.
@@ -761,9 +929,11 @@ impl ReplayState {
         // No cassettes makes an emulator, but not when cassettes were given and none loaded.
         let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
         let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate).then(|| {
-            Emulator::new(options.emulator.clone())
-                .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
-                .with_event_sink(events.clone() as Arc<dyn crate::live::events::EventSink>)
+            Arc::new(
+                Emulator::new(options.emulator.clone())
+                    .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
+                    .with_event_sink(events.clone() as Arc<dyn crate::live::events::EventSink>),
+            )
         });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
@@ -815,7 +985,15 @@ impl ReplayState {
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
             chat,
             events,
-            recorder,
+            // The recorder follows every live channel's media; it writes only the ones recording.
+            media: {
+                let media = Arc::<crate::live::media::Media>::default();
+                if let Some(recorder) = &recorder {
+                    media.observe(recorder.clone() as Arc<dyn crate::live::media::MediaObserver>);
+                }
+                media
+            },
+            live_urls: std::sync::OnceLock::new(),
         }
     }
 
@@ -840,7 +1018,7 @@ impl crate::control::Plane for ReplayState {
     }
 
     fn emulator(&self) -> Option<&Emulator> {
-        self.emulator.as_ref()
+        self.emulator.as_deref()
     }
 
     fn rewind(&self) {
@@ -862,6 +1040,10 @@ impl crate::control::Plane for ReplayState {
 
     fn events(&self) -> Option<&EventBus> {
         Some(&self.events)
+    }
+
+    fn live(&self) -> Option<serde_json::Value> {
+        self.live_urls.get().cloned()
     }
 }
 

@@ -12,6 +12,7 @@ mod events;
 mod faults;
 mod hardening;
 mod ivs_catalog;
+mod live;
 mod properties;
 mod record;
 mod record_faults;

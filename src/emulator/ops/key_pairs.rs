@@ -16,13 +16,6 @@ use crate::ivs::{ErrorType, Operation};
 
 const KEY_PAIR_QUOTA: usize = 3;
 
-/// The DER prefix of every P-384 SubjectPublicKeyInfo: the id-ecPublicKey and secp384r1 object
-/// ids, then an uncompressed point (96 bytes follow).
-const P384_SPKI_PREFIX: [u8; 24] = [
-    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
-    0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00, 0x04,
-];
-
 pub(super) fn import(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
     let der = p384_public_key(text(input, "publicKeyMaterial"))
         .map_err(|why| ApiError::validation(format!("publicKeyMaterial: {why}")))?;
@@ -51,6 +44,9 @@ pub(super) fn import(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
     if pair.get("tags").is_none() {
         set(&mut pair, "tags", object());
     }
+    // The key itself is kept beside the resource (never in it: no answer carries it), for the
+    // playback server's check of private channels' tokens.
+    ctx.region.public_keys.insert(id.clone(), der);
     ctx.region.insert(KEY_PAIR.resource_type, id, pair.clone());
     Ok(resource::wrap("keyPair", pair))
 }
@@ -61,26 +57,20 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
     ctx.region
         .remove(KEY_PAIR.resource_type, &id)
         .ok_or_else(|| resource::not_found(KEY_PAIR, arn))?;
+    ctx.region.public_keys.remove(&id);
     // DeletePlaybackKeyPair answers 200 with an empty object (its output shape has no members).
     Ok(object())
 }
 
 /// The DER of a PEM `PUBLIC KEY` holding a P-384 key, or why it is not one.
 pub(crate) fn p384_public_key(pem: &str) -> Result<Vec<u8>, String> {
-    let body = pem
-        .trim()
-        .strip_prefix("-----BEGIN PUBLIC KEY-----")
-        .and_then(|rest| rest.trim_end().strip_suffix("-----END PUBLIC KEY-----"))
-        .ok_or(
-            "expected a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)",
-        )?;
-    let der = base64_decode(body).ok_or("the PEM body is not base64")?;
-    if der.len() != P384_SPKI_PREFIX.len() + 96 || !der.starts_with(&P384_SPKI_PREFIX) {
-        return Err(
-            "not an ECDSA P-384 public key, which IVS playback key pairs must be".to_owned(),
-        );
-    }
-    Ok(der)
+    crate::jwt::p384_public_key(pem).map_err(|e| {
+        if e.starts_with("not an ECDSA P-384 public key") {
+            format!("{e}, which IVS playback key pairs must be")
+        } else {
+            e
+        }
+    })
 }
 
 fn fingerprint(der: &[u8]) -> String {
@@ -89,38 +79,6 @@ fn fingerprint(der: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// Standard base64 with padding, ignoring whitespace (PEM wraps lines).
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    let mut padding = 0;
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            _ => return None,
-        };
-        if padding > 0 {
-            return None;
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    (padding <= 2).then_some(out)
 }
 
 #[cfg(test)]

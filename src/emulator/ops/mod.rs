@@ -102,6 +102,7 @@ pub(crate) fn covers(name: &str) -> bool {
     let mut probe = crate::emulator::state::Region::default();
     let mut ids = crate::emulator::state::Ids::new(0);
     let mut calls = Default::default();
+    let encoders = std::sync::Arc::default();
     let mut ctx = Ctx {
         region: &mut probe,
         region_name: "us-west-2",
@@ -112,6 +113,9 @@ pub(crate) fn covers(name: &str) -> bool {
         chat: Vec::new(),
         events: Vec::new(),
         later: Vec::new(),
+        stopped: Vec::new(),
+        encoders: &encoders,
+        playback_base: None,
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(

@@ -175,6 +175,7 @@ pub(crate) fn start_stream(
         channel,
         recording: config,
         events: session_events,
+        ingest: None,
     });
     // The new session is the live one and always stays.
     let excess = sessions
@@ -230,6 +231,9 @@ pub(crate) fn stop_stream(ctx: &mut Ctx<'_>, channel_arn: &str) -> Result<Value,
     let (id, _) = live_of(ctx, channel_arn)?;
     // Invariant: `live_of` found it.
     let live = ctx.region.live.remove(&id).expect("the channel is live");
+    // An encoder connected through ingest is dropped, as StopStream "disconnects the incoming
+    // RTMPS stream" (IVS API reference, StopStream).
+    ctx.stopped.push(channel_arn.to_owned());
     let now = clock::now();
     let now_ms = clock::now_millis();
     let channel = ctx
@@ -412,18 +416,26 @@ pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, Ap
 }
 
 fn session_json(session: &Session) -> Value {
+    let (video, audio) = match &session.ingest {
+        Some(info) => (measured_video(info), measured_audio(info)),
+        None => (video(), audio()),
+    };
+    // `ingestConfigurations` leaves the deprecated `avcProfile` and `avcLevel` empty: "populated
+    // only when VideoConfiguration is part of the deprecated IngestConfiguration" (the model).
+    let mut current = video.clone();
+    set(&mut current, "avcProfile", Value::from(""));
+    set(&mut current, "avcLevel", Value::from(""));
     let mut out = serde_json::json!({
         "streamId": session.stream_id,
         "startTime": session.start_time,
         "channel": session.channel,
-        // What an encoder reports; the emulator's stand-in is a typical 1080p30 H.264/AAC feed.
         "ingestConfiguration": {
-            "video": video(),
-            "audio": audio(),
+            "video": video,
+            "audio": audio,
         },
         "ingestConfigurations": {
-            "videoConfigurations": [video()],
-            "audioConfigurations": [audio()],
+            "videoConfigurations": [current],
+            "audioConfigurations": [audio],
         },
         "truncatedEvents": session.events,
     });
@@ -436,6 +448,8 @@ fn session_json(session: &Session) -> Value {
     out
 }
 
+/// What an encoder reports, for a stream started through the control plane: the emulator's
+/// stand-in is a typical 1080p30 H.264/AAC feed.
 fn video() -> Value {
     serde_json::json!({
         "avcProfile": "Main", "avcLevel": "4.1", "codec": "avc1.4D4029", "encoder": "ivs-vcr",
@@ -448,6 +462,24 @@ fn audio() -> Value {
     serde_json::json!({
         "codec": "mp4a.40.2", "targetBitrate": 160_000, "sampleRate": 48_000, "channels": 2,
         "track": "Track0",
+    })
+}
+
+/// The video configuration ingest measured of an RTMP stream.
+fn measured_video(info: &crate::live::media::StreamInfo) -> Value {
+    serde_json::json!({
+        "avcProfile": info.profile, "avcLevel": info.level, "codec": info.video_codec,
+        "encoder": info.encoder, "targetBitrate": info.video_bitrate.min(i32::MAX as u64),
+        "targetFramerate": info.frame_rate.round() as i64, "videoHeight": info.height,
+        "videoWidth": info.width, "level": info.level, "profile": info.profile, "track": "Track0",
+    })
+}
+
+/// The audio configuration ingest measured; empty members for a stream without audio.
+fn measured_audio(info: &crate::live::media::StreamInfo) -> Value {
+    serde_json::json!({
+        "codec": info.audio_codec, "targetBitrate": info.audio_bitrate.min(i32::MAX as u64),
+        "sampleRate": info.sample_rate, "channels": info.channels, "track": "Track0",
     })
 }
 
