@@ -148,20 +148,21 @@ impl Emulator {
         });
     }
 
-    /// Sets the health of an ingested stream, while it is the channel's live one.
+    /// Sets the health of an ingested stream, while it is the channel's live one: through the
+    /// control plane's update, so a change sends IVS Stream Health Change as it does.
     pub(crate) fn set_stream_health(&self, channel_arn: &str, stream_id: &str, health: &str) {
         let Ok(region) = super::control::region_of(channel_arn) else {
             return;
         };
         let id = channel_arn.rsplit('/').next().unwrap_or_default();
         let _ = self.with_region(region, |ctx| {
-            if let Some(live) = ctx
+            if ctx
                 .region
                 .live
-                .get_mut(id)
-                .filter(|l| l.stream_id == stream_id)
+                .get(id)
+                .is_some_and(|l| l.stream_id == stream_id)
             {
-                health.clone_into(&mut live.health);
+                let _ = ops::update_stream(ctx, channel_arn, Some(health), None);
             }
         });
     }

@@ -654,3 +654,94 @@ fn an_events_url_that_cannot_be_delivered_to_is_refused_at_start() {
         finished.stderr
     );
 }
+
+/// The whole path: ffmpeg publishes to a channel with a recording configuration, disconnects, and
+/// the webhook, the events files and the media below `--recordings-dir` say what IVS's would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ffmpeg_stream_on_a_recorded_channel_lands_in_ivss_layout() {
+    if !crate::live::have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let webhook = Webhook::start(0).await;
+    let server = ReplayServer::builder()
+        .rtmp(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .events_url(webhook.url())
+        .recordings_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let config = recording_configuration(&ivs, None).await;
+    let created = ivs
+        .create_channel()
+        .name("on-air")
+        .recording_configuration_arn(&config)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.channel().unwrap().arn().unwrap().to_owned();
+    let key = created.stream_key().unwrap().value().unwrap().to_owned();
+
+    let url = format!("{}{key}", server.rtmp_url().unwrap());
+    let mut encoder = crate::live::publish(&url, 4, &[]);
+    let status = crate::live::exited(&mut encoder, Duration::from_secs(30)).await;
+    assert!(status.is_some_and(|s| s.success()), "ffmpeg: {status:?}");
+    let received = webhook.wait_for(6).await;
+    assert_eq!(
+        names(&received),
+        pairs(&[
+            ("IVS Stream State Change", "Session Created"),
+            ("IVS Stream State Change", "Stream Start"),
+            ("IVS Recording State Change", "Recording Start"),
+            ("IVS Stream State Change", "Stream End"),
+            ("IVS Stream State Change", "Session Ended"),
+            ("IVS Recording State Change", "Recording End"),
+        ])
+    );
+    assert!(received.iter().all(|e| e["resources"] == json!([arn])));
+    let prefix = received[2]["detail"]["recording_s3_key_prefix"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let root = dir.path().join("my-recordings").join(&prefix);
+
+    let ended = read_json(&root.join("events/recording-ended.json")).await;
+    assert_eq!(ended["recording_status"], "RECORDING_ENDED");
+    assert_eq!(
+        ended["media"]["hls"]["renditions"],
+        json!([{
+            "path": "360p30",
+            "playlist": "playlist.m3u8",
+            "byte_range_playlist": "byte-range-variant.m3u8",
+            "resolution_height": 360,
+            "resolution_width": 640,
+        }])
+    );
+    let duration = ended["media"]["hls"]["duration_ms"].as_u64().unwrap();
+    assert!(
+        (3_000..=5_000).contains(&duration),
+        "{duration} ms of a 4 s stream"
+    );
+    let started = read_json(&root.join("events/recording-started.json")).await;
+    assert_eq!(
+        started["media"]["hls"]["renditions"], ended["media"]["hls"]["renditions"],
+        "the started file names the stream's own rendition once ingest measured it"
+    );
+
+    let hls = root.join("media/hls");
+    let playlist = std::fs::read_to_string(hls.join("360p30/playlist.m3u8")).unwrap();
+    assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "{playlist}");
+    let segments: Vec<&str> = playlist.lines().filter(|l| l.ends_with(".ts")).collect();
+    assert!(!segments.is_empty(), "{playlist}");
+    for segment in &segments {
+        let bytes = std::fs::read(hls.join("360p30").join(segment)).unwrap();
+        assert_eq!(bytes.first(), Some(&0x47), "{segment} is MPEG-TS");
+    }
+    let master = std::fs::read_to_string(hls.join("master.m3u8")).unwrap();
+    assert!(master.contains("RESOLUTION=640x360"), "{master}");
+    // A player reads the recording as IVS's: the multivariant playlist, then the media.
+    let probed = crate::live::probe(hls.join("master.m3u8").to_str().unwrap());
+    assert!(probed.contains("h264,640,360"), "{probed}");
+    assert!(probed.contains("aac"), "{probed}");
+}

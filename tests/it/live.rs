@@ -19,7 +19,7 @@ use crate::support::ivs_client;
 use crate::support::raw::{self, RawResponse};
 
 /// Whether ffmpeg and ffprobe can run; a test without them is skipped (failed under CI).
-fn have_ffmpeg() -> bool {
+pub(crate) fn have_ffmpeg() -> bool {
     let ok = ["ffmpeg", "ffprobe"].iter().all(|tool| {
         Command::new(tool)
             .arg("-version")
@@ -51,7 +51,7 @@ async fn live_server() -> ReplayServer {
 }
 
 /// An ffmpeg publishing `seconds` of a 640×360 30 fps test pattern with a 44.1 kHz tone.
-fn publish(url: &str, seconds: u32, extra: &[&str]) -> Child {
+pub(crate) fn publish(url: &str, seconds: u32, extra: &[&str]) -> Child {
     let mut command = Command::new("ffmpeg");
     command.args(["-hide_banner", "-loglevel", "error", "-re"]);
     command.args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"]);
@@ -81,7 +81,7 @@ fn publish(url: &str, seconds: u32, extra: &[&str]) -> Child {
 }
 
 /// Waits at most `bound` for the child to exit; its status, or `None` (then it is killed).
-async fn exited(child: &mut Child, bound: Duration) -> Option<std::process::ExitStatus> {
+pub(crate) async fn exited(child: &mut Child, bound: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + bound;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
@@ -143,7 +143,7 @@ async fn get(url: &str, origin: Option<&str>) -> RawResponse {
 }
 
 /// What ffprobe reads of a playlist: `codec,width,height` per stream.
-fn probe(url: &str) -> String {
+pub(crate) fn probe(url: &str) -> String {
     let out = Command::new("ffprobe")
         .args([
             "-v",
