@@ -15,7 +15,13 @@
 //! Auto-Record to Amazon S3" (<https://docs.aws.amazon.com/ivs/latest/LowLatencyUserGuide/record-to-s3.html>).
 //! Inferred: the recording id and `recording_session_id` are 12 characters of `[A-Za-z0-9]`, as
 //! in the guides' examples (`j8Z9O91ndcVs`); `recording_duration_ms` is 0 at the start (as the
-//! example shows) and the time the recording's streams were live at the end.
+//! example shows) and the time the recording's streams were live at the end; a Recording Start
+//! Failure carries no `recording_session_id` (the guide's example is cut before its end).
+//! Not sent: IVS Limit Breach, since the emulator enforces no concurrent-broadcast or viewer
+//! quota and the model states no per-type ingest limit (ingest that measures one would push the
+//! documented `{limit_name, limit_value, exceeded_by, limit_unit, channel_name, stream_id}`);
+//! Stream Failure and Stream Takeover (no transcoding capacity, no takeover); Recording End
+//! Failure (nothing fails as an S3 write does).
 
 use serde_json::{json, Value};
 
