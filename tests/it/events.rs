@@ -452,6 +452,35 @@ async fn events_are_listed_after_a_number_and_forgotten_at_reset() {
     assert_eq!(after["last"], 0, "numbered from 1 again after a reset");
 }
 
+#[tokio::test]
+async fn only_the_newest_events_are_kept() {
+    let server = ReplayServer::builder().max_events(3).start().await.unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let arn = named_channel(&ivs, "busy", None).await;
+    control(
+        &server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await;
+    control(
+        &server,
+        "/_ivs-vcr/streams/stop",
+        json!({"channelArn": arn}),
+    )
+    .await;
+    let listed = events(&server, "").await;
+    assert_eq!(listed["last"], 4);
+    assert_eq!(
+        names(listed["events"].as_array().unwrap()),
+        pairs(&[
+            ("IVS Stream State Change", "Stream Start"),
+            ("IVS Stream State Change", "Stream End"),
+            ("IVS Stream State Change", "Session Ended"),
+        ])
+    );
+}
+
 /// Waits (at most 10 s) for a file the recorder writes, and reads it as JSON.
 async fn read_json(path: &Path) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
