@@ -17,7 +17,9 @@
 //! The recorder learns when a recording starts and ends, and where it goes, from the emulator's
 //! IVS Recording State Change events (`EventBus` hands them over), and its media from ingest
 //! through [`MediaObserver`]. A stream taken live by the control call has no media: its recording
-//! has the events files and no segments.
+//! has the events files and no segments. StopStream ends a recording before ingest drops the
+//! encoder, whose last segment then comes: a Recording End that comes while ingest still holds
+//! the stream ends the recording when the stream ends, with that segment.
 //!
 //! Inferred, since the guide gives no more: the emulator does not transcode, so a recording has one
 //! rendition, the ingested stream, named `<height>p<frame rate>` as IVS names its renditions
@@ -119,6 +121,9 @@ struct Active {
     segments: Vec<(f64, usize, bool)>,
     /// The next segment begins a stream merged into the recording.
     discontinuity: bool,
+    /// When the Recording End came, if it came while ingest still held the stream (StopStream):
+    /// the recording ends with the stream's last segment.
+    ended_at: Option<String>,
 }
 
 impl Active {
@@ -303,6 +308,11 @@ impl Recorder {
                 };
                 let mut channels = self.lock();
                 let channel = channels.entry(channel_arn.to_owned()).or_default();
+                // A recording StopStream ended while its stream was still draining ends now.
+                if let Some(ending) = channel.recording.take_if(|a| a.ended_at.is_some()) {
+                    let ended_at = ending.ended_at.clone().unwrap_or_default();
+                    self.finish(&ending, &ended_at);
+                }
                 let active = start(dir, channel_arn, time, channel.info.as_ref());
                 self.write_json(
                     active.dir.join("events/recording-started.json"),
@@ -324,22 +334,32 @@ impl Recorder {
                 if channel.recording.as_ref().map(|a| &a.dir) != dir.as_ref() {
                     return;
                 }
-                let Some(active) = channel.recording.take() else {
+                if channel.info.is_some() {
+                    // StopStream ends the recording while ingest still holds the stream: its last
+                    // segment is yet to come, and the recording ends with the stream.
+                    if let Some(active) = &mut channel.recording {
+                        active.ended_at = Some(time);
+                    }
                     return;
-                };
-                if channel.info.is_none() {
+                }
+                if let Some(active) = channel.recording.take() {
                     channels.remove(channel_arn);
+                    self.finish(&active, &time);
                 }
-                if !active.segments.is_empty() {
-                    self.write_media_playlists(&active, true);
-                }
-                self.write_json(
-                    active.dir.join("events/recording-ended.json"),
-                    &active.ended_json(&time),
-                );
             }
             _ => {}
         }
+    }
+
+    /// Writes what a recording that ended leaves: its final playlists and `recording-ended.json`.
+    fn finish(&self, active: &Active, ended_at: &str) {
+        if !active.segments.is_empty() {
+            self.write_media_playlists(active, true);
+        }
+        self.write_json(
+            active.dir.join("events/recording-ended.json"),
+            &active.ended_json(ended_at),
+        );
     }
 
     /// Rewrites the rendition's two media playlists.
@@ -374,6 +394,7 @@ fn start(dir: PathBuf, channel_arn: &str, started_at: String, info: Option<&Stre
         codecs: "avc1.4D4029,mp4a.40.2".to_owned(),
         segments: Vec::new(),
         discontinuity: false,
+        ended_at: None,
     };
     if let Some(info) = info {
         describe(&mut active, info);
@@ -466,11 +487,17 @@ impl MediaObserver for Recorder {
 
     fn stream_ended(&self, channel_arn: &str) {
         let mut channels = self.lock();
-        if let Some(channel) = channels.get_mut(channel_arn) {
-            channel.info = None;
-            if channel.recording.is_none() {
-                channels.remove(channel_arn);
+        let Some(channel) = channels.get_mut(channel_arn) else {
+            return;
+        };
+        channel.info = None;
+        if let Some(ended_at) = channel.recording.as_ref().and_then(|a| a.ended_at.clone()) {
+            if let Some(active) = channel.recording.take() {
+                self.finish(&active, &ended_at);
             }
+        }
+        if channel.recording.is_none() {
+            channels.remove(channel_arn);
         }
     }
 }

@@ -156,6 +156,8 @@ fn a_stream_merged_into_a_recording_continues_it_after_a_discontinuity() {
     // Back within the reconnect window: no Recording End came, ingest numbers from 0 again.
     recorder.stream_started(CHANNEL, &info());
     recorder.segment(&segment(0, b"b"));
+    recorder.stream_ended(CHANNEL);
+    // The Recording End, held for the window, comes once the window passed.
     recorder.on_event(&recording_event("Recording End", "2020-06-23T20:13:00Z"));
     wait_for(&root.join("events/recording-ended.json"));
     let playlist = wait_for(&root.join("media/hls/720p30/playlist.m3u8"));
@@ -242,6 +244,27 @@ fn a_late_recording_end_leaves_the_next_recording_alone() {
     let root = dir.path().join("my-recordings").join(next);
     assert_eq!(wait_for(&root.join("media/hls/720p30/0.ts")), "kept");
     assert!(!root.join("events/recording-ended.json").exists());
+}
+
+#[test]
+fn stop_stream_ends_the_recording_with_the_streams_last_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Recorder::new(dir.path().to_owned());
+    let root = dir.path().join("my-recordings").join(PREFIX);
+    recorder.on_event(&recording_event("Recording Start", "2020-06-23T20:12:36Z"));
+    recorder.stream_started(CHANNEL, &info());
+    recorder.segment(&segment(0, b"a"));
+    // StopStream: the Recording End comes first, then ingest cuts the last segment and ends.
+    recorder.on_event(&recording_event("Recording End", "2020-06-23T20:12:40Z"));
+    recorder.segment(&segment(1, b"b"));
+    recorder.stream_ended(CHANNEL);
+    let ended: Value =
+        serde_json::from_str(&wait_for(&root.join("events/recording-ended.json"))).unwrap();
+    assert_eq!(ended["media"]["hls"]["duration_ms"], 4000);
+    assert_eq!(ended["recording_ended_at"], "2020-06-23T20:12:40Z");
+    let playlist = wait_for(&root.join("media/hls/720p30/playlist.m3u8"));
+    assert!(playlist.ends_with("1.ts\n#EXT-X-ENDLIST\n"), "{playlist}");
+    assert!(recorder.lock().is_empty());
 }
 
 proptest::proptest! {
