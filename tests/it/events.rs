@@ -774,3 +774,67 @@ async fn an_ffmpeg_stream_on_a_recorded_channel_lands_in_ivss_layout() {
     assert!(probed.contains("h264,640,360"), "{probed}");
     assert!(probed.contains("aac"), "{probed}");
 }
+
+/// StopStream on a recorded ffmpeg stream: the recording ends with the encoder's last segment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_stream_on_a_recorded_ffmpeg_stream_ends_its_recording_whole() {
+    if !crate::live::have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = ReplayServer::builder()
+        .rtmp(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .recordings_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let config = recording_configuration(&ivs, None).await;
+    let created = ivs
+        .create_channel()
+        .recording_configuration_arn(&config)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.channel().unwrap().arn().unwrap().to_owned();
+    let key = created.stream_key().unwrap().value().unwrap().to_owned();
+    let url = format!("{}{key}", server.rtmp_url().unwrap());
+    let mut encoder = crate::live::publish(&url, 20, &[]);
+
+    // Live, with the recording's first segment written.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let prefix = loop {
+        let listed = events(&server, "?detail-type=IVS%20Recording%20State%20Change").await;
+        if let Some(start) = listed["events"].as_array().unwrap().first() {
+            let prefix = start["detail"]["recording_s3_key_prefix"].as_str().unwrap();
+            let root = dir.path().join("my-recordings").join(prefix);
+            if root.join("media/hls/360p30/0.ts").exists() {
+                break prefix.to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "no recorded segment");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
+    let status = crate::live::exited(&mut encoder, Duration::from_secs(10)).await;
+    assert!(status.is_some(), "StopStream drops the encoder");
+
+    let root = dir.path().join("my-recordings").join(&prefix);
+    let ended = read_json(&root.join("events/recording-ended.json")).await;
+    let playlist = std::fs::read_to_string(root.join("media/hls/360p30/playlist.m3u8")).unwrap();
+    assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "{playlist}");
+    let n_segments = playlist.lines().filter(|l| l.ends_with(".ts")).count();
+    let last = format!("{}.ts", n_segments - 1);
+    assert!(root.join("media/hls/360p30").join(&last).exists(), "{last}");
+    let listed: f64 = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|d| d.trim_end_matches(',').parse::<f64>().unwrap())
+        .sum();
+    // The playlist rounds each duration to the millisecond.
+    let duration = ended["media"]["hls"]["duration_ms"].as_u64().unwrap() as f64;
+    assert!(
+        (duration - listed * 1000.0).abs() <= n_segments as f64,
+        "the duration ({duration} ms) is the playlist's ({listed} s)"
+    );
+}
