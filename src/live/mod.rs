@@ -1,5 +1,6 @@
 //! The data plane: what IVS serves besides its JSON APIs: the Chat Messaging WebSocket (`chat`),
-//! and the seam (`media`) between RTMP ingest and what follows a live channel's media.
+//! RTMP ingest (`ingest`), HLS playback (`hls`), and the seam (`media`) between ingest and what
+//! follows a live channel's media (playback, recordings).
 
 pub(crate) mod chat;
 #[allow(dead_code)] // Its producers land with the events issue.

@@ -294,7 +294,7 @@ pub(crate) mod tests {
 
     impl Writer {
         pub fn bit(&mut self, b: bool) -> &mut Self {
-            if self.n % 8 == 0 {
+            if self.n.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             if b {
