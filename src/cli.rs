@@ -650,8 +650,7 @@ pub enum MatchArg {
 /// Arguments of `replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Cassette file or directory to serve (repeatable; directories are read recursively).
-    /// Without it, ivs-vcr is an emulator: a stateful, empty IVS account.
+    /// Cassette file or directory to serve (repeatable, recursive); without it, an emulator.
     #[arg(
         short,
         long = "cassettes",
@@ -688,7 +687,7 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
-    /// Most regions the emulator keeps state for (AWS has fewer); one more gets a ValidationException.
+    /// Most regions with state (AWS has fewer); one more gets a ValidationException.
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
     pub max_regions: usize,
 
@@ -700,8 +699,8 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
-    /// Run a chat room's message review handler (a Lambda function ARN) at a local URL
-    /// (repeatable): `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
+    /// Run a room's review handler (a Lambda ARN) at a local URL (repeatable):
+    /// `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
     #[arg(
         hide_env = true,
         long = "chat-review-handler",
@@ -723,39 +722,39 @@ pub struct ReplayArgs {
     )]
     pub chat_log_dir: Option<PathBuf>,
 
-    /// Open an RTMP listener on this port (0: a free one): encoders publish to
-    /// rtmp://127.0.0.1:PORT/app/<streamKey>.
+    /// RTMP ingest port (0: free); publish to rtmp://127.0.0.1:PORT/app/<streamKey>.
     #[arg(
         hide_env = true,
         long,
         value_name = "PORT",
         env = "IVS_VCR_RTMP_PORT",
-        help_heading = "Live video"
+        help_heading = "Listening"
     )]
     pub rtmp_port: Option<u16>,
 
-    /// Serve live channels' HLS on this port (0: a free one), at their playbackUrl's path.
+    /// HLS playback port (0: free); --playback-urls-here points playbackUrl at it.
     #[arg(
         hide_env = true,
         long,
         value_name = "PORT",
         env = "IVS_VCR_PLAYBACK_PORT",
-        help_heading = "Live video"
+        help_heading = "Listening"
     )]
     pub playback_port: Option<u16>,
 
-    /// Make channels' playbackUrl point at --playback-port instead of IVS's host.
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's host (hidden from
+    /// --help for its length; the README's "Go live" shows it).
     #[arg(
-        hide_env = true,
+        hide = true,
         long,
         env = "IVS_VCR_PLAYBACK_URLS_HERE",
-        requires = "playback_port",
-        help_heading = "Live video"
+        requires = "playback_port"
     )]
     pub playback_urls_here: bool,
 
-    /// Most RTMP connections held at once; one more is closed.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count, help_heading = "Limits")]
+    /// Most RTMP connections held at once; one more is closed (hidden from --help for its
+    /// length).
+    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
     pub max_rtmp_connections: usize,
 
     /// Most chat WebSocket connections held at once (IVS Chat's quota); one more gets 429.
@@ -789,8 +788,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub fail_on_unused: bool,
 
-    /// Refuse to start when any cassette file fails to load (by default it is skipped with an
-    /// error, even when none is left to serve).
+    /// Refuse to start when a cassette file fails to load (by default: skipped, with an error).
     #[arg(long)]
     pub strict: bool,
 
