@@ -676,10 +676,9 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_SEED", default_value_t = 0)]
     pub seed: u64,
 
-    /// Inject a fault (repeatable), as key=value pairs:
-    /// `operation=GetChannel,error=ThrottlingException,times=2`. Keys: operation, error, status,
-    /// times, rate (0-1), delay_ms, connection (reset|empty), retry_after_ms, message, seed.
-    /// Rules can also be added while serving: POST /_ivs-vcr/faults.
+    /// Inject a fault (repeatable): `operation=GetChannel,error=ThrottlingException,times=2`;
+    /// keys: operation, error, status, times, rate (0-1), delay_ms, connection (reset|empty),
+    /// retry_after_ms, message, seed; or POST /_ivs-vcr/faults while serving.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
@@ -728,7 +727,7 @@ pub struct ReplayArgs {
         long,
         value_name = "PORT",
         env = "IVS_VCR_RTMP_PORT",
-        help_heading = "Listening"
+        help_heading = "Live video"
     )]
     pub rtmp_port: Option<u16>,
 
@@ -738,7 +737,7 @@ pub struct ReplayArgs {
         long,
         value_name = "PORT",
         env = "IVS_VCR_PLAYBACK_PORT",
-        help_heading = "Listening"
+        help_heading = "Live video"
     )]
     pub playback_port: Option<u16>,
 
@@ -765,8 +764,7 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
 
-    /// Also serve web pages at this origin (`scheme://host[:port]`, or `null`). Loopback pages
-    /// are always served; others get 403, so a site you visit cannot drive the server.
+    /// Also serve pages at this origin (scheme://host[:port], null); others but loopback: 403.
     #[arg(
         long = "allow-origin",
         value_name = "ORIGIN",
