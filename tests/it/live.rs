@@ -610,3 +610,69 @@ async fn hostile_rtmp_clients_are_closed_and_bounded_and_missing_segments_are_40
     );
     server.verify();
 }
+
+/// `serve --rtmp-port 0 --playback-port 0` says where encoders publish and players play, on its
+/// startup lines and in `/_ivs-vcr/health`; without an emulator, ingest refuses to start.
+#[tokio::test]
+async fn the_binary_prints_the_rtmp_and_playback_urls() {
+    use crate::support::bin::{run, IvsVcr};
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--rtmp-port",
+            "0",
+            "--playback-port",
+            "0",
+        ],
+        dir.path(),
+    );
+    let health = raw::call(server.addr(), "GET", "/_ivs-vcr/health").await;
+    let health: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    let rtmp = health["live"]["rtmp"].as_str().unwrap().to_owned();
+    let playback = health["live"]["playback"].as_str().unwrap().to_owned();
+    assert!(
+        rtmp.starts_with("rtmp://127.0.0.1:") && rtmp.ends_with("/app/<streamKey>"),
+        "{rtmp}"
+    );
+    assert!(playback.starts_with("http://127.0.0.1:"), "{playback}");
+    let finished = server.stop();
+    assert!(
+        finished
+            .stdout
+            .contains(&format!("RTMP ingest: publish to {rtmp}")),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished
+            .stdout
+            .contains(&format!("HLS playback: {playback}/api/video/v1/")),
+        "{}",
+        finished.stdout
+    );
+
+    let fixture = crate::support::fixture("replay/flow.yaml");
+    let refused = run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--rtmp-port",
+            "0",
+            "--cassettes",
+            fixture.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(!refused.status.success());
+    assert!(
+        refused
+            .stderr
+            .contains("RTMP ingest and HLS playback need the emulator"),
+        "{}",
+        refused.stderr
+    );
+}
