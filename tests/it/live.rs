@@ -318,6 +318,18 @@ async fn stop_stream_drops_the_encoder_and_keys_are_checked_at_publish() {
     let err = ivs.delete_channel().arn(&arn).send().await.unwrap_err();
     assert!(err.into_service_error().is_conflict_exception());
 
+    // DeleteStreamKey of the live key leaves the stream live ("can be used in conjunction with
+    // DeleteStreamKey to prevent further streaming", StopStream's reference says).
+    let keys = ivs
+        .list_stream_keys()
+        .channel_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let key_arn = keys.stream_keys()[0].arn().unwrap().to_owned();
+    ivs.delete_stream_key().arn(&key_arn).send().await.unwrap();
+    assert!(is_live(&ivs, &arn).await);
+
     // StopStream: the encoder's connection is dropped, the channel goes offline.
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
     let status = exited(&mut encoder, Duration::from_secs(10)).await;
@@ -327,15 +339,7 @@ async fn stop_stream_drops_the_encoder_and_keys_are_checked_at_publish() {
     );
     assert!(!is_live(&ivs, &arn).await);
 
-    // A deleted key no longer publishes.
-    let keys = ivs
-        .list_stream_keys()
-        .channel_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let key_arn = keys.stream_keys()[0].arn().unwrap().to_owned();
-    ivs.delete_stream_key().arn(&key_arn).send().await.unwrap();
+    // The deleted key no longer publishes.
     let mut deleted = publish(&format!("{rtmp}{key}"), 20, &[]);
     let status = exited(&mut deleted, Duration::from_secs(10)).await;
     assert!(
