@@ -651,8 +651,7 @@ pub enum MatchArg {
 /// Arguments of `replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Cassette file or directory to serve (repeatable; directories are read recursively).
-    /// Without it, ivs-vcr is an emulator: a stateful, empty IVS account.
+    /// Cassette file or directory to serve (repeatable, recursive); without it, an emulator.
     #[arg(
         short,
         long = "cassettes",
@@ -678,10 +677,9 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_SEED", default_value_t = 0)]
     pub seed: u64,
 
-    /// Inject a fault (repeatable), as key=value pairs:
-    /// `operation=GetChannel,error=ThrottlingException,times=2`. Keys: operation, error, status,
-    /// times, rate (0-1), delay_ms, connection (reset|empty), retry_after_ms, message, seed.
-    /// Rules can also be added while serving: POST /_ivs-vcr/faults.
+    /// Inject a fault (repeatable): `operation=GetChannel,error=ThrottlingException,times=2`;
+    /// keys: operation, error, status, times, rate (0-1), delay_ms, connection (reset|empty),
+    /// retry_after_ms, message, seed; or POST /_ivs-vcr/faults while serving.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
@@ -701,7 +699,7 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
-    /// Run a room's message review handler (a Lambda function ARN) at a local URL (repeatable):
+    /// Run a room's review handler (a Lambda ARN) at a local URL (repeatable):
     /// `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
     #[arg(
         hide_env = true,
@@ -724,7 +722,7 @@ pub struct ReplayArgs {
     )]
     pub chat_log_dir: Option<PathBuf>,
 
-    /// Listen for RTMP on this port (0: a free one): rtmp://127.0.0.1:PORT/app/<streamKey>.
+    /// RTMP ingest port (0: free); publish to rtmp://127.0.0.1:PORT/app/<streamKey>.
     #[arg(
         hide_env = true,
         long,
@@ -734,7 +732,7 @@ pub struct ReplayArgs {
     )]
     pub rtmp_port: Option<u16>,
 
-    /// Serve live channels' HLS on this port (0: a free one), at their playbackUrl's path.
+    /// HLS playback port (0: free); --playback-urls-here points playbackUrl at it.
     #[arg(
         hide_env = true,
         long,
@@ -744,13 +742,13 @@ pub struct ReplayArgs {
     )]
     pub playback_port: Option<u16>,
 
-    /// Make channels' playbackUrl point at --playback-port instead of IVS's host.
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's host (hidden from
+    /// --help for its length; the README's "Go live" shows it).
     #[arg(
-        hide_env = true,
+        hide = true,
         long,
         env = "IVS_VCR_PLAYBACK_URLS_HERE",
-        requires = "playback_port",
-        help_heading = "Live video"
+        requires = "playback_port"
     )]
     pub playback_urls_here: bool,
 
@@ -779,8 +777,9 @@ pub struct ReplayArgs {
     #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_EVENTS", default_value_t = 1_000, value_parser = parse_count)]
     pub max_events: usize,
 
-    /// Most RTMP connections held at once (default 256); one more is closed.
-    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count, help_heading = "Limits")]
+    /// Most RTMP connections held at once; one more is closed (hidden from --help for its
+    /// length).
+    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
     pub max_rtmp_connections: usize,
 
     /// Most chat sockets held at once (default 50000, IVS Chat's quota); one more gets 429.
@@ -791,8 +790,7 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
 
-    /// Also serve web pages at this origin (`scheme://host[:port]`, or `null`). Loopback pages
-    /// are always served; others get 403, so a site you visit cannot drive the server.
+    /// Also serve pages at this origin (scheme://host[:port], null); others but loopback: 403.
     #[arg(
         long = "allow-origin",
         value_name = "ORIGIN",
@@ -814,8 +812,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub fail_on_unused: bool,
 
-    /// Refuse to start when any cassette file fails to load (by default it is skipped with an
-    /// error, even when none is left to serve).
+    /// Refuse to start when a cassette file fails to load (by default: skipped, with an error).
     #[arg(long)]
     pub strict: bool,
 

@@ -318,6 +318,18 @@ async fn stop_stream_drops_the_encoder_and_keys_are_checked_at_publish() {
     let err = ivs.delete_channel().arn(&arn).send().await.unwrap_err();
     assert!(err.into_service_error().is_conflict_exception());
 
+    // DeleteStreamKey of the live key leaves the stream live ("can be used in conjunction with
+    // DeleteStreamKey to prevent further streaming", StopStream's reference says).
+    let keys = ivs
+        .list_stream_keys()
+        .channel_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let key_arn = keys.stream_keys()[0].arn().unwrap().to_owned();
+    ivs.delete_stream_key().arn(&key_arn).send().await.unwrap();
+    assert!(is_live(&ivs, &arn).await);
+
     // StopStream: the encoder's connection is dropped, the channel goes offline.
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
     let status = exited(&mut encoder, Duration::from_secs(10)).await;
@@ -327,15 +339,7 @@ async fn stop_stream_drops_the_encoder_and_keys_are_checked_at_publish() {
     );
     assert!(!is_live(&ivs, &arn).await);
 
-    // A deleted key no longer publishes.
-    let keys = ivs
-        .list_stream_keys()
-        .channel_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let key_arn = keys.stream_keys()[0].arn().unwrap().to_owned();
-    ivs.delete_stream_key().arn(&key_arn).send().await.unwrap();
+    // The deleted key no longer publishes.
     let mut deleted = publish(&format!("{rtmp}{key}"), 20, &[]);
     let status = exited(&mut deleted, Duration::from_secs(10)).await;
     assert!(
@@ -609,4 +613,70 @@ async fn hostile_rtmp_clients_are_closed_and_bounded_and_missing_segments_are_40
         404
     );
     server.verify();
+}
+
+/// `serve --rtmp-port 0 --playback-port 0` says where encoders publish and players play, on its
+/// startup lines and in `/_ivs-vcr/health`; without an emulator, ingest refuses to start.
+#[tokio::test]
+async fn the_binary_prints_the_rtmp_and_playback_urls() {
+    use crate::support::bin::{run, IvsVcr};
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--rtmp-port",
+            "0",
+            "--playback-port",
+            "0",
+        ],
+        dir.path(),
+    );
+    let health = raw::call(server.addr(), "GET", "/_ivs-vcr/health").await;
+    let health: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    let rtmp = health["live"]["rtmp"].as_str().unwrap().to_owned();
+    let playback = health["live"]["playback"].as_str().unwrap().to_owned();
+    assert!(
+        rtmp.starts_with("rtmp://127.0.0.1:") && rtmp.ends_with("/app/<streamKey>"),
+        "{rtmp}"
+    );
+    assert!(playback.starts_with("http://127.0.0.1:"), "{playback}");
+    let finished = server.stop();
+    assert!(
+        finished
+            .stdout
+            .contains(&format!("RTMP ingest: publish to {rtmp}")),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished
+            .stdout
+            .contains(&format!("HLS playback: {playback}/api/video/v1/")),
+        "{}",
+        finished.stdout
+    );
+
+    let fixture = crate::support::fixture("replay/flow.yaml");
+    let refused = run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--rtmp-port",
+            "0",
+            "--cassettes",
+            fixture.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(!refused.status.success());
+    assert!(
+        refused
+            .stderr
+            .contains("RTMP ingest and HLS playback need the emulator"),
+        "{}",
+        refused.stderr
+    );
 }

@@ -348,6 +348,9 @@ pub(super) fn list_keys(
     )
 }
 
+/// Documented: StopStream "can be used in conjunction with DeleteStreamKey to prevent further
+/// streaming to a channel" (API reference, StopStream): deleting the key a live stream uses
+/// leaves the stream live, and the next publish with it is refused (`live::ingest`).
 pub(super) fn delete_key(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
     let arn = text(input, "arn");
     let id = resource::id_in(ctx, STREAM_KEY, arn)?.to_owned();
