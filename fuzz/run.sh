@@ -9,10 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-targets=(cassette_load cassette_items cassette_scan normalize_request record_redaction)
+targets=(cassette_load cassette_items cassette_scan normalize_request record_redaction ingest_media)
 export RUSTC_BOOTSTRAP=1
 
-{ [ -d corpus/cassette_load ] && [ -d corpus/cassette_items ]; } || ./seed-corpus.sh
+{ [ -d corpus/cassette_load ] && [ -d corpus/cassette_items ] && [ -d corpus/ingest_media ]; } || ./seed-corpus.sh
 mkdir -p target/logs
 if ! cargo fuzz build -O >target/logs/build.log 2>&1; then
     cat target/logs/build.log

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-mkdir -p corpus/cassette_load corpus/cassette_items corpus/cassette_scan corpus/normalize_request
+mkdir -p corpus/cassette_load corpus/cassette_items corpus/cassette_scan corpus/normalize_request corpus/ingest_media
 
 # `cassette_items` gets what follows a cassette's `interactions:` line, as the loader's parts are.
 find "$root/cassettes" "$root/tests/fixtures" -name '*.yaml' -print0 |
@@ -76,3 +76,16 @@ print(f"normalize_request: {n} requests from cassettes")
 PY
 fi
 echo "cassette_load: $(ls corpus/cassette_load | wc -l) seeds; cassette_scan: $(ls corpus/cassette_scan | wc -l) seeds; normalize_request: $(ls corpus/normalize_request | wc -l) seeds"
+
+# `ingest_media`: a publish as the target reads it (kind, timestamp step, length, FLV body): the
+# AVC sequence header with the SPS libx264 writes for 640x360, the AAC config, a keyframe, a
+# frame, an AAC frame, and a keyframe a second later.
+sps='\x67\x42\xc0\x1e\xda\x02\x80\xbf\xe5\xc0\x44\x00\x00\x03\x00\x04\x00\x00\x03\x00\xf0\x3c\x58\xba\x80'
+printf '%b' "\x09\x00\x00\x00\x2d\x17\x00\x00\x00\x00\x01\x42\xc0\x1e\xff\xe1\x00\x19$sps\x01\x00\x04\x68\xce\x0f\xc8" \
+    "\x08\x00\x00\x00\x04\xaf\x00\x12\x10" \
+    "\x09\x00\x00\x00\x0c\x17\x01\x00\x00\x00\x00\x00\x00\x03\x65\xaa\xbb" \
+    "\x09\x00\x21\x00\x0c\x27\x01\x00\x00\x00\x00\x00\x00\x03\x41\xaa\xbb" \
+    "\x08\x00\x00\x00\x05\xaf\x01\x21\x10\x04" \
+    "\x09\x03\xe8\x00\x0c\x17\x01\x00\x00\x00\x00\x00\x00\x03\x65\xaa\xbb" \
+    >corpus/ingest_media/seed-publish
+printf '%b' "\x07\x00\x00\x00\x19$sps" >corpus/ingest_media/seed-sps

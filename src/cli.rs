@@ -352,19 +352,20 @@ pub enum RecordModeArg {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Listening")]
 pub struct ListenArgs {
-    /// Port to listen on; 0 picks a free port (printed at start).
+    /// Port to listen on (default 7474); 0 picks a free port (printed at start).
     #[arg(
         short,
         long,
         hide_env = true,
+        hide_default_value = true,
         env = "IVS_VCR_PORT",
         default_value_t = 7474
     )]
     pub port: u16,
 
-    /// Address to listen on (an IP address, or `localhost`). Anything but loopback lets other
-    /// machines use the server (and record's credentials).
-    #[arg(long, hide_env = true, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
+    /// Address to listen on: an IP address, or `localhost` (default 127.0.0.1). Anything but
+    /// loopback lets other machines use the server (and record's credentials).
+    #[arg(long, hide_env = true, hide_default_value = true, env = "IVS_VCR_BIND", default_value = "127.0.0.1", value_parser = parse_bind)]
     pub bind: IpAddr,
 
     /// Also accept requests whose `Host` is this name (`name` or `name:port`), e.g. a container's
@@ -409,9 +410,9 @@ impl ListenArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Cassette limits")]
 pub struct CassetteLimitArgs {
-    /// Refuse cassette files larger than this, in MiB. Loading takes up to 7 times a file's size
-    /// in memory (up to 40 in other YAML styles): raise it only for files you trust.
-    #[arg(long, value_name = "MIB", hide_env = true, env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
+    /// Refuse cassette files larger than this, in MiB (default 64). Loading takes up to 7 times a
+    /// file's size in memory (up to 40 in other YAML styles): raise it only for files you trust.
+    #[arg(long, value_name = "MIB", hide_env = true, hide_default_value = true, env = "IVS_VCR_MAX_CASSETTE_MIB", default_value = "64",
           value_parser = parse_mib)]
     pub max_cassette_mib: u64,
 
@@ -512,8 +513,8 @@ pub struct RecordArgs {
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults); one more gets 400.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
+    /// Most fault rules at once (default 1000; --fault and POST /_ivs-vcr/faults); more get 400.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
     // The flattened groups come last: each sets the help heading of what follows it.
@@ -650,8 +651,7 @@ pub enum MatchArg {
 /// Arguments of `replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Cassette file or directory to serve (repeatable; directories are read recursively).
-    /// Without it, ivs-vcr is an emulator: a stateful, empty IVS account.
+    /// Cassette file or directory to serve (repeatable, recursive); without it, an emulator.
     #[arg(
         short,
         long = "cassettes",
@@ -677,27 +677,26 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_SEED", default_value_t = 0)]
     pub seed: u64,
 
-    /// Inject a fault (repeatable), as key=value pairs:
-    /// `operation=GetChannel,error=ThrottlingException,times=2`. Keys: operation, error, status,
-    /// times, rate (0-1), delay_ms, connection (reset|empty), retry_after_ms, message, seed.
-    /// Rules can also be added while serving: POST /_ivs-vcr/faults.
+    /// Inject a fault (repeatable): `operation=GetChannel,error=ThrottlingException,times=2`;
+    /// keys: operation, error, status, times, rate (0-1), delay_ms, connection (reset|empty),
+    /// retry_after_ms, message, seed; or POST /_ivs-vcr/faults while serving.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 
-    /// Most fault rules held at once (--fault and POST /_ivs-vcr/faults); one more gets 400.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
+    /// Most fault rules at once (default 1000; --fault and POST /_ivs-vcr/faults); more get 400.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_FAULT_RULES", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_fault_rules: usize,
 
-    /// Most regions the emulator keeps state for (AWS has fewer); one more gets a ValidationException.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
+    /// Most regions with state (default 64, AWS has fewer); one more is a ValidationException.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
     pub max_regions: usize,
 
-    /// Stream sessions kept per channel, the newest (IVS too lists only recent ones).
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count, help_heading = "Limits")]
+    /// Stream sessions kept per channel, the newest (default 100; IVS too lists only recent ones).
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count, help_heading = "Limits")]
     pub max_stream_sessions: usize,
 
-    /// Viewer-session revocations kept per region, the newest (nothing reads them back).
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
+    /// Viewer-session revocations kept per region, the newest (default 10000).
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
     /// Throttle each operation at its documented calls a second (429 ThrottlingException).
@@ -709,8 +708,8 @@ pub struct ReplayArgs {
     )]
     pub rate_limits: bool,
 
-    /// Run a chat room's message review handler (a Lambda function ARN) at a local URL
-    /// (repeatable): `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
+    /// Run a room's review handler (a Lambda ARN) at a local URL (repeatable):
+    /// `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
     #[arg(
         hide_env = true,
         long = "chat-review-handler",
@@ -732,16 +731,75 @@ pub struct ReplayArgs {
     )]
     pub chat_log_dir: Option<PathBuf>,
 
-    /// Most chat WebSocket connections held at once (IVS Chat's quota); one more gets 429.
-    #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
+    /// RTMP ingest port (0: free); publish to rtmp://127.0.0.1:PORT/app/<streamKey>.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_RTMP_PORT",
+        help_heading = "Live video"
+    )]
+    pub rtmp_port: Option<u16>,
+
+    /// HLS playback port (0: free); --playback-urls-here points playbackUrl at it.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_PLAYBACK_PORT",
+        help_heading = "Live video"
+    )]
+    pub playback_port: Option<u16>,
+
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's host (hidden from
+    /// --help for its length; the README's "Go live" shows it).
+    #[arg(
+        hide = true,
+        long,
+        env = "IVS_VCR_PLAYBACK_URLS_HERE",
+        requires = "playback_port"
+    )]
+    pub playback_urls_here: bool,
+
+    /// POST each EventBridge event IVS would send (stream, health, recording) to this http:// URL.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "URL",
+        env = "IVS_VCR_EVENTS_URL",
+        value_parser = parse_events_url,
+        help_heading = "Live video"
+    )]
+    pub events_url: Option<String>,
+
+    /// Write recordings to DIR/<bucket>/<S3 prefix>/, in IVS's layout.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "DIR",
+        env = "IVS_VCR_RECORDINGS_DIR",
+        help_heading = "Live video"
+    )]
+    pub recordings_dir: Option<PathBuf>,
+
+    /// Most EventBridge events GET /_ivs-vcr/events keeps, the newest.
+    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_EVENTS", default_value_t = 1_000, value_parser = parse_count)]
+    pub max_events: usize,
+
+    /// Most RTMP connections held at once; one more is closed (hidden from --help for its
+    /// length).
+    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
+    pub max_rtmp_connections: usize,
+
+    /// Most chat sockets held at once (default 50000, IVS Chat's quota); one more gets 429.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_chat_connections: usize,
 
     /// Region of requests that carry no SigV4 signature (signed requests name their own).
     #[arg(long, env = "IVS_VCR_REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
 
-    /// Also serve web pages at this origin (`scheme://host[:port]`, or `null`). Loopback pages
-    /// are always served; others get 403, so a site you visit cannot drive the server.
+    /// Also serve pages at this origin (scheme://host[:port], null); others but loopback: 403.
     #[arg(
         long = "allow-origin",
         value_name = "ORIGIN",
@@ -763,8 +821,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub fail_on_unused: bool,
 
-    /// Refuse to start when any cassette file fails to load (by default it is skipped with an
-    /// error, even when none is left to serve).
+    /// Refuse to start when a cassette file fails to load (by default: skipped, with an error).
     #[arg(long)]
     pub strict: bool,
 
@@ -868,6 +925,10 @@ fn parse_review_handler(text: &str) -> Result<(String, String), String> {
     }
 }
 
+fn parse_events_url(url: &str) -> Result<String, String> {
+    ivs_vcr::__private::check_events_url(url).map(|()| url.to_owned())
+}
+
 fn parse_fault(rule: &str) -> Result<FaultRule, String> {
     FaultRule::from_cli(rule).map_err(|e| e.to_string())
 }
@@ -896,9 +957,27 @@ impl ReplayArgs {
             .max_stream_sessions(self.max_stream_sessions)
             .max_revocations(self.max_revocations)
             .rate_limits(self.rate_limits)
-            .max_chat_connections(self.max_chat_connections);
+            .max_chat_connections(self.max_chat_connections)
+            .max_rtmp_connections(self.max_rtmp_connections)
+            .playback_urls_here(self.playback_urls_here);
+        if let Some(port) = self.rtmp_port {
+            builder = builder.rtmp(SocketAddr::new(self.listen.bind, port));
+        }
+        if let Some(port) = self.playback_port {
+            builder = builder.playback(SocketAddr::new(self.listen.bind, port));
+        }
         for (arn, url) in &self.chat_review_handlers {
             builder = builder.chat_review_handler(arn, url);
+        }
+        if let Some(url) = &self.events_url {
+            builder = builder.events_url(url);
+        }
+        builder = builder.max_events(self.max_events);
+        if let Some(dir) = &self.recordings_dir {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("cannot create the recordings folder `{}`", dir.display())
+            })?;
+            builder = builder.recordings_dir(dir);
         }
         if let Some(dir) = &self.chat_log_dir {
             std::fs::create_dir_all(dir).with_context(|| {
@@ -979,6 +1058,12 @@ impl ReplayArgs {
             "point clients at it with: {}",
             endpoint_exports(&server.uri())
         )?;
+        if let Some(rtmp) = server.rtmp_url() {
+            out!("RTMP ingest: publish to {rtmp}<streamKey> (OBS: server {rtmp}, stream key the channel's)")?;
+        }
+        if let Some(playback) = server.playback_uri() {
+            out!("HLS playback: {playback}/api/video/v1/<region>.<account>.channel.<id>.m3u8 (the path of a channel's playbackUrl)")?;
+        }
         stop.await;
         let summary = server.shutdown().await;
         out!("{summary}")?;

@@ -173,6 +173,14 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The UTC calendar minute of a time in seconds since the epoch: year, month, day, hour, minute
+/// (an IVS recording's S3 prefix is made of them).
+pub(crate) fn civil_minute(secs: u64) -> (i64, u32, u32, u32, u32) {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32)
+}
+
 /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -235,5 +243,6 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(1_588_715_738), "2020-05-05T21:55:38Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(civil_minute(1_592_943_156), (2020, 6, 23, 20, 12));
     }
 }

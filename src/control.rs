@@ -4,12 +4,14 @@
 //! | call | what it does |
 //! |---|---|
 //! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
-//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, returns the clock to the wall clock, closes every chat socket |
+//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, returns the clock to the wall clock, closes every chat socket, forgets the events kept |
 //! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, and under `chat` the rooms' live connections and recent messages |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
 //! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |
 //! | `POST /_ivs-vcr/stages/leave` `{"participantId", "stageArn"?}` | the participant leaves its stage: `{}` |
+//! | `POST /_ivs-vcr/streams/update` `{"channelArn", "health"?, "viewerCount"?}` | changes a live stream's health (sending IVS Stream Health Change) or viewer count |
+//! | `GET /_ivs-vcr/events` (`?since=N`, `?detail-type=…`) | the EventBridge events sent, oldest first, in EventBridge's envelope: `{"events", "last", "delivery"}`; `last` is the number to pass as `since` next time (events are numbered from 1, again after a reset) |
 //! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
 //! | `GET /_ivs-vcr/clock`, `POST` `{"advance_seconds": N}` or `{"time": "…Z"}` | reads or moves the emulator's clock forward (`clock`); reset returns it to the wall clock |
@@ -17,6 +19,8 @@
 //! Answers are JSON; a bad control request gets a 4xx whose `message` says what to send instead.
 //! The servers call [`handle`] before anything else, so the control plane works whatever the
 //! cassettes say, and no control request is ever matched, recorded or forwarded.
+
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
@@ -52,6 +56,15 @@ pub(crate) trait Plane: Send + Sync {
     fn chat(&self) -> Option<&crate::live::chat::ChatHub> {
         None
     }
+    /// The EventBridge events the server's emulator sent, when it keeps them.
+    fn events(&self) -> Option<&crate::live::events::EventBus> {
+        None
+    }
+    /// Where encoders publish and players play, when the server has RTMP ingest or playback:
+    /// `{"rtmp": "rtmp://…/app/<streamKey>", "playback": "http://…"}`.
+    fn live(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// A control-plane answer: status and JSON body, or a refusal.
@@ -73,8 +86,14 @@ fn bad(status: u16, error: &'static str, message: impl Into<String>) -> Reply {
 }
 
 /// Answers one control-plane request.
-pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> HttpResponse {
-    match reply(plane, method, path, raw) {
+pub(crate) fn handle(
+    plane: &dyn Plane,
+    method: &str,
+    path: &str,
+    query: &BTreeMap<String, Vec<String>>,
+    raw: &[u8],
+) -> HttpResponse {
+    match reply(plane, method, path, query, raw) {
         Ok((status, body)) => json_response(status, &body, None, "control"),
         Err(refusal) => error_response(
             StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -84,7 +103,13 @@ pub(crate) fn handle(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) ->
     }
 }
 
-fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
+fn reply(
+    plane: &dyn Plane,
+    method: &str,
+    path: &str,
+    query: &BTreeMap<String, Vec<String>>,
+    raw: &[u8],
+) -> Reply {
     let route = if path == MOTO_RESET {
         "reset"
     } else {
@@ -107,7 +132,13 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
         }
     };
     match (method, route) {
-        ("GET", "health") => Ok((200, json!({"status": "ok", "mode": plane.mode()}))),
+        ("GET", "health") => {
+            let mut health = json!({"status": "ok", "mode": plane.mode()});
+            if let (Some(live), Some(object)) = (plane.live(), health.as_object_mut()) {
+                object.insert("live".to_owned(), live);
+            }
+            Ok((200, health))
+        }
         ("POST", "reset") => {
             if let Some(emulator) = plane.emulator() {
                 emulator.reset();
@@ -115,6 +146,9 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             plane.rewind();
             plane.faults().clear();
             crate::clock::reset();
+            if let Some(events) = plane.events() {
+                crate::live::events::EventSink::reset(events);
+            }
             if let Some(chat) = plane.chat() {
                 // Every socket is closed and every unused token forgotten.
                 crate::live::chat::ChatSink::reset(chat);
@@ -204,6 +238,47 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
                 Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
             }
         }
+        ("POST", "streams/update") => {
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            let Some(arn) = body.get("channelArn").and_then(Value::as_str) else {
+                return bad(
+                    400,
+                    "ValidationException",
+                    "send {\"channelArn\": \"arn:aws:ivs:<region>:<account>:channel/<id>\", \"health\": \"STARVING\"} (health, viewerCount or both)",
+                );
+            };
+            let health = body.get("health").and_then(Value::as_str);
+            let viewers = body.get("viewerCount").and_then(Value::as_i64);
+            match emulator.update_stream(arn, health, viewers) {
+                Ok(value) => Ok((200, value)),
+                Err(err) => bad(err.kind.status(), err.kind.name(), err.message),
+            }
+        }
+        ("GET", "events") => {
+            let Some(events) = plane.events() else {
+                return Ok((200, json!({"events": [], "last": 0})));
+            };
+            let first = |name: &str| query.get(name).and_then(|v| v.first());
+            let since = match first("since").map(|s| s.parse::<u64>()) {
+                None => 0,
+                Some(Ok(n)) => n,
+                Some(Err(_)) => {
+                    return bad(
+                        400,
+                        "ValidationException",
+                        "since: give the `last` number of an earlier answer (a whole number)",
+                    )
+                }
+            };
+            let (list, last) = events.list(since, first("detail-type").map(String::as_str));
+            let list: Vec<Value> = list.iter().map(|e| Value::clone(e)).collect();
+            Ok((
+                200,
+                json!({"events": list, "last": last, "delivery": events.delivery_counts()}),
+            ))
+        }
         ("GET", "summary") => {
             let mut summary = plane.summary();
             if let (Some(chat), Some(object)) = (plane.chat(), summary.as_object_mut()) {
@@ -222,7 +297,11 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             Ok(view) => Ok((201, serde_json::to_value(view).unwrap_or_default())),
             Err(err) => bad(400, "ValidationException", err.to_string()),
         },
-        (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "stages/join" | "stages/leave" | "summary" | "faults" | "clock") => bad(
+        (
+            _,
+            "health" | "reset" | "state" | "streams/start" | "streams/stop" | "streams/update"
+            | "stages/join" | "stages/leave" | "events" | "summary" | "faults" | "clock",
+        ) => bad(
             405,
             "IvsVcrMethodNotAllowedException",
             format!("`{method} {path}` is not a control call; see GET {PREFIX}health for the list"),
@@ -231,7 +310,7 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             404,
             "IvsVcrUnknownControlException",
             format!(
-                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, POST {PREFIX}stages/join, POST {PREFIX}stages/leave, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
+                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, POST {PREFIX}streams/update, POST {PREFIX}stages/join, POST {PREFIX}stages/leave, GET {PREFIX}events, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
             ),
         ),
     }

@@ -164,6 +164,11 @@ pub mod __private {
         pub use crate::ivs::arn::*;
     }
     pub use crate::fault::FaultRule;
+    /// What RTMP ingest parses (FLV bodies, the SPS, the remuxer), for the `ingest_media` fuzz
+    /// target.
+    pub fn fuzz_ingest(data: &[u8]) {
+        crate::live::ingest::fuzz(data);
+    }
     pub use crate::http::{error_response, split_cassette_prefix, CASSETTE_PREFIX};
     pub use crate::live::chat::{ChatDoor, DoorGrant, DoorRoom};
     pub use crate::matcher::SequenceEnd;
@@ -195,6 +200,11 @@ pub mod __private {
     /// it to libyaml's events).
     pub fn cassette_scan(text: &str, depth: usize) -> crate::cassette::ScanFindings {
         crate::cassette::scan_findings(text, depth)
+    }
+
+    /// Checks an `--events-url`: Ok for an absolute `http://` URL, else what to give instead.
+    pub fn check_events_url(url: &str) -> Result<(), String> {
+        crate::live::events::check_url(url)
     }
 
     /// `1234567` as `1,234,567`, as cassette errors write counts.

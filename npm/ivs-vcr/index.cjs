@@ -321,6 +321,35 @@ class ControlPlane {
   }
 
   /**
+   * Changes a live stream's `health` (`HEALTHY`, `STARVING`, `UNKNOWN`; a change sends IVS Stream
+   * Health Change) or viewer count, as ingest measuring it would.
+   */
+  async updateStream(channelArn, { health, viewerCount } = {}) {
+    const body = { channelArn };
+    if (health !== undefined) body.health = health;
+    if (viewerCount !== undefined) body.viewerCount = viewerCount;
+    return this.request("POST", "streams/update", body);
+  }
+
+  /**
+   * The EventBridge events the emulator sent (`GET /_ivs-vcr/events`), oldest first, in the
+   * envelope EventBridge delivers: stream state and health changes, recording state changes.
+   * `detailType` keeps one type; `since` skips the first `since` events made since the last reset.
+   */
+  async events({ detailType, since } = {}) {
+    const query = new URLSearchParams();
+    if (detailType !== undefined) query.set("detail-type", detailType);
+    if (since) query.set("since", String(since));
+    // `%20` for a space: the server reads `+` as itself, as AWS reads query strings.
+    const text = query.toString().replace(/\+/g, "%20");
+    const answer = object(await this.request("GET", text ? `events?${text}` : "events"));
+    if (!Array.isArray(answer.events)) {
+      throw new ServerError(`GET ${CONTROL_PREFIX}/events answered without an \`events\` list`);
+    }
+    return answer.events;
+  }
+
+  /**
    * Adds a fault rule and resolves to it as the server lists it (with its `id`).
    *
    * `fault({ operation: "GetChannel", error: "ThrottlingException", times: 2 })` makes the next two

@@ -23,6 +23,19 @@ export declare class BinaryNotFoundError extends Error {}
 /** A server could not start, or died; the message carries its exit code and stderr tail. */
 export declare class ServerError extends Error {}
 
+/** One EventBridge event the emulator sent, in the envelope EventBridge delivers to a rule's target. */
+export interface EventBridgeEvent {
+  version: string;
+  id: string;
+  "detail-type": string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
 /** A control-plane call was refused. */
 export declare class ControlPlaneError extends Error {
   readonly method: string;
@@ -199,6 +212,10 @@ export declare class ControlPlane {
   joinStageWithStreamKey(streamKey: string): Promise<StageJoin>;
   /** Takes a joined participant out of its stage; the last one out ends the stage session. */
   leaveStage(participantId: string, options?: { stageArn?: string }): Promise<void>;
+  /** Changes a live stream's health (a change sends IVS Stream Health Change) or viewer count. */
+  updateStream(channelArn: string, options?: { health?: string; viewerCount?: number }): Promise<unknown>;
+  /** The EventBridge events the emulator sent, oldest first; `detailType` keeps one type, `since` skips the first ones since the last reset. */
+  events(options?: { detailType?: string; since?: number }): Promise<EventBridgeEvent[]>;
   /** Adds a fault rule; resolves to it as listed, with its `id`. */
   fault(rule: FaultRule): Promise<FaultView>;
   /** The fault rules, with `remaining` uses. */

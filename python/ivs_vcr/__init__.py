@@ -6,7 +6,7 @@
 - :func:`binary_path` finds the executable;
 - :class:`Server` runs ``ivs-vcr replay`` (the in-memory IVS emulator, or cassettes) or
   ``ivs-vcr record`` on a free port and drives its control plane (reset, summary, state, live
-  streams, Real-Time stage joins and leaves, fault injection);
+  streams, EventBridge events, Real-Time stage joins and leaves, fault injection);
 - :func:`emulator` and :func:`replay` run a server and point the AWS SDKs at it for a ``with``
   block or a decorated function, for code outside pytest;
 - the pytest plugin (:mod:`ivs_vcr.pytest_plugin`, loaded automatically) gives tests the
@@ -21,6 +21,7 @@ from ._emulator import ENDPOINT_VARIABLES, ServerEnvironment, emulator, replay
 from ._server import (
     ControlPlaneError,
     ControlPlaneMissing,
+    EventBridgeEvent,
     Server,
     ServerError,
     StageJoin,
@@ -31,6 +32,7 @@ __all__ = [
     "BIN_ENV",
     "BinaryNotFoundError",
     "ENDPOINT_VARIABLES",
+    "EventBridgeEvent",
     "ControlPlaneError",
     "ControlPlaneMissing",
     "Server",

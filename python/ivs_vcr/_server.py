@@ -1,7 +1,8 @@
 """Running an ``ivs-vcr`` server as a child process, and its control plane under ``/_ivs-vcr/``.
 
 :class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
-listens, and wraps the control-plane calls (reset, summary, state, streams, stage joins, faults) with urllib.
+listens, and wraps the control-plane calls (reset, summary, state, streams, events, stage joins,
+faults) with urllib.
 Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
 
 The server's life is tied to this process's: it is started with ``--exit-on-stdin-close`` and a pipe
@@ -22,9 +23,10 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Sequence
+from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Sequence, TypedDict
 
 from ._binary import binary_path
 
@@ -36,6 +38,23 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 #: The control plane's path prefix.
 CONTROL_PREFIX = "/_ivs-vcr"
+
+#: One EventBridge event the emulator sent, in the envelope EventBridge delivers to a rule's
+#: target (``detail-type`` is not a Python name, hence the functional form).
+EventBridgeEvent = TypedDict(
+    "EventBridgeEvent",
+    {
+        "version": str,
+        "id": str,
+        "detail-type": str,
+        "source": str,
+        "account": str,
+        "time": str,
+        "region": str,
+        "resources": List[str],
+        "detail": Dict[str, Any],
+    },
+)
 
 
 class ServerError(RuntimeError):
@@ -360,6 +379,36 @@ class Server:
             body["stageArn"] = stage_arn
         self.request("POST", "stages/leave", body)
 
+    def update_stream(
+        self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
+    ) -> Any:
+        """Changes a live stream's ``health`` (``HEALTHY``, ``STARVING``, ``UNKNOWN``; a change
+        sends IVS Stream Health Change) or viewer count, as ingest measuring it would."""
+        body: Dict[str, Any] = {"channelArn": channel_arn}
+        if health is not None:
+            body["health"] = health
+        if viewer_count is not None:
+            body["viewerCount"] = viewer_count
+        return self.request("POST", "streams/update", body)
+
+    def events(self, detail_type: Optional[str] = None, since: int = 0) -> List[EventBridgeEvent]:
+        """The EventBridge events the emulator sent (``GET /_ivs-vcr/events``), oldest first, as
+        EventBridge delivers them: stream state and health changes, recording state changes.
+        ``detail_type`` keeps one type (``"IVS Recording State Change"``); ``since`` skips the
+        first ``since`` events made since the last reset (the newest 1,000 are kept).
+
+        The same events go to the server's ``--events-url``, if it has one."""
+        given = {"detail-type": detail_type, "since": since or None}
+        # `%20` for a space: the server reads `+` as itself, as AWS reads query strings.
+        query = urllib.parse.urlencode(
+            {k: v for k, v in given.items() if v is not None}, quote_via=urllib.parse.quote
+        )
+        answer = _object(self.request("GET", "events" + (f"?{query}" if query else "")))
+        events = answer.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise ServerError(f"GET {CONTROL_PREFIX}/events answered without an `events` list")
+        return [_event(e) for e in events]
+
     def fault(
         self,
         operation: Optional[str] = None,
@@ -424,6 +473,26 @@ def _stage_join(value: Any) -> StageJoin:
         )
     except KeyError as err:
         raise ServerError(f"POST {CONTROL_PREFIX}/stages/join answered without {err}: {answer!r}") from None
+
+
+def _event(value: Dict[str, Any]) -> EventBridgeEvent:
+    """An event of ``GET /_ivs-vcr/events``, checked to have the envelope's members."""
+    missing = [key for key in EventBridgeEvent.__annotations__ if key not in value]
+    if missing:
+        raise ServerError(f"an event of GET {CONTROL_PREFIX}/events lacks {', '.join(missing)}: {value!r}")
+    return EventBridgeEvent(
+        {
+            "version": str(value["version"]),
+            "id": str(value["id"]),
+            "detail-type": str(value["detail-type"]),
+            "source": str(value["source"]),
+            "account": str(value["account"]),
+            "time": str(value["time"]),
+            "region": str(value["region"]),
+            "resources": [str(r) for r in value["resources"]],
+            "detail": dict(value["detail"]),
+        }
+    )
 
 
 def _object(value: Any) -> Dict[str, Any]:

@@ -102,6 +102,20 @@ impl Emulator {
         )))
     }
 
+    /// Changes a live stream's health or viewer count, as ingest measuring it would (a health
+    /// change sends IVS Stream Health Change).
+    pub(crate) fn update_stream(
+        &self,
+        channel_arn: &str,
+        health: Option<&str>,
+        viewer_count: Option<i64>,
+    ) -> Result<Value, ApiError> {
+        let region = region_of(channel_arn)?;
+        self.with_region(region, |ctx| {
+            ops::update_stream(ctx, channel_arn, health, viewer_count)
+        })?
+    }
+
     /// Every region's resources as JSON: `{account, regions: {<region>: {<type>: [..], live: [..]}}}`,
     /// each service's under the resource types its ARNs name (`channel`, `room`,
     /// `logging-configuration`, …), which no two services share.
@@ -154,7 +168,7 @@ impl Emulator {
     }
 }
 
-fn region_of(channel_arn: &str) -> Result<&str, ApiError> {
+pub(super) fn region_of(channel_arn: &str) -> Result<&str, ApiError> {
     arn::parse_ivs(channel_arn)
         .filter(|a| a.resource_type == "channel" && crate::normalize::is_valid_region(a.region))
         .map(|a| a.region)

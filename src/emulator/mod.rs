@@ -20,6 +20,7 @@
 
 mod chat;
 pub(crate) mod control;
+pub(crate) mod live;
 mod observe;
 mod ops;
 mod rates;
@@ -54,6 +55,10 @@ pub struct EmulatorOptions {
     pub limits: EmulatorLimits,
     /// Whether each operation's documented call rate is enforced (`rates`).
     pub rate_limits: bool,
+    /// Where channels' `playbackUrl` points: `None` keeps IVS's form
+    /// (`https://<host>.<region>.playback.live-video.net/api/video/v1/…`); `Some(base)` (e.g.
+    /// `http://127.0.0.1:7475`) puts the same path on the emulator's playback server.
+    pub playback_base: Option<String>,
 }
 
 impl Default for EmulatorOptions {
@@ -63,6 +68,7 @@ impl Default for EmulatorOptions {
             seed: 0,
             limits: EmulatorLimits::default(),
             rate_limits: false,
+            playback_base: None,
         }
     }
 }
@@ -212,6 +218,29 @@ pub(crate) struct Ctx<'a> {
     pub events: Vec<Event>,
     /// The emulator's own key, which signs the Real-Time participant tokens it issues.
     pub signer: &'a crate::jwt::Signer,
+    /// Events to send later (or no longer), handed to the sink with `events`.
+    pub later: Vec<Later>,
+    /// The channels whose stream the operation stopped: their encoders (if connected through
+    /// ingest) are dropped once the state lock is released.
+    pub stopped: Vec<String>,
+    /// The encoders connected through ingest, for the operations that register one.
+    pub encoders: &'a Arc<crate::live::media::Encoders>,
+    /// See [`EmulatorOptions::playback_base`].
+    pub playback_base: Option<&'a str>,
+}
+
+/// An event to send after a while unless cancelled first, or the cancellation: IVS holds a
+/// recording's Recording End for `recordingReconnectWindowSeconds` in case the stream comes back.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Later {
+    /// Send `event` after `after`, unless `key` is cancelled before.
+    Emit {
+        event: Event,
+        after: std::time::Duration,
+        key: String,
+    },
+    /// Do not send the event scheduled under this key.
+    Cancel(String),
 }
 
 /// The emulated account, shared by every connection.
@@ -228,6 +257,8 @@ pub struct Emulator {
     /// The key Real-Time participant tokens are signed with: generated at start, kept across
     /// resets (a token is verified only against it and the imported public keys).
     signer: crate::jwt::Signer,
+    /// The encoders connected through RTMP ingest, which the stop path drops.
+    encoders: Arc<crate::live::media::Encoders>,
 }
 
 #[derive(Debug)]
@@ -258,6 +289,7 @@ impl Emulator {
             events: Arc::new(NoEvents),
             rates: rates::Rates::default(),
             signer: crate::jwt::Signer::generate(),
+            encoders: Arc::default(),
         }
     }
 
@@ -269,7 +301,6 @@ impl Emulator {
     }
 
     /// The emulator with `sink` taking the EventBridge events it makes.
-    #[allow(dead_code)] // Attached by the server once the events issue lands.
     pub(crate) fn with_event_sink(mut self, sink: Arc<dyn EventSink>) -> Emulator {
         self.events = sink;
         self
@@ -282,6 +313,7 @@ impl Emulator {
         self.chat.reset();
         self.events.reset();
         self.rates.reset();
+        self.encoders.disconnect_all();
     }
 
     /// Hands Chat's effects to the data plane, in the order the operation made them.
@@ -351,17 +383,35 @@ impl Emulator {
             chat: Vec::new(),
             events: Vec::new(),
             signer: &self.signer,
+            later: Vec::new(),
+            stopped: Vec::new(),
+            encoders: &self.encoders,
+            playback_base: self.options.playback_base.as_deref(),
         };
         let out = f(&mut ctx);
         let effects = std::mem::take(&mut ctx.chat);
         let events = std::mem::take(&mut ctx.events);
-        if !effects.is_empty() || !events.is_empty() {
+        let later = std::mem::take(&mut ctx.later);
+        let stopped = std::mem::take(&mut ctx.stopped);
+        if !effects.is_empty() || !events.is_empty() || !later.is_empty() || !stopped.is_empty() {
             // After the state changed and the lock is released: a sink that takes a while (or
             // calls back into the emulator) never holds other requests up.
             drop(world);
             self.deliver(effects);
             for event in events {
                 self.events.emit(&self.options.account, event);
+            }
+            for later in later {
+                match later {
+                    Later::Emit { event, after, key } => {
+                        self.events
+                            .emit_later(&self.options.account, event, after, key);
+                    }
+                    Later::Cancel(key) => self.events.cancel(&key),
+                }
+            }
+            for channel_arn in stopped {
+                self.encoders.disconnect(&channel_arn);
             }
         }
         Ok(out)

@@ -27,6 +27,11 @@ pub(crate) struct Region {
     /// What IVS Real-Time keeps besides its resources: stage sessions, participants, composition
     /// timers, replicas.
     pub realtime: super::realtime::Live,
+    /// Recordings whose stream ended within their recording configuration's reconnect window, by
+    /// channel id: a stream that starts again in time continues them.
+    pub pending_recordings: HashMap<String, PendingRecording>,
+    /// The public keys (DER) of the imported playback key pairs, by key pair id.
+    pub public_keys: BTreeMap<String, Vec<u8>>,
     /// When each channel's recent PutMetadata calls came (`clock::now_millis`), for its documented
     /// rate limit.
     pub metadata_calls: HashMap<String, std::collections::VecDeque<u64>>,
@@ -106,6 +111,37 @@ pub(crate) struct Live {
     pub start_time: String,
     pub health: String,
     pub viewer_count: i64,
+    /// The recording the stream is part of, when its channel records.
+    pub recording: Option<Recording>,
+    /// When the stream started, in milliseconds since the epoch.
+    pub started_ms: u64,
+}
+
+/// A recording to S3: one per stream, or one for several streams merged within the recording
+/// configuration's `recordingReconnectWindowSeconds`.
+#[derive(Debug, Clone)]
+pub(crate) struct Recording {
+    /// `recording_session_id`.
+    pub session_id: String,
+    /// The recording configuration's ARN.
+    pub config_arn: String,
+    pub bucket: String,
+    /// `recording_s3_key_prefix`.
+    pub prefix: String,
+    /// `recordingReconnectWindowSeconds`.
+    pub window_secs: u64,
+    /// The streams recorded, oldest first (`recording_session_stream_ids`).
+    pub stream_ids: Vec<String>,
+    /// Milliseconds recorded by the streams that have ended.
+    pub recorded_ms: u64,
+}
+
+/// A recording whose stream ended, waiting out its reconnect window.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRecording {
+    pub recording: Recording,
+    /// When the last stream ended, in milliseconds since the epoch.
+    pub ended_ms: u64,
 }
 
 /// One stream session: a start, and an end once the stream stopped.
@@ -120,6 +156,8 @@ pub(crate) struct Session {
     pub recording: Option<Value>,
     /// The session's events, oldest first.
     pub events: Vec<Value>,
+    /// What ingest measured of the stream, when it came through RTMP.
+    pub ingest: Option<crate::live::media::StreamInfo>,
 }
 
 /// The seeded generator of ids and secrets: the same calls in the same order give the same ids

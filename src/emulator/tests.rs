@@ -730,3 +730,206 @@ fn viewer_session_revocations_keep_the_newest_only() {
         .collect();
     assert_eq!(kept, ["viewer-6", "viewer-7", "viewer-8", "viewer-9"]);
 }
+
+/// A sink that keeps what it is given.
+#[derive(Debug, Default)]
+struct Captured(std::sync::Mutex<Vec<Event>>);
+
+impl EventSink for Captured {
+    fn emit(&self, _account: &str, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+#[test]
+fn a_recording_configuration_that_is_not_active_sends_a_recording_start_failure() {
+    let sink = Arc::new(Captured::default());
+    let e = emulator().with_event_sink(sink.clone());
+    let config = ok(
+        &e,
+        "CreateRecordingConfiguration",
+        json!({"destinationConfiguration": {"s3": {"bucketName": "gone-bucket"}}}),
+    )["recordingConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // As a replayed answer could have left it: the bucket was in another region.
+    e.with_region("us-west-2", |ctx| {
+        let id = config.rsplit('/').next().unwrap();
+        let stored = ctx.region.get_mut("recording-configuration", id).unwrap();
+        state::set(stored, "state", json!("CREATE_FAILED"));
+    })
+    .unwrap();
+    let channel = ok(
+        &e,
+        "CreateChannel",
+        json!({"name": "unrecorded", "recordingConfigurationArn": config}),
+    )["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    e.start_stream(&channel, None, 0).unwrap();
+    e.stop_stream(&channel).unwrap();
+    let events = sink.0.lock().unwrap().clone();
+    let names: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            let d = &e.detail;
+            let name = d.get("event_name").or_else(|| d.get("recording_status"));
+            (e.detail_type, name.and_then(Value::as_str).unwrap())
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("IVS Stream State Change", "Session Created"),
+            ("IVS Stream State Change", "Stream Start"),
+            ("IVS Recording State Change", "Recording Start Failure"),
+            ("IVS Stream State Change", "Stream End"),
+            ("IVS Stream State Change", "Session Ended"),
+        ],
+        "no Recording End for a recording that never started"
+    );
+    let failure = &events[2].detail;
+    assert_eq!(failure["recording_s3_key_prefix"], "");
+    assert_eq!(failure["recording_s3_bucket_name"], "gone-bucket");
+    assert_eq!(
+        failure["recording_status_reason"],
+        "the recording configuration is CREATE_FAILED, not ACTIVE"
+    );
+    assert!(events.iter().all(|e| e.source == "aws.ivs"
+        && e.region == "us-west-2"
+        && e.resources == [channel.clone()]));
+}
+
+/// The data plane's door: a publish with the channel's key takes it live like the control call,
+/// registers the encoder StopStream drops, and reports the measured configuration.
+#[tokio::test]
+async fn ingest_goes_live_through_the_emulator_and_stop_stream_drops_the_encoder() {
+    use crate::emulator::live::KeyOwner;
+    let e = emulator();
+    let created = ok(&e, "CreateChannel", json!({}));
+    let arn = created["channel"]["arn"].as_str().unwrap().to_owned();
+    let key = created["streamKey"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(e.stream_key_owner(&key), KeyOwner::Channel(arn.clone()));
+    assert_eq!(e.stream_key_owner(&format!("{key}x")), KeyOwner::Unknown);
+    assert_eq!(e.stream_key_owner("rt_us-west-2_abc"), KeyOwner::RealTime);
+
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let live = e.start_ingest(&arn, stop.clone()).unwrap();
+    assert_eq!(live.latency_mode, "LOW");
+    let stream = ok(&e, "GetStream", json!({"channelArn": arn}));
+    assert_eq!(stream["stream"]["streamId"], live.stream_id.as_str());
+    // A second publisher: refused, as the channel is live.
+    let second = e.start_ingest(&arn, std::sync::Arc::default()).unwrap_err();
+    assert_eq!(second.kind, ErrorType::ConflictException);
+
+    let info = crate::live::media::StreamInfo {
+        video_codec: "avc1.64001F".into(),
+        width: 1280,
+        height: 720,
+        frame_rate: 29.97,
+        video_bitrate: 2_500_000,
+        audio_codec: "mp4a.40.2".into(),
+        sample_rate: 48_000,
+        channels: 2,
+        audio_bitrate: 128_000,
+        encoder: "obs-output module (libobs version 30.0.0)".into(),
+        profile: "High".into(),
+        level: "3.1".into(),
+    };
+    e.update_ingest(&arn, &live.stream_id, &info);
+    let session = ok(&e, "GetStreamSession", json!({"channelArn": arn}));
+    let video = &session["streamSession"]["ingestConfiguration"]["video"];
+    assert_eq!(video["videoWidth"], 1280);
+    assert_eq!(video["targetFramerate"], 30);
+    assert_eq!(video["avcProfile"], "High");
+    assert_eq!(video["encoder"], info.encoder.as_str());
+    let current = &session["streamSession"]["ingestConfigurations"]["videoConfigurations"][0];
+    assert_eq!(
+        (current["avcProfile"].as_str(), current["profile"].as_str()),
+        (Some(""), Some("High"))
+    );
+
+    ok(&e, "StopStream", json!({"channelArn": arn}));
+    // The handle was notified: a stored permit, seen at once.
+    tokio::time::timeout(std::time::Duration::from_secs(1), stop.notified())
+        .await
+        .expect("StopStream notifies the encoder's handle");
+    // The encoder then leaves: nothing more happens (the stream already ended).
+    e.end_ingest(&arn, &live.stream_id);
+    let session = ok(&e, "GetStreamSession", json!({"channelArn": arn}));
+    assert_eq!(
+        session["streamSession"]["truncatedEvents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+/// What a channel's playback requires comes from the channel, the region's key pairs, its
+/// revocations and its playback restriction policy; an unknown name has none.
+#[test]
+fn playback_rules_follow_the_channel() {
+    let e = emulator();
+    let policy = ok(
+        &e,
+        "CreatePlaybackRestrictionPolicy",
+        json!({"allowedOrigins": ["https://a.test"], "enableStrictOriginEnforcement": true}),
+    );
+    let created = ok(
+        &e,
+        "CreateChannel",
+        json!({"authorized": true, "playbackRestrictionPolicyArn": policy["playbackRestrictionPolicy"]["arn"]}),
+    );
+    let arn = created["channel"]["arn"].as_str().unwrap();
+    let url = created["channel"]["playbackUrl"].as_str().unwrap();
+    let name = url.rsplit('/').next().unwrap().trim_end_matches(".m3u8");
+    ok(
+        &e,
+        "ImportPlaybackKeyPair",
+        json!({"publicKeyMaterial": crate::emulator::ops::tests_support::P384}),
+    );
+    ok(
+        &e,
+        "StartViewerSessionRevocation",
+        json!({"channelArn": arn, "viewerId": "v", "viewerSessionVersionsLessThanOrEqualTo": 3}),
+    );
+    let rules = e.playback_rules(name).unwrap();
+    assert_eq!(rules.channel_arn, arn);
+    assert!(rules.authorized);
+    assert_eq!(rules.keys.len(), 1);
+    assert_eq!(rules.revoked, vec![("v".to_owned(), 3)]);
+    assert_eq!(
+        rules.policy,
+        Some((vec!["https://a.test".to_owned()], true))
+    );
+    assert!(e
+        .playback_rules(&name.replace("channel", "stage"))
+        .is_none());
+    assert!(e
+        .playback_rules("us-west-2.999999999999.channel.x")
+        .is_none());
+}
+
+/// With a playback base, channels' playbackUrl points at the emulator's playback server.
+#[test]
+fn playback_urls_can_point_at_the_emulator() {
+    let e = Emulator::new(EmulatorOptions {
+        playback_base: Some("http://127.0.0.1:7475/".into()),
+        ..EmulatorOptions::default()
+    });
+    let created = ok(&e, "CreateChannel", json!({}));
+    let id = created["channel"]["arn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert_eq!(
+        created["channel"]["playbackUrl"],
+        format!("http://127.0.0.1:7475/api/video/v1/us-west-2.123456789012.channel.{id}.m3u8")
+            .as_str()
+    );
+}

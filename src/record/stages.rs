@@ -134,6 +134,7 @@ impl Handler for RecordState {
                 self.as_ref(),
                 &request.method,
                 &request.path,
+                &request.query,
                 &ctx.downstream.raw_body,
             );
         }

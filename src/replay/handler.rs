@@ -276,7 +276,13 @@ impl ReplayState {
 
     /// Stage `control`: a `/_ivs-vcr/…` call, answered by the control plane.
     fn control(&self, ctx: &ReplayCtx) -> HttpResponse {
-        let response = control::handle(self, &ctx.request.method, &ctx.request.path, &ctx.raw_body);
+        let response = control::handle(
+            self,
+            &ctx.request.method,
+            &ctx.request.path,
+            &ctx.request.query,
+            &ctx.raw_body,
+        );
         tracing::debug!(side = %Side::Downstream, path = %ctx.request.path, status = response.status().as_u16(), "control");
         response
     }

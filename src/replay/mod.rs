@@ -12,7 +12,9 @@
 //! the per-request stages with their context; `region` the translation that serves the bundled
 //! set to clients of any region; `summary` what was served.
 //!
-//! This module never opens an outbound connection.
+//! This module never opens an outbound connection; the data plane it starts opens two kinds,
+//! both to endpoints the operator named: message review handlers (`--chat-review-handler`) and
+//! the events URL (`--events-url`).
 
 mod handler;
 mod region;
@@ -29,6 +31,8 @@ use crate::emulator::{Emulator, EmulatorOptions};
 use crate::fault::{FaultRule, FaultSet};
 use crate::http::{error_chain, Linger, ListenOptions, ReadTimeouts, Running, Side};
 use crate::live::chat::{ChatHub, ChatOptions};
+use crate::live::events::{EventBus, EventOptions};
+use crate::live::recording::Recorder;
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
 use summary::{Faulted, Unmatched};
@@ -69,6 +73,12 @@ pub enum ReplayError {
     /// A fault rule given at start is not valid.
     #[error("invalid fault rule")]
     Fault(#[source] crate::fault::FaultError),
+    /// The events URL is not one events can be delivered to.
+    #[error("invalid events URL: {0}")]
+    EventsUrl(String),
+    /// RTMP ingest or HLS playback was asked of a server without an emulator.
+    #[error("RTMP ingest and HLS playback need the emulator: start without --cassettes, or with --on-miss emulate")]
+    LiveWithoutEmulator,
     /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
     #[error("two cassettes are named `{name}`; cassette names must be unique")]
     DuplicateName {
@@ -126,6 +136,22 @@ struct Options {
     max_fault_rules: Option<usize>,
     /// The chat data plane's settings.
     chat: ChatOptions,
+    /// Where the emulator's EventBridge events go.
+    events: EventOptions,
+    /// The folder standing for S3 buckets that recordings are written to, if any.
+    recordings_dir: Option<PathBuf>,
+    /// RTMP ingest and HLS playback.
+    live: LiveOptions,
+}
+
+/// Where RTMP ingest and HLS playback listen, when they do.
+#[derive(Debug, Default)]
+struct LiveOptions {
+    rtmp: Option<SocketAddr>,
+    playback: Option<SocketAddr>,
+    /// Channels' `playbackUrl` on the playback server rather than IVS's host.
+    playback_urls_here: bool,
+    max_rtmp_connections: Option<usize>,
 }
 
 impl ReplayServerBuilder {
@@ -393,6 +419,55 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// POSTs every EventBridge event the emulator makes (stream state and health, recording
+    /// state) to this `http://` URL, in EventBridge's envelope, retrying a failed delivery a few
+    /// times; `GET /_ivs-vcr/events` lists them either way.
+    pub fn events_url(mut self, url: impl Into<String>) -> Self {
+        self.options.events.url = Some(url.into());
+        self
+    }
+
+    /// How many events `GET /_ivs-vcr/events` keeps, the newest (default 1,000).
+    pub fn max_events(mut self, max: usize) -> Self {
+        self.options.events.max_kept = max;
+        self
+    }
+
+    /// Writes the recordings of channels with a recording configuration below this folder, which
+    /// stands for S3: `<dir>/<bucket>/<prefix>/…` in IVS's layout (events files, HLS media).
+    pub fn recordings_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.recordings_dir = Some(dir.into());
+        self
+    }
+
+    /// Opens an RTMP listener on `addr` (port 0: a free one): an encoder publishing to
+    /// `rtmp://<addr>/app/<streamKey>` takes the key's channel live. Needs the emulator.
+    pub fn rtmp(mut self, addr: SocketAddr) -> Self {
+        self.options.live.rtmp = Some(addr);
+        self
+    }
+
+    /// How many RTMP connections are held at once (default 256); one more is closed at once.
+    pub fn max_rtmp_connections(mut self, max: usize) -> Self {
+        self.options.live.max_rtmp_connections = Some(max);
+        self
+    }
+
+    /// Serves live channels' HLS on `addr` (port 0: a free one), at the path of their
+    /// `playbackUrl`. Needs the emulator.
+    pub fn playback(mut self, addr: SocketAddr) -> Self {
+        self.options.live.playback = Some(addr);
+        self
+    }
+
+    /// Makes channels' `playbackUrl` point at the playback server (`http://<addr>/api/video/v1/…`)
+    /// rather than IVS's host, so that a front end plays without a change; needs
+    /// [`playback`](Self::playback).
+    pub fn playback_urls_here(mut self, here: bool) -> Self {
+        self.options.live.playback_urls_here = here;
+        self
+    }
+
     /// Loads the cassettes, binds, and starts serving in the background.
     pub async fn start(self) -> Result<ReplayServer, ReplayError> {
         let mut cassettes = self.cassettes;
@@ -429,27 +504,118 @@ impl ReplayServerBuilder {
         for rule in &self.options.faults {
             faults.add(rule.clone()).map_err(ReplayError::Fault)?;
         }
+        if let Some(url) = &self.options.events.url {
+            crate::live::events::check_url(url).map_err(ReplayError::EventsUrl)?;
+        }
+        let wants_live = self.options.live.rtmp.is_some() || self.options.live.playback.is_some();
+        let mut options = self.options;
+        let playback_listener = match options.live.playback {
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)
+                    .map_err(|source| ReplayError::Bind { addr, source })?;
+                if options.live.playback_urls_here {
+                    let bound = listener
+                        .local_addr()
+                        .map_err(|source| ReplayError::Bind { addr, source })?;
+                    let host = if bound.ip().is_unspecified() {
+                        std::net::SocketAddr::from(([127, 0, 0, 1], bound.port()))
+                    } else {
+                        bound
+                    };
+                    options.emulator.playback_base = Some(format!("http://{host}"));
+                }
+                Some(listener)
+            }
+            None => None,
+        };
+        let rtmp_listener = match options.live.rtmp {
+            Some(addr) => Some(
+                std::net::TcpListener::bind(addr)
+                    .map_err(|source| ReplayError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let built = Instant::now();
         let state = Arc::new(ReplayState::new(
             &cassettes,
             load_errors,
-            &self.options,
+            &options,
             &self.listen,
             faults,
         ));
+        if wants_live && state.emulator.is_none() {
+            return Err(ReplayError::LiveWithoutEmulator);
+        }
         tracing::debug!(side = %Side::Internal, interactions = state.index.entries.len(), elapsed = ?built.elapsed(), "index and answers built");
         free_in_background(cassettes);
+        let playback_listen = ListenOptions {
+            listener: playback_listener,
+            allowed_hosts: self.listen.allowed_hosts.clone(),
+            allowed_origins: self.listen.allowed_origins.clone(),
+            ..ListenOptions::default()
+        };
         let running = Running::start(
             self.listen,
             state.clone(),
             "anyone who can reach this address can use the replay server",
         )
         .map_err(|(addr, source)| ReplayError::Bind { addr, source })?;
+        let mut live = serde_json::Map::new();
+        let playback = match (&playback_listen.listener, &state.emulator) {
+            (Some(_), Some(emulator)) => {
+                let handler = Arc::new(crate::live::hls::Playback {
+                    emulator: emulator.clone(),
+                    media: state.media.clone(),
+                });
+                let running = Running::start(
+                    playback_listen,
+                    handler,
+                    "anyone who can reach this address can watch the live channels",
+                )
+                .map_err(|(addr, source)| ReplayError::Bind { addr, source })?;
+                live.insert("playback".into(), format!("http://{}", running.addr).into());
+                Some(running)
+            }
+            _ => None,
+        };
+        let ingest = match (rtmp_listener, &state.emulator) {
+            (Some(listener), Some(emulator)) => {
+                let addr = listener.local_addr().ok();
+                let mut ingest_options = crate::live::ingest::IngestOptions::default();
+                if let Some(max) = options.live.max_rtmp_connections {
+                    ingest_options.max_connections = max;
+                }
+                let ingest = crate::live::ingest::Ingest::start(
+                    listener,
+                    emulator.clone(),
+                    state.media.clone(),
+                    ingest_options,
+                )
+                .map_err(|source| ReplayError::Bind {
+                    addr: addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+                    source,
+                })?;
+                if !ingest.addr.ip().is_loopback() {
+                    eprintln!(
+                        "warning: ivs-vcr's RTMP ingest is listening beyond loopback on {}: anyone who can reach it and knows a stream key can go live",
+                        ingest.addr
+                    );
+                }
+                live.insert("rtmp".into(), format!("{}<streamKey>", ingest.url()).into());
+                Some(ingest)
+            }
+            _ => None,
+        };
+        if !live.is_empty() {
+            let _ = state.live_urls.set(serde_json::Value::Object(live));
+        }
         Ok(ReplayServer {
             running,
             state,
-            fail_on_unused: self.options.fail_on_unused,
+            fail_on_unused: options.fail_on_unused,
             armed: true,
+            ingest,
+            playback,
         })
     }
 }
@@ -543,6 +709,10 @@ pub struct ReplayServer {
     fail_on_unused: bool,
     /// False once `shutdown` has returned the summary to the caller, who then owns the verdict.
     armed: bool,
+    /// RTMP ingest, when asked for.
+    ingest: Option<crate::live::ingest::Ingest>,
+    /// The HLS playback server, when asked for.
+    playback: Option<Running>,
 }
 
 impl ReplayServer {
@@ -608,6 +778,18 @@ impl ReplayServer {
         }
     }
 
+    /// The RTMP URL encoders publish to, without the key (`rtmp://127.0.0.1:PORT/app/`), when the
+    /// server has RTMP ingest.
+    pub fn rtmp_url(&self) -> Option<String> {
+        self.ingest.as_ref().map(crate::live::ingest::Ingest::url)
+    }
+
+    /// The playback server's base URL (`http://127.0.0.1:PORT`), when the server has one: a
+    /// channel's HLS is at this base and the path of its `playbackUrl`.
+    pub fn playback_uri(&self) -> Option<String> {
+        self.playback.as_ref().map(|p| format!("http://{}", p.addr))
+    }
+
     /// Not API: the chat data plane, for tests that drive it as the Chat API will.
     #[doc(hidden)]
     pub fn chat_hub(&self) -> crate::live::chat::ChatDoor {
@@ -619,13 +801,33 @@ impl ReplayServer {
     pub async fn shutdown(mut self) -> ReplaySummary {
         self.armed = false;
         self.state.chat.close_all("the server is shutting down");
+        self.stop_live();
+        if let Some(playback) = &mut self.playback {
+            playback.stop().await;
+        }
         self.running.stop().await;
         self.state.summary()
     }
 }
 
+impl ReplayServer {
+    /// Stops RTMP ingest (and drops its encoders) and the playback server's accept loop.
+    fn stop_live(&mut self) {
+        if let Some(ingest) = &self.ingest {
+            ingest.stop();
+        }
+        if let Some(emulator) = &self.state.emulator {
+            emulator.encoders().disconnect_all();
+        }
+        if let Some(playback) = &mut self.playback {
+            playback.signal_stop();
+        }
+    }
+}
+
 impl Drop for ReplayServer {
     fn drop(&mut self) {
+        self.stop_live();
         self.running.signal_stop();
         self.state.chat.close_all("the server is shutting down");
         if self.armed && !std::thread::panicking() {
@@ -649,7 +851,7 @@ struct ReplayState {
     faulted: Mutex<Faulted>,
     load_errors: Vec<String>,
     /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
-    emulator: Option<Emulator>,
+    emulator: Option<Arc<Emulator>>,
     on_miss: OnMiss,
     /// Requests the emulator answered, per operation of the catalog (same order).
     emulated: Vec<std::sync::atomic::AtomicU64>,
@@ -658,6 +860,13 @@ struct ReplayState {
     explaining: Arc<tokio::sync::Semaphore>,
     /// The chat data plane: the WebSocket on this port, in every mode (it needs no cassette).
     chat: Arc<ChatHub>,
+    /// Where the emulator's EventBridge events go: kept for `GET /_ivs-vcr/events`, and posted
+    /// to `--events-url`.
+    events: Arc<EventBus>,
+    /// Live channels' media (what ingest cut, what playback serves) and its observers.
+    media: Arc<crate::live::media::Media>,
+    /// What `/_ivs-vcr/health` says of ingest and playback, once they listen.
+    live_urls: std::sync::OnceLock<serde_json::Value>,
 }
 
 /// From how many interactions the index and the answers are built on two threads.
@@ -713,11 +922,26 @@ impl ReplayState {
         // The chat socket needs no cassette, so every server has one; the emulator's Chat
         // operations (tokens, rooms, events) reach it.
         let chat = Arc::new(ChatHub::new(options.chat.clone()));
+        // The recorder learns of recordings from the events, and of their media from ingest.
+        let recorder = options
+            .recordings_dir
+            .clone()
+            .map(|dir| Arc::new(Recorder::new(dir)));
+        let events = EventBus::new(
+            EventOptions {
+                seed: options.emulator.seed,
+                ..options.events.clone()
+            },
+            recorder.clone(),
+        );
         // No cassettes makes an emulator, but not when cassettes were given and none loaded.
         let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
         let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate).then(|| {
-            Emulator::new(options.emulator.clone())
-                .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
+            Arc::new(
+                Emulator::new(options.emulator.clone())
+                    .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
+                    .with_event_sink(events.clone() as Arc<dyn crate::live::events::EventSink>),
+            )
         });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
@@ -768,6 +992,16 @@ impl ReplayState {
             faults,
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
             chat,
+            events,
+            // The recorder follows every live channel's media; it writes only the ones recording.
+            media: {
+                let media = Arc::<crate::live::media::Media>::default();
+                if let Some(recorder) = &recorder {
+                    media.observe(recorder.clone() as Arc<dyn crate::live::media::MediaObserver>);
+                }
+                media
+            },
+            live_urls: std::sync::OnceLock::new(),
         }
     }
 
@@ -792,7 +1026,7 @@ impl crate::control::Plane for ReplayState {
     }
 
     fn emulator(&self) -> Option<&Emulator> {
-        self.emulator.as_ref()
+        self.emulator.as_deref()
     }
 
     fn rewind(&self) {
@@ -810,6 +1044,14 @@ impl crate::control::Plane for ReplayState {
 
     fn chat(&self) -> Option<&ChatHub> {
         Some(&self.chat)
+    }
+
+    fn events(&self) -> Option<&EventBus> {
+        Some(&self.events)
+    }
+
+    fn live(&self) -> Option<serde_json::Value> {
+        self.live_urls.get().cloned()
     }
 }
 

@@ -181,6 +181,36 @@ describe("an emulator server", () => {
     await assert.rejects(server.joinStageWithStreamKey("rt_123456789012_us-west-2_nope00000000_x"), ControlPlaneError);
   });
 
+  test("events lists the EventBridge events of a stream, by type and after a number", async () => {
+    await server.reset();
+    const ivs = ivsClient(server);
+    const { channel } = await ivs.send(new CreateChannelCommand({ name: "evented" }));
+    const started = await server.startStream(channel.arn);
+    await server.updateStream(channel.arn, { health: "STARVING" });
+    await server.stopStream(channel.arn);
+    const events = await server.events();
+    assert.deepEqual(
+      events.map((e) => [e["detail-type"], e.detail.event_name]),
+      [
+        ["IVS Stream State Change", "Session Created"],
+        ["IVS Stream State Change", "Stream Start"],
+        ["IVS Stream Health Change", "Starvation Start"],
+        ["IVS Stream State Change", "Stream End"],
+        ["IVS Stream State Change", "Session Ended"],
+      ],
+    );
+    assert.deepEqual(events[0].resources, [channel.arn]);
+    assert.deepEqual(events[0].detail, {
+      event_name: "Session Created",
+      channel_name: "evented",
+      stream_id: started.stream.streamId,
+    });
+    assert.equal(events[0].source, "aws.ivs");
+    const health = await server.events({ detailType: "IVS Stream Health Change" });
+    assert.deepEqual(health, [events[2]]);
+    assert.deepEqual(await server.events({ since: 3 }), events.slice(3));
+  });
+
   test("startStream of an unknown channel is refused", async () => {
     await server.reset();
     await assert.rejects(

@@ -131,13 +131,12 @@ fn new_channel(ctx: &mut Ctx<'_>, op: &Operation, input: &Value, arn: &str, id: 
         "ingestEndpoint",
         Value::from(format!("{host}.global-contribute.live-video.net")),
     );
-    set(
-        &mut channel,
-        "playbackUrl",
-        Value::from(format!(
-            "https://{host}.{region}.playback.live-video.net/api/video/v1/{region}.{account}.channel.{id}.m3u8"
-        )),
-    );
+    let path = format!("/api/video/v1/{region}.{account}.channel.{id}.m3u8");
+    let playback_url = match ctx.playback_base {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => format!("https://{host}.{region}.playback.live-video.net{path}"),
+    };
+    set(&mut channel, "playbackUrl", Value::from(playback_url));
     set(
         &mut channel,
         "srt",
@@ -349,6 +348,9 @@ pub(super) fn list_keys(
     )
 }
 
+/// Documented: StopStream "can be used in conjunction with DeleteStreamKey to prevent further
+/// streaming to a channel" (API reference, StopStream): deleting the key a live stream uses
+/// leaves the stream live, and the next publish with it is refused (`live::ingest`).
 pub(super) fn delete_key(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
     let arn = text(input, "arn");
     let id = resource::id_in(ctx, STREAM_KEY, arn)?.to_owned();

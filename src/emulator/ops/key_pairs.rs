@@ -44,6 +44,9 @@ pub(super) fn import(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
     if pair.get("tags").is_none() {
         set(&mut pair, "tags", object());
     }
+    // The key itself is kept beside the resource (never in it: no answer carries it), for the
+    // playback server's check of private channels' tokens.
+    ctx.region.public_keys.insert(id.clone(), der);
     ctx.region.insert(KEY_PAIR.resource_type, id, pair.clone());
     Ok(resource::wrap("keyPair", pair))
 }
@@ -54,6 +57,7 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
     ctx.region
         .remove(KEY_PAIR.resource_type, &id)
         .ok_or_else(|| resource::not_found(KEY_PAIR, arn))?;
+    ctx.region.public_keys.remove(&id);
     // DeletePlaybackKeyPair answers 200 with an empty object (its output shape has no members).
     Ok(object())
 }

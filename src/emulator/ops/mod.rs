@@ -13,6 +13,7 @@
 mod channels;
 mod configs;
 mod key_pairs;
+mod stream_events;
 mod streams;
 mod tags;
 
@@ -23,7 +24,7 @@ use super::{ApiError, Ctx};
 use crate::ivs::{ErrorType, Operation};
 
 pub(crate) use channels::seed as seed_channel;
-pub(crate) use streams::{start_stream, stop_stream};
+pub(crate) use streams::{start_stream, stop_stream, update_stream};
 
 /// Runs one operation on a region's state.
 pub(crate) fn run(
@@ -102,6 +103,7 @@ pub(crate) fn covers(name: &str) -> bool {
     let mut ids = crate::emulator::state::Ids::new(0);
     let mut calls = Default::default();
     let signer = crate::jwt::Signer::generate();
+    let encoders = std::sync::Arc::default();
     let mut ctx = Ctx {
         region: &mut probe,
         region_name: "us-west-2",
@@ -112,6 +114,10 @@ pub(crate) fn covers(name: &str) -> bool {
         chat: Vec::new(),
         events: Vec::new(),
         signer: &signer,
+        later: Vec::new(),
+        stopped: Vec::new(),
+        encoders: &encoders,
+        playback_base: None,
     };
     let op = crate::ivs::operation(name).expect("catalog operation");
     !matches!(
