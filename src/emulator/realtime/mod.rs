@@ -10,8 +10,9 @@
 //!   model, quota errors) and [`Live`], what a region keeps that is no resource (stage sessions,
 //!   participants, composition timers, replicas);
 //! - `stages.rs`: stages, their endpoints and recording configuration;
-//! - `participants.rs`: joins and leaves (the control plane), sessions, participants, their
-//!   events, DisconnectParticipant and replication;
+//! - `participants.rs`: joins and leaves (the control plane, with a token or an ingest stream
+//!   key), sessions, participants, their events, DisconnectParticipant;
+//! - `replication.rs`: participant replication to another stage;
 //! - `tokens.rs`: participant tokens, minted as ES384 JWTs and verified at join;
 //! - `compositions.rs`: compositions and their time-driven lifecycle;
 //! - `configs.rs`: encoder and storage configurations; `ingest.rs`: ingest configurations;
@@ -35,6 +36,7 @@ mod configs;
 mod ingest;
 mod participants;
 mod public_keys;
+mod replication;
 mod stages;
 mod tags;
 pub(crate) mod tokens;
@@ -89,7 +91,7 @@ pub(crate) struct Live {
     /// The timers of each composition, by composition id.
     pub compositions: HashMap<String, compositions::Timers>,
     /// Participant replications, oldest first.
-    pub replicas: Vec<participants::Replica>,
+    pub replicas: Vec<replication::Replica>,
     /// Connection token ids revoked (RevokeConnectionToken), oldest first, bounded.
     pub revoked_connection_tokens: VecDeque<String>,
 }
@@ -142,9 +144,9 @@ pub(crate) fn run(
         "ListParticipants" => participants::list(ctx, op, input),
         "ListParticipantEvents" => participants::list_events(ctx, op, input),
         "DisconnectParticipant" => participants::disconnect(ctx, input, now),
-        "StartParticipantReplication" => participants::start_replication(ctx, input, now),
-        "StopParticipantReplication" => participants::stop_replication(ctx, input, now),
-        "ListParticipantReplicas" => participants::list_replicas(ctx, op, input),
+        "StartParticipantReplication" => replication::start(ctx, input, now),
+        "StopParticipantReplication" => replication::stop(ctx, input, now),
+        "ListParticipantReplicas" => replication::list(ctx, op, input),
         "StartComposition" => compositions::start(ctx, input, now),
         "StopComposition" => compositions::stop(ctx, input, now),
         "GetComposition" => compositions::get(ctx, input),
