@@ -92,6 +92,8 @@ pub(crate) struct Live {
     pub compositions: HashMap<String, compositions::Timers>,
     /// Participant replications, oldest first.
     pub replicas: Vec<replication::Replica>,
+    /// Participant records kept across the region's stages and sessions.
+    pub n_participants: usize,
     /// Connection token ids revoked (RevokeConnectionToken), oldest first, bounded.
     pub revoked_connection_tokens: VecDeque<String>,
 }

@@ -53,7 +53,10 @@ pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
 /// Sessions kept per stage, newest first (a bound).
 pub(crate) const MAX_SESSIONS: usize = 100;
 /// Events kept per participant and session (a bound).
-const MAX_EVENTS: usize = 1_000;
+const MAX_EVENTS: usize = 200;
+/// Participant records kept per region, across stages and sessions (a bound: with
+/// [`MAX_EVENTS`], what a flood of joins can make the emulator hold).
+pub(crate) const MAX_REGION_PARTICIPANTS: usize = 20_000;
 /// How long a session outlives its last participant: "A stage session begins when the first
 /// participant joins a stage and ends a few minutes after the last participant stops publishing"
 /// (<https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/stage-health.html>); "a few
@@ -217,7 +220,8 @@ fn admit(
             ));
         }
         if !session.participants.contains_key(&pid)
-            && session.participants.len() >= MAX_PARTICIPANTS
+            && (session.participants.len() >= MAX_PARTICIPANTS
+                || ctx.region.realtime.n_participants >= MAX_REGION_PARTICIPANTS)
         {
             return Err(ApiError::new(
                 ErrorType::ServiceQuotaExceededException,
@@ -236,15 +240,16 @@ fn admit(
         .get(&pid)
         .is_some_and(ParticipantLife::connected);
     if !rejoin {
-        let life = session
-            .participants
-            .entry(pid.clone())
-            .or_insert_with(|| ParticipantLife {
+        let mut added = false;
+        let life = session.participants.entry(pid.clone()).or_insert_with(|| {
+            added = true;
+            ParticipantLife {
                 record: fresh_participant(&pid, grant, &time),
                 events: Vec::new(),
                 publishing: false,
                 subscribing: false,
-            });
+            }
+        });
         set(&mut life.record, "state", Value::from("CONNECTED"));
         set(
             &mut life.record,
@@ -262,6 +267,9 @@ fn admit(
             }
         }
         push_event(life, participant_event("JOINED", &pid, &time));
+        if added {
+            ctx.region.realtime.n_participants += 1;
+        }
     }
     set_activity(
         ctx,
@@ -401,7 +409,12 @@ pub(super) fn ensure_session(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) -> Str
     });
     life.empty_since = None;
     let excess = life.sessions.len().saturating_sub(MAX_SESSIONS);
-    life.sessions.drain(..excess);
+    let forgotten: usize = life
+        .sessions
+        .drain(..excess)
+        .map(|s| s.participants.len())
+        .sum();
+    ctx.region.realtime.n_participants -= forgotten;
     if let Some(stage) = ctx.region.get_mut(STAGE, stage_id) {
         set(stage, "activeSessionId", Value::from(id.as_str()));
     }

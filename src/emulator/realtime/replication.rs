@@ -124,7 +124,7 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
     let session = active_session(ctx, &destination_id).expect("session just ensured");
     let mut joined = participant_event("JOINED", &pid, &time);
     set(&mut joined, "replica", Value::Bool(true));
-    session.participants.insert(
+    let replaced = session.participants.insert(
         pid.clone(),
         ParticipantLife {
             record,
@@ -133,6 +133,9 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
             subscribing: false,
         },
     );
+    if replaced.is_none() {
+        ctx.region.realtime.n_participants += 1;
+    }
     set_activity(ctx, &destination_id, &pid, true, false, &time, None);
     if let Some(me) = active_session(ctx, &source_id).and_then(|s| s.participants.get_mut(&pid)) {
         set(&mut me.record, "replicationType", Value::from("SOURCE"));
