@@ -32,8 +32,8 @@
 //! `recordingS3Prefix` is an id of its own; DisconnectParticipant does not revoke the token;
 //! sessions are listed newest first, participants by id, events oldest first; the emulator
 //! keeps the newest [`MAX_SESSIONS`] sessions of a stage, at most [`MAX_PARTICIPANTS`]
-//! participants a session and the first [`MAX_EVENTS`] events of a participant in a session
-//! (bounds, not documented quotas).
+//! participants a session and [`MAX_REGION_PARTICIPANTS`] a region, and the first
+//! [`MAX_EVENTS`] events of a participant in a session (bounds, not documented quotas).
 
 use std::collections::BTreeMap;
 
@@ -234,6 +234,7 @@ fn admit(
     let time = clock::iso8601(now / 1000);
     let session_id = ensure_session(ctx, &stage_id, now);
     let recording = recording_of(ctx, &stage_id);
+    // Invariant: `ensure_session` just made the stage's session active.
     let session = active_session(ctx, &stage_id).expect("session just ensured");
     let rejoin = session
         .participants
@@ -447,6 +448,7 @@ pub(super) fn set_activity(
     // Stop first, then start, so a publisher that stops subscribing sees its own events in order.
     if was_subscribing && !subscribe {
         let publishers = others(session, pid, |p| p.publishing);
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.subscribing = false;
         for remote in publishers {
@@ -456,9 +458,11 @@ pub(super) fn set_activity(
     if was_publishing && !publish {
         let subscribers = others(session, pid, |p| p.subscribing);
         for remote in &subscribers {
+            // Invariant: the ids come from this session's participants, read above.
             let them = session.participants.get_mut(remote).expect("present");
             push_event(them, remote_event("SUBSCRIBE_STOPPED", remote, pid, time));
         }
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.publishing = false;
         push_event(me, participant_event("PUBLISH_STOPPED", pid, time));
@@ -469,6 +473,7 @@ pub(super) fn set_activity(
         bridge.push(("IVS Stage Update", "Participant Unpublished"));
     }
     if publish && !was_publishing {
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.publishing = true;
         set(&mut me.record, "published", Value::Bool(true));
@@ -488,12 +493,14 @@ pub(super) fn set_activity(
         bridge.push(("IVS Stage Update", "Participant Published"));
         let subscribers = others(session, pid, |p| p.subscribing);
         for remote in subscribers {
+            // Invariant: the ids come from this session's participants, read above.
             let them = session.participants.get_mut(&remote).expect("present");
             push_event(them, remote_event("SUBSCRIBE_STARTED", &remote, pid, time));
         }
     }
     if subscribe && !was_subscribing {
         let publishers = others(session, pid, |p| p.publishing);
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.subscribing = true;
         for remote in publishers {

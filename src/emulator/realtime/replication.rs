@@ -121,6 +121,7 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
     ] {
         set(&mut record, member, value);
     }
+    // Invariant: `ensure_session` just made the stage's session active.
     let session = active_session(ctx, &destination_id).expect("session just ensured");
     let mut joined = participant_event("JOINED", &pid, &time);
     set(&mut joined, "replica", Value::Bool(true));
