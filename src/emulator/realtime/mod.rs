@@ -19,17 +19,18 @@
 //!   `public_keys.rs`: imported public keys; `tags.rs`: the shared `/tags/{resourceArn}` routes.
 //!
 //! Time-driven changes (a session's end, a composition's idle timeout, STOPPING → STOPPED) are
-//! evaluated lazily,
-//! from `clock::now_millis`, at the start of every Real-Time call and control call
-//! ([`advance`]): no timer runs, and moving the emulator's clock (`POST /_ivs-vcr/clock`) moves
-//! them all; a change is dated when it fell due, however late it is evaluated.
+//! evaluated lazily, from `clock::now_millis`, at the start of every Real-Time call, control call
+//! and state view ([`advance`]): no timer runs, and moving the emulator's clock
+//! (`POST /_ivs-vcr/clock`) moves them all; a change is dated when it fell due, however late it
+//! is evaluated. EventBridge events go into `Ctx::events`, for the emulator's event sink.
 //!
 //! Sources, cited where used: the model (`src/ivs/model/ivs-realtime.json`: shapes, constraints,
 //! documented defaults, operation documentation); the Real-Time API reference,
 //! <https://docs.aws.amazon.com/ivs/latest/RealTimeAPIReference/Welcome.html>; the Real-Time user
 //! guide's service quotas, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/service-quotas.html>,
 //! token distribution, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/getting-started-distribute-tokens.html>,
-//! and EventBridge events, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/eventbridge.html>.
+//! EventBridge events, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/eventbridge.html>,
+//! and monitoring (stage sessions), <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/stage-health.html>.
 
 mod compositions;
 mod configs;
