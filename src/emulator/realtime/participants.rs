@@ -392,7 +392,12 @@ fn fresh_participant(pid: &str, grant: &tokens::Grant, time: &str) -> Value {
 /// The id of the stage's active session, started now when there is none.
 pub(super) fn ensure_session(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) -> String {
     if let Some(session) = active_session(ctx, stage_id) {
-        return session.id.clone();
+        let id = session.id.clone();
+        // Someone is joining: the session no longer counts down to its end.
+        if let Some(life) = ctx.region.realtime.stages.get_mut(stage_id) {
+            life.empty_since = None;
+        }
+        return id;
     }
     // StageSessionId: `st-` and 13 alphanumerics, 16 in all (the model's fixed length).
     let id = format!("st-{}", ctx.ids.alnum(13));
