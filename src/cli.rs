@@ -700,6 +700,15 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
+    /// Throttle each operation at its documented calls a second (429 ThrottlingException).
+    #[arg(
+        hide_env = true,
+        long,
+        env = "IVS_VCR_RATE_LIMITS",
+        help_heading = "Limits"
+    )]
+    pub rate_limits: bool,
+
     /// Run a chat room's message review handler (a Lambda function ARN) at a local URL
     /// (repeatable): `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
     #[arg(
@@ -886,6 +895,7 @@ impl ReplayArgs {
             .max_regions(self.max_regions)
             .max_stream_sessions(self.max_stream_sessions)
             .max_revocations(self.max_revocations)
+            .rate_limits(self.rate_limits)
             .max_chat_connections(self.max_chat_connections);
         for (arn, url) in &self.chat_review_handlers {
             builder = builder.chat_review_handler(arn, url);

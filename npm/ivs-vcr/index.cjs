@@ -284,6 +284,43 @@ class ControlPlane {
   }
 
   /**
+   * Joins a participant to the stage its token is for, as IVS's broadcast SDK would without media:
+   * the first join starts the stage session; `ListParticipantEvents` shows `JOINED` (and
+   * `PUBLISH_STARTED` with `publish: true`). `token` is a `CreateParticipantToken` (or
+   * `CreateStage`) token, or one signed with a private key whose public key was imported.
+   * `publish` and `subscribe` say what the participant does, within the token's capabilities
+   * (the server's defaults when left out). Resolves to `{ participantId, stageArn, sessionId }`;
+   * a refused join (an expired or forged token, a deleted stage, a capability the token lacks)
+   * rejects with `ControlPlaneError` carrying the server's message.
+   */
+  async joinStage(token, { publish, subscribe } = {}) {
+    const body = { token };
+    if (publish !== undefined) body.publish = publish;
+    if (subscribe !== undefined) body.subscribe = subscribe;
+    return stageJoin(await this.request("POST", "stages/join", body));
+  }
+
+  /**
+   * Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+   * would: the configuration goes `ACTIVE` and its participant joins and publishes. Resolves to
+   * `{ participantId, stageArn, sessionId }`; leave with `leaveStage(participantId)`.
+   */
+  async joinStageWithStreamKey(streamKey) {
+    return stageJoin(await this.request("POST", "stages/join", { streamKey }));
+  }
+
+  /**
+   * Takes a joined participant out of its stage (`LEFT` in its events, `DISCONNECTED` in
+   * `GetParticipant`); the last one to leave ends the stage session. `stageArn` narrows the
+   * look-up when the same id could be in several stages.
+   */
+  async leaveStage(participantId, { stageArn } = {}) {
+    const body = { participantId };
+    if (stageArn !== undefined) body.stageArn = stageArn;
+    await this.request("POST", "stages/leave", body);
+  }
+
+  /**
    * Adds a fault rule and resolves to it as the server lists it (with its `id`).
    *
    * `fault({ operation: "GetChannel", error: "ThrottlingException", times: 2 })` makes the next two
@@ -568,6 +605,17 @@ function send(url, method, data, timeoutMs) {
     req.on("error", reject);
     req.end(data ?? undefined);
   });
+}
+
+/** The answer to `POST /_ivs-vcr/stages/join`: `{ participantId, stageArn, sessionId }`. */
+function stageJoin(value) {
+  const answer = object(value);
+  for (const member of ["participantId", "stageArn", "sessionId"]) {
+    if (typeof answer[member] !== "string") {
+      throw new ServerError(`POST ${CONTROL_PREFIX}/stages/join answered without \`${member}\`: ${JSON.stringify(answer)}`);
+    }
+  }
+  return { participantId: answer.participantId, stageArn: answer.stageArn, sessionId: answer.sessionId };
 }
 
 /** A control-plane answer that must be a JSON object. */

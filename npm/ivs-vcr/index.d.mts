@@ -152,6 +152,16 @@ export interface Summary {
   [key: string]: unknown;
 }
 
+/** A participant joined to a stage (`joinStage`): IVS's own ids, as `GetParticipant` names them. */
+export interface StageJoin {
+  /** The participant's id (the token's `participantId`). */
+  readonly participantId: string;
+  /** The ARN of the stage joined. */
+  readonly stageArn: string;
+  /** The stage session the participant is in (the first join starts one). */
+  readonly sessionId: string;
+}
+
 /**
  * The control plane of a running server, by its URL. `Server` is one; `new ControlPlane(url)` is
  * one for a server started elsewhere (a test runner's global setup).
@@ -183,6 +193,12 @@ export declare class ControlPlane {
   startStream(channelArn: string, options?: { health?: string; viewerCount?: number }): Promise<unknown>;
   /** Ends a channel's live stream. */
   stopStream(channelArn: string): Promise<unknown>;
+  /** Joins a participant to its token's stage (no media); rejects with `ControlPlaneError` when refused. */
+  joinStage(token: string, options?: { publish?: boolean; subscribe?: boolean }): Promise<StageJoin>;
+  /** Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder would. */
+  joinStageWithStreamKey(streamKey: string): Promise<StageJoin>;
+  /** Takes a joined participant out of its stage; the last one out ends the stage session. */
+  leaveStage(participantId: string, options?: { stageArn?: string }): Promise<void>;
   /** Adds a fault rule; resolves to it as listed, with its `id`. */
   fault(rule: FaultRule): Promise<FaultView>;
   /** The fault rules, with `remaining` uses. */

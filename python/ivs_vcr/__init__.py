@@ -6,7 +6,7 @@
 - :func:`binary_path` finds the executable;
 - :class:`Server` runs ``ivs-vcr replay`` (the in-memory IVS emulator, or cassettes) or
   ``ivs-vcr record`` on a free port and drives its control plane (reset, summary, state, live
-  streams, fault injection);
+  streams, Real-Time stage joins and leaves, fault injection);
 - :func:`emulator` and :func:`replay` run a server and point the AWS SDKs at it for a ``with``
   block or a decorated function, for code outside pytest;
 - the pytest plugin (:mod:`ivs_vcr.pytest_plugin`, loaded automatically) gives tests the
@@ -23,6 +23,7 @@ from ._server import (
     ControlPlaneMissing,
     Server,
     ServerError,
+    StageJoin,
     StopResult,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "Server",
     "ServerEnvironment",
     "ServerError",
+    "StageJoin",
     "StopResult",
     "binary_path",
     "emulator",

@@ -1,7 +1,7 @@
 """Running an ``ivs-vcr`` server as a child process, and its control plane under ``/_ivs-vcr/``.
 
 :class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
-listens, and wraps the control-plane calls (reset, summary, state, streams, faults) with urllib.
+listens, and wraps the control-plane calls (reset, summary, state, streams, stage joins, faults) with urllib.
 Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
 
 The server's life is tied to this process's: it is started with ``--exit-on-stdin-close`` and a pipe
@@ -77,6 +77,19 @@ class StopResult:
     returncode: int
     stderr_tail: str
     stdout_tail: str
+
+
+@dataclass(frozen=True)
+class StageJoin:
+    """A participant the emulator joined to a stage (:meth:`Server.join_stage`): IVS's own ids,
+    as ``GetParticipant``, ``ListParticipants`` and ``GetStageSession`` name them."""
+
+    #: The participant's id (the token's ``participantId``).
+    participant_id: str
+    #: The ARN of the stage joined.
+    stage_arn: str
+    #: The id of the stage session the participant is in (the first join starts one).
+    session_id: str
 
 
 class Server:
@@ -313,6 +326,40 @@ class Server:
         """Ends the live stream of the emulator's channel."""
         return self.request("POST", "streams/stop", {"channelArn": channel_arn})
 
+    def join_stage(
+        self, token: str, *, publish: Optional[bool] = None, subscribe: Optional[bool] = None
+    ) -> StageJoin:
+        """Joins a participant to the stage its token is for, as IVS's broadcast SDK would without
+        media: the first join starts the stage session, ``ListParticipantEvents`` shows
+        ``JOINED`` (and ``PUBLISH_STARTED`` with ``publish=True``). ``token`` is a
+        ``CreateParticipantToken`` (or ``CreateStage``) token, or one signed with a private key
+        whose public key was imported. ``publish`` and ``subscribe`` say what the participant
+        does, within the token's capabilities (the server's defaults when left out).
+
+        A refused join (an expired or forged token, a deleted stage, a capability the token lacks)
+        raises :class:`ControlPlaneError` with the server's message."""
+        body: Dict[str, Any] = {"token": token}
+        if publish is not None:
+            body["publish"] = publish
+        if subscribe is not None:
+            body["subscribe"] = subscribe
+        return _stage_join(self.request("POST", "stages/join", body))
+
+    def join_stage_with_stream_key(self, stream_key: str) -> StageJoin:
+        """Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+        would: the configuration goes ``ACTIVE`` and its participant joins and publishes. Leave
+        with :meth:`leave_stage` and the participant id this returns."""
+        return _stage_join(self.request("POST", "stages/join", {"streamKey": stream_key}))
+
+    def leave_stage(self, participant_id: str, stage_arn: Optional[str] = None) -> None:
+        """Takes a joined participant out of its stage (``LEFT`` in its events, ``DISCONNECTED``
+        in ``GetParticipant``); the last one to leave ends the stage session. ``stage_arn``
+        narrows the look-up when the same id could be in several stages."""
+        body: Dict[str, Any] = {"participantId": participant_id}
+        if stage_arn is not None:
+            body["stageArn"] = stage_arn
+        self.request("POST", "stages/leave", body)
+
     def fault(
         self,
         operation: Optional[str] = None,
@@ -364,6 +411,19 @@ class Server:
     def clear_faults(self) -> None:
         """Removes every fault rule."""
         self.request("DELETE", "faults")
+
+
+def _stage_join(value: Any) -> StageJoin:
+    """The answer to ``POST /_ivs-vcr/stages/join``."""
+    answer = _object(value)
+    try:
+        return StageJoin(
+            participant_id=str(answer["participantId"]),
+            stage_arn=str(answer["stageArn"]),
+            session_id=str(answer["sessionId"]),
+        )
+    except KeyError as err:
+        raise ServerError(f"POST {CONTROL_PREFIX}/stages/join answered without {err}: {answer!r}") from None
 
 
 def _object(value: Any) -> Dict[str, Any]:

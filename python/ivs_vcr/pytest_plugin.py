@@ -179,8 +179,9 @@ def _on_server(method: Callable[Concatenate[Server, P], R]) -> Callable[Concaten
 
 class IvsVcr:
     """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane
-    (``reset``, ``summary``, ``state``, ``start_stream``, ``stop_stream``, ``fault``, ``faults``,
-    ``clear_faults``: :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
+    (``reset``, ``summary``, ``state``, ``start_stream``, ``stop_stream``, ``join_stage``,
+    ``join_stage_with_stream_key``, ``leave_stage``, ``fault``, ``faults``, ``clear_faults``:
+    :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
     cleared after it."""
 
     def __init__(self, server: Server, url: str, cassette: Optional[str], cassette_path: Optional[Path], record_mode: Optional[str]) -> None:
@@ -203,6 +204,9 @@ class IvsVcr:
     state = _on_server(Server.state)
     start_stream = _on_server(Server.start_stream)
     stop_stream = _on_server(Server.stop_stream)
+    join_stage = _on_server(Server.join_stage)
+    join_stage_with_stream_key = _on_server(Server.join_stage_with_stream_key)
+    leave_stage = _on_server(Server.leave_stage)
     fault = _on_server(Server.fault)
     faults = _on_server(Server.faults)
     clear_faults = _on_server(Server.clear_faults)

@@ -173,8 +173,9 @@ impl Comparison<'_> {
             (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => {}
             _ if mask_value(key, old) != mask_value(key, new) => {
                 let finding = self.push(FindingKind::ValueChanged, Some(path.to_owned()), files);
-                finding.old = Some(old.to_string());
-                finding.new = Some(new.to_string());
+                // Printed: nothing shaped like a secret goes out as it is.
+                finding.old = Some(crate::redact::redact_text(&old.to_string()).into_owned());
+                finding.new = Some(crate::redact::redact_text(&new.to_string()).into_owned());
             }
             _ => {}
         }

@@ -22,6 +22,7 @@ mod chat;
 pub(crate) mod control;
 mod observe;
 mod ops;
+mod rates;
 pub(crate) mod realtime;
 mod resource;
 mod state;
@@ -51,6 +52,8 @@ pub struct EmulatorOptions {
     pub seed: u64,
     /// How much state the emulator keeps beyond IVS's own quotas.
     pub limits: EmulatorLimits,
+    /// Whether each operation's documented call rate is enforced (`rates`).
+    pub rate_limits: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -59,6 +62,7 @@ impl Default for EmulatorOptions {
             account: DEFAULT_ACCOUNT.to_owned(),
             seed: 0,
             limits: EmulatorLimits::default(),
+            rate_limits: false,
         }
     }
 }
@@ -219,6 +223,8 @@ pub struct Emulator {
     chat: Arc<dyn ChatSink>,
     /// Where the account's EventBridge events go ([`NoEvents`] unless a sink is attached).
     events: Arc<dyn EventSink>,
+    /// The recent calls per operation, when call rates are enforced.
+    rates: rates::Rates,
     /// The key Real-Time participant tokens are signed with: generated at start, kept across
     /// resets (a token is verified only against it and the imported public keys).
     signer: crate::jwt::Signer,
@@ -250,6 +256,7 @@ impl Emulator {
             options,
             chat: Arc::new(NoChat),
             events: Arc::new(NoEvents),
+            rates: rates::Rates::default(),
             signer: crate::jwt::Signer::generate(),
         }
     }
@@ -274,6 +281,7 @@ impl Emulator {
         *self.lock() = World::new(self.options.seed);
         self.chat.reset();
         self.events.reset();
+        self.rates.reset();
     }
 
     /// Hands Chat's effects to the data plane, in the order the operation made them.
@@ -367,6 +375,9 @@ impl Emulator {
             .catalog()
             .check_route(&req.method, &req.path)
             .ok()?;
+        if let Some(throttled) = self.throttle(op, &req.region) {
+            return Some(throttled);
+        }
         if let Some(body) = self.get_fast(op, req) {
             return Some(Answer {
                 operation: op.name,
@@ -411,13 +422,43 @@ impl Emulator {
         if ivs::Service::route(service, path) != ivs::Service::Ivs {
             return None;
         }
+        // Looked up before the rate is counted: a miss goes down the general path, which counts it.
         let body = self.get_by_arn(family, region, arn)?;
+        if let Some(throttled) = self.throttle(op, region) {
+            return Some(throttled);
+        }
         Some(Answer {
             operation: op.name,
             status: op.success_status,
             error: None,
             body: Some(body),
         })
+    }
+
+    /// The throttled answer to a call of `op` in `region`, when rate limits are on and the
+    /// operation's documented rate is spent for this second.
+    fn throttle(&self, op: &'static Operation, region: &str) -> Option<Answer> {
+        if !self.options.rate_limits {
+            return None;
+        }
+        let tps = self
+            .rates
+            .take(&self.options.account, region, op.service, op.name)?;
+        let mut err = ApiError::new(
+            ErrorType::ThrottlingException,
+            format!(
+                "Rate exceeded: {} allows {tps} calls a second per account and region (its service quotas); ivs-vcr enforces documented rates because --rate-limits is on",
+                op.name
+            ),
+        );
+        if op.service == Service::IvsChat {
+            // Chat's ThrottlingException requires these members; `resourceType` has one value.
+            err = err
+                .with_field("resourceId", Value::String(String::new()))
+                .with_field("resourceType", "ROOM".into())
+                .with_field("limit", tps.into());
+        }
+        Some(Answer::error(op, err))
     }
 
     /// The Get calls of a resource by its `arn`, answered without copying the resource: from the

@@ -8,7 +8,7 @@ use super::{is_hex, is_placeholder, REDACTED_PREFIX};
 use crate::ivs::{self, arn};
 
 /// What marks a fake: a placeholder rendered in its secret's own format (see [`render_fakes`]).
-const FAKE_MARK: &str = "ivsvcrFake";
+pub(super) const FAKE_MARK: &str = "ivsvcrFake";
 
 /// The 16 hex digits of a placeholder.
 fn placeholder_hex(placeholder: &str) -> Option<&str> {
@@ -33,11 +33,37 @@ pub fn fake_passphrase(placeholder: &str) -> Option<String> {
     Some(format!("{FAKE_MARK}{hex}{hex}"))
 }
 
+/// A Real-Time ingest stream key in IVS's format (`rt_<account>_<region>_<id>_<secret>`, the
+/// model's pattern `rt_[0-9]+_[a-z0-9-]+_[a-zA-Z0-9-]+_.+`) standing for a placeholder, with the
+/// account, region and id of the ingest configuration it belongs to. That the id part is the
+/// configuration's own id is inferred from the pattern and IVS's stream keys (`sk_<region>_<id>_…`
+/// holds its key's id); the API reference documents only the pattern.
+pub fn fake_ingest_key(placeholder: &str, account: &str, region: &str, id: &str) -> Option<String> {
+    let hex = placeholder_hex(placeholder)?;
+    Some(format!("rt_{account}_{region}_{id}_{hex}{FAKE_MARK}"))
+}
+
 /// The placeholder a fake stands for, when `text` is exactly one.
 pub fn placeholder_of_fake(text: &str) -> Option<String> {
     if let Some(rest) = text.strip_prefix(FAKE_MARK) {
         return (is_hex(rest, 32) && rest[..16] == rest[16..])
             .then(|| format!("{REDACTED_PREFIX}{}", &rest[..16]));
+    }
+    if text.starts_with("eyJ") {
+        return super::jwt::placeholder_of_fake_jwt(text);
+    }
+    if let Some(rest) = text.strip_prefix("rt_") {
+        let rest = rest.strip_suffix(FAKE_MARK)?;
+        let (head, hex) = rest.rsplit_once('_')?;
+        let mut parts = head.splitn(3, '_');
+        let (account, region, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let fits = !account.is_empty()
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && arn::is_valid_region(region)
+            && !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && is_hex(hex, 16);
+        return fits.then(|| format!("{REDACTED_PREFIX}{hex}"));
     }
     let rest = text.strip_prefix("sk_")?.strip_suffix(FAKE_MARK)?;
     let mut parts = rest.rsplitn(3, '_');
@@ -48,16 +74,38 @@ pub fn placeholder_of_fake(text: &str) -> Option<String> {
 
 /// Renders the placeholders of a recorded answer as fakes in their secrets' own formats: stream
 /// key values (`streamKey.value`, `streamKeys.*.value`) as `sk_<region>_…` keys, in the region of
-/// the key's own `channelArn`, else `region`; SRT passphrases as alphanumeric passphrases. So an
-/// application that checks a stream key's format, or hands it to an encoder, works on replay.
-/// Returns whether anything changed. Other placeholders (PutMetadata payloads, private keys) are
-/// request members, never answered, and stay as they are.
+/// the key's own `channelArn`, else `region`; SRT passphrases as alphanumeric passphrases;
+/// Real-Time ingest keys (`ingestConfiguration.streamKey`, and its redundant credentials') as
+/// `rt_<account>_<region>_<id>_…` keys of the configuration's ARN; and every JWT placeholder,
+/// wherever it is, as a JWT that decodes (`jwt`). So an application that checks a key's
+/// format, hands it to an encoder, or decodes a participant token works on replay.
+/// Returns whether anything changed. Other placeholders (PutMetadata payloads, private keys,
+/// Chat's tokens) stay as they are.
 pub fn render_fakes(body: &mut Value, region: &str) -> bool {
     let mut changed = false;
-    for path in ivs::SECRET_BODY_PATHS {
+    for path in ivs::Service::ALL
+        .iter()
+        .flat_map(|service| service.catalog().secret_body_paths)
+    {
         let Some((parent, member)) = path.rsplit_once('.') else {
             continue;
         };
+        // The ARN of the resource the secret belongs to: the object the path starts at names it
+        // (`ingestConfiguration.arn` for its redundant credentials' keys too).
+        let owner = path
+            .split('.')
+            .next()
+            .and_then(|first| body.get(first))
+            .and_then(|owner| owner.get("arn"))
+            .and_then(Value::as_str)
+            .and_then(arn::parse)
+            .map(|a| {
+                (
+                    a.account.to_owned(),
+                    a.region.to_owned(),
+                    a.resource_id.to_owned(),
+                )
+            });
         crate::body_path::for_each_at(body, parent, |object| {
             let key_region = object
                 .get("channelArn")
@@ -69,6 +117,14 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
                 let fake = match member {
                     "value" => fake_stream_key(s, &key_region),
                     "passphrase" => fake_passphrase(s),
+                    "streamKey" => match &owner {
+                        Some((account, region, id)) => fake_ingest_key(s, account, region, id),
+                        // No ARN to take them from: the scrubbed account, and the key's own
+                        // digits for the id.
+                        None => placeholder_hex(s).and_then(|hex| {
+                            fake_ingest_key(s, arn::ACCOUNT_PLACEHOLDER, region, &hex[..12])
+                        }),
+                    },
                     _ => None,
                 };
                 if let Some(fake) = fake {
@@ -78,7 +134,35 @@ pub fn render_fakes(body: &mut Value, region: &str) -> bool {
             }
         });
     }
-    changed
+    render_jwts(body) || changed
+}
+
+/// Renders every JWT placeholder in `value` as a fake JWT (see `jwt`).
+fn render_jwts(value: &mut Value) -> bool {
+    match value {
+        Value::String(s) => match super::jwt::fake_jwt(s) {
+            Some(fake) => {
+                *s = fake;
+                true
+            }
+            None => false,
+        },
+        // Every element is rendered: a count, not `any`, which would stop at the first.
+        Value::Array(items) => {
+            items
+                .iter_mut()
+                .filter_map(|v| render_jwts(v).then_some(()))
+                .count()
+                > 0
+        }
+        Value::Object(map) => {
+            map.values_mut()
+                .filter_map(|v| render_jwts(v).then_some(()))
+                .count()
+                > 0
+        }
+        _ => false,
+    }
 }
 
 /// Whether `s` holds the mark every fake carries (`FAKE_MARK`), by a substring search set up

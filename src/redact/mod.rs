@@ -52,14 +52,19 @@
 //! headers, bodies) for AWS access key ids, secret-looking keys, session tokens, SigV4 signatures
 //! and PEM private keys, and reports where each is without repeating the value.
 //!
+//! A JWT (a Real-Time participant token) that is a whole string is written as a placeholder that
+//! also holds its header and claims with every value faked (`jwt`), so replay can hand out a
+//! token that decodes to the recorded claims' shape.
+//!
 //! The split: this file has the placeholders, the per-exchange redaction ([`exchange`],
 //! [`Secrets`]), printed-text redaction and escaping, and the account scrub; `shape` recognises
 //! secrets by their shape; `fake` renders placeholders in their secrets' own formats and back;
-//! `scan` is the pre-write scan.
+//! `jwt` writes and renders JWTs' skeletons; `scan` is the pre-write scan.
 //!
 //! Everything here is pure: no IO, no logging.
 
 mod fake;
+mod jwt;
 mod scan;
 mod shape;
 
@@ -72,9 +77,10 @@ use crate::cassette::{RecordedRequest, RecordedResponse};
 use crate::ivs::{self, arn};
 
 pub use fake::{
-    contains_mark, fake_passphrase, fake_stream_key, has_fake, placeholder_of_fake, render_fakes,
-    unfake,
+    contains_mark, fake_ingest_key, fake_passphrase, fake_stream_key, has_fake,
+    placeholder_of_fake, render_fakes, unfake,
 };
+pub use jwt::{fake_jwt, is_jwt_placeholder, placeholder_of_fake_jwt};
 pub use scan::{scan, scan_interaction, Finding, SecretKind};
 #[cfg(test)]
 use scan::{scan_json, scan_str};
@@ -105,6 +111,13 @@ pub fn secret_placeholder(value: &str) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+/// The placeholder a whole secret value is written as: a JWT's keeps the shape of its header
+/// and claims (`jwt`), so replay can hand out a token that decodes; anything else's is
+/// [`secret_placeholder`].
+pub fn placeholder_for(value: &str) -> String {
+    jwt::placeholder(value).unwrap_or_else(|| secret_placeholder(value))
 }
 
 /// Secret values shorter than this are replaced only where a whole string equals them.
@@ -205,7 +218,7 @@ impl Secrets {
         let mut out = Cow::Borrowed(text);
         for value in &self.values {
             if out == value.as_str() {
-                return Cow::Owned(secret_placeholder(value));
+                return Cow::Owned(placeholder_for(value));
             }
             if value.len() < MIN_ECHOED_SECRET {
                 continue;
@@ -376,10 +389,12 @@ pub fn redact_secrets_of(service: ivs::Service, body: &mut Value) {
         return;
     }
     for path in service.catalog().secret_body_paths {
+        // Where a token sits, a JWT placeholder is already written as it should be.
+        let token = path.rsplit('.').next() == Some("token");
         crate::body_path::for_each_at(body, path, |value| {
             if let Value::String(s) = value {
-                if !is_placeholder(s) {
-                    *s = secret_placeholder(s);
+                if !(is_placeholder(s) || token && is_jwt_placeholder(s)) {
+                    *s = placeholder_for(s);
                 }
             }
         });
@@ -901,5 +916,167 @@ mod tests {
         assert_eq!(body["streamKey"]["value"], placeholder);
         assert_eq!(body["channel"]["srt"]["passphrase"], placeholder);
         assert!(!has_fake(&body));
+    }
+
+    /// Issue 25: a participant token and an ingest stream key through record's redaction: the
+    /// token is written as its skeleton and the key as a placeholder; the scan passes the file;
+    /// replay renders a JWT that decodes and an `rt_` key of the configuration's ARN; and the
+    /// fakes map back to what is written.
+    #[test]
+    fn real_time_secrets_are_written_without_their_values_and_replayed_in_their_own_shape() {
+        use base64::Engine as _;
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let claims = json!({"exp": 1765432100u64, "user_id": "alice", "attributes": {"seat": "4"},
+            "capabilities": {"allow_publish": true}});
+        let jwt = format!(
+            "{}.{}.c2lnbmF0dXJlc2lnbmF0dXJl",
+            b64(&json!({"alg": "ES384", "typ": "JWT"})),
+            b64(&claims)
+        );
+        let key = "rt_123456789012_us-west-2_AbCdEfGh1234_7sEcReTkEyVaLuE0123456789";
+        let config_arn = "arn:aws:ivs:us-west-2:123456789012:ingest-configuration/AbCdEfGh1234";
+        let mut request: RecordedRequest = serde_json::from_value(json!({
+            "service": "ivs-realtime", "method": "POST", "path": "/CreateParticipantToken",
+            "region": "us-west-2", "body": {"stageArn": "arn:aws:ivs:us-west-2:123456789012:stage/AbCdEfGh1234"}
+        }))
+        .unwrap();
+        let mut response: RecordedResponse = serde_json::from_value(json!({
+            "status": 200,
+            "body": {
+                "participantToken": {"token": jwt, "participantId": "p1", "userId": "alice"},
+                "ingestConfiguration": {"arn": config_arn, "streamKey": key,
+                    "redundantIngestCredentials": [{"participantId": "p2", "streamKey": key}]},
+                "message": format!("echo {jwt}"),
+            }
+        }))
+        .unwrap();
+        exchange(&mut request, &mut response, false);
+        let interaction = Interaction { request, response };
+        assert_eq!(
+            scan_interaction(0, &interaction),
+            [],
+            "nothing secret is left"
+        );
+        let written = serde_json::to_string(&interaction).unwrap();
+        for secret in [
+            jwt.as_str(),
+            key,
+            "7sEcReTkEy",
+            "1765432100",
+            r#"\"seat\":\"4\""#,
+        ] {
+            assert!(!written.contains(secret), "{secret} in {written}");
+        }
+        let mut body = interaction.response.body.clone().unwrap();
+        let token = body["participantToken"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(is_jwt_placeholder(&token), "{token}");
+        assert_eq!(
+            body["ingestConfiguration"]["streamKey"],
+            json!(secret_placeholder(key))
+        );
+        assert_eq!(
+            body["message"],
+            json!(format!("echo {}", secret_placeholder(&jwt)))
+        );
+
+        assert!(render_fakes(&mut body, "eu-west-1"));
+        let fake = body["participantToken"]["token"].as_str().unwrap();
+        assert!(jwt::decode(fake).is_some(), "{fake}");
+        let model_pattern = regex::Regex::new("^rt_[0-9]+_[a-z0-9-]+_[a-zA-Z0-9-]+_.+$").unwrap();
+        for fake_key in [
+            &body["ingestConfiguration"]["streamKey"],
+            &body["ingestConfiguration"]["redundantIngestCredentials"][0]["streamKey"],
+        ] {
+            let fake_key = fake_key.as_str().unwrap();
+            assert!(
+                fake_key.starts_with("rt_123456789012_us-west-2_AbCdEfGh1234_"),
+                "{fake_key}"
+            );
+            assert!(model_pattern.is_match(fake_key), "{fake_key}");
+        }
+        assert!(has_fake(&body));
+        unfake(&mut body);
+        assert_eq!(
+            Some(&body),
+            interaction.response.body.as_ref(),
+            "fakes map back"
+        );
+
+        // Without an ARN beside it, a key takes the scrubbed account and its own digits; a
+        // value that is no placeholder, however short or whatever its characters, stays.
+        let placeholder = secret_placeholder(key);
+        let mut lone =
+            json!({"ingestConfiguration": {"streamKey": placeholder}, "x": {"streamKey": "é"}});
+        assert!(render_fakes(&mut lone, "eu-west-1"));
+        let hex = &placeholder[REDACTED_PREFIX.len()..];
+        assert_eq!(
+            lone["ingestConfiguration"]["streamKey"],
+            json!(format!(
+                "rt_000000000000_eu-west-1_{}_{hex}ivsvcrFake",
+                &hex[..12]
+            ))
+        );
+        for odd in ["é", "short", "ivs-vcr-redacted:é"] {
+            let mut body = json!({"ingestConfiguration": {"streamKey": odd}});
+            assert!(!render_fakes(&mut body, "us-west-2"), "{odd}");
+            assert_eq!(body["ingestConfiguration"]["streamKey"], json!(odd));
+        }
+
+        // A value dressed as a JWT placeholder is still scanned.
+        let forged = format!(
+            "{} jwt {{}} {{\"k\":\"sk_us-west-2_Ab12Cd34Ef56_secret\"}}",
+            secret_placeholder("x")
+        );
+        assert!(is_jwt_placeholder(&forged));
+        let mut found = Vec::new();
+        scan_str("x", "token", &forged, &mut |_, kind| found.push(kind));
+        assert_eq!(found, [SecretKind::StreamKey]);
+    }
+
+    proptest::proptest! {
+        /// Whatever a participant token's claims hold, record's redaction writes neither the
+        /// token nor any of its claims' text, the scan passes what it writes, and replay's fake
+        /// decodes with the same claim names.
+        #[test]
+        fn no_token_or_claim_survives_an_exchange(
+            claims in proptest::collection::btree_map("[a-z_]{1,8}", "[A-Za-z0-9]{6,12}", 1..6),
+            exp in 1_000_000_000u64..4_000_000_000,
+        ) {
+            use base64::Engine as _;
+            let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            let mut payload: serde_json::Map<String, Value> =
+                claims.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            payload.insert("exp".into(), json!(exp));
+            let jwt = format!("{}.{}.c2lnbmF0dXJl", b64(&json!({"alg": "ES384"})), b64(&Value::Object(payload.clone())));
+            let mut request: RecordedRequest = serde_json::from_value(json!({
+                "service": "ivs-realtime", "method": "POST", "path": "/CreateStage", "region": "us-west-2",
+                "body": {"name": "s"}
+            })).unwrap();
+            let mut response: RecordedResponse = serde_json::from_value(json!({
+                "status": 200, "body": {"participantTokens": [{"token": jwt}, {"token": jwt}]}
+            })).unwrap();
+            exchange(&mut request, &mut response, false);
+            let interaction = Interaction { request, response };
+            proptest::prop_assert_eq!(scan_interaction(0, &interaction), []);
+            let written = serde_json::to_string(&interaction).unwrap();
+            proptest::prop_assert!(!written.contains(&jwt));
+            proptest::prop_assert!(!written.contains(&exp.to_string()));
+            for value in claims.values() {
+                proptest::prop_assert!(!written.contains(value.as_str()), "{} in {}", value, written);
+            }
+            let mut body = interaction.response.body.unwrap();
+            proptest::prop_assert!(render_fakes(&mut body, "us-west-2"));
+            for token in body["participantTokens"].as_array().unwrap() {
+                let (_, fake_claims) = jwt::decode(token["token"].as_str().unwrap()).unwrap();
+                proptest::prop_assert_eq!(
+                    fake_claims.keys().collect::<Vec<_>>(),
+                    payload.keys().collect::<Vec<_>>()
+                );
+            }
+        }
     }
 }

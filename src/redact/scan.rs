@@ -155,6 +155,10 @@ pub(super) fn scan_str(
     if is_placeholder(value) {
         return;
     }
+    // A JWT placeholder's skeleton is looked at as any text: nothing may hide in it.
+    if let Some(skeleton) = super::jwt::skeleton(value) {
+        return scan_str(location, name, skeleton, report);
+    }
     let lower_name = name.to_ascii_lowercase();
     // An SRT passphrase is random text with no recognizable shape: any value under that name is one.
     if lower_name == "passphrase" && !value.is_empty() {

@@ -2,7 +2,8 @@
 //!
 //! An id is a string that names a resource or a stream: an ARN of the family (`arn:aws:ivs:…`,
 //! `arn:aws:ivschat:…`), a stream id (`st-…`), or the value of a member named like one (`arn`,
-//! `…Arn`, `streamId`, `adBreakId`, and Chat's `id`, `identifier`, `…Identifier(s)`).
+//! `…Arn`, `streamId`, `adBreakId`, Chat's `id`, `identifier`, `…Identifier(s)`, and
+//! Real-Time's `participantId` and `…sessionId`s).
 //! When the recorded answer and the target's answer hold different ids at the same place, the
 //! pair is learned; later requests get the target's id, and the target's answers get the
 //! recorded id back. Nothing else is rewritten, so a name or a setting that differs is still
@@ -14,6 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::cassette::{RecordedRequest, RecordedResponse};
+use crate::ivs::arn;
 use crate::normalize;
 
 /// What a path label or query value encodes: everything but RFC 3986's unreserved characters,
@@ -34,10 +36,23 @@ pub struct IdMap {
     created: HashSet<String>,
 }
 
-/// Members that hold an id: IVS's ARNs and stream ids, and Chat's resource `id` and the
-/// `identifier`s its requests and answers name resources by.
+/// Real-Time's members that hold an id minted by IVS beside ARNs: participants (a token's, an
+/// ingest configuration's, a replica's remote one) and stage sessions.
+const REAL_TIME_ID_MEMBERS: &[&str] = &[
+    "participantId",
+    "remoteParticipantId",
+    "sessionId",
+    "activeSessionId",
+    "sourceSessionId",
+    "destinationSessionId",
+];
+
+/// Members that hold an id: IVS's ARNs and stream ids, Chat's resource `id` and the
+/// `identifier`s its requests and answers name resources by, and Real-Time's participant and
+/// session ids.
 fn is_id_member(name: &str) -> bool {
-    name == "arn"
+    REAL_TIME_ID_MEMBERS.contains(&name)
+        || name == "arn"
         || name.ends_with("Arn")
         || name == "streamId"
         || name == "adBreakId"
@@ -64,15 +79,22 @@ impl IdMap {
     fn walk(&mut self, member: Option<&str>, recorded: &Value, target: &Value) {
         match (recorded, target) {
             // First learned wins: a later answer must not re-point an id already in use.
+            // An empty id (a stage with no active session) names nothing.
             (Value::String(r), Value::String(t))
                 if r != t
+                    && !r.is_empty()
+                    && !t.is_empty()
                     && (member.is_some_and(is_id_member)
                         || (looks_like_id(r) && looks_like_id(t))) =>
             {
-                self.to_target.entry(r.clone()).or_insert_with(|| t.clone());
-                self.to_recorded
-                    .entry(t.clone())
-                    .or_insert_with(|| r.clone());
+                self.pair(r, t);
+                // An ARN's id also stands alone, inside composite values such as a composition
+                // destination's S3 `recordingPrefix` (`<stage id>/<composition id>/<id>`).
+                if let (Some(ra), Some(ta)) = (arn::parse(r), arn::parse(t)) {
+                    if ra.resource_type == ta.resource_type && !ra.resource_id.is_empty() {
+                        self.pair(ra.resource_id, ta.resource_id);
+                    }
+                }
             }
             (Value::Object(r), Value::Object(t)) => {
                 for (name, rv) in r {
@@ -178,12 +200,19 @@ impl IdMap {
     }
 }
 
-/// Replaces every string that is a key of `map`, and every mapped ARN inside a longer string.
+/// Replaces every string that is a key of `map`, and every mapped `/`-separated part of a
+/// longer one (an id inside a path-like value such as an S3 prefix).
 fn replace(value: &mut Value, map: &HashMap<String, String>) {
     match value {
         Value::String(s) => {
             if let Some(id) = map.get(s.as_str()) {
                 *s = id.clone();
+            } else if s.contains('/') && s.split('/').any(|part| map.contains_key(part)) {
+                *s = s
+                    .split('/')
+                    .map(|part| map.get(part).map_or(part, String::as_str))
+                    .collect::<Vec<_>>()
+                    .join("/");
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| replace(v, map)),
@@ -277,5 +306,58 @@ mod tests {
         let mut created = IdMap::default();
         created.learn_created(&response(room("tgtROOM00001", target_lc)));
         assert!(created.created("arn:aws:ivschat:us-west-2:123456789012:room/tgtROOM00001"));
+    }
+
+    #[test]
+    fn real_time_participant_and_session_ids_are_learned_but_an_empty_one_is_not() {
+        // Issue 25: a participant's and a stage session's ids are minted by IVS, so a replayed
+        // GetParticipant must name the target's.
+        let stage = |session: &str| {
+            json!({"stage": {"arn": "arn:aws:ivs:us-west-2:123456789012:stage/AbCdEfGh1234",
+                "activeSessionId": session}})
+        };
+        let mut ids = IdMap::default();
+        ids.learn(&response(stage("")), &response(stage("st-target")));
+        assert!(!ids.knows(""), "an empty session id names nothing");
+        ids.learn(
+            &response(json!({"participantToken": {"participantId": "recP", "userId": "u"}})),
+            &response(json!({"participantToken": {"participantId": "tgtP", "userId": "u"}})),
+        );
+        ids.learn(&response(stage("st-rec")), &response(stage("st-tgt")));
+        assert_eq!(ids.target_of("recP"), "tgtP");
+        assert_eq!(ids.target_of("st-rec"), "st-tgt");
+        assert!(!ids.knows("u"));
+    }
+
+    #[test]
+    fn an_arn_s_id_is_mapped_inside_a_path_like_value_too() {
+        // Issue 25: a composition's S3 `recordingPrefix` names its stage, itself and its
+        // destination by id; verify reported it as a changed value.
+        let composition = |stage: &str, id: &str, destination: &str| {
+            json!({"composition": {
+                "arn": format!("arn:aws:ivs:us-west-2:123456789012:composition/{id}"),
+                "stageArn": format!("arn:aws:ivs:us-west-2:123456789012:stage/{stage}"),
+                "destinations": [{"id": destination,
+                    "detail": {"s3": {"recordingPrefix": format!("{stage}/{id}/{destination}")}}}],
+            }})
+        };
+        let mut ids = IdMap::default();
+        ids.learn(
+            &response(composition("recSTAGE0001", "recCOMP00001", "recDEST00001")),
+            &response(composition("tgtSTAGE0001", "tgtCOMP00001", "tgtDEST00001")),
+        );
+        let back = ids.response_to_recorded(response(composition(
+            "tgtSTAGE0001",
+            "tgtCOMP00001",
+            "tgtDEST00001",
+        )));
+        assert_eq!(
+            back.body,
+            Some(composition("recSTAGE0001", "recCOMP00001", "recDEST00001"))
+        );
+        // A part that is no learned id stays as it is.
+        let mut other = json!("a/tgtSTAGE0001x/b");
+        replace(&mut other, &ids.to_recorded);
+        assert_eq!(other, json!("a/tgtSTAGE0001x/b"));
     }
 }

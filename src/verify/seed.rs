@@ -1,6 +1,7 @@
 //! What a recording cannot show, supplied to the emulator before each request (see the module
-//! doc of `verify`): the account, the resources a flow used without creating them (IVS's, and
-//! Chat's rooms and logging configurations), and whether an encoder was streaming to a channel.
+//! doc of `verify`): the account, the resources a flow used without creating them (IVS's,
+//! Chat's rooms and logging configurations, and Real-Time's stages, encoder and storage
+//! configurations and public keys), and whether an encoder was streaming to a channel.
 
 use std::collections::HashSet;
 
@@ -223,15 +224,20 @@ impl Seeder {
         if ids.knows(arn_text) || !self.seeded.insert(arn_text.to_owned()) {
             return;
         }
+        // The fullest view, the earliest of equally full ones: it is seeded before its first
+        // use, so a later answer (after an Update) would show a state it did not have yet.
         let shown = cassette
             .interactions
             .iter()
             .filter_map(|i| i.response.body.as_ref())
             .filter_map(|body| object_with_arn(body, arn_text))
+            .rev()
             .max_by_key(|o| o.as_object().map_or(0, |m| m.len()));
         match shown {
             Some(resource) => {
-                emulator.seed(resource);
+                if !emulator.seed(resource) {
+                    seed_real_time(emulator, resource);
+                }
                 // `…Arn` members (a channel's recording configuration), and a room's
                 // `loggingConfigurationIdentifiers`.
                 let references: Vec<String> = resource
@@ -276,4 +282,57 @@ fn arns_of(request: &RecordedRequest) -> Vec<String> {
         }
     }
     out
+}
+
+/// The Real-Time resources `verify` seeds, with their model shapes: those whose state is the
+/// resource alone. Compositions and ingest configurations carry more (a lifecycle, a stream
+/// key) and are not seeded; nor are a stage's sessions and participants, which only joins make.
+const REAL_TIME_SEEDABLE: [(&str, &str); 4] = [
+    ("stage", "Stage"),
+    ("encoder-configuration", "EncoderConfiguration"),
+    ("storage-configuration", "StorageConfiguration"),
+    ("public-key", "PublicKey"),
+];
+
+/// Takes a Real-Time resource a recording shows into the emulator, when it is one of the
+/// account's and the state has none: as shown, with the members a summary leaves out filled in
+/// with the model's documented defaults, and without a stage's `activeSessionId` (no one has
+/// joined it here). False when it is no such resource.
+fn seed_real_time(emulator: &Emulator, resource: &Value) -> bool {
+    let Some(parsed) = resource
+        .get("arn")
+        .and_then(Value::as_str)
+        .and_then(arn::parse_ivs)
+    else {
+        return false;
+    };
+    if !crate::normalize::is_valid_region(parsed.region) {
+        return false;
+    }
+    let Some(&(resource_type, shape)) = REAL_TIME_SEEDABLE
+        .iter()
+        .find(|(t, _)| *t == parsed.resource_type)
+    else {
+        return false;
+    };
+    let Some(shape) = crate::ivs::Service::IvsRealTime.catalog().shape(shape) else {
+        return false;
+    };
+    emulator
+        .with_region(parsed.region, |ctx| {
+            if ctx.account != parsed.account
+                || ctx.region.get(resource_type, parsed.resource_id).is_some()
+            {
+                return false;
+            }
+            let mut value = resource.clone();
+            if let Some(members) = value.as_object_mut() {
+                members.remove("activeSessionId");
+            }
+            crate::emulator::realtime::fill_defaults(shape, &mut value);
+            ctx.region
+                .insert(resource_type, parsed.resource_id.to_owned(), value);
+            true
+        })
+        .unwrap_or(false)
 }

@@ -600,7 +600,7 @@ fn operation_of(request: &ivs_vcr::RecordedRequest) -> Option<&'static Operation
 }
 
 /// Everything about one interaction that disagrees with the model.
-fn interaction_violations(interaction: &Interaction) -> Vec<String> {
+pub(crate) fn interaction_violations(interaction: &Interaction) -> Vec<String> {
     let request = &interaction.request;
     let response = &interaction.response;
     let Some(operation) = operation_of(request) else {

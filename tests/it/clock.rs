@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use futures_util::StreamExt as _;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -153,5 +154,69 @@ async fn chat_sessions_and_tokens_expire_when_the_clock_passes_them() {
     match connect(made.token().unwrap().to_owned()).await {
         Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
         other => panic!("an expired token opened a connection: {other:?}"),
+    }
+}
+
+/// Issue 27 §4: with `--rate-limits`, each operation answers its documented calls a second, then
+/// 429 ThrottlingException, per account and region, until the clock opens the next second.
+/// Without the flag nothing is throttled (but PutMetadata, whose limits are its own).
+#[tokio::test]
+async fn rate_limits_throttle_each_operation_at_its_documented_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(&["serve", "--port", "0", "--rate-limits"], dir.path());
+    let uri = server.uri().unwrap();
+    let ivs = ivs_client(&uri, "us-west-2");
+    // CreateChannel: 5 TPS (IVS service quotas). A window is the second after the oldest call
+    // it counts; six calls on loopback take milliseconds.
+    for _ in 0..5 {
+        ivs.create_channel().send().await.unwrap();
+    }
+    let err = ivs.create_channel().send().await.unwrap_err();
+    let raw_status = err.raw_response().map(|r| r.status().as_u16());
+    // CreateChannel's model lists no ThrottlingException, so the SDK reads it by its code, as
+    // it reads AWS's own throttling of any operation (and retries it, when retries are on).
+    let err = err.into_service_error();
+    assert_eq!(err.code(), Some("ThrottlingException"), "{err:?}");
+    assert_eq!(raw_status, Some(429));
+    assert!(
+        err.message()
+            .is_some_and(|m| m.contains("CreateChannel allows 5 calls a second")),
+        "{err:?}"
+    );
+    // Another operation, and another region, have windows of their own.
+    ivs.list_channels().send().await.unwrap();
+    ivs_client(&uri, "eu-west-1")
+        .create_channel()
+        .send()
+        .await
+        .unwrap();
+    clock(&server, r#"{"advance_seconds": 1}"#).await;
+    ivs.create_channel().send().await.expect("a new second");
+
+    // Chat's throttling error carries the members its model requires.
+    let chat = chat_client(&uri, "us-west-2");
+    for _ in 0..5 {
+        chat.create_room().send().await.unwrap();
+    }
+    let err = chat.create_room().send().await.unwrap_err();
+    let raw = err
+        .raw_response()
+        .map(|r| r.body().bytes().unwrap_or_default().to_vec());
+    let body: Value = serde_json::from_slice(&raw.unwrap()).unwrap();
+    assert_eq!(err.into_service_error().code(), Some("ThrottlingException"));
+    assert_eq!(body["limit"], 5, "{body}");
+    assert_eq!(body["resourceType"], "ROOM", "{body}");
+    assert!(
+        body.get("exceptionMessage").is_none(),
+        "Chat's errors carry `message`: {body}"
+    );
+}
+
+#[tokio::test]
+async fn without_rate_limits_nothing_but_put_metadata_is_throttled() {
+    let (server, _dir) = serve();
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    for _ in 0..12 {
+        ivs.create_channel().send().await.unwrap();
     }
 }

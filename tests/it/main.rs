@@ -14,6 +14,7 @@ mod hardening;
 mod ivs_catalog;
 mod properties;
 mod realtime;
+mod realtime_vcr;
 mod record;
 mod record_faults;
 mod replay;

@@ -125,6 +125,62 @@ describe("an emulator server", () => {
     await assert.rejects(ivs.send(new GetStreamCommand({ channelArn: channel.arn })), ChannelNotBroadcasting);
   });
 
+  test("joinStage joins a token's participant and starts the stage session; leaveStage ends it", async () => {
+    await server.reset();
+    // Real-Time's own calls, unsigned through `request` (the emulator routes them by name), so
+    // that this package's tests need no Real-Time SDK.
+    const created = await server.request("POST", "/CreateStage", {
+      name: "studio",
+      participantTokenConfigurations: [{ userId: "host", capabilities: ["SUBSCRIBE"] }],
+    });
+    const stageArn = created.stage.arn;
+    const [{ token, participantId }] = created.participantTokens;
+
+    const joined = await server.joinStage(token, { subscribe: true });
+    assert.deepEqual(Object.keys(joined).sort(), ["participantId", "sessionId", "stageArn"]);
+    assert.equal(joined.participantId, participantId);
+    assert.equal(joined.stageArn, stageArn);
+    const { stage } = await server.request("POST", "/GetStage", { arn: stageArn });
+    assert.equal(stage.activeSessionId, joined.sessionId);
+
+    // A capability the token lacks: refused, with the server's reason.
+    await assert.rejects(server.joinStage(token, { publish: true }), (err) => {
+      assert.ok(err instanceof ControlPlaneError);
+      assert.equal(err.status, 403);
+      assert.match(err.serverMessage, /PUBLISH/);
+      return true;
+    });
+
+    await server.leaveStage(participantId, { stageArn });
+    // The session ends a few minutes after the last one leaves: the clock is moved past that.
+    await server.request("POST", "clock", { advance_seconds: 600 });
+    const after = await server.request("POST", "/GetStage", { arn: stageArn });
+    assert.ok(!after.stage.activeSessionId, JSON.stringify(after.stage));
+    const { participant } = await server.request("POST", "/GetParticipant", {
+      stageArn,
+      sessionId: joined.sessionId,
+      participantId,
+    });
+    assert.equal(participant.state, "DISCONNECTED");
+    await assert.rejects(server.leaveStage(participantId), ControlPlaneError);
+  });
+
+  test("joinStageWithStreamKey publishes with an ingest configuration's key", async () => {
+    await server.reset();
+    const { stage } = await server.request("POST", "/CreateStage", { name: "encoder" });
+    const { ingestConfiguration } = await server.request("POST", "/CreateIngestConfiguration", {
+      stageArn: stage.arn,
+      ingestProtocol: "RTMPS",
+    });
+    const joined = await server.joinStageWithStreamKey(ingestConfiguration.streamKey);
+    assert.equal(joined.stageArn, stage.arn);
+    assert.equal(joined.participantId, ingestConfiguration.participantId);
+    const active = await server.request("POST", "/GetIngestConfiguration", { arn: ingestConfiguration.arn });
+    assert.equal(active.ingestConfiguration.state, "ACTIVE");
+    await server.leaveStage(joined.participantId);
+    await assert.rejects(server.joinStageWithStreamKey("rt_123456789012_us-west-2_nope00000000_x"), ControlPlaneError);
+  });
+
   test("startStream of an unknown channel is refused", async () => {
     await server.reset();
     await assert.rejects(

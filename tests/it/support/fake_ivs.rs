@@ -9,7 +9,9 @@
 //!
 //! It stands for IVS Chat too (`--upstream` serves every service): a Chat operation, or a tag
 //! call on an `arn:aws:ivschat:` ARN, must be signed for `ivschat`, anything else for `ivs`, and a
-//! few Chat operations are answered from memory.
+//! few Chat operations are answered from memory. Real-Time signs as `ivs`; a few of its
+//! operations are answered with the secrets it hands out: participant tokens (JWTs, with the
+//! claims the Real-Time user guide lists) and ingest stream keys (`rt_…`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -89,6 +91,10 @@ struct Shared {
     signed_for: Mutex<Vec<String>>,
     /// Chat rooms: ARN → room JSON.
     rooms: Mutex<BTreeMap<String, Value>>,
+    /// Real-Time: how many resources and tokens were made, for their ids.
+    real_time: AtomicUsize,
+    /// Every Real-Time secret handed out (tokens, stream keys), for tests to look for.
+    secrets: Mutex<Vec<String>>,
 }
 
 /// A running fake upstream; stops when dropped.
@@ -125,6 +131,8 @@ impl FakeIvs {
             received: Mutex::new(Vec::new()),
             signed_for: Mutex::new(Vec::new()),
             rooms: Mutex::new(BTreeMap::new()),
+            real_time: AtomicUsize::new(0),
+            secrets: Mutex::new(Vec::new()),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -280,6 +288,9 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
     let region = scope(parts).map(|s| s.2).unwrap_or_default();
     let path = parts.uri.path();
     if let Some(response) = chat_route(shared, path, &region, &input) {
+        return response;
+    }
+    if let Some(response) = real_time_route(shared, path, &region, &input) {
         return response;
     }
     let not_found = |what: &str| {
@@ -546,6 +557,121 @@ fn chat_route(
                 "sessionExpirationTime": "2026-11-26T11:00:00Z",
             }),
         ),
+        _ => return None,
+    })
+}
+
+impl FakeIvs {
+    /// Every Real-Time secret this fake handed out: participant tokens and ingest stream keys.
+    pub fn real_time_secrets(&self) -> Vec<String> {
+        self.shared.secrets.lock().unwrap().clone()
+    }
+}
+
+/// A participant token as IVS issues one: a JWT whose claims are the ones the Real-Time user
+/// guide lists, signed (here with made-up bytes) as ES384.
+fn participant_token(shared: &Shared, stage_arn: &str, input: &Value) -> Value {
+    use base64::Engine as _;
+    let n = shared.real_time.fetch_add(1, Ordering::SeqCst);
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let capabilities = input["capabilities"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![json!("PUBLISH"), json!("SUBSCRIBE")]);
+    let has = |c: &str| capabilities.iter().any(|v| v == c);
+    let topic = stage_arn.rsplit('/').next().unwrap_or_default();
+    let claims = json!({
+        "exp": 1_796_000_000u64 + n as u64, "iat": 1_795_956_800u64 + n as u64,
+        "jti": format!("SECRETJTI{n:04}"), "resource": stage_arn, "topic": topic,
+        "user_id": input["userId"].as_str().unwrap_or(""),
+        "attributes": input.get("attributes").cloned().unwrap_or(json!({})),
+        "capabilities": {"allow_publish": has("PUBLISH"), "allow_subscribe": has("SUBSCRIBE")},
+        "events_url": "wss://global.events.live-video.net",
+        "whip_url": "https://f99084460c35.global-bm.whip.live-video.net",
+        "version": "1.0",
+    });
+    let header = json!({"alg": "ES384", "typ": "JWT"});
+    let token = format!(
+        "{}.{}.{}",
+        b64(&header),
+        b64(&claims),
+        "SECRETsig0".repeat(12) + "AbCdEfGh"
+    );
+    shared.secrets.lock().unwrap().push(token.clone());
+    json!({
+        "participantId": format!("p{n:011}"),
+        "token": token,
+        "userId": input["userId"].as_str().unwrap_or(""),
+        "attributes": input.get("attributes").cloned().unwrap_or(json!({})),
+        "duration": input["duration"].as_u64().unwrap_or(720),
+        "capabilities": capabilities,
+        "expirationTime": "2026-12-01T00:00:00Z",
+    })
+}
+
+/// A few Real-Time operations, from memory, with the secrets Real-Time hands out.
+fn real_time_route(
+    shared: &Shared,
+    path: &str,
+    region: &str,
+    input: &Value,
+) -> Option<Response<Full<Bytes>>> {
+    Some(match path {
+        "/CreateStage" => {
+            let n = shared.real_time.fetch_add(1, Ordering::SeqCst);
+            let arn = format!("arn:aws:ivs:{region}:{ACCOUNT}:stage/stage{n:07}");
+            let tokens: Vec<Value> = input["participantTokenConfigurations"]
+                .as_array()
+                .map(|configs| {
+                    configs
+                        .iter()
+                        .map(|config| participant_token(shared, &arn, config))
+                        .collect()
+                })
+                .unwrap_or_default();
+            answer(
+                shared,
+                StatusCode::OK,
+                None,
+                json!({
+                    "stage": {"arn": arn, "name": input["name"].as_str().unwrap_or(""),
+                        "activeSessionId": "", "tags": {}},
+                    "participantTokens": tokens,
+                }),
+            )
+        }
+        "/CreateParticipantToken" => {
+            let stage = input["stageArn"].as_str().unwrap_or_default();
+            let token = participant_token(shared, stage, input);
+            answer(
+                shared,
+                StatusCode::OK,
+                None,
+                json!({ "participantToken": token }),
+            )
+        }
+        "/CreateIngestConfiguration" => {
+            let n = shared.real_time.fetch_add(1, Ordering::SeqCst);
+            let id = format!("ingest{n:06}");
+            let key = format!("rt_{ACCOUNT}_{region}_{id}_SECRETingestKEY{n:04}");
+            shared.secrets.lock().unwrap().push(key.clone());
+            answer(
+                shared,
+                StatusCode::OK,
+                None,
+                json!({"ingestConfiguration": {
+                    "arn": format!("arn:aws:ivs:{region}:{ACCOUNT}:ingest-configuration/{id}"),
+                    "name": input["name"].as_str().unwrap_or(""),
+                    "ingestProtocol": input["ingestProtocol"].as_str().unwrap_or("RTMPS"),
+                    "streamKey": key,
+                    "stageArn": input["stageArn"].as_str().unwrap_or(""),
+                    "participantId": format!("p{n:011}"),
+                    "state": "INACTIVE",
+                    "userId": input["userId"].as_str().unwrap_or(""),
+                    "tags": {},
+                }}),
+            )
+        }
         _ => return None,
     })
 }
