@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
 //! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, returns the clock to the wall clock, closes every chat socket, forgets the events kept |
-//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, and under `chat` the rooms' live connections and recent messages |
+//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, per region Real-Time's stage sessions and their participants under `stageSessions`, and under `chat` the rooms' live connections and recent messages |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
 //! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |

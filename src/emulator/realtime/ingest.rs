@@ -143,6 +143,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
         }
         _ => None,
     };
+    // Invariant: `id_of` found it above, and nothing removed it since.
     let config = ctx.region.get_mut(INGEST, &id).expect("found");
     if let Some(stage_arn) = stage_arn {
         set(config, "stageArn", Value::from(stage_arn));
@@ -166,6 +167,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError
 pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value, ApiError> {
     let arn = text(input, "arn");
     let id = id_of(ctx, INGEST, arn)?.to_owned();
+    // Invariant: `id_of` found it above, and nothing removed it since.
     let config = ctx.region.get(INGEST, &id).cloned().expect("found");
     if text(&config, "state") == "ACTIVE" {
         let force = input.get("force").and_then(Value::as_bool).unwrap_or(false);

@@ -10,31 +10,34 @@
 //!   model, quota errors) and [`Live`], what a region keeps that is no resource (stage sessions,
 //!   participants, composition timers, replicas);
 //! - `stages.rs`: stages, their endpoints and recording configuration;
-//! - `participants.rs`: joins and leaves (the control plane), sessions, participants, their
-//!   events, DisconnectParticipant and replication;
+//! - `participants.rs`: joins and leaves (the control plane, with a token or an ingest stream
+//!   key), sessions, participants, their events, DisconnectParticipant;
+//! - `replication.rs`: participant replication to another stage;
 //! - `tokens.rs`: participant tokens, minted as ES384 JWTs and verified at join;
 //! - `compositions.rs`: compositions and their time-driven lifecycle;
 //! - `configs.rs`: encoder and storage configurations; `ingest.rs`: ingest configurations;
 //!   `public_keys.rs`: imported public keys; `tags.rs`: the shared `/tags/{resourceArn}` routes.
 //!
 //! Time-driven changes (a session's end, a composition's idle timeout, STOPPING → STOPPED) are
-//! evaluated lazily,
-//! from `clock::now_millis`, at the start of every Real-Time call and control call
-//! ([`advance`]): no timer runs, and moving the emulator's clock (`POST /_ivs-vcr/clock`) moves
-//! them all; a change is dated when it fell due, however late it is evaluated.
+//! evaluated lazily, from `clock::now_millis`, at the start of every Real-Time call, control call
+//! and state view ([`advance`]): no timer runs, and moving the emulator's clock
+//! (`POST /_ivs-vcr/clock`) moves them all; a change is dated when it fell due, however late it
+//! is evaluated. EventBridge events go into `Ctx::events`, for the emulator's event sink.
 //!
 //! Sources, cited where used: the model (`src/ivs/model/ivs-realtime.json`: shapes, constraints,
 //! documented defaults, operation documentation); the Real-Time API reference,
 //! <https://docs.aws.amazon.com/ivs/latest/RealTimeAPIReference/Welcome.html>; the Real-Time user
 //! guide's service quotas, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/service-quotas.html>,
 //! token distribution, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/getting-started-distribute-tokens.html>,
-//! and EventBridge events, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/eventbridge.html>.
+//! EventBridge events, <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/eventbridge.html>,
+//! and monitoring (stage sessions), <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/stage-health.html>.
 
 mod compositions;
 mod configs;
 mod ingest;
 mod participants;
 mod public_keys;
+mod replication;
 mod stages;
 mod tags;
 pub(crate) mod tokens;
@@ -89,7 +92,9 @@ pub(crate) struct Live {
     /// The timers of each composition, by composition id.
     pub compositions: HashMap<String, compositions::Timers>,
     /// Participant replications, oldest first.
-    pub replicas: Vec<participants::Replica>,
+    pub replicas: Vec<replication::Replica>,
+    /// Participant records kept across the region's stages and sessions.
+    pub n_participants: usize,
     /// Connection token ids revoked (RevokeConnectionToken), oldest first, bounded.
     pub revoked_connection_tokens: VecDeque<String>,
 }
@@ -142,9 +147,9 @@ pub(crate) fn run(
         "ListParticipants" => participants::list(ctx, op, input),
         "ListParticipantEvents" => participants::list_events(ctx, op, input),
         "DisconnectParticipant" => participants::disconnect(ctx, input, now),
-        "StartParticipantReplication" => participants::start_replication(ctx, input, now),
-        "StopParticipantReplication" => participants::stop_replication(ctx, input, now),
-        "ListParticipantReplicas" => participants::list_replicas(ctx, op, input),
+        "StartParticipantReplication" => replication::start(ctx, input, now),
+        "StopParticipantReplication" => replication::stop(ctx, input, now),
+        "ListParticipantReplicas" => replication::list(ctx, op, input),
         "StartComposition" => compositions::start(ctx, input, now),
         "StopComposition" => compositions::stop(ctx, input, now),
         "GetComposition" => compositions::get(ctx, input),

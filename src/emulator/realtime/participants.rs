@@ -1,6 +1,7 @@
-//! Stage life without media: participants join with a token and leave (through the control
-//! plane, as the broadcast SDKs would), and what the API reports follows: stage sessions,
-//! participants and their events, DisconnectParticipant, and participant replication.
+//! Stage life without media: participants join with a token, or publish with an ingest stream
+//! key, and leave (through the control plane, as the broadcast SDKs and RTMP encoders would),
+//! and what the API reports follows: stage sessions, participants and their events, and
+//! DisconnectParticipant. Replication (`replication.rs`) builds on the same sessions.
 //!
 //! Documented: "There is a 1:1 mapping between participant tokens and participants" (the model's
 //! service documentation), so a token's `jti` is its participant's id, and joining again with it
@@ -31,9 +32,8 @@
 //! `recordingS3Prefix` is an id of its own; DisconnectParticipant does not revoke the token;
 //! sessions are listed newest first, participants by id, events oldest first; the emulator
 //! keeps the newest [`MAX_SESSIONS`] sessions of a stage, at most [`MAX_PARTICIPANTS`]
-//! participants a session and the first [`MAX_EVENTS`] events of a participant in a session
-//! (bounds, not documented quotas); replication events are `IVS Stage Update` "Participant
-//! Replication Started"/"Participant Replication Stopped".
+//! participants a session and [`MAX_REGION_PARTICIPANTS`] a region, and the first
+//! [`MAX_EVENTS`] events of a participant in a session (bounds, not documented quotas).
 
 use std::collections::BTreeMap;
 
@@ -53,7 +53,10 @@ pub(crate) const MAX_PARTICIPANTS: usize = 10_000;
 /// Sessions kept per stage, newest first (a bound).
 pub(crate) const MAX_SESSIONS: usize = 100;
 /// Events kept per participant and session (a bound).
-const MAX_EVENTS: usize = 1_000;
+const MAX_EVENTS: usize = 200;
+/// Participant records kept per region, across stages and sessions (a bound: with
+/// [`MAX_EVENTS`], what a flood of joins can make the emulator hold).
+pub(crate) const MAX_REGION_PARTICIPANTS: usize = 20_000;
 /// How long a session outlives its last participant: "A stage session begins when the first
 /// participant joins a stage and ends a few minutes after the last participant stops publishing"
 /// (<https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/stage-health.html>); "a few
@@ -95,30 +98,6 @@ impl ParticipantLife {
     }
 }
 
-/// One replication of a publishing participant to another stage.
-#[derive(Debug, Clone)]
-pub(crate) struct Replica {
-    pub source_stage_arn: String,
-    pub participant_id: String,
-    pub source_session_id: String,
-    pub destination_stage_arn: String,
-    pub destination_session_id: String,
-    pub state: &'static str,
-}
-
-impl Replica {
-    fn json(&self) -> Value {
-        serde_json::json!({
-            "sourceStageArn": self.source_stage_arn,
-            "participantId": self.participant_id,
-            "sourceSessionId": self.source_session_id,
-            "destinationStageArn": self.destination_stage_arn,
-            "destinationSessionId": self.destination_session_id,
-            "replicationState": self.state,
-        })
-    }
-}
-
 /// What a join asks: the token, and whether to publish and subscribe.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct JoinRequest {
@@ -142,7 +121,10 @@ pub(crate) fn session_state(session: &StageSession) -> Value {
     })
 }
 
-fn active_session<'r>(ctx: &'r mut Ctx<'_>, stage_id: &str) -> Option<&'r mut StageSession> {
+pub(super) fn active_session<'r>(
+    ctx: &'r mut Ctx<'_>,
+    stage_id: &str,
+) -> Option<&'r mut StageSession> {
     ctx.region
         .realtime
         .stages
@@ -174,11 +156,11 @@ pub(crate) fn occupancy(ctx: &Ctx<'_>, stage_id: &str) -> (bool, Option<u64>) {
     }
 }
 
-fn participant_event(name: &str, participant_id: &str, time: &str) -> Value {
+pub(super) fn participant_event(name: &str, participant_id: &str, time: &str) -> Value {
     serde_json::json!({"name": name, "participantId": participant_id, "eventTime": time})
 }
 
-fn push_event(life: &mut ParticipantLife, event: Value) {
+pub(super) fn push_event(life: &mut ParticipantLife, event: Value) {
     if life.events.len() < MAX_EVENTS {
         life.events.push(event);
     }
@@ -238,7 +220,8 @@ fn admit(
             ));
         }
         if !session.participants.contains_key(&pid)
-            && session.participants.len() >= MAX_PARTICIPANTS
+            && (session.participants.len() >= MAX_PARTICIPANTS
+                || ctx.region.realtime.n_participants >= MAX_REGION_PARTICIPANTS)
         {
             return Err(ApiError::new(
                 ErrorType::ServiceQuotaExceededException,
@@ -251,21 +234,23 @@ fn admit(
     let time = clock::iso8601(now / 1000);
     let session_id = ensure_session(ctx, &stage_id, now);
     let recording = recording_of(ctx, &stage_id);
+    // Invariant: `ensure_session` just made the stage's session active.
     let session = active_session(ctx, &stage_id).expect("session just ensured");
     let rejoin = session
         .participants
         .get(&pid)
         .is_some_and(ParticipantLife::connected);
     if !rejoin {
-        let life = session
-            .participants
-            .entry(pid.clone())
-            .or_insert_with(|| ParticipantLife {
+        let mut added = false;
+        let life = session.participants.entry(pid.clone()).or_insert_with(|| {
+            added = true;
+            ParticipantLife {
                 record: fresh_participant(&pid, grant, &time),
                 events: Vec::new(),
                 publishing: false,
                 subscribing: false,
-            });
+            }
+        });
         set(&mut life.record, "state", Value::from("CONNECTED"));
         set(
             &mut life.record,
@@ -283,6 +268,9 @@ fn admit(
             }
         }
         push_event(life, participant_event("JOINED", &pid, &time));
+        if added {
+            ctx.region.realtime.n_participants += 1;
+        }
     }
     set_activity(
         ctx,
@@ -402,9 +390,14 @@ fn fresh_participant(pid: &str, grant: &tokens::Grant, time: &str) -> Value {
 }
 
 /// The id of the stage's active session, started now when there is none.
-fn ensure_session(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) -> String {
+pub(super) fn ensure_session(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) -> String {
     if let Some(session) = active_session(ctx, stage_id) {
-        return session.id.clone();
+        let id = session.id.clone();
+        // Someone is joining: the session no longer counts down to its end.
+        if let Some(life) = ctx.region.realtime.stages.get_mut(stage_id) {
+            life.empty_since = None;
+        }
+        return id;
     }
     // StageSessionId: `st-` and 13 alphanumerics, 16 in all (the model's fixed length).
     let id = format!("st-{}", ctx.ids.alnum(13));
@@ -422,7 +415,12 @@ fn ensure_session(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) -> String {
     });
     life.empty_since = None;
     let excess = life.sessions.len().saturating_sub(MAX_SESSIONS);
-    life.sessions.drain(..excess);
+    let forgotten: usize = life
+        .sessions
+        .drain(..excess)
+        .map(|s| s.participants.len())
+        .sum();
+    ctx.region.realtime.n_participants -= forgotten;
     if let Some(stage) = ctx.region.get_mut(STAGE, stage_id) {
         set(stage, "activeSessionId", Value::from(id.as_str()));
     }
@@ -431,7 +429,7 @@ fn ensure_session(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) -> String {
 
 /// Moves a connected participant to publishing and subscribing as asked, with the events each
 /// change makes for it and for the others.
-fn set_activity(
+pub(super) fn set_activity(
     ctx: &mut Ctx<'_>,
     stage_id: &str,
     pid: &str,
@@ -455,6 +453,7 @@ fn set_activity(
     // Stop first, then start, so a publisher that stops subscribing sees its own events in order.
     if was_subscribing && !subscribe {
         let publishers = others(session, pid, |p| p.publishing);
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.subscribing = false;
         for remote in publishers {
@@ -464,9 +463,11 @@ fn set_activity(
     if was_publishing && !publish {
         let subscribers = others(session, pid, |p| p.subscribing);
         for remote in &subscribers {
+            // Invariant: the ids come from this session's participants, read above.
             let them = session.participants.get_mut(remote).expect("present");
             push_event(them, remote_event("SUBSCRIBE_STOPPED", remote, pid, time));
         }
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.publishing = false;
         push_event(me, participant_event("PUBLISH_STOPPED", pid, time));
@@ -477,6 +478,7 @@ fn set_activity(
         bridge.push(("IVS Stage Update", "Participant Unpublished"));
     }
     if publish && !was_publishing {
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.publishing = true;
         set(&mut me.record, "published", Value::Bool(true));
@@ -496,12 +498,14 @@ fn set_activity(
         bridge.push(("IVS Stage Update", "Participant Published"));
         let subscribers = others(session, pid, |p| p.subscribing);
         for remote in subscribers {
+            // Invariant: the ids come from this session's participants, read above.
             let them = session.participants.get_mut(&remote).expect("present");
             push_event(them, remote_event("SUBSCRIBE_STARTED", &remote, pid, time));
         }
     }
     if subscribe && !was_subscribing {
         let publishers = others(session, pid, |p| p.publishing);
+        // Invariant: the ids come from this session's participants, read above.
         let me = session.participants.get_mut(pid).expect("present");
         me.subscribing = true;
         for remote in publishers {
@@ -578,7 +582,7 @@ pub(crate) fn leave(
     Ok(object())
 }
 
-fn connected_in(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str) -> bool {
+pub(super) fn connected_in(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str) -> bool {
     active_session(ctx, stage_id)
         .and_then(|s| s.participants.get(pid))
         .is_some_and(ParticipantLife::connected)
@@ -586,7 +590,7 @@ fn connected_in(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str) -> bool {
 
 /// A connected participant leaves: it stops publishing and subscribing, its replications stop,
 /// it is DISCONNECTED with a LEFT event, and the session ends if it was the last one.
-fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
+pub(super) fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
     let time = clock::iso8601(now / 1000);
     set_activity(ctx, stage_id, pid, false, false, &time, None);
     let source_arn = arn::mint(ctx.region_name, ctx.account, STAGE, stage_id);
@@ -602,7 +606,7 @@ fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
         .map(|(i, _)| i)
         .collect();
     for i in replicas {
-        end_replication(ctx, i, now);
+        super::replication::end(ctx, i, now);
     }
     let Some(session) = active_session(ctx, stage_id) else {
         return;
@@ -693,7 +697,7 @@ pub(crate) fn close_stage(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) {
         .map(|(i, _)| i)
         .collect();
     for i in replicas {
-        end_replication(ctx, i, now);
+        super::replication::end(ctx, i, now);
     }
 }
 
@@ -739,7 +743,7 @@ fn newest_first<T>(items: &[T], show: impl Fn(&T) -> Value) -> BTreeMap<String, 
 }
 
 /// Items keyed so that key order is their order.
-fn in_order<T>(items: &[T], show: impl Fn(&T) -> Value) -> BTreeMap<String, Value> {
+pub(super) fn in_order<T>(items: &[T], show: impl Fn(&T) -> Value) -> BTreeMap<String, Value> {
     items
         .iter()
         .enumerate()
@@ -854,260 +858,6 @@ pub(super) fn disconnect(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<V
         }
     }
     Ok(object())
-}
-
-pub(super) fn start_replication(
-    ctx: &mut Ctx<'_>,
-    input: &Value,
-    now: u64,
-) -> Result<Value, ApiError> {
-    let source_arn = text(input, "sourceStageArn").to_owned();
-    let destination_arn = text(input, "destinationStageArn").to_owned();
-    let source_id = id_of(ctx, STAGE, &source_arn)?.to_owned();
-    let destination_id = id_of(ctx, STAGE, &destination_arn)?.to_owned();
-    if source_id == destination_id {
-        return Err(ApiError::validation(
-            "destinationStageArn: a participant is replicated to another stage than its own",
-        ));
-    }
-    super::check_attributes("attributes", input.get("attributes"))?;
-    let pid = text(input, "participantId").to_owned();
-    let source = active_session(ctx, &source_id).and_then(|s| {
-        s.participants
-            .get(&pid)
-            .filter(|p| p.connected())
-            .map(|p| (s.id.clone(), p.clone()))
-    });
-    let Some((source_session_id, source_life)) = source else {
-        return Err(ApiError::not_found(format!(
-            "participant `{}` is not connected to stage `{source_arn}`",
-            crate::redact::printable(&pid)
-        )));
-    };
-    if !source_life.publishing {
-        return Err(ApiError::conflict(format!(
-            "participant `{pid}` is not publishing; only a publisher is replicated"
-        )));
-    }
-    if ctx.region.realtime.replicas.iter().any(|r| {
-        r.state == "ACTIVE" && r.participant_id == pid && r.destination_stage_arn == destination_arn
-    }) {
-        return Err(ApiError::conflict(format!(
-            "participant `{pid}` is already replicated to stage `{destination_arn}`"
-        )));
-    }
-    if connected_in(ctx, &destination_id, &pid) {
-        return Err(ApiError::conflict(format!(
-            "participant `{pid}` is already connected to stage `{destination_arn}`"
-        )));
-    }
-    let time = clock::iso8601(now / 1000);
-    let destination_session_id = ensure_session(ctx, &destination_id, now);
-    let mut attributes = source_life
-        .record
-        .get("attributes")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(extra) = input.get("attributes").and_then(Value::as_object) {
-        attributes.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    let mut record = source_life.record.clone();
-    for (member, value) in [
-        ("state", Value::from("CONNECTED")),
-        ("firstJoinTime", Value::from(time.as_str())),
-        ("attributes", Value::Object(attributes)),
-        ("published", Value::Bool(false)),
-        ("recordingState", Value::from("DISABLED")),
-        ("recordingS3BucketName", Value::from("")),
-        ("recordingS3Prefix", Value::from("")),
-        ("replicationType", Value::from("REPLICA")),
-        ("replicationState", Value::from("ACTIVE")),
-        ("sourceStageArn", Value::from(source_arn.as_str())),
-        ("sourceSessionId", Value::from(source_session_id.as_str())),
-    ] {
-        set(&mut record, member, value);
-    }
-    let session = active_session(ctx, &destination_id).expect("session just ensured");
-    let mut joined = participant_event("JOINED", &pid, &time);
-    set(&mut joined, "replica", Value::Bool(true));
-    session.participants.insert(
-        pid.clone(),
-        ParticipantLife {
-            record,
-            events: vec![joined],
-            publishing: false,
-            subscribing: false,
-        },
-    );
-    set_activity(ctx, &destination_id, &pid, true, false, &time, None);
-    if let Some(me) = active_session(ctx, &source_id).and_then(|s| s.participants.get_mut(&pid)) {
-        set(&mut me.record, "replicationType", Value::from("SOURCE"));
-        set(&mut me.record, "replicationState", Value::from("ACTIVE"));
-        let mut started = participant_event("REPLICATION_STARTED", &pid, &time);
-        set(
-            &mut started,
-            "destinationStageArn",
-            Value::from(destination_arn.as_str()),
-        );
-        set(
-            &mut started,
-            "destinationSessionId",
-            Value::from(destination_session_id.as_str()),
-        );
-        push_event(me, started);
-    }
-    let replica = Replica {
-        source_stage_arn: source_arn.clone(),
-        participant_id: pid.clone(),
-        source_session_id: source_session_id.clone(),
-        destination_stage_arn: destination_arn,
-        destination_session_id,
-        state: "ACTIVE",
-    };
-    let replicas = &mut ctx.region.realtime.replicas;
-    replicas.push(replica);
-    // Stopped replications beyond the bound are forgotten, oldest first.
-    while replicas.len() > MAX_PARTICIPANTS {
-        match replicas.iter().position(|r| r.state != "ACTIVE") {
-            Some(i) => {
-                replicas.remove(i);
-            }
-            None => break,
-        }
-    }
-    event(
-        ctx,
-        "IVS Stage Update",
-        &source_arn,
-        serde_json::json!({
-            "session_id": source_session_id,
-            "event_name": "Participant Replication Started",
-            "user_id": text(&source_life.record, "userId"),
-            "participant_id": pid,
-        }),
-    );
-    Ok(object())
-}
-
-/// Ends the replication at `index`: the replica leaves its stage and the source hears of it.
-fn end_replication(ctx: &mut Ctx<'_>, index: usize, now: u64) {
-    let Some(replica) = ctx.region.realtime.replicas.get_mut(index) else {
-        return;
-    };
-    replica.state = "STOPPED";
-    let replica = replica.clone();
-    let time = clock::iso8601(now / 1000);
-    if let Some(destination_id) =
-        arn::parse(&replica.destination_stage_arn).map(|a| a.resource_id.to_owned())
-    {
-        if connected_in(ctx, &destination_id, &replica.participant_id) {
-            depart(ctx, &destination_id, &replica.participant_id, now);
-        }
-        if let Some(me) = active_or_last(ctx, &destination_id, &replica.participant_id) {
-            set(&mut me.record, "replicationState", Value::from("STOPPED"));
-        }
-    }
-    let still_active = ctx.region.realtime.replicas.iter().any(|r| {
-        r.state == "ACTIVE"
-            && r.participant_id == replica.participant_id
-            && r.source_stage_arn == replica.source_stage_arn
-    });
-    let mut user_id = String::new();
-    if let Some(source_id) = arn::parse(&replica.source_stage_arn).map(|a| a.resource_id.to_owned())
-    {
-        if let Some(me) = active_or_last(ctx, &source_id, &replica.participant_id) {
-            if !still_active {
-                set(&mut me.record, "replicationState", Value::from("STOPPED"));
-            }
-            user_id = text(&me.record, "userId").to_owned();
-            let mut stopped =
-                participant_event("REPLICATION_STOPPED", &replica.participant_id, &time);
-            set(
-                &mut stopped,
-                "destinationStageArn",
-                Value::from(replica.destination_stage_arn.as_str()),
-            );
-            set(
-                &mut stopped,
-                "destinationSessionId",
-                Value::from(replica.destination_session_id.as_str()),
-            );
-            push_event(me, stopped);
-        }
-    }
-    event(
-        ctx,
-        "IVS Stage Update",
-        &replica.source_stage_arn,
-        serde_json::json!({
-            "session_id": replica.source_session_id,
-            "event_name": "Participant Replication Stopped",
-            "user_id": user_id,
-            "participant_id": replica.participant_id,
-        }),
-    );
-}
-
-/// The participant's record in the stage's latest session, ended or not.
-fn active_or_last<'r>(
-    ctx: &'r mut Ctx<'_>,
-    stage_id: &str,
-    pid: &str,
-) -> Option<&'r mut ParticipantLife> {
-    ctx.region
-        .realtime
-        .stages
-        .get_mut(stage_id)?
-        .sessions
-        .iter_mut()
-        .rev()
-        .find_map(|s| s.participants.get_mut(pid))
-}
-
-pub(super) fn stop_replication(
-    ctx: &mut Ctx<'_>,
-    input: &Value,
-    now: u64,
-) -> Result<Value, ApiError> {
-    let source_arn = text(input, "sourceStageArn");
-    let destination_arn = text(input, "destinationStageArn");
-    id_of(ctx, STAGE, source_arn)?;
-    id_of(ctx, STAGE, destination_arn)?;
-    let pid = text(input, "participantId");
-    let index = ctx.region.realtime.replicas.iter().position(|r| {
-        r.state == "ACTIVE"
-            && r.participant_id == pid
-            && r.source_stage_arn == source_arn
-            && r.destination_stage_arn == destination_arn
-    });
-    let Some(index) = index else {
-        return Err(ApiError::not_found(format!(
-            "participant `{}` of stage `{source_arn}` is not being replicated to stage `{destination_arn}`",
-            crate::redact::printable(pid)
-        )));
-    };
-    end_replication(ctx, index, now);
-    Ok(object())
-}
-
-pub(super) fn list_replicas(
-    ctx: &mut Ctx<'_>,
-    op: &Operation,
-    input: &Value,
-) -> Result<Value, ApiError> {
-    let source_arn = text(input, "sourceStageArn");
-    id_of(ctx, STAGE, source_arn)?;
-    let pid = text(input, "participantId");
-    let replicas: Vec<&Replica> = ctx
-        .region
-        .realtime
-        .replicas
-        .iter()
-        .filter(|r| r.source_stage_arn == source_arn && r.participant_id == pid)
-        .collect();
-    let keyed = in_order(&replicas, |r| r.json());
-    resource::page(op, input, &keyed, |_| true, Value::clone)
 }
 
 /// The not-found error of a stage by ARN (a token naming a deleted stage).

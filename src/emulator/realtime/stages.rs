@@ -183,7 +183,10 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value
         }
     }
     ctx.region.remove(STAGE, &id);
-    ctx.region.realtime.stages.remove(&id);
+    if let Some(life) = ctx.region.realtime.stages.remove(&id) {
+        let n: usize = life.sessions.iter().map(|s| s.participants.len()).sum();
+        ctx.region.realtime.n_participants -= n;
+    }
     Ok(object())
 }
 

@@ -853,6 +853,20 @@ proptest! {
                     settle(&e, waited);
                 }
             }
+            // The region's count of participant records is what its sessions hold.
+            let (counted, held) = e
+                .with_region("us-west-2", |ctx| {
+                    let live = &ctx.region.realtime;
+                    let held: usize = live
+                        .stages
+                        .values()
+                        .flat_map(|l| &l.sessions)
+                        .map(|s| s.participants.len())
+                        .sum();
+                    (live.n_participants, held)
+                })
+                .unwrap();
+            prop_assert_eq!(counted, held);
             for (s, (stage_arn, stage_id)) in stages.iter().enumerate() {
                 let live = e
                     .with_region("us-west-2", |ctx| {

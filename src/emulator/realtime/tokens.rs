@@ -220,6 +220,20 @@ pub(crate) fn verify(ctx: &Ctx<'_>, token: &str, now: u64) -> Result<Grant, ApiE
             "token: its `jti` claim (the participant id) must be 1 to 64 of a-z, A-Z, 0-9, `-` and `_`",
         ));
     }
+    // What CreateParticipantToken would refuse, a self-signed token may not carry either
+    // (inferred: the same limits hold for what IVS reads from either kind).
+    check_attributes(
+        "token: its `attributes` claim",
+        decoded.claims.get("attributes"),
+    )?;
+    if decoded
+        .text("user_id")
+        .is_some_and(|u| u.chars().count() > 128)
+    {
+        return Err(ApiError::validation(
+            "token: its `user_id` claim is longer than 128 characters",
+        ));
+    }
     let capability = |name: &str| {
         decoded
             .claims
