@@ -321,6 +321,20 @@ class ControlPlane {
   }
 
   /**
+   * Moves the emulator's clock forward by `seconds`: token and session expiry, rate windows,
+   * composition and stage-session timeouts and the times new answers carry all follow it.
+   * Resolves to `{ now, epochMillis, aheadSeconds }`; `reset()` returns the clock to the wall clock.
+   */
+  async advanceClock(seconds) {
+    return this.request("POST", "clock", { advance_seconds: seconds });
+  }
+
+  /** Sets the emulator's clock to `time` (`"2030-01-01T00:00:00Z"`); the clock only moves forward. */
+  async setClock(time) {
+    return this.request("POST", "clock", { time });
+  }
+
+  /**
    * Changes a live stream's `health` (`HEALTHY`, `STARVING`, `UNKNOWN`; a change sends IVS Stream
    * Health Change) or viewer count, as ingest measuring it would.
    */

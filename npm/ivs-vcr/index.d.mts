@@ -165,6 +165,16 @@ export interface Summary {
   [key: string]: unknown;
 }
 
+/** The emulator's clock (`advanceClock`, `setClock`). */
+export interface ClockView {
+  /** Its time, ISO-8601 with milliseconds. */
+  readonly now: string;
+  /** Its time in milliseconds since the Unix epoch. */
+  readonly epochMillis: number;
+  /** How far it is ahead of the wall clock, in seconds. */
+  readonly aheadSeconds: number;
+}
+
 /** A participant joined to a stage (`joinStage`): IVS's own ids, as `GetParticipant` names them. */
 export interface StageJoin {
   /** The participant's id (the token's `participantId`). */
@@ -212,6 +222,10 @@ export declare class ControlPlane {
   joinStageWithStreamKey(streamKey: string): Promise<StageJoin>;
   /** Takes a joined participant out of its stage; the last one out ends the stage session. */
   leaveStage(participantId: string, options?: { stageArn?: string }): Promise<void>;
+  /** Moves the emulator's clock forward: expiries, rate windows and timeouts follow; `reset()` returns it to the wall clock. */
+  advanceClock(seconds: number): Promise<ClockView>;
+  /** Sets the emulator's clock to an ISO-8601 UTC time, not before its time now. */
+  setClock(time: string): Promise<ClockView>;
   /** Changes a live stream's health (a change sends IVS Stream Health Change) or viewer count. */
   updateStream(channelArn: string, options?: { health?: string; viewerCount?: number }): Promise<unknown>;
   /** The EventBridge events the emulator sent, oldest first; `detailType` keeps one type, `since` skips the first ones since the last reset. */

@@ -379,6 +379,19 @@ class Server:
             body["stageArn"] = stage_arn
         self.request("POST", "stages/leave", body)
 
+    def advance_clock(self, seconds: float) -> Dict[str, Any]:
+        """Moves the emulator's clock forward by ``seconds``: token and session expiry, rate
+        windows, composition and stage-session timeouts and the times new answers carry all
+        follow it, so a test of a one-hour timeout takes milliseconds. Answers
+        ``{"now", "epochMillis", "aheadSeconds"}``; :meth:`reset` returns the clock to the wall
+        clock."""
+        return _object(self.request("POST", "clock", {"advance_seconds": seconds}))
+
+    def set_clock(self, time: str) -> Dict[str, Any]:
+        """Sets the emulator's clock to ``time`` (``"2030-01-01T00:00:00Z"``), which must not be
+        before its time now: the clock only moves forward."""
+        return _object(self.request("POST", "clock", {"time": time}))
+
     def update_stream(
         self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
     ) -> Any:

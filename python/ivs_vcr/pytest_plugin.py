@@ -180,7 +180,8 @@ def _on_server(method: Callable[Concatenate[Server, P], R]) -> Callable[Concaten
 class IvsVcr:
     """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane
     (``reset``, ``summary``, ``state``, ``start_stream``, ``stop_stream``, ``update_stream``,
-    ``events``, ``join_stage``, ``join_stage_with_stream_key``, ``leave_stage``, ``fault``,
+    ``events``, ``join_stage``, ``join_stage_with_stream_key``, ``leave_stage``, ``advance_clock``,
+    ``set_clock``, ``fault``,
     ``faults``, ``clear_faults``: :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
     cleared after it."""
 
@@ -207,6 +208,8 @@ class IvsVcr:
     join_stage = _on_server(Server.join_stage)
     join_stage_with_stream_key = _on_server(Server.join_stage_with_stream_key)
     leave_stage = _on_server(Server.leave_stage)
+    advance_clock = _on_server(Server.advance_clock)
+    set_clock = _on_server(Server.set_clock)
     update_stream = _on_server(Server.update_stream)
     events = _on_server(Server.events)
     fault = _on_server(Server.fault)

@@ -181,6 +181,21 @@ describe("an emulator server", () => {
     await assert.rejects(server.joinStageWithStreamKey("rt_123456789012_us-west-2_nope00000000_x"), ControlPlaneError);
   });
 
+  test("advanceClock and setClock move the emulator's clock forward; reset returns it", async () => {
+    await server.reset();
+    const set = await server.setClock("2031-03-04T05:06:07Z");
+    assert.match(set.now, /^2031-03-04T05:06:07/);
+    const moved = await server.advanceClock(90);
+    assert.ok(moved.epochMillis - set.epochMillis >= 90_000, JSON.stringify(moved));
+    await assert.rejects(server.setClock("2001-01-01T00:00:00Z"), (err) => {
+      assert.ok(err instanceof ControlPlaneError);
+      assert.equal(err.status, 409);
+      return true;
+    });
+    await server.reset();
+    assert.equal((await server.advanceClock(0)).aheadSeconds, 0);
+  });
+
   test("events lists the EventBridge events of a stream, by type and after a number", async () => {
     await server.reset();
     const ivs = ivsClient(server);
