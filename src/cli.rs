@@ -643,7 +643,7 @@ impl RecordArgs {
 pub enum MatchArg {
     /// Method, path, query, region and body must all be equal.
     Exact,
-    /// Exact first, else any recorded success of the operation (`x-ivs-vcr-match: operation`).
+    /// Exact first, else any recorded success (marked `x-ivs-vcr-match: operation`).
     Operation,
 }
 
@@ -698,6 +698,15 @@ pub struct ReplayArgs {
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_REVOCATIONS", default_value_t = 10_000, value_parser = parse_count, help_heading = "Limits")]
     pub max_revocations: usize,
 
+    /// Throttle each operation at its documented calls a second (429 ThrottlingException).
+    #[arg(
+        hide_env = true,
+        long,
+        env = "IVS_VCR_RATE_LIMITS",
+        help_heading = "Limits"
+    )]
+    pub rate_limits: bool,
+
     /// Run a room's review handler (a Lambda ARN) at a local URL (repeatable):
     /// `arn:aws:lambda:us-west-2:123456789012:function:review=http://127.0.0.1:9000/`.
     #[arg(
@@ -720,41 +729,6 @@ pub struct ReplayArgs {
         help_heading = "Chat"
     )]
     pub chat_log_dir: Option<PathBuf>,
-
-    /// RTMP ingest port (0: free); publish to rtmp://127.0.0.1:PORT/app/<streamKey>.
-    #[arg(
-        hide_env = true,
-        long,
-        value_name = "PORT",
-        env = "IVS_VCR_RTMP_PORT",
-        help_heading = "Live video"
-    )]
-    pub rtmp_port: Option<u16>,
-
-    /// HLS playback port (0: free); --playback-urls-here points playbackUrl at it.
-    #[arg(
-        hide_env = true,
-        long,
-        value_name = "PORT",
-        env = "IVS_VCR_PLAYBACK_PORT",
-        help_heading = "Live video"
-    )]
-    pub playback_port: Option<u16>,
-
-    /// Make channels' playbackUrl point at --playback-port instead of IVS's host (hidden from
-    /// --help for its length; the README's "Go live" shows it).
-    #[arg(
-        hide = true,
-        long,
-        env = "IVS_VCR_PLAYBACK_URLS_HERE",
-        requires = "playback_port"
-    )]
-    pub playback_urls_here: bool,
-
-    /// Most RTMP connections held at once; one more is closed (hidden from --help for its
-    /// length).
-    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
-    pub max_rtmp_connections: usize,
 
     /// Most chat WebSocket connections held at once (IVS Chat's quota); one more gets 429.
     #[arg(hide_env = true, long, value_name = "N", env = "IVS_VCR_MAX_CHAT_CONNECTIONS", default_value_t = 50_000, value_parser = parse_count, help_heading = "Limits")]
@@ -793,6 +767,42 @@ pub struct ReplayArgs {
     // The flattened groups come last: each sets the help heading of what follows it.
     #[command(flatten)]
     pub listen: ListenArgs,
+
+    // Listening too, after the flattened group whose heading they share.
+    /// RTMP ingest port (0: free); publish to rtmp://127.0.0.1:PORT/app/<streamKey>.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_RTMP_PORT",
+        help_heading = "Listening"
+    )]
+    pub rtmp_port: Option<u16>,
+
+    /// HLS playback port (0: free); --playback-urls-here points playbackUrl at it.
+    #[arg(
+        hide_env = true,
+        long,
+        value_name = "PORT",
+        env = "IVS_VCR_PLAYBACK_PORT",
+        help_heading = "Listening"
+    )]
+    pub playback_port: Option<u16>,
+
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's host (hidden from
+    /// --help for its length; the README's "Go live" shows it).
+    #[arg(
+        hide = true,
+        long,
+        env = "IVS_VCR_PLAYBACK_URLS_HERE",
+        requires = "playback_port"
+    )]
+    pub playback_urls_here: bool,
+
+    /// Most RTMP connections held at once; one more is closed (hidden from --help for its
+    /// length).
+    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
+    pub max_rtmp_connections: usize,
 
     #[command(flatten)]
     pub limits: CassetteLimitArgs,
@@ -917,6 +927,7 @@ impl ReplayArgs {
             .max_regions(self.max_regions)
             .max_stream_sessions(self.max_stream_sessions)
             .max_revocations(self.max_revocations)
+            .rate_limits(self.rate_limits)
             .max_chat_connections(self.max_chat_connections)
             .max_rtmp_connections(self.max_rtmp_connections)
             .playback_urls_here(self.playback_urls_here);

@@ -4,12 +4,13 @@
 //! | call | what it does |
 //! |---|---|
 //! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
-//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, closes every chat socket |
+//! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, returns the clock to the wall clock, closes every chat socket |
 //! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, and under `chat` the rooms' live connections and recent messages |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
 //! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
+//! | `GET /_ivs-vcr/clock`, `POST` `{"advance_seconds": N}` or `{"time": "…Z"}` | reads or moves the emulator's clock forward (`clock`); reset returns it to the wall clock |
 //!
 //! Answers are JSON; a bad control request gets a 4xx whose `message` says what to send instead.
 //! The servers call [`handle`] before anything else, so the control plane works whatever the
@@ -122,6 +123,7 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             }
             plane.rewind();
             plane.faults().clear();
+            crate::clock::reset();
             if let Some(chat) = plane.chat() {
                 // Every socket is closed and every unused token forgotten.
                 crate::live::chat::ChatSink::reset(chat);
@@ -168,6 +170,8 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             }
             Ok((200, summary))
         }
+        ("GET", "clock") => Ok((200, clock_view())),
+        ("POST", "clock") => move_clock(&body),
         ("GET", "faults") => Ok((200, json!({"faults": plane.faults().list()}))),
         ("DELETE", "faults") => {
             plane.faults().clear();
@@ -177,7 +181,7 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             Ok(view) => Ok((201, serde_json::to_value(view).unwrap_or_default())),
             Err(err) => bad(400, "ValidationException", err.to_string()),
         },
-        (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "summary" | "faults") => bad(
+        (_, "health" | "reset" | "state" | "streams/start" | "streams/stop" | "summary" | "faults" | "clock") => bad(
             405,
             "IvsVcrMethodNotAllowedException",
             format!("`{method} {path}` is not a control call; see GET {PREFIX}health for the list"),
@@ -186,9 +190,69 @@ fn reply(plane: &dyn Plane, method: &str, path: &str, raw: &[u8]) -> Reply {
             404,
             "IvsVcrUnknownControlException",
             format!(
-                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, GET {PREFIX}summary, and GET, POST or DELETE {PREFIX}faults"
+                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
             ),
         ),
+    }
+}
+
+/// The emulator's clock: `{"now", "epochMillis", "aheadSeconds"}`.
+fn clock_view() -> Value {
+    let now = crate::clock::now_millis();
+    json!({
+        "now": crate::clock::iso8601_millis(now),
+        "epochMillis": now,
+        "aheadSeconds": crate::clock::offset().as_secs_f64(),
+    })
+}
+
+/// The longest single move of the clock: ten years, far past any IVS timeout, and far from
+/// overflowing a time.
+const MAX_CLOCK_MOVE_SECS: f64 = 10.0 * 365.0 * 86_400.0;
+
+/// `POST /_ivs-vcr/clock`: `{"advance_seconds": N}` or `{"time": "2030-01-01T00:00:00Z"}`.
+fn move_clock(body: &Value) -> Reply {
+    const HOW: &str = "send {\"advance_seconds\": N} (N ≥ 0, fractions allowed) or {\"time\": \"YYYY-MM-DDTHH:MM:SSZ\"}";
+    let fields = body.as_object().map_or(0, serde_json::Map::len);
+    match (body.get("advance_seconds"), body.get("time")) {
+        (Some(secs), None) if fields == 1 => {
+            let Some(secs) = secs
+                .as_f64()
+                .filter(|s| s.is_finite() && (0.0..=MAX_CLOCK_MOVE_SECS).contains(s))
+            else {
+                return bad(
+                    400,
+                    "ValidationException",
+                    format!("advance_seconds must be a number from 0 to {MAX_CLOCK_MOVE_SECS} (ten years): the clock only moves forward; {HOW}"),
+                );
+            };
+            crate::clock::advance(std::time::Duration::from_secs_f64(secs));
+            Ok((200, clock_view()))
+        }
+        (None, Some(time)) if fields == 1 => {
+            let Some(secs) = time.as_str().and_then(crate::clock::parse_iso8601) else {
+                return bad(
+                    400,
+                    "ValidationException",
+                    format!("time must be an ISO-8601 UTC time; {HOW}"),
+                );
+            };
+            let target = secs.saturating_mul(1000);
+            if target.saturating_sub(crate::clock::now_millis()) as f64 / 1000.0
+                > MAX_CLOCK_MOVE_SECS
+            {
+                return bad(
+                    400,
+                    "ValidationException",
+                    "time is more than ten years ahead of the emulator's clock",
+                );
+            }
+            match crate::clock::set(target) {
+                Ok(_) => Ok((200, clock_view())),
+                Err(message) => bad(409, "ConflictException", message),
+            }
+        }
+        _ => bad(400, "ValidationException", HOW),
     }
 }
 

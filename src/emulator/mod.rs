@@ -22,6 +22,7 @@ pub(crate) mod control;
 pub(crate) mod live;
 mod observe;
 mod ops;
+mod rates;
 mod resource;
 mod state;
 
@@ -54,6 +55,8 @@ pub struct EmulatorOptions {
     /// (`https://<host>.<region>.playback.live-video.net/api/video/v1/…`); `Some(base)` (e.g.
     /// `http://127.0.0.1:7475`) puts the same path on the emulator's playback server.
     pub playback_base: Option<String>,
+    /// Whether each operation's documented call rate is enforced (`rates`).
+    pub rate_limits: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -63,6 +66,7 @@ impl Default for EmulatorOptions {
             seed: 0,
             limits: EmulatorLimits::default(),
             playback_base: None,
+            rate_limits: false,
         }
     }
 }
@@ -201,7 +205,7 @@ pub(crate) struct Ctx<'a> {
     pub ids: &'a mut Ids,
     /// When the account's PutMetadata calls of the last second came, across its regions: IVS
     /// allows 155 a second per account.
-    pub account_metadata_calls: &'a mut std::collections::VecDeque<std::time::Instant>,
+    pub account_metadata_calls: &'a mut std::collections::VecDeque<u64>,
     /// The bounds on kept state.
     pub limits: EmulatorLimits,
     /// What Chat operations ask of the data plane, delivered once the state lock is released.
@@ -228,6 +232,8 @@ pub struct Emulator {
     events: Arc<dyn EventSink>,
     /// The encoders connected through RTMP ingest, which the stop path drops.
     encoders: Arc<crate::live::media::Encoders>,
+    /// The recent calls per operation, when call rates are enforced.
+    rates: rates::Rates,
 }
 
 #[derive(Debug)]
@@ -235,7 +241,7 @@ struct World {
     regions: std::collections::BTreeMap<String, Region>,
     ids: Ids,
     /// The account's recent PutMetadata calls (see [`Ctx::account_metadata_calls`]).
-    metadata_calls: std::collections::VecDeque<std::time::Instant>,
+    metadata_calls: std::collections::VecDeque<u64>,
 }
 
 impl World {
@@ -257,6 +263,7 @@ impl Emulator {
             chat: Arc::new(NoChat),
             events: Arc::new(NoEvents),
             encoders: Arc::default(),
+            rates: rates::Rates::default(),
         }
     }
 
@@ -281,6 +288,7 @@ impl Emulator {
         self.chat.reset();
         self.events.reset();
         self.encoders.disconnect_all();
+        self.rates.reset();
     }
 
     /// Hands Chat's effects to the data plane, in the order the operation made them.
@@ -380,6 +388,9 @@ impl Emulator {
             .catalog()
             .check_route(&req.method, &req.path)
             .ok()?;
+        if let Some(throttled) = self.throttle(op, &req.region) {
+            return Some(throttled);
+        }
         if let Some(body) = self.get_fast(op, req) {
             return Some(Answer {
                 operation: op.name,
@@ -424,13 +435,43 @@ impl Emulator {
         if ivs::Service::route(service, path) != ivs::Service::Ivs {
             return None;
         }
+        // Looked up before the rate is counted: a miss goes down the general path, which counts it.
         let body = self.get_by_arn(family, region, arn)?;
+        if let Some(throttled) = self.throttle(op, region) {
+            return Some(throttled);
+        }
         Some(Answer {
             operation: op.name,
             status: op.success_status,
             error: None,
             body: Some(body),
         })
+    }
+
+    /// The throttled answer to a call of `op` in `region`, when rate limits are on and the
+    /// operation's documented rate is spent for this second.
+    fn throttle(&self, op: &'static Operation, region: &str) -> Option<Answer> {
+        if !self.options.rate_limits {
+            return None;
+        }
+        let tps = self
+            .rates
+            .take(&self.options.account, region, op.service, op.name)?;
+        let mut err = ApiError::new(
+            ErrorType::ThrottlingException,
+            format!(
+                "Rate exceeded: {} allows {tps} calls a second per account and region (its service quotas); ivs-vcr enforces documented rates because --rate-limits is on",
+                op.name
+            ),
+        );
+        if op.service == Service::IvsChat {
+            // Chat's ThrottlingException requires these members; `resourceType` has one value.
+            err = err
+                .with_field("resourceId", Value::String(String::new()))
+                .with_field("resourceType", "ROOM".into())
+                .with_field("limit", tps.into());
+        }
+        Some(Answer::error(op, err))
     }
 
     /// The Get calls of a resource by its `arn`, answered without copying the resource: from the

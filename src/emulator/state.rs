@@ -26,8 +26,9 @@ pub(crate) struct Region {
     pub revocations: std::collections::VecDeque<(String, String, i64)>,
     /// The public keys (DER) of the imported playback key pairs, by key pair id.
     pub public_keys: BTreeMap<String, Vec<u8>>,
-    /// When each channel's recent PutMetadata calls came, for its documented rate limit.
-    pub metadata_calls: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    /// When each channel's recent PutMetadata calls came (`clock::now_millis`), for its documented
+    /// rate limit.
+    pub metadata_calls: HashMap<String, std::collections::VecDeque<u64>>,
     /// The serialized Get answer of a resource (`{"channel": …}`), by type and id: kept from the
     /// first Get until the resource changes, so that reading a resource again costs no
     /// serialization. Every change goes through `insert`, `remove` or `get_mut`, which drop it.

@@ -351,6 +351,14 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Whether each operation's documented call rate (its service quotas' TPS) is enforced, per
+    /// account and region, with a 429 ThrottlingException (default off; PutMetadata's own limits
+    /// apply always).
+    pub fn rate_limits(mut self, on: bool) -> Self {
+        self.options.emulator.rate_limits = on;
+        self
+    }
+
     /// Maps a message review handler's Lambda function ARN to a local HTTP endpoint: a room
     /// whose `messageReviewHandler.uri` is `function_arn` has each message POSTed there, in the
     /// payload IVS gives the function, and its answer applied (allow, deny, changed content or

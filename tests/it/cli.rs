@@ -370,9 +370,10 @@ fn help_groups_limits_under_headings_and_stays_short() {
             "{command} --help:\n{}",
             help.stdout
         );
+        // Long enough to teach every flag, under headings; short enough to read in one go.
         let n_lines = help.stdout.lines().count();
         assert!(
-            n_lines <= 160,
+            n_lines <= 200,
             "{command} --help has {n_lines} lines:\n{}",
             help.stdout
         );

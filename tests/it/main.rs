@@ -6,6 +6,7 @@ mod bundled;
 mod chat;
 mod chat_socket;
 mod cli;
+mod clock;
 mod diff;
 mod emulator;
 mod faults;

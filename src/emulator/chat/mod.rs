@@ -732,12 +732,6 @@ fn mint_token(ctx: &mut Ctx<'_>) -> String {
     token
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn create_token(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
     let room_identifier = text(input, "roomIdentifier");
     let id = room_id(ctx, room_identifier)?.to_owned();
@@ -755,7 +749,7 @@ fn create_token(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Valu
                 })
         })
         .unwrap_or(60);
-    let now = now_secs();
+    let now = clock::now_secs();
     let token_expires = now + TOKEN_VALIDITY_SECS;
     let session_expires = now + minutes * 60;
     let token = mint_token(ctx);

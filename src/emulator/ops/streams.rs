@@ -187,13 +187,12 @@ const METADATA_PER_SECOND: usize = 5;
 const METADATA_PER_SECOND_PER_ACCOUNT: usize = 155;
 
 /// Drops the calls of `calls` older than a second before `now`; how many are left.
-fn calls_in_the_last_second(
-    calls: &mut std::collections::VecDeque<std::time::Instant>,
-    now: std::time::Instant,
-) -> usize {
+/// Times are the emulator's clock's milliseconds (`clock::now_millis`), so moving the clock
+/// opens a new window.
+fn calls_in_the_last_second(calls: &mut std::collections::VecDeque<u64>, now: u64) -> usize {
     while calls
         .front()
-        .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+        .is_some_and(|t| now.saturating_sub(*t) >= 1000)
     {
         calls.pop_front();
     }
@@ -208,7 +207,7 @@ pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, Ap
             "metadata: {n_bytes} bytes, at most {METADATA_MAX_BYTES} (1 KB)"
         )));
     }
-    let now = std::time::Instant::now();
+    let now = clock::now_millis();
     let calls = ctx.region.metadata_calls.entry(id).or_default();
     if calls_in_the_last_second(calls, now) >= METADATA_PER_SECOND {
         return Err(ApiError::new(

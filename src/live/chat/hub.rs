@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
@@ -164,8 +163,9 @@ struct HubState {
 struct Room {
     config: Option<ChatRoomConfig>,
     members: Vec<Member>,
-    /// The current one-second window of `maximumMessageRatePerSecond` and messages in it.
-    window: Option<(Instant, u32)>,
+    /// The current one-second window of `maximumMessageRatePerSecond` (its start, by
+    /// `clock::now_millis`) and the messages in it.
+    window: Option<(u64, u32)>,
     recent: VecDeque<Value>,
 }
 
@@ -310,9 +310,9 @@ impl ChatHub {
             .config
             .as_ref()
             .map_or(DEFAULT_MAX_RATE, |c| c.maximum_message_rate_per_second);
-        let now = Instant::now();
+        let now = now_ms();
         match &mut room.window {
-            Some((start, n)) if now.duration_since(*start) < Duration::from_secs(1) => {
+            Some((start, n)) if now.saturating_sub(*start) < 1000 => {
                 if *n >= rate {
                     return false;
                 }
@@ -588,9 +588,7 @@ impl ChatSink for ChatHub {
 
 /// Now, in Unix milliseconds.
 pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    crate::clock::now_millis()
 }
 
 /// Now as a frame's `SendTime` (ISO-8601 in UTC, to the millisecond).

@@ -34,7 +34,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::frames::{self, Refused, Request as Publish};
-use super::hub::{now_ms, send_time, Admitted, ChatHub, Outbound};
+use super::hub::{send_time, Admitted, ChatHub, Outbound};
 use super::review::{Review, Verdict};
 use crate::http::{error_response, HttpResponse, Side};
 
@@ -183,13 +183,8 @@ impl Connection {
     }
 
     async fn run(mut self) {
-        let until_end = Duration::from_millis(
-            self.admitted
-                .grant
-                .session_expires_at_ms
-                .saturating_sub(now_ms()),
-        );
-        let session_end = tokio::time::sleep(until_end);
+        // By the emulator's clock: moving it past the session's end closes the connection.
+        let session_end = crate::clock::until(self.admitted.grant.session_expires_at_ms);
         tokio::pin!(session_end);
         let kick = self.admitted.kick.clone();
         let ending = loop {
