@@ -182,7 +182,7 @@ async fn serve_connection(
     let outcome = loop {
         tokio::select! {
             result = &mut run => break result.map(|_| ()).map_err(|e| e.to_string()),
-            () = shared.kill.notified() => break Err("dropped".to_owned()),
+            () = shared.kill.notified() => break Err("dropped: the stream was stopped (StopStream, the control plane, or a reset)".to_owned()),
             _ = tick.tick() => {
                 let published = shared.published.load(Ordering::Acquire);
                 if !published && started.elapsed() > PUBLISH_DEADLINE {
