@@ -27,7 +27,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${IVS_VCR_BENCH_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -107,6 +107,9 @@ port_of() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 nginx_rtmp="$(port_of)"
 nginx_http="$(port_of)"
 mkdir -p "$work/nginx/hls"
+# nginx's workers run as another user when started as root: they must reach the HLS folder.
+chmod 755 "$work" "$work/nginx"
+chmod 777 "$work/nginx/hls"
 cat >"$work/nginx/nginx.conf" <<CONF
 load_module $module;
 worker_processes 1;

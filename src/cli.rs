@@ -644,7 +644,7 @@ impl RecordArgs {
 pub enum MatchArg {
     /// Method, path, query, region and body must all be equal.
     Exact,
-    /// Exact first, else any recorded success of the operation (`x-ivs-vcr-match: operation`).
+    /// Exact first, else any recorded success (marked `x-ivs-vcr-match: operation`).
     Operation,
 }
 
@@ -751,13 +751,13 @@ pub struct ReplayArgs {
     )]
     pub playback_port: Option<u16>,
 
-    /// Make channels' playbackUrl point at --playback-port instead of IVS's host (hidden from
-    /// --help for its length; the README's "Go live" shows it).
+    /// Make channels' playbackUrl point at --playback-port instead of IVS's playback host.
     #[arg(
-        hide = true,
+        hide_env = true,
         long,
         env = "IVS_VCR_PLAYBACK_URLS_HERE",
-        requires = "playback_port"
+        requires = "playback_port",
+        help_heading = "Live video"
     )]
     pub playback_urls_here: bool,
 
@@ -782,13 +782,12 @@ pub struct ReplayArgs {
     )]
     pub recordings_dir: Option<PathBuf>,
 
-    /// Most EventBridge events GET /_ivs-vcr/events keeps, the newest.
-    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_EVENTS", default_value_t = 1_000, value_parser = parse_count)]
+    /// Most EventBridge events GET /_ivs-vcr/events keeps, the newest (default 1000).
+    #[arg(hide_env = true, hide_default_value = true, help_heading = "Limits", long, value_name = "N", env = "IVS_VCR_MAX_EVENTS", default_value_t = 1_000, value_parser = parse_count)]
     pub max_events: usize,
 
-    /// Most RTMP connections held at once; one more is closed (hidden from --help for its
-    /// length).
-    #[arg(hide = true, long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
+    /// Most RTMP connections held at once (default 256); one more is closed.
+    #[arg(hide_env = true, hide_default_value = true, help_heading = "Limits", long, value_name = "N", env = "IVS_VCR_MAX_RTMP_CONNECTIONS", default_value_t = 256, value_parser = parse_count)]
     pub max_rtmp_connections: usize,
 
     /// Most chat sockets held at once (default 50000, IVS Chat's quota); one more gets 429.

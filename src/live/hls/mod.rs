@@ -17,7 +17,8 @@
 //! `aws:access-control-allow-origin` (comma-separated, `*.` wildcards; checked on the
 //! multivariant playlist, on every request with `aws:strict-origin-enforcement`), and
 //! `aws:viewer-id` with `aws:viewer-session-version` (refused once StartViewerSessionRevocation
-//! revoked that viewer's versions up to it). The token is checked on every request, so a
+//! revoked that viewer's versions up to it). `exp` is compared with the emulator's clock, which
+//! `POST /_ivs-vcr/clock` moves. The token is checked on every request, so a
 //! revocation stops a viewer at its next playlist refresh.
 //! A playback restriction policy's `allowedOrigins` applies as the token's origins do (its
 //! `enableStrictOriginEnforcement` as the strict claim); `allowedCountries` cannot apply on
