@@ -17,7 +17,8 @@ use crate::live::media::StreamInfo;
 pub(crate) enum KeyOwner {
     /// A channel's current key: the channel's ARN.
     Channel(String),
-    /// An IVS Real-Time ingest configuration's key (`rt_…`)? Not emulated yet.
+    /// An IVS Real-Time ingest configuration's key (`rt_…`): its stage is looked up by
+    /// `Emulator::publish_with_key`.
     RealTime,
     /// No key of the account (never made, or deleted).
     Unknown,

@@ -680,3 +680,106 @@ async fn the_binary_prints_the_rtmp_and_playback_urls() {
         refused.stderr
     );
 }
+
+/// Issue 26 §1: a Real-Time ingest configuration's stream key publishes into its stage over RTMP:
+/// the configuration goes ACTIVE, its participant joins and publishes; the encoder leaving takes
+/// the participant out. A key no configuration has is refused at publish.
+#[tokio::test]
+async fn a_real_time_ingest_key_publishes_its_participant_into_the_stage() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let server = live_server().await;
+    let rt = crate::support::realtime_client(&server.uri(), "us-west-2");
+    let stage = rt.create_stage().name("studio").send().await.unwrap();
+    let stage_arn = stage.stage().unwrap().arn().to_owned();
+    let created = rt
+        .create_ingest_configuration()
+        .stage_arn(&stage_arn)
+        .ingest_protocol(aws_sdk_ivsrealtime::types::IngestProtocol::Rtmp)
+        .insecure_ingest(true)
+        .user_id("encoder")
+        .send()
+        .await
+        .unwrap();
+    let config = created.ingest_configuration().unwrap();
+    let (config_arn, key, participant_id) = (
+        config.arn().to_owned(),
+        config.stream_key().to_owned(),
+        config.participant_id().to_owned(),
+    );
+    let state = || async {
+        rt.get_ingest_configuration()
+            .arn(&config_arn)
+            .send()
+            .await
+            .unwrap()
+            .ingest_configuration()
+            .unwrap()
+            .state()
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(state().await, "INACTIVE");
+
+    let mut encoder = publish(&format!("{}{key}", server.rtmp_url().unwrap()), 3, &[]);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            state().await == "ACTIVE"
+        })
+        .await,
+        "the publish makes the configuration ACTIVE"
+    );
+    let session = rt
+        .get_stage()
+        .arn(&stage_arn)
+        .send()
+        .await
+        .unwrap()
+        .stage()
+        .unwrap()
+        .active_session_id()
+        .unwrap()
+        .to_owned();
+    let participant = || async {
+        rt.get_participant()
+            .stage_arn(&stage_arn)
+            .session_id(&session)
+            .participant_id(&participant_id)
+            .send()
+            .await
+            .unwrap()
+            .participant()
+            .cloned()
+            .unwrap()
+    };
+    let joined = participant().await;
+    assert_eq!(joined.state().map(|s| s.as_str()), Some("CONNECTED"));
+    assert!(joined.published(), "{joined:?}");
+    assert_eq!(joined.user_id(), Some("encoder"));
+
+    assert!(exited(&mut encoder, Duration::from_secs(15))
+        .await
+        .is_some());
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            participant().await.state().map(|s| s.as_str()) == Some("DISCONNECTED")
+        })
+        .await,
+        "the encoder leaving takes its participant out"
+    );
+    assert_eq!(state().await, "INACTIVE");
+
+    // A key of the right shape that no configuration has: refused, nothing joins.
+    let mut forged = publish(
+        &format!(
+            "{}rt_123456789012_us-west-2_AbCdEfGhIjKl_{}",
+            server.rtmp_url().unwrap(),
+            "x".repeat(30)
+        ),
+        2,
+        &[],
+    );
+    let status = exited(&mut forged, Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+}

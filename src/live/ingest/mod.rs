@@ -172,6 +172,7 @@ async fn serve_connection(
         shared: shared.clone(),
         started,
         live: None,
+        participant: None,
         // A second descriptor of the socket, for its receive low-water mark once publishing.
         socket: socket2::SockRef::from(&stream).try_clone().ok(),
     };
@@ -286,6 +287,9 @@ struct Publisher {
     shared: Arc<Shared>,
     started: Instant,
     live: Option<Live>,
+    /// The Real-Time participant (id, stage ARN) that a publish with an ingest configuration's
+    /// key joined: it leaves when the encoder does.
+    participant: Option<(String, String)>,
     /// The connection's socket (a duplicate descriptor), until the publish sets its low-water mark.
     socket: Option<socket2::Socket>,
 }
@@ -332,7 +336,7 @@ struct Live {
 
 impl Publisher {
     fn publish(&mut self, app: &str, key: &str) -> Result<(), ServerSessionError> {
-        if self.live.is_some() {
+        if self.live.is_some() || self.participant.is_some() {
             return Err(self
                 .shared
                 .refuse("a second publish on one connection".to_owned()));
@@ -345,13 +349,29 @@ impl Publisher {
         }
         let channel_arn = match self.emulator.stream_key_owner(key) {
             KeyOwner::Channel(arn) => arn,
-            // The seam for IVS Real-Time: an ingest configuration's key publishes into its stage
-            // (the participant appears and publishes). When Real-Time is emulated, look the key
-            // up among the ingest configurations here and hand the media to the stage.
+            // An IVS Real-Time ingest configuration's key publishes into its stage: the
+            // configuration goes ACTIVE and its participant joins and publishes, as the control
+            // plane's `{"streamKey"}` join does. The media goes nowhere: the emulator has no
+            // stage media to mix it into, so it is read and dropped.
             KeyOwner::RealTime => {
-                return Err(self.shared.refuse(
-                    "the key is an IVS Real-Time ingest configuration's, and ivs-vcr does not emulate Real-Time ingest yet".to_owned(),
-                ))
+                let joined = self.emulator.publish_with_key(key).map_err(|err| {
+                    self.shared.refuse(format!(
+                        "publish to an IVS Real-Time stage refused: {}",
+                        err.message
+                    ))
+                })?;
+                let text = |name: &str| {
+                    joined
+                        .get(name)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let (participant, stage) = (text("participantId"), text("stageArn"));
+                tracing::info!(side = %Side::Downstream, %stage, %participant, "RTMP publish: the participant publishes into its stage");
+                self.participant = Some((participant, stage));
+                self.shared.published.store(true, Ordering::Release);
+                return Ok(());
             }
             KeyOwner::Unknown => {
                 return Err(self.shared.refuse(
@@ -462,6 +482,14 @@ impl Live {
 
 impl Drop for Publisher {
     fn drop(&mut self) {
+        if let Some((participant, stage)) = self.participant.take() {
+            // The encoder left: so does its participant (a stage already deleted, or the
+            // participant disconnected through the API, has nothing left to leave).
+            if let Err(err) = self.emulator.leave_stage(&participant, Some(&stage)) {
+                tracing::debug!(side = %Side::Internal, %stage, %participant, "RTMP publisher's participant had left: {}", err.message);
+            }
+            tracing::info!(side = %Side::Downstream, %stage, %participant, "RTMP publish ended: the participant left its stage");
+        }
         let Some(mut live) = self.live.take() else {
             return;
         };
