@@ -127,15 +127,16 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve IVS and IVS Chat on localhost: an emulated account, or answers from cassettes
+    /// Serve IVS, IVS Chat and IVS Real-Time on localhost: an emulated account, or cassettes
     ///
     /// An empty account in memory, per region: what you create you can get, list, tag and
-    /// delete, invalid requests fail as IVS fails them, a control call takes a channel live, and
-    /// chat clients connect to ws://127.0.0.1:7474 with a token from CreateChatToken.
+    /// delete, invalid requests fail as IVS fails them, chat clients connect to
+    /// ws://127.0.0.1:7474 with a token from CreateChatToken, and a channel goes live from an
+    /// encoder (--rtmp-port) or a control call.
     ///
-    ///   ivs-vcr serve
+    ///   ivs-vcr serve --rtmp-port 1935 --playback-port 7475
     ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474 AWS_ENDPOINT_URL_IVSCHAT=http://127.0.0.1:7474
-    ///   aws ivs create-channel --name demo
+    ///   aws ivs create-channel --name demo     # then push to rtmp://127.0.0.1:1935/app/<streamKey>
     ///   curl -X POST http://127.0.0.1:7474/_ivs-vcr/streams/start \
     ///        -H 'Content-Type: application/json' -d '{"channelArn": "<arn>"}'
     ///
