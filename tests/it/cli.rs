@@ -65,7 +65,7 @@ async fn serve_and_emulate_run_the_emulator_as_replay_does() {
     let top = run(&["--help"], dir.path());
     assert!(
         top.stdout
-            .contains("  serve   Serve IVS and IVS Chat on localhost")
+            .contains("  serve   Serve IVS, IVS Chat and IVS Real-Time on localhost")
             && top.stdout.contains("[alias: emulate]"),
         "{}",
         top.stdout
