@@ -134,11 +134,14 @@ pub enum Command {
     /// ws://127.0.0.1:7474 with a token from CreateChatToken, and a channel goes live from an
     /// encoder (--rtmp-port) or a control call.
     ///
-    ///   ivs-vcr serve --rtmp-port 1935 --playback-port 7475
+    ///   ivs-vcr serve
     ///   export AWS_ENDPOINT_URL_IVS=http://127.0.0.1:7474 AWS_ENDPOINT_URL_IVSCHAT=http://127.0.0.1:7474
-    ///   aws ivs create-channel --name demo     # then push to rtmp://127.0.0.1:1935/app/<streamKey>
+    ///   aws ivs create-channel --name demo
     ///   curl -X POST http://127.0.0.1:7474/_ivs-vcr/streams/start \
     ///        -H 'Content-Type: application/json' -d '{"channelArn": "<arn>"}'
+    ///
+    /// With --rtmp-port 1935 an encoder goes live at rtmp://127.0.0.1:1935/app/<streamKey>,
+    /// and with --playback-port its HLS plays at the channel's playbackUrl path.
     ///
     /// With --cassettes it serves recorded answers, as `replay` does. Ctrl-C or SIGTERM stops it
     /// with a summary. Exit status: 0, 1 when a request went unmatched, 2 on error.
