@@ -220,3 +220,79 @@ async fn without_rate_limits_nothing_but_put_metadata_is_throttled() {
         ivs.create_channel().send().await.unwrap();
     }
 }
+
+/// A Recording End held for the recording configuration's reconnect window is sent when the
+/// clock passes the window, not after the window's real seconds.
+#[tokio::test]
+async fn a_held_recording_end_is_sent_when_the_clock_passes_the_reconnect_window() {
+    use aws_sdk_ivs::types::{DestinationConfiguration, S3DestinationConfiguration};
+    let (server, _dir) = serve();
+    let ivs = ivs_client(&server.uri().unwrap(), "us-west-2");
+    let config = ivs
+        .create_recording_configuration()
+        .destination_configuration(
+            DestinationConfiguration::builder()
+                .s3(S3DestinationConfiguration::builder()
+                    .bucket_name("my-recordings")
+                    .build()
+                    .unwrap())
+                .build(),
+        )
+        .recording_reconnect_window_seconds(300)
+        .send()
+        .await
+        .unwrap();
+    let config = config.recording_configuration().unwrap().arn().to_owned();
+    // The configuration settles (CREATING, then ACTIVE from the next read).
+    ivs.get_recording_configuration()
+        .arn(&config)
+        .send()
+        .await
+        .unwrap();
+    let channel = ivs
+        .create_channel()
+        .recording_configuration_arn(&config)
+        .send()
+        .await
+        .unwrap();
+    let arn = channel.channel().unwrap().arn().unwrap().to_owned();
+    let body = format!(r#"{{"channelArn":"{arn}"}}"#);
+    assert_eq!(
+        raw::post(server.addr(), "/_ivs-vcr/streams/start", &body)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        raw::post(server.addr(), "/_ivs-vcr/streams/stop", &body)
+            .await
+            .status,
+        200
+    );
+    let statuses = || async {
+        let listed = raw::call(
+            server.addr(),
+            "GET",
+            "/_ivs-vcr/events?detail-type=IVS%20Recording%20State%20Change",
+        )
+        .await;
+        let listed: Value = serde_json::from_str(&listed.body).unwrap();
+        listed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["detail"]["recording_status"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(statuses().await, ["Recording Start"], "held for the window");
+    clock(&server, r#"{"advance_seconds": 301}"#).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = statuses().await;
+        if now == ["Recording Start", "Recording End"] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{now:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

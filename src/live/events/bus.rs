@@ -209,8 +209,10 @@ impl EventSink for EventBus {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         self.scheduled().insert(key.clone(), token);
         let account = account.to_owned();
+        // By the emulator's clock: moving it past the window sends the event at once.
+        let due = crate::clock::now_millis().saturating_add(after.as_millis() as u64);
         runtime.spawn(async move {
-            tokio::time::sleep(after).await;
+            crate::clock::until(due).await;
             let Some(me) = me.upgrade() else { return };
             let still = {
                 let mut scheduled = me.scheduled();
