@@ -10,9 +10,10 @@
 //! - IVS Real-Time: <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/service-quotas.html>
 //!
 //! An operation a table does not list (newer ones such as InsertAdBreak or Real-Time's
-//! replication calls) has no documented rate and is not limited. Inferred: IVS's tag operations
-//! at 10 TPS, as the Chat and Real-Time tables give them (the IVS table's tag rows were not
-//! readable in the copy consulted); a window of one second counted from the calls themselves
+//! replication calls) has no documented rate and is not limited. IVS's five stream-key and three
+//! tag rows (5 and 10 TPS) are read from the table's earlier edition
+//! (<https://docs.aws.amazon.com/ivs/latest/userguide/service-quotas.html>), where the current
+//! page's copy consulted was cut short. Inferred: a window of one second counted from the calls themselves
 //! (AWS does not document its algorithm); and Real-Time's throttled answer, a 429
 //! `ThrottlingException` as IVS and Chat model it, since Real-Time's model has no throttling
 //! error.
