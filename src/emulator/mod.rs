@@ -398,11 +398,6 @@ impl Emulator {
         self.lock().accounts.keys().cloned().collect()
     }
 
-    /// Reads one region's state of the default account; see [`Emulator::peek_account_region`].
-    pub(crate) fn peek_region<T>(&self, region: &str, f: impl FnOnce(&Region) -> T) -> Option<T> {
-        self.peek_account_region(&self.options.account, region, f)
-    }
-
     /// Reads one region's state of an account, if the region has any; never creates one (a
     /// lookup of an unknown region must not leave state behind).
     pub(crate) fn peek_account_region<T>(

@@ -986,3 +986,35 @@ fn each_account_has_its_own_reproducible_ids_and_the_default_keeps_today_s() {
         other_first.rsplit('/').next()
     );
 }
+
+#[test]
+fn replayed_answers_and_control_calls_act_in_the_account_their_arn_names() {
+    let e = emulator();
+    let arn = "arn:aws:ivs:us-west-2:111111111111:channel/abcdABCDefgh";
+    let answer = json!({"channel": {"arn": arn, "name": "replayed"}});
+    e.observe(
+        &request("POST", "/GetChannel", Some(json!({ "arn": arn }))),
+        200,
+        answer.to_string().as_bytes(),
+    );
+    let get = |key: Option<&str>| {
+        let req = request("POST", "/GetChannel", Some(json!({ "arn": arn })));
+        e.answer(&req, key).unwrap().status
+    };
+    // The ARN's account has it; the default account does not.
+    assert_eq!(get(Some("111111111111")), 200);
+    assert_eq!(get(None), 404);
+    // A control call takes the same account from the ARN: the channel goes live there only.
+    e.start_stream(arn, None, 0).unwrap();
+    let state = e.state(Some("111111111111"));
+    assert_eq!(state["regions"]["us-west-2"]["live"][0]["channelArn"], arn);
+    let default = e.state(None);
+    assert_eq!(default["regions"]["us-west-2"], json!({}), "{default}");
+    // A replayed delete forgets it in that account.
+    e.observe(
+        &request("POST", "/DeleteChannel", Some(json!({ "arn": arn }))),
+        204,
+        b"",
+    );
+    assert_eq!(get(Some("111111111111")), 404);
+}
