@@ -264,3 +264,74 @@ async fn chat_rooms_and_real_time_stages_are_per_account_too() {
     assert!(rt_b.list_stages().send().await.unwrap().stages().is_empty());
     assert_eq!(rt_a.list_stages().send().await.unwrap().stages().len(), 1);
 }
+
+#[tokio::test]
+async fn the_binary_maps_keys_from_the_flag_and_the_environment_and_refuses_a_bad_mapping() {
+    use crate::support::bin::{command, run, IvsVcr};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--account",
+            "999999999999",
+            "--account-for",
+            "AKIAFLAG=444444444444",
+            "--max-accounts",
+            "3",
+        ],
+        dir.path(),
+    );
+    // The flag, when given, replaces the environment's list (clap's rule for env defaults).
+    cmd.env(
+        "IVS_VCR_ACCOUNT_FOR",
+        "AKIAENV1=555555555555,AKIAENV2=666666666666",
+    );
+    let server = IvsVcr::spawn(cmd);
+    let uri = server.uri().unwrap();
+    let arn_of = |key: &'static str| {
+        let uri = uri.clone();
+        async move {
+            create(&ivs_client_as(&uri, "us-west-2", key))
+                .await
+                .arn()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert!(arn_of("AKIAFLAG").await.contains(":444444444444:"));
+    assert!(arn_of("AKIAENV1").await.contains(":999999999999:"));
+    server.stop();
+
+    let mut cmd = command(&["replay", "--port", "0"], dir.path());
+    cmd.env(
+        "IVS_VCR_ACCOUNT_FOR",
+        "AKIAENV1=555555555555,AKIAENV2=666666666666",
+    );
+    let server = IvsVcr::spawn(cmd);
+    let uri = server.uri().unwrap();
+    let arn_of = |key: &'static str| {
+        let uri = uri.clone();
+        async move {
+            create(&ivs_client_as(&uri, "us-west-2", key))
+                .await
+                .arn()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert!(arn_of("AKIAENV1").await.contains(":555555555555:"));
+    assert!(arn_of("AKIAENV2").await.contains(":666666666666:"));
+    server.stop();
+
+    for bad in ["AKIA=12345", "no-equals", "=111111111111"] {
+        let refused = run(&["replay", "--port", "0", "--account-for", bad], dir.path());
+        assert!(!refused.status.success(), "{bad}");
+        assert!(
+            refused.stderr.contains("--account-for"),
+            "{bad}: {}",
+            refused.stderr
+        );
+    }
+}
