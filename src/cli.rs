@@ -673,9 +673,21 @@ pub struct ReplayArgs {
     #[arg(long, value_enum, env = "IVS_VCR_ON_MISS", default_value = "error")]
     pub on_miss: OnMissArg,
 
-    /// The 12-digit account id the emulator answers as.
+    /// The default account: a 12-digit access key id is its own account, other keys get this one.
     #[arg(long, env = "IVS_VCR_ACCOUNT", default_value = "123456789012", value_parser = parse_account)]
     pub account: String,
+
+    /// Map an access key id to an account (repeatable): `AKIAWORKER1=111111111111`.
+    #[arg(
+        hide_env = true,
+        long = "account-for",
+        value_name = "KEY=ACCOUNT",
+        env = "IVS_VCR_ACCOUNT_FOR",
+        value_delimiter = ',',
+        value_parser = parse_account_for,
+        long_help = "Map an access key id to an account (repeatable; IVS_VCR_ACCOUNT_FOR takes a comma-separated list): `AKIAWORKER1=111111111111`. A request's SigV4 access key id picks its account, as in LocalStack: a mapped key its mapped account, a 12-digit key that account, any other key the default account (--account)."
+    )]
+    pub account_for: Vec<(String, String)>,
 
     /// Seed of the emulator's ids: the same calls in the same order give the same ids.
     #[arg(long, env = "IVS_VCR_SEED", default_value_t = 0)]
@@ -694,6 +706,10 @@ pub struct ReplayArgs {
     /// Most regions with state (default 64, AWS has fewer); one more is a ValidationException.
     #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_REGIONS", default_value_t = 64, value_parser = parse_count, help_heading = "Limits")]
     pub max_regions: usize,
+
+    /// Most accounts with state (default 1000); one more is a ValidationException.
+    #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_ACCOUNTS", default_value_t = 1_000, value_parser = parse_count, help_heading = "Limits")]
+    pub max_accounts: usize,
 
     /// Stream sessions kept per channel, the newest (default 100; IVS too lists only recent ones).
     #[arg(hide_env = true, hide_default_value = true, long, value_name = "N", env = "IVS_VCR_MAX_STREAM_SESSIONS", default_value_t = 100, value_parser = parse_count, help_heading = "Limits")]
@@ -907,6 +923,19 @@ fn parse_count(text: &str) -> Result<usize, String> {
 }
 
 /// `FUNCTION_ARN=URL`: a Lambda function's ARN and the `http://` endpoint standing for it.
+fn parse_account_for(text: &str) -> Result<(String, String), String> {
+    let Some((key, account)) = text.split_once('=') else {
+        return Err(
+            "expected KEY=ACCOUNT: an access key id, `=`, a 12-digit account id".to_owned(),
+        );
+    };
+    let key = key.trim();
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the access key id must be 1 to 128 visible ASCII characters".to_owned());
+    }
+    Ok((key.to_owned(), parse_account(account.trim())?))
+}
+
 fn parse_review_handler(text: &str) -> Result<(String, String), String> {
     let Some((arn, url)) = text.split_once('=') else {
         return Err(format!(
@@ -954,9 +983,11 @@ impl ReplayArgs {
                 OnMissArg::Emulate => OnMiss::Emulate,
             })
             .account(self.account.clone())
+            .accounts_for(self.account_for.iter().cloned())
             .seed(self.seed)
             .max_fault_rules(self.max_fault_rules)
             .max_regions(self.max_regions)
+            .max_accounts(self.max_accounts)
             .max_stream_sessions(self.max_stream_sessions)
             .max_revocations(self.max_revocations)
             .rate_limits(self.rate_limits)

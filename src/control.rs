@@ -5,7 +5,9 @@
 //! |---|---|
 //! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
 //! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, returns the clock to the wall clock, closes every chat socket, forgets the events kept |
-//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON, per region Real-Time's stage sessions and their participants under `stageSessions`, and under `chat` the rooms' live connections and recent messages |
+//! | `POST /_ivs-vcr/reset?account=ID` | empties one account's state (its ids start again); nothing shared is touched |
+//! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON: `{account, regions}` of the default account (as before accounts), per region Real-Time's stage sessions and their participants under `stageSessions`, `accounts: {<id>: {regions}}` for every account with state, and under `chat` the rooms' live connections and recent messages |
+//! | `GET /_ivs-vcr/state?account=ID` | one account's: `{account, regions}` (and `chat`) |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
 //! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |
@@ -85,6 +87,19 @@ fn bad(status: u16, error: &'static str, message: impl Into<String>) -> Reply {
     })
 }
 
+/// The `account` query parameter: one 12-digit account id.
+fn account_param(query: &BTreeMap<String, Vec<String>>) -> Result<&str, Refusal> {
+    match query.get("account").map(Vec::as_slice) {
+        Some([account]) if crate::emulator::is_account_id(account) => Ok(account),
+        _ => Err(Refusal {
+            status: 400,
+            error: "IvsVcrBadRequestException",
+            message: "`account` must be one 12-digit AWS account id (`?account=123456789012`)"
+                .to_owned(),
+        }),
+    }
+}
+
 /// Answers one control-plane request.
 pub(crate) fn handle(
     plane: &dyn Plane,
@@ -139,6 +154,16 @@ fn reply(
             }
             Ok((200, health))
         }
+        ("POST", "reset") if query.contains_key("account") => {
+            // One account's state, for a worker that is done with its own; everything shared
+            // (cursors, faults, the clock, the data plane) stays.
+            let account = account_param(query)?;
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            emulator.reset_account(account);
+            Ok((200, json!({"reset": true, "account": account})))
+        }
         ("POST", "reset") => {
             if let Some(emulator) = plane.emulator() {
                 emulator.reset();
@@ -158,7 +183,11 @@ fn reply(
         }
         ("GET", "state") => match plane.emulator() {
             Some(emulator) => {
-                let mut state = emulator.state();
+                let account = match query.contains_key("account") {
+                    true => Some(account_param(query)?),
+                    false => None,
+                };
+                let mut state = emulator.state(account);
                 if let (Some(chat), Some(object)) = (plane.chat(), state.as_object_mut()) {
                     object.insert("chat".to_owned(), chat.snapshot());
                 }

@@ -317,18 +317,22 @@ class Server:
         """``GET /_ivs-vcr/health``: ``{"status": "ok", "mode": "emulate"|"replay"|"record"}``."""
         return _object(self.request("GET", "health"))
 
-    def reset(self) -> None:
-        """Empties the emulator and rewinds every cassette's sequences."""
-        self.request("POST", "reset", {})
+    def reset(self, account: Optional[str] = None) -> None:
+        """Empties the emulator and rewinds every cassette's sequences; with ``account`` (a
+        12-digit id), empties that account's state only and leaves everything else."""
+        path = "reset" if account is None else f"reset?account={urllib.parse.quote(account)}"
+        self.request("POST", path, {})
 
     def summary(self) -> Dict[str, Any]:
         """What was served so far: per operation counts, unmatched requests with their reports,
         unused interactions."""
         return _object(self.request("GET", "summary"))
 
-    def state(self) -> Dict[str, Any]:
-        """The emulator's resources."""
-        return _object(self.request("GET", "state"))
+    def state(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """The emulator's resources: the default account's under ``regions`` and every account's
+        under ``accounts``; with ``account`` (a 12-digit id), that account's under ``regions``."""
+        path = "state" if account is None else f"state?account={urllib.parse.quote(account)}"
+        return _object(self.request("GET", path))
 
     def start_stream(
         self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None

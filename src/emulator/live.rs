@@ -64,16 +64,18 @@ impl Emulator {
             |stored: &Value| constant_time_eq(text(stored, "value").as_bytes(), key.as_bytes());
         let mut parts = key.splitn(4, '_');
         if let (Some("sk"), Some(region), Some(id)) = (parts.next(), parts.next(), parts.next()) {
+            // Every account: a key names its region, not its account.
             if let Some(stored) = world
-                .regions
-                .get(region)
-                .and_then(|r| r.get(STREAM_KEY.resource_type, id))
-                .filter(|k| matches(k))
+                .accounts
+                .values()
+                .filter_map(|a| a.regions.get(region))
+                .filter_map(|r| r.get(STREAM_KEY.resource_type, id))
+                .find(|k| matches(k))
             {
                 return KeyOwner::Channel(text(stored, "channelArn").to_owned());
             }
         }
-        for region in world.regions.values() {
+        for region in world.accounts.values().flat_map(|a| a.regions.values()) {
             if let Some(stored) = region
                 .store(STREAM_KEY.resource_type)
                 .and_then(|s| s.values().find(|k| matches(k)))
@@ -93,8 +95,8 @@ impl Emulator {
         channel_arn: &str,
         stop: Arc<tokio::sync::Notify>,
     ) -> Result<Ingesting, ApiError> {
-        let region = super::control::region_of(channel_arn)?;
-        self.with_region(region, |ctx| {
+        let (account, region) = super::control::region_of(channel_arn)?;
+        self.with_account_region(account, region, |ctx| {
             let started = ops::start_stream(ctx, channel_arn, None, 0)?;
             let stream_id = started
                 .pointer("/stream/streamId")
@@ -114,11 +116,11 @@ impl Emulator {
 
     /// Records what ingest measured of a stream, for GetStreamSession's ingest configuration.
     pub(crate) fn update_ingest(&self, channel_arn: &str, stream_id: &str, info: &StreamInfo) {
-        let Ok(region) = super::control::region_of(channel_arn) else {
+        let Ok((account, region)) = super::control::region_of(channel_arn) else {
             return;
         };
         let id = channel_arn.rsplit('/').next().unwrap_or_default();
-        let _ = self.with_region(region, |ctx| {
+        let _ = self.with_account_region(account, region, |ctx| {
             if let Some(session) = ctx
                 .region
                 .sessions
@@ -133,11 +135,11 @@ impl Emulator {
     /// Ends the stream of an encoder that left, unless it already ended (StopStream).
     pub(crate) fn end_ingest(&self, channel_arn: &str, stream_id: &str) {
         self.encoders.unregister(channel_arn, stream_id);
-        let Ok(region) = super::control::region_of(channel_arn) else {
+        let Ok((account, region)) = super::control::region_of(channel_arn) else {
             return;
         };
         let id = channel_arn.rsplit('/').next().unwrap_or_default();
-        let _ = self.with_region(region, |ctx| {
+        let _ = self.with_account_region(account, region, |ctx| {
             if ctx
                 .region
                 .live
@@ -152,11 +154,11 @@ impl Emulator {
     /// Sets the health of an ingested stream, while it is the channel's live one: through the
     /// control plane's update, so a change sends IVS Stream Health Change as it does.
     pub(crate) fn set_stream_health(&self, channel_arn: &str, stream_id: &str, health: &str) {
-        let Ok(region) = super::control::region_of(channel_arn) else {
+        let Ok((account, region)) = super::control::region_of(channel_arn) else {
             return;
         };
         let id = channel_arn.rsplit('/').next().unwrap_or_default();
-        let _ = self.with_region(region, |ctx| {
+        let _ = self.with_account_region(account, region, |ctx| {
             if ctx
                 .region
                 .live
@@ -174,11 +176,11 @@ impl Emulator {
         let mut parts = name.splitn(4, '.');
         let (region, account, kind, id) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if account != self.options.account || kind != "channel" {
+        if kind != "channel" {
             return None;
         }
         let world = self.lock();
-        let state = world.regions.get(region)?;
+        let state = world.accounts.get(account)?.regions.get(region)?;
         let channel = state.get(CHANNEL.resource_type, id)?;
         let channel_arn = text(channel, "arn").to_owned();
         let policy = match text(channel, "playbackRestrictionPolicyArn") {

@@ -47,8 +47,11 @@ pub const DEFAULT_ACCOUNT: &str = "123456789012";
 /// How the emulator is set up.
 #[derive(Debug, Clone)]
 pub struct EmulatorOptions {
-    /// The 12-digit account id in every ARN and playback URL.
+    /// The default account: the 12-digit id of a request whose access key id is neither a
+    /// 12-digit id itself nor mapped in [`EmulatorOptions::account_for`].
     pub account: String,
+    /// Access key ids mapped to accounts (`--account-for KEY=ACCOUNT`).
+    pub account_for: std::collections::BTreeMap<String, String>,
     /// The seed of the id generator: the same calls in the same order give the same ids.
     pub seed: u64,
     /// How much state the emulator keeps beyond IVS's own quotas.
@@ -65,6 +68,7 @@ impl Default for EmulatorOptions {
     fn default() -> Self {
         EmulatorOptions {
             account: DEFAULT_ACCOUNT.to_owned(),
+            account_for: Default::default(),
             seed: 0,
             limits: EmulatorLimits::default(),
             rate_limits: false,
@@ -82,6 +86,10 @@ pub struct EmulatorLimits {
     /// ValidationException naming the limit. Default [`EmulatorLimits::DEFAULT_MAX_REGIONS`],
     /// more than AWS has.
     pub max_regions: usize,
+    /// Accounts that may hold state: every 12-digit access key id is an account, so without a
+    /// bound every new key would add one; a request of one more gets a ValidationException
+    /// naming the limit. Default [`EmulatorLimits::DEFAULT_MAX_ACCOUNTS`].
+    pub max_accounts: usize,
     /// Stream sessions kept per channel, newest first; older ones are forgotten, as IVS lists a
     /// channel's sessions of the past 60 days only. Default
     /// [`EmulatorLimits::DEFAULT_MAX_SESSIONS_PER_CHANNEL`], one ListStreamSessions page.
@@ -94,6 +102,8 @@ pub struct EmulatorLimits {
 impl EmulatorLimits {
     /// The default of [`EmulatorLimits::max_regions`].
     pub const DEFAULT_MAX_REGIONS: usize = 64;
+    /// The default of [`EmulatorLimits::max_accounts`].
+    pub const DEFAULT_MAX_ACCOUNTS: usize = 1_000;
     /// The default of [`EmulatorLimits::max_sessions_per_channel`].
     pub const DEFAULT_MAX_SESSIONS_PER_CHANNEL: usize = 100;
     /// The default of [`EmulatorLimits::max_revocations`].
@@ -104,6 +114,7 @@ impl Default for EmulatorLimits {
     fn default() -> Self {
         EmulatorLimits {
             max_regions: Self::DEFAULT_MAX_REGIONS,
+            max_accounts: Self::DEFAULT_MAX_ACCOUNTS,
             max_sessions_per_channel: Self::DEFAULT_MAX_SESSIONS_PER_CHANNEL,
             max_revocations: Self::DEFAULT_MAX_REVOCATIONS,
         }
@@ -261,17 +272,33 @@ pub struct Emulator {
     encoders: Arc<crate::live::media::Encoders>,
 }
 
-#[derive(Debug)]
+/// Every account's state, by 12-digit account id; an account has state once a request of it
+/// changed something.
+#[derive(Debug, Default)]
 struct World {
+    accounts: std::collections::BTreeMap<String, Account>,
+}
+
+/// One account's state: its regions, its id generator and its PutMetadata calls.
+#[derive(Debug)]
+struct Account {
     regions: std::collections::BTreeMap<String, Region>,
     ids: Ids,
     /// The account's recent PutMetadata calls (see [`Ctx::account_metadata_calls`]).
     metadata_calls: std::collections::VecDeque<u64>,
 }
 
-impl World {
-    fn new(seed: u64) -> World {
-        World {
+impl Account {
+    /// An empty account. The default account's ids come from `seed` itself, as they did before
+    /// there were accounts (the bundled expectations rely on them); another account's from
+    /// `seed` and its id, so that each account's ids are reproducible whatever the others do.
+    fn new(seed: u64, account: &str, default_account: &str) -> Account {
+        let seed = if account == default_account {
+            seed
+        } else {
+            xxhash_rust::xxh3::xxh3_64_with_seed(account.as_bytes(), seed)
+        };
+        Account {
             regions: Default::default(),
             ids: Ids::new(seed),
             metadata_calls: Default::default(),
@@ -279,11 +306,31 @@ impl World {
     }
 }
 
+/// The account a request's access key id chooses, as LocalStack chooses it: the operator's
+/// mapping first, then a 12-digit key as the account id itself, else the default account.
+pub(crate) fn account_of<'a>(options: &'a EmulatorOptions, access_key: Option<&'a str>) -> &'a str {
+    let Some(key) = access_key else {
+        return &options.account;
+    };
+    if let Some(mapped) = options.account_for.get(key) {
+        return mapped;
+    }
+    if is_account_id(key) {
+        return key;
+    }
+    &options.account
+}
+
+/// True for a 12-digit AWS account id.
+pub(crate) fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl Emulator {
     /// An empty account.
     pub fn new(options: EmulatorOptions) -> Emulator {
         Emulator {
-            world: Mutex::new(World::new(options.seed)),
+            world: Mutex::new(World::default()),
             options,
             chat: Arc::new(NoChat),
             events: Arc::new(NoEvents),
@@ -309,7 +356,7 @@ impl Emulator {
     /// Empties every region and restarts the id generator from its seed; the data plane closes
     /// every connection and forgets every token.
     pub fn reset(&self) {
-        *self.lock() = World::new(self.options.seed);
+        *self.lock() = World::default();
         self.chat.reset();
         self.events.reset();
         self.rates.reset();
@@ -340,25 +387,70 @@ impl Emulator {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reads one region's state, if the region has any; never creates one (a lookup of an
-    /// unknown region must not leave state behind).
-    pub(crate) fn peek_region<T>(&self, region: &str, f: impl FnOnce(&Region) -> T) -> Option<T> {
-        self.lock().regions.get(region).map(f)
+    /// Empties one account (`POST /_ivs-vcr/reset?account=ID`): its next ids are its first
+    /// again. The data plane and the rate windows are shared, and stay.
+    pub(crate) fn reset_account(&self, account: &str) {
+        self.lock().accounts.remove(account);
     }
 
-    /// Runs `f` on one region's state; a ValidationException when the region has none yet and
-    /// [`EmulatorLimits::max_regions`] regions already do.
+    /// The accounts with state, by id.
+    pub(crate) fn accounts(&self) -> Vec<String> {
+        self.lock().accounts.keys().cloned().collect()
+    }
+
+    /// Reads one region's state of an account, if the region has any; never creates one (a
+    /// lookup of an unknown region must not leave state behind).
+    pub(crate) fn peek_account_region<T>(
+        &self,
+        account: &str,
+        region: &str,
+        f: impl FnOnce(&Region) -> T,
+    ) -> Option<T> {
+        self.lock()
+            .accounts
+            .get(account)
+            .and_then(|a| a.regions.get(region))
+            .map(f)
+    }
+
+    /// Runs `f` on one region's state of the default account; see
+    /// [`Emulator::with_account_region`].
     pub(crate) fn with_region<T>(
         &self,
         region: &str,
         f: impl FnOnce(&mut Ctx<'_>) -> T,
     ) -> Result<T, ApiError> {
+        self.with_account_region(&self.options.account, region, f)
+    }
+
+    /// Runs `f` on one region's state of an account; a ValidationException when the account has
+    /// no state yet and [`EmulatorLimits::max_accounts`] accounts already do, or the region has
+    /// none yet and [`EmulatorLimits::max_regions`] regions of the account already do.
+    pub(crate) fn with_account_region<T>(
+        &self,
+        account: &str,
+        region: &str,
+        f: impl FnOnce(&mut Ctx<'_>) -> T,
+    ) -> Result<T, ApiError> {
         let mut world = self.lock();
-        let World {
+        if !world.accounts.contains_key(account) {
+            let limit = self.options.limits.max_accounts;
+            if world.accounts.len() >= limit {
+                return Err(ApiError::validation(format!(
+                    "account `{}` would be account {} with state, over the emulator's limit of {limit} (`--max-accounts`); reset accounts that are done (POST /_ivs-vcr/reset?account=ID) or raise the limit",
+                    crate::redact::printable(account),
+                    limit + 1
+                )));
+            }
+            let fresh = Account::new(self.options.seed, account, &self.options.account);
+            world.accounts.insert(account.to_owned(), fresh);
+        }
+        // Invariant: inserted just above when missing.
+        let Account {
             regions,
             ids,
             metadata_calls,
-        } = &mut *world;
+        } = world.accounts.get_mut(account).expect("account exists");
         // Looked up before inserting, so that the common case allocates no key.
         if !regions.contains_key(region) {
             let limit = self.options.limits.max_regions;
@@ -376,7 +468,7 @@ impl Emulator {
         let mut ctx = Ctx {
             region: state,
             region_name: region,
-            account: &self.options.account,
+            account,
             ids,
             account_metadata_calls: metadata_calls,
             limits: self.options.limits,
@@ -399,13 +491,12 @@ impl Emulator {
             drop(world);
             self.deliver(effects);
             for event in events {
-                self.events.emit(&self.options.account, event);
+                self.events.emit(account, event);
             }
             for later in later {
                 match later {
                     Later::Emit { event, after, key } => {
-                        self.events
-                            .emit_later(&self.options.account, event, after, key);
+                        self.events.emit_later(account, event, after, key);
                     }
                     Later::Cancel(key) => self.events.cancel(&key),
                 }
@@ -419,16 +510,19 @@ impl Emulator {
 
     /// Answers one IVS request. `None` when the request names no IVS operation (the caller's
     /// route check answers it).
-    pub(crate) fn answer(&self, req: &RecordedRequest) -> Option<Answer> {
+    /// `access_key` is the id of the request's SigV4 credential, which picks the account
+    /// ([`account_of`]).
+    pub(crate) fn answer(&self, req: &RecordedRequest, access_key: Option<&str>) -> Option<Answer> {
         let op = req
             .service
             .catalog()
             .check_route(&req.method, &req.path)
             .ok()?;
-        if let Some(throttled) = self.throttle(op, &req.region) {
+        let account = account_of(&self.options, access_key);
+        if let Some(throttled) = self.throttle(op, account, &req.region) {
             return Some(throttled);
         }
-        if let Some(body) = self.get_fast(op, req) {
+        if let Some(body) = self.get_fast(op, account, req) {
             return Some(Answer {
                 operation: op.name,
                 status: op.success_status,
@@ -436,7 +530,7 @@ impl Emulator {
                 body: Some(body),
             });
         }
-        Some(match self.run(op, req) {
+        Some(match self.run(op, account, req) {
             Ok(_) if op.success_status == 204 => Answer {
                 operation: op.name,
                 status: 204,
@@ -453,6 +547,16 @@ impl Emulator {
         })
     }
 
+    /// [`Emulator::answer`] with the access key first, for tests whose request is written out.
+    #[cfg(test)]
+    pub(crate) fn answer_as(
+        &self,
+        access_key: Option<&str>,
+        req: &RecordedRequest,
+    ) -> Option<Answer> {
+        self.answer(req, access_key)
+    }
+
     /// [`Emulator::answer`] for a request not yet parsed, when it is a Get call of a stored
     /// resource by its `arn`, the body's only member, read from the bytes
     /// (`normalize::flat_only_member`): the bulk of what applications send. `None` for anything
@@ -463,6 +567,7 @@ impl Emulator {
         &self,
         (method, path): (&str, &str),
         body: &[u8],
+        access_key: Option<&str>,
         scope: impl FnOnce() -> (&'r str, Option<&'r str>),
     ) -> Option<Answer> {
         let op = ivs::check_route(method, path).ok()?;
@@ -473,8 +578,9 @@ impl Emulator {
             return None;
         }
         // Looked up before the rate is counted: a miss goes down the general path, which counts it.
-        let body = self.get_by_arn(family, region, arn)?;
-        if let Some(throttled) = self.throttle(op, region) {
+        let account = account_of(&self.options, access_key);
+        let body = self.get_by_arn(family, account, region, arn)?;
+        if let Some(throttled) = self.throttle(op, account, region) {
             return Some(throttled);
         }
         Some(Answer {
@@ -487,13 +593,11 @@ impl Emulator {
 
     /// The throttled answer to a call of `op` in `region`, when rate limits are on and the
     /// operation's documented rate is spent for this second.
-    fn throttle(&self, op: &'static Operation, region: &str) -> Option<Answer> {
+    fn throttle(&self, op: &'static Operation, account: &str, region: &str) -> Option<Answer> {
         if !self.options.rate_limits {
             return None;
         }
-        let tps = self
-            .rates
-            .take(&self.options.account, region, op.service, op.name)?;
+        let tps = self.rates.take(account, region, op.service, op.name)?;
         let mut err = ApiError::new(
             ErrorType::ThrottlingException,
             format!(
@@ -514,14 +618,19 @@ impl Emulator {
     /// The Get calls of a resource by its `arn`, answered without copying the resource: from the
     /// answer the region keeps for it since the last change, or serialized straight from the store
     /// under the lock. `None` sends the request down the general path.
-    fn get_fast(&self, op: &'static Operation, req: &RecordedRequest) -> Option<bytes::Bytes> {
+    fn get_fast(
+        &self,
+        op: &'static Operation,
+        account: &str,
+        req: &RecordedRequest,
+    ) -> Option<bytes::Bytes> {
         let family = get_family(op)?;
         let Some(Value::Object(body)) = &req.body else {
             return None;
         };
         match body.get("arn") {
             Some(Value::String(arn)) if body.len() == 1 => {
-                self.get_by_arn(family, &req.region, arn)
+                self.get_by_arn(family, account, &req.region, arn)
             }
             _ => None,
         }
@@ -532,6 +641,7 @@ impl Emulator {
     fn get_by_arn(
         &self,
         family: resource::Family,
+        account: &str,
         region: &str,
         arn: &str,
     ) -> Option<bytes::Bytes> {
@@ -540,19 +650,23 @@ impl Emulator {
         // passes the model's checks of the Get input (`stored_arns_pass_their_gets_validation`).
         // Anything else goes down the general path, which validates.
         let parsed = ivs::arn::parse_ivs(arn).filter(|a| {
-            a.resource_type == family.resource_type
-                && a.region == region
-                && a.account == self.options.account
+            a.resource_type == family.resource_type && a.region == region && a.account == account
         })?;
         let mut world = self.lock();
-        world.regions.get_mut(parsed.region)?.answer(
+        let account = world.accounts.get_mut(account)?;
+        account.regions.get_mut(parsed.region)?.answer(
             family.resource_type,
             parsed.resource_id,
             |resource| json_bytes(&Wrapped(family.member, resource)),
         )
     }
 
-    fn run(&self, op: &'static Operation, req: &RecordedRequest) -> Result<Value, ApiError> {
+    fn run(
+        &self,
+        op: &'static Operation,
+        account: &str,
+        req: &RecordedRequest,
+    ) -> Result<Value, ApiError> {
         let input = input_of(op, req)?;
         if let Some(shape) = op.input {
             let problems = ivs::validate::problems(shape, &input);
@@ -567,11 +681,14 @@ impl Emulator {
             )));
         }
         match op.service {
-            Service::Ivs => self.with_region(&req.region, |ctx| ops::run(op, ctx, &input))?,
-            Service::IvsChat => self.with_region(&req.region, |ctx| chat::run(op, ctx, &input))?,
-            Service::IvsRealTime => {
-                self.with_region(&req.region, |ctx| realtime::run(op, ctx, &input))?
+            Service::Ivs => {
+                self.with_account_region(account, &req.region, |ctx| ops::run(op, ctx, &input))?
             }
+            Service::IvsChat => {
+                self.with_account_region(account, &req.region, |ctx| chat::run(op, ctx, &input))?
+            }
+            Service::IvsRealTime => self
+                .with_account_region(account, &req.region, |ctx| realtime::run(op, ctx, &input))?,
         }
     }
 }

@@ -2,6 +2,11 @@
 //! into the emulator's state, so that a replayed CreateChannel's channel is there for an emulated
 //! GetChannel, and a replayed DeleteChannel's channel is gone for an emulated one.
 //!
+//! A resource is filed in the account its ARN names (a cassette's own, or
+//! `000000000000` when it was recorded with `--scrub-account`), so a client signing with that
+//! account's id (or mapped to it with `--account-for`) finds it; the default account's clients
+//! find what was recorded in the default account.
+//!
 //! Only successful answers teach. A resource is recognised by the members IVS answers it under
 //! (`channel`, `streamKey`, …, and the lists of BatchGet calls) and filed by its ARN's region and
 //! id; a successful Delete removes what its request's `arn` named.
@@ -119,13 +124,15 @@ impl Emulator {
         resource_arn: &str,
         f: impl FnOnce(&mut super::Ctx<'_>, &'static str, &str),
     ) -> bool {
-        let Some((resource_type, region, id)) =
-            chat::parse_resource(&self.options.account, resource_arn)
-        else {
+        let Some(account) = account_of_arn(resource_arn) else {
             return false;
         };
-        // A region over the emulator's limit is not learned; a request there is refused anyway.
-        self.with_region(region, |ctx| f(ctx, resource_type, id))
+        let Some((resource_type, region, id)) = chat::parse_resource(account, resource_arn) else {
+            return false;
+        };
+        // A region or account over the emulator's limits is not learned; a request there is
+        // refused anyway.
+        self.with_account_region(account, region, |ctx| f(ctx, resource_type, id))
             .is_ok()
     }
 
@@ -151,7 +158,9 @@ impl Emulator {
     /// recording used it without ever showing it. A channel, a room or a logging configuration;
     /// any other ARN is left alone.
     pub(crate) fn seed_unseen(&self, resource_arn: &str) {
-        let Some((_, _, id)) = chat::parse_resource(&self.options.account, resource_arn) else {
+        let chat = account_of_arn(resource_arn)
+            .and_then(|account| chat::parse_resource(account, resource_arn));
+        let Some((_, _, id)) = chat else {
             return self.seed_channel(resource_arn);
         };
         let resource = serde_json::json!({"arn": resource_arn, "id": id});
@@ -165,13 +174,13 @@ impl Emulator {
         else {
             return;
         };
-        if parsed.account != self.options.account
+        if !super::is_account_id(parsed.account)
             || !crate::normalize::is_valid_region(parsed.region)
         {
             return;
         }
         // A region over the emulator's limit is not learned; a request there is refused anyway.
-        let _ = self.with_region(parsed.region, |ctx| {
+        let _ = self.with_account_region(parsed.account, parsed.region, |ctx| {
             if ctx.region.get("channel", parsed.resource_id).is_none() {
                 super::ops::seed_channel(ctx, parsed.resource_id);
             }
@@ -183,7 +192,7 @@ impl Emulator {
         let Some(parsed) = arn::parse_ivs(channel_arn) else {
             return (false, false);
         };
-        self.peek_region(parsed.region, |region| {
+        self.peek_account_region(parsed.account, parsed.region, |region| {
             (
                 region.live.contains_key(parsed.resource_id),
                 region
@@ -200,13 +209,13 @@ impl Emulator {
             return;
         };
         if parsed.resource_type != family.resource_type
-            || parsed.account != self.options.account
+            || !super::is_account_id(parsed.account)
             || !crate::normalize::is_valid_region(parsed.region)
         {
             return;
         }
         let id = parsed.resource_id.to_owned();
-        let _ = self.with_region(parsed.region, |ctx| {
+        let _ = self.with_account_region(parsed.account, parsed.region, |ctx| {
             if family.resource_type == STREAM_KEY.resource_type {
                 if let Some(channel) = arn::parse_ivs(text(resource, "channelArn")) {
                     let keys = ctx
@@ -231,7 +240,7 @@ impl Emulator {
         let Some(family) = super::resource::family_of(parsed.resource_type) else {
             return true;
         };
-        self.peek_region(parsed.region, |region| {
+        self.peek_account_region(parsed.account, parsed.region, |region| {
             region
                 .get(family.resource_type, parsed.resource_id)
                 .is_some()
@@ -247,10 +256,13 @@ impl Emulator {
             return;
         };
         // Nothing to forget in a region without state, and none is made for it.
-        if self.peek_region(parsed.region, |_| ()).is_none() {
+        if self
+            .peek_account_region(parsed.account, parsed.region, |_| ())
+            .is_none()
+        {
             return;
         }
-        let _ = self.with_region(parsed.region, |ctx| {
+        let _ = self.with_account_region(parsed.account, parsed.region, |ctx| {
             let removed = ctx.region.remove(family.resource_type, parsed.resource_id);
             let id = parsed.resource_id;
             if family.resource_type == CHANNEL.resource_type {
@@ -272,4 +284,11 @@ impl Emulator {
             }
         });
     }
+}
+
+/// The 12-digit account an ARN of the family names, if it names one.
+fn account_of_arn(resource_arn: &str) -> Option<&str> {
+    arn::parse_family(resource_arn)
+        .map(|a| a.account)
+        .filter(|a| super::is_account_id(a))
 }

@@ -152,7 +152,10 @@ pub(crate) fn project(value: &Value, shape: ShapeId) -> Value {
 }
 
 /// The id of the resource an ARN names, if it names one of `family` in this region and account.
-/// An ARN of another region or account names nothing here: IVS answers it as not found.
+/// An ARN of another region or account names nothing here: IVS answers it as not found
+/// (inferred: the API reference's GetChannel and its kin document no access to another account's
+/// resources, and an ARN that names none of the caller's is a resource that does not exist for
+/// it — https://docs.aws.amazon.com/ivs/latest/LowLatencyAPIReference/API_GetChannel.html).
 pub(crate) fn id_in<'a>(ctx: &Ctx<'_>, family: Family, text: &'a str) -> Result<&'a str, ApiError> {
     let parsed = arn::parse_ivs(text).filter(|a| a.resource_type == family.resource_type);
     match parsed {

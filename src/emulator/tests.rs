@@ -24,7 +24,7 @@ fn request(method: &str, path: &str, body: Option<Value>) -> RecordedRequest {
 }
 
 fn call(e: &Emulator, op: &str, body: Value) -> Answer {
-    e.answer(&request("POST", &format!("/{op}"), Some(body)))
+    e.answer(&request("POST", &format!("/{op}"), Some(body)), None)
         .expect("an IVS operation")
 }
 
@@ -38,7 +38,7 @@ fn tags_call(e: &Emulator, method: &str, arn: &str, body: Option<Value>, keys: &
             keys.iter().map(|k| k.to_string()).collect(),
         );
     }
-    e.answer(&req).expect("an IVS operation")
+    e.answer(&req, None).expect("an IVS operation")
 }
 
 fn ok(e: &Emulator, op: &str, body: Value) -> Value {
@@ -504,7 +504,7 @@ fn put_metadata_is_limited_per_account_across_its_regions() {
     let call_in = |region: &str, op: &str, body: Value| {
         let mut req = request("POST", &format!("/{op}"), Some(body));
         req.region = region.into();
-        e.answer(&req).expect("an IVS operation")
+        e.answer(&req, None).expect("an IVS operation")
     };
     // 32 live channels, one in two in another region.
     let channels: Vec<(&str, String)> = (0..32)
@@ -592,7 +592,11 @@ fn a_refused_tag_call_changes_nothing_and_unknown_regions_leave_no_state() {
     assert!(e
         .start_stream("arn:aws:ivs:zz1:123456789012:channel/abcdABCDefgh", None, 0)
         .is_err());
-    assert!(e.state()["regions"].get("zz1").is_none(), "{}", e.state());
+    assert!(
+        e.state(None)["regions"].get("zz1").is_none(),
+        "{}",
+        e.state(None)
+    );
 }
 
 /// What lets the Get fast path skip validation: the ARN of any resource the emulator can store,
@@ -638,7 +642,7 @@ fn regions_with_state_are_capped_with_an_error_naming_the_limit() {
     let in_region = |region: &str| {
         let mut req = request("POST", "/ListChannels", Some(json!({})));
         req.region = region.into();
-        e.answer(&req).unwrap()
+        e.answer(&req, None).unwrap()
     };
     assert_eq!(in_region("us-west-2").status, 200);
     assert_eq!(in_region("made-up-1").status, 200);
@@ -652,7 +656,7 @@ fn regions_with_state_are_capped_with_an_error_naming_the_limit() {
         body["message"],
         "`made-up-2` would be region 3 with state, over the emulator's limit of 2 (`--max-regions`)"
     );
-    assert_eq!(e.lock().regions.len(), 2);
+    assert_eq!(e.lock().accounts[DEFAULT_ACCOUNT].regions.len(), 2);
     // Regions that already hold state go on answering.
     assert_eq!(in_region("made-up-1").status, 200);
     // Nor does a replayed answer or a control call add one.
@@ -668,7 +672,7 @@ fn regions_with_state_are_capped_with_an_error_naming_the_limit() {
             0
         )
         .is_err());
-    assert_eq!(e.lock().regions.len(), 2);
+    assert_eq!(e.lock().accounts[DEFAULT_ACCOUNT].regions.len(), 2);
 }
 
 #[test]
@@ -723,7 +727,7 @@ fn viewer_session_revocations_keep_the_newest_only() {
         );
     }
     let world = e.lock();
-    let kept: Vec<&str> = world.regions["us-west-2"]
+    let kept: Vec<&str> = world.accounts[DEFAULT_ACCOUNT].regions["us-west-2"]
         .revocations
         .iter()
         .map(|(_, viewer, _)| viewer.as_str())
@@ -932,4 +936,85 @@ fn playback_urls_can_point_at_the_emulator() {
         format!("http://127.0.0.1:7475/api/video/v1/us-west-2.123456789012.channel.{id}.m3u8")
             .as_str()
     );
+}
+
+#[test]
+fn an_access_key_picks_its_account_mapped_numeric_or_default() {
+    let mut options = EmulatorOptions {
+        account: "999999999999".to_owned(),
+        ..EmulatorOptions::default()
+    };
+    options
+        .account_for
+        .insert("AKIAMAPPED".to_owned(), "333333333333".to_owned());
+    // A mapping wins even over a 12-digit key.
+    options
+        .account_for
+        .insert("444444444444".to_owned(), "555555555555".to_owned());
+    assert_eq!(account_of(&options, None), "999999999999");
+    assert_eq!(account_of(&options, Some("AKIDEXAMPLE")), "999999999999");
+    assert_eq!(account_of(&options, Some("AKIAMAPPED")), "333333333333");
+    assert_eq!(account_of(&options, Some("111111111111")), "111111111111");
+    assert_eq!(account_of(&options, Some("444444444444")), "555555555555");
+    // Not 12 digits: the default.
+    assert_eq!(account_of(&options, Some("11111111111")), "999999999999");
+    assert_eq!(account_of(&options, Some("1111111111111")), "999999999999");
+}
+
+#[test]
+fn each_account_has_its_own_reproducible_ids_and_the_default_keeps_today_s() {
+    let ids = |e: &Emulator, key: Option<&str>| {
+        let answer = e
+            .answer(&request("POST", "/CreateChannel", Some(json!({}))), key)
+            .unwrap();
+        let body: Value = serde_json::from_slice(answer.body.as_deref().unwrap()).unwrap();
+        body["channel"]["arn"].as_str().unwrap().to_owned()
+    };
+    let one = Emulator::new(EmulatorOptions::default());
+    let default_first = ids(&one, None);
+    let other_first = ids(&one, Some("111111111111"));
+    // The default account's first id is the one a fresh emulator of the same seed gives alone.
+    let alone = Emulator::new(EmulatorOptions::default());
+    assert_eq!(ids(&alone, Some("AKIDEXAMPLE")), default_first);
+    // Another account's is its own, and the same in another emulator whatever came before.
+    let two = Emulator::new(EmulatorOptions::default());
+    ids(&two, None);
+    ids(&two, None);
+    assert_eq!(ids(&two, Some("111111111111")), other_first);
+    assert_ne!(
+        default_first.rsplit('/').next(),
+        other_first.rsplit('/').next()
+    );
+}
+
+#[test]
+fn replayed_answers_and_control_calls_act_in_the_account_their_arn_names() {
+    let e = emulator();
+    let arn = "arn:aws:ivs:us-west-2:111111111111:channel/abcdABCDefgh";
+    let answer = json!({"channel": {"arn": arn, "name": "replayed"}});
+    e.observe(
+        &request("POST", "/GetChannel", Some(json!({ "arn": arn }))),
+        200,
+        answer.to_string().as_bytes(),
+    );
+    let get = |key: Option<&str>| {
+        let req = request("POST", "/GetChannel", Some(json!({ "arn": arn })));
+        e.answer(&req, key).unwrap().status
+    };
+    // The ARN's account has it; the default account does not.
+    assert_eq!(get(Some("111111111111")), 200);
+    assert_eq!(get(None), 404);
+    // A control call takes the same account from the ARN: the channel goes live there only.
+    e.start_stream(arn, None, 0).unwrap();
+    let state = e.state(Some("111111111111"));
+    assert_eq!(state["regions"]["us-west-2"]["live"][0]["channelArn"], arn);
+    let default = e.state(None);
+    assert_eq!(default["regions"]["us-west-2"], json!({}), "{default}");
+    // A replayed delete forgets it in that account.
+    e.observe(
+        &request("POST", "/DeleteChannel", Some(json!({ "arn": arn }))),
+        204,
+        b"",
+    );
+    assert_eq!(get(Some("111111111111")), 404);
 }

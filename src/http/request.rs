@@ -36,6 +36,9 @@ pub(crate) struct Downstream {
     pub raw_body: Bytes,
     /// True when the request carried a SigV4 credential scope (record needs one).
     pub signed: bool,
+    /// The access key id of the SigV4 credential (`normalize::access_key_id`), which picks the
+    /// emulator's account; never logged or recorded.
+    pub access_key: Option<String>,
 }
 
 /// How [`read_request`] reads a request.
@@ -236,6 +239,18 @@ impl RawRequest {
             .and_then(|v| normalize::scope_from_authorization(v.as_bytes()))
     }
 
+    /// The access key id of the request's SigV4 credential, from the `Authorization` header or
+    /// the `X-Amz-Credential` query parameter.
+    pub fn access_key(&self) -> Option<std::borrow::Cow<'_, str>> {
+        normalize::access_key_id(
+            self.parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+            self.parts.uri.query(),
+        )
+    }
+
     /// The request as matching and forwarding see it: the cassette prefix split off, the query
     /// and region worked out, the body parsed. A body that is not JSON is answered 400.
     #[expect(
@@ -248,6 +263,7 @@ impl RawRequest {
             keep_headers,
             ..
         } = options;
+        let access_key = self.access_key().map(std::borrow::Cow::into_owned);
         let scope = self.scope();
         let scope_region = scope.map(|(region, _)| region);
         let region = scope_region.unwrap_or(default_region).to_owned();
@@ -299,6 +315,7 @@ impl RawRequest {
             },
             raw_body: self.body.clone(),
             signed,
+            access_key,
         })
     }
 }

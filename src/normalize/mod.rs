@@ -266,6 +266,37 @@ pub fn scope_from_authorization(authorization: &[u8]) -> Option<(&str, Option<&s
     Some((region, service))
 }
 
+/// The access key id a SigV4 credential scope starts with (`Credential=AKID/20261126/…`): the
+/// key of the `Authorization` header, else of the `X-Amz-Credential` query parameter
+/// (`raw_query`, as sent). Only the id, never the secret (which is not in a request); `None`
+/// unless it is 1 to 128 visible ASCII bytes (IAM's `AccessKeyId` is 16 to 128 characters; the
+/// emulator takes any, as LocalStack does). The emulator picks the account from it.
+pub fn access_key_id<'a>(
+    authorization: Option<&'a [u8]>,
+    raw_query: Option<&'a str>,
+) -> Option<Cow<'a, str>> {
+    let valid = |key: &[u8]| (1..=128).contains(&key.len()) && key.iter().all(u8::is_ascii_graphic);
+    if let Some(header) = authorization {
+        let start = CREDENTIAL_KEY.find(header)? + CREDENTIAL_KEY.needle().len();
+        let rest = &header[start..];
+        let end = rest.iter().position(|&b| matches!(b, b'/' | b',' | b' '))?;
+        let key = &rest[..end];
+        if !valid(key) {
+            return None;
+        }
+        // Visible ASCII is UTF-8.
+        return std::str::from_utf8(key).ok().map(Cow::Borrowed);
+    }
+    let query = raw_query?;
+    let value = query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        k.eq_ignore_ascii_case("X-Amz-Credential").then_some(v)
+    })?;
+    let decoded = percent_decode_str(value).decode_utf8().ok()?;
+    let key = decoded.split('/').next()?;
+    valid(key.as_bytes()).then(|| Cow::Owned(key.to_owned()))
+}
+
 /// Finding a byte of a kind eight bytes at a time, by masks with the high bit of each byte of a
 /// word set where that byte is of the kind. A mask may also mark a byte after a true one (a
 /// borrow carries upwards), never before, so its lowest mark is exact; the word is read

@@ -526,3 +526,36 @@ fn matched_headers_take_part_only_when_asked() {
         fingerprint(&request(&b, &matching))
     );
 }
+
+#[test]
+fn access_key_id_is_the_scope_s_first_field_from_the_header_or_the_query() {
+    let header = b"AWS4-HMAC-SHA256 Credential=111111111111/20261126/us-west-2/ivs/aws4_request, SignedHeaders=host, Signature=ab";
+    assert_eq!(
+        access_key_id(Some(header), None).as_deref(),
+        Some("111111111111")
+    );
+    // The header wins over the query; the query's value is percent-decoded.
+    assert_eq!(
+        access_key_id(Some(header), Some("X-Amz-Credential=AKIDQ%2F2026")).as_deref(),
+        Some("111111111111")
+    );
+    assert_eq!(
+        access_key_id(
+            None,
+            Some("a=1&X-Amz-Credential=AKIDQ%2F20261126%2Fus-west-2%2Fivs%2Faws4_request")
+        )
+        .as_deref(),
+        Some("AKIDQ")
+    );
+    // No key, an empty one, a scope without a `/`, a non-ASCII or overlong key: none.
+    assert_eq!(access_key_id(None, None), None);
+    assert_eq!(access_key_id(Some(b"Credential=/2026/r/ivs"), None), None);
+    assert_eq!(access_key_id(Some(b"Credential=AKID"), None), None);
+    assert_eq!(
+        access_key_id(Some("Credential=AK\u{e9}/d/r/s".as_bytes()), None),
+        None
+    );
+    let long = format!("Credential={}/d/r/s", "A".repeat(129));
+    assert_eq!(access_key_id(Some(long.as_bytes()), None), None);
+    assert_eq!(access_key_id(None, Some("X-Amz-Credential=%FF%FE/x")), None);
+}

@@ -47,6 +47,8 @@ struct ReplayCtx {
     translation: Option<(String, String)>,
     /// The body as received, for the control plane.
     raw_body: Bytes,
+    /// The access key id of the request's credential, which picks the emulator's account.
+    access_key: Option<String>,
 }
 
 impl Handler for ReplayState {
@@ -229,7 +231,9 @@ impl ReplayState {
                 scope.and_then(|(_, service)| service),
             )
         };
-        let answer = emulator.answer_get((method, path), &raw.body, scope)?;
+        let access_key = raw.access_key();
+        let answer =
+            emulator.answer_get((method, path), &raw.body, access_key.as_deref(), scope)?;
         note_operation(method, path);
         Some(self.answer_emulated(&answer))
     }
@@ -271,6 +275,7 @@ impl ReplayState {
             cassette_idx,
             translation: None,
             raw_body: downstream.raw_body,
+            access_key: downstream.access_key,
         })
     }
 
@@ -306,7 +311,7 @@ impl ReplayState {
             .as_ref()
             .expect("an emulating server has an emulator");
         let request = &ctx.request;
-        let Some(answer) = emulator.answer(request) else {
+        let Some(answer) = emulator.answer(request, ctx.access_key.as_deref()) else {
             let route = request
                 .service
                 .catalog()

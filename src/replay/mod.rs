@@ -321,6 +321,21 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Maps access key ids to accounts (`--account-for`): a request signed with a mapped key is
+    /// answered in its account. Unmapped keys: a 12-digit key is its own account, any other the
+    /// default ([`ReplayServerBuilder::account`]).
+    pub fn accounts_for(mut self, pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.options.emulator.account_for.extend(pairs);
+        self
+    }
+
+    /// How many accounts the emulator keeps state for (default 1,000); a request of one more is
+    /// refused with a ValidationException naming the limit.
+    pub fn max_accounts(mut self, max: usize) -> Self {
+        self.options.emulator.limits.max_accounts = max;
+        self
+    }
+
     /// The seed of the emulator's ids: the same calls in the same order give the same ids
     /// (default 0).
     pub fn seed(mut self, seed: u64) -> Self {

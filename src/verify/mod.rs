@@ -437,7 +437,7 @@ impl Upstream for EmulatorUpstream {
                 headers: Default::default(),
                 body,
             };
-            let response = match self.0.answer(&recorded) {
+            let response = match self.0.answer(&recorded, None) {
                 Some(answer) => crate::emulator::http_parts(&answer, None),
                 None => {
                     let route = request

@@ -783,3 +783,46 @@ async fn a_real_time_ingest_key_publishes_its_participant_into_the_stage() {
     let status = exited(&mut forged, Duration::from_secs(10)).await;
     assert!(status.is_some_and(|s| !s.success()), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_key_of_another_account_publishes_and_plays_in_that_account() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let server = live_server().await;
+    let worker = crate::support::ivs_client_as(&server.uri(), "us-west-2", "111111111111");
+    let default = ivs_client(&server.uri(), "us-west-2");
+    let (arn, playback_url, key) = channel(&worker, false).await;
+    assert!(arn.contains(":111111111111:channel/"), "{arn}");
+    assert!(
+        playback_url.contains("us-west-2.111111111111.channel."),
+        "{playback_url}"
+    );
+
+    // Ingest finds the key whatever account holds it.
+    let mut encoder = publish(&format!("{}{key}", server.rtmp_url().unwrap()), 6, &[]);
+    assert!(
+        eventually(Duration::from_secs(5), || is_live(&worker, &arn)).await,
+        "the publish takes the worker's channel live"
+    );
+    assert!(
+        !is_live(&default, &arn).await,
+        "another account sees no stream"
+    );
+    assert!(default
+        .list_streams()
+        .send()
+        .await
+        .unwrap()
+        .streams()
+        .is_empty());
+    assert!(
+        eventually(Duration::from_secs(8), || async {
+            get(&playback_url, None).await.status == 200
+        })
+        .await,
+        "the worker's channel plays"
+    );
+    let _ = exited(&mut encoder, Duration::from_secs(15)).await;
+    server.verify();
+}

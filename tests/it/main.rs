@@ -1,6 +1,7 @@
 //! The black-box tests, as one binary: each module drives the real server (through aws-sdk-ivs or
 //! raw HTTP) or the real `ivs-vcr` binary, and `support` holds what they share.
 
+mod accounts;
 mod bench_latencies;
 mod bundled;
 mod chat;

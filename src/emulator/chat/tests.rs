@@ -82,15 +82,18 @@ fn emulator() -> (Emulator, Arc<Recording>) {
 }
 
 fn call(e: &Emulator, op: &str, body: Value) -> Answer {
-    e.answer(&RecordedRequest {
-        service: Service::IvsChat,
-        method: "POST".into(),
-        path: format!("/{op}"),
-        query: Default::default(),
-        region: "us-west-2".into(),
-        headers: Default::default(),
-        body: Some(body),
-    })
+    e.answer_as(
+        None,
+        &RecordedRequest {
+            service: Service::IvsChat,
+            method: "POST".into(),
+            path: format!("/{op}"),
+            query: Default::default(),
+            region: "us-west-2".into(),
+            headers: Default::default(),
+            body: Some(body),
+        },
+    )
     .expect("a Chat operation")
 }
 
@@ -433,15 +436,18 @@ fn tags_work_on_rooms_and_logging_configurations_only() {
                 keys.iter().map(|k| k.to_string()).collect(),
             );
         }
-        e.answer(&RecordedRequest {
-            service: Service::IvsChat,
-            method: method.into(),
-            path: format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F")),
-            query,
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body,
-        })
+        e.answer_as(
+            None,
+            &RecordedRequest {
+                service: Service::IvsChat,
+                method: method.into(),
+                path: format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F")),
+                query,
+                region: "us-west-2".into(),
+                headers: Default::default(),
+                body,
+            },
+        )
         .unwrap()
     };
     ok(&tags_call(

@@ -52,15 +52,18 @@ fn call(e: &Emulator, op: &str, body: Value) -> Answer {
         "TagResource" | "UntagResource" | "ListTagsForResource" => unreachable!("use call_tags"),
         _ => ("POST", format!("/{op}")),
     };
-    e.answer(&RecordedRequest {
-        service: Service::IvsRealTime,
-        method: method.into(),
-        path,
-        query: Default::default(),
-        region: "us-west-2".into(),
-        headers: Default::default(),
-        body: Some(body),
-    })
+    e.answer_as(
+        None,
+        &RecordedRequest {
+            service: Service::IvsRealTime,
+            method: method.into(),
+            path,
+            query: Default::default(),
+            region: "us-west-2".into(),
+            headers: Default::default(),
+            body: Some(body),
+        },
+    )
     .expect("a Real-Time operation")
 }
 
@@ -525,15 +528,18 @@ fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
     let (e, events) = emulator();
     let (stage_arn, _) = stage(&e);
     let channel = e
-        .answer(&RecordedRequest {
-            service: Service::Ivs,
-            method: "POST".into(),
-            path: "/CreateChannel".into(),
-            query: Default::default(),
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body: Some(json!({"name": "out"})),
-        })
+        .answer_as(
+            None,
+            &RecordedRequest {
+                service: Service::Ivs,
+                method: "POST".into(),
+                path: "/CreateChannel".into(),
+                query: Default::default(),
+                region: "us-west-2".into(),
+                headers: Default::default(),
+                body: Some(json!({"name": "out"})),
+            },
+        )
         .unwrap();
     let channel_arn = ok(&channel)["channel"]["arn"].as_str().unwrap().to_owned();
     let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
@@ -594,7 +600,7 @@ fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
     let got = ok(&call(&e, "GetComposition", json!({"arn": arn})));
     assert_eq!(got["composition"]["state"], "ACTIVE");
     assert_eq!(got["composition"]["destinations"][0]["state"], "ACTIVE");
-    assert!(e.state()["regions"]["us-west-2"]["live"][0]["channelArn"] == channel_arn.as_str());
+    assert!(e.state(None)["regions"]["us-west-2"]["live"][0]["channelArn"] == channel_arn.as_str());
 
     // Everyone leaves: a minute later the composition stops, a second later it has STOPPED.
     e.leave_stage(&pid, None).unwrap();
@@ -610,7 +616,7 @@ fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
     assert_eq!(state_at(left_at + 30_000).unwrap()["state"], "ACTIVE");
     assert_eq!(state_at(left_at + 60_500).unwrap()["state"], "STOPPING");
     assert!(
-        e.state()["regions"]["us-west-2"].get("live").is_none(),
+        e.state(None)["regions"]["us-west-2"].get("live").is_none(),
         "the broadcast stopped"
     );
     let stopped = state_at(left_at + 62_000).unwrap();
@@ -721,7 +727,7 @@ fn delete_stage_disconnects_everyone_and_its_tokens_stop_working() {
     ok(&call(&e, "DeleteStage", json!({"arn": stage_arn})));
     let (kind, _) = error(&call(&e, "GetStage", json!({"arn": stage_arn})));
     assert_eq!(kind, "ResourceNotFoundException");
-    let state = e.state();
+    let state = e.state(None);
     assert!(
         state["regions"]["us-west-2"].get("stageSessions").is_none(),
         "{state}"
@@ -739,15 +745,18 @@ fn tags_reach_every_realtime_resource_through_the_shared_routes() {
     let (e, _) = emulator();
     let (stage_arn, _) = stage(&e);
     let tags = |method: &str, query: Vec<(String, Vec<String>)>, body: Option<Value>, arn: &str| {
-        e.answer(&RecordedRequest {
-            service: Service::IvsRealTime,
-            method: method.into(),
-            path: format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F")),
-            query: query.into_iter().collect(),
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body,
-        })
+        e.answer_as(
+            None,
+            &RecordedRequest {
+                service: Service::IvsRealTime,
+                method: method.into(),
+                path: format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F")),
+                query: query.into_iter().collect(),
+                region: "us-west-2".into(),
+                headers: Default::default(),
+                body,
+            },
+        )
         .unwrap()
     };
     ok(&tags(
@@ -1168,15 +1177,18 @@ fn a_channel_that_went_live_fails_its_destination() {
     let (e, events) = emulator();
     let (stage_arn, _) = stage(&e);
     let channel = e
-        .answer(&RecordedRequest {
-            service: Service::Ivs,
-            method: "POST".into(),
-            path: "/CreateChannel".into(),
-            query: Default::default(),
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body: Some(json!({})),
-        })
+        .answer_as(
+            None,
+            &RecordedRequest {
+                service: Service::Ivs,
+                method: "POST".into(),
+                path: "/CreateChannel".into(),
+                query: Default::default(),
+                region: "us-west-2".into(),
+                headers: Default::default(),
+                body: Some(json!({})),
+            },
+        )
         .unwrap();
     let channel_arn = ok(&channel)["channel"]["arn"].as_str().unwrap().to_owned();
     let started = ok(&call(

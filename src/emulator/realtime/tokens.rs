@@ -128,14 +128,18 @@ fn malformed(err: &jwt::JwtError) -> ApiError {
     ApiError::validation(format!("token: {err}"))
 }
 
-/// The region and ARN of the stage a token is for, read before it is verified (the key that
+/// The account, region and ARN of the stage a token is for, read before it is verified (the key that
 /// verifies it lives in that region).
-pub(crate) fn stage_of(token: &str) -> Result<(String, String), ApiError> {
+pub(crate) fn stage_of(token: &str) -> Result<(String, String, String), ApiError> {
     let decoded = jwt::decode(token).map_err(|e| malformed(&e))?;
     let resource = decoded.text("resource").unwrap_or("");
     arn::parse_ivs(resource)
-        .filter(|a| a.resource_type == STAGE && crate::normalize::is_valid_region(a.region))
-        .map(|a| (a.region.to_owned(), resource.to_owned()))
+        .filter(|a| {
+            a.resource_type == STAGE
+                && crate::normalize::is_valid_region(a.region)
+                && crate::emulator::is_account_id(a.account)
+        })
+        .map(|a| (a.account.to_owned(), a.region.to_owned(), resource.to_owned()))
         .ok_or_else(|| {
             ApiError::validation(
                 "token: its `resource` claim is not a stage ARN (arn:aws:ivs:<region>:<account>:stage/<id>)",

@@ -53,11 +53,16 @@ pub fn fixture(name: &str) -> PathBuf {
 /// An IVS client for `endpoint`, signing as a test user in `region`, without retries so every
 /// answer is seen exactly once.
 pub fn ivs_client(endpoint: &str, region: &str) -> aws_sdk_ivs::Client {
+    ivs_client_as(endpoint, region, ACCESS_KEY)
+}
+
+/// [`ivs_client`] signing with the access key id `access_key` (which picks the emulator's account).
+pub fn ivs_client_as(endpoint: &str, region: &str, access_key: &str) -> aws_sdk_ivs::Client {
     let config = aws_sdk_ivs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(
-            ACCESS_KEY,
+            access_key,
             SECRET_KEY,
             None,
             None,
@@ -92,11 +97,16 @@ pub async fn create_s3_logging(
 /// An IVS Chat client for `endpoint`, signing as a test user in `region` (as `ivschat`), without
 /// retries.
 pub fn chat_client(endpoint: &str, region: &str) -> aws_sdk_ivschat::Client {
+    chat_client_as(endpoint, region, ACCESS_KEY)
+}
+
+/// [`chat_client`] signing with the access key id `access_key` (which picks the emulator's account).
+pub fn chat_client_as(endpoint: &str, region: &str, access_key: &str) -> aws_sdk_ivschat::Client {
     let config = aws_sdk_ivschat::Config::builder()
         .behavior_version(aws_sdk_ivschat::config::BehaviorVersion::latest())
         .region(aws_sdk_ivschat::config::Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(
-            ACCESS_KEY,
+            access_key,
             SECRET_KEY,
             None,
             None,
@@ -111,11 +121,20 @@ pub fn chat_client(endpoint: &str, region: &str) -> aws_sdk_ivschat::Client {
 /// An IVS Real-Time client for `endpoint`, signing as a test user in `region` (as `ivs`, as
 /// Real-Time signs), without retries.
 pub fn realtime_client(endpoint: &str, region: &str) -> aws_sdk_ivsrealtime::Client {
+    realtime_client_as(endpoint, region, ACCESS_KEY)
+}
+
+/// [`realtime_client`] signing with the access key id `access_key` (which picks the emulator's account).
+pub fn realtime_client_as(
+    endpoint: &str,
+    region: &str,
+    access_key: &str,
+) -> aws_sdk_ivsrealtime::Client {
     let config = aws_sdk_ivsrealtime::Config::builder()
         .behavior_version(aws_sdk_ivsrealtime::config::BehaviorVersion::latest())
         .region(aws_sdk_ivsrealtime::config::Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(
-            ACCESS_KEY,
+            access_key,
             SECRET_KEY,
             None,
             None,
