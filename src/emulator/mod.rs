@@ -27,6 +27,7 @@ mod rates;
 pub(crate) mod realtime;
 mod resource;
 mod state;
+mod tagging;
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::state::{object, set, text};
-use super::{ApiError, Ctx};
+use super::{tagging, ApiError, Ctx};
 use crate::clock;
 use crate::ivs::{arn, Catalog, ErrorType, Operation, Service};
 use crate::live::chat::{ChatEvent, ChatGrant, ChatLogging, ChatRoomConfig, ReviewHandler};
@@ -54,9 +54,6 @@ const TOKEN_VALIDITY_SECS: u64 = 60;
 /// The most bytes of `attributes` (keys and values together) of CreateChatToken and SendEvent:
 /// "The maximum length of this field is 1 KB total" (the model's documentation of both).
 const MAX_ATTRIBUTE_BYTES: usize = 1024;
-
-/// Tags a resource may hold: the `Tags` map's bound in the model.
-const MAX_TAGS: usize = 50;
 
 /// What a Chat operation asks of the data plane, delivered after the state lock is released.
 #[derive(Debug, Clone, PartialEq)]
@@ -866,57 +863,19 @@ fn tagged(ctx: &Ctx<'_>, arn_text: &str) -> Result<(&'static str, String), ApiEr
     Ok((resource_type, id))
 }
 
-fn current_tags(ctx: &Ctx<'_>, resource_type: &'static str, id: &str) -> Map<String, Value> {
-    ctx.region
-        .get(resource_type, id)
-        .and_then(|r| r.get("tags"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn tag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    let (resource_type, id) = tagged(ctx, text(input, "resourceArn"))?;
-    let new = input
-        .get("tags")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let mut tags = current_tags(ctx, resource_type, &id);
-    tags.extend(new);
-    if tags.len() > MAX_TAGS {
-        return Err(invalid(format!(
-            "tags: the resource would have {} tags, at most {MAX_TAGS}",
-            tags.len()
-        )));
-    }
-    if let Some(resource) = ctx.region.get_mut(resource_type, &id) {
-        set(resource, "tags", Value::Object(tags));
-    }
-    Ok(object())
+    let target = tagged(ctx, text(input, "resourceArn"))?;
+    tagging::tag(ctx, &target, input)
 }
 
 fn untag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    let (resource_type, id) = tagged(ctx, text(input, "resourceArn"))?;
-    let mut tags = current_tags(ctx, resource_type, &id);
-    for key in input
-        .get("tagKeys")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        tags.remove(key);
-    }
-    if let Some(resource) = ctx.region.get_mut(resource_type, &id) {
-        set(resource, "tags", Value::Object(tags));
-    }
-    Ok(object())
+    let target = tagged(ctx, text(input, "resourceArn"))?;
+    Ok(tagging::untag(ctx, &target, input))
 }
 
 fn list_tags(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    let (resource_type, id) = tagged(ctx, text(input, "resourceArn"))?;
-    Ok(serde_json::json!({ "tags": current_tags(ctx, resource_type, &id) }))
+    let target = tagged(ctx, text(input, "resourceArn"))?;
+    Ok(tagging::list(ctx, &target))
 }
 
 #[cfg(test)]

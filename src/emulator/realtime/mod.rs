@@ -76,10 +76,6 @@ const NOUNS: [(&str, &str); 6] = [
     (PUBLIC_KEY, "public key"),
 ];
 
-/// Tags a resource may hold: "At most 50 tags can be applied to a resource" (the model's service
-/// documentation) and the `Tags` map's bound.
-const MAX_TAGS: usize = 50;
-
 /// The most bytes of `attributes` (keys and values together): "The maximum length of this field
 /// is 1 KB total" (the model's documentation of every `attributes` member).
 const MAX_ATTRIBUTE_BYTES: usize = 1024;

@@ -7,14 +7,14 @@
 //! documentation names only stages as taggable, but every Real-Time resource shape carries
 //! `tags` and its create call takes them; inferred: each can be tagged.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{id_of, MAX_TAGS, NOUNS};
-use crate::emulator::state::{object, set, text};
-use crate::emulator::{ApiError, Ctx};
+use super::{id_of, NOUNS};
+use crate::emulator::state::text;
+use crate::emulator::{tagging, ApiError, Ctx};
 use crate::ivs::arn;
 
-fn locate(ctx: &Ctx<'_>, arn_text: &str) -> Result<(&'static str, String), ApiError> {
+fn locate(ctx: &Ctx<'_>, arn_text: &str) -> Result<tagging::Located, ApiError> {
     let resource_type = arn::parse_ivs(arn_text)
         .and_then(|a| NOUNS.iter().find(|(t, _)| *t == a.resource_type))
         .map(|(t, _)| *t)
@@ -29,54 +29,17 @@ fn locate(ctx: &Ctx<'_>, arn_text: &str) -> Result<(&'static str, String), ApiEr
     Ok((resource_type, id))
 }
 
-fn current(ctx: &Ctx<'_>, resource_type: &'static str, id: &str) -> Map<String, Value> {
-    ctx.region
-        .get(resource_type, id)
-        .and_then(|r| r.get("tags"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn store(ctx: &mut Ctx<'_>, resource_type: &'static str, id: &str, tags: Map<String, Value>) {
-    if let Some(resource) = ctx.region.get_mut(resource_type, id) {
-        set(resource, "tags", Value::Object(tags));
-    }
-}
-
 pub(super) fn tag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    let (resource_type, id) = locate(ctx, text(input, "resourceArn"))?;
-    let mut tags = current(ctx, resource_type, &id);
-    if let Some(new) = input.get("tags").and_then(Value::as_object) {
-        tags.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::validation(format!(
-            "tags: the resource would have {} tags, at most {MAX_TAGS}",
-            tags.len()
-        )));
-    }
-    store(ctx, resource_type, &id, tags);
-    Ok(object())
+    let target = locate(ctx, text(input, "resourceArn"))?;
+    tagging::tag(ctx, &target, input)
 }
 
 pub(super) fn untag(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    let (resource_type, id) = locate(ctx, text(input, "resourceArn"))?;
-    let mut tags = current(ctx, resource_type, &id);
-    for key in input
-        .get("tagKeys")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        tags.remove(key);
-    }
-    store(ctx, resource_type, &id, tags);
-    Ok(object())
+    let target = locate(ctx, text(input, "resourceArn"))?;
+    Ok(tagging::untag(ctx, &target, input))
 }
 
 pub(super) fn list(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, ApiError> {
-    let (resource_type, id) = locate(ctx, text(input, "resourceArn"))?;
-    Ok(serde_json::json!({ "tags": current(ctx, resource_type, &id) }))
+    let target = locate(ctx, text(input, "resourceArn"))?;
+    Ok(tagging::list(ctx, &target))
 }
