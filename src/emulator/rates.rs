@@ -135,6 +135,9 @@ pub(crate) fn documented_tps(service: Service, operation: &str) -> Option<u32> {
         .map(|(_, tps)| *tps)
 }
 
+/// Windows kept before the idle ones are dropped.
+const MAX_WINDOWS: usize = 10_000;
+
 /// Account, region, service and operation.
 type WindowKey = (String, String, Service, &'static str);
 
@@ -142,8 +145,8 @@ type WindowKey = (String, String, Service, &'static str);
 #[derive(Debug, Default)]
 pub(crate) struct Rates {
     /// When each (account, region, service, operation)'s recent calls came, by
-    /// `clock::now_millis`. Bounded: regions are capped (`EmulatorLimits::max_regions`), the
-    /// operations are the catalogs', and each window holds at most its TPS.
+    /// `clock::now_millis`. Bounded: past [`MAX_WINDOWS`] only the windows of the last second are
+    /// kept, and each window holds at most its TPS.
     windows: Mutex<HashMap<WindowKey, VecDeque<u64>>>,
 }
 
@@ -160,6 +163,12 @@ impl Rates {
         let tps = documented_tps(service, operation)?;
         let now = crate::clock::now_millis();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() >= MAX_WINDOWS {
+            // Counted before the region and account are checked, so a client varying them could
+            // add windows without end: past the cap, windows of the last second alone are kept
+            // (an older one holds no call that could still count).
+            windows.retain(|_, calls| calls.back().is_some_and(|t| now.saturating_sub(*t) < 1000));
+        }
         let key = (account.to_owned(), region.to_owned(), service, operation);
         let calls = windows.entry(key).or_default();
         while calls
@@ -251,5 +260,27 @@ mod tests {
             rates.take("1", "us-west-2", Service::Ivs, "GetChannel"),
             None
         );
+    }
+
+    #[test]
+    fn windows_of_idle_keys_are_dropped_past_the_cap() {
+        let rates = Rates::default();
+        // Every call in one second: nothing is idle, so the map holds them all.
+        for n in 0..MAX_WINDOWS + 10 {
+            rates.take(&n.to_string(), "us-west-2", Service::Ivs, "GetChannel");
+        }
+        let held = rates.windows.lock().unwrap().len();
+        assert!(held > MAX_WINDOWS, "{held}");
+        // Idle windows go once the cap is reached again.
+        rates
+            .windows
+            .lock()
+            .unwrap()
+            .values_mut()
+            .for_each(|calls| {
+                calls.iter_mut().for_each(|t| *t = t.saturating_sub(5_000));
+            });
+        rates.take("new", "us-west-2", Service::Ivs, "GetChannel");
+        assert_eq!(rates.windows.lock().unwrap().len(), 1);
     }
 }
