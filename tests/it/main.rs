@@ -12,6 +12,7 @@ mod diff;
 mod emulator;
 mod events;
 mod faults;
+mod fidelity;
 mod hardening;
 mod ivs_catalog;
 mod live;
