@@ -278,11 +278,12 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
         .collect();
     assert_eq!(
         session_events,
+        // Newest first: "sorted by most recent events" (StreamSession.truncatedEvents).
         [
-            "Session Created",
-            "Stream Start",
+            "Session Ended",
             "Stream End",
-            "Session Ended"
+            "Stream Start",
+            "Session Created"
         ]
     );
 }

@@ -275,11 +275,12 @@ async fn ffmpeg_goes_live_with_its_measured_configuration_plays_as_hls_and_disco
         .collect();
     assert_eq!(
         names,
+        // Newest first: "sorted by most recent events" (StreamSession.truncatedEvents).
         [
-            "Session Created",
-            "Stream Start",
+            "Session Ended",
             "Stream End",
-            "Session Ended"
+            "Stream Start",
+            "Session Created"
         ]
     );
     assert_eq!(get(&playback_url, None).await.status, 404);

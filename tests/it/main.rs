@@ -13,6 +13,7 @@ mod emulator;
 mod events;
 mod faults;
 mod fidelity;
+mod fidelity_ivs;
 mod hardening;
 mod ivs_catalog;
 mod live;

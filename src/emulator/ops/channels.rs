@@ -11,6 +11,13 @@
 //! - Channel defaults: the model's documented ones, and `preset: ""` for BASIC and STANDARD
 //!   channels (AWS CLI examples); ADVANCED channels default to HIGHER_BANDWIDTH_DELIVERY.
 //! - Quota: 5,000 channels per region (IVS service quotas; not in the model).
+//! - Multitrack input (the model's `MultitrackInputConfiguration.enabled` and `containerFormat`):
+//!   `enabled: true` "can be set to true only if channel type is STANDARD", and then `policy`,
+//!   `maximumResolution` and `containerFormat` are required, `containerFormat` being
+//!   `FRAGMENTED_MP4`. Anything else "will cause an exception": a ValidationException here, the
+//!   exception the model lists for bad input (inferred: the model does not name it). An update is
+//!   checked as the channel would be after it, so changing the type of a multitrack channel is
+//!   refused too.
 //!
 //! Inferred: `filterByName` matches the whole name; a new channel's `name` is `""` when none is
 //! given; `multitrackInputConfiguration` reads back as `{enabled: false, policy: ALLOW,
@@ -79,7 +86,63 @@ fn settle_preset(channel: &mut Value) {
     }
 }
 
+/// The multitrack rules (module doc) for a channel of `channel_type` and `container_format`
+/// whose input gave `multitrack` (the settings as given: `policy` and `maximumResolution` must
+/// be given, not defaulted, when enabling).
+fn check_multitrack(
+    channel_type: &str,
+    container_format: &str,
+    multitrack: Option<&Value>,
+) -> Result<(), ApiError> {
+    let Some(multitrack) = multitrack else {
+        return Ok(());
+    };
+    if multitrack.get("enabled").and_then(Value::as_bool) != Some(true) {
+        return Ok(());
+    }
+    if channel_type != "STANDARD" {
+        return Err(ApiError::validation(format!(
+            "multitrackInputConfiguration.enabled: multitrack input can be enabled only on a STANDARD channel, not {channel_type}; set type to STANDARD or disable multitrack"
+        )));
+    }
+    for member in ["policy", "maximumResolution"] {
+        if multitrack.get(member).is_none_or(Value::is_null) {
+            return Err(ApiError::validation(format!(
+                "multitrackInputConfiguration.{member}: required when multitrack input is enabled"
+            )));
+        }
+    }
+    if container_format != "FRAGMENTED_MP4" {
+        return Err(ApiError::validation(format!(
+            "containerFormat: must be FRAGMENTED_MP4 when multitrack input is enabled, not {container_format}"
+        )));
+    }
+    Ok(())
+}
+
+/// A string member of the input, else of the channel (or its default when it has none yet).
+fn given_or<'v>(
+    input: &'v Value,
+    channel: Option<&'v Value>,
+    member: &str,
+    default: &'v str,
+) -> &'v str {
+    match input.get(member).and_then(Value::as_str) {
+        Some(given) => given,
+        None => channel
+            .and_then(|c| c.get(member))
+            .and_then(Value::as_str)
+            .unwrap_or(default),
+    }
+}
+
 pub(super) fn create(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value, ApiError> {
+    // Defaults documented on CreateChannel's members: type STANDARD, containerFormat TS.
+    check_multitrack(
+        given_or(input, None, "type", "STANDARD"),
+        given_or(input, None, "containerFormat", "TS"),
+        input.get("multitrackInputConfiguration"),
+    )?;
     if ctx.region.count(CHANNEL.resource_type) >= CHANNEL_QUOTA {
         return Err(ApiError::new(
             ErrorType::ServiceQuotaExceededException,
@@ -258,6 +321,16 @@ pub(super) fn update(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result
     }
     live_conflict(ctx, &id, arn, "update")?;
     check_references(ctx, input)?;
+    let current = ctx.region.get(CHANNEL.resource_type, &id);
+    // The channel's settings as they read back already hold `policy` and `maximumResolution`.
+    let multitrack = input
+        .get("multitrackInputConfiguration")
+        .or_else(|| current.and_then(|c| c.get("multitrackInputConfiguration")));
+    check_multitrack(
+        given_or(input, current, "type", "STANDARD"),
+        given_or(input, current, "containerFormat", "TS"),
+        multitrack,
+    )?;
     // Invariant: checked just above that the channel exists.
     let channel = ctx
         .region

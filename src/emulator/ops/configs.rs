@@ -7,6 +7,9 @@
 //! operations list ConflictException without saying when.
 //! Documented: a recording configuration is CREATING when made and ACTIVE once ready; here it is
 //! ACTIVE from the next read on. Failover slates go CREATING → CREATED the same way (inferred).
+//! Documented (the model's `RenditionConfiguration.renditionSelection`): "If CUSTOM is specified,
+//! a set of renditions must be specified in the renditions field"; a CUSTOM selection with no
+//! renditions is a ValidationException (the error the model lists for bad input).
 
 use serde_json::Value;
 
@@ -55,6 +58,7 @@ pub(super) fn create(
             ));
         }
     }
+    check_renditions(input)?;
     let mut created = resource::build(family, op.input, input);
     let (arn, id) = resource::mint(ctx, family);
     set(&mut created, "arn", Value::String(arn));
@@ -71,6 +75,25 @@ pub(super) fn create(
     }
     ctx.region.insert(family.resource_type, id, created);
     Ok(resource::wrap(family.member, answer))
+}
+
+/// A recording configuration's CUSTOM rendition selection names at least one rendition (module
+/// doc). Other families' inputs have no `renditionConfiguration`.
+fn check_renditions(input: &Value) -> Result<(), ApiError> {
+    let Some(renditions) = input.get("renditionConfiguration") else {
+        return Ok(());
+    };
+    let custom = text(renditions, "renditionSelection") == "CUSTOM";
+    let none = renditions
+        .get("renditions")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    if custom && none {
+        return Err(ApiError::validation(
+            "renditionConfiguration.renditions: a CUSTOM renditionSelection needs at least one rendition; list them, or select ALL or NONE",
+        ));
+    }
+    Ok(())
 }
 
 /// The members IVS fills in that the create input cannot carry.

@@ -22,7 +22,8 @@
 //! Start` and one that recovers `Starvation End`, and a channel with a recording configuration IVS
 //! Recording State Change `Recording Start` and `Recording End` (`stream_events.rs` builds them).
 //! The session's `truncatedEvents` list the same events as StreamEvent (`name`, `type`,
-//! `eventTime`). A recording configuration's `recordingReconnectWindowSeconds` merges a stream
+//! `eventTime`), newest first and at most 500: "The list is sorted by most recent events and
+//! contains up to 500 events" (the model's `StreamSession.truncatedEvents`). A recording configuration's `recordingReconnectWindowSeconds` merges a stream
 //! that starts again within the window into the same recording (same S3 prefix), and "Recording
 //! End events ... are delayed by at least recordingReconnectWindowSeconds"
 //! (<https://docs.aws.amazon.com/ivs/latest/LowLatencyUserGuide/record-to-s3.html>); at most 20
@@ -414,6 +415,9 @@ pub(super) fn put_metadata(ctx: &mut Ctx<'_>, input: &Value) -> Result<Value, Ap
     Ok(object())
 }
 
+/// The most events a session's `truncatedEvents` lists (module doc).
+const MAX_TRUNCATED_EVENTS: usize = 500;
+
 fn session_json(session: &Session) -> Value {
     let (video, audio) = match &session.ingest {
         Some(info) => (measured_video(info), measured_audio(info)),
@@ -436,7 +440,7 @@ fn session_json(session: &Session) -> Value {
             "videoConfigurations": [current],
             "audioConfigurations": [audio],
         },
-        "truncatedEvents": session.events,
+        "truncatedEvents": session.events.iter().rev().take(MAX_TRUNCATED_EVENTS).collect::<Vec<_>>(),
     });
     if let Some(end) = &session.end_time {
         set(&mut out, "endTime", Value::from(end.as_str()));
