@@ -1018,3 +1018,28 @@ fn replayed_answers_and_control_calls_act_in_the_account_their_arn_names() {
     );
     assert_eq!(get(Some("111111111111")), 404);
 }
+
+/// IVS's service quotas: at most 5,000 channels and 20 recording configurations per account and
+/// region (<https://docs.aws.amazon.com/ivs/latest/LowLatencyUserGuide/service-quotas.html>).
+#[test]
+fn channels_and_recording_configurations_are_limited_per_region() {
+    let e = emulator();
+    for _ in 0..5_000 {
+        ok(&e, "CreateChannel", json!({}));
+    }
+    let (status, kind, message) = err(&e, "CreateChannel", json!({}));
+    assert_eq!(
+        (status, kind, message.as_str()),
+        (
+            402,
+            "ServiceQuotaExceededException",
+            "at most 5000 channels per region"
+        )
+    );
+    let config = json!({"destinationConfiguration": {"s3": {"bucketName": "my-bucket"}}});
+    for _ in 0..20 {
+        ok(&e, "CreateRecordingConfiguration", config.clone());
+    }
+    let (status, kind, _) = err(&e, "CreateRecordingConfiguration", config);
+    assert_eq!((status, kind), (402, "ServiceQuotaExceededException"));
+}

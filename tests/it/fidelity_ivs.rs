@@ -3,10 +3,10 @@
 //! keeps, and the order of its events. Each test drives the emulator through aws-sdk-ivs.
 
 use aws_sdk_ivs::types::{
-    ChannelType, ContainerFormat, DestinationConfiguration, MultitrackInputConfiguration,
-    MultitrackMaximumResolution, MultitrackPolicy, RenditionConfiguration,
-    RenditionConfigurationRendition, RenditionConfigurationRenditionSelection,
-    S3DestinationConfiguration,
+    ChannelType, ContainerFormat, DestinationConfiguration, MediaTailorPlaybackConfiguration,
+    MultitrackInputConfiguration, MultitrackMaximumResolution, MultitrackPolicy,
+    RenditionConfiguration, RenditionConfigurationRendition,
+    RenditionConfigurationRenditionSelection, S3DestinationConfiguration, TranscodePreset,
 };
 use ivs_vcr::ReplayServer;
 
@@ -227,6 +227,17 @@ async fn documented_defaults_fill_what_create_leaves_out() {
         .unwrap();
     let preset = created.channel().unwrap().preset().map(|p| p.as_str());
     assert_eq!(preset, Some("HIGHER_BANDWIDTH_DELIVERY"));
+    // Inferred: a preset given for a STANDARD channel, where it is not selectable, reads back "".
+    let created = ivs
+        .create_channel()
+        .preset(TranscodePreset::ConstrainedBandwidthTranscodePreset)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.channel().unwrap().preset().map(|p| p.as_str()),
+        Some("")
+    );
 
     let created = ivs
         .create_recording_configuration()
@@ -270,6 +281,24 @@ async fn documented_defaults_fill_what_create_leaves_out() {
     assert_eq!(slate.activation_threshold_seconds(), Some(3));
     assert_eq!(slate.min_slate_display_seconds(), Some(3));
     assert_eq!(slate.max_slate_display_seconds(), Some(60));
+
+    let created = ivs
+        .create_ad_configuration()
+        .media_tailor_playback_configurations(
+            MediaTailorPlaybackConfiguration::builder()
+                .playback_configuration_arn(
+                    "arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/demo",
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ad = created.ad_configuration().unwrap();
+    assert_eq!(ad.name(), Some(""));
+    let post_roll = ad.post_roll_configuration().unwrap();
+    assert!(!post_roll.enabled());
+    assert_eq!(post_roll.duration_seconds(), 15);
 }
 
 /// The List operations page by the documented default `maxResults`.
@@ -404,10 +433,7 @@ async fn truncated_events_are_the_newest_500_newest_first() {
     assert_eq!(events.len(), 500);
     assert_eq!(events[0].name(), Some("Starvation End"));
     assert_eq!(events[499].name(), Some("Starvation Start"));
-    let times: Vec<_> = events
-        .iter()
-        .map(|e| e.event_time().unwrap().clone())
-        .collect();
+    let times: Vec<_> = events.iter().map(|e| *e.event_time().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     assert!(
         events.iter().all(|e| e.name() != Some("Session Created")),
