@@ -12,6 +12,8 @@ mod diff;
 mod emulator;
 mod events;
 mod faults;
+mod fidelity_chat;
+mod fidelity_realtime;
 mod hardening;
 mod ivs_catalog;
 mod live;
