@@ -12,6 +12,7 @@ mod diff;
 mod emulator;
 mod events;
 mod faults;
+mod fidelity;
 mod fidelity_chat;
 mod fidelity_realtime;
 mod hardening;

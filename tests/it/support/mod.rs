@@ -6,6 +6,7 @@ pub mod fake_ivs;
 pub mod faults;
 pub mod model;
 pub mod raw;
+pub mod rules;
 
 use std::path::PathBuf;
 
