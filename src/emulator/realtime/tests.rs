@@ -1536,3 +1536,61 @@ fn composition_thumbnails_get_their_documented_defaults() {
     let given = json!({"targetIntervalSeconds": 10, "storage": ["LATEST"]});
     assert_eq!(thumbnails_of(given.clone()), json!([given]));
 }
+
+/// The resource bounds the emulator infers where the quotas page could not be read: 1,000
+/// stages, storage and ingest configurations, and 3 public keys (the playback key pairs' quota),
+/// per account and region; each refusal is a ServiceQuotaExceededException naming the bound.
+#[test]
+fn inferred_resource_quotas_refuse_the_next_create() {
+    let (e, _) = emulator();
+    let key = || json!({"publicKeyMaterial": jwt::Signer::generate().public_key_pem()});
+    let families: [(&str, usize, &dyn Fn() -> Value); 4] = [
+        ("CreateStage", 1_000, &|| json!({})),
+        (
+            "CreateStorageConfiguration",
+            1_000,
+            &|| json!({"s3": {"bucketName": "vods"}}),
+        ),
+        (
+            "CreateIngestConfiguration",
+            1_000,
+            &|| json!({"ingestProtocol": "RTMPS"}),
+        ),
+        ("ImportPublicKey", 3, &key),
+    ];
+    for (op, bound, input) in families {
+        for _ in 0..bound {
+            ok(&call(&e, op, input()));
+        }
+        let (kind, message) = error(&call(&e, op, input()));
+        assert_eq!(kind, "ServiceQuotaExceededException", "{op}");
+        assert!(
+            message.contains(&format!("at most {bound} ")),
+            "{op}: {message}"
+        );
+    }
+}
+
+/// "Stage participants: publishers 12" (the quotas page): a thirteenth join to publish is
+/// refused whole, and the same participant may still join to subscribe.
+#[test]
+fn a_stage_takes_twelve_publishers() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    for _ in 0..12 {
+        join(&e, &token(&e, &stage_arn, json!({})).0, true, false);
+    }
+    let (thirteenth, _) = token(&e, &stage_arn, json!({}));
+    let refused = e
+        .join_stage(&JoinRequest {
+            token: thirteenth.clone(),
+            publish: Some(true),
+            subscribe: Some(false),
+        })
+        .unwrap_err();
+    assert_eq!(
+        refused.kind,
+        crate::ivs::ErrorType::ServiceQuotaExceededException
+    );
+    join(&e, &thirteenth, false, true);
+}
