@@ -681,6 +681,9 @@ impl Emulator {
                 req.region
             )));
         }
+        // Every input of the family carrying `tags` (the creates, TagResource) or `tagKeys`
+        // (UntagResource): the `aws:` prefix is AWS's own in every service.
+        tagging::check_reserved(&input)?;
         match op.service {
             Service::Ivs => {
                 self.with_account_region(account, &req.region, |ctx| ops::run(op, ctx, &input))?

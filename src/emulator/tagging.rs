@@ -12,8 +12,8 @@
 //! "The aws: prefix is prohibited for tags; it's reserved for AWS use. You can't edit or delete
 //! tag keys or values with this prefix." So a key starting with `aws:` (any case, as AWS's
 //! tagging pages spell it) is a ValidationException when a tag is set (create or TagResource) or
-//! removed (UntagResource); [`check_reserved`] is the one check, which each service calls on the
-//! inputs that carry `tags` or `tagKeys`. Inferred: only keys are checked; the pages disagree on
+//! removed (UntagResource); [`check_reserved`] is the one check, which the emulator's request path
+//! runs on every service's input (`Emulator::run`, after model validation). Inferred: only keys are checked; the pages disagree on
 //! whether values are reserved too, and IVS's models say nothing of values.
 
 use serde_json::{Map, Value};
@@ -76,7 +76,6 @@ fn store(ctx: &mut Ctx<'_>, (resource_type, id): &Located, tags: Map<String, Val
 
 /// TagResource: the input's `tags` added to the resource's, at most [`MAX_TAGS`] in all.
 pub(crate) fn tag(ctx: &mut Ctx<'_>, target: &Located, input: &Value) -> Result<Value, ApiError> {
-    check_reserved(input)?;
     let mut tags = current(ctx, target);
     if let Some(new) = input.get("tags").and_then(Value::as_object) {
         tags.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -18,7 +18,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::support::raw;
 
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A Chat Messaging connection, as a client holds it.
+pub(crate) type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const ROOM: &str = "arn:aws:ivschat:us-west-2:123456789012:room/AbCdEfGh1234";
 const ALL: &[&str] = &["SEND_MESSAGE", "DELETE_MESSAGE", "DISCONNECT_USER"];
@@ -35,7 +36,7 @@ fn request(addr: SocketAddr, token: &str) -> tungstenite::handshake::client::Req
 }
 
 /// Connects with `token` as the subprotocol, and checks that the server selected it.
-async fn connect(addr: SocketAddr, token: &str) -> Client {
+pub(crate) async fn connect(addr: SocketAddr, token: &str) -> Client {
     let (ws, response) = tokio_tungstenite::connect_async(request(addr, token))
         .await
         .unwrap_or_else(|e| panic!("connect with `{token}`: {e}"));
@@ -70,7 +71,7 @@ async fn room_with(names: &[&str]) -> (ReplayServer, ChatDoor, Vec<Client>) {
 }
 
 /// The next text frame, as JSON.
-async fn next(ws: &mut Client) -> Value {
+pub(crate) async fn next(ws: &mut Client) -> Value {
     loop {
         let frame = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -107,7 +108,8 @@ async fn send(ws: &mut Client, frame: Value) {
     ws.send(Message::text(frame.to_string())).await.unwrap();
 }
 
-async fn say(ws: &mut Client, content: &str, request_id: &str) {
+/// Sends a SEND_MESSAGE frame of `content`.
+pub(crate) async fn say(ws: &mut Client, content: &str, request_id: &str) {
     send(
         ws,
         json!({"Action": "SEND_MESSAGE", "RequestId": request_id, "Content": content, "Attributes": {"k": "v"}}),

@@ -10,18 +10,7 @@ use aws_sdk_ivs::types::{
 };
 use ivs_vcr::ReplayServer;
 
-use crate::support::{ivs_client, new_channel, raw};
-
-/// The error code and message of a failed call, or a panic naming what succeeded.
-fn failure<T: std::fmt::Debug, E: aws_sdk_ivs::error::ProvideErrorMetadata + std::fmt::Debug>(
-    result: Result<T, E>,
-) -> (String, String) {
-    let err = result.expect_err("the call should fail");
-    (
-        err.code().unwrap_or_default().to_owned(),
-        err.message().unwrap_or_default().to_owned(),
-    )
-}
+use crate::support::{failure, ivs_client, new_channel, raw};
 
 /// Multitrack settings with `enabled: true` and, when `complete`, `policy` and
 /// `maximumResolution`.

@@ -519,3 +519,72 @@ fn chat_errors_carry_chats_members_and_no_ivs_exception_message() {
     assert_eq!(keys, ["message", "reason"], "{body}");
     assert_eq!(body["reason"], "FIELD_VALIDATION_FAILED");
 }
+
+/// The Chat user guide's "API Call Rate Quotas" table, as the page gives it:
+/// <https://docs.aws.amazon.com/ivs/latest/ChatUserGuide/service-quotas.html>. Kept here, apart
+/// from `rates.rs`, so that this test checks the emulator against the page and not against itself.
+const CHAT_GUIDE_TPS: &[(&str, usize)] = &[
+    ("DeleteMessage", 100),
+    ("DisconnectUser", 100),
+    ("SendEvent", 100),
+    ("CreateChatToken", 200),
+    ("CreateLoggingConfiguration", 3),
+    ("DeleteLoggingConfiguration", 3),
+    ("GetLoggingConfiguration", 3),
+    ("ListLoggingConfigurations", 3),
+    ("UpdateLoggingConfiguration", 3),
+    ("CreateRoom", 5),
+    ("DeleteRoom", 5),
+    ("GetRoom", 5),
+    ("ListRooms", 5),
+    ("UpdateRoom", 5),
+    ("ListTagsForResource", 10),
+    ("TagResource", 10),
+    ("UntagResource", 10),
+];
+
+/// With `--rate-limits`, every Chat operation answers its documented calls a second and throttles
+/// the next: counted before the input is read, so empty bodies do (the calls take microseconds,
+/// well inside one second).
+#[test]
+fn every_chat_operation_is_throttled_at_its_documented_rate() {
+    let e = Emulator::new(EmulatorOptions {
+        rate_limits: true,
+        ..EmulatorOptions::default()
+    });
+    assert_eq!(
+        CHAT_GUIDE_TPS.len(),
+        Service::IvsChat.catalog().operations.len(),
+        "the guide's table lists every operation of the model"
+    );
+    for &(name, tps) in CHAT_GUIDE_TPS {
+        let op = Service::IvsChat.catalog().operation(name).unwrap();
+        let path = match op.route {
+            crate::ivs::Route::Post => format!("/{name}"),
+            crate::ivs::Route::Tags => {
+                "/tags/arn%3Aaws%3Aivschat%3Aus-west-2%3A123456789012%3Aroom%2Fabc".to_owned()
+            }
+        };
+        let send = || {
+            e.answer_as(
+                None,
+                &RecordedRequest {
+                    service: Service::IvsChat,
+                    method: op.method.into(),
+                    path: path.clone(),
+                    query: Default::default(),
+                    region: "us-west-2".into(),
+                    headers: Default::default(),
+                    body: Some(json!({})),
+                },
+            )
+            .expect("a Chat operation")
+        };
+        for n in 0..tps {
+            assert_ne!(send().error, Some("ThrottlingException"), "{name} call {n}");
+        }
+        let (kind, body) = error(&send());
+        assert_eq!(kind, "ThrottlingException", "{name}");
+        assert_eq!(body["limit"], tps, "{name}");
+    }
+}

@@ -32,8 +32,6 @@ pub(crate) fn run(
     ctx: &mut Ctx<'_>,
     input: &Value,
 ) -> Result<Value, ApiError> {
-    // Every IVS input carrying `tags` (the creates, TagResource) or `tagKeys` (UntagResource).
-    super::tagging::check_reserved(input)?;
     match op.name {
         "CreateChannel" => channels::create(ctx, op, input),
         "GetChannel" => channels::get(ctx, input),

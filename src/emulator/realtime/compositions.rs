@@ -157,6 +157,7 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
                     }
                     fill_defaults(shape("RecordingConfiguration"), recording);
                 }
+                thumbnail_defaults(s3);
                 set(
                     &mut destination,
                     "detail",
@@ -193,6 +194,22 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
         },
     );
     Ok(wrap("composition", composition))
+}
+
+/// Gives each of an S3 destination's `thumbnailConfigurations` the defaults
+/// `CompositionThumbnailConfiguration` documents: "Default: 60" (`targetIntervalSeconds`) and
+/// "Default: SEQUENTIAL" (`storage`, a list the catalog cannot type). The list itself stays as
+/// given: the model states no default for it.
+fn thumbnail_defaults(s3: &mut Value) {
+    let Some(Value::Array(thumbnails)) = s3.get_mut("thumbnailConfigurations") else {
+        return;
+    };
+    for thumbnail in thumbnails.iter_mut().filter(|t| t.is_object()) {
+        fill_defaults(shape("CompositionThumbnailConfiguration"), thumbnail);
+        if thumbnail.get("storage").is_none_or(Value::is_null) {
+            set(thumbnail, "storage", serde_json::json!(["SEQUENTIAL"]));
+        }
+    }
 }
 
 /// A channel destination's checks: the channel and encoder configuration exist, and the

@@ -1259,3 +1259,338 @@ fn participants_page_in_id_order_whatever_their_ids_hold() {
     }
     assert_eq!(seen, ["a_1", "b-2", "c-3"]);
 }
+
+/// The Real-Time user guide's "API Call Rate Quotas" table:
+/// <https://docs.aws.amazon.com/ivs/latest/RealTimeUserGuide/service-quotas.html>. Kept here,
+/// apart from `rates.rs`, so that this test checks the emulator against the page.
+const REALTIME_GUIDE_TPS: &[(&str, usize)] = &[
+    ("GetComposition", 5),
+    ("ListCompositions", 5),
+    ("StartComposition", 5),
+    ("StopComposition", 5),
+    ("CreateIngestConfiguration", 5),
+    ("DeleteIngestConfiguration", 5),
+    ("GetIngestConfiguration", 5),
+    ("ListIngestConfigurations", 5),
+    ("UpdateIngestConfiguration", 5),
+    ("CreateEncoderConfiguration", 5),
+    ("DeleteEncoderConfiguration", 5),
+    ("GetEncoderConfiguration", 5),
+    ("ListEncoderConfigurations", 5),
+    ("DeletePublicKey", 3),
+    ("GetPublicKey", 3),
+    ("ImportPublicKey", 3),
+    ("ListPublicKeys", 3),
+    ("CreateParticipantToken", 50),
+    ("CreateStage", 5),
+    ("DeleteStage", 5),
+    ("DisconnectParticipant", 5),
+    ("GetParticipant", 5),
+    ("GetStage", 5),
+    ("GetStageSession", 5),
+    ("ListStages", 5),
+    ("UpdateStage", 5),
+    ("ListParticipants", 5),
+    ("ListParticipantEvents", 5),
+    ("ListStageSessions", 5),
+    ("CreateStorageConfiguration", 5),
+    ("DeleteStorageConfiguration", 5),
+    ("GetStorageConfiguration", 5),
+    ("ListStorageConfigurations", 5),
+    ("ListTagsForResource", 10),
+    ("TagResource", 10),
+    ("UntagResource", 10),
+];
+
+/// With `--rate-limits`, every Real-Time operation the guide's table lists answers its documented
+/// calls a second and throttles the next (counted before the input is read, so empty bodies do);
+/// an operation it does not list (the replication calls, RevokeConnectionToken) is never
+/// throttled.
+#[test]
+fn every_realtime_operation_is_throttled_at_its_documented_rate() {
+    let e = Emulator::new(EmulatorOptions {
+        rate_limits: true,
+        ..EmulatorOptions::default()
+    });
+    for op in Service::IvsRealTime.catalog().operations {
+        let path = match op.route {
+            crate::ivs::Route::Post => format!("/{}", op.name),
+            crate::ivs::Route::Tags => {
+                "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Astage%2Fabc".to_owned()
+            }
+        };
+        let send = || {
+            e.answer_as(
+                None,
+                &RecordedRequest {
+                    service: Service::IvsRealTime,
+                    method: op.method.into(),
+                    path: path.clone(),
+                    query: Default::default(),
+                    region: "us-west-2".into(),
+                    headers: Default::default(),
+                    body: Some(json!({})),
+                },
+            )
+            .expect("a Real-Time operation")
+            .error
+        };
+        let documented = REALTIME_GUIDE_TPS.iter().find(|(n, _)| *n == op.name);
+        let tps = documented.map_or(100, |(_, tps)| *tps);
+        for n in 0..tps {
+            assert_ne!(send(), Some("ThrottlingException"), "{} call {n}", op.name);
+        }
+        let expected = documented.map(|_| "ThrottlingException");
+        assert_eq!(
+            send().filter(|e| *e == "ThrottlingException"),
+            expected,
+            "{}",
+            op.name
+        );
+    }
+}
+
+/// The number of items a List answer holds, and whether it has a next page.
+fn page_of(e: &Emulator, op: &str, body: Value, member: &str) -> (usize, bool) {
+    let out = ok(&call(e, op, body));
+    (
+        out[member].as_array().unwrap().len(),
+        out["nextToken"].is_string(),
+    )
+}
+
+/// Without `maxResults`, each List call answers the page its model documents ("Default: 50",
+/// "Default: 100", ListStorageConfigurations' "your service quota or 100, whichever is smaller"),
+/// with a token for the rest. ListEncoderConfigurations (100) and ListPublicKeys (50) cannot
+/// reach theirs under the quotas of 20 and 3.
+#[test]
+fn list_calls_page_at_their_documented_default_sizes() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    for _ in 0..50 {
+        stage(&e);
+    }
+    assert_eq!(page_of(&e, "ListStages", json!({}), "stages"), (50, true));
+    for _ in 0..51 {
+        ok(&call(
+            &e,
+            "CreateIngestConfiguration",
+            json!({"ingestProtocol": "RTMPS"}),
+        ));
+    }
+    assert_eq!(
+        page_of(
+            &e,
+            "ListIngestConfigurations",
+            json!({}),
+            "ingestConfigurations"
+        ),
+        (50, true)
+    );
+    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
+    let encoder_arn = encoder["encoderConfiguration"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut storage_arn = String::new();
+    for _ in 0..101 {
+        let out = ok(&call(
+            &e,
+            "CreateStorageConfiguration",
+            json!({"s3": {"bucketName": "vods"}}),
+        ));
+        storage_arn = out["storageConfiguration"]["arn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    assert_eq!(
+        page_of(
+            &e,
+            "ListStorageConfigurations",
+            json!({}),
+            "storageConfigurations"
+        ),
+        (100, true)
+    );
+
+    // 51 participants in one session; the first toggles publishing for 51 events.
+    let (first, first_pid) = token(&e, &stage_arn, json!({}));
+    let session = join(&e, &first, false, false)["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..25 {
+        join(&e, &first, true, false);
+        join(&e, &first, false, false);
+    }
+    for _ in 0..50 {
+        join(&e, &token(&e, &stage_arn, json!({})).0, false, false);
+    }
+    let in_session = json!({"stageArn": stage_arn, "sessionId": session});
+    assert_eq!(
+        page_of(&e, "ListParticipants", in_session.clone(), "participants"),
+        (50, true)
+    );
+    let mut of_first = in_session.clone();
+    of_first["participantId"] = json!(first_pid);
+    assert_eq!(
+        page_of(&e, "ListParticipantEvents", of_first, "events"),
+        (50, true)
+    );
+
+    // 51 replications of one publisher, each to a stage of its own.
+    join(&e, &first, true, false);
+    for _ in 0..51 {
+        let (destination, _) = stage(&e);
+        ok(&call(
+            &e,
+            "StartParticipantReplication",
+            json!({"sourceStageArn": stage_arn, "destinationStageArn": destination, "participantId": first_pid}),
+        ));
+    }
+    assert_eq!(
+        page_of(
+            &e,
+            "ListParticipantReplicas",
+            json!({"sourceStageArn": stage_arn, "participantId": first_pid}),
+            "replicas"
+        ),
+        (50, true)
+    );
+
+    // 51 sessions of one stage: each ends once its only participant has left.
+    let (quiet, _) = stage(&e);
+    for _ in 0..51 {
+        let (t, pid) = token(&e, &quiet, json!({}));
+        join(&e, &t, false, false);
+        e.leave_stage(&pid, Some(&quiet)).unwrap();
+        settle(&e, super::participants::SESSION_END_MS + 1_000);
+    }
+    assert_eq!(
+        page_of(
+            &e,
+            "ListStageSessions",
+            json!({"stageArn": quiet}),
+            "stageSessions"
+        ),
+        (50, true)
+    );
+
+    // 105 compositions: 100 stopped and kept, 5 running.
+    let s3 = json!([{"s3": {"storageConfigurationArn": storage_arn, "encoderConfigurationArns": [encoder_arn]}}]);
+    for round in 0..21 {
+        let mut started = Vec::new();
+        for _ in 0..5 {
+            let out = ok(&call(
+                &e,
+                "StartComposition",
+                json!({"stageArn": stage_arn, "destinations": s3}),
+            ));
+            started.push(out["composition"]["arn"].as_str().unwrap().to_owned());
+        }
+        if round < 20 {
+            for arn in started {
+                ok(&call(&e, "StopComposition", json!({"arn": arn})));
+            }
+            settle(&e, super::compositions::STOPPING_MS + 1_000);
+        }
+    }
+    assert_eq!(
+        page_of(&e, "ListCompositions", json!({}), "compositions"),
+        (100, true)
+    );
+}
+
+/// Each of an S3 destination's thumbnail configurations gets `CompositionThumbnailConfiguration`'s
+/// documented defaults ("Default: 60", "Default: SEQUENTIAL"); what is given is kept.
+#[test]
+fn composition_thumbnails_get_their_documented_defaults() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    let storage = ok(&call(
+        &e,
+        "CreateStorageConfiguration",
+        json!({"s3": {"bucketName": "vods"}}),
+    ));
+    let storage_arn = storage["storageConfiguration"]["arn"].as_str().unwrap();
+    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
+    let encoder_arn = encoder["encoderConfiguration"]["arn"].as_str().unwrap();
+    let thumbnails_of = |given: Value| {
+        let out = ok(&call(
+            &e,
+            "StartComposition",
+            json!({"stageArn": stage_arn, "destinations": [{"s3": {
+                "storageConfigurationArn": storage_arn,
+                "encoderConfigurationArns": [encoder_arn],
+                "thumbnailConfigurations": [given],
+            }}]}),
+        ));
+        out["composition"]["destinations"][0]["configuration"]["s3"]["thumbnailConfigurations"]
+            .clone()
+    };
+    assert_eq!(
+        thumbnails_of(json!({})),
+        json!([{"targetIntervalSeconds": 60, "storage": ["SEQUENTIAL"]}])
+    );
+    let given = json!({"targetIntervalSeconds": 10, "storage": ["LATEST"]});
+    assert_eq!(thumbnails_of(given.clone()), json!([given]));
+}
+
+/// The resource bounds the emulator infers where the quotas page could not be read: 1,000
+/// stages, storage and ingest configurations, and 3 public keys (the playback key pairs' quota),
+/// per account and region; each refusal is a ServiceQuotaExceededException naming the bound.
+#[test]
+fn inferred_resource_quotas_refuse_the_next_create() {
+    let (e, _) = emulator();
+    let key = || json!({"publicKeyMaterial": jwt::Signer::generate().public_key_pem()});
+    let families: [(&str, usize, &dyn Fn() -> Value); 4] = [
+        ("CreateStage", 1_000, &|| json!({})),
+        (
+            "CreateStorageConfiguration",
+            1_000,
+            &|| json!({"s3": {"bucketName": "vods"}}),
+        ),
+        (
+            "CreateIngestConfiguration",
+            1_000,
+            &|| json!({"ingestProtocol": "RTMPS"}),
+        ),
+        ("ImportPublicKey", 3, &key),
+    ];
+    for (op, bound, input) in families {
+        for _ in 0..bound {
+            ok(&call(&e, op, input()));
+        }
+        let (kind, message) = error(&call(&e, op, input()));
+        assert_eq!(kind, "ServiceQuotaExceededException", "{op}");
+        assert!(
+            message.contains(&format!("at most {bound} ")),
+            "{op}: {message}"
+        );
+    }
+}
+
+/// "Stage participants: publishers 12" (the quotas page): a thirteenth join to publish is
+/// refused whole, and the same participant may still join to subscribe.
+#[test]
+fn a_stage_takes_twelve_publishers() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    for _ in 0..12 {
+        join(&e, &token(&e, &stage_arn, json!({})).0, true, false);
+    }
+    let (thirteenth, _) = token(&e, &stage_arn, json!({}));
+    let refused = e
+        .join_stage(&JoinRequest {
+            token: thirteenth.clone(),
+            publish: Some(true),
+            subscribe: Some(false),
+        })
+        .unwrap_err();
+    assert_eq!(
+        refused.kind,
+        crate::ivs::ErrorType::ServiceQuotaExceededException
+    );
+    join(&e, &thirteenth, false, true);
+}

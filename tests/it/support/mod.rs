@@ -160,3 +160,17 @@ pub async fn new_channel(ivs: &aws_sdk_ivs::Client) -> String {
         .expect("a created channel has an ARN")
         .to_owned()
 }
+
+/// The error code and message of a failed call, or a panic naming what succeeded.
+pub fn failure<
+    T: std::fmt::Debug,
+    E: aws_sdk_ivs::error::ProvideErrorMetadata + std::fmt::Debug,
+>(
+    result: Result<T, E>,
+) -> (String, String) {
+    let err = result.expect_err("the call should fail");
+    (
+        err.code().unwrap_or_default().to_owned(),
+        err.message().unwrap_or_default().to_owned(),
+    )
+}
