@@ -1186,6 +1186,7 @@ mod tests {
             &Options::default(),
             &ListenOptions::default(),
             FaultSet::new(),
+            None,
         );
         assert_eq!(state.prepared.len(), n);
         for (c, cassette) in cassettes.iter().enumerate() {
