@@ -41,7 +41,7 @@ pub enum StateFileError {
         source: std::io::Error,
     },
     /// The file is not JSON.
-    #[error("the state file `{}` is not JSON (damaged, or not written by ivs-vcr); move it away to start empty, or put back a good copy", path.display())]
+    #[error("the state file `{}` is not JSON (damaged, or not written by ivs-vcr); move the file away to start empty, or put back a good copy", path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
