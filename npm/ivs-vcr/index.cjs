@@ -270,6 +270,29 @@ class ControlPlane {
     return object(await this.request("GET", "state"));
   }
 
+  /**
+   * The emulator's state as a versioned document (`{format: "ivs-vcr/state", version: 1, …}`)
+   * that `restore()` takes back: every account's, or with `account` (a 12-digit id) that one's.
+   * It never holds the emulator's private key.
+   */
+  async snapshot(options = {}) {
+    const query = options.account === undefined ? "" : `?account=${encodeURIComponent(options.account)}`;
+    return object(await this.request("GET", `state${query}`));
+  }
+
+  /**
+   * Restores a `snapshot()`: the whole emulator, or the one account of a one-account snapshot.
+   * Checked whole first: a refused document (`ControlPlaneError`, status 400) changes nothing.
+   */
+  async restore(document) {
+    return object(await this.request("POST", "state", document));
+  }
+
+  /** Writes the state to the server's `--state-file` now: `{path, bytes}`; 409 without one. */
+  async saveState() {
+    return object(await this.request("POST", "state/save", {}));
+  }
+
   /** Makes the emulator's channel live, as if a broadcaster had connected. */
   async startStream(channelArn, { health, viewerCount } = {}) {
     const body = { channelArn };
