@@ -4,7 +4,7 @@
 // beside this one (`@ivs-vcr/<platform>-<arch>`, an optional dependency, as esbuild and biome do).
 // `Server.start()` runs `ivs-vcr replay` (the in-memory IVS emulator, or cassettes) or
 // `ivs-vcr record` on a free loopback port and drives its control plane under `/_ivs-vcr/`
-// (reset, summary, state, live streams, fault injection). It mirrors the Python package's
+// (reset, summary, state snapshots and restores, live streams, fault injection). It mirrors the Python package's
 // `ivs_vcr.Server`, with JavaScript names.
 //
 // The server's life is tied to this process's: it is started with `--exit-on-stdin-close` and a

@@ -1,8 +1,8 @@
 """Running an ``ivs-vcr`` server as a child process, and its control plane under ``/_ivs-vcr/``.
 
 :class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
-listens, and wraps the control-plane calls (reset, summary, state, streams, events, stage joins,
-faults) with urllib.
+listens, and wraps the control-plane calls (reset, summary, state and its snapshot, restore and
+save, streams, events, stage joins, faults) with urllib.
 Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
 
 The server's life is tied to this process's: it is started with ``--exit-on-stdin-close`` and a pipe

@@ -11,6 +11,9 @@
 //!   by ARN, and paging a store.
 //! - `ops/`: the operations, one file per resource family (mini-redis `cmd/` style).
 //! - `control.rs`: starting and stopping streams, reset, and the state as JSON, for the control plane.
+//! - `snapshot.rs`: the state as one versioned document (`GET /_ivs-vcr/state`) and its restore
+//!   (`POST /_ivs-vcr/state`), checked whole and swapped in under the lock; `state_file.rs`:
+//!   `--state-file`, that document (and the signing key) loaded at start and saved atomically.
 //!
 //! Everything IVS's model states (shapes, constraints, defaults, pagination members, error
 //! statuses) comes from the generated catalog; behaviour the documentation states is cited where
