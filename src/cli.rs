@@ -693,6 +693,16 @@ pub struct ReplayArgs {
     #[arg(long, env = "IVS_VCR_SEED", default_value_t = 0)]
     pub seed: u64,
 
+    /// Keep the emulator's state in FILE: loaded at start, saved on Ctrl-C/SIGTERM and on
+    /// POST /_ivs-vcr/state/save.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "IVS_VCR_STATE_FILE",
+        long_help = "Keep the emulator's state in FILE, so channels, keys, rooms and stages survive a restart: loaded at start (a missing file starts empty and is created by the first save; a damaged file or one of a newer format stops the start with exit code 2), written atomically (mode 0600: it holds the emulator's token signing key) on Ctrl-C or SIGTERM once in-flight requests are done, and on POST /_ivs-vcr/state/save. SIGKILL loses what changed since the last save."
+    )]
+    pub state_file: Option<PathBuf>,
+
     /// Inject a fault (repeatable): `operation=GetChannel,error=ThrottlingException,times=2`;
     /// keys: operation, error, status, times, rate (0-1), delay_ms, connection (reset|empty),
     /// retry_after_ms, message, seed; or POST /_ivs-vcr/faults while serving.
@@ -1007,6 +1017,9 @@ impl ReplayArgs {
             builder = builder.events_url(url);
         }
         builder = builder.max_events(self.max_events);
+        if let Some(path) = &self.state_file {
+            builder = builder.state_file(path);
+        }
         if let Some(dir) = &self.recordings_dir {
             std::fs::create_dir_all(dir).with_context(|| {
                 format!("cannot create the recordings folder `{}`", dir.display())
@@ -1098,9 +1111,18 @@ impl ReplayArgs {
         if let Some(playback) = server.playback_uri() {
             out!("HLS playback: {playback}/api/video/v1/<region>.<account>.channel.<id>.m3u8 (the path of a channel's playbackUrl)")?;
         }
+        if let Some(path) = &self.state_file {
+            out!(
+                "state kept in {} (saved on exit and on POST /_ivs-vcr/state/save)",
+                path.display()
+            )?;
+        }
         stop.await;
-        let summary = server.shutdown().await;
+        let (summary, saved) = server.shutdown_and_save().await;
         out!("{summary}")?;
+        if let Some(bytes) = saved? {
+            out!("state saved: {bytes} bytes")?;
+        }
         Ok(if summary.is_clean(self.fail_on_unused) {
             Outcome::Clean
         } else {

@@ -8,6 +8,9 @@
 //! | `POST /_ivs-vcr/reset?account=ID` | empties one account's state (its ids start again); nothing shared is touched |
 //! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON: `{account, regions}` of the default account (as before accounts), per region Real-Time's stage sessions and their participants under `stageSessions`, `accounts: {<id>: {regions}}` for every account with state, and under `chat` the rooms' live connections and recent messages |
 //! | `GET /_ivs-vcr/state?account=ID` | one account's: `{account, regions}` (and `chat`) |
+//! | (both `GET /_ivs-vcr/state` forms) | are also the state document (`emulator::snapshot`): `format`, `version`, `scope`, `clock` and `world`, what a restore reads |
+//! | `POST /_ivs-vcr/state` (a document from GET, up to 64 MiB) | restores it: the whole emulator, or one account for a `?account=` document; checked whole first, so a refused document (400) changes nothing: `{restored, scope, accounts, streamsEnded}` |
+//! | `POST /_ivs-vcr/state/save` | writes the state to `--state-file` now: `{path, bytes}`; 409 without `--state-file` |
 //! | `POST /_ivs-vcr/streams/start` `{"channelArn", "health"?, "viewerCount"?}` | takes a channel live |
 //! | `POST /_ivs-vcr/streams/stop` `{"channelArn"}` | takes it offline |
 //! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |
@@ -48,6 +51,10 @@ pub(crate) trait Plane: Send + Sync {
     fn mode(&self) -> &'static str;
     /// The emulator, when the server has one.
     fn emulator(&self) -> Option<&Emulator>;
+    /// Where the emulator's state is saved (`--state-file`), when the operator gave a file.
+    fn state_file(&self) -> Option<&std::path::Path> {
+        None
+    }
     /// Rewinds sequence cursors and forgets counts (the emulator and faults are reset by `handle`).
     fn rewind(&self);
     /// The summary so far, as JSON.
@@ -187,7 +194,7 @@ fn reply(
                     true => Some(account_param(query)?),
                     false => None,
                 };
-                let mut state = emulator.state(account);
+                let mut state = emulator.snapshot(account);
                 if let (Some(chat), Some(object)) = (plane.chat(), state.as_object_mut()) {
                     object.insert("chat".to_owned(), chat.snapshot());
                 }
@@ -195,6 +202,31 @@ fn reply(
             }
             None => no_emulator(),
         },
+        ("POST", "state") => {
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            match emulator.restore(body) {
+                Ok(done) => Ok((200, done)),
+                Err(err) => bad(400, "ValidationException", format!("state not restored, nothing changed: {err}")),
+            }
+        }
+        ("POST", "state/save") => {
+            let Some(emulator) = plane.emulator() else {
+                return no_emulator();
+            };
+            let Some(path) = plane.state_file() else {
+                return bad(
+                    409,
+                    "IvsVcrNoStateFileException",
+                    "this server has no state file: start it with --state-file PATH (GET /_ivs-vcr/state takes a snapshot without one)",
+                );
+            };
+            match crate::emulator::state_file::save(emulator, path) {
+                Ok(bytes) => Ok((200, json!({"path": path.display().to_string(), "bytes": bytes}))),
+                Err(err) => bad(500, "IvsVcrStateFileException", crate::http::error_chain(&err)),
+            }
+        }
         ("POST", "streams/start") | ("POST", "streams/stop") => {
             let Some(emulator) = plane.emulator() else {
                 return no_emulator();
@@ -328,7 +360,7 @@ fn reply(
         },
         (
             _,
-            "health" | "reset" | "state" | "streams/start" | "streams/stop" | "streams/update"
+            "health" | "reset" | "state" | "state/save" | "streams/start" | "streams/stop" | "streams/update"
             | "stages/join" | "stages/leave" | "events" | "summary" | "faults" | "clock",
         ) => bad(
             405,
@@ -339,7 +371,7 @@ fn reply(
             404,
             "IvsVcrUnknownControlException",
             format!(
-                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET {PREFIX}state, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, POST {PREFIX}streams/update, POST {PREFIX}stages/join, POST {PREFIX}stages/leave, GET {PREFIX}events, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
+                "`{method} {path}` is not a control call; the control plane answers GET {PREFIX}health, POST {PREFIX}reset, GET or POST {PREFIX}state, POST {PREFIX}state/save, POST {PREFIX}streams/start, POST {PREFIX}streams/stop, POST {PREFIX}streams/update, POST {PREFIX}stages/join, POST {PREFIX}stages/leave, GET {PREFIX}events, GET {PREFIX}summary, GET or POST {PREFIX}clock, and GET, POST or DELETE {PREFIX}faults"
             ),
         ),
     }

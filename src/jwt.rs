@@ -187,14 +187,26 @@ impl Signer {
         pem
     }
 
+    /// The key as PKCS#8 DER: what a state file keeps (`emulator::state_file`), so that tokens
+    /// signed before a restart verify after it.
+    pub fn pkcs8_der(&self) -> Vec<u8> {
+        self.key
+            .to_pkcs8v1()
+            .map(|d| d.as_ref().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The key from PKCS#8 DER ([`Signer::pkcs8_der`]).
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Signer, String> {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, der)
+            .map(|key| Signer { key })
+            .map_err(|_| "not an ECDSA P-384 private key in PKCS#8".to_owned())
+    }
+
     /// The private half as a PKCS#8 `PRIVATE KEY` PEM (for tests that hand a key to a client).
     #[allow(dead_code)] // Used by tests; kept beside its inverse.
     pub fn private_key_pem(&self) -> String {
-        let der = self
-            .key
-            .to_pkcs8v1()
-            .map(|d| d.as_ref().to_vec())
-            .unwrap_or_default();
+        let der = self.pkcs8_der();
         let body = base64_encode(&der);
         let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
         for line in body.as_bytes().chunks(64) {

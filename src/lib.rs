@@ -131,6 +131,7 @@ mod upstream;
 pub mod verify;
 
 pub use cassette::{Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse};
+pub use emulator::state_file::StateFileError;
 pub use http::{MATCH_HEADER, SOURCE_HEADER};
 pub use matcher::MatchLevel;
 pub use record::{

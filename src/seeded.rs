@@ -2,10 +2,29 @@
 //! the same sequence on every platform. The emulator's ids and secrets and the fault rules'
 //! `rate` draws come from it, so the same seed and the same calls give the same run.
 
-/// A splitmix64 generator.
-#[derive(Debug, Clone)]
+/// A splitmix64 generator. Its whole state is one number, which a state snapshot keeps
+/// (`emulator::snapshot`) as a decimal string: JSON readers that hold numbers as doubles
+/// (JavaScript's) would round a 64-bit integer, and the next id would differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SplitMix64 {
     state: u64,
+}
+
+impl serde::Serialize for SplitMix64 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.state)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SplitMix64 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse::<u64>().map(SplitMix64::new).map_err(|_| {
+            serde::de::Error::custom(
+                "an id generator's state is a decimal string of a 64-bit unsigned integer",
+            )
+        })
+    }
 }
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -54,5 +73,17 @@ mod tests {
         assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
         assert_eq!(rng.next_u64(), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn state_round_trips_as_a_string_and_continues_the_sequence() {
+        let mut rng = SplitMix64::new(u64::MAX - 3);
+        rng.next_u64();
+        let json = serde_json::to_value(&rng).unwrap();
+        assert!(json.is_string(), "{json}");
+        let mut back: SplitMix64 = serde_json::from_value(json).unwrap();
+        assert_eq!(back.next_u64(), rng.next_u64());
+        assert!(serde_json::from_value::<SplitMix64>(serde_json::json!(12)).is_err());
+        assert!(serde_json::from_value::<SplitMix64>(serde_json::json!("-1")).is_err());
     }
 }

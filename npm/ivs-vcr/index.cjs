@@ -4,7 +4,7 @@
 // beside this one (`@ivs-vcr/<platform>-<arch>`, an optional dependency, as esbuild and biome do).
 // `Server.start()` runs `ivs-vcr replay` (the in-memory IVS emulator, or cassettes) or
 // `ivs-vcr record` on a free loopback port and drives its control plane under `/_ivs-vcr/`
-// (reset, summary, state, live streams, fault injection). It mirrors the Python package's
+// (reset, summary, state snapshots and restores, live streams, fault injection). It mirrors the Python package's
 // `ivs_vcr.Server`, with JavaScript names.
 //
 // The server's life is tied to this process's: it is started with `--exit-on-stdin-close` and a
@@ -268,6 +268,29 @@ class ControlPlane {
   /** The emulator's resources, per region. */
   async state() {
     return object(await this.request("GET", "state"));
+  }
+
+  /**
+   * The emulator's state as a versioned document (`{format: "ivs-vcr/state", version: 1, …}`)
+   * that `restore()` takes back: every account's, or with `account` (a 12-digit id) that one's.
+   * It never holds the emulator's private key.
+   */
+  async snapshot(options = {}) {
+    const query = options.account === undefined ? "" : `?account=${encodeURIComponent(options.account)}`;
+    return object(await this.request("GET", `state${query}`));
+  }
+
+  /**
+   * Restores a `snapshot()`: the whole emulator, or the one account of a one-account snapshot.
+   * Checked whole first: a refused document (`ControlPlaneError`, status 400) changes nothing.
+   */
+  async restore(document) {
+    return object(await this.request("POST", "state", document));
+  }
+
+  /** Writes the state to the server's `--state-file` now: `{path, bytes}`; 409 without one. */
+  async saveState() {
+    return object(await this.request("POST", "state/save", {}));
   }
 
   /** Makes the emulator's channel live, as if a broadcaster had connected. */

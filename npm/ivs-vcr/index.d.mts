@@ -166,6 +166,40 @@ export interface Summary {
 }
 
 /** The emulator's clock (`advanceClock`, `setClock`). */
+/** `GET /_ivs-vcr/state`: the readable view, and what a restore reads (`world`). */
+export interface StateDocument {
+  readonly format: "ivs-vcr/state";
+  /** The format version; a newer one than the server reads is refused. */
+  readonly version: number;
+  /** `all`, or `account` for a one-account snapshot. */
+  readonly scope: "all" | "account";
+  /** The emulator's time when it was taken. */
+  readonly clock: { readonly epochMillis: number; readonly now: string };
+  /** The default account (or the one asked for). */
+  readonly account: string;
+  /** Its resources per region, by resource type, with `live` and `stageSessions`. */
+  readonly regions: Record<string, Record<string, unknown>>;
+  /** Every account's state, as the emulator keeps it: what a restore reads. */
+  readonly world: { readonly accounts: Record<string, unknown> };
+  readonly [member: string]: unknown;
+}
+
+/** What `restore()` did. */
+export interface Restored {
+  readonly restored: true;
+  readonly scope: "all" | "account";
+  /** The accounts restored. */
+  readonly accounts: readonly string[];
+  /** Streams an RTMP encoder fed, ended by the restore (the restored process has no encoder). */
+  readonly streamsEnded: readonly string[];
+}
+
+/** What `saveState()` wrote. */
+export interface SavedState {
+  readonly path: string;
+  readonly bytes: number;
+}
+
 export interface ClockView {
   /** Its time, ISO-8601 with milliseconds. */
   readonly now: string;
@@ -212,6 +246,12 @@ export declare class ControlPlane {
   summary(): Promise<Summary>;
   /** The emulator's resources, per region. */
   state(): Promise<Record<string, unknown>>;
+  /** The state as a versioned document that `restore()` takes back; with `account`, that account's alone. Never holds a private key. */
+  snapshot(options?: { account?: string }): Promise<StateDocument>;
+  /** Restores a `snapshot()`; a refused document (`ControlPlaneError`, status 400) changes nothing. */
+  restore(document: StateDocument): Promise<Restored>;
+  /** Writes the state to the server's `--state-file` now; rejects (409) when it was started without one. */
+  saveState(): Promise<SavedState>;
   /** Takes a channel live, as if a broadcaster had connected. */
   startStream(channelArn: string, options?: { health?: string; viewerCount?: number }): Promise<unknown>;
   /** Ends a channel's live stream. */

@@ -1,8 +1,8 @@
 """Running an ``ivs-vcr`` server as a child process, and its control plane under ``/_ivs-vcr/``.
 
 :class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
-listens, and wraps the control-plane calls (reset, summary, state, streams, events, stage joins,
-faults) with urllib.
+listens, and wraps the control-plane calls (reset, summary, state and its snapshot, restore and
+save, streams, events, stage joins, faults) with urllib.
 Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
 
 The server's life is tied to this process's: it is started with ``--exit-on-stdin-close`` and a pipe
@@ -333,6 +333,26 @@ class Server:
         under ``accounts``; with ``account`` (a 12-digit id), that account's under ``regions``."""
         path = "state" if account is None else f"state?account={urllib.parse.quote(account)}"
         return _object(self.request("GET", path))
+
+    def snapshot(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """The emulator's state as a versioned document (``{"format": "ivs-vcr/state",
+        "version": 1, …}``) that :meth:`restore` takes back: every account's, or with ``account``
+        (a 12-digit id) that one's. It is :meth:`state`'s answer, which carries the document's
+        members beside the readable view; it never holds the emulator's private key."""
+        return self.state(account)
+
+    def restore(self, document: Mapping[str, Any]) -> Dict[str, Any]:
+        """Restores a :meth:`snapshot`: the whole emulator, or the one account of a one-account
+        snapshot. The document is checked whole first, so a refused one (a
+        :class:`ControlPlaneError`, status 400, saying what is wrong) changes nothing. Returns
+        ``{"restored", "scope", "accounts", "streamsEnded"}``."""
+        return _object(self.request("POST", "state", dict(document)))
+
+    def save_state(self) -> Dict[str, Any]:
+        """Writes the state to the server's ``--state-file`` now (atomically): ``{"path",
+        "bytes"}``. A server started without ``--state-file`` refuses with a
+        :class:`ControlPlaneError` (status 409)."""
+        return _object(self.request("POST", "state/save", {}))
 
     def start_stream(
         self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None

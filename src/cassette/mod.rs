@@ -66,10 +66,10 @@ pub use crate::ivs::Service;
 pub(crate) use confined::CassetteDir;
 use load::{json_body, unique_keys};
 pub(crate) use load::{part_readings, scan_findings, Limits, ScanFindings};
-pub(crate) use save::load_dir_limited;
 pub use save::{
     confined_path, load_dir, load_dir_with_progress, remove_stale_temp_files, yaml_files,
 };
+pub(crate) use save::{load_dir_limited, write_atomically_private};
 
 /// The newest cassette format version this build reads and writes.
 ///

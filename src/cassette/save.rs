@@ -49,14 +49,36 @@ impl Cassette {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, then a rename.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_through_temp(path, bytes, false)
+}
+
+/// [`write_atomically`] for a file only its owner may read (mode 0600 on Unix, from the
+/// temporary file's creation on), which then also syncs the directory, so that the rename itself
+/// survives a crash: the emulator's state file (`emulator::state_file`), which holds a private key.
+pub(crate) fn write_atomically_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_through_temp(path, bytes, true)?;
+    #[cfg(unix)]
+    {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn write_through_temp(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
         use std::io::Write;
         // Exclusive: a file or link planted at the name makes the save fail, never follow.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)

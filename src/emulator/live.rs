@@ -107,6 +107,10 @@ impl Emulator {
             let latency_mode = text(channel, "latencyMode").to_owned();
             // Under the state lock: a stop cannot come between the start and the registration.
             ctx.encoders.register(channel_arn, &stream_id, stop);
+            let id = channel_arn.rsplit('/').next().unwrap_or_default();
+            if let Some(live) = ctx.region.live.get_mut(id) {
+                live.encoder = true;
+            }
             Ok(Ingesting {
                 stream_id,
                 latency_mode,

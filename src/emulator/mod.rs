@@ -11,6 +11,9 @@
 //!   by ARN, and paging a store.
 //! - `ops/`: the operations, one file per resource family (mini-redis `cmd/` style).
 //! - `control.rs`: starting and stopping streams, reset, and the state as JSON, for the control plane.
+//! - `snapshot.rs`: the state as one versioned document (`GET /_ivs-vcr/state`) and its restore
+//!   (`POST /_ivs-vcr/state`), checked whole and swapped in under the lock; `state_file.rs`:
+//!   `--state-file`, that document (and the signing key) loaded at start and saved atomically.
 //!
 //! Everything IVS's model states (shapes, constraints, defaults, pagination members, error
 //! statuses) comes from the generated catalog; behaviour the documentation states is cited where
@@ -26,7 +29,9 @@ mod ops;
 mod rates;
 pub(crate) mod realtime;
 mod resource;
+pub(crate) mod snapshot;
 mod state;
+pub(crate) mod state_file;
 mod tagging;
 
 use std::borrow::Cow;
@@ -280,8 +285,10 @@ struct World {
     accounts: std::collections::BTreeMap<String, Account>,
 }
 
-/// One account's state: its regions, its id generator and its PutMetadata calls.
-#[derive(Debug)]
+/// One account's state: its regions, its id generator and its PutMetadata calls (in a
+/// snapshot as it is: `snapshot.rs`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Account {
     regions: std::collections::BTreeMap<String, Region>,
     ids: Ids,
@@ -345,6 +352,13 @@ impl Emulator {
     /// settings, events, disconnections).
     pub(crate) fn with_chat_sink(mut self, sink: Arc<dyn ChatSink>) -> Emulator {
         self.chat = sink;
+        self
+    }
+
+    /// The emulator signing Real-Time participant tokens with `signer` (a state file's key)
+    /// instead of the key it generated.
+    pub(crate) fn with_signer(mut self, signer: crate::jwt::Signer) -> Emulator {
+        self.signer = signer;
         self
     }
 

@@ -4,15 +4,22 @@
 //!
 //! Stores are ordered by id, so a List call is a range read from its page token: the cost of a
 //! page does not grow with the account.
+//!
+//! Everything here derives serde, for state snapshots (`snapshot.rs`): members are camelCase,
+//! unknown members are refused (a snapshot of another shape must not half-load), and the kept
+//! answers (`Region::answers`), a cache, are never written.
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// What one region of the account holds.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Region {
     /// Resources by type (`channel`, `stream-key`, …, as their ARNs name them), then by id.
+    #[serde(with = "resource_types")]
     pub stores: BTreeMap<&'static str, BTreeMap<String, Value>>,
     /// The stream key ids of each channel id.
     pub keys_by_channel: HashMap<String, Vec<String>>,
@@ -30,7 +37,9 @@ pub(crate) struct Region {
     /// Recordings whose stream ended within their recording configuration's reconnect window, by
     /// channel id: a stream that starts again in time continues them.
     pub pending_recordings: HashMap<String, PendingRecording>,
-    /// The public keys (DER) of the imported playback key pairs, by key pair id.
+    /// The public keys (DER) of the imported playback key pairs, by key pair id (base64 in a
+    /// snapshot).
+    #[serde(with = "der_base64")]
     pub public_keys: BTreeMap<String, Vec<u8>>,
     /// When each channel's recent PutMetadata calls came (`clock::now_millis`), for its documented
     /// rate limit.
@@ -39,6 +48,7 @@ pub(crate) struct Region {
     /// first Get until the resource changes, so that reading a resource again costs no
     /// serialization. Every change goes through `insert`, `remove` or `get_mut`, which drop it.
     /// (A few types: a `BTreeMap` finds one in two or three comparisons, cheaper than hashing.)
+    #[serde(skip)]
     answers: BTreeMap<&'static str, HashMap<String, bytes::Bytes>>,
 }
 
@@ -105,7 +115,8 @@ impl Region {
 }
 
 /// A channel's live stream, started through the control plane.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Live {
     pub stream_id: String,
     pub start_time: String,
@@ -115,11 +126,16 @@ pub(crate) struct Live {
     pub recording: Option<Recording>,
     /// When the stream started, in milliseconds since the epoch.
     pub started_ms: u64,
+    /// True when an encoder feeds the stream through RTMP ingest (false: started through the
+    /// control plane). A restore ends such a stream: the restored process has no encoder.
+    #[serde(default)]
+    pub encoder: bool,
 }
 
 /// A recording to S3: one per stream, or one for several streams merged within the recording
 /// configuration's `recordingReconnectWindowSeconds`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Recording {
     /// `recording_session_id`.
     pub session_id: String,
@@ -137,7 +153,8 @@ pub(crate) struct Recording {
 }
 
 /// A recording whose stream ended, waiting out its reconnect window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct PendingRecording {
     pub recording: Recording,
     /// When the last stream ended, in milliseconds since the epoch.
@@ -145,7 +162,8 @@ pub(crate) struct PendingRecording {
 }
 
 /// One stream session: a start, and an end once the stream stopped.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Session {
     pub stream_id: String,
     pub start_time: String,
@@ -158,6 +176,74 @@ pub(crate) struct Session {
     pub events: Vec<Value>,
     /// What ingest measured of the stream, when it came through RTMP.
     pub ingest: Option<crate::live::media::StreamInfo>,
+}
+
+/// The resource type named `name`, as the stores key it: every type of every service's ARNs.
+pub(crate) fn resource_type(name: &str) -> Option<&'static str> {
+    super::resource::FAMILIES
+        .iter()
+        .map(|f| f.resource_type)
+        .chain([super::chat::ROOM, super::chat::LOGGING])
+        .chain(super::realtime::NOUNS.iter().map(|(t, _)| *t))
+        .find(|t| *t == name)
+}
+
+/// The stores' keys in a snapshot: a resource type no service has is refused.
+mod resource_types {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize as _, Deserializer, Serialize as _, Serializer};
+    use serde_json::Value;
+
+    type Stores = BTreeMap<&'static str, BTreeMap<String, Value>>;
+
+    pub fn serialize<S: Serializer>(stores: &Stores, serializer: S) -> Result<S::Ok, S::Error> {
+        stores.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Stores, D::Error> {
+        let named = BTreeMap::<String, BTreeMap<String, Value>>::deserialize(deserializer)?;
+        named
+            .into_iter()
+            .map(|(name, store)| match super::resource_type(&name) {
+                Some(t) => Ok((t, store)),
+                None => Err(serde::de::Error::custom(format!(
+                    "`{}` is no resource type of IVS, IVS Chat or IVS Real-Time",
+                    crate::redact::printable(&name)
+                ))),
+            })
+            .collect()
+    }
+}
+
+/// DER bytes as standard base64 strings, in a snapshot.
+mod der_base64 {
+    use std::collections::BTreeMap;
+
+    use base64::Engine as _;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: Serializer>(
+        keys: &BTreeMap<String, Vec<u8>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(keys.iter().map(|(id, der)| (id, B64.encode(der))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Vec<u8>>, D::Error> {
+        BTreeMap::<String, String>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(id, text)| {
+                B64.decode(text.as_bytes())
+                    .map(|der| (id, der))
+                    .map_err(|_| serde::de::Error::custom("a public key is base64 of its DER"))
+            })
+            .collect()
+    }
 }
 
 /// The seeded generator of ids and secrets: the same calls in the same order give the same ids

@@ -23,6 +23,19 @@ use crate::normalize;
 /// viewer sessions) are a few kilobytes; anything far larger is refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The body limit of a request: [`MAX_BODY_BYTES`], except for a state restore
+/// (`POST /_ivs-vcr/state`), whose document may hold many accounts
+/// (`emulator::snapshot::MAX_DOCUMENT_BYTES`, 64 MiB).
+fn body_limit(parts: &http::request::Parts) -> usize {
+    if parts.method == http::Method::POST
+        && parts.uri.path().trim_end_matches('/') == "/_ivs-vcr/state"
+    {
+        crate::emulator::snapshot::MAX_DOCUMENT_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
 /// The URL prefix that selects one cassette: `http://127.0.0.1:PORT/cassette/<name>`.
 pub const CASSETTE_PREFIX: &str = "/cassette/";
 /// A downstream request, read once.
@@ -76,13 +89,15 @@ pub(crate) struct RawRequest {
 /// Reads a request's body under the size limit and within `body_timeout` (see [`read_request`]).
 pub(crate) fn read_body(req: Request<Incoming>, body_timeout: Duration) -> ReadBody {
     let (parts, body) = req.into_parts();
+    let limit = body_limit(&parts);
     // A declared length over the limit is refused before a byte of the body is read.
-    let declared_too_large = body.size_hint().lower() > MAX_BODY_BYTES as u64;
+    let declared_too_large = body.size_hint().lower() > limit as u64;
     ReadBody {
         parts: Some(parts),
         read: BodyRead {
             body,
             read: Collected::Nothing,
+            limit,
         },
         body_timeout,
         deadline: None,
@@ -110,7 +125,7 @@ impl std::future::Future for ReadBody {
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.declared_too_large {
-            return Poll::Ready(Err(too_large()));
+            return Poll::Ready(Err(too_large(this.read.limit)));
         }
         let read = match this.read.poll(cx) {
             Poll::Ready(read) => read,
@@ -138,7 +153,7 @@ impl std::future::Future for ReadBody {
                     .expect("a body read is polled until it is done"),
                 body,
             }),
-            Err(BodyError::TooLarge) => Err(too_large()),
+            Err(BodyError::TooLarge) => Err(too_large(this.read.limit)),
             Err(BodyError::Read(err)) => Err(closing(error_response(
                 StatusCode::BAD_REQUEST,
                 "IvsVcrBadRequestException",
@@ -154,6 +169,8 @@ impl std::future::Future for ReadBody {
 struct BodyRead {
     body: Incoming,
     read: Collected,
+    /// The most bytes read ([`body_limit`]).
+    limit: usize,
 }
 
 /// What a body has sent so far.
@@ -217,7 +234,7 @@ impl BodyRead {
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if self.read.len() + data.len() > MAX_BODY_BYTES {
+            if self.read.len() + data.len() > self.limit {
                 return Poll::Ready(Err(BodyError::TooLarge));
             }
             self.read.push(data);
@@ -321,11 +338,11 @@ impl RawRequest {
 }
 
 /// The 413 answer; the connection closes after it, so the rest of the body is never read.
-fn too_large() -> HttpResponse {
+fn too_large(limit: usize) -> HttpResponse {
     closing(error_response(
         StatusCode::PAYLOAD_TOO_LARGE,
         "IvsVcrPayloadTooLargeException",
-        &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+        &format!("request body is larger than {limit} bytes"),
     ))
 }
 

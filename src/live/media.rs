@@ -16,7 +16,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 /// What ingest measured of a live stream, as `GetStreamSession`'s `ingestConfiguration` reports it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct StreamInfo {
     /// `avc1.PPCCLL` from the AVC decoder configuration (profile, constraints, level).
     pub video_codec: String,

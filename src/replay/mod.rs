@@ -79,6 +79,14 @@ pub enum ReplayError {
     /// RTMP ingest or HLS playback was asked of a server without an emulator.
     #[error("RTMP ingest and HLS playback need the emulator: start without --cassettes, or with --on-miss emulate")]
     LiveWithoutEmulator,
+    /// A state file was asked of a server without an emulator.
+    #[error(
+        "--state-file needs the emulator: start without --cassettes, or with --on-miss emulate"
+    )]
+    StateFileWithoutEmulator,
+    /// The state file could not be loaded.
+    #[error(transparent)]
+    StateFile(#[from] crate::emulator::state_file::StateFileError),
     /// Two cassettes have the same name, so `/cassette/<name>` would be ambiguous.
     #[error("two cassettes are named `{name}`; cassette names must be unique")]
     DuplicateName {
@@ -142,6 +150,8 @@ struct Options {
     recordings_dir: Option<PathBuf>,
     /// RTMP ingest and HLS playback.
     live: LiveOptions,
+    /// Where the emulator's state is loaded from at start and saved to (`emulator::state_file`).
+    state_file: Option<PathBuf>,
 }
 
 /// Where RTMP ingest and HLS playback listen, when they do.
@@ -448,6 +458,15 @@ impl ReplayServerBuilder {
         self
     }
 
+    /// Keeps the emulator's state in this file: loaded at start (a missing file is an empty
+    /// state), written atomically on [`ReplayServer::shutdown`] and on
+    /// `POST /_ivs-vcr/state/save`. A file that is not JSON, of a newer format or refused by the
+    /// restore's checks makes [`start`](Self::start) fail, having loaded nothing.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.state_file = Some(path.into());
+        self
+    }
+
     /// Writes the recordings of channels with a recording configuration below this folder, which
     /// stands for S3: `<dir>/<bucket>/<prefix>/…` in IVS's layout (events files, HLS media).
     pub fn recordings_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -550,16 +569,36 @@ impl ReplayServerBuilder {
             ),
             None => None,
         };
+        let loaded = match &options.state_file {
+            Some(path) => crate::emulator::state_file::read(path)?,
+            None => None,
+        };
         let built = Instant::now();
+        let (signer, saved) = match loaded {
+            Some(loaded) => (loaded.signer, Some(loaded.doc)),
+            None => (None, None),
+        };
         let state = Arc::new(ReplayState::new(
             &cassettes,
             load_errors,
             &options,
             &self.listen,
             faults,
+            signer,
         ));
         if wants_live && state.emulator.is_none() {
             return Err(ReplayError::LiveWithoutEmulator);
+        }
+        if let Some(path) = &options.state_file {
+            let Some(emulator) = &state.emulator else {
+                return Err(ReplayError::StateFileWithoutEmulator);
+            };
+            if let Some(doc) = saved {
+                emulator
+                    .restore(doc)
+                    .map_err(|err| crate::emulator::state_file::refused(path, &err))?;
+                tracing::info!(side = %Side::Internal, path = %path.display(), "state loaded");
+            }
         }
         tracing::debug!(side = %Side::Internal, interactions = state.index.entries.len(), elapsed = ?built.elapsed(), "index and answers built");
         free_in_background(cassettes);
@@ -813,7 +852,23 @@ impl ReplayServer {
 
     /// Stops accepting, waits for in-flight requests, and returns the summary. The caller then
     /// owns the verdict: `Drop` no longer verifies.
-    pub async fn shutdown(mut self) -> ReplaySummary {
+    pub async fn shutdown(self) -> ReplaySummary {
+        let (summary, saved) = self.shutdown_and_save().await;
+        if let Err(err) = saved {
+            tracing::error!(side = %Side::Internal, error = %error_chain(&err), "state not saved");
+        }
+        summary
+    }
+
+    /// [`shutdown`](Self::shutdown), then, with a [state file](ReplayServerBuilder::state_file),
+    /// writes the emulator's state to it once no request is in flight: the summary, and the
+    /// bytes written (`None` without a state file) or why the file could not be written.
+    pub async fn shutdown_and_save(
+        mut self,
+    ) -> (
+        ReplaySummary,
+        Result<Option<u64>, crate::emulator::state_file::StateFileError>,
+    ) {
         self.armed = false;
         self.state.chat.close_all("the server is shutting down");
         self.stop_live();
@@ -821,7 +876,13 @@ impl ReplayServer {
             playback.stop().await;
         }
         self.running.stop().await;
-        self.state.summary()
+        let saved = match (&self.state.state_file, &self.state.emulator) {
+            (Some(path), Some(emulator)) => {
+                crate::emulator::state_file::save(emulator, path).map(Some)
+            }
+            _ => Ok(None),
+        };
+        (self.state.summary(), saved)
     }
 }
 
@@ -882,6 +943,8 @@ struct ReplayState {
     media: Arc<crate::live::media::Media>,
     /// What `/_ivs-vcr/health` says of ingest and playback, once they listen.
     live_urls: std::sync::OnceLock<serde_json::Value>,
+    /// `--state-file`: where the emulator's state is saved.
+    state_file: Option<PathBuf>,
 }
 
 /// From how many interactions the index and the answers are built on two threads.
@@ -933,6 +996,7 @@ impl ReplayState {
         options: &Options,
         listen: &ListenOptions,
         faults: FaultSet,
+        signer: Option<crate::jwt::Signer>,
     ) -> ReplayState {
         // The chat socket needs no cassette, so every server has one; the emulator's Chat
         // operations (tokens, rooms, events) reach it.
@@ -952,11 +1016,13 @@ impl ReplayState {
         // No cassettes makes an emulator, but not when cassettes were given and none loaded.
         let no_cassettes = cassettes.is_empty() && load_errors.is_empty();
         let emulator = (no_cassettes || options.on_miss == OnMiss::Emulate).then(|| {
-            Arc::new(
-                Emulator::new(options.emulator.clone())
-                    .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
-                    .with_event_sink(events.clone() as Arc<dyn crate::live::events::EventSink>),
-            )
+            let emulator = Emulator::new(options.emulator.clone())
+                .with_chat_sink(chat.clone() as Arc<dyn crate::live::chat::ChatSink>)
+                .with_event_sink(events.clone() as Arc<dyn crate::live::events::EventSink>);
+            Arc::new(match signer {
+                Some(signer) => emulator.with_signer(signer),
+                None => emulator,
+            })
         });
         let build_index = || Index::build(cassettes, options.level, options.sequence_end);
         let n: usize = cassettes.iter().map(|c| c.interactions.len()).sum();
@@ -1017,6 +1083,7 @@ impl ReplayState {
                 media
             },
             live_urls: std::sync::OnceLock::new(),
+            state_file: options.state_file.clone(),
         }
     }
 
@@ -1042,6 +1109,10 @@ impl crate::control::Plane for ReplayState {
 
     fn emulator(&self) -> Option<&Emulator> {
         self.emulator.as_deref()
+    }
+
+    fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
     }
 
     fn rewind(&self) {
@@ -1115,6 +1186,7 @@ mod tests {
             &Options::default(),
             &ListenOptions::default(),
             FaultSet::new(),
+            None,
         );
         assert_eq!(state.prepared.len(), n);
         for (c, cassette) in cassettes.iter().enumerate() {

@@ -26,5 +26,6 @@ mod record;
 mod record_faults;
 mod replay;
 mod security;
+mod state;
 mod support;
 mod verify;

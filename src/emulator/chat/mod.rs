@@ -337,6 +337,20 @@ fn create_room(ctx: &mut Ctx<'_>, op: &Operation, input: &Value) -> Result<Value
     Ok(room)
 }
 
+/// Tells the data plane of every room of the region, as their creation did: after a restore
+/// (`snapshot.rs`), so that the restored rooms accept connections with their settings.
+pub(crate) fn announce_rooms(ctx: &mut Ctx<'_>) {
+    let rooms: Vec<Value> = ctx
+        .region
+        .store(ROOM)
+        .map(|s| s.values().cloned().collect())
+        .unwrap_or_default();
+    for room in rooms {
+        let config = room_config(ctx, &room);
+        ctx.chat.push(Effect::Room(config));
+    }
+}
+
 /// A room's settings as the data plane needs them, its logging configurations resolved to their
 /// destinations.
 fn room_config(ctx: &Ctx<'_>, room: &Value) -> ChatRoomConfig {

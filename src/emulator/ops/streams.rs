@@ -167,6 +167,7 @@ pub(crate) fn start_stream(
         viewer_count,
         recording,
         started_ms: now_ms,
+        encoder: false,
     };
     let sessions = ctx.region.sessions.entry(id.clone()).or_default();
     sessions.push(Session {

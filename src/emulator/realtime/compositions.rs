@@ -51,7 +51,8 @@ pub(crate) const STOPPED_KEPT_MS: u64 = 300_000;
 const MAX_STOPPED_KEPT: usize = 100;
 
 /// What drives a composition's lifecycle besides its resource.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Timers {
     /// When it started (milliseconds).
     pub started: u64,

@@ -67,7 +67,7 @@ pub(crate) const INGEST: &str = "ingest-configuration";
 pub(crate) const PUBLIC_KEY: &str = "public-key";
 
 /// Every Real-Time resource type, with the words messages use for it.
-const NOUNS: [(&str, &str); 6] = [
+pub(crate) const NOUNS: [(&str, &str); 6] = [
     (STAGE, "stage"),
     (COMPOSITION, "composition"),
     (ENCODER, "encoder configuration"),
@@ -80,8 +80,9 @@ const NOUNS: [(&str, &str); 6] = [
 /// is 1 KB total" (the model's documentation of every `attributes` member).
 const MAX_ATTRIBUTE_BYTES: usize = 1024;
 
-/// What a region keeps for Real-Time that is no resource of a store.
-#[derive(Debug, Default)]
+/// What a region keeps for Real-Time that is no resource of a store (in a snapshot as it is).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Live {
     /// The sessions of each stage, by stage id.
     pub stages: HashMap<String, participants::StageLife>,

@@ -64,7 +64,8 @@ pub(crate) const MAX_REGION_PARTICIPANTS: usize = 20_000;
 pub(crate) const SESSION_END_MS: u64 = 180_000;
 
 /// The sessions of one stage.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct StageLife {
     /// Oldest first; only the last may be active (no `end_time`).
     pub sessions: Vec<StageSession>,
@@ -74,7 +75,8 @@ pub(crate) struct StageLife {
 }
 
 /// One stage session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct StageSession {
     pub id: String,
     pub start_time: String,
@@ -84,7 +86,8 @@ pub(crate) struct StageSession {
 }
 
 /// One participant in one session: its `Participant` record, its events, and what it does now.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ParticipantLife {
     pub record: Value,
     pub events: Vec<Value>,
@@ -601,7 +604,9 @@ pub(super) fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            r.state == "ACTIVE" && r.participant_id == pid && r.source_stage_arn == source_arn
+            r.state == super::replication::ReplicaState::Active
+                && r.participant_id == pid
+                && r.source_stage_arn == source_arn
         })
         .map(|(i, _)| i)
         .collect();
@@ -691,7 +696,7 @@ pub(crate) fn close_stage(ctx: &mut Ctx<'_>, stage_id: &str, now: u64) {
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            r.state == "ACTIVE"
+            r.state == super::replication::ReplicaState::Active
                 && (r.destination_stage_arn == stage_arn || r.source_stage_arn == stage_arn)
         })
         .map(|(i, _)| i)

@@ -30,14 +30,32 @@ use crate::emulator::{ApiError, Ctx};
 use crate::ivs::{arn, Operation};
 
 /// One replication of a publishing participant to another stage.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Replica {
     pub source_stage_arn: String,
     pub participant_id: String,
     pub source_session_id: String,
     pub destination_stage_arn: String,
     pub destination_session_id: String,
-    pub state: &'static str,
+    pub state: ReplicaState,
+}
+
+/// A replica's `replicationState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum ReplicaState {
+    Active,
+    Stopped,
+}
+
+impl ReplicaState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReplicaState::Active => "ACTIVE",
+            ReplicaState::Stopped => "STOPPED",
+        }
+    }
 }
 
 impl Replica {
@@ -48,7 +66,7 @@ impl Replica {
             "sourceSessionId": self.source_session_id,
             "destinationStageArn": self.destination_stage_arn,
             "destinationSessionId": self.destination_session_id,
-            "replicationState": self.state,
+            "replicationState": self.state.as_str(),
         })
     }
 }
@@ -83,7 +101,9 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
         )));
     }
     if ctx.region.realtime.replicas.iter().any(|r| {
-        r.state == "ACTIVE" && r.participant_id == pid && r.destination_stage_arn == destination_arn
+        r.state == ReplicaState::Active
+            && r.participant_id == pid
+            && r.destination_stage_arn == destination_arn
     }) {
         return Err(ApiError::conflict(format!(
             "participant `{pid}` is already replicated to stage `{destination_arn}`"
@@ -160,13 +180,16 @@ pub(super) fn start(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value,
         source_session_id: source_session_id.clone(),
         destination_stage_arn: destination_arn,
         destination_session_id,
-        state: "ACTIVE",
+        state: ReplicaState::Active,
     };
     let replicas = &mut ctx.region.realtime.replicas;
     replicas.push(replica);
     // Stopped replications beyond the bound are forgotten, oldest first.
     while replicas.len() > MAX_PARTICIPANTS {
-        match replicas.iter().position(|r| r.state != "ACTIVE") {
+        match replicas
+            .iter()
+            .position(|r| r.state != ReplicaState::Active)
+        {
             Some(i) => {
                 replicas.remove(i);
             }
@@ -192,7 +215,7 @@ pub(super) fn end(ctx: &mut Ctx<'_>, index: usize, now: u64) {
     let Some(replica) = ctx.region.realtime.replicas.get_mut(index) else {
         return;
     };
-    replica.state = "STOPPED";
+    replica.state = ReplicaState::Stopped;
     let replica = replica.clone();
     let time = clock::iso8601(now / 1000);
     if let Some(destination_id) =
@@ -206,7 +229,7 @@ pub(super) fn end(ctx: &mut Ctx<'_>, index: usize, now: u64) {
         }
     }
     let still_active = ctx.region.realtime.replicas.iter().any(|r| {
-        r.state == "ACTIVE"
+        r.state == ReplicaState::Active
             && r.participant_id == replica.participant_id
             && r.source_stage_arn == replica.source_stage_arn
     });
@@ -269,7 +292,7 @@ pub(super) fn stop(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value, 
     id_of(ctx, STAGE, destination_arn)?;
     let pid = text(input, "participantId");
     let index = ctx.region.realtime.replicas.iter().position(|r| {
-        r.state == "ACTIVE"
+        r.state == ReplicaState::Active
             && r.participant_id == pid
             && r.source_stage_arn == source_arn
             && r.destination_stage_arn == destination_arn
