@@ -5,7 +5,8 @@
 //! emulator's Real-Time token key as base64 PKCS#8 DER, so that participant tokens issued before
 //! a restart verify after it. The key is only ever in this file, never in `GET /_ivs-vcr/state`.
 //!
-//! - Load, at start: a missing file is an empty emulator (the first save creates it); a file
+//! - Load, at start: a missing file is an empty emulator (the first save creates it, and its
+//!   folder is made at once, so an unwritable path fails the start, not the shutdown); a file
 //!   that is not JSON, of a newer version, or refused by a restore's checks stops the start with
 //!   an error naming the file, the problem and what to do (exit code 2), and nothing is loaded.
 //! - Save, on graceful shutdown (SIGINT, SIGTERM, after in-flight requests are done) and on
@@ -89,7 +90,17 @@ pub(crate) struct Loaded {
 pub(crate) fn read(path: &Path) -> Result<Option<Loaded>, StateFileError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            // The first save creates the file; its folder is made now, so that a path the
+            // first save could not write fails the start rather than the shutdown.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| StateFileError::Write {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            }
+            return Ok(None);
+        }
         Err(source) => {
             return Err(StateFileError::Read {
                 path: path.to_owned(),

@@ -500,3 +500,17 @@ fn a_damaged_or_newer_state_file_is_refused_with_exit_code_2_and_what_to_do() {
         );
     }
 }
+
+/// A state file in a folder that does not exist yet: the folder is made at start, so the first
+/// save (here, the one at shutdown) writes the file rather than failing when it is too late.
+#[tokio::test]
+async fn a_state_file_in_a_new_folder_is_saved_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not").join("yet").join("ivs.json");
+    let server = serve_with(&file, dir.path());
+    let arn = create_channel_arn(&server.uri().unwrap()).await;
+    let finished = server.stop();
+    assert!(finished.status.success(), "{finished:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&arn), "the saved state holds the channel");
+}
