@@ -1594,3 +1594,59 @@ fn a_stage_takes_twelve_publishers() {
     );
     join(&e, &thirteenth, false, true);
 }
+
+/// Whether `stop` was notified (a stored permit: the encoder's connection task would see it).
+fn notified(stop: &tokio::sync::Notify) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(std::time::Duration::ZERO, stop.notified())
+            .await
+            .is_ok()
+    })
+}
+
+/// A forced DeleteIngestConfiguration disconnects both of a redundant configuration's publishers
+/// ("the participant is disconnected from the stage") and drops both encoders.
+#[test]
+fn a_forced_ingest_deletion_disconnects_and_drops_both_redundant_publishers() {
+    let (e, _) = emulator();
+    let (stage_arn, _) = stage(&e);
+    let out = ok(&call(
+        &e,
+        "CreateIngestConfiguration",
+        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
+    ));
+    let config = &out["ingestConfiguration"];
+    let backup = &config["redundantIngestCredentials"][0];
+    let publishers: Vec<(String, Arc<tokio::sync::Notify>)> = [config, backup]
+        .iter()
+        .map(|c| {
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let key = c["streamKey"].as_str().unwrap();
+            e.start_stage_ingest(key, stop.clone()).unwrap();
+            (c["participantId"].as_str().unwrap().to_owned(), stop)
+        })
+        .collect();
+    let session = ok(&call(&e, "GetStage", json!({"arn": stage_arn})))["stage"]["activeSessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!notified(&publishers[0].1), "nothing dropped yet");
+    ok(&call(
+        &e,
+        "DeleteIngestConfiguration",
+        json!({"arn": config["arn"], "force": true}),
+    ));
+    for (pid, stop) in &publishers {
+        let p = ok(&call(
+            &e,
+            "GetParticipant",
+            json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
+        ));
+        assert_eq!(p["participant"]["state"], "DISCONNECTED", "{pid}");
+        assert!(notified(stop), "the encoder of {pid} is dropped");
+    }
+}
