@@ -47,6 +47,17 @@ impl Emulator {
     /// would (`POST /_ivs-vcr/stages/join` with `streamKey`): `{participantId, stageArn,
     /// sessionId}`. The key names its region (`rt_<account>_<region>_…`).
     pub(crate) fn publish_with_key(&self, stream_key: &str) -> Result<Value, ApiError> {
+        self.publish_into_stage(stream_key, None)
+    }
+
+    /// [`Emulator::publish_with_key`], and with `encoder` (an RTMP encoder's handle), registers
+    /// it under the state lock, so that nothing can disconnect the participant before the
+    /// handle is there to be notified.
+    pub(super) fn publish_into_stage(
+        &self,
+        stream_key: &str,
+        encoder: Option<std::sync::Arc<tokio::sync::Notify>>,
+    ) -> Result<Value, ApiError> {
         let mut fields = stream_key
             .strip_prefix("rt_")
             .unwrap_or_default()
@@ -68,7 +79,13 @@ impl Emulator {
         }
         let now = crate::clock::now_millis();
         self.with_account_region(account, region, |ctx| {
-            realtime::publish_with_key(ctx, stream_key, now)
+            let joined = realtime::publish_with_key(ctx, stream_key, now)?;
+            if let Some(stop) = encoder {
+                let field = |name| joined.get(name).and_then(Value::as_str).unwrap_or_default();
+                let key = realtime::encoder_key(field("stageArn"), field("participantId"));
+                ctx.encoders.register(&key, field("sessionId"), stop);
+            }
+            Ok(joined)
         })?
     }
 

@@ -118,6 +118,29 @@ impl Emulator {
         })?
     }
 
+    /// Publishes an RTMP encoder into the stage of a Real-Time ingest configuration's key: the
+    /// control plane's `{"streamKey"}` join, plus a handle that whatever disconnects the
+    /// participant (DisconnectParticipant, DeleteStage, a forced DeleteIngestConfiguration)
+    /// notifies. `{participantId, stageArn, sessionId}`, or why the key is refused.
+    pub(crate) fn start_stage_ingest(
+        &self,
+        stream_key: &str,
+        stop: Arc<tokio::sync::Notify>,
+    ) -> Result<Value, ApiError> {
+        self.publish_into_stage(stream_key, Some(stop))
+    }
+
+    /// The encoder of a stage participant left on its own (not dropped by the emulator): the
+    /// participant leaves the stage, and the encoder's handle is forgotten. A participant that is
+    /// no longer connected (its stage deleted, or its account reset) has nothing to leave.
+    pub(crate) fn end_stage_ingest(&self, participant_id: &str, stage_arn: &str, session_id: &str) {
+        if let Err(err) = self.leave_stage(participant_id, Some(stage_arn)) {
+            tracing::debug!(side = %crate::http::Side::Internal, stage = %stage_arn, participant = %participant_id, "RTMP publisher's participant had left: {}", err.message);
+        }
+        let key = super::realtime::encoder_key(stage_arn, participant_id);
+        self.encoders.unregister(&key, session_id);
+    }
+
     /// Records what ingest measured of a stream, for GetStreamSession's ingest configuration.
     pub(crate) fn update_ingest(&self, channel_arn: &str, stream_id: &str, info: &StreamInfo) {
         let Ok((account, region)) = super::control::region_of(channel_arn) else {

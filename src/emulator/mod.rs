@@ -237,8 +237,9 @@ pub(crate) struct Ctx<'a> {
     pub signer: &'a crate::jwt::Signer,
     /// Events to send later (or no longer), handed to the sink with `events`.
     pub later: Vec<Later>,
-    /// The channels whose stream the operation stopped: their encoders (if connected through
-    /// ingest) are dropped once the state lock is released.
+    /// The encoders the operation stopped, by the name they are registered under (a channel
+    /// ARN, or a Real-Time publisher's `realtime::encoder_key`): their connections (if any are
+    /// connected through ingest) are dropped once the state lock is released.
     pub stopped: Vec<String>,
     /// The encoders connected through ingest, for the operations that register one.
     pub encoders: &'a Arc<crate::live::media::Encoders>,
@@ -516,8 +517,8 @@ impl Emulator {
                     Later::Cancel(key) => self.events.cancel(&key),
                 }
             }
-            for channel_arn in stopped {
-                self.encoders.disconnect(&channel_arn);
+            for encoder in stopped {
+                self.encoders.disconnect(&encoder);
             }
         }
         Ok(out)

@@ -231,11 +231,12 @@ impl Media {
     }
 }
 
-/// The encoders connected through ingest, by channel ARN: the seam through which the emulator's
-/// stop path (StopStream, the control plane's stop, reset) drops an encoder's connection. Ingest
-/// registers a handle when a publish takes a channel live (under the emulator's lock, so that a
-/// stop can never come between); the emulator calls [`Encoders::disconnect`] once its lock is
-/// released.
+/// The encoders connected through ingest, by channel ARN (or, for a Real-Time stage publisher,
+/// `realtime::encoder_key`): the seam through which the emulator's stop path (StopStream, the
+/// control plane's stop, reset; DisconnectParticipant, DeleteStage, a forced
+/// DeleteIngestConfiguration) drops an encoder's connection. Ingest registers a handle when a
+/// publish takes a channel live or joins a stage (under the emulator's lock, so that a stop can
+/// never come between); the emulator calls [`Encoders::disconnect`] once its lock is released.
 #[derive(Debug, Default)]
 pub(crate) struct Encoders {
     by_channel:

@@ -692,35 +692,13 @@ async fn a_real_time_ingest_key_publishes_its_participant_into_the_stage() {
     }
     let server = live_server().await;
     let rt = crate::support::realtime_client(&server.uri(), "us-west-2");
-    let stage = rt.create_stage().name("studio").send().await.unwrap();
-    let stage_arn = stage.stage().unwrap().arn().to_owned();
-    let created = rt
-        .create_ingest_configuration()
-        .stage_arn(&stage_arn)
-        .ingest_protocol(aws_sdk_ivsrealtime::types::IngestProtocol::Rtmp)
-        .insecure_ingest(true)
-        .user_id("encoder")
-        .send()
-        .await
-        .unwrap();
-    let config = created.ingest_configuration().unwrap();
-    let (config_arn, key, participant_id) = (
-        config.arn().to_owned(),
-        config.stream_key().to_owned(),
-        config.participant_id().to_owned(),
-    );
-    let state = || async {
-        rt.get_ingest_configuration()
-            .arn(&config_arn)
-            .send()
-            .await
-            .unwrap()
-            .ingest_configuration()
-            .unwrap()
-            .state()
-            .as_str()
-            .to_owned()
-    };
+    let stage_arn = stage(&rt).await;
+    let RtmpIngest {
+        arn: config_arn,
+        key,
+        participant_id,
+    } = rtmp_ingest(&rt, &stage_arn).await;
+    let state = || ingest_state(&rt, &config_arn);
     assert_eq!(state().await, "INACTIVE");
 
     let mut encoder = publish(&format!("{}{key}", server.rtmp_url().unwrap()), 3, &[]);
@@ -783,6 +761,177 @@ async fn a_real_time_ingest_key_publishes_its_participant_into_the_stage() {
     );
     let status = exited(&mut forged, Duration::from_secs(10)).await;
     assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+}
+
+/// A new stage's ARN.
+async fn stage(rt: &aws_sdk_ivsrealtime::Client) -> String {
+    let stage = rt.create_stage().name("studio").send().await.unwrap();
+    stage.stage().unwrap().arn().to_owned()
+}
+
+/// A Real-Time ingest configuration for RTMP into a stage.
+struct RtmpIngest {
+    arn: String,
+    key: String,
+    participant_id: String,
+}
+
+async fn rtmp_ingest(rt: &aws_sdk_ivsrealtime::Client, stage_arn: &str) -> RtmpIngest {
+    let created = rt
+        .create_ingest_configuration()
+        .stage_arn(stage_arn)
+        .ingest_protocol(aws_sdk_ivsrealtime::types::IngestProtocol::Rtmp)
+        .insecure_ingest(true)
+        .user_id("encoder")
+        .send()
+        .await
+        .unwrap();
+    let config = created.ingest_configuration().unwrap();
+    RtmpIngest {
+        arn: config.arn().to_owned(),
+        key: config.stream_key().to_owned(),
+        participant_id: config.participant_id().to_owned(),
+    }
+}
+
+/// An ingest configuration's `state` (`ACTIVE` while something publishes with it).
+async fn ingest_state(rt: &aws_sdk_ivsrealtime::Client, arn: &str) -> String {
+    rt.get_ingest_configuration()
+        .arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .ingest_configuration()
+        .unwrap()
+        .state()
+        .as_str()
+        .to_owned()
+}
+
+/// Starts an ffmpeg publishing with `key` for far longer than the test waits, and waits (at most
+/// 5 s) for its configuration to go ACTIVE.
+async fn publish_into_stage(
+    server: &ReplayServer,
+    rt: &aws_sdk_ivsrealtime::Client,
+    ingest: &RtmpIngest,
+) -> Child {
+    let encoder = publish(
+        &format!("{}{}", server.rtmp_url().unwrap(), ingest.key),
+        60,
+        &[],
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            ingest_state(rt, &ingest.arn).await == "ACTIVE"
+        })
+        .await,
+        "the publish makes the configuration ACTIVE"
+    );
+    encoder
+}
+
+/// Whether an encoder's connection was dropped: ffmpeg, publishing for a minute, fails within 10 s.
+async fn dropped(encoder: &mut Child) -> bool {
+    exited(encoder, Duration::from_secs(10))
+        .await
+        .is_some_and(|s| !s.success())
+}
+
+/// What disconnects an RTMP publisher's participant drops the encoder's connection, as StopStream
+/// drops a channel's: DisconnectParticipant (the participant is DISCONNECTED in ListParticipants
+/// and the configuration loses its stage), a forced DeleteIngestConfiguration, and DeleteStage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnecting_a_real_time_rtmp_participant_drops_its_encoder() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let server = live_server().await;
+    let rt = crate::support::realtime_client(&server.uri(), "us-west-2");
+    let stage_arn = stage(&rt).await;
+    let ingest = rtmp_ingest(&rt, &stage_arn).await;
+
+    let mut encoder = publish_into_stage(&server, &rt, &ingest).await;
+    let session = rt
+        .get_stage()
+        .arn(&stage_arn)
+        .send()
+        .await
+        .unwrap()
+        .stage()
+        .unwrap()
+        .active_session_id()
+        .unwrap()
+        .to_owned();
+    rt.disconnect_participant()
+        .stage_arn(&stage_arn)
+        .participant_id(&ingest.participant_id)
+        .reason("done")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        dropped(&mut encoder).await,
+        "DisconnectParticipant drops the encoder"
+    );
+    let listed = rt
+        .list_participants()
+        .stage_arn(&stage_arn)
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap();
+    let states: Vec<_> = listed
+        .participants()
+        .iter()
+        .map(|p| {
+            (
+                p.participant_id().unwrap_or_default(),
+                p.state().map(|s| s.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [(ingest.participant_id.as_str(), Some("DISCONNECTED"))]
+    );
+    let config = rt
+        .get_ingest_configuration()
+        .arn(&ingest.arn)
+        .send()
+        .await
+        .unwrap();
+    let config = config.ingest_configuration().unwrap();
+    assert_eq!(
+        (config.stage_arn(), config.state().as_str()),
+        ("", "INACTIVE")
+    );
+
+    // Attached again, the key publishes again; a forced delete drops that encoder.
+    rt.update_ingest_configuration()
+        .arn(&ingest.arn)
+        .stage_arn(&stage_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut encoder = publish_into_stage(&server, &rt, &ingest).await;
+    rt.delete_ingest_configuration()
+        .arn(&ingest.arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        dropped(&mut encoder).await,
+        "a forced DeleteIngestConfiguration drops the encoder"
+    );
+
+    // DeleteStage drops the encoder of every configuration publishing into it.
+    let other = rtmp_ingest(&rt, &stage_arn).await;
+    let mut encoder = publish_into_stage(&server, &rt, &other).await;
+    rt.delete_stage().arn(&stage_arn).send().await.unwrap();
+    assert!(dropped(&mut encoder).await, "DeleteStage drops the encoder");
+    assert_eq!(ingest_state(&rt, &other.arn).await, "INACTIVE");
+    server.verify();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,17 @@
 //! something publishes with it (nothing can until RTMP ingest into stages lands); `name`,
 //! `userId` and `stageArn` are `""` when not given; a `stageArn` of no existing stage is a
 //! ValidationException; ingest configurations are bounded at [`MAX_INGEST`] per region.
+//!
+//! An RTMP encoder publishing with a key is registered with the emulator's encoders under
+//! [`encoder_key`]; whatever disconnects its participant (DisconnectParticipant, DeleteStage,
+//! DeleteIngestConfiguration with `force`, the control plane's leave) drops its connection, as
+//! StopStream drops a channel's encoder. Documented: the participant "is disconnected"
+//! (DeleteIngestConfiguration's `force`), DeleteStage is "disconnecting all participants", and
+//! DisconnectParticipant's `participantId` is one "returned by … CreateIngestConfiguration (for
+//! streams using RTMP ingest)" (the model; <https://docs.aws.amazon.com/ivs/latest/RealTimeAPIReference/API_DisconnectParticipant.html>).
+//! Inferred: for an RTMP encoder, being disconnected is its connection closing (the guides say no
+//! more; an encoder sees the same as for IVS's StopStream, "Disconnects the incoming RTMPS
+//! stream").
 
 use serde_json::Value;
 
@@ -28,6 +39,13 @@ use crate::ivs::Operation;
 
 /// Ingest configurations per region (a bound; see the module doc).
 const MAX_INGEST: usize = 1_000;
+
+/// The name an RTMP encoder publishing as `participant_id` into a stage is registered under with
+/// the emulator's encoders (`live::media::Encoders`, whose other names are channel ARNs: a
+/// stage ARN followed by `/participant/…` is never one).
+pub(crate) fn encoder_key(stage_arn: &str, participant_id: &str) -> String {
+    format!("{stage_arn}/participant/{participant_id}")
+}
 
 fn stream_key(ctx: &mut Ctx<'_>, id: &str) -> String {
     format!(
@@ -178,12 +196,22 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value
         }
         let stage_arn = text(&config, "stageArn");
         if !stage_arn.is_empty() {
-            let request = serde_json::json!({
-                "stageArn": stage_arn,
-                "participantId": text(&config, "participantId"),
-            });
-            // The publisher may already be gone; the deletion goes ahead either way.
-            let _ = participants::disconnect(ctx, &request, now);
+            // The primary publisher and, with redundant ingest, the backup one (inferred: the
+            // reference speaks of "the participant", and both publish with this configuration).
+            let backups = config
+                .get("redundantIngestCredentials")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|c| text(c, "participantId"));
+            for participant_id in std::iter::once(text(&config, "participantId")).chain(backups) {
+                let request = serde_json::json!({
+                    "stageArn": stage_arn,
+                    "participantId": participant_id,
+                });
+                // The publisher may already be gone; the deletion goes ahead either way.
+                let _ = participants::disconnect(ctx, &request, now);
+            }
         }
     }
     ctx.region.remove(INGEST, &id);

@@ -51,6 +51,7 @@ use super::{ApiError, Ctx};
 use crate::ivs::{arn, Catalog, ErrorType, Kind, Operation, Service, ShapeId};
 use crate::live::events::Event;
 
+pub(crate) use ingest::encoder_key;
 pub(crate) use participants::{join, leave, publish_with_key, JoinRequest};
 
 /// A stage's resource type in its ARN.

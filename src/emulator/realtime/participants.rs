@@ -592,7 +592,8 @@ pub(super) fn connected_in(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str) -> bool
 }
 
 /// A connected participant leaves: it stops publishing and subscribing, its replications stop,
-/// it is DISCONNECTED with a LEFT event, and the session ends if it was the last one.
+/// it is DISCONNECTED with a LEFT event, an RTMP encoder publishing as it is dropped, and the
+/// session ends if it was the last one.
 pub(super) fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
     let time = clock::iso8601(now / 1000);
     set_activity(ctx, stage_id, pid, false, false, &time, None);
@@ -630,8 +631,15 @@ pub(super) fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
         .participants
         .values()
         .any(ParticipantLife::connected);
-    if let Some(config) = ingest.and_then(|id| ctx.region.get_mut(INGEST, &id)) {
-        set(config, "state", Value::from("INACTIVE"));
+    if let Some(id) = ingest {
+        // A participant publishing with an ingest configuration is an RTMP encoder (or the
+        // control plane's `streamKey` join): its connection, if it has one, is dropped once the
+        // state lock is released, through the same path as StopStream's (see `ingest.rs`).
+        ctx.stopped
+            .push(super::ingest::encoder_key(&source_arn, pid));
+        if let Some(config) = ctx.region.get_mut(INGEST, &id) {
+            set(config, "state", Value::from("INACTIVE"));
+        }
     }
     if empty {
         // The session ends SESSION_END_MS later, unless someone joins meanwhile ([`advance`]).

@@ -54,17 +54,79 @@ fn call(e: &Emulator, op: &str, body: Value) -> Answer {
     };
     e.answer_as(
         None,
-        &RecordedRequest {
-            service: Service::IvsRealTime,
-            method: method.into(),
-            path,
-            query: Default::default(),
-            region: "us-west-2".into(),
-            headers: Default::default(),
-            body: Some(body),
-        },
+        &request(Service::IvsRealTime, method, path, Some(body)),
     )
     .expect("a Real-Time operation")
+}
+
+/// A request in us-west-2, with no query or headers.
+fn request(service: Service, method: &str, path: String, body: Option<Value>) -> RecordedRequest {
+    RecordedRequest {
+        service,
+        method: method.into(),
+        path,
+        query: Default::default(),
+        region: "us-west-2".into(),
+        headers: Default::default(),
+        body,
+    }
+}
+
+/// A new IVS channel's ARN (a composition's destination).
+fn channel(e: &Emulator) -> String {
+    let created = e
+        .answer_as(
+            None,
+            &request(
+                Service::Ivs,
+                "POST",
+                "/CreateChannel".into(),
+                Some(json!({})),
+            ),
+        )
+        .unwrap();
+    string(&ok(&created)["channel"]["arn"])
+}
+
+/// A new encoder configuration's ARN (the defaults).
+fn encoder_configuration(e: &Emulator) -> String {
+    let out = api(e, "CreateEncoderConfiguration", json!({}));
+    string(&out["encoderConfiguration"]["arn"])
+}
+
+/// A new storage configuration's ARN, for `bucket`.
+fn storage_configuration(e: &Emulator, bucket: &str) -> String {
+    let out = api(
+        e,
+        "CreateStorageConfiguration",
+        json!({"s3": {"bucketName": bucket}}),
+    );
+    string(&out["storageConfiguration"]["arn"])
+}
+
+/// GetParticipant's participant.
+fn participant(e: &Emulator, stage_arn: &str, session: &str, pid: &str) -> Value {
+    let out = api(
+        e,
+        "GetParticipant",
+        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
+    );
+    out["participant"].clone()
+}
+
+/// The body of a Real-Time call that must succeed.
+fn api(e: &Emulator, op: &str, body: Value) -> Value {
+    ok(&call(e, op, body))
+}
+
+/// The error kind and message of a Real-Time call that must fail.
+fn refused(e: &Emulator, op: &str, body: Value) -> (&'static str, String) {
+    error(&call(e, op, body))
+}
+
+/// A JSON string's value (the member must be a string).
+fn string(v: &Value) -> String {
+    v.as_str().unwrap().to_owned()
 }
 
 fn ok(answer: &Answer) -> Value {
@@ -82,15 +144,19 @@ fn error(answer: &Answer) -> (&'static str, String) {
         body["exceptionMessage"], body["message"],
         "IVS's error form"
     );
-    (
-        answer.error.expect("an error"),
-        body["message"].as_str().unwrap().to_owned(),
-    )
+    (answer.error.expect("an error"), string(&body["message"]))
+}
+
+/// An emulator with one stage: the emulator, its events and the stage's ARN.
+fn with_stage() -> (Emulator, Arc<Events>, String) {
+    let (e, events) = emulator();
+    let (stage_arn, _) = stage(&e);
+    (e, events, stage_arn)
 }
 
 fn stage(e: &Emulator) -> (String, String) {
-    let out = ok(&call(e, "CreateStage", json!({"name": "show"})));
-    let arn = out["stage"]["arn"].as_str().unwrap().to_owned();
+    let out = api(e, "CreateStage", json!({"name": "show"}));
+    let arn = string(&out["stage"]["arn"]);
     let id = arn.rsplit('/').next().unwrap().to_owned();
     (arn, id)
 }
@@ -100,16 +166,10 @@ fn token(e: &Emulator, stage_arn: &str, extra: Value) -> (String, String) {
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    let out = ok(&call(e, "CreateParticipantToken", body));
+    let out = api(e, "CreateParticipantToken", body);
     (
-        out["participantToken"]["token"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        out["participantToken"]["participantId"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        string(&out["participantToken"]["token"]),
+        string(&out["participantToken"]["participantId"]),
     )
 }
 
@@ -130,17 +190,17 @@ fn settle(e: &Emulator, ms: u64) {
 }
 
 fn event_names(e: &Emulator, stage_arn: &str, session: &str, pid: &str) -> Vec<String> {
-    let out = ok(&call(
+    let out = api(
         e,
         "ListParticipantEvents",
         json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
-    ));
+    );
     out["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|ev| {
-            let mut name = ev["name"].as_str().unwrap().to_owned();
+            let mut name = string(&ev["name"]);
             if let Some(remote) = ev.get("remoteParticipantId").and_then(Value::as_str) {
                 name.push_str(&format!(" {remote}"));
             }
@@ -170,7 +230,7 @@ fn every_realtime_operation_is_emulated() {
 #[test]
 fn a_stage_has_its_arn_endpoints_and_documented_recording_defaults() {
     let (e, _) = emulator();
-    let out = ok(&call(&e, "CreateStage", json!({"tags": {"team": "live"}})));
+    let out = api(&e, "CreateStage", json!({"tags": {"team": "live"}}));
     let stage = &out["stage"];
     let arn = stage["arn"].as_str().unwrap();
     let id = arn
@@ -204,9 +264,9 @@ fn a_stage_has_its_arn_endpoints_and_documented_recording_defaults() {
     );
     assert_eq!(out["participantTokens"], json!([]));
     // The answer passes the model's output shape.
-    let got = ok(&call(&e, "GetStage", json!({"arn": arn})));
+    let got = api(&e, "GetStage", json!({"arn": arn}));
     assert_eq!(got["stage"], *stage);
-    let listed = ok(&call(&e, "ListStages", json!({})));
+    let listed = api(&e, "ListStages", json!({}));
     assert_eq!(listed["stages"][0]["arn"], arn);
     assert!(
         listed["stages"][0].get("endpoints").is_none(),
@@ -218,11 +278,11 @@ fn a_stage_has_its_arn_endpoints_and_documented_recording_defaults() {
 fn participant_tokens_are_es384_jwts_with_the_documented_claims() {
     let (e, _) = emulator();
     let (stage_arn, stage_id) = stage(&e);
-    let out = ok(&call(
+    let out = api(
         &e,
         "CreateParticipantToken",
         json!({"stageArn": stage_arn, "userId": "ana", "attributes": {"role": "host"}, "duration": 30, "capabilities": ["PUBLISH"]}),
-    ));
+    );
     let token = &out["participantToken"];
     assert_eq!(token["duration"], 30);
     assert_eq!(token["capabilities"], json!(["PUBLISH"]));
@@ -243,76 +303,71 @@ fn participant_tokens_are_es384_jwts_with_the_documented_claims() {
     assert_eq!(exp - decoded.seconds("iat").unwrap(), 30 * 60);
     assert_eq!(token["expirationTime"], crate::clock::iso8601(exp));
     // Defaults: 720 minutes, both capabilities.
-    let plain = ok(&call(
-        &e,
-        "CreateParticipantToken",
-        json!({"stageArn": stage_arn}),
-    ));
+    let plain = api(&e, "CreateParticipantToken", json!({"stageArn": stage_arn}));
     assert_eq!(plain["participantToken"]["duration"], 720);
     assert_eq!(
         plain["participantToken"]["capabilities"],
         json!(["PUBLISH", "SUBSCRIBE"])
     );
     // CreateStage mints one per configuration.
-    let with_tokens = ok(&call(
+    let with_tokens = api(
         &e,
         "CreateStage",
         json!({"participantTokenConfigurations": [{"userId": "a"}, {"userId": "b", "duration": 5}]}),
-    ));
+    );
     assert_eq!(
         with_tokens["participantTokens"].as_array().unwrap().len(),
         2
     );
     assert_eq!(with_tokens["participantTokens"][1]["duration"], 5);
     let big = "x".repeat(1100);
-    let (kind, message) = error(&call(
+    let (kind, message) = refused(
         &e,
         "CreateParticipantToken",
         json!({"stageArn": stage_arn, "attributes": {"k": big}}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
     assert!(message.contains("1 KB"), "{message}");
 }
 
 #[test]
 fn joins_and_leaves_drive_sessions_participants_and_events() {
-    let (e, events) = emulator();
-    let (stage_arn, _) = stage(&e);
+    let (e, events, stage_arn) = with_stage();
     let (host_token, host) = token(&e, &stage_arn, json!({"userId": "host"}));
     let (guest_token, guest) = token(&e, &stage_arn, json!({"userId": "guest"}));
 
     let joined = join(&e, &host_token, true, false);
     assert_eq!(joined["participantId"], host.as_str());
     assert_eq!(joined["stageArn"], stage_arn.as_str());
-    let session = joined["sessionId"].as_str().unwrap().to_owned();
+    let session = string(&joined["sessionId"]);
     assert_eq!(session.len(), 16);
     assert!(session.starts_with("st-"));
-    let got = ok(&call(&e, "GetStage", json!({"arn": stage_arn})));
+    let got = api(&e, "GetStage", json!({"arn": stage_arn}));
     assert_eq!(got["stage"]["activeSessionId"], session.as_str());
 
     let second = join(&e, &guest_token, false, true);
     assert_eq!(second["sessionId"], session.as_str());
-    let participants = ok(&call(
+    let participants = api(
         &e,
         "ListParticipants",
         json!({"stageArn": stage_arn, "sessionId": session, "filterByState": "CONNECTED"}),
-    ));
+    );
     assert_eq!(participants["participants"].as_array().unwrap().len(), 2);
-    let published = ok(&call(
+    let published = api(
         &e,
         "ListParticipants",
         json!({"stageArn": stage_arn, "sessionId": session, "filterByPublished": true}),
-    ));
+    );
     assert_eq!(published["participants"][0]["participantId"], host.as_str());
 
     // A second join with a connected participant's token changes what it does.
     join(&e, &host_token, false, false);
     e.leave_stage(&guest, None).unwrap();
-    let still = ok(&call(
+    let still = api(
         &e,
         "GetStageSession",
         json!({"stageArn": stage_arn, "sessionId": session}),
-    ));
+    );
     assert!(
         still["stageSession"].get("endTime").is_none(),
         "the host is still there"
@@ -320,16 +375,16 @@ fn joins_and_leaves_drive_sessions_participants_and_events() {
     e.leave_stage(&host, Some(&stage_arn)).unwrap();
 
     // The session outlives its last participant by a few minutes, then ends.
-    let got = ok(&call(&e, "GetStage", json!({"arn": stage_arn})));
+    let got = api(&e, "GetStage", json!({"arn": stage_arn}));
     assert_eq!(got["stage"]["activeSessionId"], session.as_str());
     settle(&e, super::participants::SESSION_END_MS);
-    let ended = ok(&call(
+    let ended = api(
         &e,
         "GetStageSession",
         json!({"stageArn": stage_arn, "sessionId": session}),
-    ));
+    );
     assert!(ended["stageSession"]["endTime"].is_string());
-    let got = ok(&call(&e, "GetStage", json!({"arn": stage_arn})));
+    let got = api(&e, "GetStage", json!({"arn": stage_arn}));
     assert_eq!(got["stage"].get("activeSessionId"), None);
     assert_eq!(
         event_names(&e, &stage_arn, &session, &host),
@@ -344,14 +399,10 @@ fn joins_and_leaves_drive_sessions_participants_and_events() {
             "LEFT".to_owned()
         ]
     );
-    let host_record = ok(&call(
-        &e,
-        "GetParticipant",
-        json!({"stageArn": stage_arn, "sessionId": session, "participantId": host}),
-    ));
-    assert_eq!(host_record["participant"]["state"], "DISCONNECTED");
-    assert_eq!(host_record["participant"]["published"], true);
-    assert_eq!(host_record["participant"]["userId"], "host");
+    let host_record = participant(&e, &stage_arn, &session, &host);
+    assert_eq!(host_record["state"], "DISCONNECTED");
+    assert_eq!(host_record["published"], true);
+    assert_eq!(host_record["userId"], "host");
     assert_eq!(
         events.names(),
         [
@@ -363,11 +414,7 @@ fn joins_and_leaves_drive_sessions_participants_and_events() {
     // A new join starts a new session, listed first.
     let again = join(&e, &guest_token, false, false);
     assert_ne!(again["sessionId"], session.as_str());
-    let sessions = ok(&call(
-        &e,
-        "ListStageSessions",
-        json!({"stageArn": stage_arn}),
-    ));
+    let sessions = api(&e, "ListStageSessions", json!({"stageArn": stage_arn}));
     assert_eq!(
         sessions["stageSessions"][0]["sessionId"],
         again["sessionId"]
@@ -381,8 +428,7 @@ fn joins_and_leaves_drive_sessions_participants_and_events() {
 
 #[test]
 fn bad_tokens_are_refused_and_leave_nothing_half_joined() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
+    let (e, _, stage_arn) = with_stage();
     let (other_arn, _) = stage(&e);
     let refuse = |token: &str, publish: bool| {
         e.join_stage(&JoinRequest {
@@ -441,16 +487,12 @@ fn bad_tokens_are_refused_and_leave_nothing_half_joined() {
     assert!(err.message.contains("PUBLISH"), "{}", err.message);
 
     // Nothing was joined: no session started.
-    let sessions = ok(&call(
-        &e,
-        "ListStageSessions",
-        json!({"stageArn": stage_arn}),
-    ));
+    let sessions = api(&e, "ListStageSessions", json!({"stageArn": stage_arn}));
     assert_eq!(sessions["stageSessions"], json!([]));
 
     // A deleted stage.
     let (doomed, _) = token(&e, &other_arn, json!({}));
-    ok(&call(&e, "DeleteStage", json!({"arn": other_arn})));
+    api(&e, "DeleteStage", json!({"arn": other_arn}));
     let err = refuse(&doomed, false);
     assert_eq!(err.kind.name(), "ResourceNotFoundException");
     assert!(err.message.contains("does not exist"), "{}", err.message);
@@ -461,22 +503,22 @@ fn a_token_signed_with_an_imported_key_is_accepted_until_the_key_is_deleted() {
     let (e, _) = emulator();
     let (stage_arn, stage_id) = stage(&e);
     let app = jwt::Signer::generate();
-    let imported = ok(&call(
+    let imported = api(
         &e,
         "ImportPublicKey",
         json!({"publicKeyMaterial": app.public_key_pem(), "name": "app"}),
-    ));
-    let key_arn = imported["publicKey"]["arn"].as_str().unwrap().to_owned();
+    );
+    let key_arn = string(&imported["publicKey"]["arn"]);
     assert!(key_arn.contains(":public-key/"));
     assert_eq!(
         imported["publicKey"]["fingerprint"].as_str().unwrap().len(),
         47
     );
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "ImportPublicKey",
         json!({"publicKeyMaterial": app.public_key_pem()}),
-    ));
+    );
     assert_eq!(kind, "ConflictException");
 
     let now = crate::clock::now_millis() / 1000;
@@ -499,7 +541,7 @@ fn a_token_signed_with_an_imported_key_is_accepted_until_the_key_is_deleted() {
         .unwrap_err();
     assert_eq!(err.kind.name(), "AccessDeniedException");
 
-    ok(&call(&e, "DeletePublicKey", json!({"arn": key_arn})));
+    api(&e, "DeletePublicKey", json!({"arn": key_arn}));
     let mut claims = claims;
     claims.insert("jti".into(), "self-signed-2".into());
     let err = e
@@ -514,63 +556,37 @@ fn a_token_signed_with_an_imported_key_is_accepted_until_the_key_is_deleted() {
         err.message
     );
 
-    let (kind, message) = error(&call(
+    let (kind, message) = refused(
         &e,
         "ImportPublicKey",
         json!({"publicKeyMaterial": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
     assert!(message.contains("P-384"), "{message}");
 }
 
 #[test]
 fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
-    let (e, events) = emulator();
-    let (stage_arn, _) = stage(&e);
-    let channel = e
-        .answer_as(
-            None,
-            &RecordedRequest {
-                service: Service::Ivs,
-                method: "POST".into(),
-                path: "/CreateChannel".into(),
-                query: Default::default(),
-                region: "us-west-2".into(),
-                headers: Default::default(),
-                body: Some(json!({"name": "out"})),
-            },
-        )
-        .unwrap();
-    let channel_arn = ok(&channel)["channel"]["arn"].as_str().unwrap().to_owned();
-    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
-    let encoder_arn = encoder["encoderConfiguration"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (e, events, stage_arn) = with_stage();
+    let channel_arn = channel(&e);
+    let encoder = api(&e, "CreateEncoderConfiguration", json!({}));
+    let encoder_arn = string(&encoder["encoderConfiguration"]["arn"]);
     assert_eq!(
         encoder["encoderConfiguration"]["video"],
         json!({"width": 1280, "height": 720, "framerate": 30.0, "bitrate": 2_500_000})
     );
-    let storage = ok(&call(
-        &e,
-        "CreateStorageConfiguration",
-        json!({"s3": {"bucketName": "vods"}}),
-    ));
-    let storage_arn = storage["storageConfiguration"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let storage_arn = storage_configuration(&e, "vods");
 
-    let started = ok(&call(
+    let started = api(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [
             {"channel": {"channelArn": channel_arn, "encoderConfigurationArn": encoder_arn}},
             {"s3": {"storageConfigurationArn": storage_arn, "encoderConfigurationArns": [encoder_arn]}},
         ]}),
-    ));
+    );
     let composition = &started["composition"];
-    let arn = composition["arn"].as_str().unwrap().to_owned();
+    let arn = string(&composition["arn"]);
     assert_eq!(composition["state"], "STARTING");
     assert_eq!(composition["layout"]["grid"]["gridGap"], 2);
     assert_eq!(composition["layout"]["grid"]["videoAspectRatio"], "VIDEO");
@@ -581,23 +597,23 @@ fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
     );
 
     // The encoder is in use; the channel is taken.
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "DeleteEncoderConfiguration",
         json!({"arn": encoder_arn}),
-    ));
+    );
     assert_eq!(kind, "ConflictException");
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": channel_arn}}]}),
-    ));
+    );
     assert_eq!(kind, "ConflictException");
 
     // A participant joins: ACTIVE, and the channel is live.
     let (t, pid) = token(&e, &stage_arn, json!({}));
     join(&e, &t, true, false);
-    let got = ok(&call(&e, "GetComposition", json!({"arn": arn})));
+    let got = api(&e, "GetComposition", json!({"arn": arn}));
     assert_eq!(got["composition"]["state"], "ACTIVE");
     assert_eq!(got["composition"]["destinations"][0]["state"], "ACTIVE");
     assert!(e.state(None)["regions"]["us-west-2"]["live"][0]["channelArn"] == channel_arn.as_str());
@@ -624,11 +640,11 @@ fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
     assert_eq!(stopped["destinations"][1]["state"], "STOPPED");
     assert!(stopped["endTime"].is_string());
     // The encoder is free again, and the STOPPED composition is deleted after a while.
-    ok(&call(
+    api(
         &e,
         "ListCompositions",
         json!({"filterByEncoderConfigurationArn": encoder_arn}),
-    ));
+    );
     assert!(state_at(left_at + 62_000 + super::compositions::STOPPED_KEPT_MS).is_none());
     assert_eq!(
         events
@@ -650,37 +666,37 @@ fn a_composition_runs_its_lifecycle_and_takes_its_channel_live() {
 #[test]
 fn configurations_are_validated_as_documented() {
     let (e, _) = emulator();
-    let (kind, message) = error(&call(
+    let (kind, message) = refused(
         &e,
         "CreateEncoderConfiguration",
         json!({"video": {"width": 1281, "height": 720}}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
     assert!(message.contains("even"), "{message}");
-    let (_, message) = error(&call(
+    let (_, message) = refused(
         &e,
         "CreateEncoderConfiguration",
         json!({"video": {"width": 1920, "height": 1920}}),
-    ));
+    );
     assert!(message.contains("2073600"), "{message}");
     for _ in 0..20 {
-        ok(&call(&e, "CreateEncoderConfiguration", json!({})));
+        api(&e, "CreateEncoderConfiguration", json!({}));
     }
-    let (kind, _) = error(&call(&e, "CreateEncoderConfiguration", json!({})));
+    let (kind, _) = refused(&e, "CreateEncoderConfiguration", json!({}));
     assert_eq!(kind, "ServiceQuotaExceededException");
 
-    let (kind, message) = error(&call(
+    let (kind, message) = refused(
         &e,
         "CreateIngestConfiguration",
         json!({"ingestProtocol": "RTMP"}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
     assert!(message.contains("insecureIngest"), "{message}");
-    let ingest = ok(&call(
+    let ingest = api(
         &e,
         "CreateIngestConfiguration",
         json!({"ingestProtocol": "RTMPS", "userId": "encoder", "redundantIngest": true}),
-    ));
+    );
     let config = &ingest["ingestConfiguration"];
     assert_eq!(config["state"], "INACTIVE");
     let key = config["streamKey"].as_str().unwrap();
@@ -694,38 +710,30 @@ fn configurations_are_validated_as_documented() {
             .len(),
         1
     );
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "ListIngestConfigurations",
         json!({"filterByState": "ACTIVE", "filterByStageArn": "arn:aws:ivs:us-west-2:123456789012:stage/abc"}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
 }
 
 #[test]
 fn delete_stage_disconnects_everyone_and_its_tokens_stop_working() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
+    let (e, _, stage_arn) = with_stage();
     let (t1, p1) = token(&e, &stage_arn, json!({}));
     let (t2, _) = token(&e, &stage_arn, json!({}));
-    let session = join(&e, &t1, true, true)["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = string(&join(&e, &t1, true, true)["sessionId"]);
     join(&e, &t2, false, true);
-    ok(&call(
+    api(
         &e,
         "DisconnectParticipant",
         json!({"stageArn": stage_arn, "participantId": p1, "reason": "bye"}),
-    ));
-    let p = ok(&call(
-        &e,
-        "GetParticipant",
-        json!({"stageArn": stage_arn, "sessionId": session, "participantId": p1}),
-    ));
-    assert_eq!(p["participant"]["state"], "DISCONNECTED");
-    ok(&call(&e, "DeleteStage", json!({"arn": stage_arn})));
-    let (kind, _) = error(&call(&e, "GetStage", json!({"arn": stage_arn})));
+    );
+    let p = participant(&e, &stage_arn, &session, &p1);
+    assert_eq!(p["state"], "DISCONNECTED");
+    api(&e, "DeleteStage", json!({"arn": stage_arn}));
+    let (kind, _) = refused(&e, "GetStage", json!({"arn": stage_arn}));
     assert_eq!(kind, "ResourceNotFoundException");
     let state = e.state(None);
     assert!(
@@ -742,22 +750,12 @@ fn delete_stage_disconnects_everyone_and_its_tokens_stop_working() {
 
 #[test]
 fn tags_reach_every_realtime_resource_through_the_shared_routes() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
+    let (e, _, stage_arn) = with_stage();
     let tags = |method: &str, query: Vec<(String, Vec<String>)>, body: Option<Value>, arn: &str| {
-        e.answer_as(
-            None,
-            &RecordedRequest {
-                service: Service::IvsRealTime,
-                method: method.into(),
-                path: format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F")),
-                query: query.into_iter().collect(),
-                region: "us-west-2".into(),
-                headers: Default::default(),
-                body,
-            },
-        )
-        .unwrap()
+        let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
+        let mut request = request(Service::IvsRealTime, method, path, body);
+        request.query = query.into_iter().collect();
+        e.answer_as(None, &request).unwrap()
     };
     ok(&tags(
         "POST",
@@ -889,7 +887,7 @@ proptest! {
                 let sessions = live.unwrap_or_default();
                 let active: Vec<_> = sessions.iter().filter(|x| x.end_time.is_none()).collect();
                 prop_assert!(active.len() <= 1);
-                let stage_json = ok(&call(&e, "GetStage", json!({"arn": stage_arn})));
+                let stage_json = api(&e, "GetStage", json!({"arn": stage_arn}));
                 prop_assert_eq!(
                     stage_json["stage"].get("activeSessionId").and_then(Value::as_str),
                     active.first().map(|x| x.id.as_str())
@@ -931,57 +929,42 @@ fn a_replicated_publisher_appears_in_the_other_stage_until_it_leaves() {
     let (source, _) = stage(&e);
     let (destination, destination_id) = stage(&e);
     let (t, pid) = token(&e, &source, json!({"userId": "star"}));
-    let session = join(&e, &t, false, false)["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = string(&join(&e, &t, false, false)["sessionId"]);
     let replication =
         json!({"sourceStageArn": source, "destinationStageArn": destination, "participantId": pid});
-    let (kind, message) = error(&call(
-        &e,
-        "StartParticipantReplication",
-        replication.clone(),
-    ));
+    let (kind, message) = refused(&e, "StartParticipantReplication", replication.clone());
     assert_eq!(kind, "ConflictException");
     assert!(message.contains("not publishing"), "{message}");
     join(&e, &t, true, false);
-    ok(&call(
-        &e,
-        "StartParticipantReplication",
-        replication.clone(),
-    ));
-    let (kind, _) = error(&call(&e, "StartParticipantReplication", replication));
+    api(&e, "StartParticipantReplication", replication.clone());
+    let (kind, _) = refused(&e, "StartParticipantReplication", replication);
     assert_eq!(kind, "ConflictException", "already replicated");
-    let replicas = ok(&call(
+    let replicas = api(
         &e,
         "ListParticipantReplicas",
         json!({"sourceStageArn": source, "participantId": pid}),
-    ));
+    );
     let replica = &replicas["replicas"][0];
     assert_eq!(replica["replicationState"], "ACTIVE");
-    let destination_session = replica["destinationSessionId"].as_str().unwrap().to_owned();
-    let got = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    let destination_session = string(&replica["destinationSessionId"]);
+    let got = api(&e, "GetStage", json!({"arn": destination}));
     assert_eq!(
         got["stage"]["activeSessionId"],
         destination_session.as_str()
     );
-    let copy = ok(&call(
-        &e,
-        "GetParticipant",
-        json!({"stageArn": destination, "sessionId": destination_session, "participantId": pid}),
-    ));
-    assert_eq!(copy["participant"]["replicationType"], "REPLICA");
-    assert_eq!(copy["participant"]["sourceStageArn"], source.as_str());
-    assert_eq!(copy["participant"]["sourceSessionId"], session.as_str());
-    assert_eq!(copy["participant"]["published"], true);
+    let copy = participant(&e, &destination, &destination_session, &pid);
+    assert_eq!(copy["replicationType"], "REPLICA");
+    assert_eq!(copy["sourceStageArn"], source.as_str());
+    assert_eq!(copy["sourceSessionId"], session.as_str());
+    assert_eq!(copy["published"], true);
 
     // The source leaves: the replication stops and the replica leaves its stage.
     e.leave_stage(&pid, Some(&source)).unwrap();
-    let replicas = ok(&call(
+    let replicas = api(
         &e,
         "ListParticipantReplicas",
         json!({"sourceStageArn": source, "participantId": pid}),
-    ));
+    );
     assert_eq!(replicas["replicas"][0]["replicationState"], "STOPPED");
     let names = event_names(&e, &source, &session, &pid);
     assert_eq!(
@@ -999,10 +982,10 @@ fn a_replicated_publisher_appears_in_the_other_stage_until_it_leaves() {
         event_names(&e, &destination, &destination_session, &pid),
         ["JOINED", "PUBLISH_STARTED", "PUBLISH_STOPPED", "LEFT"]
     );
-    let during = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    let during = api(&e, "GetStage", json!({"arn": destination}));
     assert!(during["stage"]["activeSessionId"].is_string());
     settle(&e, super::participants::SESSION_END_MS);
-    let after = ok(&call(&e, "GetStage", json!({"arn": destination})));
+    let after = api(&e, "GetStage", json!({"arn": destination}));
     assert_eq!(
         after["stage"].get("activeSessionId"),
         None,
@@ -1019,75 +1002,50 @@ fn a_replicated_publisher_appears_in_the_other_stage_until_it_leaves() {
 #[test]
 fn publishers_are_recorded_when_the_stage_has_a_storage_configuration() {
     let (e, events) = emulator();
-    let storage = ok(&call(
-        &e,
-        "CreateStorageConfiguration",
-        json!({"s3": {"bucketName": "rec"}}),
-    ));
-    let storage_arn = storage["storageConfiguration"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (kind, _) = error(&call(
+    let storage_arn = storage_configuration(&e, "rec");
+    let (kind, _) = refused(
         &e,
         "CreateStage",
         json!({"autoParticipantRecordingConfiguration": {"storageConfigurationArn": storage_arn.replace(&storage_arn[storage_arn.len() - 12..], "AAAAAAAAAAAA")}}),
-    ));
+    );
     assert_eq!(kind, "ResourceNotFoundException");
-    let out = ok(&call(
+    let out = api(
         &e,
         "CreateStage",
         json!({"autoParticipantRecordingConfiguration": {"storageConfigurationArn": storage_arn, "mediaTypes": ["AUDIO_ONLY"]}}),
-    ));
-    let stage_arn = out["stage"]["arn"].as_str().unwrap().to_owned();
+    );
+    let stage_arn = string(&out["stage"]["arn"]);
     assert_eq!(
         out["stage"]["autoParticipantRecordingConfiguration"]["mediaTypes"],
         json!(["AUDIO_ONLY"])
     );
     let (t, pid) = token(&e, &stage_arn, json!({}));
-    let session = join(&e, &t, true, false)["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let p = ok(&call(
-        &e,
-        "GetParticipant",
-        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
-    ));
-    assert_eq!(p["participant"]["recordingState"], "ACTIVE");
-    assert_eq!(p["participant"]["recordingS3BucketName"], "rec");
-    assert_eq!(
-        p["participant"]["recordingS3Prefix"]
-            .as_str()
-            .unwrap()
-            .len(),
-        12
-    );
+    let session = string(&join(&e, &t, true, false)["sessionId"]);
+    let p = participant(&e, &stage_arn, &session, &pid);
+    assert_eq!(p["recordingState"], "ACTIVE");
+    assert_eq!(p["recordingS3BucketName"], "rec");
+    assert_eq!(p["recordingS3Prefix"].as_str().unwrap().len(), 12);
     // "this cannot be updated while recording is active".
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "UpdateStage",
         json!({"arn": stage_arn, "autoParticipantRecordingConfiguration": {"storageConfigurationArn": ""}}),
-    ));
+    );
     assert_eq!(kind, "ConflictException");
-    ok(&call(
+    api(
         &e,
         "UpdateStage",
         json!({"arn": stage_arn, "name": "renamed"}),
-    ));
+    );
     e.leave_stage(&pid, None).unwrap();
-    let p = ok(&call(
-        &e,
-        "GetParticipant",
-        json!({"stageArn": stage_arn, "sessionId": session, "participantId": pid}),
-    ));
-    assert_eq!(p["participant"]["recordingState"], "STOPPED");
+    let p = participant(&e, &stage_arn, &session, &pid);
+    assert_eq!(p["recordingState"], "STOPPED");
     // Setting "" resets the other members to their defaults.
-    let updated = ok(&call(
+    let updated = api(
         &e,
         "UpdateStage",
         json!({"arn": stage_arn, "autoParticipantRecordingConfiguration": {"storageConfigurationArn": "", "mediaTypes": ["AUDIO_ONLY"]}}),
-    ));
+    );
     assert_eq!(
         updated["stage"]["autoParticipantRecordingConfiguration"]["mediaTypes"],
         json!(["AUDIO_VIDEO"])
@@ -1105,63 +1063,50 @@ fn publishers_are_recorded_when_the_stage_has_a_storage_configuration() {
 
 #[test]
 fn compositions_are_checked_before_they_start() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
-    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
-    let encoder_arn = encoder["encoderConfiguration"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let storage = ok(&call(
-        &e,
-        "CreateStorageConfiguration",
-        json!({"s3": {"bucketName": "vods"}}),
-    ));
-    let storage_arn = storage["storageConfiguration"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (e, _, stage_arn) = with_stage();
+    let encoder_arn = encoder_configuration(&e);
+    let storage_arn = storage_configuration(&e, "vods");
     let s3 = json!({"s3": {"storageConfigurationArn": storage_arn, "encoderConfigurationArns": [encoder_arn]}});
-    let (kind, message) = error(&call(
+    let (kind, message) = refused(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [s3, s3]}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
     assert!(message.contains("one channel and one s3"), "{message}");
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [{}]}),
-    ));
+    );
     assert_eq!(kind, "ValidationException");
     let missing_channel = "arn:aws:ivs:us-west-2:123456789012:channel/AAAAAAAAAAAA";
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": missing_channel}}]}),
-    ));
+    );
     assert_eq!(kind, "ResourceNotFoundException");
     // The same idempotency token answers the same composition.
     let body = json!({"stageArn": stage_arn, "idempotencyToken": "t-1", "destinations": [s3]});
-    let first = ok(&call(&e, "StartComposition", body.clone()));
-    let again = ok(&call(&e, "StartComposition", body));
+    let first = api(&e, "StartComposition", body.clone());
+    let again = api(&e, "StartComposition", body);
     assert_eq!(first["composition"]["arn"], again["composition"]["arn"]);
     for _ in 0..4 {
-        ok(&call(
+        api(
             &e,
             "StartComposition",
             json!({"stageArn": stage_arn, "destinations": [s3]}),
-        ));
+        );
     }
-    let (kind, message) = error(&call(
+    let (kind, message) = refused(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [s3]}),
-    ));
+    );
     assert_eq!(kind, "ServiceQuotaExceededException");
     assert!(message.contains("at most 5"), "{message}");
-    let listed = ok(&call(&e, "ListCompositions", json!({"maxResults": 2})));
+    let listed = api(&e, "ListCompositions", json!({"maxResults": 2}));
     assert_eq!(listed["compositions"].as_array().unwrap().len(), 2);
     assert!(listed["nextToken"].is_string());
     assert!(
@@ -1174,45 +1119,30 @@ fn compositions_are_checked_before_they_start() {
 
 #[test]
 fn a_channel_that_went_live_fails_its_destination() {
-    let (e, events) = emulator();
-    let (stage_arn, _) = stage(&e);
-    let channel = e
-        .answer_as(
-            None,
-            &RecordedRequest {
-                service: Service::Ivs,
-                method: "POST".into(),
-                path: "/CreateChannel".into(),
-                query: Default::default(),
-                region: "us-west-2".into(),
-                headers: Default::default(),
-                body: Some(json!({})),
-            },
-        )
-        .unwrap();
-    let channel_arn = ok(&channel)["channel"]["arn"].as_str().unwrap().to_owned();
-    let started = ok(&call(
+    let (e, events, stage_arn) = with_stage();
+    let channel_arn = channel(&e);
+    let started = api(
         &e,
         "StartComposition",
         json!({"stageArn": stage_arn, "destinations": [{"channel": {"channelArn": channel_arn}}]}),
-    ));
-    let arn = started["composition"]["arn"].as_str().unwrap().to_owned();
+    );
+    let arn = string(&started["composition"]["arn"]);
     // Another encoder takes the channel live before anyone joins the stage.
     e.start_stream(&channel_arn, None, 0).unwrap();
     let (t, _) = token(&e, &stage_arn, json!({}));
     join(&e, &t, false, true);
-    let got = ok(&call(&e, "GetComposition", json!({"arn": arn})));
+    let got = api(&e, "GetComposition", json!({"arn": arn}));
     assert_eq!(got["composition"]["state"], "FAILED");
     assert_eq!(got["composition"]["destinations"][0]["state"], "FAILED");
     assert!(events
         .names()
         .contains(&"IVS Composition State Change: Destination Failure".to_owned()));
     // The failed composition counts against nothing.
-    let (kind, _) = error(&call(
+    let (kind, _) = refused(
         &e,
         "StopComposition",
         json!({"arn": "arn:aws:ivs:us-west-2:123456789012:composition/AAAAAAAAAAAA"}),
-    ));
+    );
     assert_eq!(kind, "ResourceNotFoundException");
 }
 
@@ -1221,25 +1151,24 @@ fn participants_page_in_id_order_whatever_their_ids_hold() {
     let (e, _) = emulator();
     let (stage_arn, stage_id) = stage(&e);
     let app = jwt::Signer::generate();
-    let key = ok(&call(
+    let key = api(
         &e,
         "ImportPublicKey",
         json!({"publicKeyMaterial": app.public_key_pem()}),
-    ));
-    let kid = key["publicKey"]["arn"].as_str().unwrap().to_owned();
+    );
+    let kid = string(&key["publicKey"]["arn"]);
     let now = crate::clock::now_millis() / 1000;
     let mut session = String::new();
     for pid in ["b-2", "a_1", "c-3"] {
         let claims = json!({"exp": now + 60, "jti": pid, "resource": stage_arn, "topic": stage_id});
-        session = join(
-            &e,
-            &app.sign(Some(&kid), claims.as_object().unwrap()),
-            false,
-            false,
-        )["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        session = string(
+            &join(
+                &e,
+                &app.sign(Some(&kid), claims.as_object().unwrap()),
+                false,
+                false,
+            )["sessionId"],
+        );
     }
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
@@ -1248,9 +1177,9 @@ fn participants_page_in_id_order_whatever_their_ids_hold() {
         if let Some(t) = &token {
             body["nextToken"] = json!(t);
         }
-        let page = ok(&call(&e, "ListParticipants", body));
+        let page = api(&e, "ListParticipants", body);
         for p in page["participants"].as_array().unwrap() {
-            seen.push(p["participantId"].as_str().unwrap().to_owned());
+            seen.push(string(&p["participantId"]));
         }
         match page.get("nextToken").and_then(Value::as_str) {
             Some(t) => token = Some(t.to_owned()),
@@ -1322,15 +1251,12 @@ fn every_realtime_operation_is_throttled_at_its_documented_rate() {
         let send = || {
             e.answer_as(
                 None,
-                &RecordedRequest {
-                    service: Service::IvsRealTime,
-                    method: op.method.into(),
-                    path: path.clone(),
-                    query: Default::default(),
-                    region: "us-west-2".into(),
-                    headers: Default::default(),
-                    body: Some(json!({})),
-                },
+                &request(
+                    Service::IvsRealTime,
+                    op.method,
+                    path.clone(),
+                    Some(json!({})),
+                ),
             )
             .expect("a Real-Time operation")
             .error
@@ -1352,7 +1278,7 @@ fn every_realtime_operation_is_throttled_at_its_documented_rate() {
 
 /// The number of items a List answer holds, and whether it has a next page.
 fn page_of(e: &Emulator, op: &str, body: Value, member: &str) -> (usize, bool) {
-    let out = ok(&call(e, op, body));
+    let out = api(e, op, body);
     (
         out[member].as_array().unwrap().len(),
         out["nextToken"].is_string(),
@@ -1365,18 +1291,17 @@ fn page_of(e: &Emulator, op: &str, body: Value, member: &str) -> (usize, bool) {
 /// reach theirs under the quotas of 20 and 3.
 #[test]
 fn list_calls_page_at_their_documented_default_sizes() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
+    let (e, _, stage_arn) = with_stage();
     for _ in 0..50 {
         stage(&e);
     }
     assert_eq!(page_of(&e, "ListStages", json!({}), "stages"), (50, true));
     for _ in 0..51 {
-        ok(&call(
+        api(
             &e,
             "CreateIngestConfiguration",
             json!({"ingestProtocol": "RTMPS"}),
-        ));
+        );
     }
     assert_eq!(
         page_of(
@@ -1387,22 +1312,10 @@ fn list_calls_page_at_their_documented_default_sizes() {
         ),
         (50, true)
     );
-    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
-    let encoder_arn = encoder["encoderConfiguration"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let encoder_arn = encoder_configuration(&e);
     let mut storage_arn = String::new();
     for _ in 0..101 {
-        let out = ok(&call(
-            &e,
-            "CreateStorageConfiguration",
-            json!({"s3": {"bucketName": "vods"}}),
-        ));
-        storage_arn = out["storageConfiguration"]["arn"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        storage_arn = storage_configuration(&e, "vods");
     }
     assert_eq!(
         page_of(
@@ -1416,10 +1329,7 @@ fn list_calls_page_at_their_documented_default_sizes() {
 
     // 51 participants in one session; the first toggles publishing for 51 events.
     let (first, first_pid) = token(&e, &stage_arn, json!({}));
-    let session = join(&e, &first, false, false)["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = string(&join(&e, &first, false, false)["sessionId"]);
     for _ in 0..25 {
         join(&e, &first, true, false);
         join(&e, &first, false, false);
@@ -1443,11 +1353,11 @@ fn list_calls_page_at_their_documented_default_sizes() {
     join(&e, &first, true, false);
     for _ in 0..51 {
         let (destination, _) = stage(&e);
-        ok(&call(
+        api(
             &e,
             "StartParticipantReplication",
             json!({"sourceStageArn": stage_arn, "destinationStageArn": destination, "participantId": first_pid}),
-        ));
+        );
     }
     assert_eq!(
         page_of(
@@ -1482,16 +1392,16 @@ fn list_calls_page_at_their_documented_default_sizes() {
     for round in 0..21 {
         let mut started = Vec::new();
         for _ in 0..5 {
-            let out = ok(&call(
+            let out = api(
                 &e,
                 "StartComposition",
                 json!({"stageArn": stage_arn, "destinations": s3}),
-            ));
-            started.push(out["composition"]["arn"].as_str().unwrap().to_owned());
+            );
+            started.push(string(&out["composition"]["arn"]));
         }
         if round < 20 {
             for arn in started {
-                ok(&call(&e, "StopComposition", json!({"arn": arn})));
+                api(&e, "StopComposition", json!({"arn": arn}));
             }
             settle(&e, super::compositions::STOPPING_MS + 1_000);
         }
@@ -1506,18 +1416,11 @@ fn list_calls_page_at_their_documented_default_sizes() {
 /// documented defaults ("Default: 60", "Default: SEQUENTIAL"); what is given is kept.
 #[test]
 fn composition_thumbnails_get_their_documented_defaults() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
-    let storage = ok(&call(
-        &e,
-        "CreateStorageConfiguration",
-        json!({"s3": {"bucketName": "vods"}}),
-    ));
-    let storage_arn = storage["storageConfiguration"]["arn"].as_str().unwrap();
-    let encoder = ok(&call(&e, "CreateEncoderConfiguration", json!({})));
-    let encoder_arn = encoder["encoderConfiguration"]["arn"].as_str().unwrap();
+    let (e, _, stage_arn) = with_stage();
+    let storage_arn = storage_configuration(&e, "vods");
+    let encoder_arn = encoder_configuration(&e);
     let thumbnails_of = |given: Value| {
-        let out = ok(&call(
+        let out = api(
             &e,
             "StartComposition",
             json!({"stageArn": stage_arn, "destinations": [{"s3": {
@@ -1525,7 +1428,7 @@ fn composition_thumbnails_get_their_documented_defaults() {
                 "encoderConfigurationArns": [encoder_arn],
                 "thumbnailConfigurations": [given],
             }}]}),
-        ));
+        );
         out["composition"]["destinations"][0]["configuration"]["s3"]["thumbnailConfigurations"]
             .clone()
     };
@@ -1560,9 +1463,9 @@ fn inferred_resource_quotas_refuse_the_next_create() {
     ];
     for (op, bound, input) in families {
         for _ in 0..bound {
-            ok(&call(&e, op, input()));
+            api(&e, op, input());
         }
-        let (kind, message) = error(&call(&e, op, input()));
+        let (kind, message) = refused(&e, op, input());
         assert_eq!(kind, "ServiceQuotaExceededException", "{op}");
         assert!(
             message.contains(&format!("at most {bound} ")),
@@ -1575,8 +1478,7 @@ fn inferred_resource_quotas_refuse_the_next_create() {
 /// refused whole, and the same participant may still join to subscribe.
 #[test]
 fn a_stage_takes_twelve_publishers() {
-    let (e, _) = emulator();
-    let (stage_arn, _) = stage(&e);
+    let (e, _, stage_arn) = with_stage();
     for _ in 0..12 {
         join(&e, &token(&e, &stage_arn, json!({})).0, true, false);
     }
@@ -1593,4 +1495,53 @@ fn a_stage_takes_twelve_publishers() {
         crate::ivs::ErrorType::ServiceQuotaExceededException
     );
     join(&e, &thirteenth, false, true);
+}
+
+/// Whether `stop` was notified (a stored permit: the encoder's connection task would see it).
+fn notified(stop: &tokio::sync::Notify) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        tokio::time::timeout(std::time::Duration::ZERO, stop.notified())
+            .await
+            .is_ok()
+    })
+}
+
+/// A forced DeleteIngestConfiguration disconnects both of a redundant configuration's publishers
+/// ("the participant is disconnected from the stage") and drops both encoders.
+#[test]
+fn a_forced_ingest_deletion_disconnects_and_drops_both_redundant_publishers() {
+    let (e, _, stage_arn) = with_stage();
+    let out = api(
+        &e,
+        "CreateIngestConfiguration",
+        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
+    );
+    let config = &out["ingestConfiguration"];
+    let backup = &config["redundantIngestCredentials"][0];
+    let publishers: Vec<(String, Arc<tokio::sync::Notify>)> = [config, backup]
+        .iter()
+        .map(|c| {
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let key = c["streamKey"].as_str().unwrap();
+            e.start_stage_ingest(key, stop.clone()).unwrap();
+            (string(&c["participantId"]), stop)
+        })
+        .collect();
+    let session =
+        string(&api(&e, "GetStage", json!({"arn": stage_arn}))["stage"]["activeSessionId"]);
+    assert!(!notified(&publishers[0].1), "nothing dropped yet");
+    api(
+        &e,
+        "DeleteIngestConfiguration",
+        json!({"arn": config["arn"], "force": true}),
+    );
+    for (pid, stop) in &publishers {
+        let p = participant(&e, &stage_arn, &session, pid);
+        assert_eq!(p["state"], "DISCONNECTED", "{pid}");
+        assert!(notified(stop), "the encoder of {pid} is dropped");
+    }
 }

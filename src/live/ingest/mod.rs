@@ -12,7 +12,9 @@
 //!
 //! A publish goes through the emulator (`Emulator::start_ingest`), exactly as the control plane's
 //! start does, and registers a handle the emulator's stop path notifies (StopStream drops the
-//! connection). The encoder leaving ends the stream (`Emulator::end_ingest`).
+//! connection). The encoder leaving ends the stream (`Emulator::end_ingest`). A publish with an
+//! IVS Real-Time ingest configuration's key joins its stage the same way
+//! (`Emulator::start_stage_ingest`), and disconnecting the participant drops the connection.
 //!
 //! Refusals: IVS documents no RTMP-level status for a bad key or a second publisher; the emulator
 //! closes the connection without `NetStream.Publish.Start` (inferred: what encoders show for IVS
@@ -138,6 +140,9 @@ async fn accept_loop(
 struct Shared {
     /// Notified to drop the connection (the emulator's stop path, or a refusal).
     kill: Arc<Notify>,
+    /// Whether the emulator dropped the connection (`kill` fired): what it stopped needs no
+    /// ending from here.
+    dropped: AtomicBool,
     published: AtomicBool,
     /// Milliseconds from the connection's start to its last media message.
     last_media_ms: AtomicU64,
@@ -183,7 +188,10 @@ async fn serve_connection(
     let outcome = loop {
         tokio::select! {
             result = &mut run => break result.map(|_| ()).map_err(|e| e.to_string()),
-            () = shared.kill.notified() => break Err("dropped: the stream was stopped (StopStream, the control plane, or a reset)".to_owned()),
+            () = shared.kill.notified() => {
+                shared.dropped.store(true, Ordering::Release);
+                break Err("dropped: the stream was stopped (StopStream, the control plane, or a reset) or its stage participant disconnected (DisconnectParticipant, DeleteStage, DeleteIngestConfiguration)".to_owned());
+            }
             _ = tick.tick() => {
                 let published = shared.published.load(Ordering::Acquire);
                 if !published && started.elapsed() > PUBLISH_DEADLINE {
@@ -287,11 +295,18 @@ struct Publisher {
     shared: Arc<Shared>,
     started: Instant,
     live: Option<Live>,
-    /// The Real-Time participant (id, stage ARN) that a publish with an ingest configuration's
-    /// key joined: it leaves when the encoder does.
-    participant: Option<(String, String)>,
+    /// The Real-Time participant that a publish with an ingest configuration's key joined: it
+    /// leaves when the encoder does.
+    participant: Option<StageParticipant>,
     /// The connection's socket (a duplicate descriptor), until the publish sets its low-water mark.
     socket: Option<socket2::Socket>,
+}
+
+/// A Real-Time stage participant an RTMP publish joined.
+struct StageParticipant {
+    id: String,
+    stage_arn: String,
+    session_id: String,
 }
 
 /// The receive low-water mark of a publishing connection: the task is woken when this much has
@@ -354,7 +369,10 @@ impl Publisher {
             // plane's `{"streamKey"}` join does. The media goes nowhere: the emulator has no
             // stage media to mix it into, so it is read and dropped.
             KeyOwner::RealTime => {
-                let joined = self.emulator.publish_with_key(key).map_err(|err| {
+                let joined = self
+                    .emulator
+                    .start_stage_ingest(key, self.shared.kill.clone())
+                    .map_err(|err| {
                     self.shared.refuse(format!(
                         "publish to an IVS Real-Time stage refused: {}",
                         err.message
@@ -367,9 +385,13 @@ impl Publisher {
                         .unwrap_or_default()
                         .to_owned()
                 };
-                let (participant, stage) = (text("participantId"), text("stageArn"));
-                tracing::info!(side = %Side::Downstream, %stage, %participant, "RTMP publish: the participant publishes into its stage");
-                self.participant = Some((participant, stage));
+                let participant = StageParticipant {
+                    id: text("participantId"),
+                    stage_arn: text("stageArn"),
+                    session_id: text("sessionId"),
+                };
+                tracing::info!(side = %Side::Downstream, stage = %participant.stage_arn, participant = %participant.id, "RTMP publish: the participant publishes into its stage");
+                self.participant = Some(participant);
                 self.shared.published.store(true, Ordering::Release);
                 return Ok(());
             }
@@ -482,13 +504,15 @@ impl Live {
 
 impl Drop for Publisher {
     fn drop(&mut self) {
-        if let Some((participant, stage)) = self.participant.take() {
-            // The encoder left: so does its participant (a stage already deleted, or the
-            // participant disconnected through the API, has nothing left to leave).
-            if let Err(err) = self.emulator.leave_stage(&participant, Some(&stage)) {
-                tracing::debug!(side = %Side::Internal, %stage, %participant, "RTMP publisher's participant had left: {}", err.message);
+        if let Some(p) = self.participant.take() {
+            // The encoder left: so does its participant, unless the emulator dropped the
+            // encoder because the participant was disconnected (then it has left already, and
+            // the same participant may be publishing again through another connection).
+            if !self.shared.dropped.load(Ordering::Acquire) {
+                self.emulator
+                    .end_stage_ingest(&p.id, &p.stage_arn, &p.session_id);
             }
-            tracing::info!(side = %Side::Downstream, %stage, %participant, "RTMP publish ended: the participant left its stage");
+            tracing::info!(side = %Side::Downstream, stage = %p.stage_arn, participant = %p.id, "RTMP publish ended: the participant left its stage");
         }
         let Some(mut live) = self.live.take() else {
             return;
