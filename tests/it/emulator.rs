@@ -8,14 +8,7 @@ use aws_sdk_ivs::types::{
 use ivs_vcr::ReplayServer;
 use proptest::prelude::*;
 
-use crate::support::{ivs_client, new_channel, raw};
-
-/// A P-384 public key (public material only; its private half was never kept).
-const P384: &str = "-----BEGIN PUBLIC KEY-----
-MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEL2vCI2b105eiZ8DgKtNR8vm3F/bbYeVx
-7b8ZLFX9y/ESYRoXmleLzAXmeMbGshCk5K1fBYsXQ3eZ6CoCLNB0d3wY9eJAOWFN
-j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF
------END PUBLIC KEY-----";
+use crate::support::{ivs_client, new_channel, raw, P384};
 
 async fn control(server: &ReplayServer, path: &str, body: &str) -> (u16, serde_json::Value) {
     let response = raw::post(server.addr(), path, body).await;

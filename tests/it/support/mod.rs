@@ -20,6 +20,13 @@ pub const ACCESS_KEY: &str = "AKIDEXAMPLE";
 /// The secret of [`ACCESS_KEY`].
 pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
+/// A P-384 public key (public material only; its private half was never kept).
+pub const P384: &str = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEL2vCI2b105eiZ8DgKtNR8vm3F/bbYeVx
+7b8ZLFX9y/ESYRoXmleLzAXmeMbGshCk5K1fBYsXQ3eZ6CoCLNB0d3wY9eJAOWFN
+j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF
+-----END PUBLIC KEY-----";
+
 /// The operator's credentials in record tests: not the downstream client's, and with a session
 /// token, so that a leak of any of the three is caught.
 pub const OPERATOR_KEY: &str = "ASIAOPERATOREXAMPLE1";
