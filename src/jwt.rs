@@ -7,13 +7,20 @@
 //! no padding; an ES384 signature is `r || s`, 48 bytes each (RFC 7518 §3.4), which is aws-lc-rs's
 //! `FIXED` encoding. The crypto is aws-lc-rs's, already in the build through rustls.
 //!
+//! Tokens IVS itself mints (CreateParticipantToken's) are not ES384 JWTs: their header is
+//! `{"alg":"KMS","typ":"JWT"}` and their signature an ECDSA P-384 signature in ASN.1 DER
+//! (`30 66 02 31 …`, 102 to 104 bytes), as real tokens decode (repository SunilDevX/flutter_ivs_stage,
+//! `example/lib/main.dart`: three CreateParticipantToken tokens of stage `uAVDFdSTytHE`, expired
+//! 2025-09-03). [`Signer::sign_minted`] makes that shape with the emulator's
+//! key and [`Decoded::verify_minted`] checks it.
+//!
 //! What this module does not do is decide whether a token is *accepted*: expiry, the claims a
 //! service requires and which key may sign which token are the callers' rules, each cited there.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    EcdsaKeyPair, KeyPair as _, UnparsedPublicKey, ECDSA_P384_SHA384_FIXED,
-    ECDSA_P384_SHA384_FIXED_SIGNING,
+    EcdsaKeyPair, KeyPair as _, UnparsedPublicKey, ECDSA_P384_SHA384_ASN1,
+    ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED, ECDSA_P384_SHA384_FIXED_SIGNING,
 };
 use serde_json::{Map, Value};
 
@@ -96,7 +103,31 @@ impl Decoded {
             .verify(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| JwtError::Signature)
     }
+
+    /// Whether this is a token the emulator minted as IVS mints them (header `alg` `KMS`, the
+    /// signature in ASN.1 DER; see the module doc) and its signature verifies with `public_key`
+    /// (DER `SubjectPublicKeyInfo`). Any other `alg` is refused before the signature is read.
+    pub fn verify_minted(&self, public_key: &[u8]) -> Result<(), JwtError> {
+        match self.header.get("alg").and_then(Value::as_str) {
+            Some(MINTED_ALG) => {}
+            Some(other) => {
+                return Err(JwtError::Algorithm(
+                    crate::redact::printable(other).into_owned(),
+                ))
+            }
+            None => return Err(JwtError::Malformed("its header has no `alg`")),
+        }
+        let point = public_key
+            .strip_prefix(&P384_SPKI_PREFIX[..P384_SPKI_PREFIX.len() - 1])
+            .ok_or(JwtError::Signature)?;
+        UnparsedPublicKey::new(&ECDSA_P384_SHA384_ASN1, point)
+            .verify(self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| JwtError::Signature)
+    }
 }
+
+/// The `alg` of the tokens IVS mints itself (see the module doc).
+pub(crate) const MINTED_ALG: &str = "KMS";
 
 /// Splits and decodes a compact JWT, without verifying it.
 pub(crate) fn decode(token: &str) -> Result<Decoded, JwtError> {
@@ -133,6 +164,8 @@ pub(crate) fn decode(token: &str) -> Result<Decoded, JwtError> {
 /// An ES384 signing key: the emulator's own (generated at start), or a test's.
 pub(crate) struct Signer {
     key: EcdsaKeyPair,
+    /// The same key, signing in ASN.1 DER, for the tokens minted as IVS mints them.
+    minted: EcdsaKeyPair,
 }
 
 impl std::fmt::Debug for Signer {
@@ -143,13 +176,23 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// The signer of `key`, with its ASN.1 twin.
+    fn from_key(key: EcdsaKeyPair) -> Signer {
+        // Invariant: a key aws-lc-rs holds always exports as PKCS#8, and that PKCS#8 reads back
+        // under the same curve and digest whatever the signature encoding.
+        let der = key.to_pkcs8v1().expect("a held key exports as PKCS#8");
+        let minted = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_ASN1_SIGNING, der.as_ref())
+            .expect("the key's own PKCS#8 reads back");
+        Signer { key, minted }
+    }
+
     /// A new random key.
     pub fn generate() -> Signer {
         // Invariant: generating a P-384 key fails only when the system has no randomness, which
         // nothing in this process could recover from.
         let key = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING)
             .expect("the system random source works");
-        Signer { key }
+        Signer::from_key(key)
     }
 
     /// The key from a PKCS#8 `PRIVATE KEY` PEM, or from a SEC1 `EC PRIVATE KEY` PEM (what
@@ -164,7 +207,7 @@ impl Signer {
             _ => return Err(format!("expected a PRIVATE KEY PEM, found {label}")),
         }
         .map_err(|_| "not an ECDSA P-384 private key".to_owned())?;
-        Ok(Signer { key })
+        Ok(Signer::from_key(key))
     }
 
     /// The public half as DER `SubjectPublicKeyInfo`.
@@ -199,7 +242,7 @@ impl Signer {
     /// The key from PKCS#8 DER ([`Signer::pkcs8_der`]).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Signer, String> {
         EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, der)
-            .map(|key| Signer { key })
+            .map(Signer::from_key)
             .map_err(|_| "not an ECDSA P-384 private key in PKCS#8".to_owned())
     }
 
@@ -234,6 +277,25 @@ impl Signer {
         // Invariant: signing with a valid key fails only without randomness (as in `generate`).
         let signature = self
             .key
+            .sign(&SystemRandom::new(), token.as_bytes())
+            .expect("the system random source works");
+        token.push('.');
+        token.push_str(&base64url_encode(signature.as_ref()));
+        token
+    }
+
+    /// A compact JWT of `claims` in the shape IVS mints its own tokens: header
+    /// `{"alg":"KMS","typ":"JWT"}`, signature in ASN.1 DER (see the module doc).
+    pub fn sign_minted(&self, claims: &Map<String, Value>) -> String {
+        let header = format!(r#"{{"alg":"{MINTED_ALG}","typ":"JWT"}}"#);
+        // Invariant: maps of JSON values always serialize.
+        let claims = serde_json::to_vec(claims).expect("JSON serializes");
+        let mut token = base64url_encode(header.as_bytes());
+        token.push('.');
+        token.push_str(&base64url_encode(&claims));
+        // Invariant: signing with a valid key fails only without randomness (as in `generate`).
+        let signature = self
+            .minted
             .sign(&SystemRandom::new(), token.as_bytes())
             .expect("the system random source works");
         token.push('.');

@@ -53,13 +53,6 @@ impl SplitMix64 {
             .map(|_| ALNUM[(self.next_u64() % ALNUM.len() as u64) as usize] as char)
             .collect()
     }
-
-    /// `n` lowercase hex digits (ingest and playback host prefixes).
-    pub(crate) fn hex(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from_digit((self.next_u64() % 16) as u32, 16).unwrap_or('0'))
-            .collect()
-    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,17 @@ use crate::ivs::arn;
 use crate::normalize;
 
 /// Members whose values change on every recording, besides those the suffix rules of
-/// [`is_volatile_key`] catch.
-pub(super) const VOLATILE_KEYS: &[&str] = &["value", "passphrase", "viewerCount", "fingerprint"];
+/// [`is_volatile_key`] catch. A stage's `whip`, `rtmp` and `rtmps` endpoints embed the account's
+/// host prefix (`emulator::resource::endpoint_prefix`), as channels' `ingestEndpoint` does.
+pub(super) const VOLATILE_KEYS: &[&str] = &[
+    "value",
+    "passphrase",
+    "viewerCount",
+    "fingerprint",
+    "whip",
+    "rtmp",
+    "rtmps",
+];
 
 pub(super) fn masked_request(n: &normalize::Normalized) -> String {
     let query: serde_json::Map<String, Value> = n

@@ -8,14 +8,8 @@ use aws_sdk_ivs::types::{
 use ivs_vcr::ReplayServer;
 use proptest::prelude::*;
 
-use crate::support::{ivs_client, keys, new_channel, raw};
-
-/// A P-384 public key (public material only; its private half was never kept).
-const P384: &str = "-----BEGIN PUBLIC KEY-----
-MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEL2vCI2b105eiZ8DgKtNR8vm3F/bbYeVx
-7b8ZLFX9y/ESYRoXmleLzAXmeMbGshCk5K1fBYsXQ3eZ6CoCLNB0d3wY9eJAOWFN
-j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF
------END PUBLIC KEY-----";
+use crate::support::keys::{self, FIXED_PUBLIC_PEM};
+use crate::support::{ivs_client, new_channel, raw};
 
 async fn control(server: &ReplayServer, path: &str, body: &str) -> (u16, serde_json::Value) {
     let response = raw::post(server.addr(), path, body).await;
@@ -294,7 +288,7 @@ async fn recording_configurations_key_pairs_and_stream_keys_page_and_settle() {
 
     let pair = ivs
         .import_playback_key_pair()
-        .public_key_material(P384)
+        .public_key_material(FIXED_PUBLIC_PEM)
         .name("k")
         .send()
         .await
@@ -310,7 +304,7 @@ async fn recording_configurations_key_pairs_and_stream_keys_page_and_settle() {
     );
     let err = ivs
         .import_playback_key_pair()
-        .public_key_material(P384)
+        .public_key_material(FIXED_PUBLIC_PEM)
         .send()
         .await
         .unwrap_err()

@@ -14,6 +14,7 @@ mod events;
 mod faults;
 mod fidelity;
 mod fidelity_chat;
+mod fidelity_ids;
 mod fidelity_ivs;
 mod fidelity_realtime;
 mod hardening;

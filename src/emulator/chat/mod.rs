@@ -729,9 +729,15 @@ fn check_attributes(input: &Value) -> Result<(), ApiError> {
 /// The alphabet is base64url's: clients pass the token as the WebSocket subprotocol, which must
 /// be an HTTP token (RFC 6455 §4.1, RFC 7230 §3.2.6), and browsers and `ws` refuse a `/` or `=`
 /// there before connecting, so a token IVS hands out cannot hold them (inferred from that rule).
+///
+/// The seventh character is one of `g` to `v`: a KMS blob opens `01 02 02 00 78`, so its base64
+/// opens `AQICAH` and then, whatever the sixth byte, one of `g`…`v` (real tokens read `AQICAHgm5DC1…` and
+/// `AQICAHj…`, as quoted in public READMEs; KMS ciphertexts in public Terraform files all read
+/// `AQICAHg…`). The 240-character length is not from a real token (none was found whole).
 fn mint_token(ctx: &mut Ctx<'_>) -> String {
     const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut token = String::from("AQICAH");
+    token.push(char::from(BASE64[32 + (ctx.ids.next_u64() & 15) as usize]));
     while token.len() < 240 {
         let mut bits = ctx.ids.next_u64();
         for _ in 0..10 {

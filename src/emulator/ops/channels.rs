@@ -33,6 +33,10 @@ use crate::ivs::{ErrorType, Operation};
 
 const CHANNEL_QUOTA: usize = 5_000;
 
+/// The shortest and longest SRT passphrase minted (see `new_channel`).
+const SRT_PASSPHRASE_MIN: usize = 69;
+const SRT_PASSPHRASE_MAX: usize = 79;
+
 const FILTERS: [(&str, &str); 5] = [
     ("filterByName", "name"),
     (
@@ -172,8 +176,14 @@ pub(crate) fn seed(ctx: &mut Ctx<'_>, id: &str) {
 
 fn new_channel(ctx: &mut Ctx<'_>, op: &Operation, input: &Value, arn: &str, id: &str) -> Value {
     let mut channel = resource::build(CHANNEL, op.input, input);
-    let host = ctx.ids.hex(12);
-    let passphrase = ctx.ids.alnum(44);
+    let host = resource::endpoint_prefix(ctx.account, ctx.region_name);
+    // The SRT passphrase: alphanumerics, 69 in AWS's own examples (the low-latency user guide's
+    // <https://docs.aws.amazon.com/ivs/latest/LowLatencyUserGuide/getting-started-set-up-streaming.html>
+    // `ZU5A3yrj…`, and awscli/examples/ivs/create-channel.rst) and 79 in a recorded CreateChannel
+    // answer (79 is also SRT's longest passphrase); the length is drawn from that range.
+    let span = (SRT_PASSPHRASE_MAX - SRT_PASSPHRASE_MIN + 1) as u64;
+    let passphrase_len = SRT_PASSPHRASE_MIN + (ctx.ids.next_u64() % span) as usize;
+    let passphrase = ctx.ids.alnum(passphrase_len);
     let (region, account) = (ctx.region_name, ctx.account);
     set(&mut channel, "arn", Value::from(arn));
     for (member, default) in [

@@ -47,12 +47,18 @@ pub(crate) fn encoder_key(stage_arn: &str, participant_id: &str) -> String {
     format!("{stage_arn}/participant/{participant_id}")
 }
 
+/// The random tail of an ingest stream key: 30 alphanumerics, as in AWS's example
+/// `rt_123456789012_us-west-2_AbCdEfGh1234_abcd1234efgh5678ijkl9012MNOP34`
+/// (aws/aws-cli, `awscli/examples/ivs-realtime/get-ingest-configuration.rst`), the same length
+/// as the tail of IVS channel stream keys; the model says only `rt_[0-9]+_[a-z0-9-]+_[a-zA-Z0-9-]+_.+`.
+const RT_KEY_SECRET_LEN: usize = 30;
+
 fn stream_key(ctx: &mut Ctx<'_>, id: &str) -> String {
     format!(
         "rt_{}_{}_{id}_{}",
         ctx.account,
         ctx.region_name,
-        ctx.ids.alnum(36)
+        ctx.ids.alnum(RT_KEY_SECRET_LEN)
     )
 }
 

@@ -13,7 +13,8 @@
 //!
 //! Inferred: the endpoint hosts (`wss://global.events.live-video.net`,
 //! `https://<12 hex>.global-bm.whip.live-video.net`, `rtmp(s)://<12 hex>.global-contribute.live-video.net[:443]/app/`)
-//! follow the forms the API reference's examples show, with a prefix of the stage's own; `name`
+//! follow the forms the API reference's examples show, with the account's prefix in the region
+//! (`resource::endpoint_prefix`, which real tokens' `whip_url` shares with the account's channels); `name`
 //! is `""` when not given; stages are bounded at [`MAX_STAGES`] per region (the quotas page's
 //! stage quota could not be read in full here); compositions of a deleted stage stop.
 
@@ -106,7 +107,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value
     }
     let recording = recording(ctx, input.get("autoParticipantRecordingConfiguration"))?;
     let (arn, id) = mint(ctx, STAGE);
-    let prefix = ctx.ids.hex(12);
+    let prefix = resource::endpoint_prefix(ctx.account, ctx.region_name);
     let mut stage = object();
     set(&mut stage, "arn", Value::from(arn));
     set(

@@ -1,5 +1,6 @@
 //! Participant tokens: CreateParticipantToken (and CreateStage's tokens) mint them as JWTs signed
-//! ES384 with the emulator's own key, and a join verifies them, or verifies tokens an application
+//! with the emulator's own key in the shape IVS's own tokens have (`jwt::Signer::sign_minted`),
+//! and a join verifies them, or verifies tokens an application
 //! signed itself with the private half of a public key it imported (ImportPublicKey).
 //!
 //! Documented: `duration` is 720 minutes (12 hours) unless given, `capabilities` PUBLISH and
@@ -12,8 +13,13 @@
 //! (the stage ARN), `topic` (the stage id), `events_url` and `whip_url` (the stage's endpoints),
 //! `user_id`, `attributes`, `capabilities` (`allow_publish`, `allow_subscribe`) and `version`.
 //!
-//! Inferred: the tokens IVS itself issues carry the same claims (the API reference says only to
-//! treat them as opaque), signed by a key of its own with no `kid`; a self-signed token must carry
+//! Real tokens IVS issued (repository SunilDevX/flutter_ivs_stage, `example/lib/main.dart`) show
+//! the shape minted here: header `{"alg":"KMS","typ":"JWT"}` with no `kid`, claims in the order
+//! `exp`, `iat`, `jti` (12 alphanumerics, the participant id), `resource`, `topic`, `events_url`,
+//! `whip_url`, `user_id`, `capabilities`, `version` `"0.0"`, and no `attributes` claim when none
+//! were given (inferred from those tokens, which had none: the claim is left out when empty).
+//!
+//! Inferred: a self-signed token must carry
 //! `exp`, `jti` and `resource`, and a `topic` it carries must be the stage's id; a capability a
 //! self-signed token leaves out is not granted; RevokeConnectionToken's connection tokens are
 //! never presented to the emulator (no join path takes one), so a revocation is only kept.
@@ -85,13 +91,15 @@ pub(super) fn issue(ctx: &mut Ctx<'_>, stage: &Value, configuration: &Value, now
     if !user_id.is_empty() {
         claims.insert("user_id".into(), user_id.clone().into());
     }
-    claims.insert("attributes".into(), attributes.clone());
+    if attributes.as_object().is_some_and(|a| !a.is_empty()) {
+        claims.insert("attributes".into(), attributes.clone());
+    }
     claims.insert(
         "capabilities".into(),
         serde_json::json!({"allow_publish": has("PUBLISH"), "allow_subscribe": has("SUBSCRIBE")}),
     );
-    claims.insert("version".into(), "1.0".into());
-    let token = ctx.signer.sign(None, &claims);
+    claims.insert("version".into(), "0.0".into());
+    let token = ctx.signer.sign_minted(&claims);
     let mut out = object();
     set(&mut out, "participantId", Value::from(participant_id));
     set(&mut out, "token", Value::from(token));
@@ -152,7 +160,7 @@ pub(crate) fn stage_of(token: &str) -> Result<(String, String, String), ApiError
 pub(crate) fn verify(ctx: &Ctx<'_>, token: &str, now: u64) -> Result<Grant, ApiError> {
     let decoded = jwt::decode(token).map_err(|e| malformed(&e))?;
     match decoded.key_id() {
-        None => decoded.verify(&ctx.signer.public_key_der()).map_err(|e| match e {
+        None => decoded.verify_minted(&ctx.signer.public_key_der()).map_err(|e| match e {
             jwt::JwtError::Signature => denied(
                 "token: its signature does not verify with the emulator's key: it was altered, or signed by another key (a self-signed token names its public key's ARN in the header's `kid`)",
             ),

@@ -9,6 +9,14 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::Value;
 
+/// A fixed P-384 public key (public material only; its private half was never kept), for tests
+/// that import the same key every run.
+pub const FIXED_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEL2vCI2b105eiZ8DgKtNR8vm3F/bbYeVx
+7b8ZLFX9y/ESYRoXmleLzAXmeMbGshCk5K1fBYsXQ3eZ6CoCLNB0d3wY9eJAOWFN
+j0zy99Ub31TKWXMPGkBk+xauVmSUM9RF
+-----END PUBLIC KEY-----";
+
 /// A new P-384 key pair, as the IVS user guides have one made (`openssl ecparam -name
 /// secp384r1`).
 pub struct P384(EcdsaKeyPair);
