@@ -582,13 +582,14 @@ impl Emulator {
     /// (`normalize::flat_only_member`): the bulk of what applications send. `None` for anything
     /// else, which the general path answers, errors included; where both answer, they answer
     /// alike (`get_by_arn` serves both). Neither the body nor the SigV4 scope (`scope`: region and
-    /// service, asked only then) is read for a call that is no IVS Get.
+    /// service, asked only then) is read for a call that is no IVS Get, and the access key id
+    /// (`access_key`, which picks the account) only for an IVS Get by ARN.
     pub(crate) fn answer_get<'r>(
         &self,
         (method, path): (&str, &str),
         body: &[u8],
-        access_key: Option<&str>,
         scope: impl FnOnce() -> (&'r str, Option<&'r str>),
+        access_key: impl FnOnce() -> Option<Cow<'r, str>>,
     ) -> Option<Answer> {
         let op = ivs::check_route(method, path).ok()?;
         let family = get_family(op)?;
@@ -598,7 +599,8 @@ impl Emulator {
             return None;
         }
         // Looked up before the rate is counted: a miss goes down the general path, which counts it.
-        let account = account_of(&self.options, access_key);
+        let access_key = access_key();
+        let account = account_of(&self.options, access_key.as_deref());
         let body = self.get_by_arn(family, account, region, arn)?;
         if let Some(throttled) = self.throttle(op, account, region) {
             return Some(throttled);

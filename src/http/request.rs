@@ -4,7 +4,8 @@
 //! the body timeout into a [`RawRequest`], and [`RawRequest::parse`] splits off the
 //! `/cassette/<name>/` prefix, finds the region in the SigV4 credential scope and parses the
 //! JSON ([`read_request`] does both; replay looks a hit up in between). Matching and forwarding
-//! never see a hyper `Incoming`.
+//! never see a hyper `Incoming`. The access key id of the credential is read only on demand
+//! ([`RawRequest::access_key`]): only the emulator needs it.
 
 use std::collections::BTreeMap;
 use std::task::Poll;
@@ -49,9 +50,6 @@ pub(crate) struct Downstream {
     pub raw_body: Bytes,
     /// True when the request carried a SigV4 credential scope (record needs one).
     pub signed: bool,
-    /// The access key id of the SigV4 credential (`normalize::access_key_id`), which picks the
-    /// emulator's account; never logged or recorded.
-    pub access_key: Option<String>,
 }
 
 /// How [`read_request`] reads a request.
@@ -257,7 +255,10 @@ impl RawRequest {
     }
 
     /// The access key id of the request's SigV4 credential, from the `Authorization` header or
-    /// the `X-Amz-Credential` query parameter.
+    /// the `X-Amz-Credential` query parameter (`normalize::access_key_id`). Only the emulator
+    /// asks for it, to choose the account, and only when it answers: [`RawRequest::parse`]
+    /// leaves it unread, so that replayed and recorded requests never pay for it. Never logged
+    /// or recorded.
     pub fn access_key(&self) -> Option<std::borrow::Cow<'_, str>> {
         normalize::access_key_id(
             self.parts
@@ -269,18 +270,18 @@ impl RawRequest {
     }
 
     /// The request as matching and forwarding see it: the cassette prefix split off, the query
-    /// and region worked out, the body parsed. A body that is not JSON is answered 400.
+    /// and region worked out, the body parsed. A body that is not JSON is answered 400. The
+    /// request is kept by the caller, who may still want what is left unread (the access key).
     #[expect(
         clippy::result_large_err,
         reason = "the error is an answer, as `read_request`'s is; the request is larger still"
     )]
-    pub fn parse(self, options: ReadOptions<'_>) -> Result<Downstream, HttpResponse> {
+    pub fn parse(&self, options: ReadOptions<'_>) -> Result<Downstream, HttpResponse> {
         let ReadOptions {
             default_region,
             keep_headers,
             ..
         } = options;
-        let access_key = self.access_key().map(std::borrow::Cow::into_owned);
         let scope = self.scope();
         let scope_region = scope.map(|(region, _)| region);
         let region = scope_region.unwrap_or(default_region).to_owned();
@@ -332,7 +333,6 @@ impl RawRequest {
             },
             raw_body: self.body.clone(),
             signed,
-            access_key,
         })
     }
 }

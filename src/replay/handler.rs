@@ -19,7 +19,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -45,10 +44,9 @@ struct ReplayCtx {
     /// `(home, client region)` when the answer comes from the home region's recordings and is
     /// translated back (see `region`).
     translation: Option<(String, String)>,
-    /// The body as received, for the control plane.
-    raw_body: Bytes,
-    /// The access key id of the request's credential, which picks the emulator's account.
-    access_key: Option<String>,
+    /// The request as received: its body for the control plane, its credential's access key id
+    /// for the emulator, read only when the emulator answers (it picks the account).
+    raw: RawRequest,
 }
 
 impl Handler for ReplayState {
@@ -212,6 +210,9 @@ impl ReplayState {
     /// a stored resource by its ARN, as SDKs send it, is answered from its bytes
     /// (`Emulator::answer_get`). `None` sends the request the whole way: when there are faults to
     /// inject, a cassette prefix or a query, or the request is anything else, errors included.
+    /// The access key id is read only once the request is known to be such a Get, so a request
+    /// that goes on has not paid for it; only a Get of a resource that is not stored reads it
+    /// again on the whole way, to be answered its error.
     fn emulate_flat(&self, raw: &RawRequest) -> Option<HttpResponse> {
         let emulator = self.emulator.as_ref()?;
         if !self.emulates_only() || !self.faults.is_empty() || raw.parts.uri.query().is_some() {
@@ -231,9 +232,12 @@ impl ReplayState {
                 scope.and_then(|(_, service)| service),
             )
         };
-        let access_key = raw.access_key();
-        let answer =
-            emulator.answer_get((method, path), &raw.body, access_key.as_deref(), scope)?;
+        // The key, once read, is kept for the count of the answer's account.
+        let mut access_key = None;
+        let answer = emulator.answer_get((method, path), &raw.body, scope, || {
+            access_key = raw.access_key();
+            access_key.clone()
+        })?;
         note_operation(method, path);
         Some(self.answer_emulated(&answer, emulator.account_of(access_key.as_deref())))
     }
@@ -274,8 +278,7 @@ impl ReplayState {
             request: downstream.request,
             cassette_idx,
             translation: None,
-            raw_body: downstream.raw_body,
-            access_key: downstream.access_key,
+            raw,
         })
     }
 
@@ -286,7 +289,7 @@ impl ReplayState {
             &ctx.request.method,
             &ctx.request.path,
             &ctx.request.query,
-            &ctx.raw_body,
+            &ctx.raw.body,
         );
         tracing::debug!(side = %Side::Downstream, path = %ctx.request.path, status = response.status().as_u16(), "control");
         response
@@ -299,7 +302,9 @@ impl ReplayState {
         }
         let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
         let response = inject(&self.faults, ctx.request.service, &operation).await?;
-        let account = (self.emulator.as_ref()).map(|e| e.account_of(ctx.access_key.as_deref()));
+        // Read only for a fault that fires: the account it is counted in.
+        let access_key = ctx.raw.access_key();
+        let account = (self.emulator.as_ref()).map(|e| e.account_of(access_key.as_deref()));
         (self.faulted.lock().unwrap_or_else(|p| p.into_inner())).add(operation, account);
         Some(response)
     }
@@ -312,7 +317,8 @@ impl ReplayState {
             .as_ref()
             .expect("an emulating server has an emulator");
         let request = &ctx.request;
-        let Some(answer) = emulator.answer(request, ctx.access_key.as_deref()) else {
+        let access_key = ctx.raw.access_key();
+        let Some(answer) = emulator.answer(request, access_key.as_deref()) else {
             let route = request
                 .service
                 .catalog()
@@ -321,7 +327,7 @@ impl ReplayState {
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
         };
-        self.answer_emulated(&answer, emulator.account_of(ctx.access_key.as_deref()))
+        self.answer_emulated(&answer, emulator.account_of(access_key.as_deref()))
     }
 
     /// An emulator answer in `account`, logged, counted for the summary and made HTTP.

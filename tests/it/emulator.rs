@@ -8,7 +8,7 @@ use aws_sdk_ivs::types::{
 use ivs_vcr::ReplayServer;
 use proptest::prelude::*;
 
-use crate::support::{ivs_client, new_channel, raw};
+use crate::support::{ivs_client, keys, new_channel, raw};
 
 /// A P-384 public key (public material only; its private half was never kept).
 const P384: &str = "-----BEGIN PUBLIC KEY-----
@@ -601,41 +601,12 @@ async fn configurations_a_channel_uses_cannot_be_deleted_and_ad_breaks_need_one(
     assert!(inserted.ad_break_id().is_some() && inserted.target_start_at().is_some());
 }
 
-/// A new P-384 public key as PEM, as `openssl ec -pubout` writes it.
-fn p384_public_key_pem() -> String {
-    use aws_lc_rs::encoding::AsDer as _;
-    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P384_SHA384_FIXED_SIGNING};
-    let key = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
-    let der = key.public_key().as_der().unwrap();
-    let body = base64_encode(der.as_ref());
-    format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n")
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn key_pairs_are_limited_to_three_per_region_and_revocations_report_missing_channels() {
     let server = ReplayServer::emulator().await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
     // Four distinct P-384 public keys, made here: the emulator refuses points off the curve.
-    let keys: Vec<String> = (0..4).map(|_| p384_public_key_pem()).collect();
+    let keys: Vec<String> = (0..4).map(|_| keys::P384::new().public_pem()).collect();
     for key in &keys[..3] {
         ivs.import_playback_key_pair()
             .public_key_material(key)

@@ -3,120 +3,46 @@
 //! the same; a channel with a recording configuration sends the recording events and leaves IVS's
 //! events files below `--recordings-dir`.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ivs::types::{DestinationConfiguration, S3DestinationConfiguration};
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use ivs_vcr::ReplayServer;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
+use crate::support::webhook::Webhook;
 use crate::support::{ivs_client, raw};
-
-/// A local webhook: records every body POSTed to it, answering 500 to the first `fail_first`.
-struct Webhook {
-    addr: SocketAddr,
-    received: Arc<Mutex<Vec<Value>>>,
-    requests: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Webhook {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Webhook {
-    async fn start(fail_first: usize) -> Webhook {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let (task_received, task_requests) = (received.clone(), requests.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (received, requests) = (task_received.clone(), task_requests.clone());
-                tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                            let (received, requests) = (received.clone(), requests.clone());
-                            async move {
-                                let n = requests.fetch_add(1, Ordering::SeqCst);
-                                let json_type = req
-                                    .headers()
-                                    .get("content-type")
-                                    .is_some_and(|v| v == "application/json");
-                                let body = req.into_body().collect().await.unwrap().to_bytes();
-                                let status = if n < fail_first {
-                                    500
-                                } else {
-                                    assert!(json_type, "events are posted as application/json");
-                                    received
-                                        .lock()
-                                        .unwrap()
-                                        .push(serde_json::from_slice(&body).unwrap());
-                                    200
-                                };
-                                Ok::<_, Infallible>(
-                                    hyper::Response::builder()
-                                        .status(status)
-                                        .body(Full::new(Bytes::new()))
-                                        .unwrap(),
-                                )
-                            }
-                        });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Webhook {
-            addr,
-            received,
-            requests,
-            task,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/events", self.addr)
-    }
-
-    /// Waits (at most 10 s) until `n` events arrived, and returns them.
-    async fn wait_for(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let received = self.received.lock().unwrap().clone();
-            if received.len() >= n {
-                return received;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} event(s) arrived, not {n}: {received:#?}",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 async fn control(server: &ReplayServer, path: &str, body: Value) -> Value {
     let response = raw::post(server.addr(), path, &body.to_string()).await;
     assert_eq!(response.status, 200, "{path}: {}", response.body);
     serde_json::from_str(&response.body).unwrap()
+}
+
+/// An emulator posting its events to `webhook`.
+async fn posting_to(webhook: &Webhook) -> ReplayServer {
+    ReplayServer::builder()
+        .events_url(webhook.url())
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Starts a stream on the channel `arn` through the control plane; the answer.
+async fn start_stream(server: &ReplayServer, arn: &str) -> Value {
+    control(
+        server,
+        "/_ivs-vcr/streams/start",
+        json!({"channelArn": arn}),
+    )
+    .await
+}
+
+/// Stops the stream on the channel `arn` through the control plane.
+async fn stop_stream(server: &ReplayServer, arn: &str) {
+    control(server, "/_ivs-vcr/streams/stop", json!({"channelArn": arn})).await;
 }
 
 async fn events(server: &ReplayServer, query: &str) -> Value {
@@ -171,6 +97,16 @@ fn names(events: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The events of one stream on a recorded channel, from start to end, in order.
+const RECORDED_STREAM: &[(&str, &str)] = &[
+    ("IVS Stream State Change", "Session Created"),
+    ("IVS Stream State Change", "Stream Start"),
+    ("IVS Recording State Change", "Recording Start"),
+    ("IVS Stream State Change", "Stream End"),
+    ("IVS Stream State Change", "Session Ended"),
+    ("IVS Recording State Change", "Recording End"),
+];
+
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
@@ -180,19 +116,10 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
     let webhook = Webhook::start(0).await;
-    let server = ReplayServer::builder()
-        .events_url(webhook.url())
-        .start()
-        .await
-        .unwrap();
+    let server = posting_to(&webhook).await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "launch-show", None).await;
-    let started = control(
-        &server,
-        "/_ivs-vcr/streams/start",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    let started = start_stream(&server, &arn).await;
     let stream_id = started["stream"]["streamId"].as_str().unwrap().to_owned();
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
 
@@ -291,19 +218,10 @@ async fn a_stream_start_and_stop_reach_the_webhook_in_eventbridges_envelope() {
 #[tokio::test]
 async fn a_webhook_that_fails_first_gets_the_event_on_a_retry() {
     let webhook = Webhook::start(2).await;
-    let server = ReplayServer::builder()
-        .events_url(webhook.url())
-        .start()
-        .await
-        .unwrap();
+    let server = posting_to(&webhook).await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "retried", None).await;
-    control(
-        &server,
-        "/_ivs-vcr/streams/start",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    start_stream(&server, &arn).await;
     let received = webhook.wait_for(2).await;
     assert_eq!(
         names(&received),
@@ -313,7 +231,7 @@ async fn a_webhook_that_fails_first_gets_the_event_on_a_retry() {
         ]),
         "delivered once each, in order, after two failures"
     );
-    assert_eq!(webhook.requests.load(Ordering::SeqCst), 4);
+    assert_eq!(webhook.n_requests(), 4);
 }
 
 #[tokio::test]
@@ -332,12 +250,7 @@ async fn an_unreachable_webhook_never_holds_the_emulator_and_the_failures_are_co
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "unheard", None).await;
     let began = Instant::now();
-    control(
-        &server,
-        "/_ivs-vcr/streams/start",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    start_stream(&server, &arn).await;
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
     assert!(
         began.elapsed() < Duration::from_secs(2),
@@ -421,20 +334,10 @@ async fn events_are_listed_after_a_number_and_forgotten_at_reset() {
     let server = ReplayServer::emulator().await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "paged", None).await;
-    control(
-        &server,
-        "/_ivs-vcr/streams/start",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    start_stream(&server, &arn).await;
     let first = events(&server, "").await;
     assert_eq!(first["last"], 2);
-    control(
-        &server,
-        "/_ivs-vcr/streams/stop",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    stop_stream(&server, &arn).await;
     let next = events(&server, "?since=2").await;
     assert_eq!(
         names(next["events"].as_array().unwrap()),
@@ -458,18 +361,8 @@ async fn only_the_newest_events_are_kept() {
     let server = ReplayServer::builder().max_events(3).start().await.unwrap();
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let arn = named_channel(&ivs, "busy", None).await;
-    control(
-        &server,
-        "/_ivs-vcr/streams/start",
-        json!({"channelArn": arn}),
-    )
-    .await;
-    control(
-        &server,
-        "/_ivs-vcr/streams/stop",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    start_stream(&server, &arn).await;
+    stop_stream(&server, &arn).await;
     let listed = events(&server, "").await;
     assert_eq!(listed["last"], 4);
     assert_eq!(
@@ -512,28 +405,13 @@ async fn a_recorded_channel_sends_recording_events_and_leaves_the_events_files()
     let config = recording_configuration(&ivs, None).await;
     let arn = named_channel(&ivs, "recorded", Some(&config)).await;
     let channel_id = arn.rsplit('/').next().unwrap().to_owned();
-    let started = control(
-        &server,
-        "/_ivs-vcr/streams/start",
-        json!({"channelArn": arn}),
-    )
-    .await;
+    let started = start_stream(&server, &arn).await;
     let stream_id = started["stream"]["streamId"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(50)).await;
     ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
 
     let received = webhook.wait_for(6).await;
-    assert_eq!(
-        names(&received),
-        pairs(&[
-            ("IVS Stream State Change", "Session Created"),
-            ("IVS Stream State Change", "Stream Start"),
-            ("IVS Recording State Change", "Recording Start"),
-            ("IVS Stream State Change", "Stream End"),
-            ("IVS Stream State Change", "Session Ended"),
-            ("IVS Recording State Change", "Recording End"),
-        ])
-    );
+    assert_eq!(names(&received), pairs(RECORDED_STREAM));
     let (start, end) = (&received[2]["detail"], &received[5]["detail"]);
     let prefix = start["recording_s3_key_prefix"]
         .as_str()
@@ -620,11 +498,10 @@ async fn a_stream_back_within_the_reconnect_window_continues_the_recording() {
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let config = recording_configuration(&ivs, Some(1)).await;
     let arn = named_channel(&ivs, "flaky", Some(&config)).await;
-    let start = json!({"channelArn": arn});
-    let first = control(&server, "/_ivs-vcr/streams/start", start.clone()).await;
-    control(&server, "/_ivs-vcr/streams/stop", start.clone()).await;
-    let second = control(&server, "/_ivs-vcr/streams/start", start.clone()).await;
-    control(&server, "/_ivs-vcr/streams/stop", start.clone()).await;
+    let first = start_stream(&server, &arn).await;
+    stop_stream(&server, &arn).await;
+    let second = start_stream(&server, &arn).await;
+    stop_stream(&server, &arn).await;
     let recording = "?detail-type=IVS%20Recording%20State%20Change";
     // Held for the window: no Recording End yet, and one Recording Start for both streams.
     let now = events(&server, recording).await;
@@ -652,7 +529,7 @@ async fn a_stream_back_within_the_reconnect_window_continues_the_recording() {
         ended[0]["detail"]["recording_s3_key_prefix"]
     );
     // A stream after the window starts a new recording.
-    control(&server, "/_ivs-vcr/streams/start", start).await;
+    start_stream(&server, &arn).await;
     let listed = events(&server, recording).await;
     let listed = listed["events"].as_array().unwrap();
     assert_eq!(listed.len(), 3);
@@ -685,6 +562,29 @@ fn an_events_url_that_cannot_be_delivered_to_is_refused_at_start() {
     );
 }
 
+/// A channel (named `name`, if given) with a recording configuration to the bucket
+/// `my-recordings`, and ffmpeg publishing `seconds` of video to it over `server`'s RTMP ingest:
+/// the channel's ARN and the encoder.
+async fn publish_recorded(
+    server: &ReplayServer,
+    name: Option<&str>,
+    seconds: u32,
+) -> (String, Child) {
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let config = recording_configuration(&ivs, None).await;
+    let created = ivs
+        .create_channel()
+        .set_name(name.map(str::to_owned))
+        .recording_configuration_arn(&config)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.channel().unwrap().arn().unwrap().to_owned();
+    let key = created.stream_key().unwrap().value().unwrap().to_owned();
+    let url = format!("{}{key}", server.rtmp_url().unwrap());
+    (arn, crate::live::publish(&url, seconds, &[]))
+}
+
 /// The whole path: ffmpeg publishes to a channel with a recording configuration, disconnects, and
 /// the webhook, the events files and the media below `--recordings-dir` say what IVS's would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -701,34 +601,11 @@ async fn an_ffmpeg_stream_on_a_recorded_channel_lands_in_ivss_layout() {
         .start()
         .await
         .unwrap();
-    let ivs = ivs_client(&server.uri(), "us-west-2");
-    let config = recording_configuration(&ivs, None).await;
-    let created = ivs
-        .create_channel()
-        .name("on-air")
-        .recording_configuration_arn(&config)
-        .send()
-        .await
-        .unwrap();
-    let arn = created.channel().unwrap().arn().unwrap().to_owned();
-    let key = created.stream_key().unwrap().value().unwrap().to_owned();
-
-    let url = format!("{}{key}", server.rtmp_url().unwrap());
-    let mut encoder = crate::live::publish(&url, 4, &[]);
+    let (arn, mut encoder) = publish_recorded(&server, Some("on-air"), 4).await;
     let status = crate::live::exited(&mut encoder, Duration::from_secs(30)).await;
     assert!(status.is_some_and(|s| s.success()), "ffmpeg: {status:?}");
     let received = webhook.wait_for(6).await;
-    assert_eq!(
-        names(&received),
-        pairs(&[
-            ("IVS Stream State Change", "Session Created"),
-            ("IVS Stream State Change", "Stream Start"),
-            ("IVS Recording State Change", "Recording Start"),
-            ("IVS Stream State Change", "Stream End"),
-            ("IVS Stream State Change", "Session Ended"),
-            ("IVS Recording State Change", "Recording End"),
-        ])
-    );
+    assert_eq!(names(&received), pairs(RECORDED_STREAM));
     assert!(received.iter().all(|e| e["resources"] == json!([arn])));
     let prefix = received[2]["detail"]["recording_s3_key_prefix"]
         .as_str()
@@ -789,18 +666,8 @@ async fn stop_stream_on_a_recorded_ffmpeg_stream_ends_its_recording_whole() {
         .start()
         .await
         .unwrap();
+    let (arn, mut encoder) = publish_recorded(&server, None, 20).await;
     let ivs = ivs_client(&server.uri(), "us-west-2");
-    let config = recording_configuration(&ivs, None).await;
-    let created = ivs
-        .create_channel()
-        .recording_configuration_arn(&config)
-        .send()
-        .await
-        .unwrap();
-    let arn = created.channel().unwrap().arn().unwrap().to_owned();
-    let key = created.stream_key().unwrap().value().unwrap().to_owned();
-    let url = format!("{}{key}", server.rtmp_url().unwrap());
-    let mut encoder = crate::live::publish(&url, 20, &[]);
 
     // Live, with the recording's first segment written.
     let deadline = Instant::now() + Duration::from_secs(15);

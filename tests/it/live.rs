@@ -16,6 +16,7 @@ use ivs_vcr::ReplayServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::ivs_client;
+use crate::support::keys::{now_secs, P384};
 use crate::support::raw::{self, RawResponse};
 
 /// Whether ffmpeg and ffprobe can run; a test without them is skipped (failed under CI).
@@ -38,6 +39,7 @@ pub(crate) fn have_ffmpeg() -> bool {
     ok
 }
 
+/// An emulator with RTMP ingest and HLS playback on ports of their own.
 async fn live_server() -> ReplayServer {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     ReplayServer::builder()
@@ -48,6 +50,15 @@ async fn live_server() -> ReplayServer {
         .start()
         .await
         .expect("an emulator with RTMP ingest and playback starts")
+}
+
+/// [`live_server`] for a test that runs ffmpeg, or `None` without it (see [`have_ffmpeg`]): the
+/// test then passes without running.
+async fn ffmpeg_server() -> Option<ReplayServer> {
+    if !have_ffmpeg() {
+        return None;
+    }
+    Some(live_server().await)
 }
 
 /// An ffmpeg publishing `seconds` of a 640×360 30 fps test pattern with a 44.1 kHz tone.
@@ -163,10 +174,9 @@ pub(crate) fn probe(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_goes_live_with_its_measured_configuration_plays_as_hls_and_disconnecting_ends_it() {
-    if !have_ffmpeg() {
+    let Some(server) = ffmpeg_server().await else {
         return;
-    }
-    let server = live_server().await;
+    };
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let (arn, playback_url, key) = channel(&ivs, false).await;
     let playback = server.playback_uri().unwrap();
@@ -289,10 +299,9 @@ async fn ffmpeg_goes_live_with_its_measured_configuration_plays_as_hls_and_disco
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_stream_drops_the_encoder_and_keys_are_checked_at_publish() {
-    if !have_ffmpeg() {
+    let Some(server) = ffmpeg_server().await else {
         return;
-    }
-    let server = live_server().await;
+    };
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let rtmp = server.rtmp_url().unwrap();
     let (arn, _, key) = channel(&ivs, false).await;
@@ -353,61 +362,27 @@ async fn stop_stream_drops_the_encoder_and_keys_are_checked_at_publish() {
 
 /// An ES384 playback token, signed as the IVS user guide's "Generate and Sign IVS Playback
 /// Tokens" shows.
-fn token(key: &aws_lc_rs::signature::EcdsaKeyPair, claims: serde_json::Value) -> String {
-    use aws_lc_rs::rand::SystemRandom;
-    let b64 = |bytes: &[u8]| base64url(bytes);
-    let header = b64(br#"{"alg":"ES384","typ":"JWT"}"#);
-    let payload = b64(claims.to_string().as_bytes());
-    let input = format!("{header}.{payload}");
-    let signature = key.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-    format!("{input}.{}", b64(signature.as_ref()))
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-fn pem(der: &[u8]) -> String {
-    let std: String = base64url(der).replace('-', "+").replace('_', "/");
-    let padded = format!("{std}{}", "=".repeat((4 - std.len() % 4) % 4));
-    format!("-----BEGIN PUBLIC KEY-----\n{padded}\n-----END PUBLIC KEY-----\n")
+fn token(key: &P384, claims: serde_json::Value) -> String {
+    key.sign_jwt(&serde_json::json!({"alg": "ES384", "typ": "JWT"}), &claims)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_channel_plays_only_with_a_valid_token_until_its_viewer_is_revoked() {
-    use aws_lc_rs::encoding::AsDer as _;
-    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P384_SHA384_FIXED_SIGNING};
-    if !have_ffmpeg() {
+    let Some(server) = ffmpeg_server().await else {
         return;
-    }
-    let server = live_server().await;
+    };
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let (arn, playback_url, key) = channel(&ivs, true).await;
-    let signer = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
-    let der = signer.public_key().as_der().unwrap();
+    let signer = P384::new();
     ivs.import_playback_key_pair()
-        .public_key_material(pem(der.as_ref()))
+        .public_key_material(signer.public_pem())
         .send()
         .await
         .unwrap();
     let mut encoder = publish(&format!("{}{key}", server.rtmp_url().unwrap()), 12, &[]);
     assert!(eventually(Duration::from_secs(5), || is_live(&ivs, &arn)).await);
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now_secs();
     let valid = token(
         &signer,
         serde_json::json!({"aws:channel-arn": arn, "exp": now + 300, "aws:viewer-id": "viewer-1"}),
@@ -445,7 +420,7 @@ async fn a_private_channel_plays_only_with_a_valid_token_until_its_viewer_is_rev
         serde_json::json!({"aws:channel-arn": format!("{arn}x"), "exp": now + 300}),
     );
     assert_eq!(get(&with(&other), None).await.status, 403);
-    let stranger = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
+    let stranger = P384::new();
     let forged = token(
         &stranger,
         serde_json::json!({"aws:channel-arn": arn, "exp": now + 300}),
@@ -485,10 +460,9 @@ async fn a_private_channel_plays_only_with_a_valid_token_until_its_viewer_is_rev
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_only_and_unsupported_codecs_are_refused_and_end_the_stream() {
-    if !have_ffmpeg() {
+    let Some(server) = ffmpeg_server().await else {
         return;
-    }
-    let server = live_server().await;
+    };
     let ivs = ivs_client(&server.uri(), "us-west-2");
     let rtmp = server.rtmp_url().unwrap();
     for (what, args) in [
@@ -687,10 +661,9 @@ async fn the_binary_prints_the_rtmp_and_playback_urls() {
 /// the participant out. A key no configuration has is refused at publish.
 #[tokio::test]
 async fn a_real_time_ingest_key_publishes_its_participant_into_the_stage() {
-    if !have_ffmpeg() {
+    let Some(server) = ffmpeg_server().await else {
         return;
-    }
-    let server = live_server().await;
+    };
     let rt = crate::support::realtime_client(&server.uri(), "us-west-2");
     let stage = rt.create_stage().name("studio").send().await.unwrap();
     let stage_arn = stage.stage().unwrap().arn().to_owned();
@@ -787,10 +760,9 @@ async fn a_real_time_ingest_key_publishes_its_participant_into_the_stage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_key_of_another_account_publishes_and_plays_in_that_account() {
-    if !have_ffmpeg() {
+    let Some(server) = ffmpeg_server().await else {
         return;
-    }
-    let server = live_server().await;
+    };
     let worker = crate::support::ivs_client_as(&server.uri(), "us-west-2", "111111111111");
     let default = ivs_client(&server.uri(), "us-west-2");
     let (arn, playback_url, key) = channel(&worker, false).await;

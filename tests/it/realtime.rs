@@ -4,18 +4,17 @@
 //! through their lifecycle to an IVS channel and to S3, ingest configurations, tags, deletion,
 //! and bad tokens refused with nothing half-joined.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P384_SHA384_FIXED_SIGNING};
 use aws_sdk_ivsrealtime::error::ProvideErrorMetadata as _;
 use aws_sdk_ivsrealtime::types::{
     ChannelDestinationConfiguration, DestinationConfiguration, IngestProtocol,
-    ParticipantTokenCapability, ParticipantTokenConfiguration, S3DestinationConfiguration,
-    S3StorageConfiguration,
+    ParticipantTokenCapability, ParticipantTokenConfiguration,
 };
 use ivs_vcr::ReplayServer;
 use serde_json::{json, Value};
 
 use crate::support::bin::IvsVcr;
+use crate::support::keys::{now_secs, P384};
+use crate::support::stages::{new_encoder, new_stage, new_storage, new_token, s3_destination};
 use crate::support::{ivs_client, new_channel, raw, realtime_client};
 
 /// A Real-Time client for `server`, in us-west-2.
@@ -70,106 +69,10 @@ async fn leave(server: &impl Addr, participant_id: &str) {
     assert_eq!((status, body), (200, json!({})));
 }
 
-async fn new_stage(rt: &aws_sdk_ivsrealtime::Client) -> String {
-    rt.create_stage()
-        .send()
-        .await
-        .unwrap()
-        .stage()
-        .unwrap()
-        .arn()
-        .to_owned()
-}
-
-async fn new_token(rt: &aws_sdk_ivsrealtime::Client, stage: &str) -> (String, String) {
-    let token = rt
-        .create_participant_token()
-        .stage_arn(stage)
-        .send()
-        .await
-        .unwrap();
-    let token = token.participant_token().unwrap();
-    (
-        token.token().unwrap().to_owned(),
-        token.participant_id().unwrap().to_owned(),
-    )
-}
-
-/// Base64url without padding (RFC 7515), as JWTs are written.
-fn b64url(bytes: &[u8]) -> String {
-    b64(
-        bytes,
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        false,
-    )
-}
-
-fn b64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(alphabet[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-        if pad {
-            out.push_str(&"=".repeat(3 - chunk.len()));
-        }
-    }
-    out
-}
-
-/// An application's own P-384 key, as the token distribution guide has it made.
-struct AppKey(EcdsaKeyPair);
-
-impl AppKey {
-    fn new() -> AppKey {
-        AppKey(EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).unwrap())
-    }
-
-    /// The public half as a `PUBLIC KEY` PEM (DER `SubjectPublicKeyInfo`).
-    fn public_pem(&self) -> String {
-        let mut der = vec![
-            0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-            0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
-        ];
-        der.extend_from_slice(self.0.public_key().as_ref());
-        let body = b64(
-            &der,
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-            true,
-        );
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|l| std::str::from_utf8(l).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            lines.join("\n")
-        )
-    }
-
-    /// A compact ES384 JWT of `claims`, its header naming the imported key.
-    fn sign(&self, kid: &str, claims: &Value) -> String {
-        let header = json!({"alg": "ES384", "typ": "JWT", "kid": kid});
-        let input = format!(
-            "{}.{}",
-            b64url(header.to_string().as_bytes()),
-            b64url(claims.to_string().as_bytes())
-        );
-        let signature = self.0.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-        format!("{input}.{}", b64url(signature.as_ref()))
-    }
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+/// A compact ES384 JWT of `claims` signed with an application's own key, its header naming the
+/// imported key `kid`.
+fn sign(key: &P384, kid: &str, claims: &Value) -> String {
+    key.sign_jwt(&json!({"alg": "ES384", "typ": "JWT", "kid": kid}), claims)
 }
 
 #[tokio::test]
@@ -389,16 +292,7 @@ async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecy
         (Some(1280), Some(720), Some(2_500_000))
     );
     let encoder_arn = encoder.arn().to_owned();
-    let storage = rt
-        .create_storage_configuration()
-        .s3(S3StorageConfiguration::builder()
-            .bucket_name("vods")
-            .build()
-            .unwrap())
-        .send()
-        .await
-        .unwrap();
-    let storage_arn = storage.storage_configuration().unwrap().arn().to_owned();
+    let storage_arn = new_storage(&rt, "vods", None).await;
 
     let started = rt
         .start_composition()
@@ -414,15 +308,7 @@ async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecy
                 )
                 .build(),
         )
-        .destinations(
-            DestinationConfiguration::builder()
-                .s3(S3DestinationConfiguration::builder()
-                    .storage_configuration_arn(&storage_arn)
-                    .encoder_configuration_arns(&encoder_arn)
-                    .build()
-                    .unwrap())
-                .build(),
-        )
+        .destinations(s3_destination(&storage_arn, &encoder_arn))
         .send()
         .await
         .unwrap();
@@ -499,27 +385,11 @@ async fn a_composition_takes_a_channel_live_and_records_to_s3_through_its_lifecy
 
     // A composition on a stage nobody is in stops after a minute, and is deleted later.
     leave(&server, &pid).await;
-    let encoder_arn = rt
-        .create_encoder_configuration()
-        .send()
-        .await
-        .unwrap()
-        .encoder_configuration()
-        .unwrap()
-        .arn()
-        .to_owned();
+    let encoder_arn = new_encoder(&rt, None).await;
     let idle = rt
         .start_composition()
         .stage_arn(&stage)
-        .destinations(
-            DestinationConfiguration::builder()
-                .s3(S3DestinationConfiguration::builder()
-                    .storage_configuration_arn(&storage_arn)
-                    .encoder_configuration_arns(&encoder_arn)
-                    .build()
-                    .unwrap())
-                .build(),
-        )
+        .destinations(s3_destination(&storage_arn, &encoder_arn))
         .send()
         .await
         .unwrap();
@@ -635,7 +505,7 @@ async fn a_token_signed_with_an_imported_key_joins_and_a_forged_one_is_refused()
     let rt = client(&server);
     let stage = new_stage(&rt).await;
     let stage_id = stage.rsplit('/').next().unwrap().to_owned();
-    let app = AppKey::new();
+    let app = P384::new();
     let imported = rt
         .import_public_key()
         .public_key_material(app.public_pem())
@@ -663,7 +533,7 @@ async fn a_token_signed_with_an_imported_key_joins_and_a_forged_one_is_refused()
         "topic": stage_id, "user_id": "app-user", "attributes": {"seat": "1"},
         "capabilities": {"allow_publish": true, "allow_subscribe": true}, "version": "1.0",
     });
-    let joined = join(&server, &app.sign(&kid, &claims), true, true).await;
+    let joined = join(&server, &sign(&app, &kid, &claims), true, true).await;
     assert_eq!(joined["participantId"], "app-participant-1");
     let participant = rt
         .get_participant()
@@ -679,7 +549,7 @@ async fn a_token_signed_with_an_imported_key_joins_and_a_forged_one_is_refused()
     );
 
     // The same claims signed by another key, naming the imported one: forged.
-    let forged = AppKey::new().sign(&kid, &claims);
+    let forged = sign(&P384::new(), &kid, &claims);
     let (status, body) = control(&server, "/_ivs-vcr/stages/join", &json!({"token": forged})).await;
     assert_eq!(status, 403, "{body}");
     assert!(
@@ -697,7 +567,7 @@ async fn a_token_signed_with_an_imported_key_joins_and_a_forged_one_is_refused()
     let (status, body) = control(
         &server,
         "/_ivs-vcr/stages/join",
-        &json!({"token": app.sign(&kid, &later)}),
+        &json!({"token": sign(&app, &kid, &later)}),
     )
     .await;
     assert_eq!(status, 403, "{body}");
@@ -716,7 +586,7 @@ async fn bad_tokens_get_clear_errors_and_join_nothing() {
     let rt = client(&server);
     let stage = new_stage(&rt).await;
     let other = new_stage(&rt).await;
-    let app = AppKey::new();
+    let app = P384::new();
     let kid = rt
         .import_public_key()
         .public_key_material(app.public_pem())
@@ -756,15 +626,15 @@ async fn bad_tokens_get_clear_errors_and_join_nothing() {
     let stage_id = stage.rsplit('/').next().unwrap();
     let other_id = other.rsplit('/').next().unwrap();
     let (status, message) =
-        refused(app.sign(&kid, &claims(now - 60, &stage, stage_id)), false).await;
+        refused(sign(&app, &kid, &claims(now - 60, &stage, stage_id)), false).await;
     assert_eq!(status, 403);
     assert!(message.contains("expired at"), "{message}");
     let (status, message) =
-        refused(app.sign(&kid, &claims(now + 60, &stage, other_id)), false).await;
+        refused(sign(&app, &kid, &claims(now + 60, &stage, other_id)), false).await;
     assert_eq!(status, 403);
     assert!(message.contains("`topic`"), "{message}");
     let (status, message) =
-        refused(app.sign(&kid, &claims(now + 60, &stage, stage_id)), true).await;
+        refused(sign(&app, &kid, &claims(now + 60, &stage, stage_id)), true).await;
     assert_eq!(status, 403);
     assert!(message.contains("PUBLISH"), "{message}");
 
@@ -1125,7 +995,7 @@ async fn every_real_time_answer_holds_to_its_model_output_shape() {
 
     let key = call(
         "ImportPublicKey",
-        json!({"publicKeyMaterial": AppKey::new().public_pem()}),
+        json!({"publicKeyMaterial": P384::new().public_pem()}),
     )
     .await;
     let key_arn = key["publicKey"]["arn"].as_str().unwrap().to_owned();

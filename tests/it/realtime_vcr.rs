@@ -4,8 +4,6 @@
 //! decodes to the recorded claims' names and types; an `rt_…` key); drift reported under
 //! Real-Time's operations.
 
-use std::io::{BufRead, BufReader};
-
 use aws_sdk_ivsrealtime::types::{
     IngestProtocol, ParticipantTokenCapability, ParticipantTokenConfiguration,
 };
@@ -15,6 +13,10 @@ use ivs_vcr::{Cassette, ReplayServer};
 use serde_json::Value;
 
 use crate::support::fake_ivs::{FakeIvs, OperatorCredentials, ACCOUNT};
+use crate::support::stages::{new_encoder, new_storage, s3_destination};
+use crate::support::verify::{
+    against_fake_aws, against_the_emulator, recorded, routes_received, FromEmulator,
+};
 use crate::support::{realtime_client, OPERATOR_KEY, OPERATOR_SECRET};
 
 /// The header and claims of a JWT, decoded, or a panic saying why not.
@@ -136,41 +138,11 @@ async fn real_time_is_recorded_signed_as_ivs_without_its_secrets_and_replayed_wi
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    // The binary at `trace`, so the log is as talkative as it gets.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-vcr"))
-        .args(["record", "--port", "0", "--name", "stage", "--upstream"])
-        .arg(fake.uri())
-        .arg("--cassettes")
-        .arg(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.path().join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-        .env("RUST_LOG", "trace")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let uri = first
-        .trim()
-        .strip_prefix("ivs-vcr record listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
-    let (tokens, key) = stage_flow(&realtime_client(&uri, "us-west-2")).await;
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let recorder = crate::support::bin::record_as_operator("stage", &fake.uri(), dir.path());
+    let (tokens, key) = stage_flow(&realtime_client(&recorder.uri().unwrap(), "us-west-2")).await;
+    let finished = recorder.stop();
+    let stderr = finished.stderr.as_str();
+    assert_eq!(finished.status.code(), Some(0), "{stderr}");
     assert_eq!(fake.n_bad_signatures(), 0, "{:?}", fake.received());
     assert_eq!(
         fake.signed_for(),
@@ -192,7 +164,7 @@ async fn real_time_is_recorded_signed_as_ivs_without_its_secrets_and_replayed_wi
     assert_eq!(text.matches("service: ivs-realtime").count(), 3, "{text}");
     // No secret, nor any recognisable part of one: not the signature, not the key's secret
     // half, not a claim only the token held (`jti`, `exp`), in the cassette or the log.
-    for (what, haystack) in [("the cassette", text.as_str()), ("the log", &*stderr)] {
+    for (what, haystack) in [("the cassette", text.as_str()), ("the log", stderr)] {
         for secret in secrets.iter().map(String::as_str).chain([
             "SECRETsig0",
             "SECRETingestKEY",
@@ -279,14 +251,8 @@ async fn real_time_is_recorded_signed_as_ivs_without_its_secrets_and_replayed_wi
 /// listed; an ingest configuration made, read and deleted; tags; the stage deleted and gone.
 /// Returns the cassette's text.
 async fn record_real_time_story() -> String {
-    let upstream = ReplayServer::emulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let recorder = crate::support::recorder(dir.path(), &upstream.uri())
-        .name("stage-story")
-        .start()
-        .await
-        .unwrap();
-    let rt = realtime_client(&recorder.uri(), "us-west-2");
+    let recording = FromEmulator::start("stage-story").await;
+    let rt = realtime_client(&recording.uri(), "us-west-2");
     let created = rt
         .create_stage()
         .name("story")
@@ -318,40 +284,12 @@ async fn record_real_time_story() -> String {
         .send()
         .await
         .unwrap();
-    let encoder = rt
-        .create_encoder_configuration()
-        .name("hd")
-        .send()
-        .await
-        .unwrap();
-    let encoder = encoder.encoder_configuration().unwrap().arn().to_owned();
-    let storage = rt
-        .create_storage_configuration()
-        .name("archive")
-        .s3(
-            aws_sdk_ivsrealtime::types::S3StorageConfiguration::builder()
-                .bucket_name("story-archive")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let storage = storage.storage_configuration().unwrap().arn().to_owned();
+    let encoder = new_encoder(&rt, Some("hd")).await;
+    let storage = new_storage(&rt, "story-archive", Some("archive")).await;
     let composition = rt
         .start_composition()
         .stage_arn(&stage)
-        .destinations(
-            aws_sdk_ivsrealtime::types::DestinationConfiguration::builder()
-                .s3(
-                    aws_sdk_ivsrealtime::types::S3DestinationConfiguration::builder()
-                        .storage_configuration_arn(&storage)
-                        .encoder_configuration_arns(&encoder)
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .destinations(s3_destination(&storage, &encoder))
         .send()
         .await
         .unwrap();
@@ -406,33 +344,17 @@ async fn record_real_time_story() -> String {
     rt.delete_stage().arn(&stage).send().await.unwrap();
     let gone = rt.get_stage().arn(&stage).send().await.unwrap_err();
     assert!(gone.into_service_error().is_resource_not_found_exception());
-    let summary = recorder.shutdown().await;
-    assert_eq!(summary.written.len(), 1, "{summary}");
-    std::fs::read_to_string(&summary.written[0]).unwrap()
+    recording.finish().await
 }
 
 /// Verifies flows against a fresh emulator, values compared too; no exchange may fail on the way.
 async fn verified(text: &str) -> ivs_vcr::verify::Verified {
     let cassette = Cassette::from_yaml(text, "stage-story.yaml".as_ref()).unwrap();
-    let recorded = vec![(std::path::PathBuf::from("stage-story.yaml"), cassette)];
     let mut options = ivs_vcr::verify::VerifyOptions::default();
     // Values too: a token or stream key the emulator answers where the recording holds a
     // placeholder is no difference, and is never printed.
     options.diff.values = true;
-    let verified = ivs_vcr::verify::run(
-        &recorded,
-        &ivs_vcr::verify::Against::Emulator,
-        &options,
-        |_, _, _| {},
-    )
-    .await
-    .unwrap();
-    assert!(
-        verified.transport_errors.is_empty(),
-        "{:?}",
-        verified.transport_errors
-    );
-    verified
+    against_the_emulator(&recorded("stage-story.yaml", cassette), &options).await
 }
 
 #[tokio::test]
@@ -521,21 +443,9 @@ async fn the_cli_verifies_and_diffs_real_time_cassettes_naming_real_time_s_opera
 
     let run = |args: &[&str]| crate::support::bin::run(args, dir.path());
     let clean = run(&["verify", "story.yaml", "--against", "emulator"]);
-    assert_eq!(
-        clean.status.code(),
-        Some(0),
-        "{}\n{}",
-        clean.stdout,
-        clean.stderr
-    );
+    clean.assert_code(0);
     let drift = run(&["verify", "drifted.yaml", "--against", "emulator"]);
-    assert_eq!(
-        drift.status.code(),
-        Some(1),
-        "{}\n{}",
-        drift.stdout,
-        drift.stderr
-    );
+    drift.assert_code(1);
     assert!(
         drift.stdout.contains("ivs-realtime:GetStage"),
         "{}",
@@ -544,26 +454,14 @@ async fn the_cli_verifies_and_diffs_real_time_cassettes_naming_real_time_s_opera
     assert!(drift.stdout.contains("endpoints"), "{}", drift.stdout);
 
     let diff = run(&["diff", "story.yaml", "drifted.yaml"]);
-    assert_eq!(
-        diff.status.code(),
-        Some(1),
-        "{}\n{}",
-        diff.stdout,
-        diff.stderr
-    );
+    diff.assert_code(1);
     assert!(
         diff.stdout.contains("ivs-realtime:GetStage"),
         "{}",
         diff.stdout
     );
     let same = run(&["diff", "story.yaml", "story.yaml"]);
-    assert_eq!(
-        same.status.code(),
-        Some(0),
-        "{}\n{}",
-        same.stdout,
-        same.stderr
-    );
+    same.assert_code(0);
 }
 
 /// A Real-Time cassette from elsewhere: a stage of the run's, then calls on a stage it did not
@@ -623,37 +521,11 @@ interactions:
 
 #[tokio::test]
 async fn against_aws_real_time_requests_act_only_on_stages_the_run_created() {
-    use crate::support::{operator, OPERATOR_TOKEN};
-    let fake = FakeIvs::start(operator()).await;
+    let fake = FakeIvs::start(crate::support::operator()).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hostile-stages.yaml"), HOSTILE_STAGES).unwrap();
-    let uri = fake.uri();
-    let mut cmd = crate::support::bin::command(
-        &[
-            "verify",
-            "hostile-stages.yaml",
-            "--against",
-            "aws",
-            "--upstream",
-            &uri,
-        ],
-        dir.path(),
-    );
-    cmd.env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
-        .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE");
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let received: Vec<String> = fake
-        .received()
-        .iter()
-        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
-        .collect();
+    let (_, stdout, stderr) = against_fake_aws(&fake, "hostile-stages.yaml", &[], dir.path()).await;
+    let received = routes_received(&fake);
     // The token for the run's own stage goes to the stage the fake made, never the recorded id.
     assert_eq!(
         received,

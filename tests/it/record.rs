@@ -633,7 +633,6 @@ async fn account_scrub_applies_to_the_cassette_and_to_replayed_requests() {
 
 #[tokio::test]
 async fn cli_record_writes_the_cassette_and_prints_a_summary() {
-    use std::io::{BufRead, BufReader};
     let fake = FakeIvs::start(OperatorCredentials {
         access_key: OPERATOR_KEY.into(),
         secret_key: OPERATOR_SECRET.into(),
@@ -641,54 +640,12 @@ async fn cli_record_writes_the_cassette_and_prints_a_summary() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-vcr"))
-        .args([
-            "record",
-            "--port",
-            "0",
-            "--name",
-            "cli",
-            "--upstream",
-            &fake.uri(),
-        ])
-        .arg("--cassettes")
-        .arg(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.path().join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-        .env("RUST_LOG", "trace")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let uri = first
-        .trim()
-        .strip_prefix("ivs-vcr record listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
-    let ivs = ivs_client(&uri, "us-west-2");
+    let recorder = crate::support::bin::record_as_operator("cli", &fake.uri(), dir.path());
+    let ivs = ivs_client(&recorder.uri().unwrap(), "us-west-2");
     ivs.create_channel().name("cli").send().await.unwrap();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{rest}\nstderr:\n{stderr}"
-    );
+    let finished = recorder.stop();
+    finished.assert_code(0);
+    let (rest, stderr) = (&finished.stdout, &finished.stderr);
     assert!(
         rest.contains("CreateChannel         1         0             0        0"),
         "{rest}"

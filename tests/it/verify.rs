@@ -7,34 +7,23 @@ use std::path::{Path, PathBuf};
 use ivs_vcr::verify::{self, Against, VerifyOptions};
 use ivs_vcr::ReplayServer;
 
-use crate::support::bin::{command, run};
+use crate::support::bin::run;
 use crate::support::fake_ivs::FakeIvs;
-use crate::support::{operator, OPERATOR_KEY, OPERATOR_SECRET, OPERATOR_TOKEN};
+use crate::support::operator;
+use crate::support::verify::{self as shared, against_fake_aws, routes_received, FromEmulator};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The bundled stories: every cassette but the `errors-*` catalogues, whose triggers for errors
-/// IVS documents no cause for (AccessDenied, throttling, outages) are invented.
-/// Verifies recorded flows against the emulator; no exchange may fail on the way.
+/// Verifies recorded flows against the emulator with the default options (see
+/// `support::verify::against_the_emulator`).
 async fn against_the_emulator(recorded: &[(PathBuf, ivs_vcr::Cassette)]) -> verify::Verified {
-    let verified = verify::run(
-        recorded,
-        &Against::Emulator,
-        &VerifyOptions::default(),
-        |_, _, _| {},
-    )
-    .await
-    .unwrap();
-    assert!(
-        verified.transport_errors.is_empty(),
-        "{:?}",
-        verified.transport_errors
-    );
-    verified
+    shared::against_the_emulator(recorded, &VerifyOptions::default()).await
 }
 
+/// The bundled stories: every cassette but the `errors-*` catalogues, whose triggers for errors
+/// IVS documents no cause for (AccessDenied, throttling, outages) are invented.
 fn stories() -> Vec<PathBuf> {
     let mut stories: Vec<PathBuf> = std::fs::read_dir(repo("cassettes"))
         .unwrap()
@@ -80,13 +69,7 @@ fn a_recording_the_emulator_contradicts_is_reported_with_exit_status_1() {
         &["verify", "tampered.yaml", "--against", "emulator"],
         dir.path(),
     );
-    assert_eq!(
-        finished.status.code(),
-        Some(1),
-        "{}\n{}",
-        finished.stdout,
-        finished.stderr
-    );
+    finished.assert_code(1);
     assert!(
         finished.stdout.contains("status changed"),
         "{}",
@@ -107,13 +90,7 @@ fn a_recording_the_emulator_contradicts_is_reported_with_exit_status_1() {
         ],
         dir.path(),
     );
-    assert_eq!(
-        clean.status.code(),
-        Some(0),
-        "{}\n{}",
-        clean.stdout,
-        clean.stderr
-    );
+    clean.assert_code(0);
     assert!(clean.stdout.starts_with("no drift"), "{}", clean.stdout);
 }
 
@@ -135,13 +112,7 @@ async fn against_a_url_it_reports_what_that_server_answers_differently() {
     })
     .await
     .unwrap();
-    assert_eq!(
-        finished.status.code(),
-        Some(1),
-        "{}\n{}",
-        finished.stdout,
-        finished.stderr
-    );
+    finished.assert_code(1);
     assert!(
         finished
             .stdout
@@ -190,33 +161,6 @@ async fn against_a_url_it_reports_what_that_server_answers_differently() {
     );
 }
 
-/// `ivs-vcr verify … --against aws --upstream <fake>` with the operator's credentials in the
-/// environment, run off the test's runtime.
-async fn verify_against_fake_aws(
-    fake: &FakeIvs,
-    cassette: &str,
-    extra: &[&str],
-    dir: &Path,
-) -> (Option<i32>, String, String) {
-    let uri = fake.uri();
-    let mut args = vec!["verify", cassette, "--against", "aws", "--upstream", &uri];
-    args.extend_from_slice(extra);
-    let mut cmd = command(&args, dir);
-    cmd.env("AWS_ACCESS_KEY_ID", OPERATOR_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", OPERATOR_SECRET)
-        .env("AWS_SESSION_TOKEN", OPERATOR_TOKEN)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE");
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_region() {
     let fake = FakeIvs::start(operator()).await;
@@ -224,7 +168,7 @@ async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_regio
         .display()
         .to_string();
     let dir = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = verify_against_fake_aws(&fake, &golden, &[], dir.path()).await;
+    let (code, stdout, stderr) = against_fake_aws(&fake, &golden, &[], dir.path()).await;
     // Six requests act on the channel the flow creates; the last reads `channel/missing`, which
     // the run did not create, so it is skipped and said so.
     assert_eq!(fake.n_requests(), 6, "{stdout}\n{stderr}");
@@ -244,11 +188,11 @@ async fn against_aws_it_signs_with_the_operators_credentials_and_routes_by_regio
     assert!(stdout.starts_with("no drift"), "{stdout}");
 
     let (code, _, stderr) =
-        verify_against_fake_aws(&fake, &golden, &["--fail-on-skipped"], dir.path()).await;
+        against_fake_aws(&fake, &golden, &["--fail-on-skipped"], dir.path()).await;
     assert_eq!(code, Some(1), "{stderr}");
 
     let (code, stdout, stderr) =
-        verify_against_fake_aws(&fake, &golden, &["--allow-foreign-resources"], dir.path()).await;
+        against_fake_aws(&fake, &golden, &["--allow-foreign-resources"], dir.path()).await;
     assert_eq!(fake.n_requests(), 6 + 6 + 7, "{stdout}\n{stderr}");
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
 }
@@ -345,13 +289,8 @@ async fn against_aws_only_requests_on_resources_the_run_created_are_sent() {
     let prod = fake.seed_channel("us-west-2", "prod");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hostile.yaml"), HOSTILE).unwrap();
-    let (code, stdout, stderr) =
-        verify_against_fake_aws(&fake, "hostile.yaml", &[], dir.path()).await;
-    let received: Vec<String> = fake
-        .received()
-        .iter()
-        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
-        .collect();
+    let (code, stdout, stderr) = against_fake_aws(&fake, "hostile.yaml", &[], dir.path()).await;
+    let received = routes_received(&fake);
     assert_eq!(
         received,
         [
@@ -381,7 +320,7 @@ async fn against_aws_only_requests_on_resources_the_run_created_are_sent() {
 
     // The operator can send foreign requests, naming the risk; an unknown route still goes nowhere.
     let before = fake.n_requests();
-    let (_, _, stderr) = verify_against_fake_aws(
+    let (_, _, stderr) = against_fake_aws(
         &fake,
         "hostile.yaml",
         &["--allow-foreign-resources"],
@@ -406,7 +345,7 @@ async fn a_request_that_is_no_ivs_operation_goes_to_no_target() {
     std::fs::write(dir.path().join("hostile.yaml"), HOSTILE).unwrap();
     let mut cassette = ivs_vcr::Cassette::load(dir.path().join("hostile.yaml")).unwrap();
     cassette.interactions.retain(|i| i.request.method == "PUT");
-    let recorded = vec![(PathBuf::from("hostile.yaml"), cassette)];
+    let recorded = shared::recorded("hostile.yaml", cassette);
     for against in [Against::Url(fake.uri()), Against::Emulator] {
         let verified = verify::run(&recorded, &against, &VerifyOptions::default(), |_, _, _| {})
             .await
@@ -431,13 +370,7 @@ fn verify_takes_several_paths_as_a_shell_glob_gives_them() {
         .to_string();
     let five = repo("cassettes/05-tags.yaml").display().to_string();
     let finished = run(&["verify", &one, &five], dir.path());
-    assert_eq!(
-        finished.status.code(),
-        Some(0),
-        "{}\n{}",
-        finished.stdout,
-        finished.stderr
-    );
+    finished.assert_code(0);
     assert!(
         finished.stderr.contains("[2/2] 05-tags"),
         "{}",
@@ -448,51 +381,35 @@ fn verify_takes_several_paths_as_a_shell_glob_gives_them() {
 #[test]
 fn upstream_goes_only_with_against_aws() {
     let dir = tempfile::tempdir().unwrap();
-    let finished = run(
-        &[
-            "verify",
-            "x.yaml",
-            "--against",
-            "emulator",
-            "--upstream",
-            "http://127.0.0.1:1",
-        ],
-        dir.path(),
-    );
-    assert_eq!(finished.status.code(), Some(2));
-    assert!(
-        finished
-            .stderr
-            .contains("--upstream goes with --against aws"),
-        "{}",
-        finished.stderr
-    );
-    let finished = run(
-        &["verify", "x.yaml", "--allow-foreign-resources"],
-        dir.path(),
-    );
-    assert_eq!(finished.status.code(), Some(2));
-    assert!(
-        finished
-            .stderr
-            .contains("--allow-foreign-resources goes with --against aws"),
-        "{}",
-        finished.stderr
-    );
+    for (args, refusal) in [
+        (
+            &[
+                "verify",
+                "x.yaml",
+                "--against",
+                "emulator",
+                "--upstream",
+                "http://127.0.0.1:1",
+            ][..],
+            "--upstream goes with --against aws",
+        ),
+        (
+            &["verify", "x.yaml", "--allow-foreign-resources"][..],
+            "--allow-foreign-resources goes with --against aws",
+        ),
+    ] {
+        let finished = run(args, dir.path());
+        assert_eq!(finished.status.code(), Some(2));
+        assert!(finished.stderr.contains(refusal), "{}", finished.stderr);
+    }
 }
 
 /// A flow this project records from the emulator verifies clean against the emulator: record,
 /// redaction, id mapping and the emulator agree with each other end to end.
 #[tokio::test]
 async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
-    let upstream = ReplayServer::emulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let recorder = crate::support::recorder(dir.path(), &upstream.uri())
-        .name("flow")
-        .start()
-        .await
-        .unwrap();
-    let ivs = crate::support::ivs_client(&recorder.uri(), "us-west-2");
+    let recording = FromEmulator::start("flow").await;
+    let ivs = crate::support::ivs_client(&recording.uri(), "us-west-2");
     let arn = ivs
         .create_channel()
         .name("recorded")
@@ -534,10 +451,10 @@ async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
     ivs.delete_channel().arn(&arn).send().await.unwrap();
     let gone = ivs.get_channel().arn(&arn).send().await.unwrap_err();
     assert!(gone.into_service_error().is_resource_not_found_exception());
-    let summary = recorder.shutdown().await;
-    assert_eq!(summary.written.len(), 1, "{summary}");
+    let text = recording.finish().await;
 
-    let recorded = ivs_vcr::diff::load_cassettes(&summary.written[0]).unwrap();
+    let cassette = ivs_vcr::Cassette::from_yaml(&text, "flow.yaml".as_ref()).unwrap();
+    let recorded = shared::recorded("flow.yaml", cassette);
     assert_eq!(recorded[0].1.interactions.len(), 8);
     let verified = against_the_emulator(&recorded).await;
     assert!(verified.report.findings.is_empty(), "{}", verified.report);
@@ -546,14 +463,8 @@ async fn a_flow_recorded_from_the_emulator_verifies_clean_against_it() {
 /// Records a Chat flow from the emulator: a logging configuration and a room made first (`pre`),
 /// then calls on them and on a room the flow makes and deletes. Returns the cassette's text.
 async fn record_chat_flow() -> String {
-    let upstream = ReplayServer::emulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let recorder = crate::support::recorder(dir.path(), &upstream.uri())
-        .name("chat")
-        .start()
-        .await
-        .unwrap();
-    let chat = crate::chat::chat_client(&recorder.uri());
+    let recording = FromEmulator::start("chat").await;
+    let chat = crate::chat::chat_client(&recording.uri());
     let logging = crate::support::create_s3_logging(&chat, Some("pre")).await;
     let logging = logging.arn().unwrap().to_owned();
     let old = chat
@@ -591,9 +502,7 @@ async fn record_chat_flow() -> String {
         .unwrap();
     chat.delete_room().identifier(&new).send().await.unwrap();
     chat.get_room().identifier(&new).send().await.unwrap_err();
-    let summary = recorder.shutdown().await;
-    assert_eq!(summary.written.len(), 1, "{summary}");
-    std::fs::read_to_string(&summary.written[0]).unwrap()
+    recording.finish().await
 }
 
 #[tokio::test]
@@ -623,7 +532,7 @@ async fn a_chat_recording_verifies_against_the_emulator_with_seeds_and_mapped_id
     let yaml = yaml.replace("123456789012", "210987654321");
     assert!(yaml.contains("arn:aws:ivschat:us-west-2:210987654321:room/RECORDEDid01"));
     let cassette = ivs_vcr::Cassette::from_yaml(&yaml, "chat.yaml".as_ref()).unwrap();
-    let recorded = vec![(PathBuf::from("chat.yaml"), cassette)];
+    let recorded = shared::recorded("chat.yaml", cassette);
 
     let verified = against_the_emulator(&recorded).await;
     assert!(verified.report.findings.is_empty(), "{}", verified.report);
@@ -632,7 +541,7 @@ async fn a_chat_recording_verifies_against_the_emulator_with_seeds_and_mapped_id
     // Drift is reported per service: a room that the emulator says does not exist.
     let tampered = yaml.replacen("name: new", "name: renamed", 1);
     let cassette = ivs_vcr::Cassette::from_yaml(&tampered, "chat.yaml".as_ref()).unwrap();
-    let tampered = vec![(PathBuf::from("chat.yaml"), cassette)];
+    let tampered = shared::recorded("chat.yaml", cassette);
     let mut broken = tampered.clone();
     let last = broken[0].1.interactions.last_mut().unwrap();
     last.response.status = 200;
@@ -711,13 +620,8 @@ async fn against_aws_chat_requests_act_only_on_rooms_the_run_created() {
     let fake = FakeIvs::start(operator()).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hostile-chat.yaml"), HOSTILE_CHAT).unwrap();
-    let (_, stdout, stderr) =
-        verify_against_fake_aws(&fake, "hostile-chat.yaml", &[], dir.path()).await;
-    let received: Vec<String> = fake
-        .received()
-        .iter()
-        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
-        .collect();
+    let (_, stdout, stderr) = against_fake_aws(&fake, "hostile-chat.yaml", &[], dir.path()).await;
+    let received = routes_received(&fake);
     assert_eq!(
         received,
         ["POST /CreateRoom", "POST /GetRoom", "POST /CreateChatToken"],

@@ -30,6 +30,20 @@ pub struct Finished {
     pub stderr: String,
 }
 
+impl Finished {
+    /// Asserts the exit code, printing both outputs when it is another.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(
+            self.status.code(),
+            Some(code),
+            "{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
 /// A `Command` for the binary with the `IVS_VCR_*` variables of the caller's environment removed,
 /// so a developer's settings never leak into a test.
 pub fn command(args: &[&str], workdir: &Path) -> Command {
@@ -53,6 +67,43 @@ pub fn run(args: &[&str], workdir: &Path) -> Finished {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// `ivs-vcr record` writing the cassette `name` into `dir` from `upstream`, started with nothing
+/// in its environment but `PATH`, the operator's key ([`super::OPERATOR_KEY`], no session
+/// token) and `RUST_LOG=trace`, so that its log is as talkative as it gets. Its first line says
+/// where it listens.
+pub fn record_as_operator(name: &str, upstream: &str, dir: &Path) -> IvsVcr {
+    let mut command = command(
+        &[
+            "record",
+            "--port",
+            "0",
+            "--name",
+            name,
+            "--upstream",
+            upstream,
+        ],
+        dir,
+    );
+    command
+        .arg("--cassettes")
+        .arg(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", super::OPERATOR_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", super::OPERATOR_SECRET)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+        .env("RUST_LOG", "trace");
+    let recorder = IvsVcr::spawn(command);
+    assert!(
+        recorder.stdout[0].starts_with("ivs-vcr record listening on "),
+        "unexpected first line: {}",
+        recorder.stdout[0]
+    );
+    recorder
 }
 
 impl IvsVcr {

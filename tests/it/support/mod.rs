@@ -4,9 +4,13 @@
 pub mod bin;
 pub mod fake_ivs;
 pub mod faults;
+pub mod keys;
 pub mod model;
 pub mod raw;
 pub mod rules;
+pub mod stages;
+pub mod verify;
+pub mod webhook;
 
 use std::path::PathBuf;
 
