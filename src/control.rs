@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /_ivs-vcr/health` | `{"status": "ok", "mode": "emulate" \| "replay" \| "record"}` |
 //! | `POST /_ivs-vcr/reset` (and moto's `POST /moto-api/reset`) | empties the emulator, rewinds sequence cursors, clears faults, returns the clock to the wall clock, closes every chat socket, forgets the events kept |
-//! | `POST /_ivs-vcr/reset?account=ID` | empties one account's state (its ids start again); nothing shared is touched |
+//! | `POST /_ivs-vcr/reset?account=ID` | empties one account's state (its ids start again) and forgets its summary counts; nothing shared is touched |
 //! | `GET /_ivs-vcr/state` | the emulator's resources, as JSON: `{account, regions}` of the default account (as before accounts), per region Real-Time's stage sessions and their participants under `stageSessions`, `accounts: {<id>: {regions}}` for every account with state, and under `chat` the rooms' live connections and recent messages |
 //! | `GET /_ivs-vcr/state?account=ID` | one account's: `{account, regions}` (and `chat`) |
 //! | (both `GET /_ivs-vcr/state` forms) | are also the state document (`emulator::snapshot`): `format`, `version`, `scope`, `clock` and `world`, what a restore reads |
@@ -16,8 +16,9 @@
 //! | `POST /_ivs-vcr/stages/join` `{"token", "publish"?, "subscribe"?}` | joins a Real-Time participant with its token: `{"participantId", "stageArn", "sessionId"}`; joining again with a connected participant's token changes what it publishes and subscribes to; `{"streamKey"}` instead publishes as an RTMP(S) encoder with an ingest configuration's key |
 //! | `POST /_ivs-vcr/stages/leave` `{"participantId", "stageArn"?}` | the participant leaves its stage: `{}` |
 //! | `POST /_ivs-vcr/streams/update` `{"channelArn", "health"?, "viewerCount"?}` | changes a live stream's health (sending IVS Stream Health Change) or viewer count |
-//! | `GET /_ivs-vcr/events` (`?since=N`, `?detail-type=…`) | the EventBridge events sent, oldest first, in EventBridge's envelope: `{"events", "last", "delivery"}`; `last` is the number to pass as `since` next time (events are numbered from 1, again after a reset) |
-//! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated; under `chat`, WebSocket actions, errors and connections |
+//! | `GET /_ivs-vcr/events` (`?since=N`, `?detail-type=…`, `?account=ID`) | the EventBridge events sent, oldest first, in EventBridge's envelope: `{"events", "last", "delivery"}`; `last` is the number to pass as `since` next time (events are numbered from 1, again after a reset, across accounts); `?account=` lists only the events of requests made in that account (the envelope's `account`) |
+//! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated, faulted; under `chat`, WebSocket actions, errors and connections; under `accounts`, each account's part as `?account=` gives it |
+//! | `GET /_ivs-vcr/summary?account=ID` | one account's part: `{mode, account, operations: {<op>: {emulated, faulted}}, n_emulated, n_faulted}`; cassette counts (matched, unmatched, unused) are server-wide only |
 //! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
 //! | `GET /_ivs-vcr/clock`, `POST` `{"advance_seconds": N}` or `{"time": "…Z"}` | reads or moves the emulator's clock forward (`clock`); reset returns it to the wall clock |
 //!
@@ -59,6 +60,12 @@ pub(crate) trait Plane: Send + Sync {
     fn rewind(&self);
     /// The summary so far, as JSON.
     fn summary(&self) -> Value;
+    /// One account's part of the summary, when the server has accounts (an emulator).
+    fn account_summary(&self, _account: &str) -> Option<Value> {
+        None
+    }
+    /// Forgets what the summary counted of one account (its state is reset by `handle`).
+    fn forget_account(&self, _account: &str) {}
     /// The server's injected faults.
     fn faults(&self) -> &FaultSet;
     /// The chat data plane, when the server serves the chat socket.
@@ -169,6 +176,7 @@ fn reply(
                 return no_emulator();
             };
             emulator.reset_account(account);
+            plane.forget_account(account);
             Ok((200, json!({"reset": true, "account": account})))
         }
         ("POST", "reset") => {
@@ -333,12 +341,28 @@ fn reply(
                     )
                 }
             };
-            let (list, last) = events.list(since, first("detail-type").map(String::as_str));
+            let account = match query.contains_key("account") {
+                true => Some(account_param(query)?),
+                false => None,
+            };
+            let filter = crate::live::events::EventFilter {
+                detail_type: first("detail-type").map(String::as_str),
+                account,
+            };
+            let (list, last) = events.list(since, filter);
             let list: Vec<Value> = list.iter().map(|e| Value::clone(e)).collect();
             Ok((
                 200,
                 json!({"events": list, "last": last, "delivery": events.delivery_counts()}),
             ))
+        }
+        ("GET", "summary") if query.contains_key("account") => {
+            // One worker's part: what the emulator answered (and faults answered) in its account.
+            let account = account_param(query)?;
+            match plane.account_summary(account) {
+                Some(summary) => Ok((200, summary)),
+                None => no_emulator(),
+            }
         }
         ("GET", "summary") => {
             let mut summary = plane.summary();

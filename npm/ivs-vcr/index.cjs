@@ -255,19 +255,31 @@ class ControlPlane {
     return object(await this.request("GET", "health"));
   }
 
-  /** Empties the emulator, rewinds every cassette's sequences and clears faults. */
-  async reset() {
-    await this.request("POST", "reset", {});
+  /**
+   * Empties the emulator, rewinds every cassette's sequences and clears faults; with `account`
+   * (a 12-digit id), empties that account's state (and forgets its summary counts) only, leaving
+   * everything else: what a worker sharing the server with others does.
+   */
+  async reset(options = {}) {
+    await this.request("POST", `reset${accountQuery(options)}`, {});
   }
 
-  /** What was served so far: per operation counts, unmatched requests with their reports, unused interactions. */
-  async summary() {
-    return object(await this.request("GET", "summary"));
+  /**
+   * What was served so far: per operation counts, unmatched requests with their reports, unused
+   * interactions, and under `accounts` each account's emulated and faulted counts. With `account`
+   * (a 12-digit id), that account's part only: `{mode, account, operations: {<op>: {emulated,
+   * faulted}}, n_emulated, n_faulted}` (cassette counts are the server's, in the whole summary only).
+   */
+  async summary(options = {}) {
+    return object(await this.request("GET", `summary${accountQuery(options)}`));
   }
 
-  /** The emulator's resources, per region. */
-  async state() {
-    return object(await this.request("GET", "state"));
+  /**
+   * The emulator's resources: the default account's per region, and every account's under
+   * `accounts`; with `account` (a 12-digit id), that account's per region.
+   */
+  async state(options = {}) {
+    return object(await this.request("GET", `state${accountQuery(options)}`));
   }
 
   /**
@@ -276,8 +288,7 @@ class ControlPlane {
    * It never holds the emulator's private key.
    */
   async snapshot(options = {}) {
-    const query = options.account === undefined ? "" : `?account=${encodeURIComponent(options.account)}`;
-    return object(await this.request("GET", `state${query}`));
+    return object(await this.request("GET", `state${accountQuery(options)}`));
   }
 
   /**
@@ -371,12 +382,14 @@ class ControlPlane {
   /**
    * The EventBridge events the emulator sent (`GET /_ivs-vcr/events`), oldest first, in the
    * envelope EventBridge delivers: stream state and health changes, recording state changes.
-   * `detailType` keeps one type; `since` skips the first `since` events made since the last reset.
+   * `detailType` keeps one type; `since` skips the first `since` events made since the last reset,
+   * of every account; `account` (a 12-digit id) keeps the events of that account's resources.
    */
-  async events({ detailType, since } = {}) {
+  async events({ detailType, since, account } = {}) {
     const query = new URLSearchParams();
     if (detailType !== undefined) query.set("detail-type", detailType);
     if (since) query.set("since", String(since));
+    if (account !== undefined) query.set("account", account);
     // `%20` for a space: the server reads `+` as itself, as AWS reads query strings.
     const text = query.toString().replace(/\+/g, "%20");
     const answer = object(await this.request("GET", text ? `events?${text}` : "events"));
@@ -682,6 +695,11 @@ function stageJoin(value) {
     }
   }
   return { participantId: answer.participantId, stageArn: answer.stageArn, sessionId: answer.sessionId };
+}
+
+/** `?account=ID` when `options.account` is given, for the calls that take an account. */
+function accountQuery(options) {
+  return options.account === undefined ? "" : `?account=${encodeURIComponent(options.account)}`;
 }
 
 /** A control-plane answer that must be a JSON object. */

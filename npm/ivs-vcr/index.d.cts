@@ -162,7 +162,23 @@ export interface Summary {
   unused: unknown[];
   /** Cassettes that could not be loaded. */
   load_errors: unknown[];
+  /** Each account's emulated and faulted counts, by 12-digit id (emulating servers). */
+  accounts?: Record<string, AccountCounts>;
   [key: string]: unknown;
+}
+
+/** One account's part of the summary: what was answered in it. */
+export interface AccountCounts {
+  /** Per operation that has a count. */
+  operations: Record<string, { emulated: number; faulted: number }>;
+  n_emulated: number;
+  n_faulted: number;
+}
+
+/** `GET /_ivs-vcr/summary?account=ID`: one account's part (cassette counts are the server's only). */
+export interface AccountSummary extends AccountCounts {
+  mode: "emulate" | "replay" | "record";
+  account: string;
 }
 
 /** The emulator's clock (`advanceClock`, `setClock`). */
@@ -240,12 +256,15 @@ export declare class ControlPlane {
   /** Calls a control-plane endpoint with a JSON body; resolves to the JSON answer. */
   request(method: string, path: string, body?: unknown): Promise<unknown>;
   health(): Promise<Health>;
-  /** Empties the emulator, rewinds cassette sequences, clears faults. */
-  reset(): Promise<void>;
-  /** Per operation: matched, unmatched (with reports), unused, emulated. */
+  /** Empties the emulator, rewinds cassette sequences, clears faults; with `account`, empties that account only. */
+  reset(options?: { account?: string }): Promise<void>;
+  /** Per operation: matched, unmatched (with reports), unused, emulated, faulted; each account's under `accounts`. */
   summary(): Promise<Summary>;
-  /** The emulator's resources, per region. */
-  state(): Promise<Record<string, unknown>>;
+  /** One account's part of the summary: what the emulator (and injected faults) answered in it. */
+  summary(options: { account: string }): Promise<AccountSummary>;
+  summary(options?: { account?: string }): Promise<Summary | AccountSummary>;
+  /** The emulator's resources, per region; with `account`, that account's. */
+  state(options?: { account?: string }): Promise<Record<string, unknown>>;
   /** The state as a versioned document that `restore()` takes back; with `account`, that account's alone. Never holds a private key. */
   snapshot(options?: { account?: string }): Promise<StateDocument>;
   /** Restores a `snapshot()`; a refused document (`ControlPlaneError`, status 400) changes nothing. */
@@ -268,8 +287,8 @@ export declare class ControlPlane {
   setClock(time: string): Promise<ClockView>;
   /** Changes a live stream's health (a change sends IVS Stream Health Change) or viewer count. */
   updateStream(channelArn: string, options?: { health?: string; viewerCount?: number }): Promise<unknown>;
-  /** The EventBridge events the emulator sent, oldest first; `detailType` keeps one type, `since` skips the first ones since the last reset. */
-  events(options?: { detailType?: string; since?: number }): Promise<EventBridgeEvent[]>;
+  /** The EventBridge events the emulator sent, oldest first; `detailType` keeps one type, `since` skips the first ones since the last reset, `account` keeps one account's. */
+  events(options?: { detailType?: string; since?: number; account?: string }): Promise<EventBridgeEvent[]>;
   /** Adds a fault rule; resolves to it as listed, with its `id`. */
   fault(rule: FaultRule): Promise<FaultView>;
   /** The fault rules, with `remaining` uses. */

@@ -4,6 +4,8 @@
 ``PATH`` and installs this package beside it:
 
 - :func:`binary_path` finds the executable;
+- :class:`RemoteServer` drives the control plane of a server already running (shared by
+  parallel workers, each in its own account);
 - :class:`Server` runs ``ivs-vcr replay`` (the in-memory IVS emulator, or cassettes) or
   ``ivs-vcr record`` on a free port and drives its control plane (reset, summary, state, live
   streams, EventBridge events, Real-Time stage joins and leaves, fault injection);
@@ -22,6 +24,7 @@ from ._server import (
     ControlPlaneError,
     ControlPlaneMissing,
     EventBridgeEvent,
+    RemoteServer,
     Server,
     ServerError,
     StageJoin,
@@ -35,6 +38,7 @@ __all__ = [
     "EventBridgeEvent",
     "ControlPlaneError",
     "ControlPlaneMissing",
+    "RemoteServer",
     "Server",
     "ServerEnvironment",
     "ServerError",

@@ -1,8 +1,9 @@
 """Running an ``ivs-vcr`` server as a child process, and its control plane under ``/_ivs-vcr/``.
 
-:class:`Server` starts ``ivs-vcr replay|record … --port 0``, waits for the line that says where it
-listens, and wraps the control-plane calls (reset, summary, state and its snapshot, restore and
-save, streams, events, stage joins, faults) with urllib.
+:class:`RemoteServer` wraps the control-plane calls (reset, summary, state and its snapshot,
+restore and save, streams, events, stage joins, faults) of a server at a URL with urllib;
+:class:`Server` is one it starts itself: ``ivs-vcr replay|record … --port 0``, waiting for the
+line that says where it listens.
 Its stderr goes to a temporary file, so that a server that dies can be explained by its last lines.
 
 The server's life is tied to this process's: it is started with ``--exit-on-stdin-close`` and a pipe
@@ -111,7 +112,254 @@ class StageJoin:
     session_id: str
 
 
-class Server:
+class RemoteServer:
+    """The control plane of an ``ivs-vcr`` server that runs already, reached at ``url``: one
+    that CI started for every job, or that another process owns. :class:`Server` is the same
+    with a process of its own.
+
+    One server serves many parallel workers when each signs its requests with its own 12-digit
+    access key id, which the server takes as the account: ``reset``, ``summary``, ``state`` and
+    ``events`` then take that ``account`` to touch or read one worker's part only.
+    """
+
+    def __init__(self, url: str, *, request_timeout: float = 30.0) -> None:
+        """Checks nothing: the first call says whether a server answers at ``url``."""
+        self.url = url.rstrip("/")
+        self.request_timeout = request_timeout
+
+    def __repr__(self) -> str:
+        return f"<ivs_vcr.RemoteServer {self.url}>"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the server is known to run: one of another process is taken to, until a call
+        to it fails (:class:`Server` knows of its own process)."""
+        return True
+
+    # -- control plane ---------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Optional[Any] = None) -> Any:
+        """Calls a control-plane endpoint (``path`` under ``/_ivs-vcr/``, or absolute) with a
+        JSON body and returns the decoded JSON answer (``None`` for an empty one).
+
+        Raises :class:`ControlPlaneMissing` when the server does not know the endpoint, and
+        :class:`ControlPlaneError` for any other refusal."""
+        if not path.startswith("/"):
+            path = f"{CONTROL_PREFIX}/{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as err:
+            raise _control_error(method, path, err) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+            raise ServerError(f"{method} {self.url}{path} failed: {err}{self._unreachable()}") from err
+        return json.loads(raw) if raw.strip() else None
+
+    def _unreachable(self) -> str:
+        """What to add to the message of a call that reached no server."""
+        return (
+            f"\n(is an ivs-vcr server running at {self.url}? start one with `ivs-vcr serve --port N`, "
+            "or check the URL given)"
+        )
+
+    def health(self) -> Dict[str, Any]:
+        """``GET /_ivs-vcr/health``: ``{"status": "ok", "mode": "emulate"|"replay"|"record"}``."""
+        return _object(self.request("GET", "health"))
+
+    def reset(self, account: Optional[str] = None) -> None:
+        """Empties the emulator and rewinds every cassette's sequences; with ``account`` (a
+        12-digit id), empties that account's state only and leaves everything else."""
+        path = "reset" if account is None else f"reset?account={urllib.parse.quote(account)}"
+        self.request("POST", path, {})
+
+    def summary(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """What was served so far: per operation counts, unmatched requests with their reports,
+        unused interactions, and under ``accounts`` each account's emulated and faulted counts.
+        With ``account`` (a 12-digit id), that account's part only: ``{"mode", "account",
+        "operations": {<operation>: {"emulated", "faulted"}}, "n_emulated", "n_faulted"}``
+        (cassette counts are the server's, and only in the whole summary)."""
+        path = "summary" if account is None else f"summary?account={urllib.parse.quote(account)}"
+        return _object(self.request("GET", path))
+
+    def state(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """The emulator's resources: the default account's under ``regions`` and every account's
+        under ``accounts``; with ``account`` (a 12-digit id), that account's under ``regions``."""
+        path = "state" if account is None else f"state?account={urllib.parse.quote(account)}"
+        return _object(self.request("GET", path))
+
+    def snapshot(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """The emulator's state as a versioned document (``{"format": "ivs-vcr/state",
+        "version": 1, …}``) that :meth:`restore` takes back: every account's, or with ``account``
+        (a 12-digit id) that one's. It is :meth:`state`'s answer, which carries the document's
+        members beside the readable view; it never holds the emulator's private key."""
+        return self.state(account)
+
+    def restore(self, document: Mapping[str, Any]) -> Dict[str, Any]:
+        """Restores a :meth:`snapshot`: the whole emulator, or the one account of a one-account
+        snapshot. The document is checked whole first, so a refused one (a
+        :class:`ControlPlaneError`, status 400, saying what is wrong) changes nothing. Returns
+        ``{"restored", "scope", "accounts", "streamsEnded"}``."""
+        return _object(self.request("POST", "state", dict(document)))
+
+    def save_state(self) -> Dict[str, Any]:
+        """Writes the state to the server's ``--state-file`` now (atomically): ``{"path",
+        "bytes"}``. A server started without ``--state-file`` refuses with a
+        :class:`ControlPlaneError` (status 409)."""
+        return _object(self.request("POST", "state/save", {}))
+
+    def start_stream(
+        self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
+    ) -> Any:
+        """Makes the emulator's channel live, as if a broadcaster had connected."""
+        body: Dict[str, Any] = {"channelArn": channel_arn}
+        if health is not None:
+            body["health"] = health
+        if viewer_count is not None:
+            body["viewerCount"] = viewer_count
+        return self.request("POST", "streams/start", body)
+
+    def stop_stream(self, channel_arn: str) -> Any:
+        """Ends the live stream of the emulator's channel."""
+        return self.request("POST", "streams/stop", {"channelArn": channel_arn})
+
+    def join_stage(
+        self, token: str, *, publish: Optional[bool] = None, subscribe: Optional[bool] = None
+    ) -> StageJoin:
+        """Joins a participant to the stage its token is for, as IVS's broadcast SDK would without
+        media: the first join starts the stage session, ``ListParticipantEvents`` shows
+        ``JOINED`` (and ``PUBLISH_STARTED`` with ``publish=True``). ``token`` is a
+        ``CreateParticipantToken`` (or ``CreateStage``) token, or one signed with a private key
+        whose public key was imported. ``publish`` and ``subscribe`` say what the participant
+        does, within the token's capabilities (the server's defaults when left out).
+
+        A refused join (an expired or forged token, a deleted stage, a capability the token lacks)
+        raises :class:`ControlPlaneError` with the server's message."""
+        body: Dict[str, Any] = {"token": token}
+        if publish is not None:
+            body["publish"] = publish
+        if subscribe is not None:
+            body["subscribe"] = subscribe
+        return _stage_join(self.request("POST", "stages/join", body))
+
+    def join_stage_with_stream_key(self, stream_key: str) -> StageJoin:
+        """Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
+        would: the configuration goes ``ACTIVE`` and its participant joins and publishes. Leave
+        with :meth:`leave_stage` and the participant id this returns."""
+        return _stage_join(self.request("POST", "stages/join", {"streamKey": stream_key}))
+
+    def leave_stage(self, participant_id: str, stage_arn: Optional[str] = None) -> None:
+        """Takes a joined participant out of its stage (``LEFT`` in its events, ``DISCONNECTED``
+        in ``GetParticipant``); the last one to leave ends the stage session. ``stage_arn``
+        narrows the look-up when the same id could be in several stages."""
+        body: Dict[str, Any] = {"participantId": participant_id}
+        if stage_arn is not None:
+            body["stageArn"] = stage_arn
+        self.request("POST", "stages/leave", body)
+
+    def advance_clock(self, seconds: float) -> Dict[str, Any]:
+        """Moves the emulator's clock forward by ``seconds``: token and session expiry, rate
+        windows, composition and stage-session timeouts and the times new answers carry all
+        follow it, so a test of a one-hour timeout takes milliseconds. Answers
+        ``{"now", "epochMillis", "aheadSeconds"}``; :meth:`reset` returns the clock to the wall
+        clock."""
+        return _object(self.request("POST", "clock", {"advance_seconds": seconds}))
+
+    def set_clock(self, time: str) -> Dict[str, Any]:
+        """Sets the emulator's clock to ``time`` (``"2030-01-01T00:00:00Z"``), which must not be
+        before its time now: the clock only moves forward."""
+        return _object(self.request("POST", "clock", {"time": time}))
+
+    def update_stream(
+        self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
+    ) -> Any:
+        """Changes a live stream's ``health`` (``HEALTHY``, ``STARVING``, ``UNKNOWN``; a change
+        sends IVS Stream Health Change) or viewer count, as ingest measuring it would."""
+        body: Dict[str, Any] = {"channelArn": channel_arn}
+        if health is not None:
+            body["health"] = health
+        if viewer_count is not None:
+            body["viewerCount"] = viewer_count
+        return self.request("POST", "streams/update", body)
+
+    def events(
+        self, detail_type: Optional[str] = None, since: int = 0, *, account: Optional[str] = None
+    ) -> List[EventBridgeEvent]:
+        """The EventBridge events the emulator sent (``GET /_ivs-vcr/events``), oldest first, as
+        EventBridge delivers them: stream state and health changes, recording state changes.
+        ``detail_type`` keeps one type (``"IVS Recording State Change"``); ``since`` skips the
+        first ``since`` events made since the last reset, of every account (the newest 1,000 are
+        kept); ``account`` (a 12-digit id) keeps the events of that account's resources.
+
+        The same events go to the server's ``--events-url``, if it has one."""
+        given = {"detail-type": detail_type, "since": since or None, "account": account}
+        # `%20` for a space: the server reads `+` as itself, as AWS reads query strings.
+        query = urllib.parse.urlencode(
+            {k: v for k, v in given.items() if v is not None}, quote_via=urllib.parse.quote
+        )
+        answer = _object(self.request("GET", "events" + (f"?{query}" if query else "")))
+        events = answer.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise ServerError(f"GET {CONTROL_PREFIX}/events answered without an `events` list")
+        return [_event(e) for e in events]
+
+    def fault(
+        self,
+        operation: Optional[str] = None,
+        error: Optional[str] = None,
+        status: Optional[int] = None,
+        times: Optional[int] = None,
+        rate: Optional[float] = None,
+        delay_ms: Optional[int] = None,
+        connection: Optional[str] = None,
+        *,
+        retry_after_ms: Optional[int] = None,
+        message: Optional[str] = None,
+        seed: Optional[int] = None,
+        service: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Adds a fault rule and returns it as the server lists it (with its ``id``).
+
+        ``fault(operation="GetChannel", error="ThrottlingException", times=2)`` makes the next two
+        GetChannel calls fail with IVS's 429. ``error`` is any modeled IVS error (its status comes
+        from the model), ``status`` alone gives a generic error, ``delay_ms`` stalls, ``connection``
+        (``"reset"`` or ``"empty"``) drops the connection, ``rate`` (0–1, seeded by ``seed``) fires
+        at random but reproducibly. No ``operation`` means every operation. Chat's operations are
+        named the same way (``fault(operation="CreateRoom", error="ServiceQuotaExceededException")``);
+        ``service`` (``"ivs"``, ``"ivschat"``, ``"ivs-realtime"``) picks one service's, for the tag
+        operations every service shares, or every operation of that service alone.
+        """
+        given = {
+            "service": service,
+            "operation": operation,
+            "error": error,
+            "status": status,
+            "times": times,
+            "rate": rate,
+            "delay_ms": delay_ms,
+            "connection": connection,
+            "retry_after_ms": retry_after_ms,
+            "message": message,
+            "seed": seed,
+        }
+        return _object(self.request("POST", "faults", {k: v for k, v in given.items() if v is not None}))
+
+    def faults(self) -> List[Dict[str, Any]]:
+        """The fault rules, with ``remaining`` uses."""
+        faults = _object(self.request("GET", "faults")).get("faults")
+        if not isinstance(faults, list):
+            raise ServerError(f"GET {CONTROL_PREFIX}/faults answered without a `faults` list")
+        return faults
+
+    def clear_faults(self) -> None:
+        """Removes every fault rule."""
+        self.request("DELETE", "faults")
+
+
+class Server(RemoteServer):
     """One ``ivs-vcr`` server process on a free loopback port.
 
     ``Server("serve")`` (or ``Server("replay")``, the same server) with no arguments is the
@@ -138,7 +386,6 @@ class Server:
         and :class:`~ivs_vcr.BinaryNotFoundError` if there is no ``ivs-vcr`` to run.
         """
         self.mode = mode
-        self.request_timeout = request_timeout
         self.command: List[str] = [
             binary or binary_path(),
             mode,
@@ -167,7 +414,7 @@ class Server:
             raise ServerError(f"cannot run `{self.command[0]}`: {err}") from err
         self._reader = threading.Thread(target=self._read_stdout, name="ivs-vcr-stdout", daemon=True)
         self._reader.start()
-        self.url = self._wait_listening(startup_timeout)
+        super().__init__(self._wait_listening(startup_timeout), request_timeout=request_timeout)
 
     # -- process ---------------------------------------------------------------------------
 
@@ -285,218 +532,13 @@ class Server:
         state = "running" if self.alive else f"exited {self.poll()}"
         return f"<ivs_vcr.Server {self.mode} {self.url} {state}>"
 
-    # -- control plane ---------------------------------------------------------------------
+    def _unreachable(self) -> str:
+        try:  # a server that cannot be reached is often one that is dying: let it finish
+            self._proc.wait(0.5)
+        except subprocess.TimeoutExpired:
+            pass
+        return "" if self.alive else f"\n{self.death_report()}"
 
-    def request(self, method: str, path: str, body: Optional[Any] = None) -> Any:
-        """Calls a control-plane endpoint (``path`` under ``/_ivs-vcr/``, or absolute) with a
-        JSON body and returns the decoded JSON answer (``None`` for an empty one).
-
-        Raises :class:`ControlPlaneMissing` when the server does not know the endpoint, and
-        :class:`ControlPlaneError` for any other refusal."""
-        if not path.startswith("/"):
-            path = f"{CONTROL_PREFIX}/{path}"
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as err:
-            raise _control_error(method, path, err) from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-            try:  # a server that cannot be reached is often one that is dying: let it finish
-                self._proc.wait(0.5)
-            except subprocess.TimeoutExpired:
-                pass
-            hint = "" if self.alive else f"\n{self.death_report()}"
-            raise ServerError(f"{method} {self.url}{path} failed: {err}{hint}") from err
-        return json.loads(raw) if raw.strip() else None
-
-    def health(self) -> Dict[str, Any]:
-        """``GET /_ivs-vcr/health``: ``{"status": "ok", "mode": "emulate"|"replay"|"record"}``."""
-        return _object(self.request("GET", "health"))
-
-    def reset(self, account: Optional[str] = None) -> None:
-        """Empties the emulator and rewinds every cassette's sequences; with ``account`` (a
-        12-digit id), empties that account's state only and leaves everything else."""
-        path = "reset" if account is None else f"reset?account={urllib.parse.quote(account)}"
-        self.request("POST", path, {})
-
-    def summary(self) -> Dict[str, Any]:
-        """What was served so far: per operation counts, unmatched requests with their reports,
-        unused interactions."""
-        return _object(self.request("GET", "summary"))
-
-    def state(self, account: Optional[str] = None) -> Dict[str, Any]:
-        """The emulator's resources: the default account's under ``regions`` and every account's
-        under ``accounts``; with ``account`` (a 12-digit id), that account's under ``regions``."""
-        path = "state" if account is None else f"state?account={urllib.parse.quote(account)}"
-        return _object(self.request("GET", path))
-
-    def snapshot(self, account: Optional[str] = None) -> Dict[str, Any]:
-        """The emulator's state as a versioned document (``{"format": "ivs-vcr/state",
-        "version": 1, …}``) that :meth:`restore` takes back: every account's, or with ``account``
-        (a 12-digit id) that one's. It is :meth:`state`'s answer, which carries the document's
-        members beside the readable view; it never holds the emulator's private key."""
-        return self.state(account)
-
-    def restore(self, document: Mapping[str, Any]) -> Dict[str, Any]:
-        """Restores a :meth:`snapshot`: the whole emulator, or the one account of a one-account
-        snapshot. The document is checked whole first, so a refused one (a
-        :class:`ControlPlaneError`, status 400, saying what is wrong) changes nothing. Returns
-        ``{"restored", "scope", "accounts", "streamsEnded"}``."""
-        return _object(self.request("POST", "state", dict(document)))
-
-    def save_state(self) -> Dict[str, Any]:
-        """Writes the state to the server's ``--state-file`` now (atomically): ``{"path",
-        "bytes"}``. A server started without ``--state-file`` refuses with a
-        :class:`ControlPlaneError` (status 409)."""
-        return _object(self.request("POST", "state/save", {}))
-
-    def start_stream(
-        self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
-    ) -> Any:
-        """Makes the emulator's channel live, as if a broadcaster had connected."""
-        body: Dict[str, Any] = {"channelArn": channel_arn}
-        if health is not None:
-            body["health"] = health
-        if viewer_count is not None:
-            body["viewerCount"] = viewer_count
-        return self.request("POST", "streams/start", body)
-
-    def stop_stream(self, channel_arn: str) -> Any:
-        """Ends the live stream of the emulator's channel."""
-        return self.request("POST", "streams/stop", {"channelArn": channel_arn})
-
-    def join_stage(
-        self, token: str, *, publish: Optional[bool] = None, subscribe: Optional[bool] = None
-    ) -> StageJoin:
-        """Joins a participant to the stage its token is for, as IVS's broadcast SDK would without
-        media: the first join starts the stage session, ``ListParticipantEvents`` shows
-        ``JOINED`` (and ``PUBLISH_STARTED`` with ``publish=True``). ``token`` is a
-        ``CreateParticipantToken`` (or ``CreateStage``) token, or one signed with a private key
-        whose public key was imported. ``publish`` and ``subscribe`` say what the participant
-        does, within the token's capabilities (the server's defaults when left out).
-
-        A refused join (an expired or forged token, a deleted stage, a capability the token lacks)
-        raises :class:`ControlPlaneError` with the server's message."""
-        body: Dict[str, Any] = {"token": token}
-        if publish is not None:
-            body["publish"] = publish
-        if subscribe is not None:
-            body["subscribe"] = subscribe
-        return _stage_join(self.request("POST", "stages/join", body))
-
-    def join_stage_with_stream_key(self, stream_key: str) -> StageJoin:
-        """Publishes into a stage with an ingest configuration's stream key, as an RTMP(S) encoder
-        would: the configuration goes ``ACTIVE`` and its participant joins and publishes. Leave
-        with :meth:`leave_stage` and the participant id this returns."""
-        return _stage_join(self.request("POST", "stages/join", {"streamKey": stream_key}))
-
-    def leave_stage(self, participant_id: str, stage_arn: Optional[str] = None) -> None:
-        """Takes a joined participant out of its stage (``LEFT`` in its events, ``DISCONNECTED``
-        in ``GetParticipant``); the last one to leave ends the stage session. ``stage_arn``
-        narrows the look-up when the same id could be in several stages."""
-        body: Dict[str, Any] = {"participantId": participant_id}
-        if stage_arn is not None:
-            body["stageArn"] = stage_arn
-        self.request("POST", "stages/leave", body)
-
-    def advance_clock(self, seconds: float) -> Dict[str, Any]:
-        """Moves the emulator's clock forward by ``seconds``: token and session expiry, rate
-        windows, composition and stage-session timeouts and the times new answers carry all
-        follow it, so a test of a one-hour timeout takes milliseconds. Answers
-        ``{"now", "epochMillis", "aheadSeconds"}``; :meth:`reset` returns the clock to the wall
-        clock."""
-        return _object(self.request("POST", "clock", {"advance_seconds": seconds}))
-
-    def set_clock(self, time: str) -> Dict[str, Any]:
-        """Sets the emulator's clock to ``time`` (``"2030-01-01T00:00:00Z"``), which must not be
-        before its time now: the clock only moves forward."""
-        return _object(self.request("POST", "clock", {"time": time}))
-
-    def update_stream(
-        self, channel_arn: str, health: Optional[str] = None, viewer_count: Optional[int] = None
-    ) -> Any:
-        """Changes a live stream's ``health`` (``HEALTHY``, ``STARVING``, ``UNKNOWN``; a change
-        sends IVS Stream Health Change) or viewer count, as ingest measuring it would."""
-        body: Dict[str, Any] = {"channelArn": channel_arn}
-        if health is not None:
-            body["health"] = health
-        if viewer_count is not None:
-            body["viewerCount"] = viewer_count
-        return self.request("POST", "streams/update", body)
-
-    def events(self, detail_type: Optional[str] = None, since: int = 0) -> List[EventBridgeEvent]:
-        """The EventBridge events the emulator sent (``GET /_ivs-vcr/events``), oldest first, as
-        EventBridge delivers them: stream state and health changes, recording state changes.
-        ``detail_type`` keeps one type (``"IVS Recording State Change"``); ``since`` skips the
-        first ``since`` events made since the last reset (the newest 1,000 are kept).
-
-        The same events go to the server's ``--events-url``, if it has one."""
-        given = {"detail-type": detail_type, "since": since or None}
-        # `%20` for a space: the server reads `+` as itself, as AWS reads query strings.
-        query = urllib.parse.urlencode(
-            {k: v for k, v in given.items() if v is not None}, quote_via=urllib.parse.quote
-        )
-        answer = _object(self.request("GET", "events" + (f"?{query}" if query else "")))
-        events = answer.get("events")
-        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-            raise ServerError(f"GET {CONTROL_PREFIX}/events answered without an `events` list")
-        return [_event(e) for e in events]
-
-    def fault(
-        self,
-        operation: Optional[str] = None,
-        error: Optional[str] = None,
-        status: Optional[int] = None,
-        times: Optional[int] = None,
-        rate: Optional[float] = None,
-        delay_ms: Optional[int] = None,
-        connection: Optional[str] = None,
-        *,
-        retry_after_ms: Optional[int] = None,
-        message: Optional[str] = None,
-        seed: Optional[int] = None,
-        service: Optional[str] = None,
-    ) -> Dict[str, Any]:
-        """Adds a fault rule and returns it as the server lists it (with its ``id``).
-
-        ``fault(operation="GetChannel", error="ThrottlingException", times=2)`` makes the next two
-        GetChannel calls fail with IVS's 429. ``error`` is any modeled IVS error (its status comes
-        from the model), ``status`` alone gives a generic error, ``delay_ms`` stalls, ``connection``
-        (``"reset"`` or ``"empty"``) drops the connection, ``rate`` (0–1, seeded by ``seed``) fires
-        at random but reproducibly. No ``operation`` means every operation. Chat's operations are
-        named the same way (``fault(operation="CreateRoom", error="ServiceQuotaExceededException")``);
-        ``service`` (``"ivs"``, ``"ivschat"``, ``"ivs-realtime"``) picks one service's, for the tag
-        operations every service shares, or every operation of that service alone.
-        """
-        given = {
-            "service": service,
-            "operation": operation,
-            "error": error,
-            "status": status,
-            "times": times,
-            "rate": rate,
-            "delay_ms": delay_ms,
-            "connection": connection,
-            "retry_after_ms": retry_after_ms,
-            "message": message,
-            "seed": seed,
-        }
-        return _object(self.request("POST", "faults", {k: v for k, v in given.items() if v is not None}))
-
-    def faults(self) -> List[Dict[str, Any]]:
-        """The fault rules, with ``remaining`` uses."""
-        faults = _object(self.request("GET", "faults")).get("faults")
-        if not isinstance(faults, list):
-            raise ServerError(f"GET {CONTROL_PREFIX}/faults answered without a `faults` list")
-        return faults
-
-    def clear_faults(self) -> None:
-        """Removes every fault rule."""
-        self.request("DELETE", "faults")
 
 
 def _stage_join(value: Any) -> StageJoin:

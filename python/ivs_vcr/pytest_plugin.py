@@ -16,6 +16,16 @@
 
 Each pytest process (each pytest-xdist worker) starts at most one emulator and one record server,
 on free ports, when a test first needs them, and stops them at the end of the session.
+
+One emulator can instead serve every worker: ``--ivs-vcr-url URL`` (or ``IVS_VCR_URL``) points the
+``ivs_vcr`` fixture of unmarked tests at an ivs-vcr that runs already, and each worker then signs
+with an access key id of its own, a 12-digit account id derived from its pytest-xdist id
+(:func:`worker_account`: ``gw3`` is always ``700000000004``), which the server takes as the
+request's account. Workers never see each other's resources; the fixture resets only its own
+account before each test, and its ``reset``, ``summary``, ``state`` and ``events`` are its
+account's. Fault rules and the clock are the server's, not an account's: the fixture leaves them
+alone on a shared server, so tests that inject faults or move the clock want a server of their
+own. Marked (cassette) tests and ``ivs_vcr_module``/``ivs_vcr_session`` keep their own servers.
 """
 
 from __future__ import annotations
@@ -27,13 +37,14 @@ import re
 import shlex
 import urllib.parse
 import warnings
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 import pytest
 
 from ._emulator import ENDPOINT_VARIABLES
-from ._server import ControlPlaneError, Server, ServerError
+from ._server import ControlPlaneError, EventBridgeEvent, RemoteServer, Server, ServerError
 
 if TYPE_CHECKING:  # annotations only: ParamSpec is in `typing` from Python 3.10
     from typing_extensions import Concatenate, ParamSpec
@@ -51,6 +62,28 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test
 DEFAULT_REGION = "us-west-2"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+#: The variable that gives ``--ivs-vcr-url``'s default.
+URL_ENV = "IVS_VCR_URL"
+
+#: The account of a pytest process that is no pytest-xdist worker, on a shared server; worker
+#: ``gwN``'s is this plus ``N + 1``.
+WORKER_ACCOUNT_BASE = 700_000_000_000
+
+_XDIST_WORKER = re.compile(r"^gw(\d{1,9})$")
+
+
+def worker_account(worker_id: Optional[str]) -> str:
+    """The 12-digit account a pytest process signs as on a shared server: fixed per worker, so a
+    worker's ids are the same from run to run (the emulator seeds each account's ids from its
+    id). ``None`` (no pytest-xdist) is ``700000000000``, ``gwN`` is ``700000000000 + N + 1``;
+    another worker id (another plugin's) is hashed into ``8…``."""
+    if worker_id is None or worker_id == "master":
+        return str(WORKER_ACCOUNT_BASE)
+    match = _XDIST_WORKER.match(worker_id)
+    if match:
+        return str(WORKER_ACCOUNT_BASE + int(match.group(1)) + 1)
+    return f"8{zlib.crc32(worker_id.encode()) % 10**11:011d}"
 
 
 def _has_credentials(env: Dict[str, str]) -> bool:
@@ -85,6 +118,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(a local fake such as moto_server or another ivs-vcr)",
     )
     group.addoption(
+        "--ivs-vcr-url",
+        metavar="URL",
+        default=os.environ.get(URL_ENV) or None,
+        help="an ivs-vcr that runs already, which the ivs_vcr fixture of unmarked tests uses "
+        "instead of starting one per pytest-xdist worker; each worker signs as an account of its "
+        f"own (default: ${URL_ENV})",
+    )
+    group.addoption(
         "--ivs-fail-on-unused",
         action="store_true",
         default=False,
@@ -110,6 +151,11 @@ class _Servers:
         self.mode: str = config.getoption("--ivs-record-mode")
         self.upstream: Optional[str] = config.getoption("--ivs-upstream")
         self.fail_on_unused: bool = config.getoption("--ivs-fail-on-unused")
+        #: The shared server's URL (``--ivs-vcr-url``), if the emulator is one.
+        self.shared_url: Optional[str] = config.getoption("--ivs-vcr-url")
+        #: This process's account on the shared server.
+        self.account = worker_account(os.environ.get("PYTEST_XDIST_WORKER"))
+        self._shared: Optional[RemoteServer] = None
         self._emulator: Optional[Server] = None
         #: One record server per record mode in use (``--ivs-record-mode``, and the markers').
         self._recorders: Dict[str, Server] = {}
@@ -118,6 +164,22 @@ class _Servers:
         if self._emulator is None:
             self._emulator = Server("replay")
         return self._emulator
+
+    def shared(self, url: str) -> RemoteServer:
+        """The server at ``--ivs-vcr-url``, checked to answer once."""
+        if self._shared is None:
+            server = RemoteServer(url)
+            try:
+                server.health()
+            except (ServerError, ControlPlaneError) as err:
+                pytest.fail(
+                    f"--ivs-vcr-url (or ${URL_ENV}) is {url}, where no ivs-vcr answers: {err}\n"
+                    "Start one there (`ivs-vcr serve --port N`), or leave the option out to have "
+                    "each worker start its own",
+                    pytrace=False,
+                )
+            self._shared = server
+        return self._shared
 
     def recorder(self, mode: str) -> Server:
         if mode not in self._recorders:
@@ -165,7 +227,7 @@ class _Servers:
                 )
 
 
-def _on_server(method: Callable[Concatenate[Server, P], R]) -> Callable[Concatenate[IvsVcr, P], R]:
+def _on_server(method: Callable[Concatenate[RemoteServer, P], R]) -> Callable[Concatenate[IvsVcr, P], R]:
     """``Server``'s ``method`` as a method of the fixture's handle: the same call, on the test's
     server, with the same signature and doc, so the two cannot drift apart."""
 
@@ -183,10 +245,22 @@ class IvsVcr:
     ``events``, ``join_stage``, ``join_stage_with_stream_key``, ``leave_stage``, ``advance_clock``,
     ``set_clock``, ``fault``,
     ``faults``, ``clear_faults``: :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
-    cleared after it."""
+    cleared after it, except on a shared server (``--ivs-vcr-url``), where ``reset``,
+    ``summary``, ``state`` and ``events`` are the test's ``account``'s unless given another."""
 
-    def __init__(self, server: Server, url: str, cassette: Optional[str], cassette_path: Optional[Path], record_mode: Optional[str]) -> None:
+    def __init__(
+        self,
+        server: RemoteServer,
+        url: str,
+        cassette: Optional[str],
+        cassette_path: Optional[Path],
+        record_mode: Optional[str],
+        account: Optional[str] = None,
+    ) -> None:
         self.server = server
+        #: The account this test signs as on a shared server (``--ivs-vcr-url``); ``None`` when
+        #: the server is this process's own, where the test's key picks the account as usual.
+        self.account = account
         #: The endpoint for this test (``AWS_ENDPOINT_URL_IVS`` holds it while the test runs).
         self.url = url
         #: The cassette name (its path relative to the rootdir, without ``.yaml``), or ``None``
@@ -200,21 +274,41 @@ class IvsVcr:
 
     # The control plane: `Server`'s own methods, called on the test's server, with their
     # signatures and docs (`help(ivs_vcr.fault)` shows `Server.fault`'s).
-    reset = _on_server(Server.reset)
-    summary = _on_server(Server.summary)
-    state = _on_server(Server.state)
-    start_stream = _on_server(Server.start_stream)
-    stop_stream = _on_server(Server.stop_stream)
-    join_stage = _on_server(Server.join_stage)
-    join_stage_with_stream_key = _on_server(Server.join_stage_with_stream_key)
-    leave_stage = _on_server(Server.leave_stage)
-    advance_clock = _on_server(Server.advance_clock)
-    set_clock = _on_server(Server.set_clock)
-    update_stream = _on_server(Server.update_stream)
-    events = _on_server(Server.events)
-    fault = _on_server(Server.fault)
-    faults = _on_server(Server.faults)
-    clear_faults = _on_server(Server.clear_faults)
+    start_stream = _on_server(RemoteServer.start_stream)
+    stop_stream = _on_server(RemoteServer.stop_stream)
+    join_stage = _on_server(RemoteServer.join_stage)
+    join_stage_with_stream_key = _on_server(RemoteServer.join_stage_with_stream_key)
+    leave_stage = _on_server(RemoteServer.leave_stage)
+    advance_clock = _on_server(RemoteServer.advance_clock)
+    set_clock = _on_server(RemoteServer.set_clock)
+    update_stream = _on_server(RemoteServer.update_stream)
+    fault = _on_server(RemoteServer.fault)
+    faults = _on_server(RemoteServer.faults)
+    clear_faults = _on_server(RemoteServer.clear_faults)
+
+    # The calls that take an account: the test's own on a shared server.
+
+    def reset(self, account: Optional[str] = None) -> None:
+        """:meth:`ivs_vcr.RemoteServer.reset`, of ``account`` or else the test's own on a shared
+        server (``ivs_vcr.server.reset()`` resets everything)."""
+        self.server.reset(account or self.account)
+
+    def summary(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """:meth:`ivs_vcr.RemoteServer.summary`, of ``account`` or else the test's own on a
+        shared server (``ivs_vcr.server.summary()`` is the whole server's)."""
+        return self.server.summary(account or self.account)
+
+    def state(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """:meth:`ivs_vcr.RemoteServer.state`, of ``account`` or else the test's own on a shared
+        server (``ivs_vcr.server.state()`` is every account's)."""
+        return self.server.state(account or self.account)
+
+    def events(
+        self, detail_type: Optional[str] = None, since: int = 0, *, account: Optional[str] = None
+    ) -> List[EventBridgeEvent]:
+        """:meth:`ivs_vcr.RemoteServer.events`, of ``account`` or else the test's own on a
+        shared server (``ivs_vcr.server.events()`` lists every account's)."""
+        return self.server.events(detail_type, since, account=account or self.account)
 
     # -- checks after the test ---------------------------------------------------------------
 
@@ -258,7 +352,8 @@ class IvsVcr:
         return problems
 
     def __repr__(self) -> str:
-        return f"<IvsVcr {self.url}>"
+        account = f" account {self.account}" if self.account else ""
+        return f"<IvsVcr {self.url}{account}>"
 
 
 @pytest.fixture(scope="session")
@@ -293,7 +388,13 @@ def ivs_vcr(
     servers = _ivs_vcr_servers
     servers.check_alive()
     marker = request.node.get_closest_marker("ivs_vcr")
-    if marker is None:
+    shared = servers.shared_url if marker is None else None
+    if shared is not None:
+        # Faults and the clock are every worker's: only this worker's account is emptied.
+        remote = servers.shared(shared)
+        remote.reset(account=servers.account)
+        handle = IvsVcr(remote, remote.url, None, None, None, account=servers.account)
+    elif marker is None:
         server = servers.emulator()
         server.reset()
         server.clear_faults()
@@ -322,13 +423,19 @@ def ivs_vcr(
     # One server answers IVS, IVS Chat and IVS Real-Time: each SDK reads its own variable.
     for variable in ENDPOINT_VARIABLES:
         monkeypatch.setenv(variable, handle.url)
-    if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+    if handle.account is not None:
+        # The access key id is the account on the shared server (a session token would make the
+        # SDK send the caller's own session's key alongside: gone for the test).
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", handle.account)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    elif not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
         for key, value in DUMMY_CREDENTIALS.items():
             monkeypatch.setenv(key, value)
     if not (os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")):
         monkeypatch.setenv("AWS_DEFAULT_REGION", DEFAULT_REGION)
     yield handle
-    if handle.server.alive:
+    if handle.account is None and handle.server.alive:
         try:
             handle.server.clear_faults()
         except (ServerError, ControlPlaneError):

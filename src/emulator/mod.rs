@@ -409,6 +409,11 @@ impl Emulator {
         self.lock().accounts.remove(account);
     }
 
+    /// The account a request signed with `access_key` is answered in ([`account_of`]).
+    pub(crate) fn account_of<'a>(&'a self, access_key: Option<&'a str>) -> &'a str {
+        account_of(&self.options, access_key)
+    }
+
     /// The accounts with state, by id.
     pub(crate) fn accounts(&self) -> Vec<String> {
         self.lock().accounts.keys().cloned().collect()

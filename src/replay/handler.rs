@@ -232,9 +232,14 @@ impl ReplayState {
                 scope.and_then(|(_, service)| service),
             )
         };
-        let answer = emulator.answer_get((method, path), &raw.body, scope, || raw.access_key())?;
+        // The key, once read, is kept for the count of the answer's account.
+        let mut access_key = None;
+        let answer = emulator.answer_get((method, path), &raw.body, scope, || {
+            access_key = raw.access_key();
+            access_key.clone()
+        })?;
         note_operation(method, path);
-        Some(self.answer_emulated(&answer))
+        Some(self.answer_emulated(&answer, emulator.account_of(access_key.as_deref())))
     }
 
     /// Stage `read`: the request parsed, and the cassette its prefix names. A body that is not
@@ -297,7 +302,10 @@ impl ReplayState {
         }
         let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
         let response = inject(&self.faults, ctx.request.service, &operation).await?;
-        (self.faulted.lock().unwrap_or_else(|p| p.into_inner())).add(operation);
+        // Read only for a fault that fires: the account it is counted in.
+        let access_key = ctx.raw.access_key();
+        let account = (self.emulator.as_ref()).map(|e| e.account_of(access_key.as_deref()));
+        (self.faulted.lock().unwrap_or_else(|p| p.into_inner())).add(operation, account);
         Some(response)
     }
 
@@ -319,14 +327,14 @@ impl ReplayState {
             tracing::warn!(side = %Side::Downstream, "{route}");
             return route_error_response(&route);
         };
-        self.answer_emulated(&answer)
+        self.answer_emulated(&answer, emulator.account_of(access_key.as_deref()))
     }
 
-    /// An emulator answer, logged, counted for the summary and made HTTP.
-    fn answer_emulated(&self, answer: &Answer) -> HttpResponse {
+    /// An emulator answer in `account`, logged, counted for the summary and made HTTP.
+    fn answer_emulated(&self, answer: &Answer, account: &str) -> HttpResponse {
         tracing::debug!(side = %Side::Downstream, status = answer.status, error = answer.error, "emulated");
         if let Some(idx) = ivs::service::operation_index(answer.operation) {
-            self.emulated[idx].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (self.emulated.lock().unwrap_or_else(|p| p.into_inner())).add(account, idx);
         }
         emulated_response(answer)
     }

@@ -35,7 +35,7 @@ use crate::live::events::{EventBus, EventOptions};
 use crate::live::recording::Recorder;
 use crate::matcher::{Index, MatchLevel, SequenceEnd};
 
-use summary::{Faulted, Unmatched};
+use summary::{Emulated, Faulted, Unmatched};
 pub use summary::{ReplayOperationSummary, ReplaySummary, UnusedInteraction};
 
 pub use crate::http::DEFAULT_REGION;
@@ -929,8 +929,8 @@ struct ReplayState {
     /// The emulator: answers everything when no cassette was given, misses with `OnMiss::Emulate`.
     emulator: Option<Arc<Emulator>>,
     on_miss: OnMiss,
-    /// Requests the emulator answered, per operation of the catalog (same order).
-    emulated: Vec<std::sync::atomic::AtomicU64>,
+    /// Requests the emulator answered, per operation of the catalog, in total and per account.
+    emulated: Mutex<Emulated>,
     faults: FaultSet,
     /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
     explaining: Arc<tokio::sync::Semaphore>,
@@ -1060,16 +1060,14 @@ impl ReplayState {
             home_region: options.home_region.clone(),
             read_timeouts: listen.read_timeouts,
             unmatched: Mutex::new(Unmatched::default()),
-            faulted: Mutex::new(Faulted::default()),
+            faulted: Mutex::new(Faulted::new(options.emulator.limits.max_accounts)),
             load_errors: load_errors
                 .iter()
                 .map(|e| join_errors(std::slice::from_ref(e)))
                 .collect(),
             emulator,
             on_miss: options.on_miss,
-            emulated: crate::ivs::service::all_operations()
-                .map(|_| std::sync::atomic::AtomicU64::new(0))
-                .collect(),
+            emulated: Mutex::new(Emulated::new(options.emulator.limits.max_accounts)),
             faults,
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
             chat,
@@ -1122,6 +1120,14 @@ impl crate::control::Plane for ReplayState {
 
     fn summary(&self) -> serde_json::Value {
         self.summary_json()
+    }
+
+    fn account_summary(&self, account: &str) -> Option<serde_json::Value> {
+        self.emulator.is_some().then(|| self.account_json(account))
+    }
+
+    fn forget_account(&self, account: &str) {
+        ReplayState::forget_account(self, account);
     }
 
     fn faults(&self) -> &FaultSet {

@@ -335,3 +335,157 @@ async fn the_binary_maps_keys_from_the_flag_and_the_environment_and_refuses_a_ba
         );
     }
 }
+
+/// `GET /_ivs-vcr/summary?account=ID`, or `{}` with the status when refused.
+async fn account_summary(server: &ReplayServer, account: &str) -> (u16, Value) {
+    control_get(server, &format!("/_ivs-vcr/summary?account={account}")).await
+}
+
+#[tokio::test]
+async fn the_summary_takes_an_account_and_lists_every_accounts_counts() {
+    let server = ReplayServer::emulator().await;
+    let a = ivs_client_as(&server.uri(), "us-west-2", A);
+    let b = ivs_client_as(&server.uri(), "us-west-2", B);
+    let a_arn = create(&a).await.arn().unwrap().to_owned();
+    create(&a).await;
+    // The Get by ARN is answered on the fast path: counted in its account all the same.
+    a.get_channel().arn(&a_arn).send().await.unwrap();
+    create(&b).await;
+    let rule = r#"{"operation": "ListChannels", "error": "AccessDeniedException", "times": 1}"#;
+    let added = raw::post(server.addr(), "/_ivs-vcr/faults", rule).await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let err = b.list_channels().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+
+    let (status, mine) = account_summary(&server, A).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(
+        mine,
+        serde_json::json!({
+            "mode": "emulate",
+            "account": A,
+            "operations": {
+                "CreateChannel": {"emulated": 2, "faulted": 0},
+                "GetChannel": {"emulated": 1, "faulted": 0},
+            },
+            "n_emulated": 3,
+            "n_faulted": 0,
+        })
+    );
+    let (_, theirs) = account_summary(&server, B).await;
+    assert_eq!(
+        theirs["operations"],
+        serde_json::json!({
+            "CreateChannel": {"emulated": 1, "faulted": 0},
+            "ListChannels": {"emulated": 0, "faulted": 1},
+        }),
+        "{theirs}"
+    );
+    assert_eq!(
+        (theirs["n_emulated"].as_u64(), theirs["n_faulted"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    // Without `account`: the whole server's counts, as before, and each account's part.
+    let (_, all) = control_get(&server, "/_ivs-vcr/summary").await;
+    assert_eq!(all["operations"]["CreateChannel"]["emulated"], 3, "{all}");
+    assert_eq!(all["n_faulted"], 1, "{all}");
+    for (account, part) in [(A, &mine), (B, &theirs)] {
+        let mut part = part.clone();
+        let object = part.as_object_mut().unwrap();
+        object.remove("mode");
+        object.remove("account");
+        assert_eq!(all["accounts"][account], part, "{all}");
+    }
+    assert_eq!(
+        all["accounts"].as_object().map(|o| o.len()),
+        Some(2),
+        "{all}"
+    );
+
+    // An account that nothing was asked of has zeros; resetting one forgets its counts only.
+    let (_, nobody) = account_summary(&server, "333333333333").await;
+    assert_eq!(
+        (
+            nobody["n_emulated"].as_u64(),
+            nobody["operations"].as_object().map(|o| o.len())
+        ),
+        (Some(0), Some(0)),
+        "{nobody}"
+    );
+    let reset = raw::post(server.addr(), &format!("/_ivs-vcr/reset?account={A}"), "").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(account_summary(&server, A).await.1["n_emulated"], 0);
+    assert_eq!(account_summary(&server, B).await.1, theirs);
+    // The whole reset forgets every account's.
+    let reset = raw::post(server.addr(), "/_ivs-vcr/reset", "").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(account_summary(&server, B).await.1["n_emulated"], 0);
+    let (_, all) = control_get(&server, "/_ivs-vcr/summary").await;
+    assert_eq!(all["accounts"], serde_json::json!({}), "{all}");
+
+    let (status, body) = account_summary(&server, "12345").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("12-digit"), "{body}");
+}
+
+#[tokio::test]
+async fn a_summary_by_account_needs_an_emulator() {
+    let server = ReplayServer::builder()
+        .cassette(ivs_vcr::Cassette::load(crate::support::fixture("replay/flow.yaml")).unwrap())
+        .fail_on_unused(false)
+        .start()
+        .await
+        .unwrap();
+    let (status, body) = account_summary(&server, A).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("--on-miss emulate"), "{body}");
+}
+
+#[tokio::test]
+async fn events_take_an_account() {
+    let server = ReplayServer::emulator().await;
+    let mut arns = Vec::new();
+    for key in [A, B] {
+        let ivs = ivs_client_as(&server.uri(), "us-west-2", key);
+        let arn = create(&ivs).await.arn().unwrap().to_owned();
+        let start = format!(r#"{{"channelArn": "{arn}"}}"#);
+        let started = raw::post(server.addr(), "/_ivs-vcr/streams/start", &start).await;
+        assert_eq!(started.status, 200, "{}", started.body);
+        ivs.stop_stream().channel_arn(&arn).send().await.unwrap();
+        arns.push(arn);
+    }
+    let (_, all) = control_get(&server, "/_ivs-vcr/events").await;
+    let n_all = all["events"].as_array().map_or(0, Vec::len);
+    let mut n_listed = 0;
+    for (account, arn) in [A, B].into_iter().zip(&arns) {
+        let (status, mine) =
+            control_get(&server, &format!("/_ivs-vcr/events?account={account}")).await;
+        assert_eq!(status, 200, "{mine}");
+        let events = mine["events"].as_array().expect("an events list");
+        // Going live and going offline, at least.
+        assert!(events.len() >= 2, "{mine}");
+        for event in events {
+            assert_eq!(event["account"], account, "{mine}");
+            assert_eq!(event["resources"][0], arn.as_str(), "{mine}");
+        }
+        // `last` counts every account's events: the next `since` for any listing.
+        assert_eq!(mine["last"], all["last"]);
+        n_listed += events.len();
+    }
+    assert_eq!(n_listed, n_all, "{all}");
+    let (_, typed) = control_get(
+        &server,
+        &format!("/_ivs-vcr/events?account={B}&detail-type=IVS%20Stream%20State%20Change"),
+    )
+    .await;
+    let typed = typed["events"].as_array().unwrap();
+    assert!(
+        !typed.is_empty()
+            && typed
+                .iter()
+                .all(|e| e["account"] == B && e["detail-type"] == "IVS Stream State Change")
+    );
+    let (status, body) = control_get(&server, "/_ivs-vcr/events?account=me").await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -226,6 +226,40 @@ describe("an emulator server", () => {
     assert.deepEqual(await server.events({ since: 3 }), events.slice(3));
   });
 
+  test("reset, summary, state and events take an account: two access keys are two accounts", async () => {
+    await server.reset();
+    const [a, b] = ["111111111111", "222222222222"];
+    const as = (key) => ivsClient(server, { credentials: { accessKeyId: key, secretAccessKey: "test" } });
+    const { channel: mine } = await as(a).send(new CreateChannelCommand({ name: "a" }));
+    await as(a).send(new CreateChannelCommand({ name: "a2" }));
+    const { channel: theirs } = await as(b).send(new CreateChannelCommand({ name: "b" }));
+    await server.startStream(theirs.arn);
+
+    const summary = await server.summary({ account: a });
+    assert.deepEqual(summary, {
+      mode: "emulate",
+      account: a,
+      operations: { CreateChannel: { emulated: 2, faulted: 0 } },
+      n_emulated: 2,
+      n_faulted: 0,
+    });
+    const whole = await server.summary();
+    assert.equal(whole.operations.CreateChannel.emulated, 3);
+    assert.deepEqual(Object.keys(whole.accounts).sort(), [a, b]);
+    assert.equal(whole.accounts[b].n_emulated, 1);
+
+    const events = await server.events({ account: b });
+    assert.ok(events.length > 0);
+    assert.ok(events.every((e) => e.account === b && e.resources[0] === theirs.arn));
+    assert.deepEqual(await server.events({ account: a }), []);
+
+    assert.equal((await server.state({ account: a })).regions["us-west-2"].channel.length, 2);
+    await server.reset({ account: a });
+    assert.equal((await server.summary({ account: a })).n_emulated, 0);
+    assert.deepEqual(Object.keys((await server.state()).accounts), [b]);
+    assert.equal(mine.arn.split(":")[4], a);
+  });
+
   test("startStream of an unknown channel is refused", async () => {
     await server.reset();
     await assert.rejects(

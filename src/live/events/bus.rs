@@ -106,9 +106,9 @@ impl EventBus {
         self.scheduled.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The kept envelopes numbered above `since`, oldest first, whose `detail-type` is
-    /// `detail_type` when given; and the number of the last envelope made, for the next `since`.
-    pub(crate) fn list(&self, since: u64, detail_type: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+    /// The kept envelopes numbered above `since`, oldest first, that pass `filter`; and the
+    /// number of the last envelope made (of any account or type), for the next `since`.
+    pub(crate) fn list(&self, since: u64, filter: EventFilter<'_>) -> (Vec<Arc<Value>>, u64) {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         // Numbers rise by one from the front, so the first one above `since` is found by offset.
         let skip = kept.envelopes.front().map_or(0, |(first, _)| {
@@ -118,9 +118,7 @@ impl EventBus {
             .envelopes
             .iter()
             .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-            .filter(|(_, e)| {
-                detail_type.is_none_or(|t| e.get("detail-type").and_then(Value::as_str) == Some(t))
-            })
+            .filter(|(_, e)| filter.passes(e))
             .map(|(_, e)| e.clone())
             .collect();
         (envelopes, kept.last)
@@ -152,6 +150,25 @@ impl EventBus {
             lo >> 48,
             lo & 0xFFFF_FFFF_FFFF
         )
+    }
+}
+
+/// Which kept envelopes a listing gives (`GET /_ivs-vcr/events?detail-type=…&account=…`).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct EventFilter<'a> {
+    /// Only those whose `detail-type` is this.
+    pub detail_type: Option<&'a str>,
+    /// Only those of this account: the envelope's `account`, the account of the request that
+    /// made the event, so that each parallel worker signing as its own account sees its own.
+    pub account: Option<&'a str>,
+}
+
+impl EventFilter<'_> {
+    fn passes(&self, envelope: &Value) -> bool {
+        let is = |member: &str, want: Option<&str>| {
+            want.is_none_or(|want| envelope.get(member).and_then(Value::as_str) == Some(want))
+        };
+        is("detail-type", self.detail_type) && is("account", self.account)
     }
 }
 
@@ -263,7 +280,7 @@ mod tests {
     fn envelopes_are_eventbridges() {
         let bus = EventBus::new(EventOptions::default(), None);
         bus.emit("123456789012", event(0));
-        let (events, last) = bus.list(0, None);
+        let (events, last) = bus.list(0, EventFilter::default());
         assert_eq!(last, 1);
         let e = &events[0];
         let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
@@ -307,8 +324,14 @@ mod tests {
         for n in 0..5 {
             bus.emit("123456789012", event(n));
         }
-        let details = |since, t| {
-            let (events, last) = bus.list(since, t);
+        let details = |since, detail_type| {
+            let (events, last) = bus.list(
+                since,
+                EventFilter {
+                    detail_type,
+                    account: None,
+                },
+            );
             assert_eq!(last, 5);
             events
                 .iter()
@@ -320,14 +343,51 @@ mod tests {
         assert_eq!(details(5, None), Vec::<u64>::new());
         assert_eq!(details(0, Some("IVS Stream State Change")), [2, 4]);
         bus.reset();
-        assert_eq!(bus.list(0, None), (vec![], 0));
+        assert_eq!(bus.list(0, EventFilter::default()), (vec![], 0));
         bus.emit("123456789012", event(6));
-        let (events, last) = bus.list(0, None);
+        let (events, last) = bus.list(0, EventFilter::default());
         assert_eq!(
             (events.len(), last),
             (1, 1),
             "numbered from 1 again after a reset"
         );
+    }
+
+    #[test]
+    fn listing_by_account_gives_that_accounts_events_only() {
+        let bus = EventBus::new(EventOptions::default(), None);
+        for n in 0..6 {
+            let account = if n % 3 == 0 {
+                "111111111111"
+            } else {
+                "222222222222"
+            };
+            bus.emit(account, event(n));
+        }
+        let details = |account, detail_type| {
+            let (events, last) = bus.list(
+                1,
+                EventFilter {
+                    detail_type,
+                    account: Some(account),
+                },
+            );
+            assert_eq!(last, 6, "`last` counts every account's events");
+            events
+                .iter()
+                .map(|e| {
+                    assert_eq!(e["account"], account);
+                    e["detail"]["n"].as_u64().unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(details("111111111111", None), [3]);
+        assert_eq!(details("222222222222", None), [1, 2, 4, 5]);
+        assert_eq!(
+            details("222222222222", Some("IVS Stream State Change")),
+            [2, 4]
+        );
+        assert_eq!(details("333333333333", None), Vec::<u64>::new());
     }
 
     #[test]
@@ -348,7 +408,7 @@ mod tests {
             for n in 0..made {
                 bus.emit("123456789012", event(n));
             }
-            let (events, last) = bus.list(since, None);
+            let (events, last) = bus.list(since, EventFilter::default());
             let got: Vec<u64> = events.iter().map(|e| e["detail"]["n"].as_u64().unwrap()).collect();
             // Event n (from 0) is numbered n + 1.
             let oldest_kept = made.saturating_sub(kept as u64);

@@ -24,7 +24,7 @@ mod delivery;
 
 use serde_json::Value;
 
-pub(crate) use bus::{EventBus, EventOptions};
+pub(crate) use bus::{EventBus, EventFilter, EventOptions};
 pub(crate) use delivery::check_url;
 
 /// `source` of every IVS and IVS Real-Time event.
