@@ -173,7 +173,11 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub strict: bool,
 
-    // The flattened groups come last: each sets the help heading of what follows it.
+    // The flattened groups come last: each sets the help heading of what follows it (clap's
+    // derive does not restore the heading after a flattened group, so a flag declared after
+    // `live` would be listed under "Live video"). `--help` lists headings in the order of their
+    // first flag and each heading's flags in declaration order, so the live-video flags show
+    // where they did when they were declared among the chat and limit flags.
     #[command(flatten)]
     pub live: LiveVideoArgs,
 
@@ -241,7 +245,7 @@ pub enum MatchArg {
 }
 
 /// What `--on-miss` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnMissArg {
     /// Answer 400 IvsVcrUnmatchedRequestException, naming the nearest recording.
     Error,
