@@ -422,3 +422,81 @@ async fn compositions_are_listed_by_the_encoder_configuration_they_use() {
     assert_eq!(by(&encoders[1]).await, both);
     assert!(by(&encoders[2]).await.is_empty());
 }
+
+/// A stage's `autoParticipantRecordingConfiguration.thumbnailConfiguration`
+/// (`ParticipantThumbnailConfiguration`): `targetIntervalSeconds` "is configurable only if
+/// recordingMode is INTERVAL", and `recordingMode` is "Default: DISABLED". An interval given
+/// without INTERVAL is refused by CreateStage and UpdateStage; with INTERVAL it is kept.
+#[tokio::test]
+async fn participant_thumbnail_intervals_need_interval_mode() {
+    use aws_sdk_ivsrealtime::types::{
+        AutoParticipantRecordingConfiguration, ParticipantThumbnailConfiguration,
+        ThumbnailRecordingMode,
+    };
+    let server = ReplayServer::emulator().await;
+    let rt = client(&server);
+    let storage = rt
+        .create_storage_configuration()
+        .s3(S3StorageConfiguration::builder()
+            .bucket_name("vods")
+            .build()
+            .unwrap())
+        .send()
+        .await
+        .unwrap();
+    let storage_arn = storage.storage_configuration().unwrap().arn();
+    let recording = |mode: Option<ThumbnailRecordingMode>| {
+        AutoParticipantRecordingConfiguration::builder()
+            .storage_configuration_arn(storage_arn)
+            .thumbnail_configuration(
+                ParticipantThumbnailConfiguration::builder()
+                    .set_recording_mode(mode)
+                    .target_interval_seconds(10)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    for mode in [None, Some(ThumbnailRecordingMode::Disabled)] {
+        let (code, message) = failure(
+            rt.create_stage()
+                .auto_participant_recording_configuration(recording(mode.clone()))
+                .send()
+                .await,
+        );
+        assert_eq!(code, "ValidationException", "{mode:?}");
+        assert!(message.contains("targetIntervalSeconds"), "{message}");
+    }
+    assert!(rt.list_stages().send().await.unwrap().stages().is_empty());
+    let stage = rt.create_stage().send().await.unwrap();
+    let arn = stage.stage().unwrap().arn();
+    let (code, _) = failure(
+        rt.update_stage()
+            .arn(arn)
+            .auto_participant_recording_configuration(recording(None))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    let updated = rt
+        .update_stage()
+        .arn(arn)
+        .auto_participant_recording_configuration(recording(Some(ThumbnailRecordingMode::Interval)))
+        .send()
+        .await
+        .unwrap();
+    let thumbnails = updated
+        .stage()
+        .unwrap()
+        .auto_participant_recording_configuration()
+        .unwrap()
+        .thumbnail_configuration()
+        .unwrap();
+    assert_eq!(
+        (
+            thumbnails.recording_mode(),
+            thumbnails.target_interval_seconds()
+        ),
+        (Some(&ThumbnailRecordingMode::Interval), Some(10))
+    );
+}
