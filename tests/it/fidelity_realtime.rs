@@ -255,6 +255,9 @@ async fn compositions_refuse_an_encoder_configuration_of_another_account_or_regi
         .await
         .unwrap();
     let storage_arn = storage.storage_configuration().unwrap().arn();
+    let ivs = crate::support::ivs_client(&server.uri(), "us-west-2");
+    let channel = ivs.create_channel().send().await.unwrap();
+    let channel_arn = channel.channel().unwrap().arn().unwrap().to_owned();
     let elsewhere = [
         realtime_client(&server.uri(), "eu-west-1"),
         realtime_client_as(&server.uri(), "us-west-2", "111111111111"),
@@ -262,23 +265,36 @@ async fn compositions_refuse_an_encoder_configuration_of_another_account_or_regi
     for foreign in &elsewhere {
         let encoder = foreign.create_encoder_configuration().send().await.unwrap();
         let encoder_arn = encoder.encoder_configuration().unwrap().arn();
-        let s3 = S3DestinationConfiguration::builder()
-            .storage_configuration_arn(storage_arn)
-            .encoder_configuration_arns(encoder_arn)
-            .build()
-            .unwrap();
-        let (code, message) = failure(
-            rt.start_composition()
-                .stage_arn(stage_arn)
-                .destinations(DestinationConfiguration::builder().s3(s3).build())
-                .send()
-                .await,
-        );
-        assert_eq!(
-            code, "ResourceNotFoundException",
-            "{encoder_arn}: {message}"
-        );
-        assert!(message.contains(encoder_arn), "{message}");
+        let record = DestinationConfiguration::builder()
+            .s3(S3DestinationConfiguration::builder()
+                .storage_configuration_arn(storage_arn)
+                .encoder_configuration_arns(encoder_arn)
+                .build()
+                .unwrap())
+            .build();
+        let broadcast = DestinationConfiguration::builder()
+            .channel(
+                ChannelDestinationConfiguration::builder()
+                    .channel_arn(&channel_arn)
+                    .encoder_configuration_arn(encoder_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        for destination in [record, broadcast] {
+            let (code, message) = failure(
+                rt.start_composition()
+                    .stage_arn(stage_arn)
+                    .destinations(destination)
+                    .send()
+                    .await,
+            );
+            assert_eq!(
+                code, "ResourceNotFoundException",
+                "{encoder_arn}: {message}"
+            );
+            assert!(message.contains(encoder_arn), "{message}");
+        }
     }
     // The same configuration made in the stage's account and region is taken.
     let own = rt.create_encoder_configuration().send().await.unwrap();
