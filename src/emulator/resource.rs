@@ -334,3 +334,34 @@ pub(crate) fn all_of_type<'r>(
         .into_iter()
         .flat_map(|s| s.values())
 }
+
+/// The thumbnail interval a recording configuration may carry: IVS's `ThumbnailConfiguration`
+/// documents `targetIntervalSeconds` as "configurable (and required) only if recordingMode is
+/// INTERVAL", Real-Time's `ParticipantThumbnailConfiguration` as "configurable only if
+/// recordingMode is INTERVAL", so one given with another mode (`default_mode` when none is given)
+/// is a ValidationException. Inferred: the documented default (60), which reads back whatever the
+/// mode, is taken with any mode, so that a configuration read back can be sent again.
+pub(crate) fn check_thumbnail_interval(
+    member: &str,
+    thumbnails: Option<&Value>,
+    default_mode: &str,
+) -> Result<(), ApiError> {
+    let Some(thumbnails) = thumbnails else {
+        return Ok(());
+    };
+    let mode = thumbnails
+        .get("recordingMode")
+        .and_then(Value::as_str)
+        .unwrap_or(default_mode);
+    match thumbnails.get("targetIntervalSeconds").and_then(Value::as_i64) {
+        Some(interval) if mode != "INTERVAL" && interval != DEFAULT_THUMBNAIL_INTERVAL => {
+            Err(ApiError::validation(format!(
+                "{member}.targetIntervalSeconds: configurable only if recordingMode is INTERVAL (it is {mode}); set recordingMode to INTERVAL, or leave targetIntervalSeconds out"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `targetIntervalSeconds`' documented default ("Default: 60").
+pub(crate) const DEFAULT_THUMBNAIL_INTERVAL: i64 = 60;

@@ -917,6 +917,41 @@ fn playback_rules_follow_the_channel() {
         .is_none());
 }
 
+/// StartViewerSessionRevocation's and BatchStartViewerSessionRevocation's
+/// `viewerSessionVersionsLessThanOrEqualTo`: "Default: 0". A revocation without it revokes the
+/// viewer's sessions of version 0 only (a token without `aws:viewer-session-version` is version
+/// 0, `live::hls`), not those of later versions.
+#[test]
+fn viewer_session_revocations_default_to_version_zero() {
+    let e = emulator();
+    let created = ok(&e, "CreateChannel", json!({"authorized": true}));
+    let arn = created["channel"]["arn"].as_str().unwrap();
+    let url = created["channel"]["playbackUrl"].as_str().unwrap();
+    let name = url.rsplit('/').next().unwrap().trim_end_matches(".m3u8");
+    ok(
+        &e,
+        "StartViewerSessionRevocation",
+        json!({"channelArn": arn, "viewerId": "one"}),
+    );
+    ok(
+        &e,
+        "BatchStartViewerSessionRevocation",
+        json!({"viewerSessions": [
+            {"channelArn": arn, "viewerId": "two"},
+            {"channelArn": arn, "viewerId": "three", "viewerSessionVersionsLessThanOrEqualTo": 2},
+        ]}),
+    );
+    let rules = e.playback_rules(name).unwrap();
+    assert_eq!(
+        rules.revoked,
+        vec![
+            ("one".to_owned(), 0),
+            ("two".to_owned(), 0),
+            ("three".to_owned(), 2)
+        ]
+    );
+}
+
 /// With a playback base, channels' playbackUrl points at the emulator's playback server.
 #[test]
 fn playback_urls_can_point_at_the_emulator() {

@@ -4,9 +4,10 @@
 
 use aws_sdk_ivs::types::{
     ChannelType, ContainerFormat, DestinationConfiguration, MediaTailorPlaybackConfiguration,
-    MultitrackInputConfiguration, MultitrackMaximumResolution, MultitrackPolicy,
+    MultitrackInputConfiguration, MultitrackMaximumResolution, MultitrackPolicy, RecordingMode,
     RenditionConfiguration, RenditionConfigurationRendition,
-    RenditionConfigurationRenditionSelection, S3DestinationConfiguration, TranscodePreset,
+    RenditionConfigurationRenditionSelection, S3DestinationConfiguration, ThumbnailConfiguration,
+    TranscodePreset,
 };
 use ivs_vcr::ReplayServer;
 
@@ -427,5 +428,110 @@ async fn truncated_events_are_the_newest_500_newest_first() {
     assert!(
         events.iter().all(|e| e.name() != Some("Session Created")),
         "the oldest two are the ones left out"
+    );
+}
+
+/// `ThumbnailConfiguration.targetIntervalSeconds`: "This is configurable (and required) only if
+/// recordingMode is INTERVAL. Default: 60." An interval given with DISABLED is refused; the
+/// default itself, which reads back whatever the mode, is taken with DISABLED too (inferred, so
+/// that a configuration read back can be sent again).
+#[tokio::test]
+async fn thumbnail_intervals_are_configurable_only_in_interval_mode() {
+    let server = ReplayServer::emulator().await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    let create = |thumbnails: ThumbnailConfiguration| {
+        ivs.create_recording_configuration()
+            .destination_configuration(s3())
+            .thumbnail_configuration(thumbnails)
+            .send()
+    };
+    let thumbnails = |mode: RecordingMode, interval: Option<i64>| {
+        ThumbnailConfiguration::builder()
+            .recording_mode(mode)
+            .set_target_interval_seconds(interval)
+            .build()
+    };
+    let (code, message) = failure(create(thumbnails(RecordingMode::Disabled, Some(30))).await);
+    assert_eq!(code, "ValidationException");
+    assert!(
+        message.starts_with("thumbnailConfiguration.targetIntervalSeconds:")
+            && message.contains("INTERVAL"),
+        "{message}"
+    );
+    let listed = ivs.list_recording_configurations().send().await.unwrap();
+    assert!(listed.recording_configurations().is_empty(), "nothing made");
+    let interval = |made: aws_sdk_ivs::operation::create_recording_configuration::CreateRecordingConfigurationOutput| {
+        made.recording_configuration()
+            .unwrap()
+            .thumbnail_configuration()
+            .unwrap()
+            .target_interval_seconds()
+    };
+    let taken = create(thumbnails(RecordingMode::Interval, Some(30))).await;
+    assert_eq!(interval(taken.unwrap()), Some(30));
+    let disabled = create(thumbnails(RecordingMode::Disabled, None)).await;
+    assert_eq!(interval(disabled.unwrap()), Some(60), "Default: 60");
+    let round_trip = create(thumbnails(RecordingMode::Disabled, Some(60))).await;
+    assert_eq!(interval(round_trip.unwrap()), Some(60));
+}
+
+/// A playback restriction policy's `allowedCountries`: "Allowed values are the officially
+/// assigned ISO 3166-1 alpha-2 codes." A two-letter code ISO does not assign (UK, EU, XK) is
+/// refused by CreatePlaybackRestrictionPolicy and UpdatePlaybackRestrictionPolicy alike, naming
+/// the entry; assigned codes are taken.
+#[tokio::test]
+async fn playback_restriction_countries_are_assigned_iso_codes() {
+    let server = ReplayServer::emulator().await;
+    let ivs = ivs_client(&server.uri(), "us-west-2");
+    for code in ["UK", "EU", "XK"] {
+        let (kind, message) = failure(
+            ivs.create_playback_restriction_policy()
+                .allowed_countries("US")
+                .allowed_countries(code)
+                .send()
+                .await,
+        );
+        assert_eq!(kind, "ValidationException", "{code}");
+        assert!(message.starts_with("allowedCountries.1:"), "{message}");
+    }
+    let listed = ivs
+        .list_playback_restriction_policies()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.playback_restriction_policies().is_empty(),
+        "nothing made"
+    );
+    let made = ivs
+        .create_playback_restriction_policy()
+        .allowed_countries("GB")
+        .allowed_countries("DE")
+        .send()
+        .await
+        .unwrap();
+    let policy = made.playback_restriction_policy().unwrap();
+    assert_eq!(policy.allowed_countries(), ["GB", "DE"]);
+    let (kind, message) = failure(
+        ivs.update_playback_restriction_policy()
+            .arn(policy.arn())
+            .allowed_countries("gb")
+            .send()
+            .await,
+    );
+    assert_eq!(kind, "ValidationException");
+    assert!(message.contains("`GB`"), "{message}");
+    let read = ivs
+        .get_playback_restriction_policy()
+        .arn(policy.arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.playback_restriction_policy()
+            .unwrap()
+            .allowed_countries(),
+        ["GB", "DE"],
+        "the refused update changed nothing"
     );
 }

@@ -10,6 +10,10 @@
 //! Documented (the model's `RenditionConfiguration.renditionSelection`): "If CUSTOM is specified,
 //! a set of renditions must be specified in the renditions field"; a CUSTOM selection with no
 //! renditions is a ValidationException (the error the model lists for bad input).
+//! Documented: a thumbnail `targetIntervalSeconds` is "configurable (and required) only if
+//! recordingMode is INTERVAL" (`resource::check_thumbnail_interval`), and a playback restriction
+//! policy's `allowedCountries` are "officially assigned ISO 3166-1 alpha-2 codes"
+//! (`countries.rs`); either broken is a ValidationException.
 
 use serde_json::Value;
 
@@ -59,6 +63,12 @@ pub(super) fn create(
         }
     }
     check_renditions(input)?;
+    resource::check_thumbnail_interval(
+        "thumbnailConfiguration",
+        input.get("thumbnailConfiguration"),
+        "INTERVAL",
+    )?;
+    super::countries::check_allowed(input)?;
     let mut created = resource::build(family, op.input, input);
     let (arn, id) = resource::mint(ctx, family);
     set(&mut created, "arn", Value::String(arn));
@@ -109,7 +119,10 @@ fn complete(family: Family, created: &mut Value) {
             .unwrap_or_else(object);
         for (member, default) in [
             ("recordingMode", Value::from("INTERVAL")),
-            ("targetIntervalSeconds", Value::from(60)),
+            (
+                "targetIntervalSeconds",
+                Value::from(resource::DEFAULT_THUMBNAIL_INTERVAL),
+            ),
             ("storage", serde_json::json!(["SEQUENTIAL"])),
         ] {
             if thumbnails.get(member).is_none() {
@@ -170,6 +183,7 @@ pub(super) fn update(
 ) -> Result<Value, ApiError> {
     let arn = text(input, "arn");
     let id = resource::id_in(ctx, family, arn)?.to_owned();
+    super::countries::check_allowed(input)?;
     let found = ctx
         .region
         .get_mut(family.resource_type, &id)

@@ -4,6 +4,7 @@
 //! - `configs.rs` (this file's neighbours share it): recording configurations, playback
 //!   restriction policies, ad configurations and failover slates, which differ only in their
 //!   shapes and in what a channel may reference;
+//! - `countries.rs`: the ISO 3166-1 codes a playback restriction policy may allow;
 //! - `streams.rs`: live streams, stream sessions, metadata, ad breaks and viewer revocations;
 //! - `tags.rs`: the three `/tags/{resourceArn}` operations for every family.
 //!
@@ -12,6 +13,7 @@
 
 mod channels;
 mod configs;
+mod countries;
 mod key_pairs;
 mod stream_events;
 mod streams;

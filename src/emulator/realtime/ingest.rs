@@ -204,13 +204,7 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<Value
         if !stage_arn.is_empty() {
             // The primary publisher and, with redundant ingest, the backup one (inferred: the
             // reference speaks of "the participant", and both publish with this configuration).
-            let backups = config
-                .get("redundantIngestCredentials")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|c| text(c, "participantId"));
-            for participant_id in std::iter::once(text(&config, "participantId")).chain(backups) {
+            for participant_id in participants::ingest_participants(&config) {
                 let request = serde_json::json!({
                     "stageArn": stage_arn,
                     "participantId": participant_id,

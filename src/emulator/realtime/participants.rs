@@ -859,9 +859,12 @@ pub(super) fn disconnect(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<V
         )));
     }
     depart(ctx, &stage_id, pid, now);
-    // An ingest configuration this participant publishes with loses its stage.
+    // An ingest configuration this participant publishes with loses its stage: its primary
+    // participant's or, with redundant ingest, its backup's ("If the participant is publishing
+    // using an IngestConfiguration", the model's DisconnectParticipant; the backup publishes with
+    // the same configuration).
     let ingest: Vec<String> = resource::all_of_type(ctx.region, INGEST)
-        .filter(|c| text(c, "participantId") == pid && text(c, "stageArn") == stage_arn)
+        .filter(|c| ingest_participants(c).any(|p| p == pid) && text(c, "stageArn") == stage_arn)
         .filter_map(|c| arn::parse(text(c, "arn")).map(|a| a.resource_id.to_owned()))
         .collect();
     for id in ingest {
@@ -871,6 +874,18 @@ pub(super) fn disconnect(ctx: &mut Ctx<'_>, input: &Value, now: u64) -> Result<V
         }
     }
     Ok(object())
+}
+
+/// The participant ids that publish with an ingest configuration: its own, then its redundant
+/// ingest credentials' (the backup publisher's).
+pub(super) fn ingest_participants(config: &Value) -> impl Iterator<Item = &str> {
+    let backups = config
+        .get("redundantIngestCredentials")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| text(c, "participantId"));
+    std::iter::once(text(config, "participantId")).chain(backups)
 }
 
 /// The not-found error of a stage by ARN (a token naming a deleted stage).

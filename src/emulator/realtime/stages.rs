@@ -9,7 +9,8 @@
 //! fields in this object will get reset to their default values" (the model); the configuration
 //! "cannot be updated while recording is active" (UpdateStage); DeleteStage "Shuts down and
 //! deletes the specified stage (disconnecting all participants)" and removes the stage ARN from
-//! the ingest configurations that publish to it.
+//! the ingest configurations that publish to it. A thumbnail `targetIntervalSeconds` is
+//! "configurable only if recordingMode is INTERVAL" (`resource::check_thumbnail_interval`).
 //!
 //! Inferred: the endpoint hosts (`wss://global.events.live-video.net`,
 //! `https://<12 hex>.global-bm.whip.live-video.net`, `rtmp(s)://<12 hex>.global-contribute.live-video.net[:443]/app/`)
@@ -60,13 +61,22 @@ fn recording(ctx: &Ctx<'_>, given: Option<&Value>) -> Result<Value, ApiError> {
             set(&mut config, member, value.clone());
         }
     }
+    resource::check_thumbnail_interval(
+        "autoParticipantRecordingConfiguration.thumbnailConfiguration",
+        config.get("thumbnailConfiguration"),
+        "DISABLED",
+    )?;
     if let Some(thumbnails) = config.get_mut("thumbnailConfiguration") {
         fill_defaults(shape("ParticipantThumbnailConfiguration"), thumbnails);
         if thumbnails.get("storage").is_none() {
             set(thumbnails, "storage", serde_json::json!(["SEQUENTIAL"]));
         }
         if thumbnails.get("targetIntervalSeconds").is_none() {
-            set(thumbnails, "targetIntervalSeconds", Value::from(60));
+            set(
+                thumbnails,
+                "targetIntervalSeconds",
+                Value::from(resource::DEFAULT_THUMBNAIL_INTERVAL),
+            );
         }
         if thumbnails.get("recordingMode").is_none() {
             set(thumbnails, "recordingMode", Value::from("DISABLED"));

@@ -1545,3 +1545,43 @@ fn a_forced_ingest_deletion_disconnects_and_drops_both_redundant_publishers() {
         assert!(notified(stop), "the encoder of {pid} is dropped");
     }
 }
+
+/// DisconnectParticipant: "If the participant is publishing using an IngestConfiguration,
+/// DisconnectParticipant also updates the stageArn in the IngestConfiguration to be an empty
+/// string", also when the participant is a redundant configuration's backup publisher.
+#[test]
+fn disconnecting_a_redundant_backup_publisher_detaches_its_ingest_configuration() {
+    let (e, _, stage_arn) = with_stage();
+    let out = api(
+        &e,
+        "CreateIngestConfiguration",
+        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
+    );
+    let config = &out["ingestConfiguration"];
+    let backup = &config["redundantIngestCredentials"][0];
+    let stop = Arc::new(tokio::sync::Notify::new());
+    e.start_stage_ingest(backup["streamKey"].as_str().unwrap(), stop.clone())
+        .unwrap();
+    let read = |e: &Emulator| {
+        api(e, "GetIngestConfiguration", json!({"arn": config["arn"]}))["ingestConfiguration"]
+            .clone()
+    };
+    assert_eq!(read(&e)["stageArn"], stage_arn.as_str());
+    assert_eq!(read(&e)["state"], "ACTIVE");
+    let session =
+        string(&api(&e, "GetStage", json!({"arn": stage_arn}))["stage"]["activeSessionId"]);
+    let pid = string(&backup["participantId"]);
+    api(
+        &e,
+        "DisconnectParticipant",
+        json!({"stageArn": stage_arn, "participantId": pid}),
+    );
+    let after = read(&e);
+    assert_eq!(after["stageArn"], "", "{after}");
+    assert_eq!(after["state"], "INACTIVE", "{after}");
+    assert_eq!(
+        participant(&e, &stage_arn, &session, &pid)["state"],
+        "DISCONNECTED"
+    );
+    assert!(notified(&stop), "the backup encoder is dropped");
+}
