@@ -574,7 +574,13 @@ fn rule_errors_and_operations_are_checked_against_the_rules_service() {
 
 #[test]
 fn an_account_must_be_twelve_digits() {
-    for account in ["12345678901", "1234567890123", "12345678901a", "", " 123456789012"] {
+    for account in [
+        "12345678901",
+        "1234567890123",
+        "12345678901a",
+        "",
+        " 123456789012",
+    ] {
         let json = serde_json::json!({"account": account, "status": 500}).to_string();
         assert_eq!(
             FaultRule::from_json(json.as_bytes()).unwrap_err().to_string(),
@@ -583,7 +589,8 @@ fn an_account_must_be_twelve_digits() {
     }
     let err = FaultRule::from_json(br#"{"account": 111122223333, "status": 500}"#).unwrap_err();
     assert!(
-        err.to_string().starts_with("invalid fault rule: invalid type: integer"),
+        err.to_string()
+            .starts_with("invalid fault rule: invalid type: integer"),
         "{err}"
     );
     let hand_built = FaultRule {
