@@ -677,7 +677,7 @@ fn clearing_an_account_removes_its_rules_alone_and_keeps_ids() {
     let ids = |views: Vec<FaultView>| views.iter().map(|v| v.id).collect::<Vec<_>>();
     assert_eq!(ids(set.list_account("111111111111")), [1, 4]);
     assert_eq!(
-        serde_json::to_value(&set.list_account("222222222222")).unwrap(),
+        serde_json::to_value(set.list_account("222222222222")).unwrap(),
         serde_json::json!([{"id": 3, "account": "222222222222", "status": 500, "remaining": null, "hits": 0}])
     );
     assert_eq!(set.clear_account("111111111111"), 2);
