@@ -19,7 +19,8 @@
 //! | `GET /_ivs-vcr/events` (`?since=N`, `?detail-type=…`, `?account=ID`) | the EventBridge events sent, oldest first, in EventBridge's envelope: `{"events", "last", "delivery"}`; `last` is the number to pass as `since` next time (events are numbered from 1, again after a reset, across accounts); `?account=` lists only the events of requests made in that account (the envelope's `account`) |
 //! | `GET /_ivs-vcr/summary` | per operation: matched, unmatched (with reports), unused, emulated, faulted; under `chat`, WebSocket actions, errors and connections; under `accounts`, each account's part as `?account=` gives it |
 //! | `GET /_ivs-vcr/summary?account=ID` | one account's part: `{mode, account, operations: {<op>: {emulated, faulted}}, n_emulated, n_faulted}`; cassette counts (matched, unmatched, unused) are server-wide only |
-//! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults |
+//! | `GET`/`POST`/`DELETE /_ivs-vcr/faults` | lists, adds or clears injected faults; a rule with `account` (12 digits) applies to that account's requests only |
+//! | `GET`/`DELETE /_ivs-vcr/faults?account=ID` | lists or clears only the rules that name that account (`{"faults", "account"}`; DELETE adds `removed`): one worker's, on a shared server |
 //! | `GET /_ivs-vcr/clock`, `POST` `{"advance_seconds": N}` or `{"time": "…Z"}` | reads or moves the emulator's clock forward (`clock`); reset returns it to the wall clock |
 //!
 //! Answers are JSON; a bad control request gets a 4xx whose `message` says what to send instead.
@@ -373,7 +374,20 @@ fn reply(
         }
         ("GET", "clock") => Ok((200, clock_view())),
         ("POST", "clock") => move_clock(&body),
+        ("GET", "faults") if query.contains_key("account") => {
+            let account = account_param(query)?;
+            let list = plane.faults().list_account(account);
+            Ok((200, json!({"faults": list, "account": account})))
+        }
         ("GET", "faults") => Ok((200, json!({"faults": plane.faults().list()}))),
+        ("DELETE", "faults") if query.contains_key("account") => {
+            let account = account_param(query)?;
+            let removed = plane.faults().clear_account(account);
+            Ok((
+                200,
+                json!({"faults": [], "account": account, "removed": removed}),
+            ))
+        }
         ("DELETE", "faults") => {
             plane.faults().clear();
             Ok((200, json!({"faults": []})))

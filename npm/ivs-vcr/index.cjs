@@ -406,10 +406,13 @@ class ControlPlane {
    * GetChannel calls fail with IVS's 429. `error` is any modeled IVS error (its status comes from
    * the model), `status` alone gives a generic error, `delayMs` stalls, `connection` (`"reset"` or
    * `"empty"`) drops the connection, `rate` (0–1, seeded by `seed`) fires at random but
-   * reproducibly. No `operation` means every operation.
+   * reproducibly. No `operation` means every operation. `account` (a 12-digit id) limits the rule
+   * to the requests of that account (as the server maps access keys to accounts), so suites that
+   * share one server, each in its own account, do not fault each other's calls.
    */
   async fault(rule = {}) {
     const given = {
+      account: rule.account,
       service: rule.service,
       operation: rule.operation,
       error: rule.error,
@@ -422,7 +425,7 @@ class ControlPlane {
       message: rule.message,
       seed: rule.seed,
     };
-    const known = new Set(["service", "operation", "error", "status", "times", "rate", "delayMs", "connection", "retryAfterMs", "message", "seed"]);
+    const known = new Set(["account", "service", "operation", "error", "status", "times", "rate", "delayMs", "connection", "retryAfterMs", "message", "seed"]);
     const unknown = Object.keys(rule).filter((key) => !known.has(key));
     if (unknown.length) {
       throw new TypeError(`unknown fault option ${unknown.map((k) => `\`${k}\``).join(", ")}; known: ${[...known].join(", ")}`);

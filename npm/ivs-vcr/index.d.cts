@@ -86,6 +86,8 @@ export interface StopResult {
 
 /** A fault rule, as `fault()` takes it. */
 export interface FaultRule {
+  /** A 12-digit account id: limits the rule to that account's requests (by their access key id). */
+  account?: string;
   /** `ivs`, `ivschat` or `ivs-realtime`: limits the rule to one service of the family. */
   service?: string;
   /** The operation (`GetChannel`, `CreateRoom`); none means every operation. */
@@ -114,6 +116,8 @@ export interface FaultRule {
 export interface FaultView {
   /** Unique among the server's rules until `clearFaults()`. */
   id: number;
+  account?: string;
+  service?: string;
   operation?: string;
   error?: string;
   status?: number;

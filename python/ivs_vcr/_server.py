@@ -320,6 +320,7 @@ class RemoteServer:
         message: Optional[str] = None,
         seed: Optional[int] = None,
         service: Optional[str] = None,
+        account: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Adds a fault rule and returns it as the server lists it (with its ``id``).
 
@@ -330,9 +331,12 @@ class RemoteServer:
         at random but reproducibly. No ``operation`` means every operation. Chat's operations are
         named the same way (``fault(operation="CreateRoom", error="ServiceQuotaExceededException")``);
         ``service`` (``"ivs"``, ``"ivschat"``, ``"ivs-realtime"``) picks one service's, for the tag
-        operations every service shares, or every operation of that service alone.
+        operations every service shares, or every operation of that service alone. ``account`` (a
+        12-digit id) limits the rule to the requests of that account (by their access key id, as
+        the server picks accounts), so workers sharing one server fault their own calls only.
         """
         given = {
+            "account": account,
             "service": service,
             "operation": operation,
             "error": error,
@@ -347,16 +351,23 @@ class RemoteServer:
         }
         return _object(self.request("POST", "faults", {k: v for k, v in given.items() if v is not None}))
 
-    def faults(self) -> List[Dict[str, Any]]:
-        """The fault rules, with ``remaining`` uses."""
-        faults = _object(self.request("GET", "faults")).get("faults")
+    def faults(self, account: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The fault rules, with ``remaining`` uses; with ``account`` (a 12-digit id), only the
+        rules made for that account."""
+        faults = _object(self.request("GET", _faults_path(account))).get("faults")
         if not isinstance(faults, list):
             raise ServerError(f"GET {CONTROL_PREFIX}/faults answered without a `faults` list")
         return faults
 
-    def clear_faults(self) -> None:
-        """Removes every fault rule."""
-        self.request("DELETE", "faults")
+    def clear_faults(self, account: Optional[str] = None) -> None:
+        """Removes every fault rule; with ``account`` (a 12-digit id), only the rules made for
+        that account."""
+        self.request("DELETE", _faults_path(account))
+
+
+def _faults_path(account: Optional[str]) -> str:
+    """The control path of the fault rules, of every account or of ``account``."""
+    return "faults" if account is None else f"faults?account={urllib.parse.quote(account)}"
 
 
 class Server(RemoteServer):

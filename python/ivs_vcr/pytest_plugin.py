@@ -23,9 +23,11 @@ with an access key id of its own, a 12-digit account id derived from its pytest-
 (:func:`worker_account`: ``gw3`` is always ``700000000004``), which the server takes as the
 request's account. Workers never see each other's resources; the fixture resets only its own
 account before each test, and its ``reset``, ``summary``, ``state`` and ``events`` are its
-account's. Fault rules and the clock are the server's, not an account's: the fixture leaves them
-alone on a shared server, so tests that inject faults or move the clock want a server of their
-own. Marked (cassette) tests and ``ivs_vcr_module``/``ivs_vcr_session`` keep their own servers.
+account's. So are its fault rules: ``fault`` makes a rule for the worker's account alone, and
+``faults`` and ``clear_faults`` list and clear that account's rules; the fixture clears them before
+and after each test, and leaves rules made for every account (``ivs_vcr.server.fault()``) alone.
+The clock is the server's, not an account's, so tests that move it want a server of their own.
+Marked (cassette) tests and ``ivs_vcr_module``/``ivs_vcr_session`` keep their own servers.
 """
 
 from __future__ import annotations
@@ -239,14 +241,29 @@ def _on_server(method: Callable[Concatenate[RemoteServer, P], R]) -> Callable[Co
     return call
 
 
+def _in_account(method: Callable[Concatenate[RemoteServer, P], R]) -> Callable[Concatenate[IvsVcr, P], R]:
+    """:func:`_on_server`'s ``method``, in the test's account on a shared server: its ``account``
+    keyword, when not given, is the fixture's."""
+
+    def call(self: IvsVcr, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if kwargs.get("account") is None:
+            kwargs["account"] = self.account
+        return method(self.server, *args, **kwargs)
+
+    functools.update_wrapper(call, method)
+    call.__qualname__ = f"IvsVcr.{method.__name__}"
+    return call
+
+
 class IvsVcr:
     """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane
     (``reset``, ``summary``, ``state``, ``start_stream``, ``stop_stream``, ``update_stream``,
     ``events``, ``join_stage``, ``join_stage_with_stream_key``, ``leave_stage``, ``advance_clock``,
     ``set_clock``, ``fault``,
     ``faults``, ``clear_faults``: :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
-    cleared after it, except on a shared server (``--ivs-vcr-url``), where ``reset``,
-    ``summary``, ``state`` and ``events`` are the test's ``account``'s unless given another."""
+    cleared after it. On a shared server (``--ivs-vcr-url``), ``reset``, ``summary``, ``state``,
+    ``events``, ``fault``, ``faults`` and ``clear_faults`` are the test's ``account``'s unless
+    given another."""
 
     def __init__(
         self,
@@ -282,11 +299,11 @@ class IvsVcr:
     advance_clock = _on_server(RemoteServer.advance_clock)
     set_clock = _on_server(RemoteServer.set_clock)
     update_stream = _on_server(RemoteServer.update_stream)
-    fault = _on_server(RemoteServer.fault)
-    faults = _on_server(RemoteServer.faults)
-    clear_faults = _on_server(RemoteServer.clear_faults)
 
     # The calls that take an account: the test's own on a shared server.
+    fault = _in_account(RemoteServer.fault)
+    faults = _in_account(RemoteServer.faults)
+    clear_faults = _in_account(RemoteServer.clear_faults)
 
     def reset(self, account: Optional[str] = None) -> None:
         """:meth:`ivs_vcr.RemoteServer.reset`, of ``account`` or else the test's own on a shared
@@ -390,9 +407,11 @@ def ivs_vcr(
     marker = request.node.get_closest_marker("ivs_vcr")
     shared = servers.shared_url if marker is None else None
     if shared is not None:
-        # Faults and the clock are every worker's: only this worker's account is emptied.
+        # The clock and rules made for every account are every worker's: only this worker's
+        # account and its own fault rules are emptied.
         remote = servers.shared(shared)
         remote.reset(account=servers.account)
+        remote.clear_faults(account=servers.account)
         handle = IvsVcr(remote, remote.url, None, None, None, account=servers.account)
     elif marker is None:
         server = servers.emulator()
@@ -435,9 +454,10 @@ def ivs_vcr(
     if not (os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")):
         monkeypatch.setenv("AWS_DEFAULT_REGION", DEFAULT_REGION)
     yield handle
-    if handle.account is None and handle.server.alive:
+    if handle.server.alive:
         try:
-            handle.server.clear_faults()
+            # On a shared server, this worker's own rules only (`IvsVcr.clear_faults`).
+            handle.clear_faults()
         except (ServerError, ControlPlaneError):
             pass
     servers.check_alive()

@@ -77,7 +77,8 @@ pub struct RecordArgs {
 
     /// Inject a fault before forwarding (repeatable), as key=value pairs, e.g.
     /// `operation=CreateChannel,error=ThrottlingException,times=1`. An injected fault is never
-    /// recorded. Rules can also be added while serving: POST /_ivs-vcr/faults.
+    /// recorded; `account=<12 digits>` limits it to requests signed with that access key id.
+    /// Rules can also be added while serving: POST /_ivs-vcr/faults.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 

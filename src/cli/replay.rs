@@ -74,8 +74,9 @@ pub struct ReplayArgs {
     pub state_file: Option<PathBuf>,
 
     /// Inject a fault (repeatable): `operation=GetChannel,error=ThrottlingException,times=2`;
-    /// keys: operation, error, status, times, rate (0-1), delay_ms, connection (reset|empty),
-    /// retry_after_ms, message, seed; or POST /_ivs-vcr/faults while serving.
+    /// keys: account (12 digits: that account's requests only), service, operation, error,
+    /// status, times, rate (0-1), delay_ms, connection (reset|empty), retry_after_ms, message,
+    /// seed; or POST /_ivs-vcr/faults while serving.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 

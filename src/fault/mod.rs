@@ -27,6 +27,12 @@
 //!   `x-amzn-ErrorType: <Name>`, and a JSON body with `exceptionMessage` (IVS's member) and
 //!   `message` (the member boto3, the CLI, the JS SDK and aws-sdk-rust show). They also carry
 //!   `x-ivs-vcr-fault: <rule id>`, so a log or a test can tell an injected answer from a real one.
+//! - `account` (a 12-digit id) narrows a rule to the requests of one account, as the emulator maps
+//!   access keys to accounts (`emulator::account_of`: `--account-for`, a 12-digit key as itself,
+//!   else the default account), so workers of one shared server inject faults into their own
+//!   account alone. The caller passes the request's account as a closure, and [`FaultSet::check`]
+//!   calls it only when a rule with `account` applies to the request's operation: servers with no
+//!   such rule never read the access key.
 //! - This module derives serde for its own JSON (the control plane's rules and their listing);
 //!   cassettes stay the only YAML.
 //!
@@ -60,7 +66,8 @@ pub const DEFAULT_MAX_RULES: usize = 1_000;
 pub const MAX_DELAY_MS: u64 = 600_000;
 
 /// The keys `--fault` and the JSON rule accept.
-pub const RULE_KEYS: [&str; 11] = [
+pub const RULE_KEYS: [&str; 12] = [
+    "account",
     "service",
     "operation",
     "error",
@@ -81,6 +88,10 @@ pub const RULE_KEYS: [&str; 11] = [
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
+    /// The 12-digit account whose requests the rule applies to (by their access key id, as the
+    /// emulator chooses accounts); none means every account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The service the rule applies to, by its id (`ivs`, `ivschat`, `ivs-realtime`); none means
     /// the service `operation` names, or every service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +212,12 @@ pub enum FaultError {
     UnknownService {
         /// The id given.
         name: String,
+    },
+    /// `account` is not a 12-digit account id.
+    #[error("account: `{account}` is not a 12-digit AWS account id (such as `111122223333`); leave `account` out for every account")]
+    BadAccount {
+        /// The account given.
+        account: String,
     },
     /// `status` is not an error status.
     #[error("status: {status} is not an error status (400–599)")]
@@ -456,6 +473,13 @@ impl FaultRule {
 
     /// Validates the rule and resolves what it does when it fires, and for which services.
     fn effect(&self) -> Result<(Scope, Effect), FaultError> {
+        if let Some(account) = &self.account {
+            if !crate::emulator::is_account_id(account) {
+                return Err(FaultError::BadAccount {
+                    account: account.clone(),
+                });
+            }
+        }
         let scope = self.scope()?;
         let effect = self.effect_in(scope)?;
         Ok((scope, effect))
@@ -625,6 +649,24 @@ impl FaultSet {
         self.lock().entries.iter().map(Entry::view).collect()
     }
 
+    /// The rules that name `account`, in the order they are checked, spent ones included.
+    pub fn list_account(&self, account: &str) -> Vec<FaultView> {
+        (self.lock().entries.iter())
+            .filter(|e| e.rule.account.as_deref() == Some(account))
+            .map(Entry::view)
+            .collect()
+    }
+
+    /// Removes the rules that name `account` (`DELETE /_ivs-vcr/faults?account=ID`), leaving the
+    /// others and their ids; returns how many were removed.
+    pub fn clear_account(&self, account: &str) -> usize {
+        let mut rules = self.lock();
+        let before = rules.entries.len();
+        (rules.entries).retain(|e| e.rule.account.as_deref() != Some(account));
+        self.n_rules.store(rules.entries.len(), Ordering::Release);
+        before - rules.entries.len()
+    }
+
     /// Removes every rule and starts ids from 1 again.
     pub fn clear(&self) {
         let mut rules = self.lock();
@@ -639,15 +681,27 @@ impl FaultSet {
 
     /// What a request for `service`'s `operation` meets, spending one use of each rule that fires;
     /// `None` when no rule fires. Runs once per downstream request, before any matching, emulation
-    /// or forwarding.
-    pub fn check(&self, service: Service, operation: &str) -> Option<FaultAction> {
+    /// or forwarding. `account` gives the request's account; it is called at most once, and only
+    /// when a rule with `account` applies to `operation`.
+    pub fn check<A: AsRef<str>>(
+        &self,
+        service: Service,
+        operation: &str,
+        account: impl FnOnce() -> A,
+    ) -> Option<FaultAction> {
         if self.is_empty() {
             return None;
         }
+        let account = std::cell::LazyCell::new(account);
+        let request = Request {
+            service,
+            operation,
+            account: &|| account.as_ref(),
+        };
         let mut rules = self.lock();
         let mut delay: Option<Duration> = None;
         for entry in rules.entries.iter_mut() {
-            if !entry.fires(service, operation) {
+            if !entry.fires(&request) {
                 continue;
             }
             if let Some(ms) = entry.rule.delay_ms {
@@ -691,18 +745,30 @@ impl FaultSet {
     }
 }
 
+/// What [`Entry::fires`] knows of a request.
+struct Request<'a> {
+    service: Service,
+    operation: &'a str,
+    /// The request's account, worked out on first use.
+    account: &'a dyn Fn() -> &'a str,
+}
+
 impl Entry {
-    /// Whether the rule fires on this request; if so, one use is spent.
-    fn fires(&mut self, service: Service, operation: &str) -> bool {
-        if !self.scope.contains(service) {
+    /// Whether the rule fires on this request; if so, one use is spent. The account is asked
+    /// last of what a rule matches on, so that a rule for another operation never reads it.
+    fn fires(&mut self, request: &Request<'_>) -> bool {
+        if !self.scope.contains(request.service) {
             return false;
         }
         if self
             .rule
             .operation
             .as_deref()
-            .is_some_and(|op| op != operation)
+            .is_some_and(|op| op != request.operation)
         {
+            return false;
+        }
+        if (self.rule.account.as_deref()).is_some_and(|account| account != (request.account)()) {
             return false;
         }
         if self.remaining == Some(0) {
@@ -738,7 +804,7 @@ fn cli_value(key: &str, value: &str) -> Result<serde_json::Value, FaultError> {
         expected,
     };
     Ok(match key {
-        "service" | "operation" | "error" | "connection" | "message" => value.into(),
+        "account" | "service" | "operation" | "error" | "connection" | "message" => value.into(),
         "status" => value
             .parse::<u16>()
             .map_err(|_| bad("an HTTP status such as 503"))?

@@ -9,7 +9,7 @@ use crate::ivs::Service;
 fn tally(set: &FaultSet, operation: &str, n: usize) -> BTreeMap<&'static str, usize> {
     let mut counts = BTreeMap::new();
     for _ in 0..n {
-        let key = match set.check(Service::Ivs, operation).map(|a| a.outcome) {
+        let key = match check(set, Service::Ivs, operation).map(|a| a.outcome) {
             None => "none",
             Some(FaultOutcome::Continue) => "continue",
             Some(FaultOutcome::Respond(_)) => "respond",
@@ -18,6 +18,14 @@ fn tally(set: &FaultSet, operation: &str, n: usize) -> BTreeMap<&'static str, us
         *counts.entry(key).or_insert(0) += 1;
     }
     counts
+}
+
+/// `set.check` for a request of no known account: every test rule that names no account must
+/// leave the account unread, and this one fails the test if it is read.
+fn check(set: &FaultSet, service: Service, operation: &str) -> Option<FaultAction> {
+    set.check(service, operation, || -> &str {
+        panic!("a rule without `account` read the request's account")
+    })
 }
 
 fn rule(json: &str) -> FaultRule {
@@ -106,7 +114,7 @@ fn invalid_rules_are_refused_with_the_field_named() {
     );
     check(
         r#"{"error":"ThrottlingException","tims":2}"#,
-        "invalid fault rule: unknown field `tims`, expected one of `service`, `operation`, `error`, `status`, `times`, `rate`, `delay_ms`, `connection`, `retry_after_ms`, `message`, `seed` at line 1 column 37",
+        "invalid fault rule: unknown field `tims`, expected one of `account`, `service`, `operation`, `error`, `status`, `times`, `rate`, `delay_ms`, `connection`, `retry_after_ms`, `message`, `seed` at line 1 column 37",
     );
     check(
         r#"{"status":"503"}"#,
@@ -145,7 +153,7 @@ fn cli_form_errors_say_what_is_wrong() {
         assert_eq!(got.as_deref(), Some(expected), "\ncli: {cli}");
     };
     check("GetChannel", "`--fault` takes key=value pairs separated by commas, such as `operation=GetChannel,error=ThrottlingException,times=2`; got `GetChannel`");
-    check("op=GetChannel", "unknown fault key `op`; expected one of service, operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed");
+    check("op=GetChannel", "unknown fault key `op`; expected one of account, service, operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed");
     check(
         "times=two,status=500",
         "times: expected a whole number, got `two`",
@@ -192,7 +200,7 @@ fn cli_form_suggests_the_near_name_of_a_misspelt_operation_error_or_key() {
     );
     check(
         "tims=2,status=500",
-        "unknown fault key `tims` (did you mean `times`?); expected one of service, operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed",
+        "unknown fault key `tims` (did you mean `times`?); expected one of account, service, operation, error, status, times, rate, delay_ms, connection, retry_after_ms, message, seed",
     );
 }
 
@@ -202,7 +210,7 @@ fn every_modeled_error_answers_with_the_model_status() {
         let set = FaultSet::new();
         set.add(rule(&format!(r#"{{"error":"{}"}}"#, error.name())))
             .unwrap();
-        let response = respond(set.check(Service::Ivs, "GetChannel"));
+        let response = respond(check(&set, Service::Ivs, "GetChannel"));
         assert_eq!(response.status.as_u16(), error.status(), "{}", error.name());
         assert_eq!(
             ErrorType::from_name(&response.error_type),
@@ -220,7 +228,7 @@ fn error_answer_looks_like_ivs() {
         r#"{"operation":"GetChannel","error":"ThrottlingException","retry_after_ms":1500}"#,
     ))
     .unwrap();
-    let (status, headers, body) = respond(set.check(Service::Ivs, "GetChannel")).to_parts();
+    let (status, headers, body) = respond(check(&set, Service::Ivs, "GetChannel")).to_parts();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers["x-amzn-ErrorType"], "ThrottlingException");
     assert_eq!(headers["content-type"], "application/json");
@@ -239,7 +247,7 @@ fn status_alone_is_a_generic_error_and_status_overrides_the_model() {
     let check = |json: &str, status: u16, error_type: &str, message: &str| {
         let set = FaultSet::new();
         set.add(rule(json)).unwrap();
-        let response = respond(set.check(Service::Ivs, "ListChannels"));
+        let response = respond(check(&set, Service::Ivs, "ListChannels"));
         assert_eq!(
             (
                 response.status.as_u16(),
@@ -277,12 +285,12 @@ fn times_is_spent_only_by_matching_operations() {
         r#"{"operation":"GetChannel","error":"ThrottlingException","times":2}"#,
     ))
     .unwrap();
-    assert_eq!(set.check(Service::Ivs, "ListChannels"), None);
-    assert_eq!(respond(set.check(Service::Ivs, "GetChannel")).status, 429);
+    assert_eq!(check(&set, Service::Ivs, "ListChannels"), None);
+    assert_eq!(respond(check(&set, Service::Ivs, "GetChannel")).status, 429);
     assert_eq!(set.list()[0].remaining, Some(1));
-    assert_eq!(respond(set.check(Service::Ivs, "GetChannel")).status, 429);
-    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
-    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
+    assert_eq!(respond(check(&set, Service::Ivs, "GetChannel")).status, 429);
+    assert_eq!(check(&set, Service::Ivs, "GetChannel"), None);
+    assert_eq!(check(&set, Service::Ivs, "GetChannel"), None);
     let view = &set.list()[0];
     assert_eq!((view.remaining, view.hits), (Some(0), 2));
 }
@@ -292,9 +300,9 @@ fn rule_without_operation_applies_to_every_operation() {
     let set = FaultSet::new();
     set.add(rule(r#"{"status":500,"times":3}"#)).unwrap();
     for op in ["GetChannel", "ListChannels", "TagResource"] {
-        assert_eq!(respond(set.check(Service::Ivs, op)).status, 500, "{op}");
+        assert_eq!(respond(check(&set, Service::Ivs, op)).status, 500, "{op}");
     }
-    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
+    assert_eq!(check(&set, Service::Ivs, "GetChannel"), None);
 }
 
 #[test]
@@ -303,7 +311,7 @@ fn seeded_rate_is_reproducible() {
         let set = FaultSet::new();
         set.add(rule(json)).unwrap();
         (0..64)
-            .map(|_| set.check(Service::Ivs, "GetChannel").is_some())
+            .map(|_| check(&set, Service::Ivs, "GetChannel").is_some())
             .collect::<Vec<bool>>()
     };
     let first = draws(r#"{"status":503,"rate":0.3}"#);
@@ -361,10 +369,10 @@ fn delay_only_rules_add_up_and_let_later_rules_act() {
         r#"{"operation":"GetChannel","delay_ms":50,"connection":"reset","times":1}"#,
     ))
     .unwrap();
-    let action = set.check(Service::Ivs, "GetChannel").unwrap();
+    let action = check(&set, Service::Ivs, "GetChannel").unwrap();
     assert_eq!(action.delay, Some(Duration::from_millis(150)));
     assert_eq!(action.outcome, FaultOutcome::Drop(ConnectionFault::Reset));
-    let action = set.check(Service::Ivs, "GetChannel").unwrap();
+    let action = check(&set, Service::Ivs, "GetChannel").unwrap();
     assert_eq!(
         action,
         FaultAction {
@@ -382,14 +390,14 @@ fn first_answering_rule_wins_and_later_rules_keep_their_uses() {
     set.add(rule(r#"{"connection":"empty","times":1}"#))
         .unwrap();
     assert_eq!(
-        respond(set.check(Service::Ivs, "GetChannel")).error_type,
+        respond(check(&set, Service::Ivs, "GetChannel")).error_type,
         "ThrottlingException"
     );
     assert_eq!(
-        set.check(Service::Ivs, "GetChannel").unwrap().outcome,
+        check(&set, Service::Ivs, "GetChannel").unwrap().outcome,
         FaultOutcome::Drop(ConnectionFault::Empty)
     );
-    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
+    assert_eq!(check(&set, Service::Ivs, "GetChannel"), None);
 }
 
 #[test]
@@ -414,7 +422,7 @@ fn list_serializes_rules_with_id_and_remaining_and_clear_restarts_ids() {
     );
     set.clear();
     assert!(set.is_empty());
-    assert_eq!(set.check(Service::Ivs, "GetChannel"), None);
+    assert_eq!(check(&set, Service::Ivs, "GetChannel"), None);
     assert_eq!(set.add(rule(r#"{"status":500}"#)).unwrap().id, 1);
 }
 
@@ -441,7 +449,7 @@ fn set_is_shared_across_threads_and_spends_each_use_once() {
             let set = set.clone();
             std::thread::spawn(move || {
                 (0..50)
-                    .filter(|_| set.check(Service::Ivs, "GetChannel").is_some())
+                    .filter(|_| check(&set, Service::Ivs, "GetChannel").is_some())
                     .count()
             })
         })
@@ -477,17 +485,17 @@ fn rules_name_operations_of_any_service() {
         r#"{"operation":"CreateRoom","error":"ServiceQuotaExceededException","times":1}"#,
     ))
     .unwrap();
-    assert_eq!(set.check(Service::Ivs, "CreateRoom"), None);
-    let response = respond(set.check(Service::IvsChat, "CreateRoom"));
+    assert_eq!(check(&set, Service::Ivs, "CreateRoom"), None);
+    let response = respond(check(&set, Service::IvsChat, "CreateRoom"));
     assert_eq!(response.error_type, "ServiceQuotaExceededException");
-    assert_eq!(set.check(Service::IvsChat, "CreateRoom"), None);
+    assert_eq!(check(&set, Service::IvsChat, "CreateRoom"), None);
 
     let rule = FaultRule::from_cli("operation=SendEvent,error=ThrottlingException").unwrap();
     assert_eq!(rule.service, None);
     let set = FaultSet::new();
     set.add(rule).unwrap();
     assert_eq!(
-        respond(set.check(Service::IvsChat, "SendEvent")).error_type,
+        respond(check(&set, Service::IvsChat, "SendEvent")).error_type,
         "ThrottlingException"
     );
 }
@@ -499,8 +507,8 @@ fn a_service_key_narrows_a_rule_to_one_service() {
     shared
         .add(rule(r#"{"operation":"TagResource","status":503}"#))
         .unwrap();
-    assert!(shared.check(Service::Ivs, "TagResource").is_some());
-    assert!(shared.check(Service::IvsChat, "TagResource").is_some());
+    assert!(check(&shared, Service::Ivs, "TagResource").is_some());
+    assert!(check(&shared, Service::IvsChat, "TagResource").is_some());
 
     let chat = FaultSet::new();
     chat.add(
@@ -508,16 +516,16 @@ fn a_service_key_narrows_a_rule_to_one_service() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(chat.check(Service::Ivs, "TagResource"), None);
-    assert!(chat.check(Service::IvsChat, "TagResource").is_some());
+    assert_eq!(check(&chat, Service::Ivs, "TagResource"), None);
+    assert!(check(&chat, Service::IvsChat, "TagResource").is_some());
 
     // `service` alone covers every operation of that service and nothing else.
     let all_chat = FaultSet::new();
     all_chat
         .add(rule(r#"{"service":"ivschat","status":500}"#))
         .unwrap();
-    assert_eq!(all_chat.check(Service::Ivs, "GetChannel"), None);
-    assert!(all_chat.check(Service::IvsChat, "GetRoom").is_some());
+    assert_eq!(check(&all_chat, Service::Ivs, "GetChannel"), None);
+    assert!(check(&all_chat, Service::IvsChat, "GetRoom").is_some());
     let listed = serde_json::to_value(all_chat.list()).unwrap();
     assert_eq!(listed[0]["service"], "ivschat");
 }
@@ -561,5 +569,127 @@ fn rule_errors_and_operations_are_checked_against_the_rules_service() {
     assert!(
         FaultRule::from_json(br#"{"operation":"GetStream","error":"ChannelNotBroadcasting"}"#)
             .is_ok()
+    );
+}
+
+#[test]
+fn an_account_must_be_twelve_digits() {
+    for account in [
+        "12345678901",
+        "1234567890123",
+        "12345678901a",
+        "",
+        " 123456789012",
+    ] {
+        let json = serde_json::json!({"account": account, "status": 500}).to_string();
+        assert_eq!(
+            FaultRule::from_json(json.as_bytes()).unwrap_err().to_string(),
+            format!("account: `{account}` is not a 12-digit AWS account id (such as `111122223333`); leave `account` out for every account"),
+        );
+    }
+    let err = FaultRule::from_json(br#"{"account": 111122223333, "status": 500}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid fault rule: invalid type: integer"),
+        "{err}"
+    );
+    let hand_built = FaultRule {
+        account: Some("me".to_owned()),
+        status: Some(500),
+        ..FaultRule::default()
+    };
+    assert!(matches!(
+        FaultSet::new().add(hand_built),
+        Err(FaultError::BadAccount { .. })
+    ));
+}
+
+#[test]
+fn cli_form_takes_an_account() {
+    assert_eq!(
+        FaultRule::from_cli("account=111122223333,operation=GetChannel,status=503").unwrap(),
+        rule(r#"{"account":"111122223333","operation":"GetChannel","status":503}"#)
+    );
+    assert_eq!(
+        FaultRule::from_cli("account=1111,status=503")
+            .unwrap_err()
+            .to_string(),
+        "account: `1111` is not a 12-digit AWS account id (such as `111122223333`); leave `account` out for every account"
+    );
+}
+
+#[test]
+fn a_rule_with_an_account_fires_only_on_that_account_s_requests() {
+    let set = FaultSet::new();
+    set.add(rule(
+        r#"{"account":"111111111111","operation":"GetChannel","error":"ThrottlingException","times":2}"#,
+    ))
+    .unwrap();
+    // Another account's request neither fires the rule nor spends a use.
+    assert_eq!(
+        set.check(Service::Ivs, "GetChannel", || "222222222222"),
+        None
+    );
+    assert_eq!(set.list()[0].remaining, Some(2));
+    let fired = respond(set.check(Service::Ivs, "GetChannel", || "111111111111"));
+    assert_eq!((fired.status.as_u16(), fired.rule_id), (429, 1));
+    assert_eq!(set.list()[0].remaining, Some(1));
+    // A rule for another operation never reads the account.
+    assert_eq!(check(&set, Service::Ivs, "ListChannels"), None);
+}
+
+#[test]
+fn the_account_is_worked_out_once_per_request_and_only_when_a_rule_names_one() {
+    let set = FaultSet::new();
+    set.add(rule(r#"{"delay_ms":1}"#)).unwrap();
+    // Server-wide rules alone never read it.
+    assert!(check(&set, Service::Ivs, "GetChannel").is_some());
+    for json in [
+        r#"{"account":"111111111111","delay_ms":1}"#,
+        r#"{"account":"111111111111","delay_ms":2}"#,
+        r#"{"account":"222222222222","status":500}"#,
+    ] {
+        set.add(rule(json)).unwrap();
+    }
+    let reads = std::cell::Cell::new(0);
+    let action = set
+        .check(Service::Ivs, "GetChannel", || {
+            reads.set(reads.get() + 1);
+            "111111111111"
+        })
+        .unwrap();
+    assert_eq!(reads.get(), 1, "three rules name an account, one read");
+    assert_eq!(action.delay, Some(Duration::from_millis(4)));
+    assert_eq!(action.outcome, FaultOutcome::Continue);
+}
+
+#[test]
+fn clearing_an_account_removes_its_rules_alone_and_keeps_ids() {
+    let set = FaultSet::new();
+    for json in [
+        r#"{"account":"111111111111","status":500}"#,
+        r#"{"status":503}"#,
+        r#"{"account":"222222222222","status":500}"#,
+        r#"{"account":"111111111111","delay_ms":5}"#,
+    ] {
+        set.add(rule(json)).unwrap();
+    }
+    let ids = |views: Vec<FaultView>| views.iter().map(|v| v.id).collect::<Vec<_>>();
+    assert_eq!(ids(set.list_account("111111111111")), [1, 4]);
+    assert_eq!(
+        serde_json::to_value(set.list_account("222222222222")).unwrap(),
+        serde_json::json!([{"id": 3, "account": "222222222222", "status": 500, "remaining": null, "hits": 0}])
+    );
+    assert_eq!(set.clear_account("111111111111"), 2);
+    assert_eq!(ids(set.list()), [2, 3]);
+    assert_eq!(set.clear_account("111111111111"), 0);
+    assert_eq!(set.add(rule(r#"{"status":500}"#)).unwrap().id, 5);
+    assert_eq!(set.clear_account("222222222222"), 1);
+    assert_eq!(set.clear_account("333333333333"), 0);
+    assert_eq!(ids(set.list()), [2, 5]);
+    // A request of the cleared account meets the server-wide rules only.
+    assert_eq!(
+        respond(set.check(Service::Ivs, "GetChannel", || "111111111111")).rule_id,
+        2
     );
 }

@@ -11,13 +11,15 @@ use crate::fault::{FaultOutcome, FaultSet};
 use crate::ivs::Service;
 
 /// What a request for `service`'s `operation` meets: `None` to go on (after any injected delay),
-/// or the answer that ends it.
-pub(crate) async fn inject(
+/// or the answer that ends it. `account` works out the request's account, for the rules that name
+/// one ([`FaultSet::check`] calls it only then).
+pub(crate) async fn inject<A: AsRef<str>>(
     faults: &FaultSet,
     service: Service,
     operation: &str,
+    account: impl FnOnce() -> A,
 ) -> Option<HttpResponse> {
-    let action = faults.check(service, operation)?;
+    let action = faults.check(service, operation, account)?;
     if let Some(delay) = action.delay {
         tokio::time::sleep(delay).await;
     }

@@ -389,6 +389,7 @@ impl RecordServerBuilder {
         remove_stale_temp_files(&self.dir);
         let state = Arc::new(RecordState {
             faults,
+            accounts: crate::emulator::EmulatorOptions::default(),
             options: Options {
                 dir: self.dir,
                 default_name: self.name,
@@ -559,6 +560,9 @@ struct RecordState {
     tally: Mutex<Tally>,
     /// Injected faults, checked before anything is forwarded.
     faults: crate::fault::FaultSet,
+    /// How a request's access key picks its account, for the fault rules that name one. Record
+    /// has no `--account`: a 12-digit key is its own account, any other the default one.
+    accounts: crate::emulator::EmulatorOptions,
     /// Near-miss reports in progress, built on the blocking pool as replay's are (`stages::replay`).
     explaining: Arc<tokio::sync::Semaphore>,
 }

@@ -140,8 +140,21 @@ impl Handler for RecordState {
         }
         // Before anything is forwarded: an injected fault is never recorded.
         if !self.faults.is_empty() {
-            if let Some(response) =
-                inject(&self.faults, ctx.downstream.request.service, &ctx.operation).await
+            // Read only for a rule that names an account and applies to the operation. Record
+            // takes header-signed requests, so the key is the `Authorization` header's.
+            let account = || {
+                let authorization = ctx.authorization.as_ref().and_then(|a| a.as_ref().ok());
+                let access_key =
+                    normalize::access_key_id(authorization.map(|a| a.as_bytes()), None);
+                crate::emulator::account_of(&self.accounts, access_key.as_deref()).to_owned()
+            };
+            if let Some(response) = inject(
+                &self.faults,
+                ctx.downstream.request.service,
+                &ctx.operation,
+                account,
+            )
+            .await
             {
                 self.tally().op(&ctx.operation).faulted += 1;
                 return response;

@@ -301,7 +301,12 @@ impl ReplayState {
             return None;
         }
         let operation = normalize::operation_name(&ctx.request.method, &ctx.request.path);
-        let response = inject(&self.faults, ctx.request.service, &operation).await?;
+        // Read only for a rule that names an account and applies to the operation.
+        let account = || {
+            let access_key = ctx.raw.access_key();
+            crate::emulator::account_of(&self.accounts, access_key.as_deref()).to_owned()
+        };
+        let response = inject(&self.faults, ctx.request.service, &operation, account).await?;
         // Read only for a fault that fires: the account it is counted in.
         let access_key = ctx.raw.access_key();
         let account = (self.emulator.as_ref()).map(|e| e.account_of(access_key.as_deref()));

@@ -932,6 +932,9 @@ struct ReplayState {
     /// Requests the emulator answered, per operation of the catalog, in total and per account.
     emulated: Mutex<Emulated>,
     faults: FaultSet,
+    /// The default account and `--account-for`: the account of a request for the fault rules
+    /// that name one, with or without an emulator (`emulator::account_of`).
+    accounts: EmulatorOptions,
     /// Near-miss reports in progress: at most [`EXPLAIN_CONCURRENCY`] (see `handler::explain`).
     explaining: Arc<tokio::sync::Semaphore>,
     /// The chat data plane: the WebSocket on this port, in every mode (it needs no cassette).
@@ -1069,6 +1072,7 @@ impl ReplayState {
             on_miss: options.on_miss,
             emulated: Mutex::new(Emulated::new(options.emulator.limits.max_accounts)),
             faults,
+            accounts: options.emulator.clone(),
             explaining: Arc::new(tokio::sync::Semaphore::new(EXPLAIN_CONCURRENCY)),
             chat,
             events,

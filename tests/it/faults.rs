@@ -9,8 +9,9 @@ use aws_sdk_ivs::error::ProvideErrorMetadata as _;
 use ivs_vcr::__private::FaultRule;
 use ivs_vcr::ReplayServer;
 
+use crate::support::bin::IvsVcr;
 use crate::support::fake_ivs::FakeIvs;
-use crate::support::{ivs_client, operator, raw, recorder, ACCESS_KEY, SECRET_KEY};
+use crate::support::{ivs_client, ivs_client_as, operator, raw, recorder, ACCESS_KEY, SECRET_KEY};
 
 /// A client that retries as aws-sdk-rust does by default (standard mode, 3 attempts), with a
 /// backoff short enough for a test.
@@ -256,4 +257,215 @@ async fn summary_counts_injected_faults() {
     let reset = raw::post(server.addr(), "/_ivs-vcr/reset", "").await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert_eq!(server.summary().n_faulted(), 0);
+}
+
+/// The error code a ListChannels call of `ivs` ends with, `None` when it succeeds.
+async fn list_channels_error(ivs: &aws_sdk_ivs::Client) -> Option<String> {
+    match ivs.list_channels().send().await {
+        Ok(_) => None,
+        Err(err) => Some(err.into_service_error().code().unwrap_or("?").to_owned()),
+    }
+}
+
+/// The ids of the rules a `GET /_ivs-vcr/faults…` lists.
+async fn listed_ids(addr: std::net::SocketAddr, path: &str) -> Vec<u64> {
+    let response = raw::call(addr, "GET", path).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let json: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+    json["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_u64().unwrap())
+        .collect()
+}
+
+/// A rule with `account` fails that account's calls only, the account chosen as the emulator
+/// chooses it (`--account-for`, a 12-digit key as itself, else the default account); `GET` shows
+/// it, `DELETE ?account=` clears that account's rules and no other.
+#[tokio::test]
+async fn a_rule_for_one_account_fails_only_that_account_s_calls() {
+    let server = ReplayServer::builder()
+        .account("999999999999")
+        .accounts_for([("AKIAWORKERONE".to_owned(), "333333333333".to_owned())])
+        .start()
+        .await
+        .unwrap();
+    let numeric = ivs_client_as(&server.uri(), "us-west-2", "111111111111");
+    let mapped = ivs_client_as(&server.uri(), "us-west-2", "AKIAWORKERONE");
+    let plain = ivs_client(&server.uri(), "us-west-2");
+    let addr = server.addr();
+    for rule in [
+        r#"{"account": "333333333333", "operation": "ListChannels", "error": "ThrottlingException"}"#,
+        r#"{"account": "999999999999", "operation": "ListChannels", "status": 503}"#,
+        r#"{"operation": "GetChannel", "status": 500}"#,
+    ] {
+        let added = raw::post(addr, "/_ivs-vcr/faults", rule).await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    assert_eq!(list_channels_error(&numeric).await, None);
+    assert_eq!(
+        list_channels_error(&mapped).await.as_deref(),
+        Some("ThrottlingException")
+    );
+    assert_eq!(
+        list_channels_error(&plain).await.as_deref(),
+        Some("IvsVcrInjectedFaultException")
+    );
+    let listing = faults_listing(addr).await;
+    assert_eq!(listing["faults"][0]["account"], "333333333333");
+    assert_eq!(listing["faults"][0]["hits"], 1);
+    assert_eq!(listing["faults"][1]["hits"], 1);
+    assert!(listing["faults"][2].get("account").is_none(), "{listing}");
+    assert_eq!(
+        listed_ids(addr, "/_ivs-vcr/faults?account=333333333333").await,
+        [1]
+    );
+
+    let cleared = raw::call(addr, "DELETE", "/_ivs-vcr/faults?account=333333333333").await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    let cleared: serde_json::Value = serde_json::from_str(&cleared.body).unwrap();
+    assert_eq!(cleared["removed"], 1);
+    assert_eq!(listed_ids(addr, "/_ivs-vcr/faults").await, [2, 3]);
+    assert_eq!(list_channels_error(&mapped).await, None);
+    assert!(list_channels_error(&plain).await.is_some());
+    // The server-wide rule still reaches every account.
+    for ivs in [&numeric, &mapped] {
+        let err = ivs
+            .get_channel()
+            .arn("arn:aws:ivs:us-west-2:111111111111:channel/abcdABCDefgh")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(err.meta().code(), Some("IvsVcrInjectedFaultException"));
+    }
+    let all = raw::call(addr, "DELETE", "/_ivs-vcr/faults").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(
+        listed_ids(addr, "/_ivs-vcr/faults").await,
+        Vec::<u64>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_account_is_refused_with_what_to_send() {
+    let server = ReplayServer::emulator().await;
+    let addr = server.addr();
+    let refused = raw::post(
+        addr,
+        "/_ivs-vcr/faults",
+        r#"{"account": "12345", "operation": "ListChannels", "status": 503}"#,
+    )
+    .await;
+    raw::assert_aws_error(
+        &refused,
+        400,
+        "ValidationException",
+        "account: `12345` is not a 12-digit AWS account id (such as `111122223333`); leave `account` out for every account",
+    );
+    for method in ["GET", "DELETE"] {
+        let refused = raw::call(addr, method, "/_ivs-vcr/faults?account=worker-1").await;
+        raw::assert_aws_error(
+            &refused,
+            400,
+            "IvsVcrBadRequestException",
+            "`account` must be one 12-digit AWS account id (`?account=123456789012`)",
+        );
+    }
+    assert_eq!(
+        listed_ids(addr, "/_ivs-vcr/faults").await,
+        Vec::<u64>::new()
+    );
+}
+
+/// Record has no emulator: a 12-digit key is its own account, any other the default one; a rule
+/// for one account answers that account's calls before forwarding, and forwards the others'.
+#[tokio::test]
+async fn record_injects_a_fault_in_one_account_and_forwards_the_others() {
+    let fake = FakeIvs::start(operator()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = recorder(dir.path(), &fake.uri())
+        .fault(
+            FaultRule::from_cli("account=111111111111,operation=ListChannels,status=503").unwrap(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let faulted = ivs_client_as(&server.uri(), "us-west-2", "111111111111");
+    let other = ivs_client_as(&server.uri(), "us-west-2", "222222222222");
+    let plain = ivs_client(&server.uri(), "us-west-2");
+    assert_eq!(
+        list_channels_error(&faulted).await.as_deref(),
+        Some("IvsVcrInjectedFaultException")
+    );
+    assert_eq!(fake.n_requests(), 0);
+    assert_eq!(list_channels_error(&other).await, None);
+    assert_eq!(list_channels_error(&plain).await, None);
+    assert_eq!(fake.n_requests(), 2);
+    let added = raw::post(
+        server.addr(),
+        "/_ivs-vcr/faults",
+        r#"{"account": "123456789012", "operation": "ListChannels", "status": 500}"#,
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(
+        list_channels_error(&plain).await.as_deref(),
+        Some("IvsVcrInjectedFaultException")
+    );
+    assert_eq!(list_channels_error(&other).await, None);
+    server.shutdown().await;
+}
+
+/// The CLI form takes `account` too, and the default account is `--account`'s.
+#[test]
+fn the_fault_flag_takes_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = IvsVcr::start(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--account",
+            "999999999999",
+            "--fault",
+            "account=999999999999,operation=ListChannels,error=ThrottlingException",
+        ],
+        dir.path(),
+    );
+    let uri = server.uri().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        assert_eq!(
+            list_channels_error(&ivs_client(&uri, "us-west-2"))
+                .await
+                .as_deref(),
+            Some("ThrottlingException")
+        );
+        let other = ivs_client_as(&uri, "us-west-2", "111111111111");
+        assert_eq!(list_channels_error(&other).await, None);
+        let listing = faults_listing(server.addr()).await;
+        assert_eq!(listing["faults"][0]["account"], "999999999999");
+    });
+    server.stop();
+
+    let refused = crate::support::bin::run(
+        &[
+            "replay",
+            "--port",
+            "0",
+            "--fault",
+            "account=me,operation=ListChannels,status=500",
+        ],
+        dir.path(),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("account: `me` is not a 12-digit AWS account id"),
+        "{}",
+        refused.stderr
+    );
 }

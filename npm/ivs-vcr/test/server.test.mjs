@@ -99,6 +99,17 @@ describe("an emulator server", () => {
     assert.deepEqual(await server.faults(), []);
   });
 
+  test("a fault rule can name the account it is for", async () => {
+    await server.reset();
+    const rule = await server.fault({ account: "111111111111", operation: "ListChannels", error: "ThrottlingException" });
+    assert.equal(rule.account, "111111111111");
+    const as = (accessKeyId) => ivsClient(server, { credentials: { accessKeyId, secretAccessKey: "test" } });
+    const [faulted, other] = [as("111111111111"), as("222222222222")];
+    assert.deepEqual((await other.send(new ListChannelsCommand({}))).channels, []);
+    await assert.rejects(faulted.send(new ListChannelsCommand({})), (err) => err.name === "ThrottlingException");
+    await server.clearFaults();
+  });
+
   test("a refused control call is a ControlPlaneError with the server's reason", async () => {
     await assert.rejects(server.fault({ operation: "GetChannel", error: "NoSuchError" }), (err) => {
       assert.ok(err instanceof ControlPlaneError, String(err));
