@@ -259,11 +259,10 @@ class IvsVcr:
     """What the ``ivs_vcr`` fixture gives a test: its endpoint and the server's control plane
     (``reset``, ``summary``, ``state``, ``start_stream``, ``stop_stream``, ``update_stream``,
     ``events``, ``join_stage``, ``join_stage_with_stream_key``, ``leave_stage``, ``advance_clock``,
-    ``set_clock``, ``fault``,
-    ``faults``, ``clear_faults``: :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are
-    cleared after it. On a shared server (``--ivs-vcr-url``), ``reset``, ``summary``, ``state``,
-    ``events``, ``fault``, ``faults`` and ``clear_faults`` are the test's ``account``'s unless
-    given another."""
+    ``set_clock``, ``fault``, ``faults``, ``clear_faults``, ``snapshot``, ``restore``:
+    :class:`ivs_vcr.Server`'s, on the test's server). Faults a test adds are cleared after it. On a
+    shared server (``--ivs-vcr-url``), ``reset``, ``summary``, ``state``, ``snapshot``, ``events``,
+    ``fault``, ``faults`` and ``clear_faults`` are the test's ``account``'s unless given another."""
 
     def __init__(
         self,
@@ -319,6 +318,13 @@ class IvsVcr:
         """:meth:`ivs_vcr.RemoteServer.state`, of ``account`` or else the test's own on a shared
         server (``ivs_vcr.server.state()`` is every account's)."""
         return self.server.state(account or self.account)
+
+    def snapshot(self, account: Optional[str] = None) -> Dict[str, Any]:
+        """:meth:`ivs_vcr.RemoteServer.snapshot`, of ``account`` or else the test's own on a
+        shared server, so that :meth:`restore` puts back that account alone."""
+        return self.server.snapshot(account or self.account)
+
+    restore = _on_server(RemoteServer.restore)
 
     def events(
         self, detail_type: Optional[str] = None, since: int = 0, *, account: Optional[str] = None

@@ -68,3 +68,16 @@ def test_a_state_file_keeps_channels_across_a_restart() -> None:
             assert saved["path"] == path and saved["bytes"] > 0
         with Server("serve", ["--state-file", path]) as server:
             assert [c["arn"] for c in ivs_at(server.url).list_channels()["channels"]] == [arn]
+
+
+def test_the_fixture_snapshots_and_restores_a_known_account(ivs_vcr: Any) -> None:
+    """A suite seeds a known account once and puts it back between steps, through the fixture."""
+    ivs = ivs_at(ivs_vcr.url)
+    seeded = ivs.create_channel(name="seeded")["channel"]["arn"]
+    snapshot = ivs_vcr.snapshot()
+    ivs.delete_channel(arn=seeded)
+    extra = ivs.create_channel(name="extra")["channel"]["arn"]
+    ivs_vcr.restore(snapshot)
+    arns = [c["arn"] for c in ivs.list_channels()["channels"]]
+    assert arns == [seeded], (arns, extra)
+
