@@ -27,13 +27,17 @@ def ivs_client(retry_mode: str = "standard", attempts: int = 3) -> Any:
     )
 
 
-def run_inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """Runs an inner pytest session in-process. Where the package is installed, its entry point
-    loads the plugin; from a source tree (``PYTHONPATH=python pytest -p ivs_vcr.pytest_plugin``)
-    the inner session is given the same ``-p``."""
+def plugin_args() -> "tuple[str, ...]":
+    """What an inner pytest session needs to load the plugin. Where the package is installed, its
+    entry point loads it (and a ``-p`` too would register it twice, which pytest refuses); from a
+    source tree (``PYTHONPATH=python pytest -p ivs_vcr.pytest_plugin``) it takes the same ``-p``."""
     registered = any(ep.value == "ivs_vcr.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
-    plugin = () if registered else ("-p", "ivs_vcr.pytest_plugin")
-    return pytester.runpytest(*plugin, *args)
+    return () if registered else ("-p", "ivs_vcr.pytest_plugin")
+
+
+def run_inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Runs an inner pytest session in-process, loading the plugin as :func:`plugin_args` says."""
+    return pytester.runpytest(*plugin_args(), *args)
 
 
 @pytest.fixture

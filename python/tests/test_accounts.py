@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from conftest import plugin_args
 from ivs_vcr import Server
 
 A = "111111111111"
@@ -158,7 +159,7 @@ def test_xdist_workers_share_a_server_given_by_url(pytester: pytest.Pytester, mo
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     with Server("replay") as server:
         monkeypatch.setenv("IVS_VCR_URL", server.url)
-        result = pytester.runpytest_subprocess("-p", "ivs_vcr.pytest_plugin", "-n", "2")
+        result = pytester.runpytest_subprocess(*plugin_args(), "-n", "2")
         result.assert_outcomes(passed=4)
         used = set(server.state()["accounts"])
         assert used and used <= {"700000000001", "700000000002"}, used
