@@ -631,14 +631,29 @@ pub(super) fn depart(ctx: &mut Ctx<'_>, stage_id: &str, pid: &str, now: u64) {
         .participants
         .values()
         .any(ParticipantLife::connected);
+    // Who still publishes: a redundant configuration's other publisher keeps it ACTIVE.
+    let still_connected: std::collections::HashSet<String> = match &ingest {
+        Some(_) => session
+            .participants
+            .iter()
+            .filter(|(_, p)| p.connected())
+            .map(|(id, _)| id.clone())
+            .collect(),
+        None => Default::default(),
+    };
     if let Some(id) = ingest {
         // A participant publishing with an ingest configuration is an RTMP encoder (or the
         // control plane's `streamKey` join): its connection, if it has one, is dropped once the
         // state lock is released, through the same path as StopStream's (see `ingest.rs`).
         ctx.stopped
             .push(super::ingest::encoder_key(&source_arn, pid));
+        // "It is ACTIVE if a publisher currently is publishing to the stage associated with the
+        // ingest configuration" (the model's IngestConfiguration.state): INACTIVE once neither
+        // its primary nor, with redundant ingest, its backup publisher is connected.
         if let Some(config) = ctx.region.get_mut(INGEST, &id) {
-            set(config, "state", Value::from("INACTIVE"));
+            if !ingest_participants(config).any(|p| still_connected.contains(p)) {
+                set(config, "state", Value::from("INACTIVE"));
+            }
         }
     }
     if empty {

@@ -1585,3 +1585,34 @@ fn disconnecting_a_redundant_backup_publisher_detaches_its_ingest_configuration(
     );
     assert!(notified(&stop), "the backup encoder is dropped");
 }
+
+/// IngestConfiguration.state: "It is ACTIVE if a publisher currently is publishing to the stage
+/// associated with the ingest configuration". With redundant ingest, the primary's encoder ending
+/// leaves the configuration ACTIVE while the backup still publishes; INACTIVE once both are gone.
+#[test]
+fn a_redundant_configuration_stays_active_while_either_publisher_publishes() {
+    let (e, _, stage_arn) = with_stage();
+    let out = api(
+        &e,
+        "CreateIngestConfiguration",
+        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
+    );
+    let config = &out["ingestConfiguration"];
+    let backup = &config["redundantIngestCredentials"][0];
+    for key in [&config["streamKey"], &backup["streamKey"]] {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        e.start_stage_ingest(key.as_str().unwrap(), stop).unwrap();
+    }
+    let state = |e: &Emulator| {
+        string(
+            &api(e, "GetIngestConfiguration", json!({"arn": config["arn"]}))["ingestConfiguration"]
+                ["state"],
+        )
+    };
+    let session =
+        string(&api(&e, "GetStage", json!({"arn": stage_arn}))["stage"]["activeSessionId"]);
+    e.end_stage_ingest(&string(&config["participantId"]), &stage_arn, &session);
+    assert_eq!(state(&e), "ACTIVE", "the backup still publishes");
+    e.end_stage_ingest(&string(&backup["participantId"]), &stage_arn, &session);
+    assert_eq!(state(&e), "INACTIVE");
+}
