@@ -11,13 +11,14 @@
 
 use aws_sdk_ivschat::types::ChatTokenCapability;
 use aws_sdk_ivsrealtime::types::{
-    DestinationConfiguration, IngestProtocol, S3DestinationConfiguration, S3StorageConfiguration,
+    DestinationConfiguration, IngestProtocol, S3DestinationConfiguration,
 };
 use ivs_vcr::ReplayServer;
 use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::support::keys::FIXED_PUBLIC_PEM;
+use crate::support::stages::new_storage;
 use crate::support::{chat_client, ivs_client, raw, realtime_client};
 
 /// One identifier or secret: its name, the regex every value must match whole, and real examples
@@ -500,16 +501,7 @@ async fn minted_ids_and_secrets_have_the_formats_ivs_returns() {
         sessions.stage_sessions()[0].session_id().unwrap(),
     );
 
-    let storage = rt
-        .create_storage_configuration()
-        .s3(S3StorageConfiguration::builder()
-            .bucket_name("vods")
-            .build()
-            .unwrap())
-        .send()
-        .await
-        .unwrap();
-    let storage_arn = storage.storage_configuration().unwrap().arn();
+    let storage_arn = &new_storage(&rt, "vods", None).await;
     check("storage configuration ARN", storage_arn);
     let encoder = rt.create_encoder_configuration().send().await.unwrap();
     let encoder_arn = encoder.encoder_configuration().unwrap().arn();

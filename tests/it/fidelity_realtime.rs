@@ -5,11 +5,11 @@
 use aws_sdk_ivsrealtime::types::{
     ChannelDestinationConfiguration, DestinationConfiguration, IngestProtocol, LayoutConfiguration,
     ParticipantTokenCapability, ParticipantTokenConfiguration, PipBehavior, PipConfiguration,
-    PipPosition, S3DestinationConfiguration, S3StorageConfiguration, Video, VideoAspectRatio,
-    VideoFillMode,
+    PipPosition, S3DestinationConfiguration, Video, VideoAspectRatio, VideoFillMode,
 };
 use ivs_vcr::ReplayServer;
 
+use crate::support::stages::{new_encoder, new_stage, new_storage, s3_destination};
 use crate::support::{failure, realtime_client, realtime_client_as};
 
 /// A Real-Time client for `server`, in us-west-2.
@@ -90,25 +90,10 @@ async fn ingest_configurations_are_not_redundant_unless_asked() {
 async fn composition_layouts_get_their_documented_defaults() {
     let server = ReplayServer::emulator().await;
     let rt = client(&server);
-    let stage = rt.create_stage().send().await.unwrap();
-    let stage_arn = stage.stage().unwrap().arn();
-    let storage = rt
-        .create_storage_configuration()
-        .s3(S3StorageConfiguration::builder()
-            .bucket_name("vods")
-            .build()
-            .unwrap())
-        .send()
-        .await
-        .unwrap();
-    let encoder = rt.create_encoder_configuration().send().await.unwrap();
-    let destination = DestinationConfiguration::builder()
-        .s3(S3DestinationConfiguration::builder()
-            .storage_configuration_arn(storage.storage_configuration().unwrap().arn())
-            .encoder_configuration_arns(encoder.encoder_configuration().unwrap().arn())
-            .build()
-            .unwrap())
-        .build();
+    let stage_arn = &new_stage(&rt).await;
+    let storage = new_storage(&rt, "vods", None).await;
+    let encoder = new_encoder(&rt, None).await;
+    let destination = s3_destination(&storage, &encoder);
     let start = |layout: Option<LayoutConfiguration>| {
         rt.start_composition()
             .stage_arn(stage_arn)
@@ -245,16 +230,7 @@ async fn compositions_refuse_an_encoder_configuration_of_another_account_or_regi
     let rt = client(&server);
     let stage = rt.create_stage().send().await.unwrap();
     let stage_arn = stage.stage().unwrap().arn();
-    let storage = rt
-        .create_storage_configuration()
-        .s3(S3StorageConfiguration::builder()
-            .bucket_name("vods")
-            .build()
-            .unwrap())
-        .send()
-        .await
-        .unwrap();
-    let storage_arn = storage.storage_configuration().unwrap().arn();
+    let storage_arn = &new_storage(&rt, "vods", None).await;
     let ivs = crate::support::ivs_client(&server.uri(), "us-west-2");
     let channel = ivs.create_channel().send().await.unwrap();
     let channel_arn = channel.channel().unwrap().arn().unwrap().to_owned();
@@ -365,16 +341,7 @@ async fn ingest_and_replication_attributes_are_at_most_one_kilobyte() {
 async fn compositions_are_listed_by_the_encoder_configuration_they_use() {
     let server = ReplayServer::emulator().await;
     let rt = client(&server);
-    let storage = rt
-        .create_storage_configuration()
-        .s3(S3StorageConfiguration::builder()
-            .bucket_name("vods")
-            .build()
-            .unwrap())
-        .send()
-        .await
-        .unwrap();
-    let storage_arn = storage.storage_configuration().unwrap().arn();
+    let storage_arn = &new_storage(&rt, "vods", None).await;
     let mut encoders = Vec::new();
     for _ in 0..3 {
         let made = rt.create_encoder_configuration().send().await.unwrap();
@@ -451,16 +418,7 @@ async fn participant_thumbnail_intervals_need_interval_mode() {
     };
     let server = ReplayServer::emulator().await;
     let rt = client(&server);
-    let storage = rt
-        .create_storage_configuration()
-        .s3(S3StorageConfiguration::builder()
-            .bucket_name("vods")
-            .build()
-            .unwrap())
-        .send()
-        .await
-        .unwrap();
-    let storage_arn = storage.storage_configuration().unwrap().arn();
+    let storage_arn = &new_storage(&rt, "vods", None).await;
     let recording = |mode: Option<ThumbnailRecordingMode>| {
         AutoParticipantRecordingConfiguration::builder()
             .storage_configuration_arn(storage_arn)

@@ -1510,26 +1510,37 @@ fn notified(stop: &tokio::sync::Notify) -> bool {
     })
 }
 
+/// A redundant RTMPS ingest configuration of `stage_arn`: the configuration and its backup
+/// publisher's credentials.
+fn redundant_ingest(e: &Emulator, stage_arn: &str) -> (Value, Value) {
+    let out = api(
+        e,
+        "CreateIngestConfiguration",
+        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
+    );
+    let config = out["ingestConfiguration"].clone();
+    let backup = config["redundantIngestCredentials"][0].clone();
+    (config, backup)
+}
+
+/// Publishes over RTMP with `credentials`' stream key: the handle the emulator notifies when it
+/// drops the encoder.
+fn publish(e: &Emulator, credentials: &Value) -> Arc<tokio::sync::Notify> {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    e.start_stage_ingest(credentials["streamKey"].as_str().unwrap(), stop.clone())
+        .unwrap();
+    stop
+}
+
 /// A forced DeleteIngestConfiguration disconnects both of a redundant configuration's publishers
 /// ("the participant is disconnected from the stage") and drops both encoders.
 #[test]
 fn a_forced_ingest_deletion_disconnects_and_drops_both_redundant_publishers() {
     let (e, _, stage_arn) = with_stage();
-    let out = api(
-        &e,
-        "CreateIngestConfiguration",
-        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
-    );
-    let config = &out["ingestConfiguration"];
-    let backup = &config["redundantIngestCredentials"][0];
+    let (config, backup) = &redundant_ingest(&e, &stage_arn);
     let publishers: Vec<(String, Arc<tokio::sync::Notify>)> = [config, backup]
         .iter()
-        .map(|c| {
-            let stop = Arc::new(tokio::sync::Notify::new());
-            let key = c["streamKey"].as_str().unwrap();
-            e.start_stage_ingest(key, stop.clone()).unwrap();
-            (string(&c["participantId"]), stop)
-        })
+        .map(|c| (string(&c["participantId"]), publish(&e, c)))
         .collect();
     let session =
         string(&api(&e, "GetStage", json!({"arn": stage_arn}))["stage"]["activeSessionId"]);
@@ -1552,16 +1563,8 @@ fn a_forced_ingest_deletion_disconnects_and_drops_both_redundant_publishers() {
 #[test]
 fn disconnecting_a_redundant_backup_publisher_detaches_its_ingest_configuration() {
     let (e, _, stage_arn) = with_stage();
-    let out = api(
-        &e,
-        "CreateIngestConfiguration",
-        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
-    );
-    let config = &out["ingestConfiguration"];
-    let backup = &config["redundantIngestCredentials"][0];
-    let stop = Arc::new(tokio::sync::Notify::new());
-    e.start_stage_ingest(backup["streamKey"].as_str().unwrap(), stop.clone())
-        .unwrap();
+    let (config, backup) = &redundant_ingest(&e, &stage_arn);
+    let stop = publish(&e, backup);
     let read = |e: &Emulator| {
         api(e, "GetIngestConfiguration", json!({"arn": config["arn"]}))["ingestConfiguration"]
             .clone()
@@ -1592,16 +1595,9 @@ fn disconnecting_a_redundant_backup_publisher_detaches_its_ingest_configuration(
 #[test]
 fn a_redundant_configuration_stays_active_while_either_publisher_publishes() {
     let (e, _, stage_arn) = with_stage();
-    let out = api(
-        &e,
-        "CreateIngestConfiguration",
-        json!({"ingestProtocol": "RTMPS", "stageArn": stage_arn, "redundantIngest": true}),
-    );
-    let config = &out["ingestConfiguration"];
-    let backup = &config["redundantIngestCredentials"][0];
-    for key in [&config["streamKey"], &backup["streamKey"]] {
-        let stop = Arc::new(tokio::sync::Notify::new());
-        e.start_stage_ingest(key.as_str().unwrap(), stop).unwrap();
+    let (config, backup) = &redundant_ingest(&e, &stage_arn);
+    for publisher in [config, backup] {
+        publish(&e, publisher);
     }
     let state = |e: &Emulator| {
         string(
